@@ -1,0 +1,171 @@
+//! The Prometheus exposition formats, as pure code with no I/O: the data model
+//! shared by every format, the strict text parser (`text`), the delimited
+//! protobuf decoder and encoder (`proto`), the renderer that writes the text
+//! format the way the Go client library does (`render`), the checks a push must
+//! pass (`validate`) and body decompression (`encoding`).
+//!
+//! The model borrows from the request body wherever it can (`Cow<'a, str>`), so
+//! a push is parsed, checked and rendered without copying its names and values.
+
+use std::borrow::Cow;
+use std::fmt;
+
+pub mod encoding;
+pub mod proto;
+pub mod render;
+pub mod text;
+pub mod validate;
+
+/// The type of a metric family, as in `io.prometheus.client.MetricType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MetricType {
+    Counter,
+    Gauge,
+    Summary,
+    Untyped,
+    Histogram,
+    GaugeHistogram,
+}
+
+impl MetricType {
+    /// The word used on a `# TYPE` line. The text format has no gauge
+    /// histogram, so it is written as `histogram` (as the Go library does).
+    pub fn as_text(self) -> &'static str {
+        match self {
+            MetricType::Counter => "counter",
+            MetricType::Gauge => "gauge",
+            MetricType::Summary => "summary",
+            MetricType::Untyped => "untyped",
+            MetricType::Histogram | MetricType::GaugeHistogram => "histogram",
+        }
+    }
+
+    /// The upper-case name used by the JSON API (`"COUNTER"`, ...).
+    pub fn as_json(self) -> &'static str {
+        match self {
+            MetricType::Counter => "COUNTER",
+            MetricType::Gauge => "GAUGE",
+            MetricType::Summary => "SUMMARY",
+            MetricType::Untyped => "UNTYPED",
+            MetricType::Histogram => "HISTOGRAM",
+            MetricType::GaugeHistogram => "GAUGE_HISTOGRAM",
+        }
+    }
+
+    /// Parses the word of a `# TYPE` line.
+    pub fn from_text(word: &str) -> Option<MetricType> {
+        Some(match word {
+            "counter" => MetricType::Counter,
+            "gauge" => MetricType::Gauge,
+            "summary" => MetricType::Summary,
+            "untyped" => MetricType::Untyped,
+            "histogram" => MetricType::Histogram,
+            _ => return None,
+        })
+    }
+
+    /// Summaries and histograms are written as several lines per series.
+    pub fn is_compound(self) -> bool {
+        matches!(
+            self,
+            MetricType::Summary | MetricType::Histogram | MetricType::GaugeHistogram
+        )
+    }
+}
+
+impl fmt::Display for MetricType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_text())
+    }
+}
+
+/// One label pair of a series.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Label<'a> {
+    pub name: Cow<'a, str>,
+    pub value: Cow<'a, str>,
+}
+
+impl<'a> Label<'a> {
+    pub fn new(name: impl Into<Cow<'a, str>>, value: impl Into<Cow<'a, str>>) -> Self {
+        Label {
+            name: name.into(),
+            value: value.into(),
+        }
+    }
+
+    pub fn into_owned(self) -> Label<'static> {
+        Label {
+            name: Cow::Owned(self.name.into_owned()),
+            value: Cow::Owned(self.value.into_owned()),
+        }
+    }
+}
+
+/// What a series holds, by family type. Counters, gauges and untyped series
+/// hold one number; a summary or histogram series is one object made of the
+/// `_sum`, `_count` and quantile or bucket lines that share its labels.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Single(f64),
+    Summary {
+        sample_count: f64,
+        sample_sum: f64,
+        /// (quantile, value), in the order pushed.
+        quantiles: Vec<(f64, f64)>,
+    },
+    Histogram {
+        sample_count: f64,
+        sample_sum: f64,
+        /// (upper bound `le`, cumulative count), in the order pushed.
+        buckets: Vec<(f64, f64)>,
+    },
+}
+
+/// One series of a family: its labels (without `quantile` or `le`, which
+/// belong to the value), its value and an optional timestamp in milliseconds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Metric<'a> {
+    pub labels: Vec<Label<'a>>,
+    pub value: Value,
+    pub timestamp_ms: Option<i64>,
+}
+
+/// A metric family: every series of one metric name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Family<'a> {
+    pub name: Cow<'a, str>,
+    /// `None` when no HELP was given. An empty HELP is kept as `Some("")` by
+    /// the parser but rendered like `None`, as the Go library does.
+    pub help: Option<Cow<'a, str>>,
+    pub kind: MetricType,
+    pub metrics: Vec<Metric<'a>>,
+}
+
+impl<'a> Family<'a> {
+    pub fn new(name: impl Into<Cow<'a, str>>, kind: MetricType) -> Self {
+        Family {
+            name: name.into(),
+            help: None,
+            kind,
+            metrics: Vec::new(),
+        }
+    }
+
+    pub fn into_owned(self) -> Family<'static> {
+        Family {
+            name: Cow::Owned(self.name.into_owned()),
+            help: self.help.map(|h| Cow::Owned(h.into_owned())),
+            kind: self.kind,
+            metrics: self
+                .metrics
+                .into_iter()
+                .map(|m| Metric {
+                    labels: m.labels.into_iter().map(Label::into_owned).collect(),
+                    value: m.value,
+                    timestamp_ms: m.timestamp_ms,
+                })
+                .collect(),
+        }
+    }
+}
