@@ -1,5 +1,18 @@
-//! pgw: a Prometheus Pushgateway server and the client commands of the push path.
-//! The binary (`main.rs`) is a thin shell around this library, so integration
-//! tests and benchmarks reach the same code.
+//! pgw: a Prometheus Pushgateway server and the client commands of the push
+//! path. The binary (`main.rs`) is a thin shell around this library, so
+//! integration tests and benchmarks reach the same code.
+//!
+//! - `cli`: the command line (clap); `cmd`: one module per subcommand.
+//! - `exposition`: the text and protobuf formats, pure.
+//! - `grouping`: grouping keys and their URL paths, pure.
+//! - `server`: `pgw serve` (routes, store, persistence, own metrics).
+//! - `exit`: exit codes; `log`: logfmt/JSON logging.
 
+pub mod cli;
+pub mod cmd;
+pub mod exit;
 pub mod exposition;
+pub mod grouping;
+#[macro_use]
+pub mod log;
+pub mod server;

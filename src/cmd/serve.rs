@@ -1,0 +1,85 @@
+//! `pgw serve`: turns the flags into a server configuration (checking them
+//! first), then runs the server on a multi-threaded runtime.
+
+use anyhow::{bail, Context as _};
+
+use crate::cli::ServeArgs;
+use crate::server::{self, Config};
+
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    crate::log::init(args.log_level, args.log_format);
+    let config = config(args)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(server::run(config))
+}
+
+/// Validates the flags into a [`Config`].
+pub fn config(args: ServeArgs) -> anyhow::Result<Config> {
+    if !args.telemetry_path.starts_with('/') {
+        bail!(
+            "--web.telemetry-path must start with '/', got {:?}",
+            args.telemetry_path
+        );
+    }
+    if args.telemetry_path.starts_with("/metrics/job") {
+        bail!("--web.telemetry-path must not be under /metrics/job, which is the push API");
+    }
+    if args.max_body_size == 0 {
+        bail!("--push.max-body-size must be at least 1 byte");
+    }
+    let route_prefix =
+        server::route_prefix(args.route_prefix.as_deref(), args.external_url.as_deref());
+    let persistence_file = if args.persistence_file.as_os_str().is_empty() {
+        None
+    } else {
+        Some(args.persistence_file.clone())
+    };
+    let flags = vec![
+        (
+            "log.format",
+            format!("{:?}", args.log_format).to_lowercase(),
+        ),
+        ("log.level", format!("{:?}", args.log_level).to_lowercase()),
+        (
+            "persistence.file",
+            args.persistence_file.display().to_string(),
+        ),
+        (
+            "persistence.interval",
+            humantime::format_duration(args.persistence_interval).to_string(),
+        ),
+        (
+            "push.disable-consistency-check",
+            args.disable_consistency_check.to_string(),
+        ),
+        ("push.max-body-size", args.max_body_size.to_string()),
+        ("web.enable-admin-api", args.enable_admin_api.to_string()),
+        ("web.enable-lifecycle", args.enable_lifecycle.to_string()),
+        (
+            "web.external-url",
+            args.external_url.clone().unwrap_or_default(),
+        ),
+        ("web.listen-address", args.listen_address.join(",")),
+        ("web.route-prefix", route_prefix.clone()),
+        ("web.telemetry-path", args.telemetry_path.clone()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    Ok(Config {
+        listen_addresses: args.listen_address,
+        route_prefix,
+        telemetry_path: args.telemetry_path,
+        external_url: args.external_url,
+        enable_admin_api: args.enable_admin_api,
+        enable_lifecycle: args.enable_lifecycle,
+        disable_consistency_check: args.disable_consistency_check,
+        persistence_file,
+        persistence_interval: args.persistence_interval,
+        body_limit: args.max_body_size,
+        flags,
+    })
+}

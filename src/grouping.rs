@@ -1,0 +1,347 @@
+//! Grouping keys: the labels that name a group, and their two spellings, the
+//! push URL path (`/metrics/job/<JOB>{/<LABEL>/<VALUE>}` with `@base64`
+//! values) and the canonical byte key that orders and indexes groups. Pure.
+
+use std::fmt;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+
+use crate::exposition::validate::is_valid_label_name;
+
+/// The labels of a group, `job` included, sorted by name, names unique.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct GroupingKey {
+    labels: Vec<(String, String)>,
+}
+
+/// Why a push path does not name a group. The message is sent as the body of
+/// a 400 answer, so it says what is wrong and where.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    #[error("job name is required")]
+    EmptyJob,
+    #[error("odd number of components in label string {0:?}")]
+    OddComponents(String),
+    #[error("improper label name {0:?}")]
+    BadLabelName(String),
+    #[error("invalid base64 encoding in job name {job:?}: {reason}")]
+    BadBase64Job { job: String, reason: String },
+    #[error("invalid base64 encoding for label {name}={value:?}: {reason}")]
+    BadBase64Label {
+        name: String,
+        value: String,
+        reason: String,
+    },
+    #[error("the URL path is not valid UTF-8 after percent-decoding")]
+    BadUtf8Path,
+}
+
+impl GroupingKey {
+    /// Builds a key from label pairs; later pairs win over earlier ones with the
+    /// same name, as in the official server.
+    pub fn new<I, N, V>(pairs: I) -> GroupingKey
+    where
+        I: IntoIterator<Item = (N, V)>,
+        N: Into<String>,
+        V: Into<String>,
+    {
+        let mut labels: Vec<(String, String)> = Vec::new();
+        for (name, value) in pairs {
+            let (name, value) = (name.into(), value.into());
+            match labels.iter_mut().find(|(n, _)| *n == name) {
+                Some(slot) => slot.1 = value,
+                None => labels.push((name, value)),
+            }
+        }
+        labels.sort();
+        GroupingKey { labels }
+    }
+
+    /// The labels, sorted by name.
+    pub fn labels(&self) -> &[(String, String)] {
+        &self.labels
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.labels
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The canonical key: `name 0xFF value 0xFF name 0xFF value`, names sorted,
+    /// the same bytes the official server uses. 0xFF never occurs in UTF-8, so
+    /// the encoding is unambiguous, and groups sort in the order the official UI
+    /// shows them.
+    pub fn canonical(&self) -> Vec<u8> {
+        let mut out =
+            Vec::with_capacity(self.labels.iter().map(|(n, v)| n.len() + v.len() + 2).sum());
+        for (i, (name, value)) in self.labels.iter().enumerate() {
+            if i > 0 {
+                out.push(0xFF);
+            }
+            out.extend_from_slice(name.as_bytes());
+            out.push(0xFF);
+            out.extend_from_slice(value.as_bytes());
+        }
+        out
+    }
+
+    /// Parses the part of a push path after `/metrics/job`, already
+    /// percent-decoded: `/<JOB>{/<LABEL>/<VALUE>}` or `@base64/<B64JOB>...`.
+    /// Returns `None` when it is not a push path at all (the caller answers 404).
+    pub fn from_path(rest: &str) -> Option<Result<GroupingKey, KeyError>> {
+        let (job_b64, rest) = if let Some(r) = rest.strip_prefix("@base64/") {
+            (true, r)
+        } else if let Some(r) = rest.strip_prefix('/') {
+            (false, r)
+        } else {
+            return None;
+        };
+        Some(parse_job_and_tail(job_b64, rest))
+    }
+
+    /// The push path for this key, lossless: `job` first, then every other
+    /// label; a value that is empty or holds anything outside the URL-safe
+    /// characters is sent `@base64` (URL-safe alphabet, `=` for empty).
+    pub fn to_path(&self) -> String {
+        let mut out = String::from("/metrics/job");
+        let job = self.get("job").unwrap_or("");
+        push_component(&mut out, "", job);
+        for (name, value) in &self.labels {
+            if name != "job" {
+                out.push('/');
+                out.push_str(name);
+                push_component(&mut out, name, value);
+            }
+        }
+        out
+    }
+}
+
+fn push_component(out: &mut String, _name: &str, value: &str) {
+    let plain = !value.is_empty()
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~'));
+    if plain {
+        out.push('/');
+        out.push_str(value);
+    } else if value.is_empty() {
+        out.push_str("@base64/=");
+    } else {
+        out.push_str("@base64/");
+        out.push_str(&URL_SAFE_NO_PAD.encode(value));
+    }
+}
+
+impl fmt::Display for GroupingKey {
+    /// `{job="x",instance="y"}`, for messages and logs.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("{")?;
+        for (i, (name, value)) in self.labels.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            write!(f, "{name}={value:?}")?;
+        }
+        f.write_str("}")
+    }
+}
+
+fn parse_job_and_tail(job_b64: bool, rest: &str) -> Result<GroupingKey, KeyError> {
+    let (job, tail) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, ""),
+    };
+    let job = if job_b64 {
+        decode_base64(job).map_err(|reason| KeyError::BadBase64Job {
+            job: job.to_string(),
+            reason,
+        })?
+    } else {
+        job.to_string()
+    };
+    if job.is_empty() {
+        return Err(KeyError::EmptyJob);
+    }
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    // Upstream ignores a tail of a single character, so `/metrics/job/x/` is the
+    // group `{job="x"}`; a longer tail is split into name/value pairs, and
+    // `/metrics/job/x/a/` gives `a=""`.
+    if tail.len() > 1 {
+        let parts: Vec<&str> = tail[1..].split('/').collect();
+        if parts.len() % 2 != 0 {
+            return Err(KeyError::OddComponents(tail.to_string()));
+        }
+        for pair in parts.chunks(2) {
+            let (raw_name, raw_value) = (pair[0], pair[1]);
+            let (name, b64) = match raw_name.strip_suffix("@base64") {
+                Some(n) => (n, true),
+                None => (raw_name, false),
+            };
+            if !is_valid_label_name(name) || name.starts_with("__") {
+                return Err(KeyError::BadLabelName(name.to_string()));
+            }
+            let value = if b64 {
+                decode_base64(raw_value).map_err(|reason| KeyError::BadBase64Label {
+                    name: name.to_string(),
+                    value: raw_value.to_string(),
+                    reason,
+                })?
+            } else {
+                raw_value.to_string()
+            };
+            pairs.push((name.to_string(), value));
+        }
+    }
+    // The `job` segment wins over a `job` pair in the tail, as upstream.
+    pairs.push(("job".to_string(), job));
+    Ok(GroupingKey::new(pairs))
+}
+
+/// URL-safe base64 with optional padding (any number of trailing `=`, and `=`
+/// alone for the empty string). The result must be UTF-8: upstream accepts
+/// other bytes and then every scrape fails; pgw refuses them here.
+fn decode_base64(value: &str) -> Result<String, String> {
+    let trimmed = value.trim_end_matches('=');
+    let bytes = URL_SAFE_NO_PAD.decode(trimmed).map_err(|e| match e {
+        base64::DecodeError::InvalidByte(at, _) => {
+            format!("illegal base64 data at input byte {at}")
+        }
+        base64::DecodeError::InvalidLength(at) => format!("illegal base64 data at input byte {at}"),
+        base64::DecodeError::InvalidLastSymbol(at, _) => {
+            format!("illegal base64 data at input byte {at}")
+        }
+        base64::DecodeError::InvalidPadding => "illegal base64 padding".to_string(),
+    })?;
+    String::from_utf8(bytes).map_err(|_| "the decoded value is not valid UTF-8".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(rest: &str) -> Result<GroupingKey, KeyError> {
+        GroupingKey::from_path(rest).expect("a push path")
+    }
+
+    fn labels(k: &GroupingKey) -> Vec<(&str, &str)> {
+        k.labels()
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn plain_job_and_labels() {
+        let k = key("/backup/instance/db1/zone/eu").unwrap();
+        assert_eq!(
+            labels(&k),
+            vec![("instance", "db1"), ("job", "backup"), ("zone", "eu")]
+        );
+    }
+
+    #[test]
+    fn readme_examples_decode() {
+        assert_eq!(
+            key("/directory_cleaner/path@base64/L3Zhci90bXA")
+                .unwrap()
+                .get("path"),
+            Some("/var/tmp")
+        );
+        let k = key("/example/first_label@base64/=/second_label/foobar").unwrap();
+        assert_eq!(k.get("first_label"), Some(""));
+        assert_eq!(k.get("second_label"), Some("foobar"));
+        assert_eq!(
+            key("/titan/name@base64/zqDPgc6_zrzOt864zrXPjc-C")
+                .unwrap()
+                .get("name"),
+            Some("Προμηθεύς")
+        );
+        assert_eq!(
+            key("@base64/dGVzdC9qb2I").unwrap().get("job"),
+            Some("test/job")
+        );
+    }
+
+    #[test]
+    fn padding_is_optional_and_repeatable() {
+        assert_eq!(key("/j/a@base64/Zm9v====").unwrap().get("a"), Some("foo"));
+        assert_eq!(key("/j/a@base64/Zm8").unwrap().get("a"), Some("fo"));
+        assert_eq!(key("/j/a@base64/Zm8=").unwrap().get("a"), Some("fo"));
+    }
+
+    #[test]
+    fn standard_alphabet_is_refused() {
+        let err = key("/j/a@base64/a+b/").unwrap_err();
+        assert!(matches!(err, KeyError::BadBase64Label { .. }), "{err}");
+        assert!(err.to_string().contains("input byte 1"), "{err}");
+    }
+
+    #[test]
+    fn invalid_utf8_after_base64_is_refused() {
+        let err = key("/x/a@base64/Zm9v-_").unwrap_err();
+        assert!(err.to_string().contains("not valid UTF-8"), "{err}");
+    }
+
+    #[test]
+    fn trailing_slash_rules() {
+        assert_eq!(labels(&key("/x/").unwrap()), vec![("job", "x")]);
+        assert_eq!(
+            labels(&key("/y/instance/").unwrap()),
+            vec![("instance", ""), ("job", "y")]
+        );
+    }
+
+    #[test]
+    fn empty_job_is_refused() {
+        assert_eq!(key("/").unwrap_err(), KeyError::EmptyJob);
+        assert_eq!(key("@base64/=").unwrap_err(), KeyError::EmptyJob);
+    }
+
+    #[test]
+    fn odd_components_and_bad_names() {
+        assert!(matches!(key("/x/a/b/c"), Err(KeyError::OddComponents(t)) if t == "/a/b/c"));
+        assert!(matches!(key("/x/1a/b"), Err(KeyError::BadLabelName(n)) if n == "1a"));
+        assert!(matches!(key("/x/__a/b"), Err(KeyError::BadLabelName(n)) if n == "__a"));
+    }
+
+    #[test]
+    fn job_segment_wins_and_last_duplicate_wins() {
+        assert_eq!(labels(&key("/x/job/y").unwrap()), vec![("job", "x")]);
+        assert_eq!(
+            labels(&key("/x/a/1/a/2").unwrap()),
+            vec![("a", "2"), ("job", "x")]
+        );
+    }
+
+    #[test]
+    fn not_a_push_path() {
+        assert!(GroupingKey::from_path("").is_none());
+        assert!(GroupingKey::from_path("s/x").is_none());
+    }
+
+    #[test]
+    fn canonical_key_matches_upstream_layout() {
+        let k = GroupingKey::new([("job", "j"), ("a", "1")]);
+        assert_eq!(k.canonical(), b"a\xff1\xffjob\xffj".to_vec());
+    }
+
+    #[test]
+    fn to_path_round_trips_awkward_values() {
+        let k = GroupingKey::new([
+            ("job", "nightly/backup"),
+            ("path", "/var/tmp"),
+            ("empty", ""),
+            ("space", "a b"),
+            ("plain", "web-1.example"),
+            ("uni", "Προμηθεύς"),
+        ]);
+        let path = k.to_path();
+        assert!(path.contains("/plain/web-1.example"), "{path}");
+        let rest = path.strip_prefix("/metrics/job").unwrap();
+        assert_eq!(key(rest).unwrap(), k);
+    }
+}

@@ -1,0 +1,389 @@
+//! The server's own metrics, under the official Pushgateway's names so that
+//! existing dashboards keep working: request counters, push duration and size
+//! summaries, build information, and the standard `process_*` gauges; plus
+//! pgw's own store gauges. Rendered into [`OwnFamily`]s that the store merges
+//! into every scrape.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use parking_lot::Mutex;
+
+use crate::exposition::render::write_series;
+use crate::exposition::{Label, Metric, MetricType, Value};
+use crate::server::store::{OwnFamily, Stats};
+
+/// How long a summary observation counts towards the quantiles; the same
+/// window as the Go client's default `MaxAge`.
+const SUMMARY_MAX_AGE: Duration = Duration::from_secs(600);
+/// At most this many recent observations are kept per summary, so a burst of
+/// pushes cannot grow memory; quantiles are then over the latest ones.
+const SUMMARY_MAX_SAMPLES: usize = 4096;
+const QUANTILES: [f64; 3] = [0.1, 0.5, 0.9];
+
+/// The names and types of every family this module renders, for the store's
+/// type check on pushes.
+pub const OWN_TYPES: &[(&str, MetricType)] = &[
+    ("pgw_groups", MetricType::Gauge),
+    ("pgw_series", MetricType::Gauge),
+    ("process_cpu_seconds_total", MetricType::Counter),
+    ("process_max_fds", MetricType::Gauge),
+    ("process_open_fds", MetricType::Gauge),
+    ("process_resident_memory_bytes", MetricType::Gauge),
+    ("process_start_time_seconds", MetricType::Gauge),
+    ("process_virtual_memory_bytes", MetricType::Gauge),
+    ("pushgateway_build_info", MetricType::Gauge),
+    (
+        "pushgateway_http_push_duration_seconds",
+        MetricType::Summary,
+    ),
+    ("pushgateway_http_push_size_bytes", MetricType::Summary),
+    ("pushgateway_http_requests_total", MetricType::Counter),
+];
+
+#[derive(Default)]
+struct Summary {
+    count: u64,
+    sum: f64,
+    recent: VecDeque<(Instant, f64)>,
+}
+
+impl Summary {
+    fn observe(&mut self, v: f64, now: Instant) {
+        self.count += 1;
+        self.sum += v;
+        if self.recent.len() == SUMMARY_MAX_SAMPLES {
+            self.recent.pop_front();
+        }
+        self.recent.push_back((now, v));
+    }
+
+    fn value(&mut self, now: Instant) -> Value {
+        while let Some(&(t, _)) = self.recent.front() {
+            if now.duration_since(t) > SUMMARY_MAX_AGE {
+                self.recent.pop_front();
+            } else {
+                break;
+            }
+        }
+        let mut values: Vec<f64> = self.recent.iter().map(|&(_, v)| v).collect();
+        values.sort_by(f64::total_cmp);
+        let quantiles = QUANTILES
+            .iter()
+            .map(|&q| {
+                let v = if values.is_empty() {
+                    f64::NAN
+                } else {
+                    let rank = (q * (values.len() - 1) as f64).round() as usize;
+                    values[rank]
+                };
+                (q, v)
+            })
+            .collect();
+        Value::Summary {
+            sample_count: self.count as f64,
+            sample_sum: self.sum,
+            quantiles,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Counters {
+    /// (code, handler, method) -> count
+    requests: BTreeMap<(u16, &'static str, &'static str), u64>,
+    /// by method (`put`, `post`)
+    push_duration: BTreeMap<&'static str, Summary>,
+    push_size: BTreeMap<&'static str, Summary>,
+}
+
+pub struct OwnMetrics {
+    counters: Mutex<Counters>,
+    start_time: SystemTime,
+}
+
+impl OwnMetrics {
+    pub fn new(start_time: SystemTime) -> OwnMetrics {
+        OwnMetrics {
+            counters: Mutex::new(Counters::default()),
+            start_time,
+        }
+    }
+
+    /// Counts a request other than a scrape, as upstream's
+    /// `pushgateway_http_requests_total` does.
+    pub fn count_request(&self, code: u16, handler: &'static str, method: &'static str) {
+        *self
+            .counters
+            .lock()
+            .requests
+            .entry((code, handler, method))
+            .or_default() += 1;
+    }
+
+    /// Records one push (PUT or POST): its duration and size in bytes.
+    pub fn observe_push(&self, method: &'static str, duration: Duration, size: usize) {
+        let now = Instant::now();
+        let mut c = self.counters.lock();
+        c.push_duration
+            .entry(method)
+            .or_default()
+            .observe(duration.as_secs_f64(), now);
+        c.push_size
+            .entry(method)
+            .or_default()
+            .observe(size as f64, now);
+    }
+
+    /// Renders every own family, sorted by name.
+    pub fn render(&self, stats: Stats) -> Vec<OwnFamily> {
+        let now = Instant::now();
+        let mut c = self.counters.lock();
+        let mut out = Vec::new();
+        let single = |v: f64| Value::Single(v);
+        out.push(family(
+            "pgw_groups",
+            "Number of groups in the store.",
+            MetricType::Gauge,
+            vec![(vec![], single(stats.groups as f64))],
+        ));
+        out.push(family(
+            "pgw_series",
+            "Number of pushed series in the store, not counting push_time_seconds and push_failure_time_seconds.",
+            MetricType::Gauge,
+            vec![(vec![], single(stats.series as f64))],
+        ));
+        out.extend(process_families(self.start_time));
+        out.push(family(
+            "pushgateway_build_info",
+            "A metric with a constant '1' value labeled by version, revision, branch, goversion from which pushgateway was built, and the goos and goarch for the build.",
+            MetricType::Gauge,
+            vec![(build_labels(), single(1.0))],
+        ));
+        let durations = c
+            .push_duration
+            .iter_mut()
+            .map(|(m, s)| (vec![("method", m.to_string())], s.value(now)))
+            .collect();
+        out.push(family(
+            "pushgateway_http_push_duration_seconds",
+            "HTTP request duration for pushes to the Pushgateway.",
+            MetricType::Summary,
+            durations,
+        ));
+        let sizes = c
+            .push_size
+            .iter_mut()
+            .map(|(m, s)| (vec![("method", m.to_string())], s.value(now)))
+            .collect();
+        out.push(family(
+            "pushgateway_http_push_size_bytes",
+            "HTTP request size for pushes to the Pushgateway.",
+            MetricType::Summary,
+            sizes,
+        ));
+        let requests = c
+            .requests
+            .iter()
+            .map(|(&(code, handler, method), &n)| {
+                (
+                    vec![
+                        ("code", code.to_string()),
+                        ("handler", handler.to_string()),
+                        ("method", method.to_string()),
+                    ],
+                    single(n as f64),
+                )
+            })
+            .collect();
+        out.push(family(
+            "pushgateway_http_requests_total",
+            "Total HTTP requests processed by the Pushgateway, excluding scrapes.",
+            MetricType::Counter,
+            requests,
+        ));
+        out.retain(|f| !f.text.is_empty());
+        out
+    }
+}
+
+fn build_labels() -> Vec<(&'static str, String)> {
+    let goarch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        other => other,
+    };
+    vec![
+        ("branch", String::new()),
+        ("goarch", goarch.to_string()),
+        ("goos", std::env::consts::OS.to_string()),
+        ("goversion", String::new()),
+        ("revision", String::new()),
+        ("version", env!("CARGO_PKG_VERSION").to_string()),
+    ]
+}
+
+fn family(
+    name: &'static str,
+    help: &'static str,
+    kind: MetricType,
+    series: Vec<(Vec<(&'static str, String)>, Value)>,
+) -> OwnFamily {
+    let mut text = Vec::new();
+    for (labels, value) in series {
+        let metric = Metric {
+            labels: labels.into_iter().map(|(n, v)| Label::new(n, v)).collect(),
+            value,
+            timestamp_ms: None,
+        };
+        write_series(&mut text, name, kind, &metric);
+    }
+    OwnFamily {
+        name,
+        help,
+        kind,
+        text,
+    }
+}
+
+/// The standard `process_*` gauges, read from /proc where there is one.
+fn process_families(start_time: SystemTime) -> Vec<OwnFamily> {
+    let mut out = Vec::new();
+    let proc = ProcStats::read();
+    let one = |v: f64| vec![(Vec::new(), Value::Single(v))];
+    if let Some(cpu) = proc.cpu_seconds {
+        out.push(family(
+            "process_cpu_seconds_total",
+            "Total user and system CPU time spent in seconds.",
+            MetricType::Counter,
+            one(cpu),
+        ));
+    }
+    if let Some(max) = proc.max_fds {
+        out.push(family(
+            "process_max_fds",
+            "Maximum number of open file descriptors.",
+            MetricType::Gauge,
+            one(max),
+        ));
+    }
+    if let Some(open) = proc.open_fds {
+        out.push(family(
+            "process_open_fds",
+            "Number of open file descriptors.",
+            MetricType::Gauge,
+            one(open),
+        ));
+    }
+    if let Some(rss) = proc.resident_bytes {
+        out.push(family(
+            "process_resident_memory_bytes",
+            "Resident memory size in bytes.",
+            MetricType::Gauge,
+            one(rss),
+        ));
+    }
+    let start = start_time
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
+    out.push(family(
+        "process_start_time_seconds",
+        "Start time of the process since unix epoch in seconds.",
+        MetricType::Gauge,
+        one(start),
+    ));
+    if let Some(vsz) = proc.virtual_bytes {
+        out.push(family(
+            "process_virtual_memory_bytes",
+            "Virtual memory size in bytes.",
+            MetricType::Gauge,
+            one(vsz),
+        ));
+    }
+    out
+}
+
+#[derive(Default)]
+struct ProcStats {
+    cpu_seconds: Option<f64>,
+    resident_bytes: Option<f64>,
+    virtual_bytes: Option<f64>,
+    open_fds: Option<f64>,
+    max_fds: Option<f64>,
+}
+
+impl ProcStats {
+    fn read() -> ProcStats {
+        let mut s = ProcStats::default();
+        // Field layout of /proc/self/stat (proc(5)): after the command name
+        // in parentheses, utime and stime are fields 14 and 15 (clock ticks),
+        // vsize 23 (bytes) and rss 24 (pages).
+        if let Ok(stat) = std::fs::read_to_string("/proc/self/stat") {
+            if let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) {
+                let f: Vec<&str> = rest.split_whitespace().collect();
+                let num = |i: usize| f.get(i - 3).and_then(|v| v.parse::<f64>().ok());
+                // USER_HZ is 100 on every Linux platform Rust supports.
+                if let (Some(u), Some(st)) = (num(14), num(15)) {
+                    s.cpu_seconds = Some((u + st) / 100.0);
+                }
+                s.virtual_bytes = num(23);
+                s.resident_bytes = num(24).map(|pages| pages * 4096.0);
+            }
+        }
+        if let Ok(dir) = std::fs::read_dir("/proc/self/fd") {
+            s.open_fds = Some(dir.count() as f64);
+        }
+        if let Ok(limits) = std::fs::read_to_string("/proc/self/limits") {
+            s.max_fds = limits
+                .lines()
+                .find(|l| l.starts_with("Max open files"))
+                .and_then(|l| l.split_whitespace().nth(3))
+                .and_then(|v| v.parse().ok());
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_types_lists_every_rendered_family_in_order() {
+        let m = OwnMetrics::new(SystemTime::now());
+        m.count_request(200, "push", "put");
+        m.observe_push("put", Duration::from_millis(3), 100);
+        let families = m.render(Stats::default());
+        let names: Vec<&str> = families.iter().map(|f| f.name).collect();
+        let mut sorted = names.clone();
+        sorted.sort();
+        assert_eq!(names, sorted, "families must be sorted for the merge");
+        for f in &families {
+            let listed = OWN_TYPES.iter().find(|(n, _)| *n == f.name);
+            assert_eq!(listed.map(|(_, t)| *t), Some(f.kind), "{}", f.name);
+        }
+        assert!(names.contains(&"pushgateway_http_requests_total"));
+    }
+
+    #[test]
+    fn summary_quantiles_come_from_recent_values() {
+        let mut s = Summary::default();
+        let now = Instant::now();
+        for v in 1..=100 {
+            s.observe(f64::from(v), now);
+        }
+        let Value::Summary {
+            sample_count,
+            sample_sum,
+            quantiles,
+        } = s.value(now)
+        else {
+            panic!("a summary")
+        };
+        assert_eq!(sample_count, 100.0);
+        assert_eq!(sample_sum, 5050.0);
+        assert_eq!(quantiles[1], (0.5, 51.0));
+    }
+}

@@ -1,0 +1,212 @@
+//! `pgw serve`: the HTTP server. `Config` is what the command line decided;
+//! `State` is what every request shares; `routes::app` builds the router, so
+//! the whole API can be driven without a socket; `run` binds the listeners
+//! and serves until SIGINT, SIGTERM or `/-/quit`, then drains in-flight
+//! requests and saves the store.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{bail, Context as _};
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+pub mod api;
+pub mod metrics;
+pub mod persist;
+pub mod routes;
+pub mod store;
+
+use metrics::OwnMetrics;
+use store::Store;
+
+/// Largest push body accepted, after decompression. Upstream has no limit at
+/// all; this one only stops a runaway or hostile client from exhausting memory.
+pub const DEFAULT_BODY_LIMIT: usize = 64 << 20;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen_addresses: Vec<String>,
+    /// Normalised: empty, or starting with `/` and not ending with one.
+    pub route_prefix: String,
+    pub telemetry_path: String,
+    pub external_url: Option<String>,
+    pub enable_admin_api: bool,
+    pub enable_lifecycle: bool,
+    pub disable_consistency_check: bool,
+    pub persistence_file: Option<PathBuf>,
+    pub persistence_interval: Duration,
+    pub body_limit: usize,
+    /// Every flag and its value, for `/api/v1/status`.
+    pub flags: Vec<(String, String)>,
+}
+
+pub struct State {
+    pub config: Config,
+    pub store: Store,
+    pub metrics: OwnMetrics,
+    pub start_time: SystemTime,
+    /// Notified on `/-/quit`.
+    pub quit: Notify,
+    /// Notified after every change, for the persistence task.
+    pub changed: Notify,
+}
+
+impl State {
+    pub fn new(config: Config) -> Arc<State> {
+        let start_time = SystemTime::now();
+        Arc::new(State {
+            config,
+            store: Store::new(metrics::OWN_TYPES),
+            metrics: OwnMetrics::new(start_time),
+            start_time,
+            quit: Notify::new(),
+            changed: Notify::new(),
+        })
+    }
+}
+
+/// Normalises a route prefix like upstream: `""` and `"/"` mean none; else it
+/// starts with `/` and does not end with one.
+pub fn normalize_prefix(prefix: &str) -> String {
+    let trimmed = prefix.trim_matches('/');
+    if trimmed.is_empty() {
+        String::new()
+    } else {
+        format!("/{trimmed}")
+    }
+}
+
+/// The route prefix: `--web.route-prefix` if given, else the path of
+/// `--web.external-url`, as upstream.
+pub fn route_prefix(route_prefix: Option<&str>, external_url: Option<&str>) -> String {
+    match (route_prefix, external_url) {
+        (Some(p), _) => normalize_prefix(p),
+        (None, Some(url)) => {
+            let after_scheme = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
+            let path = after_scheme
+                .find('/')
+                .map(|i| &after_scheme[i..])
+                .unwrap_or("");
+            normalize_prefix(path)
+        }
+        (None, None) => String::new(),
+    }
+}
+
+/// Resolves a listen address; `:9091` means every interface, as in Go.
+async fn resolve(addr: &str) -> anyhow::Result<SocketAddr> {
+    let full = if addr.starts_with(':') {
+        format!("0.0.0.0{addr}")
+    } else {
+        addr.to_string()
+    };
+    let mut addrs = tokio::net::lookup_host(&full)
+        .await
+        .with_context(|| format!("cannot resolve listen address {addr:?}"))?;
+    addrs
+        .next()
+        .with_context(|| format!("listen address {addr:?} resolves to nothing"))
+}
+
+/// Runs the server until it is told to stop.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let state = State::new(config);
+    if let Some(path) = &state.config.persistence_file {
+        let restored = persist::load(path, &state.store)
+            .with_context(|| format!("cannot restore the store from {}", path.display()))?;
+        if let Some(r) = restored {
+            crate::info!(
+                "restored the store",
+                file = path.display(),
+                groups = r.groups,
+                series = r.series
+            );
+        }
+    }
+    let mut listeners = Vec::new();
+    for addr in &state.config.listen_addresses {
+        let sock = resolve(addr).await?;
+        let listener = TcpListener::bind(sock)
+            .await
+            .with_context(|| format!("cannot listen on {addr}"))?;
+        let local = listener.local_addr()?;
+        crate::info!("listening", address = local);
+        listeners.push(listener);
+    }
+    if listeners.is_empty() {
+        bail!("no listen address given");
+    }
+    let persister = state
+        .config
+        .persistence_file
+        .clone()
+        .map(|path| tokio::spawn(persist::run(state.clone(), path)));
+
+    let shutdown = Arc::new(Notify::new());
+    let app = routes::app(state.clone());
+    let mut servers = Vec::new();
+    for listener in listeners {
+        let app = app.clone();
+        let shutdown = shutdown.clone();
+        servers.push(tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move { shutdown.notified().await })
+                .await
+        }));
+    }
+    let reason = wait_for_stop(&state).await;
+    crate::info!("shutting down", reason = reason);
+    shutdown.notify_waiters();
+    for server in servers {
+        server.await.context("server task failed")??;
+    }
+    if let (Some(task), Some(path)) = (persister, &state.config.persistence_file) {
+        task.abort();
+        persist::save(path, &state.store)
+            .with_context(|| format!("cannot save the store to {}", path.display()))?;
+    }
+    crate::info!("stopped");
+    Ok(())
+}
+
+async fn wait_for_stop(state: &State) -> &'static str {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => "SIGINT",
+            _ = term.recv() => "SIGTERM",
+            _ = state.quit.notified() => "/-/quit",
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::select! {
+            _ = ctrl_c => "Ctrl-C",
+            _ = state.quit.notified() => "/-/quit",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_are_normalised() {
+        assert_eq!(normalize_prefix(""), "");
+        assert_eq!(normalize_prefix("/"), "");
+        assert_eq!(normalize_prefix("pgw/"), "/pgw");
+        assert_eq!(route_prefix(None, Some("http://example.com/pgw/")), "/pgw");
+        assert_eq!(
+            route_prefix(Some("/x"), Some("http://example.com/pgw/")),
+            "/x"
+        );
+        assert_eq!(route_prefix(None, Some("http://example.com")), "");
+    }
+}

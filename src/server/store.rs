@@ -1,0 +1,648 @@
+//! The store: every group and its metric families, kept in the form the
+//! server serves most, the text exposition of each family of each group,
+//! rendered once when it is pushed. A scrape then only concatenates bytes, and
+//! a push costs time in proportion to its own size, not to the store's.
+//!
+//! Preparing a push (label sanitising, checks, rendering) is pure and happens
+//! outside the lock; under the write lock the store checks the push against
+//! the other groups (same family name with another type, a series that
+//! another group already exposes) through two indexes, and applies it. A push
+//! that fails any check changes nothing but the failure time of its group.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use parking_lot::RwLock;
+
+use crate::exposition::render::{write_header, write_series};
+use crate::exposition::validate::check_families;
+use crate::exposition::{Family, Label, Metric, MetricType, Value};
+use crate::grouping::GroupingKey;
+
+pub const PUSH_TIME: &str = "push_time_seconds";
+pub const PUSH_FAILURE_TIME: &str = "push_failure_time_seconds";
+const PUSH_TIME_HELP: &str =
+    "Last Unix time when changing this group in the Pushgateway succeeded.";
+const PUSH_FAILURE_TIME_HELP: &str =
+    "Last Unix time when changing this group in the Pushgateway failed.";
+
+/// Why a push was refused; sent as the body of a 400 answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("pushed metrics are invalid or inconsistent with existing metrics: {0}")]
+pub struct Rejection(pub String);
+
+/// PUT replaces the whole group; POST replaces only the families it names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Replace,
+    Merge,
+}
+
+/// One family of one group, rendered.
+#[derive(Debug)]
+pub struct StoredFamily {
+    pub name: Arc<str>,
+    pub kind: MetricType,
+    pub help: Option<Box<str>>,
+    pub pushed_at: SystemTime,
+    /// The sample lines of every series, without HELP and TYPE.
+    pub text: Box<[u8]>,
+    /// One fingerprint per series (name and full label set), for the
+    /// cross-group duplicate check.
+    fingerprints: Box<[u64]>,
+}
+
+impl StoredFamily {
+    pub fn series_count(&self) -> usize {
+        self.fingerprints.len()
+    }
+}
+
+/// A push that passed every check that needs no other group: labels
+/// sanitised, series rendered and fingerprinted.
+#[derive(Debug)]
+pub struct PreparedPush {
+    pub key: GroupingKey,
+    families: Vec<StoredFamily>,
+}
+
+impl PreparedPush {
+    /// Sets the push time of one family (a restore keeps the original times).
+    pub fn set_pushed_at(&mut self, name: &str, at: SystemTime) {
+        if let Some(f) = self.families.iter_mut().find(|f| &*f.name == name) {
+            f.pushed_at = at;
+        }
+    }
+
+    pub fn series_count(&self) -> usize {
+        self.families.iter().map(StoredFamily::series_count).sum()
+    }
+}
+
+/// A read-only view of a group for the JSON API and persistence.
+#[derive(Debug, Clone)]
+pub struct GroupView {
+    pub key: GroupingKey,
+    pub push_time: f64,
+    pub failure_time: f64,
+    /// The pushed families, sorted by name.
+    pub families: Vec<Arc<StoredFamily>>,
+    /// `push_failure_time_seconds` and `push_time_seconds`.
+    pub synthetic: [Arc<StoredFamily>; 2],
+}
+
+/// A family of the server's own metrics, rendered, merged into scrapes.
+#[derive(Debug, Clone)]
+pub struct OwnFamily {
+    pub name: &'static str,
+    pub help: &'static str,
+    pub kind: MetricType,
+    pub text: Vec<u8>,
+}
+
+/// Sanitises, checks and renders a push body for the group `key`.
+///
+/// As upstream: every grouping label is forced onto every series (a body label
+/// of the same name is overwritten), `instance=""` is added where no instance
+/// label is left, labels are sorted, and pushed `push_time_seconds` /
+/// `push_failure_time_seconds` families are dropped (the store owns them).
+pub fn prepare(
+    key: GroupingKey,
+    families: Vec<Family<'_>>,
+    now: SystemTime,
+) -> Result<PreparedPush, Rejection> {
+    let mut families: Vec<Family<'_>> = families
+        .into_iter()
+        .filter(|f| f.name != PUSH_TIME && f.name != PUSH_FAILURE_TIME)
+        .collect();
+    for family in &mut families {
+        for metric in &mut family.metrics {
+            sanitize_labels(&key, &mut metric.labels);
+        }
+    }
+    check_families(&families).map_err(Rejection)?;
+    let prepared = families
+        .iter()
+        .map(|family| render_family(family, now))
+        .collect();
+    Ok(PreparedPush {
+        key,
+        families: prepared,
+    })
+}
+
+fn sanitize_labels<'a>(key: &'a GroupingKey, labels: &mut Vec<Label<'a>>) {
+    labels.retain(|l| key.get(&l.name).is_none());
+    for (name, value) in key.labels() {
+        labels.push(Label::new(name.as_str(), value.as_str()));
+    }
+    if !labels.iter().any(|l| l.name == "instance") {
+        labels.push(Label::new("instance", ""));
+    }
+    labels.sort_by(|a, b| a.name.cmp(&b.name));
+}
+
+fn render_family(family: &Family<'_>, now: SystemTime) -> StoredFamily {
+    let mut text = Vec::with_capacity(family.metrics.len() * 64);
+    let mut fingerprints = Vec::with_capacity(family.metrics.len());
+    for metric in &family.metrics {
+        write_series(&mut text, &family.name, family.kind, metric);
+        fingerprints.push(fingerprint(&family.name, &metric.labels));
+    }
+    StoredFamily {
+        name: Arc::from(family.name.as_ref()),
+        kind: family.kind,
+        help: family
+            .help
+            .as_deref()
+            .filter(|h| !h.is_empty())
+            .map(Box::from),
+        pushed_at: now,
+        text: text.into_boxed_slice(),
+        fingerprints: fingerprints.into_boxed_slice(),
+    }
+}
+
+/// Identifies a series by its family name and label set. 64 bits: across a
+/// store of a million series the chance that two different series share one
+/// is about 1 in 10^7 per push of a thousand series.
+fn fingerprint(name: &str, labels: &[Label<'_>]) -> u64 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    h.update(name.as_bytes());
+    for l in labels {
+        h.update(&[0xFF]);
+        h.update(l.name.as_bytes());
+        h.update(&[0xFE]);
+        h.update(l.value.as_bytes());
+    }
+    h.digest()
+}
+
+fn unix_seconds(t: SystemTime) -> f64 {
+    // Upstream computes float64(UnixNano)/1e9; the same here, so that the
+    // values look alike.
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => d.as_nanos() as f64 / 1e9,
+        Err(_) => 0.0,
+    }
+}
+
+fn synthetic_family(
+    key: &GroupingKey,
+    name: &'static str,
+    value: f64,
+    at: SystemTime,
+) -> StoredFamily {
+    let mut labels: Vec<Label<'_>> = Vec::new();
+    sanitize_labels(key, &mut labels);
+    let metric = Metric {
+        labels,
+        value: Value::Single(value),
+        timestamp_ms: None,
+    };
+    let help = if name == PUSH_TIME {
+        PUSH_TIME_HELP
+    } else {
+        PUSH_FAILURE_TIME_HELP
+    };
+    render_family(
+        &Family {
+            name: Cow::Borrowed(name),
+            help: Some(Cow::Borrowed(help)),
+            kind: MetricType::Gauge,
+            metrics: vec![metric],
+        },
+        at,
+    )
+}
+
+/// Fingerprints are already hashes: hashing them again is wasted work.
+#[derive(Default)]
+struct IdentityHasher(u64);
+
+impl Hasher for IdentityHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type FingerprintMap = HashMap<u64, u64, BuildHasherDefault<IdentityHasher>>;
+
+struct Group {
+    id: u64,
+    key: GroupingKey,
+    families: BTreeMap<Arc<str>, Arc<StoredFamily>>,
+    push_time: f64,
+    failure_time: f64,
+    push_time_family: Arc<StoredFamily>,
+    failure_time_family: Arc<StoredFamily>,
+}
+
+/// Every group that has a family of one name, in grouping-key order.
+struct FamilyIndex {
+    kind: MetricType,
+    groups: BTreeMap<Arc<[u8]>, Arc<StoredFamily>>,
+}
+
+#[derive(Default)]
+struct Inner {
+    groups: BTreeMap<Arc<[u8]>, Group>,
+    families: BTreeMap<Arc<str>, FamilyIndex>,
+    /// series fingerprint -> id of the group that exposes it.
+    series: FingerprintMap,
+    next_id: u64,
+    series_total: usize,
+}
+
+/// Counts that describe the store, for the server's own metrics and logs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub groups: usize,
+    pub series: usize,
+}
+
+pub struct Store {
+    inner: RwLock<Inner>,
+    /// Names and types of the server's own metrics: a pushed family of the
+    /// same name must have the same type, or the scrape could not merge them.
+    own_types: HashMap<&'static str, MetricType>,
+}
+
+impl Store {
+    pub fn new(own_types: &[(&'static str, MetricType)]) -> Store {
+        Store {
+            inner: RwLock::new(Inner::default()),
+            own_types: own_types.iter().copied().collect(),
+        }
+    }
+
+    /// Applies a prepared push, or refuses it (and records the failure time on
+    /// the group if it exists; a refused push never creates a group).
+    pub fn push(&self, push: PreparedPush, mode: Mode, now: SystemTime) -> Result<(), Rejection> {
+        let canonical: Arc<[u8]> = Arc::from(push.key.canonical());
+        let mut inner = self.inner.write();
+        if let Err(rejection) = self.check(&inner, &canonical, &push) {
+            inner.record_failure(&canonical, now);
+            return Err(rejection);
+        }
+        inner.apply(canonical, push, mode, now, None);
+        Ok(())
+    }
+
+    /// Restores a group from persisted state, as it was: its families keep
+    /// their own push times, and the group its push and failure times.
+    pub fn restore(
+        &self,
+        push: PreparedPush,
+        push_time: f64,
+        failure_time: f64,
+    ) -> Result<(), Rejection> {
+        let canonical: Arc<[u8]> = Arc::from(push.key.canonical());
+        let mut inner = self.inner.write();
+        self.check(&inner, &canonical, &push)?;
+        let at = UNIX_EPOCH + std::time::Duration::from_secs_f64(push_time.max(0.0));
+        inner.apply(
+            canonical,
+            push,
+            Mode::Replace,
+            at,
+            Some((push_time, failure_time)),
+        );
+        Ok(())
+    }
+
+    /// Records a failed change of `key` (only if the group exists).
+    pub fn record_failure(&self, key: &GroupingKey, now: SystemTime) {
+        let canonical = key.canonical();
+        self.inner.write().record_failure(&canonical, now);
+    }
+
+    /// Deletes exactly the group `key`; true if it existed.
+    pub fn delete(&self, key: &GroupingKey) -> bool {
+        let canonical = key.canonical();
+        self.inner.write().remove_group(&canonical)
+    }
+
+    /// Deletes every group; returns how many there were.
+    pub fn wipe(&self) -> usize {
+        let mut inner = self.inner.write();
+        let n = inner.groups.len();
+        let next_id = inner.next_id;
+        *inner = Inner {
+            next_id,
+            ..Inner::default()
+        };
+        n
+    }
+
+    pub fn stats(&self) -> Stats {
+        let inner = self.inner.read();
+        Stats {
+            groups: inner.groups.len(),
+            series: inner.series_total,
+        }
+    }
+
+    /// Every group, in grouping-key order.
+    pub fn groups(&self) -> Vec<GroupView> {
+        let inner = self.inner.read();
+        inner.groups.values().map(Group::view).collect()
+    }
+
+    /// Writes the text exposition of the whole store merged with the server's
+    /// own families (`own` sorted by name): families sorted by name, one HELP
+    /// and TYPE each, then the series of every group in grouping-key order.
+    pub fn write_exposition(&self, out: &mut Vec<u8>, own: &[OwnFamily]) {
+        let inner = self.inner.read();
+        let mut own = own.iter().peekable();
+        for (name, index) in &inner.families {
+            while let Some(o) = own.next_if(|o| o.name < name.as_ref()) {
+                write_header(out, o.name, Some(o.help), o.kind);
+                out.extend_from_slice(&o.text);
+            }
+            let mine = own.next_if(|o| o.name == name.as_ref());
+            // HELP is taken from the server's own family if there is one (as
+            // upstream), else from the first group in key order that has one,
+            // so that the choice does not change from scrape to scrape.
+            let help = match &mine {
+                Some(o) => Some(o.help),
+                None => index.groups.values().find_map(|f| f.help.as_deref()),
+            };
+            write_header(out, name, help, index.kind);
+            if let Some(o) = mine {
+                out.extend_from_slice(&o.text);
+            }
+            for family in index.groups.values() {
+                out.extend_from_slice(&family.text);
+            }
+        }
+        for o in own {
+            write_header(out, o.name, Some(o.help), o.kind);
+            out.extend_from_slice(&o.text);
+        }
+    }
+
+    /// The checks that need the rest of the store.
+    fn check(
+        &self,
+        inner: &Inner,
+        canonical: &Arc<[u8]>,
+        push: &PreparedPush,
+    ) -> Result<(), Rejection> {
+        let existing = inner.groups.get(canonical);
+        let group_id = existing.map(|g| g.id);
+        for family in &push.families {
+            if let Some(&own) = self.own_types.get(family.name.as_ref()) {
+                if own != family.kind {
+                    return Err(Rejection(format!(
+                        "metric family {} has type {} but the gateway's own metric of that name is a {}",
+                        family.name, family.kind, own
+                    )));
+                }
+            }
+            if let Some(index) = inner.families.get(&family.name) {
+                let others = index.groups.keys().any(|k| k != canonical);
+                if index.kind != family.kind && others {
+                    let (other, _) = index
+                        .groups
+                        .iter()
+                        .find(|(k, _)| *k != canonical)
+                        .expect("another group");
+                    let other = &inner.groups[other].key;
+                    return Err(Rejection(format!(
+                        "metric family {} is pushed as {} but group {} has it as {}",
+                        family.name, family.kind, other, index.kind
+                    )));
+                }
+            }
+        }
+        // A series may not be exposed twice: look every new series up among
+        // the series of other groups (a new group also brings its two
+        // synthetic series, which can clash: `{job="x",instance=""}` beside
+        // `{job="x"}` expose the same `push_time_seconds` series).
+        let synthetic = if existing.is_none() {
+            Some([
+                fingerprint_of_synthetic(&push.key, PUSH_TIME),
+                fingerprint_of_synthetic(&push.key, PUSH_FAILURE_TIME),
+            ])
+        } else {
+            None
+        };
+        let new_series = push
+            .families
+            .iter()
+            .flat_map(|f| f.fingerprints.iter().map(move |fp| (f.name.as_ref(), *fp)))
+            .chain(synthetic.iter().flatten().map(|(n, fp)| (*n, *fp)));
+        for (name, fp) in new_series {
+            if let Some(&owner) = inner.series.get(&fp) {
+                if Some(owner) != group_id {
+                    let other = inner
+                        .groups
+                        .values()
+                        .find(|g| g.id == owner)
+                        .map(|g| g.key.to_string())
+                        .unwrap_or_default();
+                    return Err(Rejection(format!(
+                        "a series of metric {name} has the same labels as a series of group {other}"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn fingerprint_of_synthetic(key: &GroupingKey, name: &'static str) -> (&'static str, u64) {
+    let mut labels: Vec<Label<'_>> = Vec::new();
+    sanitize_labels(key, &mut labels);
+    (name, fingerprint(name, &labels))
+}
+
+impl Group {
+    fn view(&self) -> GroupView {
+        GroupView {
+            key: self.key.clone(),
+            push_time: self.push_time,
+            failure_time: self.failure_time,
+            families: self.families.values().cloned().collect(),
+            synthetic: [
+                self.failure_time_family.clone(),
+                self.push_time_family.clone(),
+            ],
+        }
+    }
+}
+
+impl Inner {
+    fn apply(
+        &mut self,
+        canonical: Arc<[u8]>,
+        push: PreparedPush,
+        mode: Mode,
+        now: SystemTime,
+        times: Option<(f64, f64)>,
+    ) {
+        let PreparedPush { key, families } = push;
+        if !self.groups.contains_key(&canonical) {
+            let id = self.next_id;
+            self.next_id += 1;
+            let group = Group {
+                id,
+                push_time_family: Arc::new(synthetic_family(&key, PUSH_TIME, 0.0, now)),
+                failure_time_family: Arc::new(synthetic_family(&key, PUSH_FAILURE_TIME, 0.0, now)),
+                key,
+                families: BTreeMap::new(),
+                push_time: 0.0,
+                failure_time: 0.0,
+            };
+            self.groups.insert(canonical.clone(), group);
+        }
+        let group_id = self.groups[&canonical].id;
+        let stale: Vec<Arc<str>> = match mode {
+            Mode::Replace => self.groups[&canonical].families.keys().cloned().collect(),
+            Mode::Merge => families
+                .iter()
+                .map(|f| f.name.clone())
+                .filter(|n| self.groups[&canonical].families.contains_key(n))
+                .collect(),
+        };
+        for name in stale {
+            self.remove_family(&canonical, &name);
+        }
+        for family in families {
+            let family = Arc::new(family);
+            for fp in family.fingerprints.iter() {
+                self.series.insert(*fp, group_id);
+            }
+            self.series_total += family.fingerprints.len();
+            self.families
+                .entry(family.name.clone())
+                .or_insert_with(|| FamilyIndex {
+                    kind: family.kind,
+                    groups: BTreeMap::new(),
+                })
+                .groups
+                .insert(canonical.clone(), family.clone());
+            // The index's type follows the newest push; the check above made
+            // sure no other group holds the family with another type.
+            self.families.get_mut(&family.name).expect("inserted").kind = family.kind;
+            self.groups
+                .get_mut(&canonical)
+                .expect("group exists")
+                .families
+                .insert(family.name.clone(), family);
+        }
+        let (push_time, failure_time) = match times {
+            Some(t) => t,
+            None => (unix_seconds(now), self.groups[&canonical].failure_time),
+        };
+        self.set_times(&canonical, push_time, failure_time, now);
+    }
+
+    fn record_failure(&mut self, canonical: &[u8], now: SystemTime) {
+        if let Some(group) = self.groups.get(canonical) {
+            let push_time = group.push_time;
+            self.set_times(canonical, push_time, unix_seconds(now), now);
+        }
+    }
+
+    /// Sets a group's push and failure times, re-rendering its two synthetic
+    /// families and swapping them in the family index.
+    fn set_times(&mut self, canonical: &[u8], push_time: f64, failure_time: f64, now: SystemTime) {
+        let (key, old) = {
+            let group = self.groups.get(canonical).expect("group exists");
+            (
+                group.key.clone(),
+                [
+                    group.push_time_family.clone(),
+                    group.failure_time_family.clone(),
+                ],
+            )
+        };
+        let push_family = Arc::new(synthetic_family(&key, PUSH_TIME, push_time, now));
+        let failure_family = Arc::new(synthetic_family(&key, PUSH_FAILURE_TIME, failure_time, now));
+        let (canonical_arc, group) = self
+            .groups
+            .get_key_value(canonical)
+            .map(|(k, g)| (k.clone(), g.id))
+            .expect("group exists");
+        for (old, new) in old.iter().zip([&push_family, &failure_family]) {
+            for fp in old.fingerprints.iter() {
+                self.series.remove(fp);
+            }
+            for fp in new.fingerprints.iter() {
+                self.series.insert(*fp, group);
+            }
+            self.families
+                .entry(new.name.clone())
+                .or_insert_with(|| FamilyIndex {
+                    kind: MetricType::Gauge,
+                    groups: BTreeMap::new(),
+                })
+                .groups
+                .insert(canonical_arc.clone(), new.clone());
+        }
+        let group = self.groups.get_mut(canonical).expect("group exists");
+        group.push_time = push_time;
+        group.failure_time = failure_time;
+        group.push_time_family = push_family;
+        group.failure_time_family = failure_family;
+    }
+
+    fn remove_family(&mut self, canonical: &Arc<[u8]>, name: &Arc<str>) {
+        let Some(family) = self
+            .groups
+            .get_mut(canonical)
+            .and_then(|g| g.families.remove(name))
+        else {
+            return;
+        };
+        for fp in family.fingerprints.iter() {
+            self.series.remove(fp);
+        }
+        self.series_total -= family.fingerprints.len();
+        self.unindex(name, canonical);
+    }
+
+    fn unindex(&mut self, name: &str, canonical: &[u8]) {
+        if let Some(index) = self.families.get_mut(name) {
+            index.groups.remove(canonical);
+            if index.groups.is_empty() {
+                self.families.remove(name);
+            }
+        }
+    }
+
+    fn remove_group(&mut self, canonical: &[u8]) -> bool {
+        let Some(group) = self.groups.remove(canonical) else {
+            return false;
+        };
+        for family in group
+            .families
+            .values()
+            .chain([&group.push_time_family, &group.failure_time_family])
+        {
+            for fp in family.fingerprints.iter() {
+                self.series.remove(fp);
+            }
+            self.unindex(&family.name, canonical);
+        }
+        self.series_total -= group
+            .families
+            .values()
+            .map(|f| f.fingerprints.len())
+            .sum::<usize>();
+        true
+    }
+}

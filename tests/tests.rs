@@ -1,0 +1,8 @@
+//! The one integration-test binary: every test talks to real processes over
+//! real sockets (`pgw serve` on port 0, and the official Pushgateway,
+//! Prometheus and the Python client where a test compares or interoperates).
+
+mod util;
+
+mod interop;
+mod serve;
