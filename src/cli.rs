@@ -2,7 +2,6 @@
 //! struct; turning them into a validated configuration is the subcommand's
 //! job (`cmd/*`).
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
@@ -69,8 +68,8 @@ pub struct ServeArgs {
     pub enable_admin_api: bool,
 
     /// File in which to keep the store across restarts; empty means memory only.
-    #[arg(long = "persistence.file", value_name = "FILE", default_value = "")]
-    pub persistence_file: PathBuf,
+    #[arg(long = "persistence.file", value_name = "FILE")]
+    pub persistence_file: Option<String>,
 
     /// How often at most the store is written to the persistence file after a change.
     #[arg(long = "persistence.interval", value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]

@@ -1,6 +1,8 @@
 //! `pgw serve`: turns the flags into a server configuration (checking them
 //! first), then runs the server on a multi-threaded runtime.
 
+use std::path::PathBuf;
+
 use anyhow::{bail, Context as _};
 
 use crate::cli::ServeArgs;
@@ -32,11 +34,12 @@ pub fn config(args: ServeArgs) -> anyhow::Result<Config> {
     }
     let route_prefix =
         server::route_prefix(args.route_prefix.as_deref(), args.external_url.as_deref());
-    let persistence_file = if args.persistence_file.as_os_str().is_empty() {
-        None
-    } else {
-        Some(args.persistence_file.clone())
-    };
+    // `--persistence.file=` (empty) means memory only, as upstream.
+    let persistence_file = args
+        .persistence_file
+        .as_deref()
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from);
     let flags = vec![
         (
             "log.format",
@@ -45,7 +48,10 @@ pub fn config(args: ServeArgs) -> anyhow::Result<Config> {
         ("log.level", format!("{:?}", args.log_level).to_lowercase()),
         (
             "persistence.file",
-            args.persistence_file.display().to_string(),
+            persistence_file
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
         ),
         (
             "persistence.interval",

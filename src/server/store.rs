@@ -646,3 +646,312 @@ impl Inner {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exposition::text;
+    use crate::server::metrics::OWN_TYPES;
+
+    fn key(pairs: &[(&str, &str)]) -> GroupingKey {
+        GroupingKey::new(pairs.iter().copied())
+    }
+
+    fn push(store: &Store, k: &GroupingKey, body: &str, mode: Mode) -> Result<(), Rejection> {
+        let families = text::parse(body).expect("test bodies parse");
+        let p = prepare(k.clone(), families, SystemTime::now())?;
+        store.push(p, mode, SystemTime::now())
+    }
+
+    fn exposition(store: &Store) -> String {
+        let mut out = Vec::new();
+        store.write_exposition(&mut out, &[]);
+        String::from_utf8(out).unwrap()
+    }
+
+    /// The exposition without the synthetic push-time series, whose values
+    /// change with the clock.
+    fn pushed(store: &Store) -> String {
+        exposition(store)
+            .lines()
+            .filter(|l| {
+                !l.contains("push_time_seconds") && !l.contains("push_failure_time_seconds")
+            })
+            .map(|l| format!("{l}\n"))
+            .collect()
+    }
+
+    #[test]
+    fn grouping_labels_override_body_labels_and_instance_is_added() {
+        let store = Store::new(OWN_TYPES);
+        let k = key(&[("job", "lbl"), ("foo", "bar")]);
+        push(
+            &store,
+            &k,
+            "m1{foo=\"baz\",job=\"zzz\",instance=\"body\"} 1\nm2 2\n",
+            Mode::Replace,
+        )
+        .unwrap();
+        let out = pushed(&store);
+        assert!(
+            out.contains("m1{foo=\"bar\",instance=\"body\",job=\"lbl\"} 1\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("m2{foo=\"bar\",instance=\"\",job=\"lbl\"} 2\n"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn put_replaces_the_group_and_post_only_named_families() {
+        let store = Store::new(OWN_TYPES);
+        let k = key(&[("job", "j")]);
+        push(&store, &k, "a 1\nb 2\n", Mode::Replace).unwrap();
+        push(&store, &k, "b{x=\"1\"} 3\n", Mode::Merge).unwrap();
+        let out = pushed(&store);
+        assert!(out.contains("a{instance=\"\",job=\"j\"} 1"), "{out}");
+        assert!(
+            out.contains("b{instance=\"\",job=\"j\",x=\"1\"} 3"),
+            "{out}"
+        );
+        assert!(
+            !out.contains("} 2\n"),
+            "POST drops unpushed series of a family: {out}"
+        );
+        push(&store, &k, "c 4\n", Mode::Replace).unwrap();
+        let out = pushed(&store);
+        assert!(!out.contains("\na{") && !out.contains("\nb{"), "{out}");
+        assert_eq!(
+            store.stats(),
+            Stats {
+                groups: 1,
+                series: 1
+            }
+        );
+    }
+
+    #[test]
+    fn families_are_merged_sorted_with_one_header() {
+        let store = Store::new(OWN_TYPES);
+        push(
+            &store,
+            &key(&[("job", "b")]),
+            "# HELP z Zed.\n# TYPE z gauge\nz 1\na 1\n",
+            Mode::Replace,
+        )
+        .unwrap();
+        push(
+            &store,
+            &key(&[("job", "a")]),
+            "# TYPE z gauge\nz 2\n",
+            Mode::Replace,
+        )
+        .unwrap();
+        let out = pushed(&store);
+        assert_eq!(out.matches("# TYPE z gauge").count(), 1, "{out}");
+        assert!(out.contains("# HELP z Zed.\n# TYPE z gauge\nz{instance=\"\",job=\"a\"} 2\nz{instance=\"\",job=\"b\"} 1\n"), "{out}");
+        let a = out.find("# TYPE a").unwrap();
+        assert!(a < out.find("# TYPE z").unwrap());
+    }
+
+    #[test]
+    fn help_is_the_first_group_with_one_in_key_order() {
+        let store = Store::new(OWN_TYPES);
+        push(
+            &store,
+            &key(&[("job", "c")]),
+            "# HELP m From c.\nm 1\n",
+            Mode::Replace,
+        )
+        .unwrap();
+        push(&store, &key(&[("job", "a")]), "m 1\n", Mode::Replace).unwrap();
+        push(
+            &store,
+            &key(&[("job", "b")]),
+            "# HELP m From b.\nm 1\n",
+            Mode::Replace,
+        )
+        .unwrap();
+        assert!(pushed(&store).contains("# HELP m From b.\n"));
+    }
+
+    #[test]
+    fn type_clash_across_groups_is_refused_and_changes_nothing() {
+        let store = Store::new(OWN_TYPES);
+        push(
+            &store,
+            &key(&[("job", "a")]),
+            "# TYPE x counter\nx 1\n",
+            Mode::Replace,
+        )
+        .unwrap();
+        let before = pushed(&store);
+        let err = push(
+            &store,
+            &key(&[("job", "b")]),
+            "# TYPE x gauge\nx 1\n",
+            Mode::Replace,
+        )
+        .unwrap_err();
+        assert!(
+            err.0.contains("metric family x") && err.0.contains("{job=\"a\"}"),
+            "{err}"
+        );
+        assert_eq!(pushed(&store), before);
+        assert_eq!(store.stats().groups, 1, "a refused push creates no group");
+        // The only group holding a family may change its type.
+        push(
+            &store,
+            &key(&[("job", "a")]),
+            "# TYPE x gauge\nx 1\n",
+            Mode::Replace,
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn own_metric_type_clash_is_refused() {
+        let store = Store::new(OWN_TYPES);
+        let err = push(
+            &store,
+            &key(&[("job", "a")]),
+            "# TYPE pushgateway_http_requests_total gauge\npushgateway_http_requests_total 1\n",
+            Mode::Replace,
+        )
+        .unwrap_err();
+        assert!(err.0.contains("gateway's own metric"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_series_across_groups_is_refused() {
+        let store = Store::new(OWN_TYPES);
+        push(
+            &store,
+            &key(&[("job", "x")]),
+            "m{instance=\"a\"} 1\n",
+            Mode::Replace,
+        )
+        .unwrap();
+        let err = push(
+            &store,
+            &key(&[("job", "x"), ("instance", "a")]),
+            "m 1\n",
+            Mode::Replace,
+        )
+        .unwrap_err();
+        assert!(err.0.contains("same labels"), "{err}");
+        assert_eq!(store.stats().groups, 1);
+    }
+
+    #[test]
+    fn empty_instance_beside_no_instance_cannot_poison_the_store() {
+        // Upstream accepts the group {job="ei",instance=""} beside {job="ei"}
+        // and from then on every scrape fails.
+        let store = Store::new(OWN_TYPES);
+        push(&store, &key(&[("job", "ei")]), "m 1\n", Mode::Replace).unwrap();
+        let err = push(
+            &store,
+            &key(&[("job", "ei"), ("instance", "")]),
+            "",
+            Mode::Replace,
+        )
+        .unwrap_err();
+        assert!(err.0.contains("push_time_seconds"), "{err}");
+        assert_eq!(store.stats().groups, 1);
+    }
+
+    #[test]
+    fn refused_push_marks_an_existing_group_failed() {
+        let store = Store::new(OWN_TYPES);
+        let k = key(&[("job", "a")]);
+        push(&store, &k, "x 1\n", Mode::Replace).unwrap();
+        store.record_failure(&k, SystemTime::now());
+        let g = &store.groups()[0];
+        assert!(g.failure_time > 0.0 && g.push_time > 0.0);
+        store.record_failure(&key(&[("job", "nope")]), SystemTime::now());
+        assert_eq!(store.stats().groups, 1);
+    }
+
+    #[test]
+    fn timestamps_and_duplicates_in_one_push_are_refused() {
+        let k = key(&[("job", "a")]);
+        let err = prepare(
+            k.clone(),
+            text::parse("x 1 1000\n").unwrap(),
+            SystemTime::now(),
+        )
+        .unwrap_err();
+        assert!(err.0.contains("timestamp"), "{err}");
+        // Two series that only differ in a label the grouping key overrides.
+        let err = prepare(
+            k,
+            text::parse("x{job=\"p\"} 1\nx{job=\"q\"} 2\n").unwrap(),
+            SystemTime::now(),
+        )
+        .unwrap_err();
+        assert!(err.0.contains("duplicate"), "{err}");
+    }
+
+    #[test]
+    fn delete_is_exact_and_wipe_empties() {
+        let store = Store::new(OWN_TYPES);
+        push(&store, &key(&[("job", "x")]), "a 1\n", Mode::Replace).unwrap();
+        push(
+            &store,
+            &key(&[("job", "x"), ("instance", "y")]),
+            "a 1\n",
+            Mode::Replace,
+        )
+        .unwrap();
+        assert!(store.delete(&key(&[("job", "x")])));
+        assert!(!store.delete(&key(&[("job", "x")])));
+        assert_eq!(store.stats().groups, 1);
+        // The deleted group's series are free again.
+        push(&store, &key(&[("job", "x")]), "a 1\n", Mode::Replace).unwrap();
+        assert_eq!(store.wipe(), 2);
+        assert_eq!(store.stats(), Stats::default());
+        assert_eq!(exposition(&store), "");
+    }
+
+    #[test]
+    fn pushed_push_time_is_ignored() {
+        let store = Store::new(OWN_TYPES);
+        push(
+            &store,
+            &key(&[("job", "x")]),
+            "push_time_seconds 5\npush_failure_time_seconds 7\n",
+            Mode::Replace,
+        )
+        .unwrap();
+        let out = exposition(&store);
+        assert!(
+            out.contains("push_failure_time_seconds{instance=\"\",job=\"x\"} 0\n"),
+            "{out}"
+        );
+        assert!(!out.contains("} 5\n"), "{out}");
+    }
+
+    #[test]
+    fn own_families_merge_in_order() {
+        let store = Store::new(OWN_TYPES);
+        push(
+            &store,
+            &key(&[("job", "x")]),
+            "# HELP pgw_groups Mine.\n# TYPE pgw_groups gauge\npgw_groups 9\nzzz 1\n",
+            Mode::Replace,
+        )
+        .unwrap();
+        let own = vec![OwnFamily {
+            name: "pgw_groups",
+            help: "Number of groups in the store.",
+            kind: MetricType::Gauge,
+            text: b"pgw_groups 1\n".to_vec(),
+        }];
+        let mut out = Vec::new();
+        store.write_exposition(&mut out, &own);
+        let out = String::from_utf8(out).unwrap();
+        assert!(out.contains("# HELP pgw_groups Number of groups in the store.\n# TYPE pgw_groups gauge\npgw_groups 1\npgw_groups{instance=\"\",job=\"x\"} 9\n"), "{out}");
+        assert_eq!(out.matches("# TYPE pgw_groups").count(), 1);
+    }
+}
