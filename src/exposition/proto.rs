@@ -1,21 +1,1029 @@
-//! The delimited protobuf format (`io.prometheus.client.MetricFamily`).
-use super::Family;
+//! The delimited protobuf format (`io.prometheus.client.MetricFamily`): the
+//! Content-Type test that selects it, the prost messages of the schema, and
+//! the conversion of a varint-length-delimited stream to and from the model.
+//!
+//! The messages are written by hand (no build script, no protoc) from
+//! `io/prometheus/client/metrics.proto` in prometheus/client_model. The schema
+//! is proto2, so every scalar is `optional`: presence decides which value field
+//! of a `Metric` is meant, and whether a histogram carries native buckets.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use prost::Message;
+
+use super::{Family, Label, Metric, MetricType, Value};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct DecodeError(pub String);
 
+/// The messages of `io.prometheus.client`, field numbers as in metrics.proto.
+pub(crate) mod pb {
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct LabelPair {
+        #[prost(string, optional, tag = "1")]
+        pub name: Option<String>,
+        #[prost(string, optional, tag = "2")]
+        pub value: Option<String>,
+    }
+
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, prost::Enumeration)]
+    #[repr(i32)]
+    pub enum MetricType {
+        Counter = 0,
+        Gauge = 1,
+        Summary = 2,
+        Untyped = 3,
+        Histogram = 4,
+        GaugeHistogram = 5,
+    }
+
+    /// `google.protobuf.Timestamp`, needed only so that created timestamps and
+    /// exemplar timestamps decode instead of landing in unknown fields.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct Timestamp {
+        #[prost(int64, tag = "1")]
+        pub seconds: i64,
+        #[prost(int32, tag = "2")]
+        pub nanos: i32,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct Gauge {
+        #[prost(double, optional, tag = "1")]
+        pub value: Option<f64>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct Counter {
+        #[prost(double, optional, tag = "1")]
+        pub value: Option<f64>,
+        #[prost(message, optional, tag = "2")]
+        pub exemplar: Option<Exemplar>,
+        #[prost(message, optional, tag = "3")]
+        pub created_timestamp: Option<Timestamp>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct Quantile {
+        #[prost(double, optional, tag = "1")]
+        pub quantile: Option<f64>,
+        #[prost(double, optional, tag = "2")]
+        pub value: Option<f64>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct Summary {
+        #[prost(uint64, optional, tag = "1")]
+        pub sample_count: Option<u64>,
+        #[prost(double, optional, tag = "2")]
+        pub sample_sum: Option<f64>,
+        #[prost(message, repeated, tag = "3")]
+        pub quantile: Vec<Quantile>,
+        #[prost(message, optional, tag = "4")]
+        pub created_timestamp: Option<Timestamp>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct Untyped {
+        #[prost(double, optional, tag = "1")]
+        pub value: Option<f64>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct Histogram {
+        #[prost(uint64, optional, tag = "1")]
+        pub sample_count: Option<u64>,
+        /// Overrides `sample_count` when > 0.
+        #[prost(double, optional, tag = "4")]
+        pub sample_count_float: Option<f64>,
+        #[prost(double, optional, tag = "2")]
+        pub sample_sum: Option<f64>,
+        #[prost(message, repeated, tag = "3")]
+        pub bucket: Vec<Bucket>,
+        #[prost(message, optional, tag = "15")]
+        pub created_timestamp: Option<Timestamp>,
+        // Native histogram fields from here on.
+        #[prost(sint32, optional, tag = "5")]
+        pub schema: Option<i32>,
+        #[prost(double, optional, tag = "6")]
+        pub zero_threshold: Option<f64>,
+        #[prost(uint64, optional, tag = "7")]
+        pub zero_count: Option<u64>,
+        #[prost(double, optional, tag = "8")]
+        pub zero_count_float: Option<f64>,
+        #[prost(message, repeated, tag = "9")]
+        pub negative_span: Vec<BucketSpan>,
+        #[prost(sint64, repeated, packed = "false", tag = "10")]
+        pub negative_delta: Vec<i64>,
+        #[prost(double, repeated, packed = "false", tag = "11")]
+        pub negative_count: Vec<f64>,
+        #[prost(message, repeated, tag = "12")]
+        pub positive_span: Vec<BucketSpan>,
+        #[prost(sint64, repeated, packed = "false", tag = "13")]
+        pub positive_delta: Vec<i64>,
+        #[prost(double, repeated, packed = "false", tag = "14")]
+        pub positive_count: Vec<f64>,
+        #[prost(message, repeated, tag = "16")]
+        pub exemplars: Vec<Exemplar>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct Bucket {
+        #[prost(uint64, optional, tag = "1")]
+        pub cumulative_count: Option<u64>,
+        /// Overrides `cumulative_count` when > 0.
+        #[prost(double, optional, tag = "4")]
+        pub cumulative_count_float: Option<f64>,
+        #[prost(double, optional, tag = "2")]
+        pub upper_bound: Option<f64>,
+        #[prost(message, optional, tag = "3")]
+        pub exemplar: Option<Exemplar>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct BucketSpan {
+        #[prost(sint32, optional, tag = "1")]
+        pub offset: Option<i32>,
+        #[prost(uint32, optional, tag = "2")]
+        pub length: Option<u32>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct Exemplar {
+        #[prost(message, repeated, tag = "1")]
+        pub label: Vec<LabelPair>,
+        #[prost(double, optional, tag = "2")]
+        pub value: Option<f64>,
+        #[prost(message, optional, tag = "3")]
+        pub timestamp: Option<Timestamp>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct Metric {
+        #[prost(message, repeated, tag = "1")]
+        pub label: Vec<LabelPair>,
+        #[prost(message, optional, tag = "2")]
+        pub gauge: Option<Gauge>,
+        #[prost(message, optional, tag = "3")]
+        pub counter: Option<Counter>,
+        #[prost(message, optional, tag = "4")]
+        pub summary: Option<Summary>,
+        #[prost(message, optional, tag = "5")]
+        pub untyped: Option<Untyped>,
+        #[prost(message, optional, tag = "7")]
+        pub histogram: Option<Histogram>,
+        #[prost(int64, optional, tag = "6")]
+        pub timestamp_ms: Option<i64>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct MetricFamily {
+        #[prost(string, optional, tag = "1")]
+        pub name: Option<String>,
+        #[prost(string, optional, tag = "2")]
+        pub help: Option<String>,
+        #[prost(enumeration = "MetricType", optional, tag = "3")]
+        pub r#type: Option<i32>,
+        #[prost(message, repeated, tag = "4")]
+        pub metric: Vec<Metric>,
+        #[prost(string, optional, tag = "5")]
+        pub unit: Option<String>,
+    }
+}
+
+const PROTO_MEDIA_TYPE: &str = "application/vnd.google.protobuf";
+
 /// True when a Content-Type selects the delimited protobuf format.
-pub fn is_protobuf_content_type(_content_type: &str) -> bool {
-    todo!()
+///
+/// Upstream (`handler/push.go`) runs the header through Go's
+/// `mime.ParseMediaType` and wants the media type
+/// `application/vnd.google.protobuf` with both `proto=io.prometheus.client.MetricFamily`
+/// and `encoding=delimited`; a header that does not parse falls back to the
+/// text format. Media type and parameter names are case-insensitive there,
+/// parameter values are compared exactly, and so they are here.
+pub fn is_protobuf_content_type(content_type: &str) -> bool {
+    let Some((media_type, params)) = parse_media_type(content_type) else {
+        return false;
+    };
+    let param = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    media_type == PROTO_MEDIA_TYPE
+        && param("proto") == Some("io.prometheus.client.MetricFamily")
+        && param("encoding") == Some("delimited")
+}
+
+/// A media type (lower-cased) and its parameters (names lower-cased, values
+/// unquoted), or `None` where Go's `mime.ParseMediaType` returns an error:
+/// no media type, a bad token, a parameter without `=`, an unterminated
+/// quote, or a parameter given twice. RFC 2231 continuations (`name*0=`) are
+/// not decoded; no client sends them for these two parameters.
+fn parse_media_type(header: &str) -> Option<(String, Vec<(String, String)>)> {
+    let (media_type, mut rest) = match header.find(';') {
+        Some(i) => (&header[..i], &header[i..]),
+        None => (header, ""),
+    };
+    let media_type = media_type.trim().to_ascii_lowercase();
+    check_media_type(&media_type)?;
+
+    let mut params: Vec<(String, String)> = Vec::new();
+    loop {
+        rest = rest.trim_start();
+        if rest.is_empty() {
+            break;
+        }
+        match consume_param(rest) {
+            Some((name, value, after)) => {
+                if params.iter().any(|(k, _)| *k == name) {
+                    return None;
+                }
+                params.push((name, value));
+                rest = after;
+            }
+            // Go ignores one trailing `;` (as in `text/plain;`).
+            None if rest.trim() == ";" => break,
+            None => return None,
+        }
+    }
+    Some((media_type, params))
+}
+
+/// `type` or `type/subtype`, each a non-empty token, nothing after.
+fn check_media_type(media_type: &str) -> Option<()> {
+    let (kind, rest) = split_token(media_type);
+    if kind.is_empty() {
+        return None;
+    }
+    if rest.is_empty() {
+        return Some(());
+    }
+    let (subtype, rest) = split_token(rest.strip_prefix('/')?);
+    (!subtype.is_empty() && rest.is_empty()).then_some(())
+}
+
+/// One `; name=value` parameter: (lower-cased name, value, the rest).
+fn consume_param(s: &str) -> Option<(String, String, &str)> {
+    let s = s.trim_start().strip_prefix(';')?.trim_start();
+    let (name, s) = split_token(s);
+    if name.is_empty() {
+        return None;
+    }
+    let s = s.trim_start().strip_prefix('=')?.trim_start();
+    let (value, rest) = consume_value(s)?;
+    Some((name.to_ascii_lowercase(), value, rest))
+}
+
+/// A token or a quoted string. Like Go, a backslash escapes only a special
+/// character (so unescaped Windows paths survive), and a quoted string may
+/// not span lines.
+fn consume_value(s: &str) -> Option<(String, &str)> {
+    let Some(quoted) = s.strip_prefix('"') else {
+        let (token, rest) = split_token(s);
+        return (!token.is_empty()).then(|| (token.to_owned(), rest));
+    };
+    let mut value = String::new();
+    let mut chars = quoted.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' => return Some((value, &quoted[i + 1..])),
+            '\\' if quoted[i + 1..].starts_with(is_tspecial) => {
+                let (_, escaped) = chars.next()?;
+                value.push(escaped);
+            }
+            '\r' | '\n' => return None,
+            _ => value.push(c),
+        }
+    }
+    None
+}
+
+fn split_token(s: &str) -> (&str, &str) {
+    let end = s.find(|c: char| !is_token_char(c)).unwrap_or(s.len());
+    s.split_at(end)
+}
+
+/// RFC 1521 token characters: printable ASCII except space and tspecials.
+fn is_token_char(c: char) -> bool {
+    c.is_ascii_graphic() && !is_tspecial(c)
+}
+
+fn is_tspecial(c: char) -> bool {
+    "()<>@,;:\\\"/[]?=".contains(c)
 }
 
 /// Decodes a stream of varint-length-delimited MetricFamily messages.
-pub fn decode_delimited(_buf: &[u8]) -> Result<Vec<Family<'static>>, DecodeError> {
-    todo!()
+///
+/// A family name given twice keeps only its last message: upstream collects
+/// the stream into a map keyed by name, so the earlier one is silently
+/// overwritten.
+pub fn decode_delimited(buf: &[u8]) -> Result<Vec<Family<'static>>, DecodeError> {
+    let mut families = Vec::new();
+    let mut offset = 0;
+    while offset < buf.len() {
+        let index = families.len();
+        let (len, header) = read_length(&buf[offset..]).ok_or_else(|| {
+            DecodeError(format!(
+                "unexpected EOF: length of message {index} at byte {offset} is truncated"
+            ))
+        })??;
+        let start = offset + header;
+        let available = buf.len() - start;
+        if len > available as u64 {
+            return Err(DecodeError(format!(
+                "unexpected EOF: message {index} at byte {offset} declares {len} bytes \
+                 but only {available} remain"
+            )));
+        }
+        // Fits: checked against `available` just above.
+        let end = start + len as usize;
+        let message = pb::MetricFamily::decode(&buf[start..end]).map_err(|e| {
+            DecodeError(format!(
+                "invalid protobuf message {index} at byte {offset}: {e}"
+            ))
+        })?;
+        families.push(family_from_pb(message)?);
+        offset = end;
+    }
+    Ok(last_of_each_name(families))
+}
+
+/// The varint length prefix at the start of `buf` and how many bytes it
+/// took. `None` when the varint runs past the end of the buffer.
+fn read_length(buf: &[u8]) -> Option<Result<(u64, usize), DecodeError>> {
+    let mut value: u64 = 0;
+    for (i, &byte) in buf.iter().enumerate() {
+        // A u64 varint has at most ten bytes, and the tenth carries one bit.
+        if i == 9 && byte > 1 {
+            return Some(Err(DecodeError(
+                "invalid length prefix: varint overflows 64 bits".to_owned(),
+            )));
+        }
+        value |= u64::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            return Some(Ok((value, i + 1)));
+        }
+    }
+    None
+}
+
+fn last_of_each_name(families: Vec<Family<'static>>) -> Vec<Family<'static>> {
+    let mut last: HashMap<String, usize> = HashMap::new();
+    for (i, family) in families.iter().enumerate() {
+        last.insert(family.name.to_string(), i);
+    }
+    if last.len() == families.len() {
+        return families;
+    }
+    families
+        .into_iter()
+        .enumerate()
+        .filter(|(i, family)| last.get(family.name.as_ref()) == Some(i))
+        .map(|(_, family)| family)
+        .collect()
+}
+
+fn family_from_pb(message: pb::MetricFamily) -> Result<Family<'static>, DecodeError> {
+    let name = message.name.unwrap_or_default();
+    // An absent or unknown type reads as COUNTER, as Go's `GetType()` does
+    // for a proto2 enum.
+    let kind = match pb::MetricType::try_from(message.r#type.unwrap_or(0)) {
+        Ok(pb::MetricType::Counter) | Err(_) => MetricType::Counter,
+        Ok(pb::MetricType::Gauge) => MetricType::Gauge,
+        Ok(pb::MetricType::Summary) => MetricType::Summary,
+        Ok(pb::MetricType::Untyped) => MetricType::Untyped,
+        Ok(pb::MetricType::Histogram) => MetricType::Histogram,
+        Ok(pb::MetricType::GaugeHistogram) => MetricType::GaugeHistogram,
+    };
+    let mut metrics = Vec::with_capacity(message.metric.len());
+    for metric in message.metric {
+        let value = match value_from_pb(kind, &metric) {
+            Some(value) => value,
+            None => {
+                return Err(DecodeError(format!(
+                    "native histograms are not supported (metric family {name:?})"
+                )))
+            }
+        };
+        let labels = metric
+            .label
+            .into_iter()
+            .map(|pair| {
+                Label::new(
+                    pair.name.unwrap_or_default(),
+                    pair.value.unwrap_or_default(),
+                )
+            })
+            .collect();
+        metrics.push(Metric {
+            labels,
+            value,
+            timestamp_ms: metric.timestamp_ms,
+        });
+    }
+    Ok(Family {
+        name: Cow::Owned(name),
+        help: message.help.filter(|h| !h.is_empty()).map(Cow::Owned),
+        kind,
+        metrics,
+    })
+}
+
+/// The value of one series, read from the field its family type names. A
+/// missing field reads as zero, as Go's nil-safe getters do. `None` means a
+/// native histogram, which the model cannot hold yet.
+fn value_from_pb(kind: MetricType, metric: &pb::Metric) -> Option<Value> {
+    Some(match kind {
+        MetricType::Counter => {
+            Value::Single(metric.counter.as_ref().and_then(|c| c.value).unwrap_or(0.0))
+        }
+        MetricType::Gauge => {
+            Value::Single(metric.gauge.as_ref().and_then(|g| g.value).unwrap_or(0.0))
+        }
+        MetricType::Untyped => {
+            Value::Single(metric.untyped.as_ref().and_then(|u| u.value).unwrap_or(0.0))
+        }
+        MetricType::Summary => {
+            let summary = metric.summary.clone().unwrap_or_default();
+            Value::Summary {
+                sample_count: summary.sample_count.unwrap_or(0) as f64,
+                sample_sum: summary.sample_sum.unwrap_or(0.0),
+                quantiles: summary
+                    .quantile
+                    .iter()
+                    .map(|q| (q.quantile.unwrap_or(0.0), q.value.unwrap_or(0.0)))
+                    .collect(),
+            }
+        }
+        MetricType::Histogram | MetricType::GaugeHistogram => {
+            let histogram = metric.histogram.clone().unwrap_or_default();
+            if is_native(&histogram) {
+                return None;
+            }
+            Value::Histogram {
+                sample_count: count(histogram.sample_count, histogram.sample_count_float),
+                sample_sum: histogram.sample_sum.unwrap_or(0.0),
+                buckets: histogram
+                    .bucket
+                    .iter()
+                    .map(|b| {
+                        (
+                            b.upper_bound.unwrap_or(0.0),
+                            count(b.cumulative_count, b.cumulative_count_float),
+                        )
+                    })
+                    .collect(),
+            }
+        }
+    })
+}
+
+/// An integer count unless its float twin overrides it. metrics.proto says
+/// the float field "overrides ... if > 0", which is how the Go text encoder
+/// reads it too, so a float count of 0 next to an integer one keeps the
+/// integer.
+fn count(integer: Option<u64>, float: Option<f64>) -> f64 {
+    match float {
+        Some(f) if f > 0.0 => f,
+        _ => integer.unwrap_or(0) as f64,
+    }
+}
+
+/// Any native-histogram field present. Classic histograms written by the Go
+/// and Python clients leave all of them unset.
+fn is_native(h: &pb::Histogram) -> bool {
+    h.schema.is_some()
+        || h.zero_threshold.is_some()
+        || h.zero_count.is_some()
+        || h.zero_count_float.is_some()
+        || !h.negative_span.is_empty()
+        || !h.negative_delta.is_empty()
+        || !h.negative_count.is_empty()
+        || !h.positive_span.is_empty()
+        || !h.positive_delta.is_empty()
+        || !h.positive_count.is_empty()
 }
 
 /// Encodes families as a delimited stream.
-pub fn encode_delimited(_families: &[Family<'_>]) -> Vec<u8> {
-    todo!()
+pub fn encode_delimited(families: &[Family<'_>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for family in families {
+        let message = family_to_pb(family);
+        // Writing to a Vec grows it as needed, so this cannot fail.
+        message
+            .encode_length_delimited(&mut out)
+            .expect("a Vec<u8> has unbounded capacity");
+    }
+    out
+}
+
+fn family_to_pb(family: &Family<'_>) -> pb::MetricFamily {
+    let kind = match family.kind {
+        MetricType::Counter => pb::MetricType::Counter,
+        MetricType::Gauge => pb::MetricType::Gauge,
+        MetricType::Summary => pb::MetricType::Summary,
+        MetricType::Untyped => pb::MetricType::Untyped,
+        MetricType::Histogram => pb::MetricType::Histogram,
+        MetricType::GaugeHistogram => pb::MetricType::GaugeHistogram,
+    };
+    pb::MetricFamily {
+        name: Some(family.name.to_string()),
+        help: family.help.as_ref().map(|h| h.to_string()),
+        r#type: Some(kind as i32),
+        metric: family
+            .metrics
+            .iter()
+            .map(|m| metric_to_pb(family.kind, m))
+            .collect(),
+        unit: None,
+    }
+}
+
+fn metric_to_pb(kind: MetricType, metric: &Metric<'_>) -> pb::Metric {
+    let mut out = pb::Metric {
+        label: metric
+            .labels
+            .iter()
+            .map(|l| pb::LabelPair {
+                name: Some(l.name.to_string()),
+                value: Some(l.value.to_string()),
+            })
+            .collect(),
+        timestamp_ms: metric.timestamp_ms,
+        ..Default::default()
+    };
+    match (&metric.value, kind) {
+        (&Value::Single(v), MetricType::Counter) => {
+            out.counter = Some(pb::Counter {
+                value: Some(v),
+                ..Default::default()
+            })
+        }
+        (&Value::Single(v), MetricType::Gauge) => out.gauge = Some(pb::Gauge { value: Some(v) }),
+        // A single value in a compound family has no field of its own; untyped
+        // is the one that keeps the number.
+        (&Value::Single(v), _) => out.untyped = Some(pb::Untyped { value: Some(v) }),
+        (
+            Value::Summary {
+                sample_count,
+                sample_sum,
+                quantiles,
+            },
+            _,
+        ) => {
+            out.summary = Some(pb::Summary {
+                // The schema has no float count for summaries; `as` saturates.
+                sample_count: Some(*sample_count as u64),
+                sample_sum: Some(*sample_sum),
+                quantile: quantiles
+                    .iter()
+                    .map(|&(quantile, value)| pb::Quantile {
+                        quantile: Some(quantile),
+                        value: Some(value),
+                    })
+                    .collect(),
+                created_timestamp: None,
+            })
+        }
+        (
+            Value::Histogram {
+                sample_count,
+                sample_sum,
+                buckets,
+            },
+            _,
+        ) => {
+            let (count, count_float) = split_count(*sample_count);
+            out.histogram = Some(pb::Histogram {
+                sample_count: count,
+                sample_count_float: count_float,
+                sample_sum: Some(*sample_sum),
+                bucket: buckets
+                    .iter()
+                    .map(|&(upper_bound, cumulative)| {
+                        let (count, count_float) = split_count(cumulative);
+                        pb::Bucket {
+                            cumulative_count: count,
+                            cumulative_count_float: count_float,
+                            upper_bound: Some(upper_bound),
+                            exemplar: None,
+                        }
+                    })
+                    .collect(),
+                ..Default::default()
+            })
+        }
+    }
+    out
+}
+
+/// A histogram count as the integer field when it is a whole number that
+/// fits a u64, else as the float field (a float histogram).
+fn split_count(count: f64) -> (Option<u64>, Option<f64>) {
+    // 2^64 as f64; every f64 below it and >= 0 with no fraction fits a u64.
+    const TWO_POW_64: f64 = 18_446_744_073_709_551_616.0;
+    if (0.0..TWO_POW_64).contains(&count) && count.fract() == 0.0 {
+        (Some(count as u64), None)
+    } else {
+        (None, Some(count))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn single(labels: &[(&'static str, &'static str)], v: f64) -> Metric<'static> {
+        Metric {
+            labels: labels.iter().map(|&(n, v)| Label::new(n, v)).collect(),
+            value: Value::Single(v),
+            timestamp_ms: None,
+        }
+    }
+
+    fn family(
+        name: &'static str,
+        help: Option<&'static str>,
+        kind: MetricType,
+        metrics: Vec<Metric<'static>>,
+    ) -> Family<'static> {
+        Family {
+            name: Cow::Borrowed(name),
+            help: help.map(Cow::Borrowed),
+            kind,
+            metrics,
+        }
+    }
+
+    fn delimited(messages: &[pb::MetricFamily]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for m in messages {
+            m.encode_length_delimited(&mut out).unwrap();
+        }
+        out
+    }
+
+    fn every_type() -> Vec<Family<'static>> {
+        let mut stamped = single(&[("b", "2"), ("a", "1")], -3.5);
+        stamped.timestamp_ms = Some(1_700_000_000_123);
+        vec![
+            family(
+                "requests_total",
+                Some("Requests."),
+                MetricType::Counter,
+                vec![single(&[("code", "200")], 7.0), single(&[], 0.0)],
+            ),
+            family(
+                "temperature",
+                None,
+                MetricType::Gauge,
+                vec![stamped, single(&[("x", "")], f64::INFINITY)],
+            ),
+            family(
+                "thing",
+                Some("Untyped \\ help\nwith newline."),
+                MetricType::Untyped,
+                vec![single(&[], 42.25)],
+            ),
+            family(
+                "latency_seconds",
+                Some("Latency."),
+                MetricType::Summary,
+                vec![Metric {
+                    labels: vec![Label::new("job", "x")],
+                    value: Value::Summary {
+                        sample_count: 12.0,
+                        sample_sum: 3.75,
+                        quantiles: vec![(0.5, 0.1), (0.99, 0.9)],
+                    },
+                    timestamp_ms: None,
+                }],
+            ),
+            family(
+                "size_bytes",
+                None,
+                MetricType::Histogram,
+                vec![Metric {
+                    labels: vec![],
+                    value: Value::Histogram {
+                        sample_count: 5.0,
+                        sample_sum: 1234.0,
+                        buckets: vec![(100.0, 1.0), (1000.0, 4.0), (f64::INFINITY, 5.0)],
+                    },
+                    timestamp_ms: Some(-5),
+                }],
+            ),
+            family(
+                "queue_depth",
+                Some("Queue."),
+                MetricType::GaugeHistogram,
+                vec![Metric {
+                    labels: vec![Label::new("q", "a")],
+                    value: Value::Histogram {
+                        sample_count: 2.5,
+                        sample_sum: 10.0,
+                        buckets: vec![(1.0, 0.5), (f64::INFINITY, 2.5)],
+                    },
+                    timestamp_ms: None,
+                }],
+            ),
+        ]
+    }
+
+    #[test]
+    fn round_trip_every_type() {
+        let families = every_type();
+        let decoded = decode_delimited(&encode_delimited(&families)).unwrap();
+        assert_eq!(decoded, families);
+    }
+
+    #[test]
+    fn empty_stream_is_no_families() {
+        assert_eq!(decode_delimited(&[]).unwrap(), vec![]);
+        assert!(encode_delimited(&[]).is_empty());
+    }
+
+    #[test]
+    fn float_histogram_uses_float_fields() {
+        let families = every_type();
+        let bytes = encode_delimited(&families[5..]);
+        let message = pb::MetricFamily::decode_length_delimited(&bytes[..]).unwrap();
+        let h = message.metric[0].histogram.as_ref().unwrap();
+        assert_eq!((h.sample_count, h.sample_count_float), (None, Some(2.5)));
+        assert_eq!(h.bucket[0].cumulative_count_float, Some(0.5));
+        assert_eq!(h.bucket[0].cumulative_count, None);
+        assert_eq!(message.r#type, Some(pb::MetricType::GaugeHistogram as i32));
+    }
+
+    #[test]
+    fn hand_built_bytes_decode() {
+        // MetricFamily{name: "up", type: GAUGE, metric: [{label: [job="a"],
+        // gauge: {value: 1.0}}]}, written out field by field.
+        let label = [0x0a, 3, b'j', b'o', b'b', 0x12, 1, b'a']; // name = 1, value = 2
+        let gauge = [0x09, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f]; // value = 1: double 1.0
+        let mut metric = vec![0x0a, label.len() as u8]; // label = 1
+        metric.extend_from_slice(&label);
+        metric.extend_from_slice(&[0x12, gauge.len() as u8]); // gauge = 2
+        metric.extend_from_slice(&gauge);
+        let mut message = vec![0x0a, 2, b'u', b'p', 0x18, 1]; // name = 1, type = 3
+        message.extend_from_slice(&[0x22, metric.len() as u8]); // metric = 4
+        message.extend_from_slice(&metric);
+        let mut stream = vec![message.len() as u8];
+        stream.extend_from_slice(&message);
+
+        let decoded = decode_delimited(&stream).unwrap();
+        assert_eq!(
+            decoded,
+            vec![family(
+                "up",
+                None,
+                MetricType::Gauge,
+                vec![single(&[("job", "a")], 1.0)]
+            )]
+        );
+    }
+
+    #[test]
+    fn prost_built_message_decodes() {
+        let message = pb::MetricFamily {
+            name: Some("jobs_total".into()),
+            help: Some(String::new()),
+            r#type: Some(pb::MetricType::Counter as i32),
+            metric: vec![
+                pb::Metric {
+                    label: vec![pb::LabelPair {
+                        name: Some("z".into()),
+                        value: Some("1".into()),
+                    }],
+                    counter: Some(pb::Counter {
+                        value: Some(3.0),
+                        exemplar: Some(pb::Exemplar {
+                            label: vec![],
+                            value: Some(1.0),
+                            timestamp: Some(pb::Timestamp {
+                                seconds: 1,
+                                nanos: 2,
+                            }),
+                        }),
+                        created_timestamp: Some(pb::Timestamp::default()),
+                    }),
+                    timestamp_ms: Some(99),
+                    ..Default::default()
+                },
+                // The type says counter but no counter field: zero, like Go.
+                pb::Metric {
+                    gauge: Some(pb::Gauge { value: Some(5.0) }),
+                    ..Default::default()
+                },
+            ],
+            unit: Some("seconds".into()),
+        };
+        let decoded = decode_delimited(&delimited(&[message])).unwrap();
+        let mut first = single(&[("z", "1")], 3.0);
+        first.timestamp_ms = Some(99);
+        assert_eq!(
+            decoded,
+            vec![family(
+                "jobs_total",
+                None, // empty help is no help
+                MetricType::Counter,
+                vec![first, single(&[], 0.0)]
+            )]
+        );
+    }
+
+    #[test]
+    fn absent_type_is_counter_and_summary_defaults() {
+        let untyped_family = pb::MetricFamily {
+            name: Some("a".into()),
+            metric: vec![pb::Metric {
+                counter: Some(pb::Counter {
+                    value: Some(2.0),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let summary = pb::MetricFamily {
+            name: Some("s".into()),
+            r#type: Some(pb::MetricType::Summary as i32),
+            metric: vec![pb::Metric::default()],
+            ..Default::default()
+        };
+        let decoded = decode_delimited(&delimited(&[untyped_family, summary])).unwrap();
+        assert_eq!(decoded[0].kind, MetricType::Counter);
+        assert_eq!(decoded[0].metrics[0].value, Value::Single(2.0));
+        assert_eq!(
+            decoded[1].metrics[0].value,
+            Value::Summary {
+                sample_count: 0.0,
+                sample_sum: 0.0,
+                quantiles: vec![]
+            }
+        );
+    }
+
+    #[test]
+    fn float_count_overrides_only_when_positive() {
+        let message = pb::MetricFamily {
+            name: Some("h".into()),
+            r#type: Some(pb::MetricType::Histogram as i32),
+            metric: vec![pb::Metric {
+                histogram: Some(pb::Histogram {
+                    sample_count: Some(3),
+                    sample_count_float: Some(0.0),
+                    sample_sum: Some(1.0),
+                    bucket: vec![pb::Bucket {
+                        cumulative_count: Some(1),
+                        cumulative_count_float: Some(1.5),
+                        upper_bound: Some(0.5),
+                        exemplar: None,
+                    }],
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let decoded = decode_delimited(&delimited(&[message])).unwrap();
+        assert_eq!(
+            decoded[0].metrics[0].value,
+            Value::Histogram {
+                sample_count: 3.0,
+                sample_sum: 1.0,
+                buckets: vec![(0.5, 1.5)]
+            }
+        );
+    }
+
+    #[test]
+    fn truncated_stream_is_unexpected_eof() {
+        let bytes = encode_delimited(&every_type());
+        for cut in [1, bytes.len() / 2, bytes.len() - 1] {
+            let err = decode_delimited(&bytes[..cut]).unwrap_err();
+            assert!(err.0.starts_with("unexpected EOF"), "cut {cut}: {err}");
+            assert!(err.0.contains("at byte"), "{err}");
+        }
+        // A length prefix whose varint is itself cut short.
+        let err = decode_delimited(&[0x80]).unwrap_err();
+        assert!(err.0.starts_with("unexpected EOF"), "{err}");
+        // The second message is the truncated one.
+        let one = encode_delimited(&every_type()[..1]);
+        let mut two = one.clone();
+        two.extend_from_slice(&one[..one.len() - 2]);
+        let err = decode_delimited(&two).unwrap_err();
+        assert!(err.0.contains("message 1"), "{err}");
+        assert!(err.0.contains(&format!("byte {}", one.len())), "{err}");
+    }
+
+    #[test]
+    fn garbage_is_an_error() {
+        // Length 3, then bytes that are not a valid message (wire type 7).
+        assert!(decode_delimited(&[3, 0x0f, 0xff, 0xff]).is_err());
+        // A varint longer than ten bytes.
+        assert!(decode_delimited(&[0xff; 11]).is_err());
+    }
+
+    #[test]
+    fn native_histogram_is_rejected() {
+        let natives = [
+            pb::Histogram {
+                schema: Some(0),
+                ..Default::default()
+            },
+            pb::Histogram {
+                zero_threshold: Some(1e-128),
+                ..Default::default()
+            },
+            pb::Histogram {
+                positive_span: vec![pb::BucketSpan {
+                    offset: Some(0),
+                    length: Some(0),
+                }],
+                ..Default::default()
+            },
+            pb::Histogram {
+                negative_count: vec![1.0],
+                ..Default::default()
+            },
+        ];
+        for histogram in natives {
+            let message = pb::MetricFamily {
+                name: Some("native_seconds".into()),
+                r#type: Some(pb::MetricType::Histogram as i32),
+                metric: vec![pb::Metric {
+                    histogram: Some(histogram),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            };
+            let err = decode_delimited(&delimited(&[message])).unwrap_err();
+            assert_eq!(
+                err.0,
+                r#"native histograms are not supported (metric family "native_seconds")"#
+            );
+        }
+    }
+
+    #[test]
+    fn duplicate_family_last_wins() {
+        let first = family(
+            "a",
+            Some("first"),
+            MetricType::Gauge,
+            vec![single(&[], 1.0)],
+        );
+        let other = family("b", None, MetricType::Counter, vec![single(&[], 2.0)]);
+        let last = family(
+            "a",
+            Some("last"),
+            MetricType::Untyped,
+            vec![single(&[], 3.0)],
+        );
+        let bytes = encode_delimited(&[first, other.clone(), last.clone()]);
+        assert_eq!(decode_delimited(&bytes).unwrap(), vec![other, last]);
+    }
+
+    #[test]
+    fn protobuf_content_types() {
+        let yes = [
+            "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited",
+            "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited",
+            "  Application/VND.Google.Protobuf ;  PROTO = \"io.prometheus.client.MetricFamily\" ;\tEncoding=\"delimited\" ; ",
+            "application/vnd.google.protobuf; encoding=delimited; proto=io.prometheus.client.MetricFamily; charset=utf-8",
+            "application/vnd.google.protobuf; proto=\"io.prometheus.client.MetricFamily\"; encoding=delimited; note=\"a \\\"quoted\\\"; value\"",
+        ];
+        for ct in yes {
+            assert!(is_protobuf_content_type(ct), "{ct}");
+        }
+        let no = [
+            "",
+            "   ",
+            "text/plain; version=0.0.4",
+            "text/plain; version=0.0.4; charset=utf-8",
+            "application/vnd.google.protobuf",
+            "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily",
+            "application/vnd.google.protobuf; encoding=delimited",
+            "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=text",
+            // Values are compared exactly, as Go does.
+            "application/vnd.google.protobuf; proto=io.prometheus.client.metricfamily; encoding=delimited",
+            // A repeated parameter or a bad parameter is a parse error in Go.
+            "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited; encoding=delimited",
+            "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited; junk",
+            "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=\"delimited",
+            "application/vnd.google.protobuf/x; proto=io.prometheus.client.MetricFamily; encoding=delimited",
+            "; proto=io.prometheus.client.MetricFamily; encoding=delimited",
+            "garbage \u{1F600}",
+            // Go keeps a backslash before a non-special character.
+            "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=\"delim\\ited\"",
+        ];
+        for ct in no {
+            assert!(!is_protobuf_content_type(ct), "{ct}");
+        }
+    }
 }

@@ -197,15 +197,13 @@ async fn push(state: &State, req: Request, key: Result<GroupingKey, KeyError>) -
         .is_some_and(proto::is_protobuf_content_type);
     let now = SystemTime::now();
     let outcome = if is_proto {
-        match proto::decode_delimited(&body) {
-            Ok(families) => apply(state, key, families, mode, now),
-            Err(e) => Err(text_response(StatusCode::BAD_REQUEST, e.to_string())),
-        }
+        proto::decode_delimited(&body)
+            .map_err(|e| e.to_string())
+            .and_then(|families| apply(state, key, families, mode, now))
     } else {
-        match text::parse_bytes(&body) {
-            Ok(families) => apply(state, key, families, mode, now),
-            Err(e) => Err(text_response(StatusCode::BAD_REQUEST, e.to_string())),
-        }
+        text::parse_bytes(&body)
+            .map_err(|e| e.to_string())
+            .and_then(|families| apply(state, key, families, mode, now))
     };
     let method_name = method_label(&method);
     state
@@ -223,7 +221,7 @@ async fn push(state: &State, req: Request, key: Result<GroupingKey, KeyError>) -
                 StatusCode::OK.into_response()
             }
         }
-        Err(response) => response,
+        Err(message) => text_response(StatusCode::BAD_REQUEST, message),
     }
 }
 
@@ -233,7 +231,7 @@ fn apply(
     families: Vec<crate::exposition::Family<'_>>,
     mode: Mode,
     now: SystemTime,
-) -> Result<(), Response> {
+) -> Result<(), String> {
     let failed_key = key.clone();
     let result = store::prepare(key, families, now)
         .and_then(|prepared| state.store.push(prepared, mode, now));
@@ -243,7 +241,7 @@ fn apply(
         state.store.record_failure(&failed_key, now);
         state.changed.notify_one();
         crate::warn!("push refused", group = failed_key, err = rejection);
-        text_response(StatusCode::BAD_REQUEST, rejection.to_string())
+        rejection.to_string()
     })
 }
 

@@ -1,0 +1,55 @@
+//! Benchmarks of the store, the server's hot paths without HTTP: preparing
+//! and applying a node_exporter push into a store of 200 such groups, and
+//! rendering the whole store for a scrape.
+
+use std::hint::black_box;
+use std::time::SystemTime;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use pgw::exposition::text;
+use pgw::grouping::GroupingKey;
+use pgw::server::metrics::OWN_TYPES;
+use pgw::server::store::{prepare, Mode, Store};
+
+const NODE: &str = include_str!("data/node_exporter.prom");
+
+fn key(i: usize) -> GroupingKey {
+    GroupingKey::new([("job", "node".to_string()), ("instance", format!("host-{i}"))])
+}
+
+fn filled(groups: usize) -> Store {
+    let store = Store::new(OWN_TYPES);
+    for i in 0..groups {
+        let p = prepare(key(i), text::parse(NODE).unwrap(), SystemTime::now()).unwrap();
+        store.push(p, Mode::Replace, SystemTime::now()).unwrap();
+    }
+    store
+}
+
+fn store(c: &mut Criterion) {
+    let store = filled(200);
+    let mut g = c.benchmark_group("store");
+    g.throughput(Throughput::Bytes(NODE.len() as u64));
+    let mut i = 0;
+    g.bench_function("push node_exporter into 200 groups", |b| {
+        b.iter(|| {
+            i = (i + 1) % 200;
+            let p = prepare(key(i), text::parse(NODE).unwrap(), SystemTime::now()).unwrap();
+            store.push(p, Mode::Replace, SystemTime::now()).unwrap();
+        })
+    });
+    let mut out = Vec::new();
+    store.write_exposition(&mut out, &[]);
+    g.throughput(Throughput::Bytes(out.len() as u64));
+    g.bench_function("scrape 200 node_exporter groups", |b| {
+        b.iter(|| {
+            let mut out = Vec::with_capacity(16 << 20);
+            store.write_exposition(&mut out, &[]);
+            black_box(out.len())
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, store);
+criterion_main!(benches);
