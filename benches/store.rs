@@ -14,7 +14,10 @@ use pgw::server::store::{prepare, Mode, Store};
 const NODE: &str = include_str!("data/node_exporter.prom");
 
 fn key(i: usize) -> GroupingKey {
-    GroupingKey::new([("job", "node".to_string()), ("instance", format!("host-{i}"))])
+    GroupingKey::new([
+        ("job", "node".to_string()),
+        ("instance", format!("host-{i}")),
+    ])
 }
 
 fn filled(groups: usize) -> Store {

@@ -4,8 +4,9 @@
 
 use std::fmt;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, URL_SAFE_NO_PAD};
+use base64::engine::DecodePaddingMode;
+use base64::{alphabet, Engine};
 
 use crate::exposition::validate::is_valid_label_name;
 
@@ -201,12 +202,21 @@ fn parse_job_and_tail(job_b64: bool, rest: &str) -> Result<GroupingKey, KeyError
     Ok(GroupingKey::new(pairs))
 }
 
+/// Go's `base64.RawURLEncoding` ignores set bits after the last full byte
+/// (`Zm9v-_` decodes), so the decoder here does too.
+const LENIENT_URL_SAFE: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::URL_SAFE,
+    GeneralPurposeConfig::new()
+        .with_decode_allow_trailing_bits(true)
+        .with_decode_padding_mode(DecodePaddingMode::RequireNone),
+);
+
 /// URL-safe base64 with optional padding (any number of trailing `=`, and `=`
 /// alone for the empty string). The result must be UTF-8: upstream accepts
 /// other bytes and then every scrape fails; pgw refuses them here.
 fn decode_base64(value: &str) -> Result<String, String> {
     let trimmed = value.trim_end_matches('=');
-    let bytes = URL_SAFE_NO_PAD.decode(trimmed).map_err(|e| match e {
+    let bytes = LENIENT_URL_SAFE.decode(trimmed).map_err(|e| match e {
         base64::DecodeError::InvalidByte(at, _) => {
             format!("illegal base64 data at input byte {at}")
         }
@@ -275,7 +285,7 @@ mod tests {
 
     #[test]
     fn standard_alphabet_is_refused() {
-        let err = key("/j/a@base64/a+b/").unwrap_err();
+        let err = key("/j/a@base64/a+b").unwrap_err();
         assert!(matches!(err, KeyError::BadBase64Label { .. }), "{err}");
         assert!(err.to_string().contains("input byte 1"), "{err}");
     }

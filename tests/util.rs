@@ -1,1 +1,561 @@
+//! The harness every integration test uses: spawning `pgw serve` on port 0
+//! (the port is read from its "listening" log line), spawning the official
+//! `prometheus-pushgateway` on a free port, a blocking HTTP helper that hands
+//! back any status instead of erroring on 4xx/5xx, a parser that turns a
+//! `/metrics` body into a comparable set of pushed series, private temporary
+//! directories, and `require`, which fails loudly when an interop binary is
+//! missing (a skipped interop test would hide a broken setup).
+//!
+//! `PGW_TEST_SERVER=official cargo test --test tests serve::` runs the
+//! `serve` tests against the official server instead, to check what they
+//! expect: there, only the tests of pgw's deliberate differences (and the
+//! exact `web.listen-address` in the status test) should fail.
+//!
+//! Nothing here sleeps to wait for a process: every wait polls a condition
+//! against a deadline.
 
+#![allow(dead_code)] // Each test module uses a different part of the harness.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long a server gets to come up before the test fails.
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Fails the test (never skips it) when an interop binary is not installed.
+pub fn require(bin: &str) {
+    let found = std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(bin).is_file()));
+    assert!(
+        found,
+        "`{bin}` is not installed: run .ci/install-deps.sh (the interop tests need it)"
+    );
+}
+
+/// Fails the test when `python3` cannot import `prometheus_client`.
+pub fn require_python_client() {
+    require("python3");
+    let ok = Command::new("python3")
+        .args(["-c", "import prometheus_client"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "python3 cannot import prometheus_client: run .ci/install-deps.sh"
+    );
+}
+
+/// A port nobody listens on right now. Only for programs that cannot be told
+/// to bind port 0 and report it (the official gateway, Prometheus); the short
+/// window between dropping the listener and the program binding is accepted.
+pub fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    listener.local_addr().unwrap().port()
+}
+
+/// Polls `cond` every 20 ms until it returns `Some` or `timeout` passes.
+pub fn poll<T>(timeout: Duration, mut cond: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = cond() {
+            return Some(v);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A child process that is killed (and reaped) when the guard is dropped, so
+/// a failing test never leaves a server behind.
+pub struct Proc {
+    pub child: Child,
+    /// What the process wrote to stderr so far (drained by a thread so that the
+    /// pipe never fills and blocks the process).
+    pub log: Arc<Mutex<String>>,
+}
+
+impl Proc {
+    /// Waits for the process to exit by itself within `timeout`.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        poll(timeout, || self.child.try_wait().ok().flatten())
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Spawns `cmd` with stderr piped; every stderr line is appended to the log
+/// and sent over the returned channel.
+fn spawn_logged(mut cmd: Command) -> (Proc, mpsc::Receiver<String>) {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {:?}: {e}", cmd.get_program()));
+    let stderr = child.stderr.take().unwrap();
+    let log = Arc::new(Mutex::new(String::new()));
+    let (tx, rx) = mpsc::channel();
+    let sink = log.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            {
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+            // The receiver goes away once the port is known; keep draining.
+            let _ = tx.send(line);
+        }
+    });
+    (Proc { child, log }, rx)
+}
+
+/// A running `pgw serve`.
+pub struct Pgw {
+    pub proc: Proc,
+    pub port: u16,
+}
+
+impl Pgw {
+    /// Starts `pgw serve --web.listen-address=127.0.0.1:0 <args>` and waits for
+    /// the `msg="listening" address=127.0.0.1:PORT` line.
+    pub fn start(args: &[&str]) -> Pgw {
+        if std::env::var_os("PGW_TEST_SERVER").is_some_and(|v| v == "official") {
+            let official = Official::start(args);
+            return Pgw {
+                proc: official.proc,
+                port: official.port,
+            };
+        }
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_pgw"));
+        cmd.arg("serve")
+            .arg("--web.listen-address=127.0.0.1:0")
+            .args(args);
+        let (mut proc, lines) = spawn_logged(cmd);
+        let deadline = Instant::now() + START_TIMEOUT;
+        let port = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match lines.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(port) = listening_port(&line) {
+                        break port;
+                    }
+                }
+                Err(_) => {
+                    let status = proc.child.try_wait().ok().flatten();
+                    panic!(
+                        "pgw serve {args:?} did not report its address (exit: {status:?}); stderr:\n{}",
+                        proc.log()
+                    );
+                }
+            }
+        };
+        Pgw { proc, port }
+    }
+
+    /// `http://127.0.0.1:PORT`, without any route prefix.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+/// The port of a `msg="listening" address=127.0.0.1:PORT` log line.
+fn listening_port(line: &str) -> Option<u16> {
+    if !line.contains("msg=\"listening\"") && !line.contains("msg=listening") {
+        return None;
+    }
+    let addr = line.split("address=").nth(1)?;
+    let addr = addr.split_whitespace().next()?.trim_matches('"');
+    addr.rsplit(':').next()?.parse().ok()
+}
+
+/// A running official Pushgateway (`prometheus-pushgateway`), memory only.
+pub struct Official {
+    pub proc: Proc,
+    pub port: u16,
+}
+
+impl Official {
+    pub fn start(args: &[&str]) -> Official {
+        require("prometheus-pushgateway");
+        let port = free_port();
+        let mut cmd = Command::new("prometheus-pushgateway");
+        cmd.arg(format!("--web.listen-address=127.0.0.1:{port}"));
+        // Debian's default persistence file is shared by every run: turn it
+        // off unless the test brings its own (kingpin refuses a repeated flag).
+        if !args.iter().any(|a| a.starts_with("--persistence.file")) {
+            cmd.arg("--persistence.file=");
+        }
+        cmd.args(args);
+        let (mut proc, _lines) = spawn_logged(cmd);
+        let url = format!("http://127.0.0.1:{port}{}", route_prefix(args));
+        let up = poll(START_TIMEOUT, || {
+            if let Ok(Some(status)) = proc.child.try_wait() {
+                return Some(Err(status));
+            }
+            try_request("GET", &format!("{url}/-/healthy"), &[], b"")
+                .filter(|r| r.status == 200)
+                .map(|_| Ok(()))
+        });
+        match up {
+            Some(Ok(())) => Official { proc, port },
+            other => panic!(
+                "prometheus-pushgateway did not become healthy on port {port} ({other:?}); stderr:\n{}",
+                proc.log()
+            ),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+/// The route prefix that `args` give the official server: `--web.route-prefix`,
+/// else the path of `--web.external-url`, without a trailing `/`.
+fn route_prefix(args: &[&str]) -> String {
+    let flag = |name: &str| {
+        args.iter()
+            .find_map(|a| a.strip_prefix(name)?.strip_prefix('='))
+    };
+    let prefix = match (flag("--web.route-prefix"), flag("--web.external-url")) {
+        (Some(p), _) => p.to_string(),
+        (None, Some(url)) => {
+            let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+            after_scheme
+                .find('/')
+                .map_or(String::new(), |i| after_scheme[i..].to_string())
+        }
+        (None, None) => String::new(),
+    };
+    prefix.trim_end_matches('/').to_string()
+}
+
+/// An HTTP response, whatever its status.
+#[derive(Debug, Clone)]
+pub struct Resp {
+    pub status: u16,
+    /// Header names in lower case, in the order received.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+}
+
+fn agent() -> ureq::Agent {
+    // No redirects: a 301/307 is something to assert, not to follow.
+    ureq::AgentBuilder::new()
+        .redirects(0)
+        .timeout(Duration::from_secs(30))
+        .build()
+}
+
+/// Sends one request; `None` only on a transport error (connection refused).
+pub fn try_request(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> Option<Resp> {
+    let mut req = agent().request(method, url);
+    // ureq asks for gzip and decompresses silently, dropping Content-Encoding;
+    // tests that look at compression ask for it themselves (see `raw_get`).
+    if !headers
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("accept-encoding"))
+    {
+        req = req.set("Accept-Encoding", "identity");
+    }
+    for (name, value) in headers {
+        req = req.set(name, value);
+    }
+    let resp = match req.send_bytes(body) {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(ureq::Error::Transport(_)) => return None,
+    };
+    let status = resp.status();
+    let headers = resp
+        .headers_names()
+        .into_iter()
+        .flat_map(|name| {
+            resp.all(&name)
+                .into_iter()
+                .map(|v| (name.to_ascii_lowercase(), v.to_string()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mut body = Vec::new();
+    resp.into_reader()
+        .read_to_end(&mut body)
+        .expect("read response body");
+    Some(Resp {
+        status,
+        headers,
+        body,
+    })
+}
+
+/// Sends one request and returns the response, whatever its status.
+pub fn request(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> Resp {
+    try_request(method, url, headers, body)
+        .unwrap_or_else(|| panic!("{method} {url}: connection failed"))
+}
+
+pub fn get(url: &str) -> Resp {
+    request("GET", url, &[], b"")
+}
+
+pub fn put(url: &str, body: &str) -> Resp {
+    request("PUT", url, &[], body.as_bytes())
+}
+
+pub fn post(url: &str, body: &str) -> Resp {
+    request("POST", url, &[], body.as_bytes())
+}
+
+pub fn delete(url: &str) -> Resp {
+    request("DELETE", url, &[], b"")
+}
+
+/// A GET over a bare TCP connection, for what ureq hides: it decompresses
+/// gzip bodies itself and removes `Content-Encoding`. Returns the status, the
+/// lower-cased headers and the raw (possibly compressed) body.
+pub fn raw_get(base: &str, path: &str, headers: &[(&str, &str)]) -> Resp {
+    let addr = base.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (n, v) in headers {
+        req.push_str(&format!("{n}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    stream.write_all(req.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("end of headers");
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut rest = raw[split + 4..].to_vec();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .expect("status line");
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let chunked = headers
+        .iter()
+        .any(|(n, v)| n == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
+    if chunked {
+        rest = dechunk(&rest);
+    }
+    Resp {
+        status,
+        headers,
+        body: rest,
+    }
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let eol = data
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("chunk size line");
+        let size_text = String::from_utf8_lossy(&data[..eol]);
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16)
+            .expect("chunk size");
+        data = &data[eol + 2..];
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&data[..size]);
+        data = &data[size + 2..];
+    }
+}
+
+/// Gzips `data`, for compressed push bodies.
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(data).unwrap();
+    enc.finish().unwrap()
+}
+
+pub fn gunzip(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(data)
+        .read_to_end(&mut out)
+        .expect("valid gzip");
+    out
+}
+
+/// One exposed series: name, label pairs sorted by name, value as written.
+pub type Series = (String, Vec<(String, String)>, String);
+
+/// Every series of a `/metrics` text body, in order, with its family's
+/// comment lines skipped. Written for the well-formed output of a server,
+/// not as a general parser.
+pub fn parse_exposition(body: &str) -> Vec<Series> {
+    let mut out = Vec::new();
+    for line in body.lines() {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (name, labels, rest) = match line.find(['{', ' ']) {
+            Some(i) if line.as_bytes()[i] == b'{' => {
+                let (labels, rest) = parse_labels(&line[i + 1..]);
+                (&line[..i], labels, rest)
+            }
+            Some(i) => (&line[..i], Vec::new(), &line[i..]),
+            None => panic!("series line without value: {line:?}"),
+        };
+        let value = rest
+            .split_whitespace()
+            .next()
+            .unwrap_or_else(|| panic!("no value in {line:?}"));
+        let mut labels = labels;
+        labels.sort();
+        out.push((name.to_string(), labels, value.to_string()));
+    }
+    out
+}
+
+/// Parses `a="x",b="y"} rest` into the pairs and `rest`.
+fn parse_labels(mut s: &str) -> (Vec<(String, String)>, &str) {
+    let mut labels = Vec::new();
+    loop {
+        s = s.trim_start_matches(',');
+        if let Some(rest) = s.strip_prefix('}') {
+            return (labels, rest);
+        }
+        let eq = s.find("=\"").expect("label =\"");
+        let name = s[..eq].to_string();
+        let mut value = String::new();
+        let mut chars = s[eq + 2..].char_indices();
+        let end = loop {
+            let (i, c) = chars.next().expect("closing quote");
+            match c {
+                '\\' => match chars.next().expect("escape").1 {
+                    'n' => value.push('\n'),
+                    other => value.push(other),
+                },
+                '"' => break eq + 2 + i + 1,
+                c => value.push(c),
+            }
+        };
+        labels.push((name, value));
+        s = &s[end..];
+    }
+}
+
+/// The series of a `/metrics` body that belong to pushed groups (they carry a
+/// `job` label; the server's own metrics do not), as a set: the order of
+/// series inside a family may legitimately differ between servers.
+pub fn pushed_series(body: &str) -> BTreeSet<Series> {
+    parse_exposition(body)
+        .into_iter()
+        .filter(|(_, labels, _)| labels.iter().any(|(n, _)| n == "job"))
+        .collect()
+}
+
+/// Scrapes `url` (a full `/metrics` URL) and returns the pushed series.
+pub fn scrape_pushed(url: &str) -> BTreeSet<Series> {
+    let r = get(url);
+    assert_eq!(r.status, 200, "scrape {url}: {}", r.text());
+    pushed_series(&r.text())
+}
+
+/// Builds a label list from pairs, sorted, for comparing with `Series`.
+pub fn labels(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut v: Vec<_> = pairs
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect();
+    v.sort();
+    v
+}
+
+/// The grouping labels of every group in a `/api/v1/metrics` reply.
+pub fn group_labels(api: &serde_json::Value) -> Vec<BTreeMap<String, String>> {
+    api["data"]
+        .as_array()
+        .expect("data array")
+        .iter()
+        .map(|g| serde_json::from_value(g["labels"].clone()).expect("labels is a string map"))
+        .collect()
+}
+
+/// A directory under the system temp dir, removed with its content on drop.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let path =
+            std::env::temp_dir().join(format!("pgw-test-{tag}-{}-{n}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&path).expect("create temp dir");
+        TempDir(path)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Spawns any program as a killed-on-drop `Proc` (stderr kept in its log).
+pub fn spawn(program: &str, args: &[String]) -> Proc {
+    let mut cmd = Command::new(program);
+    cmd.args(args);
+    spawn_logged(cmd).0
+}

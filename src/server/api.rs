@@ -1,127 +1,194 @@
 //! The JSON API (`/api/v1/metrics`, `/api/v1/status`) in the official shapes:
-//! numbers as strings formatted like Go's `fmt.Sprint`, object keys sorted,
-//! `time_stamp` in RFC 3339 with nanoseconds. Groups come in grouping-key
-//! order (upstream's order is random).
+//! numbers as strings formatted like Go's `fmt.Sprint`, map keys sorted as Go
+//! marshals maps, struct fields in upstream's order, `time_stamp` in RFC 3339
+//! with nanoseconds. Groups come in grouping-key order (upstream's order is
+//! random).
+//!
+//! The metrics document is written straight into a byte buffer, family by
+//! family: building a `serde_json::Value` tree of a large store first would
+//! cost several times the memory of the answer.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::SystemTime;
 
-use serde_json::{json, Map, Value as Json};
-
 use crate::exposition::render::format_float;
-use crate::exposition::{text, MetricType, Value};
-use crate::server::store::{GroupView, StoredFamily, PUSH_FAILURE_TIME, PUSH_TIME};
+use crate::exposition::{text, Value};
+use crate::server::store::{GroupView, StoredFamily};
 
 /// `{"status":"success","data":[group...]}`.
-pub fn metrics_json(groups: &[GroupView]) -> Json {
-    let data: Vec<Json> = groups.iter().map(group_json).collect();
-    json!({"status": "success", "data": data})
-}
-
-fn group_json(group: &GroupView) -> Json {
-    let mut obj = Map::new();
-    // Families first, then the fixed keys: a pushed family named `labels` or
-    // `last_push_successful` cannot overwrite them (upstream lets it).
-    for family in group.families.iter().chain(group.synthetic.iter()) {
-        obj.insert(family.name.to_string(), family_json(family));
+pub fn write_metrics_json(out: &mut Vec<u8>, groups: &[GroupView]) {
+    out.extend_from_slice(b"{\"status\":\"success\",\"data\":[");
+    for (i, group) in groups.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_group(out, group);
     }
-    let labels: Map<String, Json> = group
-        .key
-        .labels()
-        .iter()
-        .map(|(n, v)| (n.clone(), Json::String(v.clone())))
-        .collect();
-    obj.insert("labels".into(), Json::Object(labels));
-    obj.insert(
-        "last_push_successful".into(),
-        Json::Bool(group.failure_time <= group.push_time),
-    );
-    debug_assert!(obj.contains_key(PUSH_TIME) && obj.contains_key(PUSH_FAILURE_TIME));
-    Json::Object(obj)
+    out.extend_from_slice(b"]}");
 }
 
-fn family_json(family: &StoredFamily) -> Json {
+enum Entry<'a> {
+    Family(&'a StoredFamily),
+    Labels,
+    LastPushSuccessful,
+}
+
+fn write_group(out: &mut Vec<u8>, group: &GroupView) {
+    // One object whose keys are the family names plus `labels` and
+    // `last_push_successful`, sorted together as Go sorts map keys. A pushed
+    // family with one of those two names is left out: upstream lets it
+    // overwrite the fixed key, which breaks every client.
+    let mut entries: Vec<(&str, Entry<'_>)> = group
+        .families
+        .iter()
+        .chain(group.synthetic.iter())
+        .filter(|f| &*f.name != "labels" && &*f.name != "last_push_successful")
+        .map(|f| (&*f.name, Entry::Family(f)))
+        .collect();
+    entries.push(("labels", Entry::Labels));
+    entries.push(("last_push_successful", Entry::LastPushSuccessful));
+    entries.sort_by(|a, b| a.0.cmp(b.0));
+    out.push(b'{');
+    for (i, (name, entry)) in entries.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_str(out, name);
+        out.push(b':');
+        match entry {
+            Entry::Family(f) => write_family(out, f),
+            Entry::Labels => write_labels(
+                out,
+                group
+                    .key
+                    .labels()
+                    .iter()
+                    .map(|(n, v)| (n.as_str(), v.as_str())),
+            ),
+            Entry::LastPushSuccessful => {
+                let ok = group.failure_time <= group.push_time;
+                out.extend_from_slice(if ok { b"true" } else { b"false" });
+            }
+        }
+    }
+    out.push(b'}');
+}
+
+fn write_str(out: &mut Vec<u8>, s: &str) {
+    serde_json::to_writer(&mut *out, s).expect("writing to a Vec cannot fail");
+}
+
+fn write_labels<'a>(out: &mut Vec<u8>, labels: impl Iterator<Item = (&'a str, &'a str)>) {
+    let sorted: BTreeMap<&str, &str> = labels.collect();
+    write_string_map(out, sorted.iter().map(|(k, v)| (*k, *v)));
+}
+
+fn write_string_map<'a>(out: &mut Vec<u8>, entries: impl Iterator<Item = (&'a str, &'a str)>) {
+    out.push(b'{');
+    for (i, (k, v)) in entries.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_str(out, k);
+        out.push(b':');
+        write_str(out, v);
+    }
+    out.push(b'}');
+}
+
+/// `{"time_stamp":…,"type":…,"help":…,"metrics":[…]}`, upstream's field order.
+fn write_family(out: &mut Vec<u8>, family: &StoredFamily) {
+    out.extend_from_slice(b"{\"time_stamp\":");
+    write_str(out, &rfc3339_nanos(family.pushed_at));
+    out.extend_from_slice(b",\"type\":");
+    write_str(out, family.kind.as_json());
+    if let Some(help) = &family.help {
+        out.extend_from_slice(b",\"help\":");
+        write_str(out, help);
+    }
+    out.extend_from_slice(b",\"metrics\":[");
     // The store keeps families as rendered text; the API is rare enough that
     // parsing them back here costs less than keeping a second copy of every
     // series in memory. Text the store rendered always parses.
-    let mut body = format!("# TYPE {} {}\n", family.name, family.kind.as_text());
-    body.push_str(&String::from_utf8_lossy(&family.text));
-    let metrics: Vec<Json> = match text::parse(&body) {
-        Ok(parsed) => parsed
-            .into_iter()
-            .filter(|f| f.name == *family.name)
-            .flat_map(|f| f.metrics)
-            .map(|m| {
-                let labels: Map<String, Json> = m
-                    .labels
+    let mut body = format!("# TYPE {} {}\n", family.name, family.kind.as_text()).into_bytes();
+    body.extend_from_slice(&family.text);
+    let parsed = text::parse_bytes(&body).unwrap_or_default();
+    let metrics = parsed
+        .into_iter()
+        .filter(|f| f.name == *family.name)
+        .flat_map(|f| f.metrics);
+    for (i, m) in metrics.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        // Keys of a series object sorted, as Go marshals the map.
+        let labels = |out: &mut Vec<u8>| {
+            out.extend_from_slice(b"\"labels\":");
+            write_labels(
+                out,
+                m.labels.iter().map(|l| (l.name.as_ref(), l.value.as_ref())),
+            );
+        };
+        out.push(b'{');
+        match &m.value {
+            Value::Single(v) => {
+                labels(out);
+                out.extend_from_slice(b",\"value\":");
+                write_str(out, &format_float(*v));
+            }
+            Value::Summary {
+                sample_count,
+                sample_sum,
+                quantiles,
+            } => {
+                write_count_and(out, *sample_count);
+                labels(out);
+                out.extend_from_slice(b",\"quantiles\":");
+                let q: BTreeMap<String, String> = quantiles
                     .iter()
-                    .map(|l| (l.name.to_string(), Json::String(l.value.to_string())))
+                    .map(|&(q, v)| (format_float(q), format_float(v)))
                     .collect();
-                let mut obj = Map::new();
-                obj.insert("labels".into(), Json::Object(labels));
-                match m.value {
-                    Value::Single(v) => {
-                        obj.insert("value".into(), num(v));
-                    }
-                    Value::Summary {
-                        sample_count,
-                        sample_sum,
-                        quantiles,
-                    } => {
-                        let q: Map<String, Json> = quantiles
-                            .iter()
-                            .map(|&(q, v)| (format_float(q), num(v)))
-                            .collect();
-                        obj.insert("quantiles".into(), Json::Object(q));
-                        obj.insert("count".into(), count(sample_count));
-                        obj.insert("sum".into(), num(sample_sum));
-                    }
-                    Value::Histogram {
-                        sample_count,
-                        sample_sum,
-                        buckets,
-                    } => {
-                        let b: Map<String, Json> = buckets
-                            .iter()
-                            .map(|&(le, c)| (format_float(le), count(c)))
-                            .collect();
-                        obj.insert("buckets".into(), Json::Object(b));
-                        obj.insert("count".into(), count(sample_count));
-                        obj.insert("sum".into(), num(sample_sum));
-                    }
-                }
-                Json::Object(obj)
-            })
-            .collect(),
-        Err(_) => Vec::new(),
-    };
-    let mut obj = Map::new();
-    obj.insert(
-        "time_stamp".into(),
-        Json::String(rfc3339_nanos(family.pushed_at)),
-    );
-    obj.insert("type".into(), Json::String(json_type(family.kind).into()));
-    if let Some(help) = &family.help {
-        obj.insert("help".into(), Json::String(help.to_string()));
+                write_string_map(out, q.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+                out.extend_from_slice(b",\"sum\":");
+                write_str(out, &format_float(*sample_sum));
+            }
+            Value::Histogram {
+                sample_count,
+                sample_sum,
+                buckets,
+            } => {
+                out.extend_from_slice(b"\"buckets\":");
+                let b: BTreeMap<String, String> = buckets
+                    .iter()
+                    .map(|&(le, c)| (format_float(le), format_count(c)))
+                    .collect();
+                write_string_map(out, b.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+                out.push(b',');
+                write_count_and(out, *sample_count);
+                labels(out);
+                out.extend_from_slice(b",\"sum\":");
+                write_str(out, &format_float(*sample_sum));
+            }
+        }
+        out.push(b'}');
     }
-    obj.insert("metrics".into(), Json::Array(metrics));
-    Json::Object(obj)
+    out.extend_from_slice(b"]}");
 }
 
-fn json_type(kind: MetricType) -> &'static str {
-    kind.as_json()
-}
-
-fn num(v: f64) -> Json {
-    Json::String(format_float(v))
+/// `"count":"N",`
+fn write_count_and(out: &mut Vec<u8>, count: f64) {
+    out.extend_from_slice(b"\"count\":");
+    write_str(out, &format_count(count));
+    out.push(b',');
 }
 
 /// Counts are integers in the official API (`uint64`), unless fractional.
-fn count(v: f64) -> Json {
+fn format_count(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 9.2e18 {
-        Json::String(format!("{}", v as i64))
+        format!("{}", v as i64)
     } else {
-        num(v)
+        format_float(v)
     }
 }
 
@@ -146,20 +213,77 @@ pub fn rfc3339_nanos(t: SystemTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::grouping::GroupingKey;
+    use crate::server::metrics::OWN_TYPES;
+    use crate::server::store::{prepare, Mode, Store};
     use std::time::{Duration, UNIX_EPOCH};
 
     #[test]
     fn rfc3339_trims_trailing_zeros() {
         let t = UNIX_EPOCH + Duration::new(1_795_389_525, 666_784_400);
-        assert_eq!(rfc3339_nanos(t), "2026-11-22T20:38:45.6667844Z");
+        assert_eq!(rfc3339_nanos(t), "2026-11-22T23:18:45.6667844Z");
         let t = UNIX_EPOCH + Duration::from_secs(1_795_389_525);
-        assert_eq!(rfc3339_nanos(t), "2026-11-22T20:38:45Z");
+        assert_eq!(rfc3339_nanos(t), "2026-11-22T23:18:45Z");
     }
 
     #[test]
     fn counts_are_integers() {
-        assert_eq!(count(4.0), Json::String("4".into()));
-        assert_eq!(count(1e6), Json::String("1000000".into()));
-        assert_eq!(count(2.5), Json::String("2.5".into()));
+        assert_eq!(format_count(4.0), "4");
+        assert_eq!(format_count(1e6), "1000000");
+        assert_eq!(format_count(2.5), "2.5");
+    }
+
+    /// The example group of the official documentation, in the same shape.
+    #[test]
+    fn group_document_has_the_official_shape() {
+        let store = Store::new(OWN_TYPES);
+        let body = "# HELP job_runs_total Runs.\n# TYPE job_runs_total counter\n\
+                    job_runs_total{job=\"ignored\",instance=\"x\"} 7\n\
+                    # HELP job_duration_seconds Duration.\n# TYPE job_duration_seconds histogram\n\
+                    job_duration_seconds_bucket{le=\"0.5\"} 1\njob_duration_seconds_bucket{le=\"1\"} 3\n\
+                    job_duration_seconds_bucket{le=\"+Inf\"} 4\njob_duration_seconds_sum 2.5\n\
+                    job_duration_seconds_count 4\n# TYPE labels gauge\nlabels 1\n";
+        let at = UNIX_EPOCH + Duration::new(1_795_389_525, 666_784_489);
+        let key = GroupingKey::new([("job", "batch")]);
+        let p = prepare(key, text::parse(body).unwrap(), at).unwrap();
+        store.push(p, Mode::Replace, at).unwrap();
+        let mut out = Vec::new();
+        write_metrics_json(&mut out, &store.groups());
+        let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        let group = &json["data"][0];
+        assert_eq!(json["status"], "success");
+        assert_eq!(group["labels"], serde_json::json!({"job": "batch"}));
+        assert_eq!(group["last_push_successful"], true);
+        assert_eq!(
+            group["job_duration_seconds"],
+            serde_json::json!({
+                "time_stamp": "2026-11-22T23:18:45.666784489Z",
+                "type": "HISTOGRAM",
+                "help": "Duration.",
+                "metrics": [{"buckets": {"+Inf": "4", "0.5": "1", "1": "3"}, "count": "4",
+                             "labels": {"instance": "", "job": "batch"}, "sum": "2.5"}]
+            })
+        );
+        assert_eq!(
+            group["job_runs_total"]["metrics"],
+            serde_json::json!([{"labels": {"instance": "x", "job": "batch"}, "value": "7"}])
+        );
+        assert_eq!(
+            group["push_time_seconds"]["metrics"][0]["value"],
+            "1.7953895256667845e+09"
+        );
+        assert_eq!(
+            group["push_failure_time_seconds"]["metrics"][0]["value"],
+            "0"
+        );
+        // Keys in Go's order: the text itself, not just the parsed value.
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.starts_with(
+                "{\"status\":\"success\",\"data\":[{\"job_duration_seconds\":{\"time_stamp\""
+            ),
+            "{text}"
+        );
+        assert!(text.contains("\"labels\":{\"job\":\"batch\"},\"last_push_successful\":true,\"push_failure_time_seconds\""), "{text}");
     }
 }

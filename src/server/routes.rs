@@ -316,7 +316,10 @@ fn json_response(value: &serde_json::Value) -> Response {
 }
 
 fn api_metrics(state: &State) -> Response {
-    json_response(&api::metrics_json(&state.store.groups()))
+    let groups = state.store.groups();
+    let mut out = Vec::with_capacity(4096);
+    api::write_metrics_json(&mut out, &groups);
+    with_cors(Response::new(Body::from(out)))
 }
 
 fn api_status(state: &State) -> Response {
@@ -456,7 +459,7 @@ mod app_tests {
         let (code, _) = call(&app, "DELETE", "/metrics/job/j/instance/i", "").await;
         assert_eq!(code, StatusCode::ACCEPTED);
         let (_, body) = call(&app, "GET", "/api/v1/metrics", "").await;
-        assert_eq!(body, r#"{"data":[],"status":"success"}"#);
+        assert_eq!(body, r#"{"status":"success","data":[]}"#);
     }
 
     #[tokio::test]
@@ -490,7 +493,7 @@ mod app_tests {
         let (code, _) = call(&app, "PUT", "/pgw/api/v1/admin/wipe", "").await;
         assert_eq!(code, StatusCode::ACCEPTED);
         let (_, body) = call(&app, "GET", "/pgw/api/v1/metrics", "").await;
-        assert_eq!(body, r#"{"data":[],"status":"success"}"#);
+        assert_eq!(body, r#"{"status":"success","data":[]}"#);
     }
 
     #[tokio::test]
@@ -500,6 +503,6 @@ mod app_tests {
         assert_eq!(code, StatusCode::BAD_REQUEST);
         assert!(body.contains("line 2"), "{body}");
         let (_, body) = call(&app, "GET", "/api/v1/metrics", "").await;
-        assert_eq!(body, r#"{"data":[],"status":"success"}"#);
+        assert_eq!(body, r#"{"status":"success","data":[]}"#);
     }
 }

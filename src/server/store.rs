@@ -50,7 +50,7 @@ pub struct StoredFamily {
     pub pushed_at: SystemTime,
     /// The sample lines of every series, without HELP and TYPE.
     pub text: Box<[u8]>,
-    /// One fingerprint per series (name and full label set), for the
+    /// One fingerprint per series (name and full label set), sorted, for the
     /// cross-group duplicate check.
     fingerprints: Box<[u64]>,
 }
@@ -136,6 +136,7 @@ pub fn prepare(
 
 fn sanitize_labels<'a>(key: &'a GroupingKey, labels: &mut Vec<Label<'a>>) {
     labels.retain(|l| key.get(&l.name).is_none());
+    labels.reserve(key.labels().len() + 1);
     for (name, value) in key.labels() {
         labels.push(Label::new(name.as_str(), value.as_str()));
     }
@@ -152,6 +153,9 @@ fn render_family(family: &Family<'_>, now: SystemTime) -> StoredFamily {
         write_series(&mut text, &family.name, family.kind, metric);
         fingerprints.push(fingerprint(&family.name, &metric.labels));
     }
+    // Sorted, so that a re-push of the same series is recognised by comparing
+    // two slices, without touching the store-wide index.
+    fingerprints.sort_unstable();
     StoredFamily {
         name: Arc::from(family.name.as_ref()),
         kind: family.kind,
@@ -276,14 +280,18 @@ pub struct Store {
     inner: RwLock<Inner>,
     /// Names and types of the server's own metrics: a pushed family of the
     /// same name must have the same type, or the scrape could not merge them.
-    own_types: HashMap<&'static str, MetricType>,
+    own_types: Vec<(&'static str, MetricType)>,
 }
 
 impl Store {
     pub fn new(own_types: &[(&'static str, MetricType)]) -> Store {
         Store {
             inner: RwLock::new(Inner::default()),
-            own_types: own_types.iter().copied().collect(),
+            own_types: {
+                let mut v = own_types.to_vec();
+                v.sort_unstable_by_key(|(n, _)| *n);
+                v
+            },
         }
     }
 
@@ -403,7 +411,12 @@ impl Store {
         let existing = inner.groups.get(canonical);
         let group_id = existing.map(|g| g.id);
         for family in &push.families {
-            if let Some(&own) = self.own_types.get(family.name.as_ref()) {
+            let own = self
+                .own_types
+                .binary_search_by_key(&family.name.as_ref(), |(n, _)| n)
+                .ok()
+                .map(|i| self.own_types[i].1);
+            if let Some(own) = own {
                 if own != family.kind {
                     return Err(Rejection(format!(
                         "metric family {} has type {} but the gateway's own metric of that name is a {}",
@@ -439,9 +452,18 @@ impl Store {
         } else {
             None
         };
+        // Series this group already exposes under the same family cannot
+        // clash with another group: the common re-push of the same series
+        // costs one slice comparison per family.
+        let unchanged = |f: &StoredFamily| {
+            existing
+                .and_then(|g| g.families.get(&f.name))
+                .is_some_and(|old| old.fingerprints == f.fingerprints)
+        };
         let new_series = push
             .families
             .iter()
+            .filter(|f| !unchanged(f))
             .flat_map(|f| f.fingerprints.iter().map(move |fp| (f.name.as_ref(), *fp)))
             .chain(synthetic.iter().flatten().map(|(n, fp)| (*n, *fp)));
         for (name, fp) in new_series {
@@ -494,54 +516,76 @@ impl Inner {
         times: Option<(f64, f64)>,
     ) {
         let PreparedPush { key, families } = push;
-        if !self.groups.contains_key(&canonical) {
-            let id = self.next_id;
-            self.next_id += 1;
-            let group = Group {
-                id,
+        let Inner {
+            groups,
+            families: index,
+            series,
+            next_id,
+            series_total,
+        } = self;
+        let group = groups.entry(canonical.clone()).or_insert_with(|| {
+            *next_id += 1;
+            Group {
+                id: *next_id,
                 push_time_family: Arc::new(synthetic_family(&key, PUSH_TIME, 0.0, now)),
                 failure_time_family: Arc::new(synthetic_family(&key, PUSH_FAILURE_TIME, 0.0, now)),
                 key,
                 families: BTreeMap::new(),
                 push_time: 0.0,
                 failure_time: 0.0,
-            };
-            self.groups.insert(canonical.clone(), group);
-        }
-        let group_id = self.groups[&canonical].id;
-        let stale: Vec<Arc<str>> = match mode {
-            Mode::Replace => self.groups[&canonical].families.keys().cloned().collect(),
-            Mode::Merge => families
-                .iter()
-                .map(|f| f.name.clone())
-                .filter(|n| self.groups[&canonical].families.contains_key(n))
-                .collect(),
+            }
+        });
+        // PUT drops every family it does not re-push; POST keeps them.
+        let mut dropped = match mode {
+            Mode::Replace => std::mem::take(&mut group.families),
+            Mode::Merge => BTreeMap::new(),
         };
-        for name in stale {
-            self.remove_family(&canonical, &name);
-        }
         for family in families {
             let family = Arc::new(family);
-            for fp in family.fingerprints.iter() {
-                self.series.insert(*fp, group_id);
+            let previous = match mode {
+                Mode::Replace => dropped.remove(&family.name),
+                Mode::Merge => group.families.remove(&family.name),
+            };
+            // The previous series go before the new ones come in: most of
+            // them are the same series, with the same fingerprints.
+            let same_series = previous
+                .as_ref()
+                .is_some_and(|p| p.fingerprints == family.fingerprints);
+            if !same_series {
+                if let Some(previous) = previous {
+                    for fp in previous.fingerprints.iter() {
+                        series.remove(fp);
+                    }
+                    *series_total -= previous.fingerprints.len();
+                }
+                for fp in family.fingerprints.iter() {
+                    series.insert(*fp, group.id);
+                }
+                *series_total += family.fingerprints.len();
             }
-            self.series_total += family.fingerprints.len();
-            self.families
+            let entry = index
                 .entry(family.name.clone())
                 .or_insert_with(|| FamilyIndex {
                     kind: family.kind,
                     groups: BTreeMap::new(),
-                })
-                .groups
-                .insert(canonical.clone(), family.clone());
-            // The index's type follows the newest push; the check above made
-            // sure no other group holds the family with another type.
-            self.families.get_mut(&family.name).expect("inserted").kind = family.kind;
-            self.groups
-                .get_mut(&canonical)
-                .expect("group exists")
-                .families
-                .insert(family.name.clone(), family);
+                });
+            // The index's type follows the newest push; the check made sure
+            // no other group holds the family with another type.
+            entry.kind = family.kind;
+            entry.groups.insert(canonical.clone(), family.clone());
+            group.families.insert(family.name.clone(), family);
+        }
+        for (name, previous) in dropped {
+            for fp in previous.fingerprints.iter() {
+                series.remove(fp);
+            }
+            *series_total -= previous.fingerprints.len();
+            if let Some(entry) = index.get_mut(&name) {
+                entry.groups.remove(&canonical);
+                if entry.groups.is_empty() {
+                    index.remove(&name);
+                }
+            }
         }
         let (push_time, failure_time) = match times {
             Some(t) => t,
@@ -598,21 +642,6 @@ impl Inner {
         group.failure_time = failure_time;
         group.push_time_family = push_family;
         group.failure_time_family = failure_family;
-    }
-
-    fn remove_family(&mut self, canonical: &Arc<[u8]>, name: &Arc<str>) {
-        let Some(family) = self
-            .groups
-            .get_mut(canonical)
-            .and_then(|g| g.families.remove(name))
-        else {
-            return;
-        };
-        for fp in family.fingerprints.iter() {
-            self.series.remove(fp);
-        }
-        self.series_total -= family.fingerprints.len();
-        self.unindex(name, canonical);
     }
 
     fn unindex(&mut self, name: &str, canonical: &[u8]) {
