@@ -1,9 +1,126 @@
-//! Writes the text format 0.0.4 as the Go client library does.
-use super::{Family, Metric, MetricType};
+//! Writes the text format 0.0.4 byte for byte as the Go client library
+//! (`expfmt.MetricFamilyToText`) does, so a scrape of pgw can be diffed against
+//! a scrape of the official Pushgateway.
+//!
+//! This is a hot path: every push is pre-rendered once (hundreds of series,
+//! thousands of pushes a second), so everything appends straight into a
+//! `Vec<u8>` with `itoa` and `ryu` and nothing allocates per line.
+
+use super::{Family, Label, Metric, MetricType, Value};
 
 /// Appends `v` formatted like Go's `strconv.FormatFloat(v, 'g', -1, 64)`.
-pub fn write_float(_out: &mut Vec<u8>, _v: f64) {
-    todo!()
+///
+/// Go's rule for the shortest `'g'` format (`strconv/ftoa.go`): take the
+/// shortest digits that round-trip, let `x` be the decimal exponent of the
+/// first digit, and use `%e` iff `x < -4 || x >= 6` (for shortest output the
+/// precision used in that decision is fixed at 6, whatever the digit count).
+/// `%e` writes at least two exponent digits and always a sign.
+pub fn write_float(out: &mut Vec<u8>, v: f64) {
+    if v.is_nan() {
+        out.extend_from_slice(b"NaN");
+    } else if v.is_infinite() {
+        out.extend_from_slice(if v > 0.0 { b"+Inf" } else { b"-Inf" });
+    } else if v == 0.0 {
+        out.extend_from_slice(if v.is_sign_negative() { b"-0" } else { b"0" });
+    } else if v.fract() == 0.0 && v.abs() < 1e6 {
+        // Integers below 10^6 are always written in full: the common case
+        // for counters and gauges, and much cheaper than digit generation.
+        out.extend_from_slice(itoa::Buffer::new().format(v as i64).as_bytes());
+    } else {
+        write_general(out, v);
+    }
+}
+
+/// The general case of [`write_float`]: `v` is finite and non-zero.
+fn write_general(out: &mut Vec<u8>, v: f64) {
+    let mut ryu_buf = ryu::Buffer::new();
+    let text = ryu_buf.format_finite(v).as_bytes();
+    // ryu picks its own layout ("1e21", "0.0001", "123.0", "1.5e-7"), so
+    // reduce it to Go's representation: digits d1d2...dn with no leading or
+    // trailing zeros, and `dp`, where the value is 0.d1d2...dn * 10^dp.
+    let (neg, text) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, text),
+    };
+    let (mantissa, exp) = match text.iter().position(|&b| b == b'e' || b == b'E') {
+        Some(i) => (&text[..i], parse_exp(&text[i + 1..])),
+        None => (text, 0),
+    };
+    let mut digits = [0u8; 32];
+    let mut nd = 0usize;
+    let mut int_len = 0i32;
+    let mut seen_point = false;
+    for &b in mantissa {
+        if b == b'.' {
+            seen_point = true;
+            continue;
+        }
+        if !seen_point {
+            int_len += 1;
+        }
+        if nd == 0 && b == b'0' {
+            // A leading zero moves the decimal point, it is not a digit.
+            int_len -= 1;
+            continue;
+        }
+        digits[nd] = b;
+        nd += 1;
+    }
+    while nd > 1 && digits[nd - 1] == b'0' {
+        nd -= 1;
+    }
+    let digits = &digits[..nd];
+    let dp = int_len + exp;
+    let x = dp - 1;
+
+    if neg {
+        out.push(b'-');
+    }
+    if !(-4..6).contains(&x) {
+        out.push(digits[0]);
+        if nd > 1 {
+            out.push(b'.');
+            out.extend_from_slice(&digits[1..]);
+        }
+        out.push(b'e');
+        out.push(if x < 0 { b'-' } else { b'+' });
+        let ax = x.unsigned_abs();
+        if ax < 10 {
+            out.push(b'0');
+        }
+        out.extend_from_slice(itoa::Buffer::new().format(ax).as_bytes());
+    } else if dp <= 0 {
+        out.extend_from_slice(b"0.");
+        out.extend(std::iter::repeat(b'0').take((-dp) as usize));
+        out.extend_from_slice(digits);
+    } else {
+        let dp = dp as usize;
+        if dp >= nd {
+            out.extend_from_slice(digits);
+            out.extend(std::iter::repeat(b'0').take(dp - nd));
+        } else {
+            out.extend_from_slice(&digits[..dp]);
+            out.push(b'.');
+            out.extend_from_slice(&digits[dp..]);
+        }
+    }
+}
+
+fn parse_exp(b: &[u8]) -> i32 {
+    let (neg, b) = match b.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        Some((b'+', rest)) => (false, rest),
+        _ => (false, b),
+    };
+    let mut e = 0i32;
+    for &c in b {
+        e = e * 10 + i32::from(c - b'0');
+    }
+    if neg {
+        -e
+    } else {
+        e
+    }
 }
 
 /// `v` formatted like Go's `strconv.FormatFloat(v, 'g', -1, 64)`.
@@ -13,17 +130,429 @@ pub fn format_float(v: f64) -> String {
     String::from_utf8(out).expect("ascii")
 }
 
+/// Writes a count (`_count`, cumulative bucket counts). The Go library keeps
+/// them as `uint64` and writes them as integers, so `1000000` stays
+/// `1000000` and not `1e+06`; counts that are not integers (only possible
+/// from float histograms or a hand-written body) fall back to the float form.
+fn write_count(out: &mut Vec<u8>, v: f64) {
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0; // 2^63
+    if v.fract() == 0.0 && v.abs() < LIMIT {
+        out.extend_from_slice(itoa::Buffer::new().format(v as i64).as_bytes());
+    } else {
+        write_float(out, v);
+    }
+}
+
+/// Appends `s` with `\` and newline escaped (HELP text), and `"` too when
+/// `quote` is set (label values).
+fn write_escaped(out: &mut Vec<u8>, s: &str, quote: bool) {
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let esc: &[u8] = match b {
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'"' if quote => b"\\\"",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        out.extend_from_slice(esc);
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+}
+
 /// Appends the `# HELP` (when `help` is non-empty) and `# TYPE` lines.
-pub fn write_header(_out: &mut Vec<u8>, _name: &str, _help: Option<&str>, _kind: MetricType) {
-    todo!()
+pub fn write_header(out: &mut Vec<u8>, name: &str, help: Option<&str>, kind: MetricType) {
+    if let Some(help) = help.filter(|h| !h.is_empty()) {
+        out.extend_from_slice(b"# HELP ");
+        out.extend_from_slice(name.as_bytes());
+        out.push(b' ');
+        write_escaped(out, help, false);
+        out.push(b'\n');
+    }
+    out.extend_from_slice(b"# TYPE ");
+    out.extend_from_slice(name.as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(kind.as_text().as_bytes());
+    out.push(b'\n');
+}
+
+/// Writes `name{labels,extra="v"}`, without braces when there is no label.
+fn write_name_and_labels(
+    out: &mut Vec<u8>,
+    name: &str,
+    suffix: &str,
+    labels: &[Label<'_>],
+    extra: Option<(&str, f64)>,
+) {
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(suffix.as_bytes());
+    if labels.is_empty() && extra.is_none() {
+        return;
+    }
+    out.push(b'{');
+    let mut first = true;
+    for label in labels {
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        out.extend_from_slice(label.name.as_bytes());
+        out.extend_from_slice(b"=\"");
+        write_escaped(out, &label.value, true);
+        out.push(b'"');
+    }
+    if let Some((extra_name, extra_value)) = extra {
+        if !first {
+            out.push(b',');
+        }
+        out.extend_from_slice(extra_name.as_bytes());
+        out.extend_from_slice(b"=\"");
+        write_float(out, extra_value);
+        out.push(b'"');
+    }
+    out.push(b'}');
+}
+
+/// Ends a sample line: the optional timestamp and the newline.
+fn write_line_end(out: &mut Vec<u8>, timestamp_ms: Option<i64>) {
+    if let Some(ts) = timestamp_ms {
+        out.push(b' ');
+        out.extend_from_slice(itoa::Buffer::new().format(ts).as_bytes());
+    }
+    out.push(b'\n');
 }
 
 /// Appends the sample lines of one series (several for a summary or histogram).
-pub fn write_series(_out: &mut Vec<u8>, _name: &str, _kind: MetricType, _metric: &Metric<'_>) {
-    todo!()
+///
+/// The layout follows the value, not `kind`: the two agree for anything that
+/// passed validation, and following the value never loses data.
+pub fn write_series(out: &mut Vec<u8>, name: &str, _kind: MetricType, metric: &Metric<'_>) {
+    let labels = &metric.labels;
+    let ts = metric.timestamp_ms;
+    match &metric.value {
+        Value::Single(v) => {
+            write_name_and_labels(out, name, "", labels, None);
+            out.push(b' ');
+            write_float(out, *v);
+            write_line_end(out, ts);
+        }
+        Value::Summary {
+            sample_count,
+            sample_sum,
+            quantiles,
+        } => {
+            for &(q, v) in quantiles {
+                write_name_and_labels(out, name, "", labels, Some(("quantile", q)));
+                out.push(b' ');
+                write_float(out, v);
+                write_line_end(out, ts);
+            }
+            write_sum_count(out, name, labels, *sample_sum, *sample_count, ts);
+        }
+        Value::Histogram {
+            sample_count,
+            sample_sum,
+            buckets,
+        } => {
+            let mut inf_seen = false;
+            for &(le, count) in buckets {
+                write_name_and_labels(out, name, "_bucket", labels, Some(("le", le)));
+                out.push(b' ');
+                write_count(out, count);
+                write_line_end(out, ts);
+                inf_seen |= le == f64::INFINITY;
+            }
+            // Like expfmt, a histogram always shows a `+Inf` bucket: when none
+            // was given it is the total count.
+            if !inf_seen {
+                write_name_and_labels(out, name, "_bucket", labels, Some(("le", f64::INFINITY)));
+                out.push(b' ');
+                write_count(out, *sample_count);
+                write_line_end(out, ts);
+            }
+            write_sum_count(out, name, labels, *sample_sum, *sample_count, ts);
+        }
+    }
+}
+
+fn write_sum_count(
+    out: &mut Vec<u8>,
+    name: &str,
+    labels: &[Label<'_>],
+    sum: f64,
+    count: f64,
+    ts: Option<i64>,
+) {
+    write_name_and_labels(out, name, "_sum", labels, None);
+    out.push(b' ');
+    write_float(out, sum);
+    write_line_end(out, ts);
+    write_name_and_labels(out, name, "_count", labels, None);
+    out.push(b' ');
+    write_count(out, count);
+    write_line_end(out, ts);
 }
 
 /// Appends a whole family: header, then every series in order.
-pub fn write_family(_out: &mut Vec<u8>, _family: &Family<'_>) {
-    todo!()
+pub fn write_family(out: &mut Vec<u8>, family: &Family<'_>) {
+    write_header(out, &family.name, family.help.as_deref(), family.kind);
+    for metric in &family.metrics {
+        write_series(out, &family.name, family.kind, metric);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn floats_match_go_format_float_g_shortest() {
+        let cases: &[(f64, &str)] = &[
+            (1795389525.6667845, "1.7953895256667845e+09"),
+            (120034.0, "120034"),
+            (1e6, "1e+06"),
+            (1234567.0, "1.234567e+06"),
+            (0.0001, "0.0001"),
+            (0.00001, "1e-05"),
+            (1.234e10, "1.234e+10"),
+            (42.7, "42.7"),
+            (0.0, "0"),
+            (-0.0, "-0"),
+            (f64::NAN, "NaN"),
+            (f64::INFINITY, "+Inf"),
+            (f64::NEG_INFINITY, "-Inf"),
+            (100000.0, "100000"),
+            (1e21, "1e+21"),
+            (123456789.0, "1.23456789e+08"),
+            (999999.0, "999999"),
+            (999999.5, "999999.5"),
+            (-1234567.0, "-1.234567e+06"),
+            (-42.5, "-42.5"),
+            (0.5, "0.5"),
+            (0.1, "0.1"),
+            (0.00012345, "0.00012345"),
+            (1.5e-7, "1.5e-07"),
+            (1e100, "1e+100"),
+            (1.7976931348623157e308, "1.7976931348623157e+308"),
+            (5e-324, "5e-324"),
+            (1763800000.0, "1.7638e+09"),
+            (12345.678, "12345.678"),
+            (1e-4, "0.0001"),
+            (9.5e-5, "9.5e-05"),
+        ];
+        for &(v, want) in cases {
+            assert_eq!(format_float(v), want, "formatting {v:?}");
+        }
+    }
+
+    /// An independent, slow reference for Go's rule, built on std's
+    /// shortest `{:e}` output instead of ryu.
+    fn reference(v: f64) -> String {
+        if v.is_nan() {
+            return "NaN".into();
+        }
+        if v.is_infinite() {
+            return if v > 0.0 { "+Inf" } else { "-Inf" }.into();
+        }
+        if v == 0.0 {
+            return if v.is_sign_negative() { "-0" } else { "0" }.into();
+        }
+        let e = format!("{:e}", v.abs());
+        let (mant, exp) = e.split_once('e').unwrap();
+        let x: i32 = exp.parse().unwrap();
+        let digits: String = mant.chars().filter(|c| *c != '.').collect();
+        let sign = if v < 0.0 { "-" } else { "" };
+        if !(-4..6).contains(&x) {
+            let rest = &digits[1..];
+            let dot = if rest.is_empty() { "" } else { "." };
+            let es = if x < 0 { '-' } else { '+' };
+            format!("{sign}{}{dot}{rest}e{es}{:02}", &digits[..1], x.abs())
+        } else {
+            let dp = x + 1;
+            if dp <= 0 {
+                format!("{sign}0.{}{digits}", "0".repeat((-dp) as usize))
+            } else if dp as usize >= digits.len() {
+                format!("{sign}{digits}{}", "0".repeat(dp as usize - digits.len()))
+            } else {
+                let (a, b) = digits.split_at(dp as usize);
+                format!("{sign}{a}.{b}")
+            }
+        }
+    }
+
+    /// Checks `format_float(v)` against the reference: same layout (where
+    /// the digits, point and exponent go) and a round trip to the same bits.
+    /// The digits themselves may differ in the last place on exact ties:
+    /// std picks one of two equally close shortest candidates, ryu and Go
+    /// round half to even (`-99430303798846.625` below).
+    fn agrees(v: f64) -> Result<(), TestCaseError> {
+        let ours = format_float(v);
+        let want = reference(v);
+        let shape = |s: &str| -> String {
+            s.chars()
+                .map(|c| if c.is_ascii_digit() { 'd' } else { c })
+                .collect()
+        };
+        prop_assert_eq!(shape(&ours), shape(&want), "{} vs {}", ours, want);
+        if v.is_finite() {
+            let back: f64 = ours.parse().unwrap();
+            prop_assert_eq!(back.to_bits(), v.to_bits(), "{}", ours);
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn ties_round_half_to_even_like_go() {
+        assert_eq!(format_float(-99430303798846.62), "-9.943030379884662e+13");
+    }
+
+    proptest! {
+        #[test]
+        fn floats_agree_with_reference(bits in any::<u64>()) {
+            agrees(f64::from_bits(bits))?;
+        }
+
+        #[test]
+        fn small_floats_agree_with_reference(v in -1e7f64..1e7, scale in -8i32..8) {
+            agrees(v * 10f64.powi(scale))?;
+        }
+
+        #[test]
+        fn integers_agree_with_reference(v in any::<i64>()) {
+            agrees(v as f64)?;
+        }
+    }
+
+    fn render(f: &Family<'_>) -> String {
+        let mut out = Vec::new();
+        write_family(&mut out, f);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn header_escapes_help_and_skips_empty_help() {
+        let mut out = Vec::new();
+        write_header(&mut out, "a", Some("x\\y\nz \"q\""), MetricType::Counter);
+        write_header(&mut out, "b", Some(""), MetricType::Gauge);
+        write_header(&mut out, "c", None, MetricType::Untyped);
+        write_header(&mut out, "d", None, MetricType::GaugeHistogram);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "# HELP a x\\\\y\\nz \"q\"\n# TYPE a counter\n# TYPE b gauge\n\
+             # TYPE c untyped\n# TYPE d histogram\n"
+        );
+    }
+
+    #[test]
+    fn single_values_with_labels_and_timestamps() {
+        let mut f = Family::new("up", MetricType::Gauge);
+        f.help = Some("Up.".into());
+        f.metrics.push(Metric {
+            labels: vec![],
+            value: Value::Single(1.0),
+            timestamp_ms: None,
+        });
+        f.metrics.push(Metric {
+            labels: vec![Label::new("a", "x\"y\\z\nw"), Label::new("b", "é")],
+            value: Value::Single(1e6),
+            timestamp_ms: Some(-5),
+        });
+        assert_eq!(
+            render(&f),
+            "# HELP up Up.\n# TYPE up gauge\nup 1\n\
+             up{a=\"x\\\"y\\\\z\\nw\",b=\"é\"} 1e+06 -5\n"
+        );
+    }
+
+    #[test]
+    fn summary_layout() {
+        let mut f = Family::new("rpc", MetricType::Summary);
+        f.metrics.push(Metric {
+            labels: vec![Label::new("m", "get")],
+            value: Value::Summary {
+                sample_count: 1000000.0,
+                sample_sum: 12.5,
+                quantiles: vec![(0.5, 0.2), (0.99, f64::NAN)],
+            },
+            timestamp_ms: None,
+        });
+        f.metrics.push(Metric {
+            labels: vec![],
+            value: Value::Summary {
+                sample_count: 2.5,
+                sample_sum: 0.0,
+                quantiles: vec![],
+            },
+            timestamp_ms: Some(7),
+        });
+        assert_eq!(
+            render(&f),
+            "# TYPE rpc summary\n\
+             rpc{m=\"get\",quantile=\"0.5\"} 0.2\n\
+             rpc{m=\"get\",quantile=\"0.99\"} NaN\n\
+             rpc_sum{m=\"get\"} 12.5\n\
+             rpc_count{m=\"get\"} 1000000\n\
+             rpc_sum 0 7\n\
+             rpc_count 2.5 7\n"
+        );
+    }
+
+    #[test]
+    fn histogram_layout_adds_inf_bucket_like_expfmt() {
+        let mut f = Family::new("d", MetricType::Histogram);
+        f.metrics.push(Metric {
+            labels: vec![Label::new("j", "b")],
+            value: Value::Histogram {
+                sample_count: 4.0,
+                sample_sum: 2.5,
+                buckets: vec![(0.5, 1.0), (1.0, 3.0), (f64::INFINITY, 4.0)],
+            },
+            timestamp_ms: None,
+        });
+        f.metrics.push(Metric {
+            labels: vec![],
+            value: Value::Histogram {
+                sample_count: 3.0,
+                sample_sum: 1.0,
+                buckets: vec![(1e6, 2.0)],
+            },
+            timestamp_ms: None,
+        });
+        assert_eq!(
+            render(&f),
+            "# TYPE d histogram\n\
+             d_bucket{j=\"b\",le=\"0.5\"} 1\n\
+             d_bucket{j=\"b\",le=\"1\"} 3\n\
+             d_bucket{j=\"b\",le=\"+Inf\"} 4\n\
+             d_sum{j=\"b\"} 2.5\n\
+             d_count{j=\"b\"} 4\n\
+             d_bucket{le=\"1e+06\"} 2\n\
+             d_bucket{le=\"+Inf\"} 3\n\
+             d_sum 1\n\
+             d_count 3\n"
+        );
+    }
+
+    #[test]
+    fn counts_fall_back_to_floats_when_not_integers() {
+        let cases: &[(f64, &str)] = &[
+            (0.0, "0"),
+            (-0.0, "0"),
+            (3.0, "3"),
+            (-3.0, "-3"),
+            (1e18, "1000000000000000000"),
+            (9.3e18, "9.3e+18"),
+            (0.5, "0.5"),
+            (f64::NAN, "NaN"),
+            (f64::INFINITY, "+Inf"),
+        ];
+        for &(v, want) in cases {
+            let mut out = Vec::new();
+            write_count(&mut out, v);
+            assert_eq!(String::from_utf8(out).unwrap(), want, "count {v:?}");
+        }
+    }
 }

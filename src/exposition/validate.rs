@@ -1,18 +1,368 @@
-//! The checks a pushed body must pass before anything is stored.
-use super::Family;
+//! The checks a pushed body must pass before anything is stored: what the
+//! official Pushgateway finds with its push-time `Gather()` (client_golang's
+//! `checkMetricConsistency` and friends), restricted to one body. Conflicts
+//! with what other groups hold are the store's business.
+
+use std::collections::HashSet;
+
+use super::{Family, Label, Metric, MetricType, Value};
 
 /// Legacy metric name: `[a-zA-Z_:][a-zA-Z0-9_:]*`.
-pub fn is_valid_metric_name(_name: &str) -> bool {
-    todo!()
+pub fn is_valid_metric_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    match b.split_first() {
+        Some((&first, rest)) => {
+            (first.is_ascii_alphabetic() || first == b'_' || first == b':')
+                && rest
+                    .iter()
+                    .all(|&c| c.is_ascii_alphanumeric() || c == b'_' || c == b':')
+        }
+        None => false,
+    }
 }
 
 /// Legacy label name: `[a-zA-Z_][a-zA-Z0-9_]*`.
-pub fn is_valid_label_name(_name: &str) -> bool {
-    todo!()
+pub fn is_valid_label_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    match b.split_first() {
+        Some((&first, rest)) => {
+            (first.is_ascii_alphabetic() || first == b'_')
+                && rest.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_')
+        }
+        None => false,
+    }
 }
 
 /// Checks one push body on its own: valid names, no reserved `__` labels, no
 /// duplicate label names in a series, no duplicate series, no timestamps.
-pub fn check_families(_families: &[Family<'_>]) -> Result<(), String> {
-    todo!()
+pub fn check_families(families: &[Family<'_>]) -> Result<(), String> {
+    // The timestamp check comes first, as in the Pushgateway, where it runs
+    // before the gather that finds everything else.
+    for family in families {
+        for metric in &family.metrics {
+            if let Some(ts) = metric.timestamp_ms {
+                return Err(format!(
+                    "pushed metrics must not have timestamps (found {ts} on {})",
+                    series_name(&family.name, &metric.labels)
+                ));
+            }
+        }
+    }
+
+    check_suffix_collisions(families)?;
+    let mut family_names = HashSet::with_capacity(families.len());
+    // Reused buffers: sorted label refs and the serialised label set.
+    let mut sorted: Vec<(&str, &str)> = Vec::new();
+    let mut keys: Vec<(u64, usize)> = Vec::new();
+    let mut key_buf: Vec<u8> = Vec::new();
+    for family in families {
+        let name = &*family.name;
+        if !is_valid_metric_name(name) {
+            return Err(format!("{name:?} is not a valid metric name"));
+        }
+        if !family_names.insert(name) {
+            return Err(format!(
+                "metric family {name:?} appears twice in the pushed body"
+            ));
+        }
+        keys.clear();
+        for (index, metric) in family.metrics.iter().enumerate() {
+            check_value_type(family, metric)?;
+            sorted.clear();
+            sorted.extend(metric.labels.iter().map(|l| (&*l.name, &*l.value)));
+            sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            let reserved = match family.kind {
+                MetricType::Summary => Some("quantile"),
+                MetricType::Histogram | MetricType::GaugeHistogram => Some("le"),
+                _ => None,
+            };
+            for (i, &(label, _)) in sorted.iter().enumerate() {
+                if !is_valid_label_name(label) || label.starts_with("__") {
+                    return Err(format!(
+                        "{} has a label with an invalid name: {label}",
+                        series_name(name, &metric.labels)
+                    ));
+                }
+                if i > 0 && sorted[i - 1].0 == label {
+                    return Err(format!(
+                        "{} has two or more labels with the same name: {label}",
+                        series_name(name, &metric.labels)
+                    ));
+                }
+                if reserved == Some(label) {
+                    return Err(format!(
+                        "{} of type {} has a label named {label:?}, which is reserved",
+                        series_name(name, &metric.labels),
+                        family.kind
+                    ));
+                }
+            }
+            keys.push((label_set_hash(&sorted, &mut key_buf), index));
+        }
+        // Duplicates: sort the label-set hashes and compare neighbours for
+        // real, so a hash collision can never reject a valid push.
+        keys.sort_unstable();
+        for pair in keys.windows(2) {
+            if pair[0].0 == pair[1].0 {
+                let a = &family.metrics[pair[0].1];
+                let b = &family.metrics[pair[1].1];
+                if same_label_set(&a.labels, &b.labels) {
+                    return Err(format!(
+                        "duplicate series {} in the pushed body \
+                         (collected before with the same name and label values)",
+                        series_name(name, &b.labels)
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A summary or histogram `x` owns the sample names `x_sum` and `x_count`
+/// (and `x_bucket` for a histogram): another family with such a name would
+/// be exposed as lines of `x`. client_golang's gather refuses this
+/// (`checkSuffixCollisions`), so the Pushgateway refuses such a push.
+pub fn check_suffix_collisions(families: &[Family<'_>]) -> Result<(), String> {
+    let compound: HashSet<&str> = families
+        .iter()
+        .filter(|f| f.kind.is_compound())
+        .map(|f| &*f.name)
+        .collect();
+    if compound.is_empty() {
+        return Ok(());
+    }
+    for family in families {
+        for suffix in ["_sum", "_count", "_bucket"] {
+            let Some(base) = family.name.strip_suffix(suffix) else {
+                continue;
+            };
+            let Some(owner) = families
+                .iter()
+                .find(|f| f.name == base && compound.contains(base))
+            else {
+                continue;
+            };
+            if suffix == "_bucket" && owner.kind == MetricType::Summary {
+                continue;
+            }
+            return Err(format!(
+                "collected metric named {:?} collides with collected {} named {base:?}",
+                family.name,
+                owner.kind.as_text()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The value must be of the family's type (only a protobuf body can get
+/// this wrong). Go: `collected metric ... is not a COUNTER`.
+fn check_value_type(family: &Family<'_>, metric: &Metric<'_>) -> Result<(), String> {
+    let fits = match family.kind {
+        MetricType::Counter | MetricType::Gauge | MetricType::Untyped => {
+            matches!(metric.value, Value::Single(_))
+        }
+        MetricType::Summary => matches!(metric.value, Value::Summary { .. }),
+        MetricType::Histogram | MetricType::GaugeHistogram => {
+            matches!(metric.value, Value::Histogram { .. })
+        }
+    };
+    if fits {
+        Ok(())
+    } else {
+        Err(format!(
+            "collected metric {} is not a {}",
+            series_name(&family.name, &metric.labels),
+            family.kind.as_json()
+        ))
+    }
+}
+
+/// A hash of a sorted label set. Names and values are separated by 0xFF,
+/// which never occurs in UTF-8, so equal bytes mean equal sets.
+fn label_set_hash(sorted: &[(&str, &str)], buf: &mut Vec<u8>) -> u64 {
+    buf.clear();
+    for (name, value) in sorted {
+        buf.extend_from_slice(name.as_bytes());
+        buf.push(0xFF);
+        buf.extend_from_slice(value.as_bytes());
+        buf.push(0xFF);
+    }
+    xxhash_rust::xxh3::xxh3_64(buf)
+}
+
+fn same_label_set(a: &[Label<'_>], b: &[Label<'_>]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .all(|l| b.iter().any(|m| m.name == l.name && m.value == l.value))
+}
+
+/// `name{a="1",b="2"}` for error messages, with values escaped as in the
+/// text format.
+fn series_name(name: &str, labels: &[Label<'_>]) -> String {
+    let mut out = Vec::with_capacity(name.len() + 16 * labels.len());
+    out.extend_from_slice(name.as_bytes());
+    if !labels.is_empty() {
+        out.push(b'{');
+        for (i, l) in labels.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(l.name.as_bytes());
+            out.extend_from_slice(b"=\"");
+            for c in l.value.chars() {
+                match c {
+                    '\\' => out.extend_from_slice(b"\\\\"),
+                    '"' => out.extend_from_slice(b"\\\""),
+                    '\n' => out.extend_from_slice(b"\\n"),
+                    c => {
+                        let mut tmp = [0u8; 4];
+                        out.extend_from_slice(c.encode_utf8(&mut tmp).as_bytes());
+                    }
+                }
+            }
+            out.push(b'"');
+        }
+        out.push(b'}');
+    }
+    String::from_utf8(out).expect("built from str")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exposition::text::parse;
+
+    fn check(body: &str) -> Result<(), String> {
+        check_families(&parse(body).expect("test bodies parse"))
+    }
+
+    #[test]
+    fn names() {
+        for ok in ["a", "_", ":", "a:b_c9", "A"] {
+            assert!(is_valid_metric_name(ok), "{ok}");
+        }
+        for bad in ["", "1a", "a-b", "a.b", "é", "a b"] {
+            assert!(!is_valid_metric_name(bad), "{bad}");
+        }
+        for ok in ["a", "_", "__x", "a_9", "Z"] {
+            assert!(is_valid_label_name(ok), "{ok}");
+        }
+        for bad in ["", "1a", "a:b", "a-b", "é"] {
+            assert!(!is_valid_label_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_clean_body_passes() {
+        check(
+            "# TYPE a counter\na{x=\"1\"} 1\na{x=\"2\"} 1\na 3\n# TYPE s summary\n\
+             s{quantile=\"0.5\"} 1\ns_sum 1\ns_count 1\ns{k=\"v\",quantile=\"0.5\"} 1\nb{_x=\"\"} 1\n",
+        )
+        .unwrap();
+        check_families(&[]).unwrap();
+    }
+
+    #[test]
+    fn timestamps_are_refused_naming_the_series() {
+        let e = check("a 1\nb{x=\"1\"} 2 1000\n").unwrap_err();
+        assert!(e.contains("pushed metrics must not have timestamps"), "{e}");
+        assert!(e.contains("b{x=\"1\"}"), "{e}");
+        // Even when something else is also wrong, as in the Pushgateway.
+        let e = check("a{__x=\"1\"} 1\nb 2 1000\n").unwrap_err();
+        assert!(e.contains("timestamps"), "{e}");
+    }
+
+    #[test]
+    fn reserved_and_invalid_label_names() {
+        let e = check("a{__foo=\"1\"} 1\n").unwrap_err();
+        assert!(
+            e.contains("a{__foo=\"1\"} has a label with an invalid name: __foo"),
+            "{e}"
+        );
+        let mut fams = parse("a{x=\"1\"} 1\n").unwrap();
+        fams[0].metrics[0].labels[0].name = "x-y".into();
+        let e = check_families(&fams).unwrap_err();
+        assert!(e.contains("invalid name: x-y"), "{e}");
+    }
+
+    #[test]
+    fn invalid_metric_names() {
+        let mut fams = parse("a 1\n").unwrap();
+        fams[0].name = "my.metric".into();
+        let e = check_families(&fams).unwrap_err();
+        assert!(
+            e.contains("\"my.metric\" is not a valid metric name"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn duplicate_label_names() {
+        let mut fams = parse("a{x=\"1\",y=\"2\"} 1\n").unwrap();
+        fams[0].metrics[0].labels[1].name = "x".into();
+        let e = check_families(&fams).unwrap_err();
+        assert!(
+            e.contains("two or more labels with the same name: x"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn duplicate_series_in_any_label_order() {
+        let e = check("a{x=\"1\",y=\"2\"} 1\nb 1\na{y=\"2\",x=\"1\"} 2\n").unwrap_err();
+        assert!(
+            e.contains("duplicate series a{y=\"2\",x=\"1\"} in the pushed body"),
+            "{e}"
+        );
+        let e = check("a 1\na 2\n").unwrap_err();
+        assert!(e.contains("duplicate series a in the pushed body"), "{e}");
+        // Different label names with equal serialisations are different.
+        check("a{x=\"1\"} 1\na{x=\"1\",y=\"\"} 2\na{xy=\"1\"} 3\n").unwrap();
+    }
+
+    #[test]
+    fn duplicate_families_and_wrong_value_types() {
+        let mut fams = parse("a 1\nb 2\n").unwrap();
+        fams[1].name = "a".into();
+        let e = check_families(&fams).unwrap_err();
+        assert!(e.contains("\"a\" appears twice"), "{e}");
+
+        let mut fams = parse("a 1\n").unwrap();
+        fams[0].kind = MetricType::Summary;
+        let e = check_families(&fams).unwrap_err();
+        assert!(e.contains("collected metric a is not a SUMMARY"), "{e}");
+    }
+
+    #[test]
+    fn suffix_collisions_with_summaries_and_histograms() {
+        let e = check("x_sum 1\n# TYPE x summary\nx{quantile=\"0.5\"} 1\n").unwrap_err();
+        assert!(
+            e.contains("\"x_sum\" collides with collected summary named \"x\""),
+            "{e}"
+        );
+        let e = check("h_bucket 1\n# TYPE h histogram\nh{le=\"1\"} 1\n").unwrap_err();
+        assert!(
+            e.contains("\"h_bucket\" collides with collected histogram"),
+            "{e}"
+        );
+        // A summary has no buckets, and counters own no suffixes.
+        check("x_bucket 1\n# TYPE x summary\nx_sum 1\nx{quantile=\"1\"} 1\n").unwrap();
+        check("c_sum 1\n# TYPE c counter\nc 1\n").unwrap();
+    }
+
+    #[test]
+    fn reserved_labels_of_summaries_and_histograms() {
+        let mut fams = parse("# TYPE s summary\ns{quantile=\"0.5\",k=\"v\"} 1\n").unwrap();
+        fams[0].metrics[0].labels[0].name = "quantile".into();
+        let e = check_families(&fams).unwrap_err();
+        assert!(e.contains("has a label named \"quantile\""), "{e}");
+        let mut fams = parse("# TYPE h histogram\nh_bucket{le=\"1\",k=\"v\"} 1\n").unwrap();
+        fams[0].metrics[0].labels[0].name = "le".into();
+        let e = check_families(&fams).unwrap_err();
+        assert!(e.contains("has a label named \"le\""), "{e}");
+        // On other types they are ordinary labels.
+        check("a{le=\"1\",quantile=\"2\"} 1\n").unwrap();
+    }
 }

@@ -140,6 +140,12 @@ fn kind_from_code(c: u8) -> Option<MetricType> {
     })
 }
 
+fn unix_nanos(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
+
 fn encode(groups: &[GroupView]) -> Vec<u8> {
     let mut out = Vec::with_capacity(
         groups
@@ -159,17 +165,13 @@ fn encode(groups: &[GroupView]) -> Vec<u8> {
         }
         out.extend_from_slice(&g.push_time.to_le_bytes());
         out.extend_from_slice(&g.failure_time.to_le_bytes());
+        out.extend_from_slice(&unix_nanos(g.synthetic[1].pushed_at).to_le_bytes());
         put_u32(&mut out, g.families.len());
         for f in &g.families {
             put_bytes(&mut out, f.name.as_bytes());
             out.push(kind_code(f.kind));
             put_bytes(&mut out, f.help.as_deref().unwrap_or("").as_bytes());
-            let nanos = f
-                .pushed_at
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(0);
-            out.extend_from_slice(&nanos.to_le_bytes());
+            out.extend_from_slice(&unix_nanos(f.pushed_at).to_le_bytes());
             put_bytes(&mut out, &f.text);
         }
     }
@@ -237,6 +239,7 @@ fn decode_into(bytes: &[u8], store: &Store) -> anyhow::Result<Restored> {
         let key = GroupingKey::new(labels);
         let push_time = r.f64()?;
         let failure_time = r.f64()?;
+        let changed_at = UNIX_EPOCH + Duration::from_nanos(r.u64()?);
         let nfamilies = r.u32()?;
         let mut body = Vec::new();
         let mut times = Vec::with_capacity(nfamilies);
@@ -261,7 +264,7 @@ fn decode_into(bytes: &[u8], store: &Store) -> anyhow::Result<Restored> {
         }
         restored.series += prepared.series_count();
         store
-            .restore(prepared, push_time, failure_time)
+            .restore(prepared, push_time, failure_time, changed_at)
             .with_context(|| format!("group {key} conflicts with another group"))?;
         restored.groups += 1;
     }
@@ -314,6 +317,7 @@ mod tests {
         let (a, b) = (store.groups(), again.groups());
         assert_eq!(a[0].families[0].pushed_at, b[0].families[0].pushed_at);
         assert_eq!(a[1].push_time, b[1].push_time);
+        assert_eq!(a[1].synthetic[1].pushed_at, b[1].synthetic[1].pushed_at);
     }
 
     #[test]

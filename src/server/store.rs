@@ -309,22 +309,23 @@ impl Store {
     }
 
     /// Restores a group from persisted state, as it was: its families keep
-    /// their own push times, and the group its push and failure times.
+    /// their own push times, and the group its push and failure times and the
+    /// time of its last change.
     pub fn restore(
         &self,
         push: PreparedPush,
         push_time: f64,
         failure_time: f64,
+        changed_at: SystemTime,
     ) -> Result<(), Rejection> {
         let canonical: Arc<[u8]> = Arc::from(push.key.canonical());
         let mut inner = self.inner.write();
         self.check(&inner, &canonical, &push)?;
-        let at = UNIX_EPOCH + std::time::Duration::from_secs_f64(push_time.max(0.0));
         inner.apply(
             canonical,
             push,
             Mode::Replace,
-            at,
+            changed_at,
             Some((push_time, failure_time)),
         );
         Ok(())
