@@ -13,8 +13,8 @@
 //! ends, a missing final newline and trailing blanks at the end of a line are
 //! accepted.
 
+use rustc_hash::FxHashMap as HashMap;
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 use super::{Family, Label, Metric, MetricType, Value};
 
@@ -160,7 +160,7 @@ impl<'a> Parser<'a> {
             family: Family::new(name, MetricType::Untyped),
             type_fixed: false,
             has_help: false,
-            series: HashMap::new(),
+            series: HashMap::default(),
         });
         self.by_name.insert(name, i);
         (i, Role::Plain)

@@ -3,7 +3,7 @@
 //! `checkMetricConsistency` and friends), restricted to one body. Conflicts
 //! with what other groups hold are the store's business.
 
-use std::collections::HashSet;
+use rustc_hash::FxHashSet as HashSet;
 
 use super::{Family, Label, Metric, MetricType, Value};
 
@@ -50,7 +50,7 @@ pub fn check_families(families: &[Family<'_>]) -> Result<(), String> {
     }
 
     check_suffix_collisions(families)?;
-    let mut family_names = HashSet::with_capacity(families.len());
+    let mut family_names = HashSet::with_capacity_and_hasher(families.len(), Default::default());
     // Reused buffers: sorted label refs and the serialised label set.
     let mut sorted: Vec<(&str, &str)> = Vec::new();
     let mut keys: Vec<(u64, usize)> = Vec::new();

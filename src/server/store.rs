@@ -10,12 +10,13 @@
 //! that fails any check changes nothing but the failure time of its group.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use parking_lot::RwLock;
+use rustc_hash::FxHashMap;
 
 use crate::exposition::render::{write_header, write_series};
 use crate::exposition::validate::check_families;
@@ -246,7 +247,7 @@ type FingerprintMap = HashMap<u64, u64, BuildHasherDefault<IdentityHasher>>;
 struct Group {
     id: u64,
     key: GroupingKey,
-    families: BTreeMap<Arc<str>, Arc<StoredFamily>>,
+    families: FxHashMap<Arc<str>, Arc<StoredFamily>>,
     push_time: f64,
     failure_time: f64,
     push_time_family: Arc<StoredFamily>,
@@ -262,7 +263,10 @@ struct FamilyIndex {
 #[derive(Default)]
 struct Inner {
     groups: BTreeMap<Arc<[u8]>, Group>,
-    families: BTreeMap<Arc<str>, FamilyIndex>,
+    /// Family name -> every group that has it. Hashed, because a push looks
+    /// up every family it brings; `names` keeps the names sorted for scrapes.
+    families: FxHashMap<Arc<str>, FamilyIndex>,
+    names: BTreeSet<Arc<str>>,
     /// series fingerprint -> id of the group that exposes it.
     series: FingerprintMap,
     next_id: u64,
@@ -375,7 +379,8 @@ impl Store {
     pub fn write_exposition(&self, out: &mut Vec<u8>, own: &[OwnFamily]) {
         let inner = self.inner.read();
         let mut own = own.iter().peekable();
-        for (name, index) in &inner.families {
+        for name in &inner.names {
+            let index = &inner.families[name];
             while let Some(o) = own.next_if(|o| o.name < name.as_ref()) {
                 write_header(out, o.name, Some(o.help), o.kind);
                 out.extend_from_slice(&o.text);
@@ -498,7 +503,11 @@ impl Group {
             key: self.key.clone(),
             push_time: self.push_time,
             failure_time: self.failure_time,
-            families: self.families.values().cloned().collect(),
+            families: {
+                let mut f: Vec<_> = self.families.values().cloned().collect();
+                f.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+                f
+            },
             synthetic: [
                 self.failure_time_family.clone(),
                 self.push_time_family.clone(),
@@ -520,6 +529,7 @@ impl Inner {
         let Inner {
             groups,
             families: index,
+            names,
             series,
             next_id,
             series_total,
@@ -531,7 +541,7 @@ impl Inner {
                 push_time_family: Arc::new(synthetic_family(&key, PUSH_TIME, 0.0, now)),
                 failure_time_family: Arc::new(synthetic_family(&key, PUSH_FAILURE_TIME, 0.0, now)),
                 key,
-                families: BTreeMap::new(),
+                families: FxHashMap::default(),
                 push_time: 0.0,
                 failure_time: 0.0,
             }
@@ -539,7 +549,7 @@ impl Inner {
         // PUT drops every family it does not re-push; POST keeps them.
         let mut dropped = match mode {
             Mode::Replace => std::mem::take(&mut group.families),
-            Mode::Merge => BTreeMap::new(),
+            Mode::Merge => FxHashMap::default(),
         };
         for family in families {
             let family = Arc::new(family);
@@ -564,12 +574,13 @@ impl Inner {
                 }
                 *series_total += family.fingerprints.len();
             }
-            let entry = index
-                .entry(family.name.clone())
-                .or_insert_with(|| FamilyIndex {
+            let entry = index.entry(family.name.clone()).or_insert_with(|| {
+                names.insert(family.name.clone());
+                FamilyIndex {
                     kind: family.kind,
                     groups: BTreeMap::new(),
-                });
+                }
+            });
             // The index's type follows the newest push; the check made sure
             // no other group holds the family with another type.
             entry.kind = family.kind;
@@ -585,6 +596,7 @@ impl Inner {
                 entry.groups.remove(&canonical);
                 if entry.groups.is_empty() {
                     index.remove(&name);
+                    names.remove(&name);
                 }
             }
         }
@@ -629,11 +641,15 @@ impl Inner {
             for fp in new.fingerprints.iter() {
                 self.series.insert(*fp, group);
             }
+            let names = &mut self.names;
             self.families
                 .entry(new.name.clone())
-                .or_insert_with(|| FamilyIndex {
-                    kind: MetricType::Gauge,
-                    groups: BTreeMap::new(),
+                .or_insert_with(|| {
+                    names.insert(new.name.clone());
+                    FamilyIndex {
+                        kind: MetricType::Gauge,
+                        groups: BTreeMap::new(),
+                    }
                 })
                 .groups
                 .insert(canonical_arc.clone(), new.clone());
@@ -650,6 +666,7 @@ impl Inner {
             index.groups.remove(canonical);
             if index.groups.is_empty() {
                 self.families.remove(name);
+                self.names.remove(name);
             }
         }
     }
