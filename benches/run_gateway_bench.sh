@@ -7,7 +7,7 @@
 #   usage: benches/run_gateway_bench.sh [DUR]      (DUR: wrk duration, default 10s)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bench=../shared/bench
+bench=$(cd ../shared/bench && pwd)
 dur=${1:-10s}
 pgw=target/release/pgw
 [ -x "$pgw" ] || { echo "build first: cargo build --release" >&2; exit 1; }

@@ -625,6 +625,44 @@ fn gzip_push_bodies_are_decompressed() {
 }
 
 #[test]
+fn snappy_push_bodies_are_decompressed() {
+    let g = Pgw::start(&[]);
+    let mut body = Vec::new();
+    {
+        let mut w = snap::write::FrameEncoder::new(&mut body);
+        std::io::Write::write_all(&mut w, b"snapped 2\n").unwrap();
+    }
+    let url = format!("{}/metrics/job/s", g.url());
+    let r = request("PUT", &url, &[("Content-Encoding", "snappy")], &body);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(user_series(&g).contains(&series(
+        "snapped",
+        &[("job", "s"), ("instance", "")],
+        "2"
+    )));
+    let r = request("PUT", &url, &[("Content-Encoding", "snappy")], b"not snappy");
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().starts_with("snappy:"), "{}", r.text());
+}
+
+#[test]
+fn bodies_over_the_limit_are_413_even_when_compressed() {
+    let g = Pgw::start(&["--push.max-body-size=1000"]);
+    let url = format!("{}/metrics/job/big", g.url());
+    // 100 kB of text that gzips to far less than the limit: the limit holds
+    // after decompression, so a gzip bomb cannot get through.
+    let text = "x 1\n".repeat(25_000);
+    let zipped = gzip(text.as_bytes());
+    assert!(zipped.len() < 1000);
+    let r = request("PUT", &url, &[("Content-Encoding", "gzip")], &zipped);
+    assert_eq!(r.status, 413, "{}", r.text());
+    assert!(r.text().contains("1000 bytes"), "{}", r.text());
+    let r = request("PUT", &url, &[], text.as_bytes());
+    assert_eq!(r.status, 413, "{}", r.text());
+    assert_eq!(api(&g)["data"], serde_json::json!([]));
+}
+
+#[test]
 fn protobuf_push_bodies() {
     let g = Pgw::start(&[]);
     let mut counter = Family::new("pb_requests_total", MetricType::Counter);

@@ -135,8 +135,9 @@ pub struct Metric<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Family<'a> {
     pub name: Cow<'a, str>,
-    /// `None` when no HELP was given. An empty HELP is kept as `Some("")` by
-    /// the parser but rendered like `None`, as the Go library does.
+    /// `None` when no HELP was given. A `# HELP name` line without text is a
+    /// comment to the text parser, as in Go; `Some("")` (possible from
+    /// protobuf or code) is rendered like `None`.
     pub help: Option<Cow<'a, str>>,
     pub kind: MetricType,
     pub metrics: Vec<Metric<'a>>,
