@@ -635,12 +635,13 @@ fn snappy_push_bodies_are_decompressed() {
     let url = format!("{}/metrics/job/s", g.url());
     let r = request("PUT", &url, &[("Content-Encoding", "snappy")], &body);
     assert_eq!(r.status, 200, "{}", r.text());
-    assert!(user_series(&g).contains(&series(
-        "snapped",
-        &[("job", "s"), ("instance", "")],
-        "2"
-    )));
-    let r = request("PUT", &url, &[("Content-Encoding", "snappy")], b"not snappy");
+    assert!(user_series(&g).contains(&series("snapped", &[("job", "s"), ("instance", "")], "2")));
+    let r = request(
+        "PUT",
+        &url,
+        &[("Content-Encoding", "snappy")],
+        b"not snappy",
+    );
     assert_eq!(r.status, 400, "{}", r.text());
     assert!(r.text().starts_with("snappy:"), "{}", r.text());
 }
