@@ -1422,3 +1422,30 @@ fn persistence_file_survives_a_graceful_restart() {
         "the store changed across a restart"
     );
 }
+
+#[test]
+fn a_damaged_persistence_file_is_refused_and_left_untouched() {
+    let dir = TempDir::new("damaged");
+    let file = dir.path().join("store");
+    let garbage = b"this is not a pgw snapshot\n".to_vec();
+    std::fs::write(&file, &garbage).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pgw"))
+        .arg("serve")
+        .arg("--web.listen-address=127.0.0.1:0")
+        .arg(format!("--persistence.file={}", file.display()))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("pgw: error:")
+            && stderr.contains("damaged")
+            && stderr.contains("move it aside"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        garbage,
+        "the file was changed"
+    );
+}

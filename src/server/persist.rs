@@ -33,8 +33,14 @@ pub struct Restored {
     pub series: usize,
 }
 
+/// Serialises saves: the periodic task may still be writing (on a blocking
+/// thread that cannot be cancelled) when the final save at shutdown starts,
+/// and both use the same temporary file.
+static SAVING: parking_lot::Mutex<()> = parking_lot::Mutex::new(());
+
 /// Writes the whole store to `path`, atomically and durably.
 pub fn save(path: &Path, store: &Store) -> anyhow::Result<()> {
+    let _one_at_a_time = SAVING.lock();
     let groups = store.groups();
     let bytes = encode(&groups);
     let dir = path
