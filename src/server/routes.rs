@@ -311,10 +311,6 @@ fn with_cors(mut r: Response) -> Response {
     r
 }
 
-fn json_response(value: &serde_json::Value) -> Response {
-    with_cors(Response::new(Body::from(value.to_string())))
-}
-
 fn api_metrics(state: &State) -> Response {
     let groups = state.store.groups();
     let mut out = Vec::with_capacity(4096);
@@ -329,9 +325,7 @@ fn api_status(state: &State) -> Response {
         .iter()
         .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
         .collect();
-    json_response(&serde_json::json!({
-        "status": "success",
-        "data": {
+    let data = serde_json::json!({
             "build_information": {
                 "branch": "",
                 "buildDate": "",
@@ -342,8 +336,12 @@ fn api_status(state: &State) -> Response {
             },
             "flags": flags,
             "start_time": api::rfc3339_nanos(state.start_time),
-        }
-    }))
+    });
+    // The envelope in upstream's field order: status, then data.
+    let mut out = br#"{"status":"success","data":"#.to_vec();
+    serde_json::to_writer(&mut out, &data).expect("writing to a Vec cannot fail");
+    out.push(b'}');
+    with_cors(Response::new(Body::from(out)))
 }
 
 fn wipe(state: &State) -> Response {
