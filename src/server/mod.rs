@@ -14,6 +14,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
 pub mod api;
+pub mod buffers;
 pub mod metrics;
 pub mod persist;
 pub mod routes;
@@ -52,6 +53,7 @@ pub struct State {
     pub quit: Notify,
     /// Notified after every change, for the persistence task.
     pub changed: Notify,
+    pub scrape_buffers: Arc<buffers::BufferPool>,
 }
 
 impl State {
@@ -64,6 +66,7 @@ impl State {
             start_time,
             quit: Notify::new(),
             changed: Notify::new(),
+            scrape_buffers: Arc::default(),
         })
     }
 }

@@ -8,12 +8,13 @@ use std::io::Write as _;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use axum::body::{to_bytes, Body};
+use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use flate2::write::GzEncoder;
+use http_body_util::BodyExt as _;
 use percent_encoding::percent_decode_str;
 
 use crate::exposition::{encoding, proto, text};
@@ -172,12 +173,18 @@ async fn push(state: &State, req: Request, key: Result<GroupingKey, KeyError>) -
     };
     let headers = req.headers().clone();
     let limit = state.config.body_limit;
-    let raw = match to_bytes(req.into_body(), limit).await {
+    let raw = match read_body(req.into_body(), limit).await {
         Ok(b) => b,
-        Err(_) => {
+        Err(BodyRead::TooLarge) => {
             return text_response(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!("push body exceeds the limit of {limit} bytes"),
+            )
+        }
+        Err(BodyRead::Failed(e)) => {
+            return text_response(
+                StatusCode::BAD_REQUEST,
+                format!("cannot read the push body: {e}"),
             )
         }
     };
@@ -225,6 +232,39 @@ async fn push(state: &State, req: Request, key: Result<GroupingKey, KeyError>) -
     }
 }
 
+/// How much of a body over the limit is still read (and thrown away) so that
+/// the client, which is usually still sending, gets the 413 rather than a
+/// connection reset in the middle of its upload.
+const DRAIN_LIMIT: usize = 64 << 20;
+
+enum BodyRead {
+    TooLarge,
+    Failed(String),
+}
+
+/// Reads a request body of at most `limit` bytes.
+async fn read_body(mut body: Body, limit: usize) -> Result<Vec<u8>, BodyRead> {
+    let mut buf = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| BodyRead::Failed(e.to_string()))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        seen = seen.saturating_add(data.len());
+        if seen <= limit {
+            buf.extend_from_slice(&data);
+        } else if seen > limit.saturating_add(DRAIN_LIMIT) {
+            return Err(BodyRead::TooLarge);
+        }
+    }
+    if seen > limit {
+        Err(BodyRead::TooLarge)
+    } else {
+        Ok(buf)
+    }
+}
+
 fn apply(
     state: &State,
     key: GroupingKey,
@@ -247,7 +287,7 @@ fn apply(
 
 fn scrape(state: &State, headers: &HeaderMap) -> Response {
     let own = state.metrics.render(state.store.stats());
-    let mut body = Vec::with_capacity(64 * 1024);
+    let mut body = state.scrape_buffers.take();
     state.store.write_exposition(&mut body, &own);
     let gzip = headers
         .get_all(header::ACCEPT_ENCODING)
@@ -267,15 +307,16 @@ fn scrape(state: &State, headers: &HeaderMap) -> Response {
         let compressed = enc.write_all(&body).and_then(|_| enc.finish());
         match compressed {
             Ok(c) => {
+                state.scrape_buffers.give_back(body);
                 let mut r = Response::new(Body::from(c));
                 r.headers_mut()
                     .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
                 r
             }
-            Err(_) => Response::new(Body::from(body)),
+            Err(_) => Response::new(state.scrape_buffers.body(body)),
         }
     } else {
-        Response::new(Body::from(body))
+        Response::new(state.scrape_buffers.body(body))
     };
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -313,7 +354,14 @@ fn with_cors(mut r: Response) -> Response {
 
 fn api_metrics(state: &State) -> Response {
     let groups = state.store.groups();
-    let mut out = Vec::with_capacity(4096);
+    // The JSON is about twice the size of the exposition it comes from;
+    // reserving it up front avoids growing a large buffer by doubling.
+    let text_bytes: usize = groups
+        .iter()
+        .flat_map(|g| g.families.iter())
+        .map(|f| f.text.len())
+        .sum();
+    let mut out = Vec::with_capacity(text_bytes * 2 + 4096);
     api::write_metrics_json(&mut out, &groups);
     with_cors(Response::new(Body::from(out)))
 }
@@ -399,7 +447,6 @@ mod tests {
 mod app_tests {
     use super::*;
     use crate::server::{Config, DEFAULT_BODY_LIMIT};
-    use http_body_util::BodyExt as _;
     use std::time::Duration;
     use tower::ServiceExt as _;
 

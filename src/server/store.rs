@@ -378,6 +378,17 @@ impl Store {
     /// and TYPE each, then the series of every group in grouping-key order.
     pub fn write_exposition(&self, out: &mut Vec<u8>, own: &[OwnFamily]) {
         let inner = self.inner.read();
+        // Reserving the whole size first saves the copies (and the memory
+        // the allocator keeps afterwards) of growing a multi-megabyte buffer
+        // by doubling.
+        let series_bytes: usize = inner
+            .families
+            .values()
+            .flat_map(|index| index.groups.values())
+            .map(|f| f.text.len())
+            .sum();
+        let own_bytes: usize = own.iter().map(|o| o.text.len() + 256).sum();
+        out.reserve(series_bytes + own_bytes + inner.names.len() * 256);
         let mut own = own.iter().peekable();
         for name in &inner.names {
             let index = &inner.families[name];
