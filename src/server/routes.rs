@@ -273,12 +273,18 @@ fn apply(
     now: SystemTime,
 ) -> Result<(), String> {
     let failed_key = key.clone();
-    let result = store::prepare(key, families, now)
-        .and_then(|prepared| state.store.push(prepared, mode, now));
+    // As upstream, a push that parses but is refused marks its group (if it
+    // exists) as failed, which `push_failure_time_seconds` shows. The store
+    // records its own refusals under its lock; those of `prepare` are
+    // recorded here.
+    let result = match store::prepare(key, families, now) {
+        Ok(prepared) => state.store.push(prepared, mode, now),
+        Err(rejection) => {
+            state.store.record_failure(&failed_key, now);
+            Err(rejection)
+        }
+    };
     result.map_err(|rejection| {
-        // As upstream, a push that parses but is refused marks its group (if
-        // it exists) as failed, which `push_failure_time_seconds` shows.
-        state.store.record_failure(&failed_key, now);
         state.changed.notify_one();
         crate::warn!("push refused", group = failed_key, err = rejection);
         rejection.to_string()

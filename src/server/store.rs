@@ -932,6 +932,30 @@ mod tests {
     }
 
     #[test]
+    fn a_push_refused_by_the_store_marks_its_group_failed() {
+        let store = Store::new(OWN_TYPES);
+        push(
+            &store,
+            &key(&[("job", "a")]),
+            "# TYPE x counter\nx 1\n",
+            Mode::Replace,
+        )
+        .unwrap();
+        push(&store, &key(&[("job", "b")]), "y 1\n", Mode::Replace).unwrap();
+        push(
+            &store,
+            &key(&[("job", "b")]),
+            "# TYPE x gauge\nx 1\n",
+            Mode::Replace,
+        )
+        .unwrap_err();
+        let groups = store.groups();
+        assert_eq!(groups[0].failure_time, 0.0);
+        assert!(groups[1].failure_time >= groups[1].push_time);
+        assert!(pushed(&store).contains("y{instance=\"\",job=\"b\"} 1"));
+    }
+
+    #[test]
     fn timestamps_and_duplicates_in_one_push_are_refused() {
         let k = key(&[("job", "a")]);
         let err = prepare(
