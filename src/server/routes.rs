@@ -171,9 +171,10 @@ async fn push(state: &State, req: Request, key: Result<GroupingKey, KeyError>) -
     } else {
         Mode::Merge
     };
-    let headers = req.headers().clone();
+    let (parts, body) = req.into_parts();
+    let headers = parts.headers;
     let limit = state.config.body_limit;
-    let raw = match read_body(req.into_body(), limit).await {
+    let raw = match read_body(body, limit).await {
         Ok(b) => b,
         Err(BodyRead::TooLarge) => {
             return text_response(

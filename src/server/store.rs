@@ -442,17 +442,13 @@ impl Store {
                 }
             }
             if let Some(index) = inner.families.get(&family.name) {
-                let others = index.groups.keys().any(|k| k != canonical);
-                if index.kind != family.kind && others {
-                    let (other, _) = index
-                        .groups
-                        .iter()
-                        .find(|(k, _)| *k != canonical)
-                        .expect("another group");
-                    let other = &inner.groups[other].key;
+                let other = (index.kind != family.kind)
+                    .then(|| index.groups.keys().find(|k| *k != canonical))
+                    .flatten();
+                if let Some(other) = other {
                     return Err(Rejection(format!(
                         "metric family {} is pushed as {} but group {} has it as {}",
-                        family.name, family.kind, other, index.kind
+                        family.name, family.kind, inner.groups[other].key, index.kind
                     )));
                 }
             }
@@ -547,7 +543,7 @@ impl Inner {
         } = self;
         let group = groups.entry(canonical.clone()).or_insert_with(|| {
             *next_id += 1;
-            Group {
+            let group = Group {
                 id: *next_id,
                 push_time_family: Arc::new(synthetic_family(&key, PUSH_TIME, 0.0, now)),
                 failure_time_family: Arc::new(synthetic_family(&key, PUSH_FAILURE_TIME, 0.0, now)),
@@ -555,7 +551,17 @@ impl Inner {
                 families: FxHashMap::default(),
                 push_time: 0.0,
                 failure_time: 0.0,
+            };
+            // The synthetic series keep their labels, and so their
+            // fingerprints, for the life of the group: they are registered
+            // once, here, and `set_times` only swaps their text.
+            for family in [&group.push_time_family, &group.failure_time_family] {
+                for fp in family.fingerprints.iter() {
+                    series.insert(*fp, group.id);
+                }
+                index_insert(index, names, &canonical, family);
             }
+            group
         });
         // PUT drops every family it does not re-push; POST keeps them.
         let mut dropped = match mode {
@@ -585,17 +591,7 @@ impl Inner {
                 }
                 *series_total += family.fingerprints.len();
             }
-            let entry = index.entry(family.name.clone()).or_insert_with(|| {
-                names.insert(family.name.clone());
-                FamilyIndex {
-                    kind: family.kind,
-                    groups: BTreeMap::new(),
-                }
-            });
-            // The index's type follows the newest push; the check made sure
-            // no other group holds the family with another type.
-            entry.kind = family.kind;
-            entry.groups.insert(canonical.clone(), family.clone());
+            index_insert(index, names, &canonical, &family);
             group.families.insert(family.name.clone(), family);
         }
         for (name, previous) in dropped {
@@ -603,83 +599,44 @@ impl Inner {
                 series.remove(fp);
             }
             *series_total -= previous.fingerprints.len();
-            if let Some(entry) = index.get_mut(&name) {
-                entry.groups.remove(&canonical);
-                if entry.groups.is_empty() {
-                    index.remove(&name);
-                    names.remove(&name);
-                }
-            }
+            index_remove(index, names, &name, &canonical);
         }
         let (push_time, failure_time) = match times {
             Some(t) => t,
-            None => (unix_seconds(now), self.groups[&canonical].failure_time),
+            None => (unix_seconds(now), group.failure_time),
         };
-        self.set_times(&canonical, push_time, failure_time, now);
+        set_times(
+            index,
+            names,
+            &canonical,
+            group,
+            push_time,
+            failure_time,
+            now,
+        );
     }
 
     fn record_failure(&mut self, canonical: &[u8], now: SystemTime) {
-        if let Some(group) = self.groups.get(canonical) {
-            let push_time = group.push_time;
-            self.set_times(canonical, push_time, unix_seconds(now), now);
-        }
-    }
-
-    /// Sets a group's push and failure times, re-rendering its two synthetic
-    /// families and swapping them in the family index.
-    fn set_times(&mut self, canonical: &[u8], push_time: f64, failure_time: f64, now: SystemTime) {
-        let (key, old) = {
-            let group = self.groups.get(canonical).expect("group exists");
-            (
-                group.key.clone(),
-                [
-                    group.push_time_family.clone(),
-                    group.failure_time_family.clone(),
-                ],
-            )
+        let Inner {
+            groups,
+            families: index,
+            names,
+            ..
+        } = self;
+        let Some(canonical) = groups.get_key_value(canonical).map(|(k, _)| k.clone()) else {
+            return;
         };
-        let push_family = Arc::new(synthetic_family(&key, PUSH_TIME, push_time, now));
-        let failure_family = Arc::new(synthetic_family(&key, PUSH_FAILURE_TIME, failure_time, now));
-        let (canonical_arc, group) = self
-            .groups
-            .get_key_value(canonical)
-            .map(|(k, g)| (k.clone(), g.id))
-            .expect("group exists");
-        for (old, new) in old.iter().zip([&push_family, &failure_family]) {
-            for fp in old.fingerprints.iter() {
-                self.series.remove(fp);
-            }
-            for fp in new.fingerprints.iter() {
-                self.series.insert(*fp, group);
-            }
-            let names = &mut self.names;
-            self.families
-                .entry(new.name.clone())
-                .or_insert_with(|| {
-                    names.insert(new.name.clone());
-                    FamilyIndex {
-                        kind: MetricType::Gauge,
-                        groups: BTreeMap::new(),
-                    }
-                })
-                .groups
-                .insert(canonical_arc.clone(), new.clone());
-        }
-        let group = self.groups.get_mut(canonical).expect("group exists");
-        group.push_time = push_time;
-        group.failure_time = failure_time;
-        group.push_time_family = push_family;
-        group.failure_time_family = failure_family;
-    }
-
-    fn unindex(&mut self, name: &str, canonical: &[u8]) {
-        if let Some(index) = self.families.get_mut(name) {
-            index.groups.remove(canonical);
-            if index.groups.is_empty() {
-                self.families.remove(name);
-                self.names.remove(name);
-            }
-        }
+        let group = groups.get_mut(&canonical).expect("looked up above");
+        let push_time = group.push_time;
+        set_times(
+            index,
+            names,
+            &canonical,
+            group,
+            push_time,
+            unix_seconds(now),
+            now,
+        );
     }
 
     fn remove_group(&mut self, canonical: &[u8]) -> bool {
@@ -694,7 +651,7 @@ impl Inner {
             for fp in family.fingerprints.iter() {
                 self.series.remove(fp);
             }
-            self.unindex(&family.name, canonical);
+            index_remove(&mut self.families, &mut self.names, &family.name, canonical);
         }
         self.series_total -= group
             .families
@@ -703,6 +660,68 @@ impl Inner {
             .sum::<usize>();
         true
     }
+}
+
+/// Puts one group's family into the family index (replacing the group's
+/// previous one). The index's type follows the newest push; the store's check
+/// made sure no other group holds the family with another type.
+fn index_insert(
+    index: &mut FxHashMap<Arc<str>, FamilyIndex>,
+    names: &mut BTreeSet<Arc<str>>,
+    canonical: &Arc<[u8]>,
+    family: &Arc<StoredFamily>,
+) {
+    let entry = index.entry(family.name.clone()).or_insert_with(|| {
+        names.insert(family.name.clone());
+        FamilyIndex {
+            kind: family.kind,
+            groups: BTreeMap::new(),
+        }
+    });
+    entry.kind = family.kind;
+    entry.groups.insert(canonical.clone(), family.clone());
+}
+
+/// Takes one group's family out of the family index, and the name out of
+/// the sorted names when no group has it any more.
+fn index_remove(
+    index: &mut FxHashMap<Arc<str>, FamilyIndex>,
+    names: &mut BTreeSet<Arc<str>>,
+    name: &str,
+    canonical: &[u8],
+) {
+    if let Some(entry) = index.get_mut(name) {
+        entry.groups.remove(canonical);
+        if entry.groups.is_empty() {
+            index.remove(name);
+            names.remove(name);
+        }
+    }
+}
+
+/// Sets a group's push and failure times: re-renders its two synthetic
+/// families and swaps them into the family index. Their series, and so their
+/// fingerprints, are the same as before.
+fn set_times(
+    index: &mut FxHashMap<Arc<str>, FamilyIndex>,
+    names: &mut BTreeSet<Arc<str>>,
+    canonical: &Arc<[u8]>,
+    group: &mut Group,
+    push_time: f64,
+    failure_time: f64,
+    now: SystemTime,
+) {
+    group.push_time = push_time;
+    group.failure_time = failure_time;
+    group.push_time_family = Arc::new(synthetic_family(&group.key, PUSH_TIME, push_time, now));
+    group.failure_time_family = Arc::new(synthetic_family(
+        &group.key,
+        PUSH_FAILURE_TIME,
+        failure_time,
+        now,
+    ));
+    index_insert(index, names, canonical, &group.push_time_family);
+    index_insert(index, names, canonical, &group.failure_time_family);
 }
 
 #[cfg(test)]
