@@ -2,6 +2,7 @@
 //! struct; turning them into a validated configuration is the subcommand's
 //! job (`cmd/*`).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
@@ -101,6 +102,58 @@ pub struct ServeArgs {
         default_value = "logfmt"
     )]
     pub log_format: log::Format,
+}
+
+/// How the client commands reach a gateway: shared by `push`, `list`,
+/// `delete` and `wipe` (flattened into each).
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Gateway")]
+pub struct GatewayArgs {
+    /// The gateway's URL, with its route prefix if it has one.
+    #[arg(
+        short = 'g',
+        long,
+        env = "PGW_GATEWAY",
+        value_name = "URL",
+        default_value = "http://localhost:9091"
+    )]
+    pub gateway: String,
+
+    /// PEM file of certificate authorities to trust for an https gateway (besides the usual ones).
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+
+    /// Do not check the gateway's TLS certificate (the connection stays encrypted).
+    #[arg(long)]
+    pub insecure: bool,
+
+    /// User name for basic auth; the password comes from PGW_PASSWORD or --password-file.
+    #[arg(short = 'u', long, env = "PGW_USER", value_name = "USER")]
+    pub user: Option<String>,
+
+    /// Password for basic auth; prefer --password-file, since the environment can leak.
+    #[arg(long, env = "PGW_PASSWORD", hide_env_values = true, hide = true)]
+    pub password: Option<String>,
+
+    /// File whose first line is the basic-auth password.
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+
+    /// Bearer token; prefer --token-file, since the environment can leak.
+    #[arg(long, env = "PGW_TOKEN", hide_env_values = true, hide = true)]
+    pub token: Option<String>,
+
+    /// File whose first line is a bearer token.
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+
+    /// Time limit for each request to the gateway.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// Retries (with backoff) after a connection error, a timeout or a 5xx answer; never after a 4xx.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub retries: u32,
 }
 
 /// Durations as humantime reads them (`5m`, `1h30m`, `90s`), which covers Go's
