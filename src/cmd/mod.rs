@@ -1,6 +1,9 @@
 //! One module per subcommand, each with one `run`.
 
+pub mod delete;
+pub mod list;
 pub mod serve;
+pub mod wipe;
 
 use crate::cli::Command;
 
@@ -9,5 +12,8 @@ use crate::cli::Command;
 pub fn execute(command: Command) -> anyhow::Result<i32> {
     match command {
         Command::Serve(args) => serve::run(args).map(|()| 0),
+        Command::List(args) => list::run(args).map(|()| 0),
+        Command::Delete(args) => delete::run(args).map(|()| 0),
+        Command::Wipe(args) => wipe::run(args).map(|()| 0),
     }
 }
