@@ -178,13 +178,14 @@ Examples:
 
 const DELETE_EXAMPLES: &str = "\
 Examples:
-  pgw delete -j backup -l instance=db1        delete the group {job=\"backup\",instance=\"db1\"}
-  pgw delete 'job=backup,instance=\"\"'       the group whose instance is empty (not the one without instance)
-  pgw delete -s 'job=~ci-.*' --dry-run        show what would go, delete nothing
-  pgw delete --stale 24h                      every group not pushed for a day
+  pgw delete -j backup -l instance=db1     delete the group {job=\"backup\",instance=\"db1\"}
+  pgw delete 'job=backup,instance=db1'     the same group, written as its labels
+  pgw delete 'job=backup,instance=\"\"'      the group with an empty instance (not the one without)
+  pgw delete -s 'job=~ci-.*' --dry-run     show what would go, delete nothing
+  pgw delete --stale 24h                   every group not pushed for a day
 
-Clean up stale groups from cron (exit 8 tells \"nothing to do\" apart):
-  */15 * * * *  pgw -g http://gateway:9091 delete --stale 2h -s 'job=~batch-.*'
+Clean up stale groups from cron (--fail-if-none exits 8 when there was nothing to do):
+  */15 * * * *  pgw delete -g http://gateway:9091 --stale 2h -s 'job=~batch-.*'
 
 Against pgw serve the clean-up is one atomic request (DELETE /api/v1/groups); against
 the official Pushgateway pgw lists, then deletes group by group, and spares a group
@@ -203,7 +204,7 @@ Without --per-group this is PUT /api/v1/admin/wipe, which needs the gateway's
 /// `push`) or its labels as one argument, `job=x,instance=y`.
 #[derive(Debug, Clone, Args)]
 pub struct KeyArgs {
-    /// The group's labels, `job=JOB,NAME=VALUE...` (exact: every label, `=` only; `NAME=\"\"` is an empty value).
+    /// The group's labels, `job=JOB,NAME=VALUE...` (exact: every label, `=` only; `NAME=""` is an empty value).
     #[arg(value_name = "GROUP", conflicts_with = "job")]
     pub group: Option<String>,
 
@@ -220,11 +221,11 @@ pub struct KeyArgs {
 #[derive(Debug, Clone, Args)]
 pub struct FilterArgs {
     /// Only groups matching this label selector (`job=node,instance=~web-.*`; `=`, `!=`, `=~`, `!~`).
-    #[arg(short = 's', long, value_name = "SELECTOR")]
+    #[arg(short = 's', long, value_name = "SELECTOR", conflicts_with_all = ["group", "job"])]
     pub selector: Option<String>,
 
     /// Only groups whose last successful push is at least this old (`90s`, `1h`, `2d`).
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, conflicts_with_all = ["group", "job"])]
     pub stale: Option<Duration>,
 }
 
@@ -238,7 +239,7 @@ pub struct ListArgs {
     pub filter: FilterArgs,
 
     /// Only groups whose last push failed.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["group", "job"])]
     pub failed: bool,
 
     /// Show the metrics of one group: the one named, or the only one matching the filters.

@@ -251,25 +251,27 @@ impl Filter {
         !self.failed || !group.last_push_ok
     }
 
-    /// How the filter reads in a message: `selector job="x", stale 1h`.
+    /// The filter as it was given, for messages: `-s job="x" --stale 1h`.
     pub fn describe(&self) -> String {
         let mut parts = Vec::new();
         if let Some(sel) = &self.selector {
-            parts.push(format!("selector {sel}"));
+            parts.push(format!("-s '{sel}'"));
         }
         if let Some(stale) = self.stale {
-            parts.push(format!(
-                "not pushed for {}",
-                humantime::format_duration(stale)
-            ));
+            parts.push(format!("--stale {}", humantime::format_duration(stale)));
         }
         if self.failed {
-            parts.push("last push failed".into());
+            parts.push("--failed".into());
         }
-        if parts.is_empty() {
-            "any group".into()
+        parts.join(" ")
+    }
+
+    /// What to say when no group at `base` passes the filter.
+    pub fn none_at(&self, base: &str) -> String {
+        if self.selector.is_none() && self.stale.is_none() && !self.failed {
+            format!("the gateway at {base} holds no group")
         } else {
-            parts.join(", ")
+            format!("no group at {base} matches {}", self.describe())
         }
     }
 }
@@ -328,6 +330,14 @@ pub fn key_from_args(args: &KeyArgs) -> anyhow::Result<Option<GroupingKey>> {
         Some((_, "")) => Err(bad("the job name is empty".into()).into()),
         Some(_) => Ok(Some(GroupingKey::new(pairs))),
     }
+}
+
+/// The order groups are shown and deleted in: by job, then by the other
+/// labels (names sorted).
+pub fn label_order(a: &GroupingKey, b: &GroupingKey) -> std::cmp::Ordering {
+    a.get("job")
+        .cmp(&b.get("job"))
+        .then_with(|| a.labels().cmp(b.labels()))
 }
 
 /// Now, as Unix seconds.

@@ -41,21 +41,21 @@ pub fn run(args: DeleteArgs) -> anyhow::Result<()> {
         done: 0,
         skipped: 0,
     };
-    let what = match &key {
+    let base = gateway.base();
+    let none = match &key {
         Some(key) => {
             delete_key(&gateway, key, &mut out)?;
-            format!("no group {key}")
+            format!("no group {key} at {base}")
         }
         None => {
             if !server_side(&gateway, &filter, &mut out)? {
                 list_then_delete(&gateway, &filter, &mut out)?;
             }
-            format!("no group matches {}", filter.describe())
+            filter.none_at(base)
         }
     };
-    let base = gateway.base();
     if out.done == 0 {
-        let msg = format!("{what} at {base}; nothing deleted");
+        let msg = format!("{none}; nothing deleted");
         if args.fail_if_none {
             return Err(NothingMatched(msg).into());
         }
@@ -200,7 +200,7 @@ pub fn parse_clean_up(body: &[u8]) -> anyhow::Result<Vec<(GroupingKey, Option<f6
         let t = g["push_time_seconds"].as_f64().filter(|t| *t > 0.0);
         out.push((key, t));
     }
-    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out.sort_by(|a, b| groups::label_order(&a.0, &b.0));
     Ok(out)
 }
 
@@ -211,7 +211,7 @@ fn list_then_delete(gateway: &Gateway, filter: &Filter, out: &mut Printer) -> an
         .into_iter()
         .filter(|g| filter.matches(g, now))
         .collect();
-    matched.sort_by(|a, b| a.key.cmp(&b.key));
+    matched.sort_by(|a, b| groups::label_order(&a.key, &b.key));
     if out.dry_run {
         for g in &matched {
             out.deleted(&g.key, g.push_time);

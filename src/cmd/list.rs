@@ -69,11 +69,7 @@ pub fn run(args: ListArgs) -> anyhow::Result<()> {
     };
     print(&text)?;
     if listed.is_empty() {
-        let what = format!(
-            "no group at {} matches {}",
-            gateway.base(),
-            filter.describe()
-        );
+        let what = filter.none_at(gateway.base());
         if args.fail_if_none {
             return Err(NothingMatched(what).into());
         }
@@ -87,9 +83,7 @@ pub fn run(args: ListArgs) -> anyhow::Result<()> {
 /// The key of the one group of `matched` (`--metrics` with filters).
 fn only_one(matched: Vec<Group>, filter: &Filter, base: &str) -> anyhow::Result<GroupingKey> {
     match matched.len() {
-        0 => {
-            Err(NothingMatched(format!("no group at {base} matches {}", filter.describe())).into())
-        }
+        0 => Err(NothingMatched(filter.none_at(base)).into()),
         1 => Ok(matched.into_iter().next().expect("one group").key),
         n => {
             let mut names: Vec<String> =
@@ -119,7 +113,7 @@ fn print(text: &str) -> anyhow::Result<()> {
 /// Orders groups by labels (job first, then the other labels by name), or
 /// by age, oldest push first (never pushed before anything else).
 pub fn sort(groups: &mut [Group], order: SortOrder, reverse: bool) {
-    let by_labels = |a: &Group, b: &Group| label_order(&a.key, &b.key);
+    let by_labels = |a: &Group, b: &Group| groups::label_order(&a.key, &b.key);
     match order {
         SortOrder::Labels => groups.sort_by(by_labels),
         SortOrder::Age => groups.sort_by(|a, b| {
@@ -132,12 +126,6 @@ pub fn sort(groups: &mut [Group], order: SortOrder, reverse: bool) {
     if reverse {
         groups.reverse();
     }
-}
-
-fn label_order(a: &GroupingKey, b: &GroupingKey) -> Ordering {
-    a.get("job")
-        .cmp(&b.get("job"))
-        .then_with(|| a.labels().cmp(b.labels()))
 }
 
 /// How the table is drawn: on a terminal it fits its width and may use
@@ -413,10 +401,10 @@ pub fn render_metrics(
     style: &Style,
 ) -> String {
     let mut out = format!(
-        "{}  {} metrics, {} series, last push {} ({})\n",
+        "{}  {}, {}, last push {} ({})\n",
         group.key,
-        group.metrics,
-        group.series,
+        count(group.metrics, "metric"),
+        count(group.series, "series"),
         format_ago(group.age(now)),
         if group.last_push_ok { "ok" } else { "failed" },
     );
@@ -450,6 +438,15 @@ pub fn render_metrics(
     out.push('\n');
     out.push_str(&finish(&table));
     out
+}
+
+/// `1 metric`, `2 metrics`, `1 series`.
+fn count(n: usize, noun: &str) -> String {
+    if n == 1 || noun.ends_with('s') {
+        format!("{n} {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
 
 /// The labels of a series that the grouping key does not already say; the

@@ -50,7 +50,7 @@ pub fn run(args: WipeArgs) -> anyhow::Result<()> {
         // The official server (and pgw serve) register the route only with
         // --web.enable-admin-api; without it the path is unknown: 404.
         Err(e) if e.status() == Some(404) => Err(anyhow::Error::new(e).context(format!(
-            "the admin API is off at {base} (start the gateway with --web.enable-admin-api), \
+            "the admin API is off at {base}: start the gateway with --web.enable-admin-api, \
              or run `pgw wipe --per-group` to delete the {} one by one",
             plural(n)
         ))),
