@@ -630,6 +630,56 @@ fn wipe_asks_on_a_terminal() {
     assert_eq!(groups_of(&url).len(), 0);
 }
 
+/// What `pgw ARGS` shows on a pseudo-terminal `cols` wide (`script` runs
+/// it), with `NO_COLOR` set or not.
+fn on_terminal(args: &str, cols: u16, no_color: bool) -> String {
+    require("script");
+    let command = format!("stty cols {cols}; {} {args}", env!("CARGO_BIN_EXE_pgw"));
+    let mut cmd = Command::new("script");
+    cmd.args(["-qec", &command, "/dev/null"])
+        .stdin(Stdio::null())
+        .env_remove("COLUMNS")
+        .env_remove("NO_COLOR");
+    if no_color {
+        cmd.env("NO_COLOR", "1");
+    }
+    let out = cmd.output().expect("run script");
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n")
+}
+
+#[test]
+fn list_colours_and_fits_only_on_a_terminal() {
+    let g = Pgw::start(&[]);
+    let url = g.url();
+    push(&url, "/metrics/job/ok", "a 1\n");
+    push(
+        &url,
+        "/metrics/job/bad/host/db-primary-1.eu-west.example.com",
+        "a 1\n",
+    );
+    put(
+        &format!("{url}/metrics/job/bad/host/db-primary-1.eu-west.example.com"),
+        "a 1 5\n",
+    );
+    let screen = on_terminal(&format!("list -g {url}"), 200, false);
+    assert!(screen.contains("\x1b["), "colour on a terminal:\n{screen}");
+    let screen = on_terminal(&format!("list -g {url}"), 200, true);
+    assert!(!screen.contains('\x1b'), "NO_COLOR:\n{screen}");
+    let piped = expect(0, &["list", "-g", &url, "-o", "wide"]).stdout;
+    assert!(!piped.contains('\x1b'));
+    assert!(
+        piped.lines().any(|l| l.chars().count() > 100),
+        "a pipe gets full lines:\n{piped}"
+    );
+    let screen = on_terminal(&format!("list -g {url} -o wide"), 120, true);
+    assert!(screen.lines().count() > 3, "wrapped:\n{screen}");
+    assert!(
+        screen.lines().all(|l| l.chars().count() <= 120),
+        "the table fits the terminal:\n{screen}"
+    );
+}
+
 #[test]
 fn unreachable_gateway_exits_4() {
     let url = format!("http://127.0.0.1:{}", free_port());

@@ -8,7 +8,9 @@ use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::io::{IsTerminal as _, Write as _};
 
-use comfy_table::{Attribute, Cell, CellAlignment, Color, ContentArrangement, Table};
+use comfy_table::{
+    Attribute, Cell, CellAlignment, Color, ColumnConstraint, ContentArrangement, Table, Width,
+};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -129,46 +131,55 @@ pub fn sort(groups: &mut [Group], order: SortOrder, reverse: bool) {
 }
 
 /// How the table is drawn: on a terminal it fits its width and may use
-/// colour; otherwise neither (and `width` can pin a width for tests).
+/// colour; otherwise it is as wide as its content, without colour.
 #[derive(Debug, Clone, Copy)]
 pub struct Style {
-    pub tty: bool,
+    /// The width to fit, `None` for no limit.
     pub width: Option<u16>,
     pub color: bool,
 }
 
 impl Style {
-    /// For stdout: colour only on a terminal and without `NO_COLOR`
-    /// (no-color.org: set and not empty).
+    /// For stdout: the terminal's width (or `COLUMNS`), and colour only on a
+    /// terminal and without `NO_COLOR` (no-color.org: set and not empty).
     pub fn detect() -> Style {
         let tty = std::io::stdout().is_terminal();
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let columns = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok());
+        // comfy-table asks the terminal; a pseudo-terminal nobody sized
+        // answers 0, which is no width to fit.
+        let width = columns
+            .or_else(|| if tty { Table::new().width() } else { None })
+            .filter(|w| *w >= 20);
         Style {
-            tty,
-            width: None,
+            width,
             color: tty && !no_color,
         }
     }
 
-    /// No terminal, no colour, a fixed width: what snapshot tests render.
+    /// No colour, a fixed width: what snapshot tests render.
     pub fn plain(width: u16) -> Style {
         Style {
-            tty: false,
             width: Some(width),
             color: false,
         }
     }
 
-    fn table(&self, header: &[&str], right_aligned: &[usize]) -> Table {
+    /// A table with these column headers; `right` columns are aligned right,
+    /// and only `flexible` ones wrap to fit the width (the others keep
+    /// their content's width: an age or a status broken over lines is
+    /// unreadable).
+    fn table(&self, header: &[&str], right: &[usize], flexible: &[usize]) -> Table {
         let mut t = Table::new();
         // Plain columns, as `kubectl get` and `ps` print them: easy to read,
         // and `grep`/`awk` work on the lines.
         t.load_style(comfy_table::presets::NOTHING);
-        t.set_content_arrangement(ContentArrangement::Dynamic);
-        if !self.tty {
-            t.force_no_tty();
+        t.force_no_tty();
+        if self.color {
+            t.enforce_styling();
         }
         if let Some(w) = self.width {
+            t.set_content_arrangement(ContentArrangement::Dynamic);
             t.set_width(w);
         }
         let color = self.color;
@@ -182,8 +193,11 @@ impl Style {
         }));
         for (i, column) in t.column_iter_mut().enumerate() {
             column.set_padding((0, 2));
-            if right_aligned.contains(&i) {
+            if right.contains(&i) {
                 column.set_cell_alignment(CellAlignment::Right);
+            }
+            if !flexible.contains(&i) {
+                column.set_constraint(ColumnConstraint::ContentWidth);
             }
         }
         t
@@ -264,7 +278,12 @@ pub fn render_table(groups: &[Group], now: f64, wide: bool, style: &Style) -> St
         }
         header.push("PATH");
     }
-    let mut table = style.table(&header, &[2, 3]);
+    let flexible = [0, 1, header.len() - 1];
+    let mut table = style.table(
+        &header,
+        &[2, 3],
+        if wide { &flexible } else { &flexible[..2] },
+    );
     for g in groups {
         let mut row = vec![
             Cell::new(show_value(g.key.get("job").unwrap_or(""))),
@@ -292,11 +311,22 @@ pub fn render_table(groups: &[Group], now: f64, wide: bool, style: &Style) -> St
         }
         table.add_row(row);
     }
-    finish(&table)
+    finish(&mut table)
 }
 
-/// The table's lines without trailing blanks, ending with a newline.
-fn finish(table: &Table) -> String {
+/// The table's lines without trailing blanks, ending with a newline. A
+/// column that may wrap keeps at least 16 characters (or its content's
+/// width): on a very narrow terminal the lines get longer rather than the
+/// labels one character wide.
+fn finish(table: &mut Table) -> String {
+    let widths = table.column_max_content_widths();
+    for (column, width) in table.column_iter_mut().zip(widths) {
+        if column.constraint().is_none() {
+            // The boundary counts the padding too.
+            let least = width.min(16) + column.padding_width();
+            column.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(least)));
+        }
+    }
     let mut out = table.trim_fmt();
     out.push('\n');
     out
@@ -419,7 +449,7 @@ pub fn render_metrics(
     if wide {
         header.extend(["PUSHED AT", "HELP"]);
     }
-    let mut table = style.table(&header, &[]);
+    let mut table = style.table(&header, &[], &[0, 2, 3, 5]);
     for f in families {
         for s in &f.series {
             let mut row = vec![
@@ -436,7 +466,7 @@ pub fn render_metrics(
         }
     }
     out.push('\n');
-    out.push_str(&finish(&table));
+    out.push_str(&finish(&mut table));
     out
 }
 
@@ -560,9 +590,22 @@ node    instance=web-1                   2       5  3m 12s ago  ok      in 6m 47
     }
 
     #[test]
-    fn narrow_terminal_wraps_instead_of_overflowing() {
-        let text = render_table(&fixture(), NOW, false, &Style::plain(50));
-        assert!(text.lines().all(|l| l.chars().count() <= 50), "\n{text}");
+    fn narrow_terminal_wraps_labels_only() {
+        let mut groups = fixture();
+        groups[0].key = GroupingKey::new([
+            ("job", "backup"),
+            ("path", "/var/lib/backups/nightly/full"),
+            ("host", "db-primary-1.eu-west.example.com"),
+        ]);
+        let text = render_table(&groups, NOW, false, &Style::plain(70));
+        assert!(text.lines().all(|l| l.chars().count() <= 70), "\n{text}");
+        assert!(text.contains("3m 12s ago"), "ages are not wrapped\n{text}");
+        assert_eq!(text.lines().count(), 8, "\n{text}");
+        let wide = render_table(&groups, NOW, false, &Style::plain(10));
+        assert!(
+            wide.contains("instance=web-1"),
+            "at least 16 columns\n{wide}"
+        );
     }
 
     #[test]
