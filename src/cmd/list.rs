@@ -8,6 +8,7 @@ use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::io::{IsTerminal as _, Write as _};
 
+use anyhow::Context as _;
 use comfy_table::{
     Attribute, Cell, CellAlignment, Color, ColumnConstraint, ContentArrangement, Table, Width,
 };
@@ -33,8 +34,7 @@ pub fn run(args: ListArgs) -> anyhow::Result<()> {
         Some(key) => Some(key),
         None if args.metrics => {
             let matched: Vec<Group> = groups::parse(&body)
-                .map_err(anyhow::Error::new)
-                .map_err(|e| e.context(context()))?
+                .with_context(context)?
                 .into_iter()
                 .filter(|g| filter.matches(g, now))
                 .collect();
@@ -44,10 +44,7 @@ pub fn run(args: ListArgs) -> anyhow::Result<()> {
     };
 
     if let Some(key) = key {
-        let Some((group, families)) = groups::parse_one(&body, &key)
-            .map_err(anyhow::Error::new)
-            .map_err(|e| e.context(context()))?
-        else {
+        let Some((group, families)) = groups::parse_one(&body, &key).with_context(context)? else {
             return Err(NothingMatched(format!("no group {key} at {}", gateway.base())).into());
         };
         let text = match args.output {
@@ -58,8 +55,7 @@ pub fn run(args: ListArgs) -> anyhow::Result<()> {
     }
 
     let mut listed: Vec<Group> = groups::parse(&body)
-        .map_err(anyhow::Error::new)
-        .map_err(|e| e.context(context()))?
+        .with_context(context)?
         .into_iter()
         .filter(|g| filter.matches(g, now))
         .collect();
