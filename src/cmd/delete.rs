@@ -295,12 +295,14 @@ mod tests {
             {"labels":{"job":"b"},"push_time_seconds":0}]}}"#;
         let groups = parse_clean_up(body).unwrap();
         assert_eq!(groups.len(), 2);
+        assert_eq!(groups[0], (GroupingKey::new([("job", "b")]), None));
         assert_eq!(
-            groups[0].0,
-            GroupingKey::new([("job", "x"), ("instance", "a")])
+            groups[1],
+            (
+                GroupingKey::new([("job", "x"), ("instance", "a")]),
+                Some(1764000000.5)
+            )
         );
-        assert_eq!(groups[0].1, Some(1764000000.5));
-        assert_eq!(groups[1].1, None);
         assert!(parse_clean_up(br#"{"status":"success"}"#).is_err());
     }
 
