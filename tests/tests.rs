@@ -4,5 +4,6 @@
 
 mod util;
 
+mod housekeeping;
 mod interop;
 mod serve;

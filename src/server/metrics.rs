@@ -11,6 +11,7 @@ use parking_lot::Mutex;
 
 use crate::exposition::render::write_series;
 use crate::exposition::{Label, Metric, MetricType, Value};
+use crate::server::limits::Limit;
 use crate::server::store::{OwnFamily, Stats};
 
 /// How long a summary observation counts towards the quantiles; the same
@@ -24,7 +25,9 @@ const QUANTILES: [f64; 3] = [0.1, 0.5, 0.9];
 /// The names and types of every family this module renders, for the store's
 /// type check on pushes.
 pub const OWN_TYPES: &[(&str, MetricType)] = &[
+    ("pgw_expired_groups_total", MetricType::Counter),
     ("pgw_groups", MetricType::Gauge),
+    ("pgw_limit_hits_total", MetricType::Counter),
     ("pgw_series", MetricType::Gauge),
     ("process_cpu_seconds_total", MetricType::Counter),
     ("process_max_fds", MetricType::Gauge),
@@ -95,6 +98,8 @@ struct Counters {
     /// by method (`put`, `post`)
     push_duration: BTreeMap<&'static str, Summary>,
     push_size: BTreeMap<&'static str, Summary>,
+    expired_groups: u64,
+    limit_hits: BTreeMap<Limit, u64>,
 }
 
 pub struct OwnMetrics {
@@ -121,6 +126,16 @@ impl OwnMetrics {
             .or_default() += 1;
     }
 
+    /// Counts groups deleted by expiry.
+    pub fn count_expired(&self, n: usize) {
+        self.counters.lock().expired_groups += n as u64;
+    }
+
+    /// Counts a request refused by a limit.
+    pub fn count_limit_hit(&self, limit: Limit) {
+        *self.counters.lock().limit_hits.entry(limit).or_default() += 1;
+    }
+
     /// Records one push (PUT or POST): its duration and size in bytes.
     pub fn observe_push(&self, method: &'static str, duration: Duration, size: usize) {
         let now = Instant::now();
@@ -142,10 +157,31 @@ impl OwnMetrics {
         let mut out = Vec::new();
         let single = |v: f64| Value::Single(v);
         out.push(family(
+            "pgw_expired_groups_total",
+            "Groups deleted because their time to live ran out since their last push.",
+            MetricType::Counter,
+            vec![(vec![], single(c.expired_groups as f64))],
+        ));
+        out.push(family(
             "pgw_groups",
             "Number of groups in the store.",
             MetricType::Gauge,
             vec![(vec![], single(stats.groups as f64))],
+        ));
+        // Every limit is shown, at 0 until hit, so an alert on its rate
+        // works from the start.
+        let hits = Limit::ALL
+            .iter()
+            .map(|l| {
+                let n = c.limit_hits.get(l).copied().unwrap_or(0);
+                (vec![("limit", l.name().to_string())], single(n as f64))
+            })
+            .collect();
+        out.push(family(
+            "pgw_limit_hits_total",
+            "Requests refused because they hit a limit, by limit.",
+            MetricType::Counter,
+            hits,
         ));
         out.push(family(
             "pgw_series",
