@@ -7,3 +7,4 @@ mod util;
 mod housekeeping;
 mod interop;
 mod serve;
+mod ui;
