@@ -4,6 +4,8 @@
 
 mod util;
 
+mod housekeeping;
 mod interop;
 mod manage;
 mod serve;
+mod ui;
