@@ -253,7 +253,7 @@ pub struct FilterArgs {
     #[arg(short = 's', long, value_name = "SELECTOR", conflicts_with_all = ["group", "job"])]
     pub selector: Option<String>,
 
-    /// Only groups whose last successful push is at least this old (`90s`, `1h`, `2d`).
+    /// Only groups whose last successful push is older than this, or that have none (`90s`, `1h`, `2d`).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, conflicts_with_all = ["group", "job"])]
     pub stale: Option<Duration>,
 }

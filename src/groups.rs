@@ -215,7 +215,7 @@ pub fn fetch_body(gateway: &Gateway) -> anyhow::Result<Vec<u8>> {
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
     pub selector: Option<Selector>,
-    /// Last successful push at least this long ago (or never).
+    /// Last successful push longer ago than this (or never).
     pub stale: Option<Duration>,
     /// Last push failed.
     pub failed: bool,
@@ -243,7 +243,8 @@ impl Filter {
         }
         if let Some(stale) = self.stale {
             if let Some(age) = group.age(now) {
-                if age < stale.as_secs_f64() {
+                // Strictly older, as pgw serve's clean-up selects.
+                if age <= stale.as_secs_f64() {
                     return false;
                 }
             }

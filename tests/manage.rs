@@ -269,16 +269,20 @@ fn list_filters_and_sorting() {
             "{name}: {run:#?}"
         );
 
-        // A group pushed again now is younger than the others: with --stale
-        // it drops out once the others are a second old.
-        push(&url, "/metrics/job/other", "b 2\n");
-        let stale = poll(Duration::from_secs(10), || {
+        // Once all are a second old, a group pushed again drops out.
+        let all_stale = poll(Duration::from_secs(10), || {
             let run = expect(0, &["list", "-g", &url, "-o", "json", "--stale", "1s"]);
-            (listed(&run).len() == 3).then_some(run)
+            (listed(&run).len() == 4).then_some(())
         });
         assert!(
-            stale.is_some(),
-            "{name}: three groups never became a second old"
+            all_stale.is_some(),
+            "{name}: the groups never became a second old"
+        );
+        push(&url, "/metrics/job/other", "b 2\n");
+        let run = expect(0, &["list", "-g", &url, "-o", "json", "--stale", "1s"]);
+        assert!(
+            !listed(&run).contains(&key(&[("job", "other")])) && listed(&run).len() == 3,
+            "{name}: {run:#?}"
         );
 
         // By age: the group pushed last comes last, or first reversed.
@@ -470,7 +474,7 @@ fn delete_by_key_reaches_awkward_labels() {
 
 #[test]
 fn delete_by_selector_and_staleness_with_dry_run() {
-    for (name, _guard, url) in both(&[]) {
+    for (name, guard, url) in both(&[]) {
         for path in [
             "/metrics/job/ci-1",
             "/metrics/job/ci-2/instance/x",
@@ -511,6 +515,11 @@ fn delete_by_selector_and_staleness_with_dry_run() {
             "{name}: {run:#?}"
         );
         wait_groups(&url, &[&[("job", "keep")]]);
+        if name == "pgw" {
+            // pgw serve did it in one request, and logged it.
+            let log = guard.log();
+            assert!(log.contains("msg=\"deleted groups\" count=2"), "{log}");
+        }
 
         // Staleness: nothing is an hour old (exit 8 when asked), then the
         // group is a second old and goes.
@@ -628,6 +637,42 @@ fn wipe_asks_on_a_terminal() {
     assert_eq!(code, Some(0), "{screen}");
     assert!(screen.contains("wiped 2 groups"), "{screen}");
     assert_eq!(groups_of(&url).len(), 0);
+}
+
+#[test]
+fn list_shows_the_expiry_pgw_serve_reports() {
+    let g = Pgw::start(&[]);
+    let url = g.url();
+    let r = request(
+        "PUT",
+        &format!("{url}/metrics/job/ttl"),
+        &[("Pgw-Expire-After", "1h")],
+        b"a 1\n",
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    push(&url, "/metrics/job/forever", "a 1\n");
+    let table = expect(0, &["list", "-g", &url]).stdout;
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines[0].contains("EXPIRES"), "{table}");
+    assert!(
+        lines[1].starts_with("forever") && lines[1].trim_end().ends_with('-'),
+        "{table}"
+    );
+    assert!(
+        lines[2].starts_with("ttl") && lines[2].contains("in 59m"),
+        "{table}"
+    );
+    let wide = expect(0, &["list", "-g", &url, "-o", "wide"]).stdout;
+    assert!(wide.lines().next().unwrap().contains(" TTL "), "{wide}");
+    assert!(wide.lines().nth(2).unwrap().contains(" 1h "), "{wide}");
+    let doc = json(&expect(0, &["list", "-g", &url, "-o", "json"]));
+    assert_eq!(doc["groups"][1]["expire_after_seconds"], 3600.0);
+    let left = doc["groups"][1]["expires_in_seconds"].as_f64().unwrap();
+    assert!(left > 3500.0 && left <= 3600.0, "{doc}");
+    assert_eq!(
+        doc["groups"][0]["expires_in_seconds"],
+        serde_json::Value::Null
+    );
 }
 
 /// What `pgw ARGS` shows on a pseudo-terminal `cols` wide (`script` runs
