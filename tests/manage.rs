@@ -545,6 +545,92 @@ fn delete_by_selector_and_staleness_with_dry_run() {
     }
 }
 
+/// A proxy in front of `upstream` that runs `hook` once, just before it
+/// forwards the `nth` `GET /api/v1/metrics`: a deterministic way to let a
+/// push land between a listing and a later one. Returns the proxy's URL.
+fn proxy_with_hook(
+    upstream: String,
+    nth: usize,
+    hook: impl Fn() + Send + Sync + 'static,
+) -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let listings = Arc::new(AtomicUsize::new(0));
+    let hook = Arc::new(hook);
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
+                let (upstream, listings, hook) = (upstream.clone(), listings.clone(), hook.clone());
+                async move {
+                    let method = req.method().to_string();
+                    let path = req.uri().to_string();
+                    let body = axum::body::to_bytes(req.into_body(), usize::MAX)
+                        .await
+                        .unwrap();
+                    let resp = tokio::task::spawn_blocking(move || {
+                        if method == "GET"
+                            && path == "/api/v1/metrics"
+                            && listings.fetch_add(1, Ordering::SeqCst) + 1 == nth
+                        {
+                            hook();
+                        }
+                        request(&method, &format!("{upstream}{path}"), &[], &body)
+                    })
+                    .await
+                    .unwrap();
+                    let mut out =
+                        axum::response::Response::new(axum::body::Body::from(resp.body.clone()));
+                    *out.status_mut() = axum::http::StatusCode::from_u16(resp.status).unwrap();
+                    if let Some(ct) = resp.header("content-type") {
+                        out.headers_mut()
+                            .insert("content-type", ct.parse().unwrap());
+                    }
+                    out
+                }
+            });
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    url
+}
+
+/// Against the official server, a group pushed again between the listing
+/// and its DELETE survives the clean-up, and pgw says so.
+#[test]
+fn delete_spares_a_group_pushed_since_the_listing() {
+    let o = Official::start(&[]);
+    let url = o.url();
+    push(&url, "/metrics/job/race-a", "a 1\n");
+    push(&url, "/metrics/job/race-b", "a 1\n");
+    wait_groups(&url, &[&[("job", "race-a")], &[("job", "race-b")]]);
+    // The first listing selects both; the second, taken just before the
+    // first DELETE, sees race-a pushed again.
+    let again = url.clone();
+    let proxy = proxy_with_hook(url.clone(), 2, move || {
+        push(&again, "/metrics/job/race-a", "a 2\n");
+    });
+    let run = expect(0, &["delete", "-g", &proxy, "-s", "job=~race-.*"]);
+    assert_eq!(run.stdout.lines().count(), 1, "{run:#?}");
+    assert!(
+        run.stdout.starts_with("deleted {job=\"race-b\"}"),
+        "{run:#?}"
+    );
+    assert!(
+        run.stderr
+            .contains("skipped {job=\"race-a\"}: pushed again since the listing"),
+        "{run:#?}"
+    );
+    wait_groups(&url, &[&[("job", "race-a")]]);
+}
+
 #[test]
 fn wipe_with_the_admin_api() {
     for (name, _guard, url) in both(&["--web.enable-admin-api"]) {
