@@ -628,6 +628,8 @@ fn delete_spares_a_group_pushed_since_the_listing() {
             .contains("skipped {job=\"race-a\"}: pushed again since the listing"),
         "{run:#?}"
     );
+    assert!(run.stderr.contains("deleted 1 group at"), "{run:#?}");
+    assert!(run.stderr.contains("skipped 1"), "{run:#?}");
     wait_groups(&url, &[&[("job", "race-a")]]);
 }
 

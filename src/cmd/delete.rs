@@ -65,6 +65,12 @@ pub fn run(args: DeleteArgs) -> anyhow::Result<()> {
             "pgw: dry run: {} would be deleted at {base}",
             plural(out.done)
         );
+    } else if out.skipped > 0 {
+        eprintln!(
+            "pgw: deleted {} at {base}, skipped {}",
+            plural(out.done),
+            out.skipped
+        );
     } else {
         eprintln!("pgw: deleted {} at {base}", plural(out.done));
     }
