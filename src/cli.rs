@@ -22,6 +22,18 @@ pub enum Command {
     /// Run a Pushgateway server, a drop-in replacement for the official one.
     #[command(after_help = SERVE_EXAMPLES)]
     Serve(ServeArgs),
+
+    /// Write the man pages (man/) and shell completions (completions/) from these definitions.
+    #[command(hide = true)]
+    Generate(GenerateArgs),
+}
+
+/// `pgw generate` flags.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Directory under which man/ and completions/ are written.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub out: PathBuf,
 }
 
 const SERVE_EXAMPLES: &str = "\
@@ -216,7 +228,9 @@ mod tests {
             "--log.format=json",
         ])
         .unwrap();
-        let Command::Serve(a) = cli.command;
+        let Command::Serve(a) = cli.command else {
+            panic!("not serve")
+        };
         assert_eq!(a.listen_address.len(), 2);
         assert_eq!(a.persistence_interval, Duration::from_secs(5400));
         assert!(a.enable_admin_api && a.disable_consistency_check);

@@ -4,6 +4,7 @@
 
 mod util;
 
+mod generated;
 mod housekeeping;
 mod interop;
 mod serve;
