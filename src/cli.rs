@@ -149,7 +149,12 @@ pub struct PushArgs {
     pub files: Vec<PathBuf>,
 
     /// Type of the metrics given as arguments.
-    #[arg(long = "type", value_enum, value_name = "TYPE", default_value = "untyped")]
+    #[arg(
+        long = "type",
+        value_enum,
+        value_name = "TYPE",
+        default_value = "untyped"
+    )]
     pub kind: ArgMetricType,
 
     /// HELP text of the metrics given as arguments.

@@ -192,9 +192,7 @@ fn grouping_key(job: &str, labels: &[String]) -> Result<GroupingKey, BadInput> {
     let mut pairs = vec![("job".to_string(), job.to_string())];
     for label in labels {
         let Some((name, value)) = label.split_once('=') else {
-            return Err(BadInput(format!(
-                "--label {label:?}: expected NAME=VALUE"
-            )));
+            return Err(BadInput(format!("--label {label:?}: expected NAME=VALUE")));
         };
         if name == "job" {
             return Err(BadInput(format!(
@@ -208,7 +206,9 @@ fn grouping_key(job: &str, labels: &[String]) -> Result<GroupingKey, BadInput> {
             )));
         }
         if pairs.iter().any(|(n, _)| n == name) {
-            return Err(BadInput(format!("--label {label:?}: {name} is given twice")));
+            return Err(BadInput(format!(
+                "--label {label:?}: {name} is given twice"
+            )));
         }
         pairs.push((name.to_string(), value.to_string()));
     }
@@ -418,12 +418,7 @@ fn refused_gzip(err: &GatewayError) -> bool {
 }
 
 /// Sends `body` (the text format) to the group of `config.key`.
-fn push(
-    gateway: &Gateway,
-    config: &Config,
-    method: Method,
-    body: &[u8],
-) -> anyhow::Result<Reply> {
+fn push(gateway: &Gateway, config: &Config, method: Method, body: &[u8]) -> anyhow::Result<Reply> {
     let path = config.key.to_path();
     let expire = config.expire_after.map(expire_header);
     let mut headers: Vec<(&str, &str)> =
@@ -558,7 +553,10 @@ mod tests {
 
     #[test]
     fn timestamps_are_found_by_line() {
-        assert_eq!(first_timestamp_line("a 1\n# x 1 2\nb{c=\"} 1 2\"} 3\nd 1 17\n"), Some(4));
+        assert_eq!(
+            first_timestamp_line("a 1\n# x 1 2\nb{c=\"} 1 2\"} 3\nd 1 17\n"),
+            Some(4)
+        );
         assert_eq!(first_timestamp_line("a{b=\"x\"} 1 17\n"), Some(1));
         assert_eq!(first_timestamp_line("a 1\n"), None);
     }

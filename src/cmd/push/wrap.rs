@@ -54,7 +54,11 @@ impl Outcome {
 
 /// The families pushed about a run.
 pub(super) fn families(outcome: &Outcome) -> Vec<Family<'static>> {
-    let unix = |t: SystemTime| t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs_f64();
+    let unix = |t: SystemTime| {
+        t.duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs_f64()
+    };
     let gauge = |name: &'static str, help: &'static str, value: f64| Family {
         name: Cow::Borrowed(name),
         help: Some(Cow::Borrowed(help)),
@@ -156,8 +160,7 @@ async fn supervise(
     let mut all = user;
     all.extend(families(&outcome));
     let body = render_body(&all);
-    let pushing =
-        tokio::task::spawn_blocking(move || push(&gateway, &config, Method::Post, &body));
+    let pushing = tokio::task::spawn_blocking(move || push(&gateway, &config, Method::Post, &body));
     let pushed = tokio::select! {
         joined = pushing => joined.context("the push did not finish")?,
         sig = signals.recv() => {
@@ -231,14 +234,8 @@ mod tests {
                 "pgw_job_last_success_time_seconds"
             ]
         );
-        assert_eq!(
-            fams[3].metrics[0].value,
-            Value::Single(1_764_000_002.5)
-        );
-        let failed = Outcome {
-            exit_code: 3,
-            ..ok
-        };
+        assert_eq!(fams[3].metrics[0].value, Value::Single(1_764_000_002.5));
+        let failed = Outcome { exit_code: 3, ..ok };
         let fams = families(&failed);
         assert_eq!(fams.len(), 3);
         assert_eq!(fams[2].metrics[0].value, Value::Single(3.0));
