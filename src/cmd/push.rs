@@ -244,13 +244,9 @@ fn parse_arg_metrics(
         }
         let line = format!("{series} {value}\n");
         let parsed = text::parse(&line).map_err(|e| bad(&e.message))?;
+        // Without a TYPE line every sample is its own untyped family.
         let [family] = <[Family<'_>; 1]>::try_from(parsed).map_err(|_| bad("not one sample"))?;
         let mut family = family.into_owned();
-        if family.name.ends_with("_bucket")
-            || !matches!(family.metrics[0].value, crate::exposition::Value::Single(_))
-        {
-            return Err(bad("not a single sample"));
-        }
         family.kind = kind;
         family.help = help.map(|h| Cow::Owned(h.to_string()));
         match families.iter_mut().find(|f| f.name == family.name) {
