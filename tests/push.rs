@@ -571,6 +571,22 @@ fn request_as_sent() {
     assert_eq!(header(&head, "authorization"), Some("Bearer t0ken"));
     assert_eq!(header(&head, "content-encoding"), Some("gzip"));
     assert_eq!(util::gunzip(&body), b"# TYPE a untyped\na 1\n");
+
+    // --password-file, and the gateway from PGW_GATEWAY.
+    let password = dir.path().join("password");
+    std::fs::write(&password, "pw\n").unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pgw"));
+    cmd.args(["push", "-j", "x", "-u", "bob", "--password-file"])
+        .arg(&password)
+        .arg("a=1")
+        .env("PGW_GATEWAY", &server.url)
+        .env_remove("PGW_TOKEN")
+        .env_remove("PGW_PASSWORD")
+        .stdin(Stdio::null());
+    let out = cmd.output().unwrap();
+    assert_ok(&out);
+    let (head, _) = server.next();
+    assert_eq!(header(&head, "authorization"), Some("Basic Ym9iOnB3"));
 }
 
 /// A gateway that does not decompress (Pushgateway before 1.5) reads gzip as
@@ -754,4 +770,33 @@ fn the_gateway_keeps_a_group_pushed_by_put_untouched_on_bad_input() {
     let out = push(&url, &["-j", "keep"], Some(b"a 2\nb{\n"));
     assert_eq!(code(&out), 3);
     assert_eq!(value(&url, "a", &[("job", "keep")]), Some(1.0));
+}
+
+/// The alert rules in the README's `pgw push` section are valid rules.
+#[test]
+fn readme_alert_rules_pass_promtool() {
+    util::require("promtool");
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let section = &readme[readme.find("## pgw push").expect("a pgw push section")..];
+    let start = section.find("```yaml\n").expect("a yaml block") + "```yaml\n".len();
+    let rules = &section[start..start + section[start..].find("```").unwrap()];
+    assert!(
+        rules.contains("pgw_job_last_success_time_seconds"),
+        "{rules}"
+    );
+    let dir = TempDir::new("push-rules");
+    let file = dir.path().join("rules.yml");
+    std::fs::write(&file, rules).unwrap();
+    let out = Command::new("promtool")
+        .args(["check", "rules"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
