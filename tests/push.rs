@@ -800,3 +800,49 @@ fn readme_alert_rules_pass_promtool() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Ctrl-C on a terminal signals the whole process group: the command ends,
+/// pgw stays to push the run and exits with the command's code.
+#[test]
+fn ctrl_c_ends_the_command_and_the_run_is_reported() {
+    use std::os::unix::process::CommandExt as _;
+    let server = Pgw::start(&[]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pgw"))
+        .args([
+            "push",
+            "-g",
+            &server.url(),
+            "-j",
+            "int",
+            "--",
+            "sleep",
+            "30",
+        ])
+        .env_remove("PGW_GATEWAY")
+        .process_group(0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Signal only once the command runs as `sleep`: a shell between commands
+    // may catch SIGINT and go on.
+    let tasks = format!("/proc/{}/task", child.id());
+    poll(Duration::from_secs(20), || {
+        std::fs::read_dir(&tasks).ok()?.flatten().find_map(|task| {
+            let pids = std::fs::read_to_string(task.path().join("children")).ok()?;
+            let pid = pids.split_whitespace().next()?.to_string();
+            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+            (comm.trim() == "sleep").then_some(())
+        })
+    })
+    .expect("the command runs");
+    let group = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
+    rustix::process::kill_process_group(group, rustix::process::Signal::INT).unwrap();
+    let status = poll(Duration::from_secs(20), || child.try_wait().unwrap()).expect("pgw exits");
+    assert_eq!(status.code(), Some(130));
+    assert_eq!(
+        value(&server.url(), "pgw_job_exit_code", &[("job", "int")]),
+        Some(130.0)
+    );
+}

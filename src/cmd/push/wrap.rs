@@ -152,6 +152,9 @@ async fn supervise(
             }
         }
     };
+    // A Ctrl-C that ended the command reached pgw too, and may not have been
+    // taken yet: it is about the run, not about the push that follows.
+    signals.drain().await;
     let outcome = Outcome {
         start,
         duration: clock.elapsed(),
@@ -200,6 +203,17 @@ impl Signals {
             int: on(SignalKind::interrupt())?,
             quit: on(SignalKind::quit())?,
         })
+    }
+
+    /// Takes every signal that has arrived and not been received yet.
+    async fn drain(&mut self) {
+        loop {
+            tokio::select! {
+                biased;
+                _ = self.recv() => {}
+                () = std::future::ready(()) => return,
+            }
+        }
     }
 
     async fn recv(&mut self) -> Signal {
