@@ -379,8 +379,12 @@ fn wants_gzip(mode: GzipMode, len: usize) -> bool {
     }
 }
 
+/// Level 1: exposition text is so repetitive that it compresses about ten
+/// times at any level, and level 1 does it in less than half the time of the
+/// default level 6 (4.8 MB, 100,000 series: 490 kB in 26 ms, against 509 kB
+/// in 67 ms with zlib).
 fn gzip(body: &[u8]) -> Vec<u8> {
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     enc.write_all(body).expect("writing to a Vec cannot fail");
     enc.finish().expect("writing to a Vec cannot fail")
 }
