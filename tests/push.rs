@@ -846,3 +846,45 @@ fn ctrl_c_ends_the_command_and_the_run_is_reported() {
         Some(130.0)
     );
 }
+
+/// Once the command has ended, a signal stops a push that hangs.
+#[test]
+fn a_signal_stops_a_hanging_push() {
+    let server = RawServer::start(None);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pgw"))
+        .args([
+            "push",
+            "-g",
+            &server.url,
+            "-j",
+            "x",
+            "--timeout=60s",
+            "--",
+            "true",
+        ])
+        .env_remove("PGW_GATEWAY")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (head, _) = server.next();
+    assert!(head.starts_with("POST /metrics/job/x "), "{head}");
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
+    // Signals in the first second after the command ended are taken as part
+    // of its end, so keep sending until one stops the push.
+    let status = poll(Duration::from_secs(20), || {
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+        child.try_wait().unwrap()
+    })
+    .expect("pgw stops");
+    assert_eq!(status.code(), Some(143));
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(err.contains("stopped by signal 15 while pushing"), "{err}");
+}

@@ -17,7 +17,8 @@
 //! SIGINT and SIGQUIT come from a terminal, which sends them to the whole
 //! foreground process group, so the command already has them: pgw ignores
 //! them while the command runs, as a shell does, and still reports the run.
-//! Once the command has ended, any of the four stops a push that hangs.
+//! Once the command has ended, any of the four stops a push that hangs
+//! (after a grace second, which still belongs to the command's end).
 
 use std::borrow::Cow;
 use std::os::unix::process::ExitStatusExt as _;
@@ -31,6 +32,10 @@ use tokio::signal::unix::{signal, SignalKind};
 use super::{push, render_body, Config, Method};
 use crate::client::Gateway;
 use crate::exposition::{Family, Metric, MetricType, Value};
+
+/// Signals that come in this soon after the command ended belong to its end
+/// (a Ctrl-C reaches the command and pgw at once) and do not stop the push.
+const SIGNAL_GRACE: Duration = Duration::from_secs(1);
 
 /// How a run of the command went.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -152,9 +157,7 @@ async fn supervise(
             }
         }
     };
-    // A Ctrl-C that ended the command reached pgw too, and may not have been
-    // taken yet: it is about the run, not about the push that follows.
-    signals.drain().await;
+    let ended = Instant::now();
     let outcome = Outcome {
         start,
         duration: clock.elapsed(),
@@ -163,15 +166,24 @@ async fn supervise(
     let mut all = user;
     all.extend(families(&outcome));
     let body = render_body(&all);
-    let pushing = tokio::task::spawn_blocking(move || push(&gateway, &config, Method::Post, &body));
-    let pushed = tokio::select! {
-        joined = pushing => joined.context("the push did not finish")?,
-        sig = signals.recv() => {
-            eprintln!(
-                "pgw: error: stopped by signal {} while pushing the outcome of {program:?}",
-                sig.as_raw()
-            );
-            return Ok(128 + sig.as_raw());
+    let mut pushing =
+        tokio::task::spawn_blocking(move || push(&gateway, &config, Method::Post, &body));
+    let pushed = loop {
+        tokio::select! {
+            joined = &mut pushing => break joined.context("the push did not finish")?,
+            sig = signals.recv() => {
+                // A Ctrl-C that ended the command reached pgw at the same
+                // moment, but its notification can come in after the exit:
+                // it is about the run, not about the push.
+                if ended.elapsed() < SIGNAL_GRACE {
+                    continue;
+                }
+                eprintln!(
+                    "pgw: error: stopped by signal {} while pushing the outcome of {program:?}",
+                    sig.as_raw()
+                );
+                return Ok(128 + sig.as_raw());
+            }
         }
     };
     match pushed {
@@ -203,17 +215,6 @@ impl Signals {
             int: on(SignalKind::interrupt())?,
             quit: on(SignalKind::quit())?,
         })
-    }
-
-    /// Takes every signal that has arrived and not been received yet.
-    async fn drain(&mut self) {
-        loop {
-            tokio::select! {
-                biased;
-                _ = self.recv() => {}
-                () = std::future::ready(()) => return,
-            }
-        }
     }
 
     async fn recv(&mut self) -> Signal {
