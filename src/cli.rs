@@ -88,6 +88,35 @@ pub struct ServeArgs {
     #[arg(long = "push.max-body-size", value_name = "BYTES", default_value_t = crate::server::DEFAULT_BODY_LIMIT)]
     pub max_body_size: usize,
 
+    /// Time limit for reading a push body; a slower client gets 408.
+    #[arg(long = "web.read-timeout", value_name = "DURATION", default_value = "1m", value_parser = parse_duration)]
+    pub read_timeout: Duration,
+
+    /// Delete a group not pushed for this long (off by default, as upstream keeps groups forever).
+    /// A push can ask for its own time to live with the header `Pgw-Expire-After: DURATION`.
+    #[arg(long = "expire-after", value_name = "DURATION", value_parser = parse_duration)]
+    pub expire_after: Option<Duration>,
+
+    /// Most series in one push (413 beyond); 0 for no limit.
+    #[arg(long = "push.max-series", value_name = "N", default_value_t = crate::server::limits::DEFAULT_MAX_SERIES_PER_PUSH)]
+    pub max_series_per_push: usize,
+
+    /// Longest label name in bytes, in the body or the grouping key (400 beyond); 0 for no limit.
+    #[arg(long = "push.max-label-name-length", value_name = "BYTES", default_value_t = crate::server::limits::DEFAULT_MAX_LABEL_NAME_LENGTH)]
+    pub max_label_name_length: usize,
+
+    /// Longest label value in bytes, in the body or the grouping key (400 beyond); 0 for no limit.
+    #[arg(long = "push.max-label-value-length", value_name = "BYTES", default_value_t = crate::server::limits::DEFAULT_MAX_LABEL_VALUE_LENGTH)]
+    pub max_label_value_length: usize,
+
+    /// Most groups in the store; a push that would add one more gets 429; 0 for no limit.
+    #[arg(long = "store.max-groups", value_name = "N", default_value_t = crate::server::limits::DEFAULT_MAX_GROUPS)]
+    pub max_groups: usize,
+
+    /// Most pushed series in the store; a push that would go beyond gets 429; 0 for no limit.
+    #[arg(long = "store.max-series", value_name = "N", default_value_t = crate::server::limits::DEFAULT_MAX_SERIES)]
+    pub max_series: usize,
+
     /// Only log messages at or above this level.
     #[arg(
         long = "log.level",

@@ -4,6 +4,8 @@
 
 mod util;
 
+mod housekeeping;
 mod interop;
 mod push;
 mod serve;
+mod ui;
