@@ -361,6 +361,44 @@ on_both!(
     expire_after_is_accepted
 );
 
+/// `pgw serve` takes the time to live from the header, and drops the group
+/// when it runs out.
+#[test]
+fn expire_after_sets_the_groups_time_to_live() {
+    let server = Pgw::start(&[]);
+    let url = server.url();
+    assert_ok(&push(
+        &url,
+        &["-j", "long", "--expire-after=1h30m", "a=1"],
+        None,
+    ));
+    let api = get(&format!("{url}/api/v1/metrics")).json();
+    let group = &api["data"][0];
+    assert_eq!(group["labels"]["job"], "long");
+    assert_eq!(group["expire_after_seconds"].as_f64(), Some(5400.0));
+    let left = group["expires_in_seconds"].as_f64().unwrap();
+    assert!(left > 5300.0 && left <= 5400.0, "{left}");
+
+    assert_ok(&push(
+        &url,
+        &["-j", "short", "--expire-after=1s", "a=1"],
+        None,
+    ));
+    assert!(groups(&url).iter().any(|g| g["job"] == "short"));
+    let gone = poll(Duration::from_secs(10), || {
+        groups(&url)
+            .iter()
+            .all(|g| g["job"] != "short")
+            .then_some(())
+    });
+    assert!(
+        gone.is_some(),
+        "the group did not expire: {:?}",
+        groups(&url)
+    );
+    assert!(groups(&url).iter().any(|g| g["job"] == "long"));
+}
+
 #[test]
 fn dry_run_prints_the_body_and_sends_nothing() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();

@@ -163,6 +163,9 @@ impl Config {
             }
             sources.push(Source::Stdin);
         }
+        if args.expire_after.is_some_and(|d| d.is_zero()) {
+            return Err(BadInput("--expire-after must be longer than 0s".into()).into());
+        }
         let kind = match args.kind {
             ArgMetricType::Gauge => MetricType::Gauge,
             ArgMetricType::Counter => MetricType::Counter,
@@ -539,6 +542,7 @@ mod tests {
         assert_eq!(c.method, Method::Post);
         assert!(c.sources.is_empty());
         assert!(config(&["-j", "x", "-f", "-", "--", "true"], false).is_err());
+        assert!(config(&["-j", "x", "--expire-after=0s", "a=1"], true).is_err());
     }
 
     #[test]
