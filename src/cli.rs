@@ -24,7 +24,7 @@ pub enum Command {
     Serve(ServeArgs),
     /// Push metrics to a gateway: from arguments, files or stdin, or about a command it runs.
     #[command(after_help = PUSH_EXAMPLES)]
-    Push(Box<PushArgs>),
+    Push(PushArgs),
 }
 
 const SERVE_EXAMPLES: &str = "\

@@ -10,6 +10,6 @@ use crate::cli::Command;
 pub fn execute(command: Command) -> anyhow::Result<i32> {
     match command {
         Command::Serve(args) => serve::run(args).map(|()| 0),
-        Command::Push(args) => push::run(*args),
+        Command::Push(args) => push::run(args),
     }
 }

@@ -457,7 +457,7 @@ mod tests {
         let crate::cli::Command::Push(args) = cli.command else {
             panic!("not push")
         };
-        Config::from_args(*args, terminal)
+        Config::from_args(args, terminal)
     }
 
     fn single(f: &Family<'_>, i: usize) -> f64 {
