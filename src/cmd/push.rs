@@ -82,6 +82,13 @@ struct Config {
 pub fn run(args: PushArgs) -> anyhow::Result<i32> {
     let stdin_is_terminal = std::io::stdin().is_terminal();
     let config = Config::from_args(args, stdin_is_terminal)?;
+    // The gateway flags (URL, credential files, CA) are checked before any
+    // input is read, so a typo there does not swallow a pipeline's output.
+    let gateway = if config.dry_run {
+        None
+    } else {
+        Some(Gateway::new(&config.gateway)?)
+    };
     let mut families = config.arg_families.clone();
     for source in &config.sources {
         families.extend(read_source(source, config.strip_timestamps)?);
@@ -93,7 +100,7 @@ pub fn run(args: PushArgs) -> anyhow::Result<i32> {
             let mut all = families.clone();
             all.extend(wrap::families(&wrap::Outcome::placeholder()));
             check(&all, &config.key)?;
-            let gateway = Gateway::new(&config.gateway)?;
+            let gateway = gateway.expect("--dry-run conflicts with a command");
             wrap::run(gateway, &config, families, argv)
         }
         None => {
@@ -110,14 +117,14 @@ pub fn run(args: PushArgs) -> anyhow::Result<i32> {
             }
             check(&families, &config.key)?;
             let body = render_body(&families);
-            if config.dry_run {
-                std::io::stdout()
+            match gateway {
+                None => std::io::stdout()
                     .write_all(&body)
-                    .context("cannot write to stdout")?;
-                return Ok(0);
+                    .context("cannot write to stdout")?,
+                Some(gateway) => {
+                    push(&gateway, &config, config.method, &body)?;
+                }
             }
-            let gateway = Gateway::new(&config.gateway)?;
-            push(&gateway, &config, config.method, &body)?;
             Ok(0)
         }
     }
