@@ -160,7 +160,7 @@ async fn supervise(
     let ended = Instant::now();
     let outcome = Outcome {
         start,
-        duration: clock.elapsed(),
+        duration: ended.duration_since(clock),
         exit_code: exit_code(status),
     };
     let mut all = user;
