@@ -26,6 +26,7 @@ Register-ArgumentCompleter -Native -CommandName 'pgw' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run a Pushgateway server, a drop-in replacement for the official one')
+            [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'Push metrics to a gateway: from arguments, files or stdin, or about a command it runs')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write the man pages (man/) and shell completions (completions/) from these definitions')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -57,6 +58,39 @@ Register-ArgumentCompleter -Native -CommandName 'pgw' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'pgw;push' {
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'The job label of the group to push to')
+            [CompletionResult]::new('--job', '--job', [CompletionResultType]::ParameterName, 'The job label of the group to push to')
+            [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Another grouping label of the group, NAME=VALUE (repeatable); any value works, even empty or with `/`')
+            [CompletionResult]::new('--label', '--label', [CompletionResultType]::ParameterName, 'Another grouping label of the group, NAME=VALUE (repeatable); any value works, even empty or with `/`')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'File of metrics in the text format (repeatable); `-` is stdin, which is read anyway when nothing else is given')
+            [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'File of metrics in the text format (repeatable); `-` is stdin, which is read anyway when nothing else is given')
+            [CompletionResult]::new('--type', '--type', [CompletionResultType]::ParameterName, 'Type of the metrics given as arguments')
+            [CompletionResult]::new('--help-text', '--help-text', [CompletionResultType]::ParameterName, 'HELP text of the metrics given as arguments')
+            [CompletionResult]::new('--expire-after', '--expire-after', [CompletionResultType]::ParameterName, 'Ask the gateway to drop the group when no push came for this long (header Pgw-Expire-After; pgw serve only)')
+            [CompletionResult]::new('--gzip', '--gzip', [CompletionResultType]::ParameterName, 'Compress the body with gzip: auto does so above 64 KiB')
+            [CompletionResult]::new('-g', '-g', [CompletionResultType]::ParameterName, 'The gateway''s URL, with its route prefix if it has one')
+            [CompletionResult]::new('--gateway', '--gateway', [CompletionResultType]::ParameterName, 'The gateway''s URL, with its route prefix if it has one')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'PEM file of certificate authorities to trust for an https gateway (besides the usual ones)')
+            [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file')
+            [CompletionResult]::new('--password', '--password', [CompletionResultType]::ParameterName, 'Password for basic auth; prefer --password-file, since the environment can leak')
+            [CompletionResult]::new('--password-file', '--password-file', [CompletionResultType]::ParameterName, 'File whose first line is the basic-auth password')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Bearer token; prefer --token-file, since the environment can leak')
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'File whose first line is a bearer token')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Time limit for each request to the gateway')
+            [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'Retries (with backoff) after a connection error, a timeout or a 5xx answer; never after a 4xx')
+            [CompletionResult]::new('--replace', '--replace', [CompletionResultType]::ParameterName, 'Replace the whole group with this push (HTTP PUT); the default without a wrapped command')
+            [CompletionResult]::new('--add', '--add', [CompletionResultType]::ParameterName, 'Replace only the families in this push, keep the group''s others (HTTP POST); always so with a wrapped command')
+            [CompletionResult]::new('--strip-timestamps', '--strip-timestamps', [CompletionResultType]::ParameterName, 'Remove sample timestamps instead of refusing the input (the gateway refuses timestamps)')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Check the input and print the body that would be sent, without sending it')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not check the gateway''s TLS certificate (the connection stays encrypted)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'pgw;generate' {
             [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Directory under which man/ and completions/ are written')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
@@ -67,11 +101,15 @@ Register-ArgumentCompleter -Native -CommandName 'pgw' -ScriptBlock {
         }
         'pgw;help' {
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run a Pushgateway server, a drop-in replacement for the official one')
+            [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'Push metrics to a gateway: from arguments, files or stdin, or about a command it runs')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write the man pages (man/) and shell completions (completions/) from these definitions')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'pgw;help;serve' {
+            break
+        }
+        'pgw;help;push' {
             break
         }
         'pgw;help;generate' {

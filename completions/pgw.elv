@@ -23,6 +23,7 @@ set edit:completion:arg-completer[pgw] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand serve 'Run a Pushgateway server, a drop-in replacement for the official one'
+            cand push 'Push metrics to a gateway: from arguments, files or stdin, or about a command it runs'
             cand generate 'Write the man pages (man/) and shell completions (completions/) from these definitions'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -52,6 +53,38 @@ set edit:completion:arg-completer[pgw] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'pgw;push'= {
+            cand -j 'The job label of the group to push to'
+            cand --job 'The job label of the group to push to'
+            cand -l 'Another grouping label of the group, NAME=VALUE (repeatable); any value works, even empty or with `/`'
+            cand --label 'Another grouping label of the group, NAME=VALUE (repeatable); any value works, even empty or with `/`'
+            cand -f 'File of metrics in the text format (repeatable); `-` is stdin, which is read anyway when nothing else is given'
+            cand --file 'File of metrics in the text format (repeatable); `-` is stdin, which is read anyway when nothing else is given'
+            cand --type 'Type of the metrics given as arguments'
+            cand --help-text 'HELP text of the metrics given as arguments'
+            cand --expire-after 'Ask the gateway to drop the group when no push came for this long (header Pgw-Expire-After; pgw serve only)'
+            cand --gzip 'Compress the body with gzip: auto does so above 64 KiB'
+            cand -g 'The gateway''s URL, with its route prefix if it has one'
+            cand --gateway 'The gateway''s URL, with its route prefix if it has one'
+            cand --ca-cert 'PEM file of certificate authorities to trust for an https gateway (besides the usual ones)'
+            cand -u 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file'
+            cand --user 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file'
+            cand --password 'Password for basic auth; prefer --password-file, since the environment can leak'
+            cand --password-file 'File whose first line is the basic-auth password'
+            cand --token 'Bearer token; prefer --token-file, since the environment can leak'
+            cand --token-file 'File whose first line is a bearer token'
+            cand --timeout 'Time limit for each request to the gateway'
+            cand --retries 'Retries (with backoff) after a connection error, a timeout or a 5xx answer; never after a 4xx'
+            cand --replace 'Replace the whole group with this push (HTTP PUT); the default without a wrapped command'
+            cand --add 'Replace only the families in this push, keep the group''s others (HTTP POST); always so with a wrapped command'
+            cand --strip-timestamps 'Remove sample timestamps instead of refusing the input (the gateway refuses timestamps)'
+            cand --dry-run 'Check the input and print the body that would be sent, without sending it'
+            cand --insecure 'Do not check the gateway''s TLS certificate (the connection stays encrypted)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'pgw;generate'= {
             cand --out 'Directory under which man/ and completions/ are written'
             cand -h 'Print help'
@@ -61,10 +94,13 @@ set edit:completion:arg-completer[pgw] = {|@words|
         }
         &'pgw;help'= {
             cand serve 'Run a Pushgateway server, a drop-in replacement for the official one'
+            cand push 'Push metrics to a gateway: from arguments, files or stdin, or about a command it runs'
             cand generate 'Write the man pages (man/) and shell completions (completions/) from these definitions'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'pgw;help;serve'= {
+        }
+        &'pgw;help;push'= {
         }
         &'pgw;help;generate'= {
         }

@@ -7,5 +7,6 @@ mod util;
 mod generated;
 mod housekeeping;
 mod interop;
+mod push;
 mod serve;
 mod ui;

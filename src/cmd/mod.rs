@@ -1,6 +1,7 @@
 //! One module per subcommand, each with one `run`.
 
 pub mod generate;
+pub mod push;
 pub mod serve;
 
 use crate::cli::Command;
@@ -11,5 +12,6 @@ pub fn execute(command: Command) -> anyhow::Result<i32> {
     match command {
         Command::Serve(args) => serve::run(args).map(|()| 0),
         Command::Generate(args) => generate::run(args).map(|()| 0),
+        Command::Push(args) => push::run(args),
     }
 }
