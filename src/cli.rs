@@ -22,15 +22,34 @@ pub enum Command {
     /// Run a Pushgateway server, a drop-in replacement for the official one.
     #[command(after_help = SERVE_EXAMPLES)]
     Serve(ServeArgs),
+
+    /// Push metrics to a gateway: from arguments, files or stdin, or about a command it runs.
+    #[command(after_help = PUSH_EXAMPLES)]
+    Push(PushArgs),
+
     /// List a gateway's groups, or the metrics of one group.
     #[command(after_help = LIST_EXAMPLES)]
     List(ListArgs),
+
     /// Delete one group, or every group matching a selector and/or not pushed for a while.
     #[command(after_help = DELETE_EXAMPLES)]
     Delete(DeleteArgs),
+
     /// Delete every group of a gateway.
     #[command(after_help = WIPE_EXAMPLES)]
     Wipe(WipeArgs),
+
+    /// Write the man pages (man/) and shell completions (completions/) from these definitions.
+    #[command(hide = true)]
+    Generate(GenerateArgs),
+}
+
+/// `pgw generate` flags.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Directory under which man/ and completions/ are written.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub out: PathBuf,
 }
 
 const SERVE_EXAMPLES: &str = "\
@@ -140,6 +159,111 @@ pub struct ServeArgs {
         default_value = "logfmt"
     )]
     pub log_format: log::Format,
+}
+
+const PUSH_EXAMPLES: &str = "\
+Examples:
+  pgw push -j backup last_success_seconds=$(date +%s) bytes_total=123
+  pgw push -j backup -l instance=db1 --type=gauge --help-text='Size of the dump.' dump_bytes=4096
+  some_tool --metrics | pgw push -j some_tool
+  pgw push -j node -l instance=$(hostname) -f /var/lib/node_exporter/textfile/backup.prom
+  pgw push -j cleaner -l path=/var/tmp 'files_removed{kind=\"log\"}=12'
+
+Wrap a cron job: run it, pass its output and exit code through, push how it went:
+  17 3 * * * pgw push -g http://gw:9091 -j nightly-backup -- /usr/local/bin/backup.sh --full
+This pushes pgw_job_duration_seconds, pgw_job_exit_code, pgw_job_start_time_seconds and,
+on success only, pgw_job_last_success_time_seconds, with POST, so the last success survives
+failed runs. Alert when it is older than a day:
+  time() - pgw_job_last_success_time_seconds{job=\"nightly-backup\"} > 86400
+
+--replace (PUT, the default) makes the group hold exactly what is pushed: every family the
+group had before is gone. --add (POST) replaces only the families named in this push and
+keeps the group's others.
+
+Exit codes: 0 pushed, 3 bad input (nothing sent), 4 gateway unreachable, 5 timed out,
+6 refused by the gateway (4xx), 7 gateway failed (5xx); with a wrapped command, its own code.";
+
+/// `pgw push` flags.
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// The job label of the group to push to.
+    #[arg(short = 'j', long, value_name = "JOB")]
+    pub job: String,
+
+    /// Another grouping label of the group, NAME=VALUE (repeatable); any value works, even empty or with `/`.
+    #[arg(short = 'l', long = "label", value_name = "NAME=VALUE")]
+    pub labels: Vec<String>,
+
+    /// Metrics as arguments: NAME=VALUE or NAME{LABEL="VALUE",...}=VALUE.
+    #[arg(value_name = "METRIC")]
+    pub metrics: Vec<String>,
+
+    /// File of metrics in the text format (repeatable); `-` is stdin, which is read anyway when nothing else is given.
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Type of the metrics given as arguments.
+    #[arg(
+        long = "type",
+        value_enum,
+        value_name = "TYPE",
+        default_value = "untyped"
+    )]
+    pub kind: ArgMetricType,
+
+    /// HELP text of the metrics given as arguments.
+    #[arg(long, value_name = "TEXT")]
+    pub help_text: Option<String>,
+
+    /// Replace the whole group with this push (HTTP PUT); the default without a wrapped command.
+    #[arg(long, conflicts_with_all = ["add", "command"])]
+    pub replace: bool,
+
+    /// Replace only the families in this push, keep the group's others (HTTP POST); always so with a wrapped command.
+    #[arg(long)]
+    pub add: bool,
+
+    /// Remove sample timestamps instead of refusing the input (the gateway refuses timestamps).
+    #[arg(long)]
+    pub strip_timestamps: bool,
+
+    /// Ask the gateway to drop the group when no push came for this long (header Pgw-Expire-After; pgw serve only).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub expire_after: Option<Duration>,
+
+    /// Compress the body with gzip: auto does so above 64 KiB.
+    #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
+    pub gzip: GzipMode,
+
+    /// Check the input and print the body that would be sent, without sending it.
+    #[arg(long, conflicts_with = "command")]
+    pub dry_run: bool,
+
+    /// A command to run and report on, after `--`: its output and exit code pass through.
+    #[arg(last = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+
+    #[command(flatten)]
+    pub gateway: GatewayArgs,
+}
+
+/// The types a metric given as an argument can have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ArgMetricType {
+    Gauge,
+    Counter,
+    Untyped,
+}
+
+/// When `pgw push` compresses its body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GzipMode {
+    /// Above 64 KiB, falling back to a plain body if the gateway refuses the compressed one.
+    Auto,
+    /// Always, for gateways that are known to accept it.
+    Always,
+    /// Never, for gateways that do not decompress.
+    Never,
 }
 
 /// How the client commands reach a gateway: shared by `push`, `list`,

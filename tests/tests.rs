@@ -4,8 +4,10 @@
 
 mod util;
 
+mod generated;
 mod housekeeping;
 mod interop;
 mod manage;
+mod push;
 mod serve;
 mod ui;

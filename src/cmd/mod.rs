@@ -1,7 +1,9 @@
 //! One module per subcommand, each with one `run`.
 
 pub mod delete;
+pub mod generate;
 pub mod list;
+pub mod push;
 pub mod serve;
 pub mod wipe;
 
@@ -15,5 +17,7 @@ pub fn execute(command: Command) -> anyhow::Result<i32> {
         Command::List(args) => list::run(args).map(|()| 0),
         Command::Delete(args) => delete::run(args).map(|()| 0),
         Command::Wipe(args) => wipe::run(args).map(|()| 0),
+        Command::Generate(args) => generate::run(args).map(|()| 0),
+        Command::Push(args) => push::run(args),
     }
 }
