@@ -799,7 +799,11 @@ fn list_colours_and_fits_only_on_a_terminal() {
     assert!(screen.contains("\x1b["), "colour on a terminal:\n{screen}");
     let screen = on_terminal(&format!("list -g {url}"), 200, true);
     assert!(!screen.contains('\x1b'), "NO_COLOR:\n{screen}");
-    let piped = expect(0, &["list", "-g", &url, "-o", "wide"]).stdout;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pgw"));
+    cmd.args(["list", "-g", &url, "-o", "wide"])
+        .env("COLUMNS", "40")
+        .env_remove("NO_COLOR");
+    let piped = String::from_utf8(cmd.output().unwrap().stdout).unwrap();
     assert!(!piped.contains('\x1b'));
     assert!(
         piped.lines().any(|l| l.chars().count() > 100),

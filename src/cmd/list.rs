@@ -136,16 +136,18 @@ pub struct Style {
 }
 
 impl Style {
-    /// For stdout: the terminal's width (or `COLUMNS`), and colour only on a
-    /// terminal and without `NO_COLOR` (no-color.org: set and not empty).
+    /// For stdout: on a terminal, its width (`COLUMNS` first) and colour
+    /// unless `NO_COLOR` is set and not empty (no-color.org); into a pipe or
+    /// a file, whole lines and no colour, whatever the environment says.
     pub fn detect() -> Style {
         let tty = std::io::stdout().is_terminal();
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        let columns = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok());
+        let columns = || std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok());
         // comfy-table asks the terminal; a pseudo-terminal nobody sized
         // answers 0, which is no width to fit.
-        let width = columns
-            .or_else(|| if tty { Table::new().width() } else { None })
+        let width = tty
+            .then(|| columns().or_else(|| Table::new().width()))
+            .flatten()
             .filter(|w| *w >= 20);
         Style {
             width,
