@@ -835,6 +835,82 @@ fn unreachable_gateway_exits_4() {
     }
 }
 
+/// A server that answers every request with `status` and a short text.
+fn answering(status: u16) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            let app = axum::Router::new().fallback(move || async move {
+                (
+                    axum::http::StatusCode::from_u16(status).unwrap(),
+                    "storage on fire",
+                )
+            });
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    url
+}
+
+#[test]
+fn route_prefix_refusals_and_failures() {
+    let g = Pgw::start(&["--web.route-prefix=/pgw"]);
+    let url = format!("{}/pgw", g.url());
+    push(&url, "/metrics/job/a", "a 1\n");
+    let run = expect(0, &["list", "-g", &url, "-o", "json"]);
+    assert_eq!(listed(&run), [key(&[("job", "a")])]);
+    expect(0, &["delete", "-g", &url, "-j", "a"]);
+    wait_groups(&url, &[]);
+
+    // Without the prefix every path is unknown: a refusal (4xx), exit 6.
+    let run = expect(6, &["list", "-g", &g.url()]);
+    assert!(
+        run.stderr.contains("refused GET /api/v1/metrics with 404"),
+        "{run:#?}"
+    );
+
+    let failing = answering(503);
+    for args in [
+        vec!["list"],
+        vec!["delete", "-s", "job=x"],
+        vec!["wipe", "--yes"],
+    ] {
+        let mut args = args;
+        args.extend(["-g", &failing, "--retries", "1"]);
+        let run = expect(7, &args);
+        assert!(
+            run.stderr
+                .contains("503 Service Unavailable: storage on fire"),
+            "{run:#?}"
+        );
+        assert!(run.stderr.contains("gave up after 2 attempts"), "{run:#?}");
+    }
+}
+
+#[test]
+fn silent_gateway_exits_5() {
+    // The kernel accepts the connection; nobody ever answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", silent.local_addr().unwrap());
+    for args in [
+        vec!["list"],
+        vec!["delete", "-s", "job=x"],
+        vec!["wipe", "--yes"],
+    ] {
+        let mut args = args;
+        args.extend(["-g", &url, "--retries", "0", "--timeout", "300ms"]);
+        let run = expect(5, &args);
+        assert!(run.stderr.contains("did not answer"), "{run:#?}");
+    }
+}
+
 #[test]
 fn ten_thousand_groups_list_quickly() {
     let g = Pgw::start(&[]);
