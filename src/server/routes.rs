@@ -20,7 +20,7 @@ use percent_encoding::percent_decode_str;
 use crate::exposition::{encoding, proto, text};
 use crate::grouping::{GroupingKey, KeyError};
 use crate::server::store::{self, Mode};
-use crate::server::{api, State};
+use crate::server::{api, persist, State};
 
 /// The router: one handler that dispatches on method and path.
 pub fn app(state: Arc<State>) -> Router {
@@ -118,7 +118,7 @@ async fn dispatch(state: Arc<State>, req: Request) -> Response {
         "/api/v1/metrics" if method == Method::GET => ("api/v1/metrics", api_metrics(&state)),
         "/api/v1/status" if method == Method::GET => ("api/v1/status", api_status(&state)),
         "/api/v1/admin/wipe" if state.config.enable_admin_api => match method {
-            Method::PUT => ("wipe", wipe(&state)),
+            Method::PUT => ("wipe", wipe(&state).await),
             Method::OPTIONS => ("api/v1/options", with_cors(StatusCode::OK.into_response())),
             _ => (
                 "wipe",
@@ -163,6 +163,9 @@ async fn push(state: &State, req: Request, key: Result<GroupingKey, KeyError>) -
         if state.store.delete(&key) {
             crate::debug!("deleted group", group = key);
             state.changed.notify_one();
+        }
+        if let Err(e) = persist::durable(state).await {
+            return text_response(StatusCode::INTERNAL_SERVER_ERROR, e);
         }
         return StatusCode::ACCEPTED.into_response();
     }
@@ -220,6 +223,10 @@ async fn push(state: &State, req: Request, key: Result<GroupingKey, KeyError>) -
     match outcome {
         Ok(()) => {
             state.changed.notify_one();
+            // The answer promises the change is on disk.
+            if let Err(e) = persist::durable(state).await {
+                return text_response(StatusCode::INTERNAL_SERVER_ERROR, e);
+            }
             if state.config.disable_consistency_check {
                 // Upstream answers 202 when the check is off, because it does
                 // not wait for the write; pgw still checks (it is cheap here)
@@ -399,13 +406,16 @@ fn api_status(state: &State) -> Response {
     with_cors(Response::new(Body::from(out)))
 }
 
-fn wipe(state: &State) -> Response {
+async fn wipe(state: &State) -> Response {
     // Upstream answers 202 first and deletes group by group through its write
     // queue (slow under load); pgw empties the store in one step under its
     // lock, then answers.
     let n = state.store.wipe();
     crate::info!("wiped the store", groups = n);
     state.changed.notify_one();
+    if let Err(e) = persist::durable(state).await {
+        return with_cors(text_response(StatusCode::INTERNAL_SERVER_ERROR, e));
+    }
     with_cors(StatusCode::ACCEPTED.into_response())
 }
 
@@ -468,6 +478,7 @@ mod app_tests {
             disable_consistency_check: false,
             persistence_file: None,
             persistence_interval: Duration::from_secs(300),
+            persistence_recover: false,
             body_limit: DEFAULT_BODY_LIMIT,
             flags: vec![],
         }

@@ -12,8 +12,8 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use parking_lot::RwLock;
 use rustc_hash::FxHashMap;
@@ -22,6 +22,8 @@ use crate::exposition::render::{write_header, write_series};
 use crate::exposition::validate::check_families;
 use crate::exposition::{Family, Label, Metric, MetricType, Value};
 use crate::grouping::GroupingKey;
+use crate::server::persist::journal::Journal;
+use crate::server::persist::record;
 
 pub const PUSH_TIME: &str = "push_time_seconds";
 pub const PUSH_FAILURE_TIME: &str = "push_failure_time_seconds";
@@ -68,6 +70,8 @@ impl StoredFamily {
 pub struct PreparedPush {
     pub key: GroupingKey,
     families: Vec<StoredFamily>,
+    /// How long the group lives after this push; `None`: until deleted.
+    pub ttl: Option<Duration>,
 }
 
 impl PreparedPush {
@@ -81,6 +85,10 @@ impl PreparedPush {
     pub fn series_count(&self) -> usize {
         self.families.iter().map(StoredFamily::series_count).sum()
     }
+
+    pub fn families(&self) -> &[StoredFamily] {
+        &self.families
+    }
 }
 
 /// A read-only view of a group for the JSON API and persistence.
@@ -93,6 +101,7 @@ pub struct GroupView {
     pub families: Vec<Arc<StoredFamily>>,
     /// `push_failure_time_seconds` and `push_time_seconds`.
     pub synthetic: [Arc<StoredFamily>; 2],
+    pub ttl: Option<Duration>,
 }
 
 /// A family of the server's own metrics, rendered, merged into scrapes.
@@ -132,6 +141,7 @@ pub fn prepare(
     Ok(PreparedPush {
         key,
         families: prepared,
+        ttl: None,
     })
 }
 
@@ -252,6 +262,7 @@ struct Group {
     failure_time: f64,
     push_time_family: Arc<StoredFamily>,
     failure_time_family: Arc<StoredFamily>,
+    ttl: Option<Duration>,
 }
 
 /// Every group that has a family of one name, in grouping-key order.
@@ -285,6 +296,10 @@ pub struct Store {
     /// Names and types of the server's own metrics: a pushed family of the
     /// same name must have the same type, or the scrape could not merge them.
     own_types: Vec<(&'static str, MetricType)>,
+    /// The write-ahead log, with `--persistence.file`: every change is handed
+    /// to it under the write lock, so the log holds changes in the order the
+    /// store applied them.
+    journal: OnceLock<Arc<Journal>>,
 }
 
 impl Store {
@@ -296,19 +311,50 @@ impl Store {
                 v.sort_unstable_by_key(|(n, _)| *n);
                 v
             },
+            journal: OnceLock::new(),
         }
+    }
+
+    /// Logs every change from now on to `journal`; set once, after a restore.
+    pub fn set_journal(&self, journal: Arc<Journal>) {
+        if self.journal.set(journal).is_err() {
+            panic!("the store's journal is set twice");
+        }
+    }
+
+    pub fn journal(&self) -> Option<&Arc<Journal>> {
+        self.journal.get()
+    }
+
+    /// Every group and the sequence number of the last change they include,
+    /// read under one lock: a consistent cut for a snapshot.
+    pub fn cut(&self) -> (Vec<GroupView>, u64) {
+        let inner = self.inner.read();
+        let seq = self.journal.get().map_or(0, |j| j.appended());
+        (inner.groups.values().map(Group::view).collect(), seq)
     }
 
     /// Applies a prepared push, or refuses it (and records the failure time on
     /// the group if it exists; a refused push never creates a group).
     pub fn push(&self, push: PreparedPush, mode: Mode, now: SystemTime) -> Result<(), Rejection> {
         let canonical: Arc<[u8]> = Arc::from(push.key.canonical());
+        // Encoded (and compressed) before the lock, which then only hands the
+        // record to the log writer.
+        let record = self
+            .journal
+            .get()
+            .map(|_| record::push_payload(&push, mode, now));
         let mut inner = self.inner.write();
         if let Err(rejection) = self.check(&inner, &canonical, &push) {
-            inner.record_failure(&canonical, now);
+            if inner.record_failure(&canonical, now) {
+                self.log(|| record::failure_payload(&push.key, now));
+            }
             return Err(rejection);
         }
         inner.apply(canonical, push, mode, now, None);
+        if let (Some(j), Some(record)) = (self.journal.get(), record) {
+            j.append(record);
+        }
         Ok(())
     }
 
@@ -338,13 +384,29 @@ impl Store {
     /// Records a failed change of `key` (only if the group exists).
     pub fn record_failure(&self, key: &GroupingKey, now: SystemTime) {
         let canonical = key.canonical();
-        self.inner.write().record_failure(&canonical, now);
+        let mut inner = self.inner.write();
+        if inner.record_failure(&canonical, now) {
+            self.log(|| record::failure_payload(key, now));
+        }
     }
 
     /// Deletes exactly the group `key`; true if it existed.
     pub fn delete(&self, key: &GroupingKey) -> bool {
-        let canonical = key.canonical();
-        self.inner.write().remove_group(&canonical)
+        self.delete_groups(std::slice::from_ref(key)) == 1
+    }
+
+    /// Deletes exactly the groups `keys`, in one change (one log record);
+    /// returns how many of them existed.
+    pub fn delete_groups(&self, keys: &[GroupingKey]) -> usize {
+        let mut inner = self.inner.write();
+        let deleted: Vec<&GroupingKey> = keys
+            .iter()
+            .filter(|k| inner.remove_group(&k.canonical()))
+            .collect();
+        if !deleted.is_empty() {
+            self.log(|| record::delete_payload(&deleted));
+        }
+        deleted.len()
     }
 
     /// Deletes every group; returns how many there were.
@@ -356,7 +418,15 @@ impl Store {
             next_id,
             ..Inner::default()
         };
+        self.log(record::wipe_payload);
         n
+    }
+
+    /// Hands a change to the log; called with the write lock held.
+    fn log(&self, record: impl FnOnce() -> Vec<u8>) {
+        if let Some(j) = self.journal.get() {
+            j.append(record());
+        }
     }
 
     pub fn stats(&self) -> Stats {
@@ -519,6 +589,7 @@ impl Group {
                 self.failure_time_family.clone(),
                 self.push_time_family.clone(),
             ],
+            ttl: self.ttl,
         }
     }
 }
@@ -532,7 +603,7 @@ impl Inner {
         now: SystemTime,
         times: Option<(f64, f64)>,
     ) {
-        let PreparedPush { key, families } = push;
+        let PreparedPush { key, families, ttl } = push;
         let Inner {
             groups,
             families: index,
@@ -551,6 +622,7 @@ impl Inner {
                 families: FxHashMap::default(),
                 push_time: 0.0,
                 failure_time: 0.0,
+                ttl: None,
             };
             // The synthetic series keep their labels, and so their
             // fingerprints, for the life of the group: they are registered
@@ -563,6 +635,7 @@ impl Inner {
             }
             group
         });
+        group.ttl = ttl;
         // PUT drops every family it does not re-push; POST keeps them.
         let mut dropped = match mode {
             Mode::Replace => std::mem::take(&mut group.families),
@@ -616,7 +689,8 @@ impl Inner {
         );
     }
 
-    fn record_failure(&mut self, canonical: &[u8], now: SystemTime) {
+    /// Sets the failure time of the group, if it exists; true if it did.
+    fn record_failure(&mut self, canonical: &[u8], now: SystemTime) -> bool {
         let Inner {
             groups,
             families: index,
@@ -624,7 +698,7 @@ impl Inner {
             ..
         } = self;
         let Some(canonical) = groups.get_key_value(canonical).map(|(k, _)| k.clone()) else {
-            return;
+            return false;
         };
         let group = groups.get_mut(&canonical).expect("looked up above");
         let push_time = group.push_time;
@@ -637,6 +711,7 @@ impl Inner {
             unix_seconds(now),
             now,
         );
+        true
     }
 
     fn remove_group(&mut self, canonical: &[u8]) -> bool {
