@@ -5,4 +5,5 @@
 mod util;
 
 mod interop;
+mod persist;
 mod serve;

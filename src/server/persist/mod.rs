@@ -101,14 +101,16 @@ pub fn open(state: &Arc<State>) -> anyhow::Result<()> {
             segments.push(path.clone());
         }
     }
-    for p in &loaded.problems {
-        let mut name = p.file.file_name().unwrap_or_default().to_os_string();
+    let damaged: std::collections::BTreeSet<&PathBuf> =
+        loaded.problems.iter().map(|p| &p.file).collect();
+    for file in damaged {
+        let mut name = file.file_name().unwrap_or_default().to_os_string();
         name.push(format!(".damaged-{unix}"));
-        let aside = p.file.with_file_name(name);
-        fs::rename(&p.file, &aside).with_context(|| {
+        let aside = file.with_file_name(name);
+        fs::rename(file, &aside).with_context(|| {
             format!(
                 "cannot move the damaged file {} aside to {}",
-                p.file.display(),
+                file.display(),
                 aside.display()
             )
         })?;
