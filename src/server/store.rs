@@ -62,6 +62,31 @@ impl StoredFamily {
     pub fn series_count(&self) -> usize {
         self.fingerprints.len()
     }
+
+    pub fn fingerprints(&self) -> &[u64] {
+        &self.fingerprints
+    }
+
+    /// A family as persistence stored it: `text` and `fingerprints` are
+    /// what [`prepare`] made of a push (checksummed on disk), so a restore
+    /// needs no parsing.
+    pub fn from_parts(
+        name: &str,
+        kind: MetricType,
+        help: Option<&str>,
+        pushed_at: SystemTime,
+        text: Vec<u8>,
+        fingerprints: Vec<u64>,
+    ) -> StoredFamily {
+        StoredFamily {
+            name: Arc::from(name),
+            kind,
+            help: help.filter(|h| !h.is_empty()).map(Box::from),
+            pushed_at,
+            text: text.into_boxed_slice(),
+            fingerprints: fingerprints.into_boxed_slice(),
+        }
+    }
 }
 
 /// A push that passed every check that needs no other group: labels
@@ -75,6 +100,15 @@ pub struct PreparedPush {
 }
 
 impl PreparedPush {
+    /// A push rebuilt from persisted families.
+    pub fn from_parts(
+        key: GroupingKey,
+        families: Vec<StoredFamily>,
+        ttl: Option<Duration>,
+    ) -> PreparedPush {
+        PreparedPush { key, families, ttl }
+    }
+
     /// Sets the push time of one family (a restore keeps the original times).
     pub fn set_pushed_at(&mut self, name: &str, at: SystemTime) {
         if let Some(f) = self.families.iter_mut().find(|f| &*f.name == name) {

@@ -293,13 +293,8 @@ fn load_snapshot(files: &Files, store: &Store, loaded: &mut Loaded) -> anyhow::R
             }
             Change::Group(g) => {
                 let key = g.key.clone();
-                let restored =
-                    record::prepare(g.key, &g.families, g.changed_at, g.ttl).and_then(|p| {
-                        store
-                            .restore(p, g.push_time, g.failure_time, g.changed_at)
-                            .map_err(anyhow::Error::from)
-                    });
-                match restored {
+                let p = record::prepare(g.key, g.families, g.ttl);
+                match store.restore(p, g.push_time, g.failure_time, g.changed_at) {
                     Ok(()) => kept += 1,
                     Err(e) => problem(format!("group {key} cannot be restored: {e:#}")),
                 }
@@ -342,7 +337,7 @@ fn apply(store: &Store, change: Change) -> anyhow::Result<()> {
             ttl,
             families,
         } => {
-            let push = record::prepare(key, &families, at, ttl)?;
+            let push = record::prepare(key, families, ttl);
             store.push(push, mode, at)?;
         }
         Change::Delete(keys) => {

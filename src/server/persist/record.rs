@@ -14,10 +14,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context as _};
 
-use crate::exposition::render::write_header;
-use crate::exposition::{text, MetricType};
+use crate::exposition::MetricType;
 use crate::grouping::GroupingKey;
-use crate::server::store::{self, GroupView, Mode, PreparedPush, StoredFamily};
+use crate::server::store::{GroupView, Mode, PreparedPush, StoredFamily};
 
 pub const SNAPSHOT_MAGIC: &[u8; 8] = b"PGWSNAP2";
 pub const LOG_MAGIC: &[u8; 8] = b"PGWLOG01";
@@ -32,6 +31,10 @@ pub struct FamilyRecord {
     pub help: String,
     pub pushed_at: SystemTime,
     pub text: Vec<u8>,
+    /// The store's fingerprints of the series, sorted: with them a restore
+    /// needs no parsing. (A change of the fingerprint function needs a new
+    /// file format.)
+    pub fingerprints: Vec<u64>,
 }
 
 /// One group of a snapshot, as it was.
@@ -344,28 +347,27 @@ fn decode_body(body: &[u8]) -> anyhow::Result<Change> {
     Ok(change)
 }
 
-/// Turns persisted families back into a push the store accepts: the series
-/// are parsed again (the store keeps them rendered, not parsed) and keep
-/// their own push times.
+/// Turns persisted families back into a push the store accepts, as they
+/// were pushed: same text, fingerprints and push times, no parsing.
 pub fn prepare(
     key: GroupingKey,
-    families: &[FamilyRecord],
-    at: SystemTime,
+    families: Vec<FamilyRecord>,
     ttl: Option<Duration>,
-) -> anyhow::Result<PreparedPush> {
-    let mut body = Vec::with_capacity(families.iter().map(|f| f.text.len() + 64).sum());
-    for f in families {
-        write_header(&mut body, &f.name, Some(&f.help), f.kind);
-        body.extend_from_slice(&f.text);
-    }
-    let parsed = text::parse_bytes(&body).with_context(|| format!("group {key} does not parse"))?;
-    let mut prepared = store::prepare(key.clone(), parsed, at)
-        .with_context(|| format!("group {key} is invalid"))?;
-    for f in families {
-        prepared.set_pushed_at(&f.name, f.pushed_at);
-    }
-    prepared.ttl = ttl;
-    Ok(prepared)
+) -> PreparedPush {
+    let families = families
+        .into_iter()
+        .map(|f| {
+            StoredFamily::from_parts(
+                &f.name,
+                f.kind,
+                Some(&f.help),
+                f.pushed_at,
+                f.text,
+                f.fingerprints,
+            )
+        })
+        .collect();
+    PreparedPush::from_parts(key, families, ttl)
 }
 
 fn put_u32(out: &mut Vec<u8>, v: usize) {
@@ -395,6 +397,10 @@ fn put_family(out: &mut Vec<u8>, f: &StoredFamily) {
     put_bytes(out, f.help.as_deref().unwrap_or("").as_bytes());
     put_u64(out, nanos(f.pushed_at));
     put_bytes(out, &f.text);
+    put_u32(out, f.fingerprints().len());
+    for fp in f.fingerprints() {
+        put_u64(out, *fp);
+    }
 }
 
 fn nanos(t: SystemTime) -> u64 {
@@ -484,12 +490,21 @@ impl<'a> Reader<'a> {
             let pushed_at = self.time()?;
             let len = self.u32()?;
             let text = self.take(len)?.to_vec();
+            let n = self.u32()?;
+            let mut fingerprints = Vec::with_capacity(n.min(1 << 20));
+            for _ in 0..n {
+                fingerprints.push(self.u64()?);
+            }
+            if fingerprints.windows(2).any(|w| w[0] > w[1]) {
+                bail!("series fingerprints out of order");
+            }
             families.push(FamilyRecord {
                 name,
                 kind,
                 help,
                 pushed_at,
                 text,
+                fingerprints,
             });
         }
         Ok(families)
@@ -499,8 +514,9 @@ impl<'a> Reader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exposition::text;
     use crate::server::metrics::OWN_TYPES;
-    use crate::server::store::Store;
+    use crate::server::store::{self, Store};
 
     fn prepared(job: &str, body: &str) -> PreparedPush {
         let key = GroupingKey::new([("job", job)]);
@@ -628,7 +644,7 @@ mod tests {
         };
         assert_eq!(g.ttl, Some(Duration::from_millis(1500)));
         assert_eq!(g.push_time, groups[0].push_time);
-        let again = prepare(g.key.clone(), &g.families, g.changed_at, g.ttl).unwrap();
+        let again = prepare(g.key.clone(), g.families.clone(), g.ttl);
         assert_eq!(again.ttl, g.ttl);
         assert_eq!(
             again.families()[0].pushed_at,
