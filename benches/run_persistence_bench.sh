@@ -31,7 +31,7 @@ startup() {
   pid=$!
   until curl -sf -o /dev/null "http://127.0.0.1:$port/-/healthy"; do sleep 0.005; done
   t1=$(date +%s.%N)
-  echo "$(echo "$t1 - $t0" | bc) s, $(curl -s "http://127.0.0.1:$port/api/v1/metrics" | grep -o '"labels"' | wc -l) groups; $(grep -o 'msg="restored the store".*' "$dir/start.log")"
+  echo "$(echo "$t1 - $t0" | bc) s ($(grep -o 'groups=.*' "$dir/start.log"))"
   echo "$pid" > "$dir/pid"
 }
 
@@ -55,7 +55,7 @@ for setup in "node_exporter.prom 200" "batch_job.prom 5000"; do
   for i in $(seq 0 $(($2 - 1))); do
     printf 'url = "http://127.0.0.1:%s/metrics/job/node/instance/host-%d"\nupload-file = "%s"\nrequest = "PUT"\n' $port $i "$bench/$1"
   done > "$dir/fill.cfg"
-  curl -s -Z --parallel-max 16 -K "$dir/fill.cfg" -o /dev/null
+  curl -s --no-progress-meter -Z --parallel-max 16 -K "$dir/fill.cfg" -o /dev/null
   stop KILL
   echo "[pgw-persist] log after $2 more pushes and kill -9: $(cat "$dir"/store.wal.* | wc -c) bytes"
   echo "[pgw-persist] start-up from the snapshot and that log: $(startup)"

@@ -36,7 +36,7 @@ use crate::server::State;
 /// The log is compacted once it is larger than this and than twice the
 /// snapshot: compaction rewrites the whole store, so it should be paid for
 /// by a log of at least the store's size.
-const MIN_LOG_BYTES: u64 = 16 << 20;
+const MIN_LOG_BYTES: u64 = 64 << 20;
 /// At most this much is written in one batch.
 const MAX_BATCH_BYTES: usize = 64 << 20;
 

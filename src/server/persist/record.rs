@@ -5,7 +5,8 @@
 //! followed by framed records. A frame is
 //! `"PGWR" | u32 length | u64 sequence number | u64 xxh3 | payload`, all
 //! little-endian, where the xxh3 covers the length, the sequence number and
-//! the payload, and the payload is a snappy-compressed [`Change`]. The marker
+//! the payload, and the payload is a [`Change`], plain or snappy-compressed
+//! (its first byte says which). The marker
 //! lets a reader that met a damaged frame look for the next good one: a bad
 //! frame followed by good ones is corruption, a bad frame at the very end is
 //! the torn write of a crash.
@@ -103,15 +104,33 @@ fn checksum(len_and_seq: &[u8], payload: &[u8]) -> u64 {
     h.digest()
 }
 
+/// First byte of a payload: how the rest is stored.
+const PLAIN: u8 = 0;
+const SNAPPY: u8 = 1;
+
+/// Whether push records in the log are compressed: snappy costs about as
+/// much CPU as the rest of a push, and the log is short-lived (compaction
+/// rewrites the store compressed), so they are not.
+const COMPRESS_PUSHES: bool = false;
+
 fn compress(body: &[u8]) -> Vec<u8> {
-    snap::raw::Encoder::new()
-        .compress_vec(body)
-        .expect("snappy compresses any input below 4 GiB")
+    let mut out = vec![0; 1 + snap::raw::max_compress_len(body.len())];
+    out[0] = SNAPPY;
+    let n = snap::raw::Encoder::new()
+        .compress(body, &mut out[1..])
+        .expect("snappy compresses any input below 4 GiB");
+    out.truncate(1 + n);
+    out
 }
 
 pub fn push_payload(push: &PreparedPush, mode: Mode, at: SystemTime) -> Vec<u8> {
     let families = push.families();
-    let mut b = Vec::with_capacity(families.iter().map(|f| f.text.len() + 64).sum::<usize>() + 64);
+    let size: usize = families
+        .iter()
+        .map(|f| f.text.len() + f.fingerprints().len() * 8 + 64)
+        .sum();
+    let mut b = Vec::with_capacity(size + 64);
+    b.push(PLAIN);
     b.push(PUSH);
     put_key(&mut b, &push.key);
     b.push(match mode {
@@ -124,7 +143,11 @@ pub fn push_payload(push: &PreparedPush, mode: Mode, at: SystemTime) -> Vec<u8> 
     for f in families {
         put_family(&mut b, f);
     }
-    compress(&b)
+    if COMPRESS_PUSHES {
+        compress(&b[1..])
+    } else {
+        b
+    }
 }
 
 pub fn delete_payload(keys: &[&GroupingKey]) -> Vec<u8> {
@@ -286,10 +309,17 @@ fn frame_at(bytes: &[u8], pos: usize) -> Result<(u64, &[u8], usize), &'static st
 }
 
 fn decode(payload: &[u8]) -> Result<Change, &'static str> {
-    let body = snap::raw::Decoder::new()
-        .decompress_vec(payload)
-        .map_err(|_| "the record does not decompress")?;
-    decode_body(&body).map_err(|_| "the record's content is malformed")
+    let decoded = match payload.split_first() {
+        Some((&PLAIN, body)) => decode_body(body),
+        Some((&SNAPPY, compressed)) => {
+            let body = snap::raw::Decoder::new()
+                .decompress_vec(compressed)
+                .map_err(|_| "the record does not decompress")?;
+            decode_body(&body)
+        }
+        _ => return Err("the record's encoding is unknown"),
+    };
+    decoded.map_err(|_| "the record's content is malformed")
 }
 
 fn decode_body(body: &[u8]) -> anyhow::Result<Change> {
