@@ -53,7 +53,7 @@ pub struct State {
     pub start_time: SystemTime,
     /// Notified on `/-/quit`.
     pub quit: Notify,
-    /// Notified after every change, for the persistence task.
+    /// Notified after every change.
     pub changed: Notify,
     pub scrape_buffers: Arc<buffers::BufferPool>,
 }

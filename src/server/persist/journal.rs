@@ -37,6 +37,8 @@ use crate::server::State;
 /// snapshot: compaction rewrites the whole store, so it should be paid for
 /// by a log of at least the store's size.
 const MIN_LOG_BYTES: u64 = 64 << 20;
+/// Shortest time between two compactions that the interval can ask for.
+const MIN_INTERVAL: Duration = Duration::from_millis(100);
 /// At most this much is written in one batch.
 const MAX_BATCH_BYTES: usize = 64 << 20;
 
@@ -283,8 +285,10 @@ fn write_loop(
 fn compaction_due(shared: &Shared) -> bool {
     let log = shared.log_bytes.load(Ordering::Relaxed);
     let snapshot = shared.snapshot_bytes.load(Ordering::Relaxed);
+    // A zero interval would compact after every write.
+    let interval = shared.interval.max(MIN_INTERVAL);
     log > MIN_LOG_BYTES.max(2 * snapshot)
-        || (log > 0 && shared.last_compaction.lock().elapsed() >= shared.interval)
+        || (log > 0 && shared.last_compaction.lock().elapsed() >= interval)
 }
 
 fn start_compaction(shared: &Shared, state: &Arc<State>) {
