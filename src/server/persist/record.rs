@@ -631,6 +631,32 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Any cut and any flipped bit: the scan never panics, every record
+        /// it returns is one that was written, and the damage is reported.
+        #[test]
+        fn damage_is_found_and_never_invents_records(
+            cut in 0.8f64..=1.0,
+            at in 0.0f64..1.0,
+            bit in 0u8..8,
+        ) {
+            let written = log(&three_records());
+            let originals = scan(&written, LOG_MAGIC).unwrap().records;
+            let mut bytes = written[..(written.len() as f64 * cut) as usize].to_vec();
+            if bytes.len() > LOG_MAGIC.len() {
+                let i = LOG_MAGIC.len() + ((bytes.len() - LOG_MAGIC.len()) as f64 * at) as usize;
+                let i = i.min(bytes.len() - 1);
+                bytes[i] ^= 1 << bit;
+            }
+            if let Ok(found) = scan(&bytes, LOG_MAGIC) {
+                proptest::prop_assert!(found.records.iter().all(|r| originals.contains(r)));
+                proptest::prop_assert!(
+                    found.records.len() == originals.len() || !found.damage.is_empty()
+                );
+            }
+        }
+    }
+
     #[test]
     fn other_formats_are_not_ours() {
         for bytes in [
