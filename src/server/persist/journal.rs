@@ -233,6 +233,10 @@ fn write_loop(
         // compaction.
         match rx.recv_timeout(Duration::from_secs(1)) {
             Ok((seq, payload)) => {
+                // A burst can leave a large buffer behind; keep a modest one.
+                if buf.capacity() > 8 << 20 {
+                    buf = Vec::new();
+                }
                 buf.clear();
                 record::frame(&mut buf, seq, &payload);
                 let mut last = seq;
