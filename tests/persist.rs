@@ -241,6 +241,58 @@ fn deletes_and_wipes_acknowledged_before_kill_9_stay_done() {
 }
 
 #[test]
+fn clean_ups_expiries_and_times_to_live_survive_kill_9() {
+    let dir = TempDir::new("kill9-expiry");
+    let file = dir.path().join("store");
+    let arg = file_arg(&file);
+    let g = Pgw::start(&[&arg]);
+    for job in ["ci-1", "ci-2", "keep"] {
+        push_ok(&g, "PUT", &format!("/metrics/job/{job}"), "x 1\n");
+    }
+    let r = request(
+        "PUT",
+        &format!("{}/metrics/job/short", g.url()),
+        &[("Pgw-Expire-After", "1s")],
+        b"x 1\n",
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = request(
+        "PUT",
+        &format!("{}/metrics/job/long", g.url()),
+        &[("Pgw-Expire-After", "1h")],
+        b"x 1\n",
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = request(
+        "DELETE",
+        &format!("{}/api/v1/groups?match=job%3D~%22ci-.*%22", g.url()),
+        &[],
+        b"",
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    // The expiry deletes `short` within a second or two of its push.
+    poll(Duration::from_secs(10), || {
+        (!jobs(&g).contains(&"short".to_string())).then_some(())
+    })
+    .expect("the group did not expire");
+    // An expiry answers nobody; the next acknowledged change is synced with
+    // every change before it, the expiry included.
+    push_ok(&g, "PUT", "/metrics/job/keep", "x 2\n");
+    kill_9(g);
+    let g = Pgw::start(&[&arg]);
+    assert_eq!(jobs(&g), ["keep", "long"]);
+    let api = get(&format!("{}/api/v1/metrics", g.url())).json();
+    let long = api["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["labels"]["job"] == "long")
+        .unwrap()
+        .clone();
+    assert_eq!(long["expire_after_seconds"], 3600.0, "{long}");
+}
+
+#[test]
 fn push_times_survive_kill_9_and_sigterm_flushes() {
     let dir = TempDir::new("times");
     let file = dir.path().join("store");

@@ -4,6 +4,10 @@
 
 mod util;
 
+mod generated;
+mod housekeeping;
 mod interop;
 mod persist;
+mod push;
 mod serve;
+mod ui;

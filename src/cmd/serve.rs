@@ -2,10 +2,12 @@
 //! first), then runs the server on a multi-threaded runtime.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 
 use crate::cli::ServeArgs;
+use crate::server::limits::Limits;
 use crate::server::{self, Config};
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -32,6 +34,20 @@ pub fn config(args: ServeArgs) -> anyhow::Result<Config> {
     if args.max_body_size == 0 {
         bail!("--push.max-body-size must be at least 1 byte");
     }
+    if args.read_timeout.is_zero() {
+        bail!("--web.read-timeout must be longer than 0");
+    }
+    if args.expire_after.is_some_and(|d| d.is_zero()) {
+        bail!("--expire-after must be longer than 0 (leave it out to keep groups forever)");
+    }
+    let limits = Limits {
+        max_series_per_push: args.max_series_per_push,
+        max_label_name_length: args.max_label_name_length,
+        max_label_value_length: args.max_label_value_length,
+        max_groups: args.max_groups,
+        max_series: args.max_series,
+    };
+    let duration = |d: Duration| humantime::format_duration(d).to_string();
     let route_prefix =
         server::route_prefix(args.route_prefix.as_deref(), args.external_url.as_deref());
     // `--persistence.file=` (empty) means memory only, as upstream.
@@ -62,7 +78,23 @@ pub fn config(args: ServeArgs) -> anyhow::Result<Config> {
             "push.disable-consistency-check",
             args.disable_consistency_check.to_string(),
         ),
+        (
+            "expire-after",
+            args.expire_after.map(duration).unwrap_or_default(),
+        ),
         ("push.max-body-size", args.max_body_size.to_string()),
+        (
+            "push.max-label-name-length",
+            args.max_label_name_length.to_string(),
+        ),
+        (
+            "push.max-label-value-length",
+            args.max_label_value_length.to_string(),
+        ),
+        ("push.max-series", args.max_series_per_push.to_string()),
+        ("store.max-groups", args.max_groups.to_string()),
+        ("store.max-series", args.max_series.to_string()),
+        ("web.read-timeout", duration(args.read_timeout)),
         ("web.enable-admin-api", args.enable_admin_api.to_string()),
         ("web.enable-lifecycle", args.enable_lifecycle.to_string()),
         (
@@ -88,6 +120,9 @@ pub fn config(args: ServeArgs) -> anyhow::Result<Config> {
         persistence_interval: args.persistence_interval,
         persistence_recover: args.persistence_recover,
         body_limit: args.max_body_size,
+        read_timeout: args.read_timeout,
+        expire_after: args.expire_after,
+        limits,
         flags,
     })
 }

@@ -11,6 +11,7 @@ use parking_lot::Mutex;
 
 use crate::exposition::render::write_series;
 use crate::exposition::{Label, Metric, MetricType, Value};
+use crate::server::limits::Limit;
 use crate::server::store::{OwnFamily, Stats};
 
 /// How long a summary observation counts towards the quantiles; the same
@@ -24,7 +25,9 @@ const QUANTILES: [f64; 3] = [0.1, 0.5, 0.9];
 /// The names and types of every family this module renders, for the store's
 /// type check on pushes.
 pub const OWN_TYPES: &[(&str, MetricType)] = &[
+    ("pgw_expired_groups_total", MetricType::Counter),
     ("pgw_groups", MetricType::Gauge),
+    ("pgw_limit_hits_total", MetricType::Counter),
     ("pgw_series", MetricType::Gauge),
     ("process_cpu_seconds_total", MetricType::Counter),
     ("process_max_fds", MetricType::Gauge),
@@ -88,6 +91,57 @@ impl Summary {
     }
 }
 
+/// Events per second over the last minute, in one-second buckets: a fixed
+/// few hundred bytes whatever the rate.
+#[derive(Debug)]
+struct RateMeter {
+    /// (second since start, count) per slot; slot = second % 60.
+    slots: [(u64, u64); 60],
+    total: u64,
+}
+
+impl Default for RateMeter {
+    fn default() -> RateMeter {
+        RateMeter {
+            slots: [(0, 0); 60],
+            total: 0,
+        }
+    }
+}
+
+impl RateMeter {
+    fn add(&mut self, second: u64) {
+        let slot = &mut self.slots[(second % 60) as usize];
+        if slot.0 != second {
+            *slot = (second, 0);
+        }
+        slot.1 += 1;
+        self.total += 1;
+    }
+
+    /// The mean rate over the 60 whole seconds before `second` (or since
+    /// the start, if that is shorter).
+    fn per_second(&self, second: u64) -> f64 {
+        let window = second.clamp(1, 60);
+        let from = second.saturating_sub(window);
+        let n: u64 = self
+            .slots
+            .iter()
+            .filter(|(s, _)| *s >= from && *s < second)
+            .map(|(_, c)| c)
+            .sum();
+        n as f64 / window as f64
+    }
+}
+
+/// pgw's own figures for the status view.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Figures {
+    pub pushes_total: u64,
+    pub pushes_per_second: f64,
+    pub expired_groups_total: u64,
+}
+
 #[derive(Default)]
 struct Counters {
     /// (code, handler, method) -> count
@@ -95,11 +149,15 @@ struct Counters {
     /// by method (`put`, `post`)
     push_duration: BTreeMap<&'static str, Summary>,
     push_size: BTreeMap<&'static str, Summary>,
+    expired_groups: u64,
+    limit_hits: BTreeMap<Limit, u64>,
+    pushes: RateMeter,
 }
 
 pub struct OwnMetrics {
     counters: Mutex<Counters>,
     start_time: SystemTime,
+    started: Instant,
 }
 
 impl OwnMetrics {
@@ -107,6 +165,7 @@ impl OwnMetrics {
         OwnMetrics {
             counters: Mutex::new(Counters::default()),
             start_time,
+            started: Instant::now(),
         }
     }
 
@@ -121,10 +180,22 @@ impl OwnMetrics {
             .or_default() += 1;
     }
 
+    /// Counts groups deleted by expiry.
+    pub fn count_expired(&self, n: usize) {
+        self.counters.lock().expired_groups += n as u64;
+    }
+
+    /// Counts a request refused by a limit.
+    pub fn count_limit_hit(&self, limit: Limit) {
+        *self.counters.lock().limit_hits.entry(limit).or_default() += 1;
+    }
+
     /// Records one push (PUT or POST): its duration and size in bytes.
     pub fn observe_push(&self, method: &'static str, duration: Duration, size: usize) {
         let now = Instant::now();
+        let second = now.duration_since(self.started).as_secs();
         let mut c = self.counters.lock();
+        c.pushes.add(second);
         c.push_duration
             .entry(method)
             .or_default()
@@ -135,6 +206,17 @@ impl OwnMetrics {
             .observe(size as f64, now);
     }
 
+    /// Push totals and rate, and expiries, for the status view.
+    pub fn figures(&self) -> Figures {
+        let second = self.started.elapsed().as_secs();
+        let c = self.counters.lock();
+        Figures {
+            pushes_total: c.pushes.total,
+            pushes_per_second: c.pushes.per_second(second),
+            expired_groups_total: c.expired_groups,
+        }
+    }
+
     /// Renders every own family, sorted by name.
     pub fn render(&self, stats: Stats) -> Vec<OwnFamily> {
         let now = Instant::now();
@@ -142,10 +224,31 @@ impl OwnMetrics {
         let mut out = Vec::new();
         let single = |v: f64| Value::Single(v);
         out.push(family(
+            "pgw_expired_groups_total",
+            "Groups deleted because their time to live ran out since their last push.",
+            MetricType::Counter,
+            vec![(vec![], single(c.expired_groups as f64))],
+        ));
+        out.push(family(
             "pgw_groups",
             "Number of groups in the store.",
             MetricType::Gauge,
             vec![(vec![], single(stats.groups as f64))],
+        ));
+        // Every limit is shown, at 0 until hit, so an alert on its rate
+        // works from the start.
+        let hits = Limit::ALL
+            .iter()
+            .map(|l| {
+                let n = c.limit_hits.get(l).copied().unwrap_or(0);
+                (vec![("limit", l.name().to_string())], single(n as f64))
+            })
+            .collect();
+        out.push(family(
+            "pgw_limit_hits_total",
+            "Requests refused because they hit a limit, by limit.",
+            MetricType::Counter,
+            hits,
         ));
         out.push(family(
             "pgw_series",
@@ -349,6 +452,30 @@ impl ProcStats {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rate_meter_counts_the_last_whole_minute() {
+        let mut m = RateMeter::default();
+        m.add(0);
+        assert_eq!(m.per_second(0), 0.0, "no whole second has passed");
+        assert_eq!(m.per_second(1), 1.0);
+        m.total = 0;
+        m.slots = [(0, 0); 60];
+        for _ in 0..30 {
+            m.add(0);
+        }
+        for _ in 0..90 {
+            m.add(10);
+        }
+        assert_eq!(m.total, 120);
+        // At second 20 the window is the 20 seconds so far.
+        assert_eq!(m.per_second(20), 6.0);
+        // At second 65, second 0 has left the window (and its slot is
+        // reused by second 60).
+        m.add(60);
+        assert_eq!(m.per_second(65), 91.0 / 60.0);
+        assert_eq!(m.per_second(200), 0.0);
+    }
 
     #[test]
     fn own_types_lists_every_rendered_family_in_order() {

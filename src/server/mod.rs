@@ -15,10 +15,13 @@ use tokio::sync::Notify;
 
 pub mod api;
 pub mod buffers;
+pub mod expiry;
+pub mod limits;
 pub mod metrics;
 pub mod persist;
 pub mod routes;
 pub mod store;
+pub mod ui;
 
 use metrics::OwnMetrics;
 use store::Store;
@@ -42,6 +45,11 @@ pub struct Config {
     /// Start from damaged persistence files, keeping every valid record.
     pub persistence_recover: bool,
     pub body_limit: usize,
+    /// Time limit for reading a push body.
+    pub read_timeout: Duration,
+    /// Time to live of a group whose push does not ask for one.
+    pub expire_after: Option<Duration>,
+    pub limits: limits::Limits,
     /// Every flag and its value, for `/api/v1/status`.
     pub flags: Vec<(String, String)>,
 }
@@ -61,9 +69,10 @@ pub struct State {
 impl State {
     pub fn new(config: Config) -> Arc<State> {
         let start_time = SystemTime::now();
+        let limits = config.limits;
         Arc::new(State {
             config,
-            store: Store::new(metrics::OWN_TYPES),
+            store: Store::new(metrics::OWN_TYPES).with_limits(limits),
             metrics: OwnMetrics::new(start_time),
             start_time,
             quit: Notify::new(),
@@ -133,6 +142,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     if listeners.is_empty() {
         bail!("no listen address given");
     }
+    let expirer = tokio::spawn(expiry::run(state.clone()));
+
     let shutdown = Arc::new(Notify::new());
     let app = routes::app(state.clone());
     let mut servers = Vec::new();
@@ -151,6 +162,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     for server in servers {
         server.await.context("server task failed")??;
     }
+    expirer.abort();
     persist::shutdown(&state)
         .await
         .context("cannot save the store")?;

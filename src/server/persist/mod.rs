@@ -338,7 +338,7 @@ fn apply(store: &Store, change: Change) -> anyhow::Result<()> {
             families,
         } => {
             let push = record::prepare(key, families, ttl);
-            store.push(push, mode, at)?;
+            store.replay(push, mode, at)?;
         }
         Change::Delete(keys) => {
             store.delete_groups(&keys);
