@@ -38,7 +38,7 @@ complete -c pgw -n "__fish_pgw_using_subcommand serve" -l web.telemetry-path -d 
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l web.external-url -d 'The URL under which the gateway is reached from outside; its path is the default route prefix' -r
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l web.route-prefix -d 'Prefix for every route (defaults to the path of --web.external-url)' -r
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l persistence.file -d 'File in which to keep the store across restarts; empty means memory only' -r
-complete -c pgw -n "__fish_pgw_using_subcommand serve" -l persistence.interval -d 'How often at most the store is written to the persistence file after a change' -r
+complete -c pgw -n "__fish_pgw_using_subcommand serve" -l persistence.interval -d 'Longest time between two compactions of the persistence log into its snapshot (every change is on disk before it is answered; the log is also compacted whenever it outgrows the snapshot)' -r
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l push.max-body-size -d 'Largest push body accepted after decompression, in bytes' -r
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l web.read-timeout -d 'Time limit for reading a push body; a slower client gets 408' -r
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l expire-after -d 'Delete a group not pushed for this long (off by default, as upstream keeps groups forever). A push can ask for its own time to live with the header `Pgw-Expire-After: DURATION`' -r
@@ -56,6 +56,7 @@ json\t''"
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l web.enable-lifecycle -d 'Enable shutdown via HTTP: PUT or POST /-/quit'
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l web.enable-admin-api -d 'Enable the admin API: PUT /api/v1/admin/wipe deletes every group'
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l push.disable-consistency-check -d 'Answer accepted pushes with 202 instead of 200, as the official server does with this flag. pgw keeps checking pushes (its check costs time only in proportion to the push) and still refuses bad ones'
+complete -c pgw -n "__fish_pgw_using_subcommand serve" -l persistence.recover -d 'Start even if the persistence files are damaged: keep every valid record, move the damaged files aside (FILE.damaged-UNIXTIME) and report how many records were lost'
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -s h -l help -d 'Print help'
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -s V -l version -d 'Print version'
 complete -c pgw -n "__fish_pgw_using_subcommand push" -s j -l job -d 'The job label of the group to push to' -r

@@ -100,7 +100,8 @@ pub struct ServeArgs {
     #[arg(long = "persistence.file", value_name = "FILE")]
     pub persistence_file: Option<String>,
 
-    /// How often at most the store is written to the persistence file after a change.
+    /// Longest time between two compactions of the persistence log into its snapshot (every change is
+    /// on disk before it is answered; the log is also compacted whenever it outgrows the snapshot).
     #[arg(long = "persistence.interval", value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
     pub persistence_interval: Duration,
 
@@ -159,6 +160,11 @@ pub struct ServeArgs {
         default_value = "logfmt"
     )]
     pub log_format: log::Format,
+
+    /// Start even if the persistence files are damaged: keep every valid record, move the damaged
+    /// files aside (FILE.damaged-UNIXTIME) and report how many records were lost.
+    #[arg(long = "persistence.recover")]
+    pub persistence_recover: bool,
 }
 
 const PUSH_EXAMPLES: &str = "\

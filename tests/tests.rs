@@ -8,6 +8,7 @@ mod generated;
 mod housekeeping;
 mod interop;
 mod manage;
+mod persist;
 mod push;
 mod serve;
 mod ui;
