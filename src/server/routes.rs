@@ -622,10 +622,7 @@ fn pgw_status(state: &State) -> serde_json::Value {
             "expire_after": c.expire_after.map(duration).unwrap_or_default(),
             "expired_groups_total": figures.expired_groups_total,
         },
-        "persistence": {
-            "file": c.persistence_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
-            "mode": if c.persistence_file.is_some() { "file" } else { "memory" },
-        },
+        "persistence": persistence_status(state),
         "admin_api": c.enable_admin_api,
         "limits": {
             "max_body_size": c.body_limit,
@@ -636,6 +633,26 @@ fn pgw_status(state: &State) -> serde_json::Value {
             "max_series": c.limits.max_series,
         },
     })
+}
+
+fn persistence_status(state: &State) -> serde_json::Value {
+    let c = &state.config;
+    let Some(file) = &c.persistence_file else {
+        return serde_json::json!({"mode": "memory", "file": ""});
+    };
+    let mut v = serde_json::json!({"mode": "file", "file": file.display().to_string()});
+    if let Some(j) = state.store.journal() {
+        let s = j.status();
+        v["state"] = match &s.error {
+            None => "ok".into(),
+            Some(e) => format!("failing: {e}").into(),
+        };
+        v["log_bytes"] = s.log_bytes.into();
+        v["snapshot_bytes"] = s.snapshot_bytes.into();
+        v["synced_changes"] = s.synced_seq.into();
+        v["seconds_since_compaction"] = s.since_compaction.as_secs().into();
+    }
+    v
 }
 
 async fn wipe(state: &State) -> Response {

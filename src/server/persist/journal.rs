@@ -136,6 +136,18 @@ pub struct Journal {
     shared: Arc<Shared>,
 }
 
+/// How the persistence files stand.
+#[derive(Debug, Clone)]
+pub struct JournalStatus {
+    /// The last change on disk.
+    pub synced_seq: u64,
+    /// Why the log stopped, if it did (every change is refused from then on).
+    pub error: Option<String>,
+    pub log_bytes: u64,
+    pub snapshot_bytes: u64,
+    pub since_compaction: Duration,
+}
+
 /// Where a restored store left the files.
 pub struct Start {
     /// The last sequence number in the files.
@@ -212,6 +224,18 @@ impl Journal {
             Ok(s) if s.seq >= seq => Ok(()),
             Ok(s) => Err(s.error.unwrap_or_else(|| "unknown".into())),
             Err(_) => Err("the log writer stopped".into()),
+        }
+    }
+
+    /// How the files stand, for the status view.
+    pub fn status(&self) -> JournalStatus {
+        let synced = self.synced.borrow().clone();
+        JournalStatus {
+            synced_seq: synced.seq,
+            error: synced.error.map(|e| e.to_string()),
+            log_bytes: self.shared.log_bytes.load(Ordering::Relaxed),
+            snapshot_bytes: self.shared.snapshot_bytes.load(Ordering::Relaxed),
+            since_compaction: self.shared.last_compaction.lock().elapsed(),
         }
     }
 
