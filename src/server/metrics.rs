@@ -24,6 +24,7 @@ const QUANTILES: [f64; 3] = [0.1, 0.5, 0.9];
 /// The names and types of every family this module renders, for the store's
 /// type check on pushes.
 pub const OWN_TYPES: &[(&str, MetricType)] = &[
+    ("pgw_auth_failures_total", MetricType::Counter),
     ("pgw_groups", MetricType::Gauge),
     ("pgw_series", MetricType::Gauge),
     ("process_cpu_seconds_total", MetricType::Counter),
@@ -95,6 +96,8 @@ struct Counters {
     /// by method (`put`, `post`)
     push_duration: BTreeMap<&'static str, Summary>,
     push_size: BTreeMap<&'static str, Summary>,
+    /// (role, reason) -> refused requests
+    auth_failures: BTreeMap<(&'static str, &'static str), u64>,
 }
 
 pub struct OwnMetrics {
@@ -121,6 +124,17 @@ impl OwnMetrics {
             .or_default() += 1;
     }
 
+    /// Counts a request refused for its credentials: `reason` is
+    /// `missing`, `wrong` or `forbidden`, `role` what the request needed.
+    pub fn count_auth_failure(&self, role: &'static str, reason: &'static str) {
+        *self
+            .counters
+            .lock()
+            .auth_failures
+            .entry((role, reason))
+            .or_default() += 1;
+    }
+
     /// Records one push (PUT or POST): its duration and size in bytes.
     pub fn observe_push(&self, method: &'static str, duration: Duration, size: usize) {
         let now = Instant::now();
@@ -141,6 +155,22 @@ impl OwnMetrics {
         let mut c = self.counters.lock();
         let mut out = Vec::new();
         let single = |v: f64| Value::Single(v);
+        let failures = c
+            .auth_failures
+            .iter()
+            .map(|(&(role, reason), &n)| {
+                (
+                    vec![("role", role.to_string()), ("reason", reason.to_string())],
+                    single(n as f64),
+                )
+            })
+            .collect();
+        out.push(family(
+            "pgw_auth_failures_total",
+            "Requests refused for missing, wrong or insufficient credentials, by the role the request needed.",
+            MetricType::Counter,
+            failures,
+        ));
         out.push(family(
             "pgw_groups",
             "Number of groups in the store.",
@@ -355,6 +385,7 @@ mod tests {
         let m = OwnMetrics::new(SystemTime::now());
         m.count_request(200, "push", "put");
         m.observe_push("put", Duration::from_millis(3), 100);
+        m.count_auth_failure("push", "wrong");
         let families = m.render(Stats::default());
         let names: Vec<&str> = families.iter().map(|f| f.name).collect();
         let mut sorted = names.clone();

@@ -14,14 +14,22 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
 pub mod api;
+pub mod auth;
 pub mod buffers;
+pub mod listen;
 pub mod metrics;
 pub mod persist;
 pub mod routes;
+pub mod security;
 pub mod store;
+pub mod tls;
+pub mod webconfig;
 
 use metrics::OwnMetrics;
 use store::Store;
+
+/// Default of `--web.read-header-timeout`.
+pub const DEFAULT_READ_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Largest push body accepted, after decompression. Upstream has no limit at
 /// all; this one only stops a runaway or hostile client from exhausting memory.
@@ -42,6 +50,11 @@ pub struct Config {
     pub body_limit: usize,
     /// Every flag and its value, for `/api/v1/status`.
     pub flags: Vec<(String, String)>,
+    /// The files and flags that configure authentication and TLS.
+    pub security: security::Sources,
+    /// Longest wait for a TLS handshake, for a request's headers, and
+    /// between requests on a kept-alive connection.
+    pub read_header_timeout: Duration,
 }
 
 pub struct State {
@@ -54,6 +67,8 @@ pub struct State {
     /// Notified after every change, for the persistence task.
     pub changed: Notify,
     pub scrape_buffers: Arc<buffers::BufferPool>,
+    /// Authentication and TLS in force (open until `run` loads the files).
+    pub security: security::Live,
 }
 
 impl State {
@@ -67,6 +82,7 @@ impl State {
             quit: Notify::new(),
             changed: Notify::new(),
             scrape_buffers: Arc::default(),
+            security: security::Live::default(),
         })
     }
 }
@@ -116,7 +132,11 @@ async fn resolve(addr: &str) -> anyhow::Result<SocketAddr> {
 
 /// Runs the server until it is told to stop.
 pub async fn run(config: Config) -> anyhow::Result<()> {
+    // Checked before anything else, so that a bad file stops the start.
+    let security = security::Security::load(&config.security)?;
     let state = State::new(config);
+    let tls = security.tls.is_some();
+    state.security.set(security);
     if let Some(path) = &state.config.persistence_file {
         let restored = persist::load(path, &state.store)
             .with_context(|| format!("cannot restore the store from {}", path.display()))?;
@@ -136,7 +156,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen on {addr}"))?;
         let local = listener.local_addr()?;
-        crate::info!("listening", address = local);
+        crate::info!("listening", address = local, tls = tls);
         listeners.push(listener);
     }
     if listeners.is_empty() {
@@ -148,23 +168,30 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .clone()
         .map(|path| tokio::spawn(persist::run(state.clone(), path)));
 
-    let shutdown = Arc::new(Notify::new());
+    let reloader = tokio::spawn(security::watch(
+        state.clone(),
+        state.config.security.clone(),
+    ));
+
+    let (stop, stopped) = tokio::sync::watch::channel(false);
     let app = routes::app(state.clone());
     let mut servers = Vec::new();
     for listener in listeners {
-        let app = app.clone();
-        let shutdown = shutdown.clone();
-        servers.push(tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move { shutdown.notified().await })
-                .await
-        }));
+        servers.push(tokio::spawn(listen::serve(
+            listener,
+            app.clone(),
+            state.clone(),
+            tls,
+            state.config.read_header_timeout,
+            stopped.clone(),
+        )));
     }
     let reason = wait_for_stop(&state).await;
     crate::info!("shutting down", reason = reason);
-    shutdown.notify_waiters();
+    reloader.abort();
+    let _ = stop.send(true);
     for server in servers {
-        server.await.context("server task failed")??;
+        server.await.context("server task failed")?;
     }
     if let (Some(task), Some(path)) = (persister, &state.config.persistence_file) {
         task.abort();

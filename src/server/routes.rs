@@ -20,13 +20,21 @@ use percent_encoding::percent_decode_str;
 use crate::exposition::{encoding, proto, text};
 use crate::grouping::{GroupingKey, KeyError};
 use crate::server::store::{self, Mode};
-use crate::server::{api, State};
+use crate::server::{api, security, State};
 
-/// The router: one handler that dispatches on method and path.
+/// The router: one handler that dispatches on method and path, after the
+/// security guard (rate limit, credentials) has let the request through.
 pub fn app(state: Arc<State>) -> Router {
     Router::new().fallback(move |req: Request| {
         let state = state.clone();
-        async move { dispatch(state, req).await }
+        async move {
+            let mut response = match security::guard(&state, &req).await {
+                Some(refused) => refused,
+                None => dispatch(state.clone(), req).await,
+            };
+            security::add_headers(&state, &mut response);
+            response
+        }
     })
 }
 
@@ -145,7 +153,7 @@ async fn dispatch(state: Arc<State>, req: Request) -> Response {
 
 /// The part of `path` after the route prefix, or `None` when the path is not
 /// under it (`/pgwx` is not under `/pgw`).
-fn strip_route_prefix<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
+pub(crate) fn strip_route_prefix<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
     let rest = path.strip_prefix(prefix)?;
     (rest.is_empty() || rest.starts_with('/')).then_some(rest)
 }
@@ -470,6 +478,8 @@ mod app_tests {
             persistence_interval: Duration::from_secs(300),
             body_limit: DEFAULT_BODY_LIMIT,
             flags: vec![],
+            security: Default::default(),
+            read_header_timeout: Duration::from_secs(10),
         }
     }
 
