@@ -4,5 +4,6 @@
 
 mod util;
 
+mod auth;
 mod interop;
 mod serve;
