@@ -14,6 +14,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::{bail, Context as _};
 use axum::http::{HeaderValue, Method, StatusCode};
@@ -21,6 +22,7 @@ use base64::Engine as _;
 use parking_lot::Mutex;
 use serde::Deserialize;
 use subtle::ConstantTimeEq as _;
+use tokio::sync::OnceCell;
 
 use crate::grouping::GroupingKey;
 
@@ -300,6 +302,11 @@ impl Policy {
                 }
             }
         }
+        if policy.open[idx(Role::Admin)]
+            && !(policy.open[idx(Role::Push)] && policy.open[idx(Role::Read)])
+        {
+            bail!("auth file: admin is `open: true`, and admin implies push and read: open those too, or close admin");
+        }
         for role in Role::ALL {
             let by = |r: Role| r == role || r == Role::Admin;
             policy.has_users[idx(role)] = policy.users.values().flatten().any(|u| by(u.grant.role));
@@ -436,22 +443,7 @@ impl Policy {
         };
         let mut grants = Vec::new();
         for entry in entries {
-            let key = BcryptCache::key(user, password, &entry.bcrypt);
-            let ok = if cache.contains(&key) {
-                true
-            } else {
-                let (hash, password) = (entry.bcrypt.clone(), password.to_string());
-                let ok = tokio::task::spawn_blocking(move || bcrypt::verify(password, &hash))
-                    .await
-                    .ok()
-                    .and_then(Result::ok)
-                    .unwrap_or(false);
-                if ok {
-                    cache.insert(key);
-                }
-                ok
-            };
-            if ok {
+            if cache.verify(user, password, &entry.bcrypt).await {
                 grants.push(entry.grant.clone());
             }
         }
@@ -512,11 +504,13 @@ fn parse_authorization(header: &HeaderValue) -> Result<Credential, String> {
 /// Remembers credentials whose bcrypt verification succeeded, keyed by a
 /// SHA-256 of user, password and hash (as exporter-toolkit does), so that a
 /// fleet pushing every few seconds costs one bcrypt per distinct credential,
-/// not one per request. Failures are not cached: they would let a guesser
-/// fill the cache. A changed hash in a reloaded file makes a different key.
+/// not one per request. Concurrent checks of one credential share a single
+/// bcrypt run (a fleet's first pushes arrive together). Failures are not
+/// kept: they would let a guesser fill the cache. A changed hash in a
+/// reloaded file makes a different key.
 #[derive(Default)]
 pub struct BcryptCache {
-    ok: Mutex<HashSet<[u8; 32]>>,
+    entries: Mutex<HashMap<[u8; 32], Arc<OnceCell<bool>>>>,
 }
 
 /// Enough for every credential of a large fleet; beyond it the cache starts
@@ -536,16 +530,45 @@ impl BcryptCache {
             .expect("SHA-256 is 32 bytes")
     }
 
-    fn contains(&self, key: &[u8; 32]) -> bool {
-        self.ok.lock().contains(key)
+    /// Whether `password` matches `hash`, running bcrypt (on the blocking
+    /// pool) only when this credential is not known to be good.
+    async fn verify(&self, user: &str, password: &str, hash: &str) -> bool {
+        let key = BcryptCache::key(user, password, hash);
+        let cell = {
+            let mut entries = self.entries.lock();
+            if entries.len() >= CACHE_CAPACITY {
+                entries.clear();
+            }
+            entries.entry(key).or_default().clone()
+        };
+        let ok = *cell
+            .get_or_init(|| {
+                let (password, hash) = (password.to_string(), hash.to_string());
+                async move {
+                    tokio::task::spawn_blocking(move || bcrypt::verify(password, &hash))
+                        .await
+                        .ok()
+                        .and_then(Result::ok)
+                        .unwrap_or(false)
+                }
+            })
+            .await;
+        if !ok {
+            let mut entries = self.entries.lock();
+            if entries.get(&key).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
+                entries.remove(&key);
+            }
+        }
+        ok
     }
 
-    fn insert(&self, key: [u8; 32]) {
-        let mut ok = self.ok.lock();
-        if ok.len() >= CACHE_CAPACITY {
-            ok.clear();
-        }
-        ok.insert(key);
+    #[cfg(test)]
+    fn holds(&self, user: &str, password: &str, hash: &str) -> bool {
+        let key = BcryptCache::key(user, password, hash);
+        self.entries
+            .lock()
+            .get(&key)
+            .is_some_and(|c| c.get() == Some(&true))
     }
 }
 
@@ -573,7 +596,7 @@ fn parse_sha256(hex: &str) -> anyhow::Result<[u8; 32]> {
     Ok(out)
 }
 
-fn check_bcrypt(hash: &str) -> anyhow::Result<()> {
+pub(crate) fn check_bcrypt(hash: &str) -> anyhow::Result<()> {
     hash.parse::<bcrypt::HashParts>()
         .map(|_| ())
         .map_err(|e| anyhow::anyhow!("{e} (expected something like $2y$10$ followed by 53 characters, as `htpasswd -nBC 10 \"\" | tr -d ':\\n'` prints)"))
@@ -857,6 +880,26 @@ mod tests {
             token_hex("t")
         ));
         assert!(e.contains("also lists credentials"), "{e}");
+        let e = build_err("admin:\n  open: true\nread:\n  open: true\n");
+        assert!(e.contains("admin implies push and read"), "{e}");
+    }
+
+    #[test]
+    fn the_readme_example_is_a_valid_auth_file() {
+        let readme = include_str!("../../README.md");
+        let section = readme
+            .split("### Authentication and TLS")
+            .nth(1)
+            .expect("README section");
+        let yaml = section
+            .split("```yaml\n")
+            .nth(1)
+            .and_then(|s| s.split("```").next())
+            .expect("a yaml block");
+        let p = policy(yaml);
+        assert!(p.open[idx(Role::Read)] && !p.open[idx(Role::Push)]);
+        assert_eq!((p.users.len(), p.tokens.len()), (1, 2));
+        assert_eq!(p.tokens[0].sha256, sha256(b"test"));
     }
 
     #[test]
@@ -895,11 +938,7 @@ mod tests {
         assert!(check(Some(basic("cron", "cronpw")), push("x"))
             .await
             .is_ok());
-        assert!(cache.contains(&BcryptCache::key(
-            "cron",
-            "cronpw",
-            &p.users["cron"][0].bcrypt
-        )));
+        assert!(cache.holds("cron", "cronpw", &p.users["cron"][0].bcrypt));
         assert!(check(Some(basic("cron", "cronpw")), push("y"))
             .await
             .is_ok());
@@ -909,6 +948,10 @@ mod tests {
         assert_eq!(
             (r.status, r.reason),
             (StatusCode::UNAUTHORIZED, Reason::Wrong)
+        );
+        assert!(
+            !cache.holds("cron", "nope", &p.users["cron"][0].bcrypt),
+            "failures are not kept"
         );
         let r = check(Some(basic("nobody", "cronpw")), push("x"))
             .await

@@ -179,23 +179,33 @@ pub fn guard<'a>(
     state: &'a State,
     req: &Request,
 ) -> impl Future<Output = Option<Response>> + Send + 'a {
+    let security = state.security.get();
     // The request's body is not `Sync`, so the future must not borrow the
-    // request: it gets copies of what the check needs.
-    let method = req.method().clone();
-    let path = req.uri().path().to_string();
-    let authorization = req.headers().get(header::AUTHORIZATION).cloned();
-    async move { check(state, &method, &path, authorization.as_ref()).await }
+    // request: it gets copies of what the check needs, and only when there
+    // is something to check (the default, open, costs nothing per request).
+    let copies = (security.rate_limit.is_some() || !security.policy.is_open()).then(|| {
+        (
+            req.method().clone(),
+            req.uri().path().to_string(),
+            req.headers().get(header::AUTHORIZATION).cloned(),
+        )
+    });
+    async move {
+        let (method, path, authorization) = copies?;
+        check(state, &security, &method, &path, authorization.as_ref()).await
+    }
 }
 
 async fn check(
     state: &State,
+    security: &Security,
     method: &Method,
     path: &str,
     authorization: Option<&HeaderValue>,
 ) -> Option<Response> {
-    let security = state.security.get();
     if let Some(limiter) = &security.rate_limit {
         if !limiter.allow() {
+            // Upstream's answer to a request over the rate limit.
             return Some((StatusCode::TOO_MANY_REQUESTS, "Too Many Requests\n").into_response());
         }
     }
@@ -335,4 +345,38 @@ fn fingerprint(files: &[PathBuf]) -> Vec<Option<(u64, SystemTime)>> {
             Some((m.len(), m.modified().ok()?))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_limiter_allows_a_burst_then_one_per_interval() {
+        let limiter = RateLimiter::new(Duration::from_secs(3600), 2);
+        assert!(limiter.allow());
+        assert!(limiter.allow());
+        assert!(!limiter.allow());
+        let fast = RateLimiter::new(Duration::from_nanos(1), 1);
+        assert!(fast.allow());
+        std::thread::sleep(Duration::from_millis(1));
+        assert!(fast.allow());
+    }
+
+    #[test]
+    fn tls_flags_and_tls_in_the_web_config_are_exclusive() {
+        let dir = std::env::temp_dir().join(format!("pgw-security-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let web = dir.join("web.yml");
+        std::fs::write(&web, "tls_server_config:\n  cert_file: c\n  key_file: k\n").unwrap();
+        let sources = Sources {
+            web_config_file: Some(web),
+            auth_file: None,
+            tls_cert_file: Some("c".into()),
+            tls_key_file: Some("k".into()),
+        };
+        let e = Security::load(&sources).err().unwrap().to_string();
+        assert!(e.contains("TLS is configured twice"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

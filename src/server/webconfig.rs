@@ -138,10 +138,16 @@ impl WebConfig {
             }
             None => None,
         };
+        let basic_auth_users = raw.basic_auth_users.unwrap_or_default();
+        for (user, hash) in &basic_auth_users {
+            crate::server::auth::check_bcrypt(hash).with_context(|| {
+                format!("basic_auth_users: user {user:?} has an invalid bcrypt hash")
+            })?;
+        }
         Ok(WebConfig {
             tls,
             headers,
-            basic_auth_users: raw.basic_auth_users.unwrap_or_default(),
+            basic_auth_users,
             rate_limit,
         })
     }
@@ -309,6 +315,8 @@ mod tests {
                 .contains("X-Frame-Options must be one of")
         );
         assert!(err("rate_limit:\n  interval: 1s\n").contains("rate_limit.burst"));
+        assert!(err("basic_auth_users:\n  bob: secret\n")
+            .contains("basic_auth_users: user \"bob\" has an invalid bcrypt hash"));
     }
 
     #[test]
