@@ -822,3 +822,63 @@ fn silent_tls_clients_are_closed() {
         Some(200)
     );
 }
+
+#[test]
+fn sigterm_answers_requests_in_flight_and_closes_idle_connections() {
+    let mut g = Pgw::start(&[]);
+    // Kept alive and idle: must not hold up the shutdown.
+    let mut idle = TcpStream::connect(("127.0.0.1", g.port)).unwrap();
+    idle.write_all(b"GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut buf = [0u8; 1024];
+    idle.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    assert!(idle.read(&mut buf).unwrap() > 0);
+
+    // In flight: the handler is reading the body (hyper sends `100 Continue`
+    // when it starts to), and half of it is still to come.
+    let body = "in_flight 1\n";
+    let mut slow = TcpStream::connect(("127.0.0.1", g.port)).unwrap();
+    write!(
+        slow,
+        "PUT /metrics/job/drain HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let n = slow.read(&mut buf).unwrap();
+    assert!(
+        buf[..n].starts_with(b"HTTP/1.1 100"),
+        "{:?}",
+        String::from_utf8_lossy(&buf[..n])
+    );
+    slow.write_all(&body.as_bytes()[..5]).unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &g.proc.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    poll(Duration::from_secs(10), || {
+        g.proc.log().contains("shutting down").then_some(())
+    })
+    .expect("pgw did not start shutting down");
+    time_until_closed(idle, Duration::from_secs(10));
+
+    slow.write_all(body[5..].as_bytes()).unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = slow.read_to_end(&mut answer);
+    assert!(
+        answer.starts_with(b"HTTP/1.1 200"),
+        "{:?}",
+        String::from_utf8_lossy(&answer)
+    );
+    let exit = g.proc.wait_exit(Duration::from_secs(10));
+    assert!(
+        exit.is_some_and(|s| s.success()),
+        "{exit:?}\n{}",
+        g.proc.log()
+    );
+}
