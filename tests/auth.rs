@@ -882,3 +882,65 @@ fn sigterm_answers_requests_in_flight_and_closes_idle_connections() {
         g.proc.log()
     );
 }
+
+#[test]
+fn the_web_config_rate_limit_answers_429() {
+    let dir = TempDir::new("auth-rate");
+    let file = write(
+        dir.path(),
+        "web.yml",
+        "rate_limit:\n  interval: 1h\n  burst: 2\n",
+    );
+    let g = Pgw::start(&[&format!("--web.config.file={}", file.display())]);
+    assert_eq!(call(&g, "PUT", "/metrics/job/a", None, "x 1\n").status, 200);
+    assert_eq!(call(&g, "GET", "/metrics", None, "").status, 200);
+    let r = call(&g, "PUT", "/metrics/job/b", None, "x 1\n");
+    assert_eq!(r.status, 429, "{}", r.text());
+}
+
+#[test]
+fn a_changed_auth_file_is_reloaded_and_a_broken_one_ignored() {
+    let dir = TempDir::new("auth-reload");
+    let file_for = |token: &str| {
+        format!(
+            "push:\n  tokens:\n    - name: cron\n      sha256: {}\nread:\n  open: true\n",
+            sha256_hex(token)
+        )
+    };
+    let file = write(dir.path(), "auth.yml", &file_for("old-secret"));
+    let g = Pgw::start(&[&format!("--auth.file={}", file.display())]);
+    let push =
+        |token: &str| call(&g, "PUT", "/metrics/job/a", Some(&bearer(token)), "x 1\n").status;
+    assert_eq!(push("old-secret"), 200);
+
+    replace(
+        &file,
+        "push:\n  tokens:\n    - name: cron\n      sha256: nothex\n",
+    );
+    poll(Duration::from_secs(20), || {
+        g.proc
+            .log()
+            .contains("cannot reload the security configuration")
+            .then_some(())
+    })
+    .unwrap_or_else(|| panic!("no reload error logged:\n{}", g.proc.log()));
+    assert!(
+        g.proc
+            .log()
+            .contains(r#"role push, token \"cron\": bad sha256"#),
+        "{}",
+        g.proc.log()
+    );
+    assert_eq!(
+        push("old-secret"),
+        200,
+        "a broken file keeps the old credentials"
+    );
+
+    replace(&file, &file_for("new-secret"));
+    poll(Duration::from_secs(20), || {
+        (push("new-secret") == 200).then_some(())
+    })
+    .unwrap_or_else(|| panic!("the new token never worked:\n{}", g.proc.log()));
+    assert_eq!(push("old-secret"), 401);
+}

@@ -28,9 +28,6 @@ pub mod webconfig;
 use metrics::OwnMetrics;
 use store::Store;
 
-/// Default of `--web.read-header-timeout`.
-pub const DEFAULT_READ_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// Largest push body accepted, after decompression. Upstream has no limit at
 /// all; this one only stops a runaway or hostile client from exhausting memory.
 pub const DEFAULT_BODY_LIMIT: usize = 64 << 20;

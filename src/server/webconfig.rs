@@ -269,6 +269,11 @@ mod tests {
         assert_eq!(tls.min_version, TlsVersion::Tls12);
         assert_eq!(c.basic_auth_users.len(), 1);
         assert_eq!(c.rate_limit, Some((Duration::from_secs(1), 20)));
+        // Go's duration syntax, and 0 for off.
+        let c = parse("rate_limit:\n  interval: 1m30s\n  burst: 1\n").unwrap();
+        assert_eq!(c.rate_limit, Some((Duration::from_secs(90), 1)));
+        let c = parse("rate_limit:\n  interval: 0\n  burst: 5\n").unwrap();
+        assert_eq!(c.rate_limit, None);
     }
 
     #[test]
