@@ -865,7 +865,7 @@ fn sigterm_answers_requests_in_flight_and_closes_idle_connections() {
     .expect("pgw did not start shutting down");
     time_until_closed(idle, Duration::from_secs(10));
 
-    slow.write_all(body[5..].as_bytes()).unwrap();
+    slow.write_all(&body.as_bytes()[5..]).unwrap();
     slow.set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
     let mut answer = Vec::new();
