@@ -944,3 +944,77 @@ fn a_changed_auth_file_is_reloaded_and_a_broken_one_ignored() {
     .unwrap_or_else(|| panic!("the new token never worked:\n{}", g.proc.log()));
     assert_eq!(push("old-secret"), 401);
 }
+
+#[test]
+fn prometheus_scrapes_over_tls_with_a_read_credential() {
+    require("prometheus");
+    let dir = TempDir::new("auth-prometheus");
+    let pki = Pki::new();
+    let (cert, key, _) = pki.leaf(&["localhost"]);
+    let ca = write(dir.path(), "ca.pem", &pki.ca_pem);
+    let cert = write(dir.path(), "c.pem", &cert);
+    let key = write(dir.path(), "k.pem", &key);
+    let auth = write(
+        dir.path(),
+        "auth.yml",
+        &format!(
+            "push:\n  tokens:\n    - name: job\n      sha256: {}\nread:\n  users:\n    - name: prometheus\n      bcrypt: '{}'\n",
+            sha256_hex("push-token"),
+            hash("scrape-pw")
+        ),
+    );
+    let g = Pgw::start(&[
+        &format!("--auth.file={}", auth.display()),
+        &format!("--web.tls-cert-file={}", cert.display()),
+        &format!("--web.tls-key-file={}", key.display()),
+    ]);
+    let push = Command::new("curl")
+        .args([
+            "-sS",
+            "--cacert",
+            ca.to_str().unwrap(),
+            "-H",
+            "Authorization: Bearer push-token",
+        ])
+        .args(["--resolve", &format!("localhost:{}:127.0.0.1", g.port)])
+        .args(["--data-binary", "tls_pushed 42\n", "-w", "%{http_code}"])
+        .arg(format!("https://localhost:{}/metrics/job/tls", g.port))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&push.stdout), "200");
+
+    let config = write(
+        dir.path(),
+        "prometheus.yml",
+        &format!(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: pushgateway\n    honor_labels: true\n    scheme: https\n    tls_config:\n      ca_file: {}\n      server_name: localhost\n    basic_auth:\n      username: prometheus\n      password: scrape-pw\n    static_configs:\n      - targets: ['127.0.0.1:{}']\n",
+            ca.display(),
+            g.port
+        ),
+    );
+    let port = free_port();
+    let prometheus = spawn(
+        "prometheus",
+        &[
+            format!("--config.file={}", config.display()),
+            format!("--storage.tsdb.path={}", dir.path().join("data").display()),
+            format!("--web.listen-address=127.0.0.1:{port}"),
+        ],
+    );
+    let url = format!("http://127.0.0.1:{port}/api/v1/query?query=tls_pushed");
+    let got = poll(Duration::from_secs(40), || {
+        let r = try_request("GET", &url, &[], b"")?;
+        let v = r.json();
+        let sample = v["data"]["result"].as_array()?.first()?.clone();
+        Some(sample)
+    });
+    let sample = got.unwrap_or_else(|| {
+        panic!(
+            "prometheus never scraped tls_pushed:\n{}\n{}",
+            prometheus.log(),
+            g.proc.log()
+        )
+    });
+    assert_eq!(sample["metric"]["job"], "tls");
+    assert_eq!(sample["value"][1], "42");
+}
