@@ -216,6 +216,11 @@ fn tokens_and_job_scoped_push() {
         bearer("ops-secret"),
     );
     let challenge = Some("Bearer realm=\"pgw\"");
+    let scrape = call(&g, "GET", "/metrics", None, "").text();
+    assert!(
+        scrape.contains("pgw_auth_failures_total{role=\"admin\",reason=\"wrong\"} 0\n"),
+        "the failure counters start at 0: {scrape}"
+    );
 
     assert_eq!(
         call(

@@ -180,6 +180,8 @@ pub enum Reason {
 }
 
 impl Reason {
+    pub const ALL: [Reason; 3] = [Reason::Missing, Reason::Wrong, Reason::Forbidden];
+
     pub fn name(self) -> &'static str {
         match self {
             Reason::Missing => "missing",

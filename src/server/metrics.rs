@@ -135,6 +135,18 @@ impl OwnMetrics {
             .or_default() += 1;
     }
 
+    /// Starts every `pgw_auth_failures_total` series at 0, so that the
+    /// first refusal shows in `rate()` and `increase()`; called when
+    /// credentials are configured.
+    pub fn init_auth_failures(&self, roles: &[&'static str], reasons: &[&'static str]) {
+        let mut c = self.counters.lock();
+        for &role in roles {
+            for &reason in reasons {
+                c.auth_failures.entry((role, reason)).or_default();
+            }
+        }
+    }
+
     /// Records one push (PUT or POST): its duration and size in bytes.
     pub fn observe_push(&self, method: &'static str, duration: Duration, size: usize) {
         let now = Instant::now();

@@ -133,6 +133,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let security = security::Security::load(&config.security)?;
     let state = State::new(config);
     let tls = security.tls.is_some();
+    if !security.policy.is_open() {
+        state.metrics.init_auth_failures(
+            &auth::Role::ALL.map(auth::Role::name),
+            &auth::Reason::ALL.map(auth::Reason::name),
+        );
+    }
     state.security.set(security);
     if let Some(path) = &state.config.persistence_file {
         let restored = persist::load(path, &state.store)

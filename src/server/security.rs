@@ -18,7 +18,7 @@ use parking_lot::{Mutex, RwLock};
 use percent_encoding::percent_decode_str;
 
 use crate::server::auth::{self, AuthFile, BcryptCache, Policy};
-use crate::server::tls::TlsSettings;
+use crate::server::tls::{TlsSettings, TlsVersion};
 use crate::server::webconfig::WebConfig;
 use crate::server::State;
 
@@ -97,6 +97,11 @@ impl Security {
         };
         let tls = match &settings {
             Some(s) => {
+                if s.min_version < TlsVersion::Tls12 {
+                    crate::warn!(
+                        "min_version below TLS12 in tls_server_config: pgw speaks TLS 1.2 and 1.3 only"
+                    );
+                }
                 files.extend(s.files());
                 Some(s.build()?)
             }
