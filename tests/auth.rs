@@ -723,6 +723,47 @@ fn client_certificates_are_required_when_configured() {
         "200"
     );
     assert_eq!(curl(&[]), "000", "no client certificate, no connection");
+    drop(g);
+
+    // Only some names may connect.
+    let (other_cert, other_key, _) = pki.leaf(&["other"]);
+    let ocert = write(dir.path(), "other.crt", &other_cert);
+    let okey = write(dir.path(), "other.key", &other_key);
+    let web = write(
+        dir.path(),
+        "web2.yml",
+        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.pem\n  client_allowed_sans: [client, 10.0.0.1]\n",
+    );
+    let g = Pgw::start(&[&format!("--web.config.file={}", web.display())]);
+    let curl = |cert: &Path, key: &Path| {
+        let out = Command::new("curl")
+            .args([
+                "-s",
+                "--max-time",
+                "10",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "--cacert",
+            ])
+            .arg(dir.path().join("ca.pem"))
+            .args(["--resolve", &format!("localhost:{}:127.0.0.1", g.port)])
+            .arg("--cert")
+            .arg(cert)
+            .arg("--key")
+            .arg(key)
+            .arg(format!("https://localhost:{}/metrics", g.port))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert_eq!(curl(&ccert, &ckey), "200");
+    assert_eq!(
+        curl(&ocert, &okey),
+        "000",
+        "a SAN not in client_allowed_sans"
+    );
 }
 
 /// Reads from `stream` until the server closes it; returns how long it took.

@@ -9,11 +9,16 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{bail, Context as _};
+use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject as _;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::WebPkiClientVerifier;
-use rustls::{RootCertStore, ServerConfig, SupportedProtocolVersion};
+use rustls::{
+    DigitallySignedStruct, DistinguishedName, RootCertStore, ServerConfig, SignatureScheme,
+    SupportedProtocolVersion,
+};
 
 /// PEM text from a file or given inline in the web config.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +73,10 @@ pub struct TlsSettings {
     /// Go's names (`X25519`, `CurveP256`, `CurveP384`). Empty: defaults.
     pub curve_preferences: Vec<String>,
     pub prefer_server_cipher_suites: bool,
+    /// A verified client certificate must also carry one of these DNS or
+    /// IP subject alternative names (exactly), as upstream's
+    /// `client_allowed_sans`. Empty: any verified certificate.
+    pub client_allowed_sans: Vec<String>,
 }
 
 impl TlsSettings {
@@ -83,6 +92,7 @@ impl TlsSettings {
             cipher_suites: Vec::new(),
             curve_preferences: Vec::new(),
             prefer_server_cipher_suites: true,
+            client_allowed_sans: Vec::new(),
         }
     }
 
@@ -127,9 +137,15 @@ impl TlsSettings {
                 } else {
                     verifier
                 };
-                builder.with_client_cert_verifier(
-                    verifier.build().context("client certificate verifier")?,
-                )
+                let verifier = verifier.build().context("client certificate verifier")?;
+                if self.client_allowed_sans.is_empty() {
+                    builder.with_client_cert_verifier(verifier)
+                } else {
+                    builder.with_client_cert_verifier(Arc::new(AllowedSans {
+                        inner: verifier,
+                        allowed: self.client_allowed_sans.clone(),
+                    }))
+                }
             }
             _ => builder.with_no_client_auth(),
         };
@@ -220,6 +236,87 @@ impl TlsSettings {
     }
 }
 
+/// A client certificate verifier that also requires one of the allowed
+/// subject alternative names, compared exactly as upstream does (no
+/// wildcard matching): DNS names as written, IP addresses by value.
+#[derive(Debug)]
+struct AllowedSans {
+    inner: Arc<dyn ClientCertVerifier>,
+    allowed: Vec<String>,
+}
+
+impl AllowedSans {
+    fn matches(&self, end_entity: &CertificateDer<'_>) -> bool {
+        let Ok(cert) = webpki::EndEntityCert::try_from(end_entity) else {
+            return false;
+        };
+        let dns: Vec<&str> = cert.valid_dns_names().collect();
+        self.allowed
+            .iter()
+            .any(|san| match san.parse::<std::net::IpAddr>() {
+                Ok(ip) => {
+                    let name = ServerName::IpAddress(ip.into());
+                    cert.verify_is_valid_for_subject_name(&name).is_ok()
+                }
+                Err(_) => dns.iter().any(|d| d.eq_ignore_ascii_case(san)),
+            })
+    }
+}
+
+impl ClientCertVerifier for AllowedSans {
+    fn offer_client_auth(&self) -> bool {
+        self.inner.offer_client_auth()
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        self.inner.client_auth_mandatory()
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        self.inner.root_hint_subjects()
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        let verified = self
+            .inner
+            .verify_client_cert(end_entity, intermediates, now)?;
+        if self.matches(end_entity) {
+            Ok(verified)
+        } else {
+            Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::NotValidForName,
+            ))
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
 /// The name Go gives a cipher suite: the IANA name, with `TLS_` for the TLS
 /// 1.3 suites where rustls says `TLS13_`.
 fn go_suite_name(suite: &rustls::SupportedCipherSuite) -> String {
@@ -272,6 +369,35 @@ mod tests {
             "{e}"
         );
         assert!(e.contains("TLS_AES_128_GCM_SHA256"), "{e}");
+    }
+
+    #[test]
+    fn allowed_sans_match_dns_names_and_ips_exactly() {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let names = vec!["client.example".to_string(), "10.0.0.1".to_string()];
+        let cert = rcgen::CertificateParams::new(names)
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let mut roots = RootCertStore::empty();
+        roots.add(cert.der().clone()).unwrap();
+        let inner = WebPkiClientVerifier::builder_with_provider(
+            Arc::new(roots),
+            Arc::new(rustls::crypto::ring::default_provider()),
+        )
+        .build()
+        .unwrap();
+        let check = |allowed: &[&str]| {
+            AllowedSans {
+                inner: inner.clone(),
+                allowed: allowed.iter().map(|s| s.to_string()).collect(),
+            }
+            .matches(cert.der())
+        };
+        assert!(check(&["client.example"]));
+        assert!(check(&["CLIENT.example"]));
+        assert!(check(&["nope", "10.0.0.1"]));
+        assert!(!check(&["*.example", "example", "10.0.0.2"]));
     }
 
     #[test]

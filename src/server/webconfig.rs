@@ -218,8 +218,17 @@ fn tls_settings(t: RawTls, dir: &Path) -> anyhow::Result<Option<TlsSettings>> {
     if client_ca.is_none() && client_auth != ClientAuth::None {
         bail!("client_auth_type verifies client certificates but no client_ca_file is given");
     }
-    if t.client_allowed_sans.is_some() {
-        bail!("client_allowed_sans is not supported by pgw yet");
+    let client_allowed_sans = t.client_allowed_sans.unwrap_or_default();
+    if !client_allowed_sans.is_empty() && client_auth != ClientAuth::RequireAndVerify {
+        // Upstream's rule: with an optional certificate there may be no SAN
+        // to match against.
+        bail!("client_allowed_sans requires client_auth_type RequireAndVerifyClientCert");
+    }
+    if let Some(san) = client_allowed_sans
+        .iter()
+        .find(|s| s.contains('@') || s.contains("://"))
+    {
+        bail!("client_allowed_sans: {san:?}: pgw matches DNS names and IP addresses only, not e-mail addresses or URIs");
     }
     let version =
         |key: &str, v: Option<String>, default: TlsVersion| -> anyhow::Result<TlsVersion> {
@@ -242,6 +251,7 @@ fn tls_settings(t: RawTls, dir: &Path) -> anyhow::Result<Option<TlsSettings>> {
         cipher_suites: t.cipher_suites.unwrap_or_default(),
         curve_preferences: t.curve_preferences.unwrap_or_default(),
         prefer_server_cipher_suites: t.prefer_server_cipher_suites.unwrap_or(true),
+        client_allowed_sans,
     }))
 }
 
@@ -320,6 +330,15 @@ mod tests {
                 .contains("X-Frame-Options must be one of")
         );
         assert!(err("rate_limit:\n  interval: 1s\n").contains("rate_limit.burst"));
+        let mtls = "tls_server_config:\n  cert_file: c\n  key_file: k\n  client_ca_file: ca\n";
+        assert!(err(&format!(
+            "{mtls}  client_auth_type: VerifyClientCertIfGiven\n  client_allowed_sans: [a]\n"
+        ))
+        .contains("requires client_auth_type RequireAndVerifyClientCert"));
+        assert!(err(&format!("{mtls}  client_auth_type: RequireAndVerifyClientCert\n  client_allowed_sans: [a@b.c]\n"))
+            .contains("not e-mail addresses or URIs"));
+        let ok = parse(&format!("{mtls}  client_auth_type: RequireAndVerifyClientCert\n  client_allowed_sans: [a, 10.0.0.1]\n")).unwrap();
+        assert_eq!(ok.tls.unwrap().client_allowed_sans, ["a", "10.0.0.1"]);
         assert!(err("basic_auth_users:\n  bob: secret\n")
             .contains("basic_auth_users: user \"bob\" has an invalid bcrypt hash"));
     }
