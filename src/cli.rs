@@ -2,6 +2,7 @@
 //! struct; turning them into a validated configuration is the subcommand's
 //! job (`cmd/*`).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
@@ -21,6 +22,22 @@ pub enum Command {
     /// Run a Pushgateway server, a drop-in replacement for the official one.
     #[command(after_help = SERVE_EXAMPLES)]
     Serve(ServeArgs),
+
+    /// Push metrics to a gateway: from arguments, files or stdin, or about a command it runs.
+    #[command(after_help = PUSH_EXAMPLES)]
+    Push(PushArgs),
+
+    /// Write the man pages (man/) and shell completions (completions/) from these definitions.
+    #[command(hide = true)]
+    Generate(GenerateArgs),
+}
+
+/// `pgw generate` flags.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Directory under which man/ and completions/ are written.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub out: PathBuf,
 }
 
 const SERVE_EXAMPLES: &str = "\
@@ -84,6 +101,35 @@ pub struct ServeArgs {
     #[arg(long = "push.max-body-size", value_name = "BYTES", default_value_t = crate::server::DEFAULT_BODY_LIMIT)]
     pub max_body_size: usize,
 
+    /// Time limit for reading a push body; a slower client gets 408.
+    #[arg(long = "web.read-timeout", value_name = "DURATION", default_value = "1m", value_parser = parse_duration)]
+    pub read_timeout: Duration,
+
+    /// Delete a group not pushed for this long (off by default, as upstream keeps groups forever).
+    /// A push can ask for its own time to live with the header `Pgw-Expire-After: DURATION`.
+    #[arg(long = "expire-after", value_name = "DURATION", value_parser = parse_duration)]
+    pub expire_after: Option<Duration>,
+
+    /// Most series in one push (413 beyond); 0 for no limit.
+    #[arg(long = "push.max-series", value_name = "N", default_value_t = crate::server::limits::DEFAULT_MAX_SERIES_PER_PUSH)]
+    pub max_series_per_push: usize,
+
+    /// Longest label name in bytes, in the body or the grouping key (400 beyond); 0 for no limit.
+    #[arg(long = "push.max-label-name-length", value_name = "BYTES", default_value_t = crate::server::limits::DEFAULT_MAX_LABEL_NAME_LENGTH)]
+    pub max_label_name_length: usize,
+
+    /// Longest label value in bytes, in the body or the grouping key (400 beyond); 0 for no limit.
+    #[arg(long = "push.max-label-value-length", value_name = "BYTES", default_value_t = crate::server::limits::DEFAULT_MAX_LABEL_VALUE_LENGTH)]
+    pub max_label_value_length: usize,
+
+    /// Most groups in the store; a push that would add one more gets 429; 0 for no limit.
+    #[arg(long = "store.max-groups", value_name = "N", default_value_t = crate::server::limits::DEFAULT_MAX_GROUPS)]
+    pub max_groups: usize,
+
+    /// Most pushed series in the store; a push that would go beyond gets 429; 0 for no limit.
+    #[arg(long = "store.max-series", value_name = "N", default_value_t = crate::server::limits::DEFAULT_MAX_SERIES)]
+    pub max_series: usize,
+
     /// Only log messages at or above this level.
     #[arg(
         long = "log.level",
@@ -127,6 +173,163 @@ pub struct ServeArgs {
     pub read_header_timeout: Duration,
 }
 
+const PUSH_EXAMPLES: &str = "\
+Examples:
+  pgw push -j backup last_success_seconds=$(date +%s) bytes_total=123
+  pgw push -j backup -l instance=db1 --type=gauge --help-text='Size of the dump.' dump_bytes=4096
+  some_tool --metrics | pgw push -j some_tool
+  pgw push -j node -l instance=$(hostname) -f /var/lib/node_exporter/textfile/backup.prom
+  pgw push -j cleaner -l path=/var/tmp 'files_removed{kind=\"log\"}=12'
+
+Wrap a cron job: run it, pass its output and exit code through, push how it went:
+  17 3 * * * pgw push -g http://gw:9091 -j nightly-backup -- /usr/local/bin/backup.sh --full
+This pushes pgw_job_duration_seconds, pgw_job_exit_code, pgw_job_start_time_seconds and,
+on success only, pgw_job_last_success_time_seconds, with POST, so the last success survives
+failed runs. Alert when it is older than a day:
+  time() - pgw_job_last_success_time_seconds{job=\"nightly-backup\"} > 86400
+
+--replace (PUT, the default) makes the group hold exactly what is pushed: every family the
+group had before is gone. --add (POST) replaces only the families named in this push and
+keeps the group's others.
+
+Exit codes: 0 pushed, 3 bad input (nothing sent), 4 gateway unreachable, 5 timed out,
+6 refused by the gateway (4xx), 7 gateway failed (5xx); with a wrapped command, its own code.";
+
+/// `pgw push` flags.
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// The job label of the group to push to.
+    #[arg(short = 'j', long, value_name = "JOB")]
+    pub job: String,
+
+    /// Another grouping label of the group, NAME=VALUE (repeatable); any value works, even empty or with `/`.
+    #[arg(short = 'l', long = "label", value_name = "NAME=VALUE")]
+    pub labels: Vec<String>,
+
+    /// Metrics as arguments: NAME=VALUE or NAME{LABEL="VALUE",...}=VALUE.
+    #[arg(value_name = "METRIC")]
+    pub metrics: Vec<String>,
+
+    /// File of metrics in the text format (repeatable); `-` is stdin, which is read anyway when nothing else is given.
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Type of the metrics given as arguments.
+    #[arg(
+        long = "type",
+        value_enum,
+        value_name = "TYPE",
+        default_value = "untyped"
+    )]
+    pub kind: ArgMetricType,
+
+    /// HELP text of the metrics given as arguments.
+    #[arg(long, value_name = "TEXT")]
+    pub help_text: Option<String>,
+
+    /// Replace the whole group with this push (HTTP PUT); the default without a wrapped command.
+    #[arg(long, conflicts_with_all = ["add", "command"])]
+    pub replace: bool,
+
+    /// Replace only the families in this push, keep the group's others (HTTP POST); always so with a wrapped command.
+    #[arg(long)]
+    pub add: bool,
+
+    /// Remove sample timestamps instead of refusing the input (the gateway refuses timestamps).
+    #[arg(long)]
+    pub strip_timestamps: bool,
+
+    /// Ask the gateway to drop the group when no push came for this long (header Pgw-Expire-After; pgw serve only).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub expire_after: Option<Duration>,
+
+    /// Compress the body with gzip: auto does so above 64 KiB.
+    #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
+    pub gzip: GzipMode,
+
+    /// Check the input and print the body that would be sent, without sending it.
+    #[arg(long, conflicts_with = "command")]
+    pub dry_run: bool,
+
+    /// A command to run and report on, after `--`: its output and exit code pass through.
+    #[arg(last = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+
+    #[command(flatten)]
+    pub gateway: GatewayArgs,
+}
+
+/// The types a metric given as an argument can have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ArgMetricType {
+    Gauge,
+    Counter,
+    Untyped,
+}
+
+/// When `pgw push` compresses its body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GzipMode {
+    /// Above 64 KiB, falling back to a plain body if the gateway refuses the compressed one.
+    Auto,
+    /// Always, for gateways that are known to accept it.
+    Always,
+    /// Never, for gateways that do not decompress.
+    Never,
+}
+
+/// How the client commands reach a gateway: shared by `push`, `list`,
+/// `delete` and `wipe` (flattened into each).
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Gateway")]
+pub struct GatewayArgs {
+    /// The gateway's URL, with its route prefix if it has one.
+    #[arg(
+        short = 'g',
+        long,
+        env = "PGW_GATEWAY",
+        value_name = "URL",
+        default_value = "http://localhost:9091"
+    )]
+    pub gateway: String,
+
+    /// PEM file of certificate authorities to trust for an https gateway (besides the usual ones).
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+
+    /// Do not check the gateway's TLS certificate (the connection stays encrypted).
+    #[arg(long)]
+    pub insecure: bool,
+
+    /// User name for basic auth; the password comes from PGW_PASSWORD or --password-file.
+    #[arg(short = 'u', long, env = "PGW_USER", value_name = "USER")]
+    pub user: Option<String>,
+
+    /// Password for basic auth; prefer --password-file, since the environment can leak.
+    #[arg(long, env = "PGW_PASSWORD", hide_env_values = true, hide = true)]
+    pub password: Option<String>,
+
+    /// File whose first line is the basic-auth password.
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+
+    /// Bearer token; prefer --token-file, since the environment can leak.
+    #[arg(long, env = "PGW_TOKEN", hide_env_values = true, hide = true)]
+    pub token: Option<String>,
+
+    /// File whose first line is a bearer token.
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+
+    /// Time limit for each request to the gateway.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// Retries (with backoff) after a connection error, a timeout or a 5xx answer; never after a 4xx.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub retries: u32,
+}
+
 /// Durations as humantime reads them (`5m`, `1h30m`, `90s`), which covers Go's
 /// duration syntax as the official flags use it.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -158,7 +361,9 @@ mod tests {
             "--log.format=json",
         ])
         .unwrap();
-        let Command::Serve(a) = cli.command;
+        let Command::Serve(a) = cli.command else {
+            panic!("not serve")
+        };
         assert_eq!(a.listen_address.len(), 2);
         assert_eq!(a.persistence_interval, Duration::from_secs(5400));
         assert!(a.enable_admin_api && a.disable_consistency_check);

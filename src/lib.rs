@@ -6,13 +6,17 @@
 //! - `exposition`: the text and protobuf formats, pure.
 //! - `grouping`: grouping keys and their URL paths, pure.
 //! - `server`: `pgw serve` (routes, store, persistence, own metrics).
+//! - `client`: how the client commands talk to a gateway.
+//! - `selector`: label selectors over grouping keys, pure.
 //! - `exit`: exit codes; `log`: logfmt/JSON logging.
 
 pub mod cli;
+pub mod client;
 pub mod cmd;
 pub mod exit;
 pub mod exposition;
 pub mod grouping;
 #[macro_use]
 pub mod log;
+pub mod selector;
 pub mod server;

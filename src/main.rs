@@ -15,8 +15,12 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() {
     let cli = Cli::parse();
-    if let Err(err) = pgw::cmd::execute(cli.command) {
-        eprintln!("pgw: error: {err:#}");
-        std::process::exit(exit::code_for(&err) as i32);
+    match pgw::cmd::execute(cli.command) {
+        Ok(0) => {}
+        Ok(code) => std::process::exit(code),
+        Err(err) => {
+            eprintln!("pgw: error: {err:#}");
+            std::process::exit(exit::code_for(&err) as i32);
+        }
     }
 }

@@ -1049,7 +1049,8 @@ fn prometheus_scrapes_over_tls_with_a_read_credential() {
     );
     let url = format!("http://127.0.0.1:{port}/api/v1/query?query=tls_pushed");
     let got = poll(Duration::from_secs(40), || {
-        let r = try_request("GET", &url, &[], b"")?;
+        // 503 until Prometheus is ready.
+        let r = try_request("GET", &url, &[], b"").filter(|r| r.status == 200)?;
         let v = r.json();
         let sample = v["data"]["result"].as_array()?.first()?.clone();
         Some(sample)

@@ -5,5 +5,9 @@
 mod util;
 
 mod auth;
+mod generated;
+mod housekeeping;
 mod interop;
+mod push;
 mod serve;
+mod ui;

@@ -1,12 +1,17 @@
 //! One module per subcommand, each with one `run`.
 
+pub mod generate;
+pub mod push;
 pub mod serve;
 
 use crate::cli::Command;
 
-/// Runs the chosen subcommand.
-pub fn execute(command: Command) -> anyhow::Result<()> {
+/// Runs the chosen subcommand. `Ok` carries the exit code of a success
+/// (non-zero only when a command passes a wrapped program's code through).
+pub fn execute(command: Command) -> anyhow::Result<i32> {
     match command {
-        Command::Serve(args) => serve::run(args),
+        Command::Serve(args) => serve::run(args).map(|()| 0),
+        Command::Generate(args) => generate::run(args).map(|()| 0),
+        Command::Push(args) => push::run(args),
     }
 }

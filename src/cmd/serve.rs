@@ -2,10 +2,12 @@
 //! first), then runs the server on a multi-threaded runtime.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 
 use crate::cli::ServeArgs;
+use crate::server::limits::Limits;
 use crate::server::{self, Config};
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -46,6 +48,20 @@ pub fn config(args: ServeArgs) -> anyhow::Result<Config> {
     if security.tls_cert_file.is_some() != security.tls_key_file.is_some() {
         bail!("--web.tls-cert-file and --web.tls-key-file go together: give both or neither");
     }
+    if args.read_timeout.is_zero() {
+        bail!("--web.read-timeout must be longer than 0");
+    }
+    if args.expire_after.is_some_and(|d| d.is_zero()) {
+        bail!("--expire-after must be longer than 0 (leave it out to keep groups forever)");
+    }
+    let limits = Limits {
+        max_series_per_push: args.max_series_per_push,
+        max_label_name_length: args.max_label_name_length,
+        max_label_value_length: args.max_label_value_length,
+        max_groups: args.max_groups,
+        max_series: args.max_series,
+    };
+    let duration = |d: Duration| humantime::format_duration(d).to_string();
     let route_prefix =
         server::route_prefix(args.route_prefix.as_deref(), args.external_url.as_deref());
     // `--persistence.file=` (empty) means memory only, as upstream.
@@ -75,7 +91,23 @@ pub fn config(args: ServeArgs) -> anyhow::Result<Config> {
             "push.disable-consistency-check",
             args.disable_consistency_check.to_string(),
         ),
+        (
+            "expire-after",
+            args.expire_after.map(duration).unwrap_or_default(),
+        ),
         ("push.max-body-size", args.max_body_size.to_string()),
+        (
+            "push.max-label-name-length",
+            args.max_label_name_length.to_string(),
+        ),
+        (
+            "push.max-label-value-length",
+            args.max_label_value_length.to_string(),
+        ),
+        ("push.max-series", args.max_series_per_push.to_string()),
+        ("store.max-groups", args.max_groups.to_string()),
+        ("store.max-series", args.max_series.to_string()),
+        ("web.read-timeout", duration(args.read_timeout)),
         ("web.enable-admin-api", args.enable_admin_api.to_string()),
         ("web.enable-lifecycle", args.enable_lifecycle.to_string()),
         (
@@ -117,6 +149,9 @@ pub fn config(args: ServeArgs) -> anyhow::Result<Config> {
         persistence_file,
         persistence_interval: args.persistence_interval,
         body_limit: args.max_body_size,
+        read_timeout: args.read_timeout,
+        expire_after: args.expire_after,
+        limits,
         flags,
         security,
         read_header_timeout: args.read_header_timeout,

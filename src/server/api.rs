@@ -16,14 +16,15 @@ use crate::exposition::render::format_float;
 use crate::exposition::{text, Value};
 use crate::server::store::{GroupView, StoredFamily};
 
-/// `{"status":"success","data":[group...]}`.
-pub fn write_metrics_json(out: &mut Vec<u8>, groups: &[GroupView]) {
+/// `{"status":"success","data":[group...]}`. A group with a time to live
+/// also gets `expire_after_seconds` and `expires_in_seconds` (at `now`).
+pub fn write_metrics_json(out: &mut Vec<u8>, groups: &[GroupView], now: SystemTime) {
     out.extend_from_slice(b"{\"status\":\"success\",\"data\":[");
     for (i, group) in groups.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        write_group(out, group);
+        write_group(out, group, now);
     }
     out.extend_from_slice(b"]}");
 }
@@ -32,22 +33,34 @@ enum Entry<'a> {
     Family(&'a StoredFamily),
     Labels,
     LastPushSuccessful,
+    Number(f64),
 }
 
-fn write_group(out: &mut Vec<u8>, group: &GroupView) {
+pub const EXPIRE_AFTER_KEY: &str = "expire_after_seconds";
+pub const EXPIRES_IN_KEY: &str = "expires_in_seconds";
+
+fn write_group(out: &mut Vec<u8>, group: &GroupView, now: SystemTime) {
     // One object whose keys are the family names plus `labels` and
-    // `last_push_successful`, sorted together as Go sorts map keys. A pushed
-    // family with one of those two names is left out: upstream lets it
-    // overwrite the fixed key, which breaks every client.
+    // `last_push_successful` (and the expiry keys), sorted together as Go
+    // sorts map keys. A pushed family with one of the fixed names is left
+    // out: upstream lets it overwrite the fixed key, which breaks every
+    // client.
+    let mut fixed: Vec<(&str, Entry<'_>)> = vec![
+        ("labels", Entry::Labels),
+        ("last_push_successful", Entry::LastPushSuccessful),
+    ];
+    if let (Some(ttl), Some(left)) = (group.ttl, group.expires_in(now)) {
+        fixed.push((EXPIRE_AFTER_KEY, Entry::Number(ttl.as_secs_f64())));
+        fixed.push((EXPIRES_IN_KEY, Entry::Number(left)));
+    }
     let mut entries: Vec<(&str, Entry<'_>)> = group
         .families
         .iter()
         .chain(group.synthetic.iter())
-        .filter(|f| &*f.name != "labels" && &*f.name != "last_push_successful")
+        .filter(|f| !fixed.iter().any(|(k, _)| *k == &*f.name))
         .map(|f| (&*f.name, Entry::Family(f)))
         .collect();
-    entries.push(("labels", Entry::Labels));
-    entries.push(("last_push_successful", Entry::LastPushSuccessful));
+    entries.extend(fixed);
     entries.sort_by(|a, b| a.0.cmp(b.0));
     out.push(b'{');
     for (i, (name, entry)) in entries.iter().enumerate() {
@@ -69,6 +82,12 @@ fn write_group(out: &mut Vec<u8>, group: &GroupView) {
             Entry::LastPushSuccessful => {
                 let ok = group.failure_time <= group.push_time;
                 out.extend_from_slice(if ok { b"true" } else { b"false" });
+            }
+            // Milliseconds are all a time to live needs, and keep the
+            // number short.
+            Entry::Number(v) => {
+                let rounded = (v * 1000.0).round() / 1000.0;
+                serde_json::to_writer(&mut *out, &rounded).expect("writing to a Vec cannot fail")
             }
         }
     }
@@ -248,7 +267,7 @@ mod tests {
         let p = prepare(key, text::parse(body).unwrap(), at).unwrap();
         store.push(p, Mode::Replace, at).unwrap();
         let mut out = Vec::new();
-        write_metrics_json(&mut out, &store.groups());
+        write_metrics_json(&mut out, &store.groups(), SystemTime::now());
         let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
         let group = &json["data"][0];
         assert_eq!(json["status"], "success");

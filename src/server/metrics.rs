@@ -11,6 +11,7 @@ use parking_lot::Mutex;
 
 use crate::exposition::render::write_series;
 use crate::exposition::{Label, Metric, MetricType, Value};
+use crate::server::limits::Limit;
 use crate::server::store::{OwnFamily, Stats};
 
 /// How long a summary observation counts towards the quantiles; the same
@@ -25,7 +26,9 @@ const QUANTILES: [f64; 3] = [0.1, 0.5, 0.9];
 /// type check on pushes.
 pub const OWN_TYPES: &[(&str, MetricType)] = &[
     ("pgw_auth_failures_total", MetricType::Counter),
+    ("pgw_expired_groups_total", MetricType::Counter),
     ("pgw_groups", MetricType::Gauge),
+    ("pgw_limit_hits_total", MetricType::Counter),
     ("pgw_series", MetricType::Gauge),
     ("process_cpu_seconds_total", MetricType::Counter),
     ("process_max_fds", MetricType::Gauge),
@@ -89,6 +92,57 @@ impl Summary {
     }
 }
 
+/// Events per second over the last minute, in one-second buckets: a fixed
+/// few hundred bytes whatever the rate.
+#[derive(Debug)]
+struct RateMeter {
+    /// (second since start, count) per slot; slot = second % 60.
+    slots: [(u64, u64); 60],
+    total: u64,
+}
+
+impl Default for RateMeter {
+    fn default() -> RateMeter {
+        RateMeter {
+            slots: [(0, 0); 60],
+            total: 0,
+        }
+    }
+}
+
+impl RateMeter {
+    fn add(&mut self, second: u64) {
+        let slot = &mut self.slots[(second % 60) as usize];
+        if slot.0 != second {
+            *slot = (second, 0);
+        }
+        slot.1 += 1;
+        self.total += 1;
+    }
+
+    /// The mean rate over the 60 whole seconds before `second` (or since
+    /// the start, if that is shorter).
+    fn per_second(&self, second: u64) -> f64 {
+        let window = second.clamp(1, 60);
+        let from = second.saturating_sub(window);
+        let n: u64 = self
+            .slots
+            .iter()
+            .filter(|(s, _)| *s >= from && *s < second)
+            .map(|(_, c)| c)
+            .sum();
+        n as f64 / window as f64
+    }
+}
+
+/// pgw's own figures for the status view.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Figures {
+    pub pushes_total: u64,
+    pub pushes_per_second: f64,
+    pub expired_groups_total: u64,
+}
+
 #[derive(Default)]
 struct Counters {
     /// (code, handler, method) -> count
@@ -98,11 +152,15 @@ struct Counters {
     push_size: BTreeMap<&'static str, Summary>,
     /// (role, reason) -> refused requests
     auth_failures: BTreeMap<(&'static str, &'static str), u64>,
+    expired_groups: u64,
+    limit_hits: BTreeMap<Limit, u64>,
+    pushes: RateMeter,
 }
 
 pub struct OwnMetrics {
     counters: Mutex<Counters>,
     start_time: SystemTime,
+    started: Instant,
 }
 
 impl OwnMetrics {
@@ -110,6 +168,7 @@ impl OwnMetrics {
         OwnMetrics {
             counters: Mutex::new(Counters::default()),
             start_time,
+            started: Instant::now(),
         }
     }
 
@@ -147,10 +206,22 @@ impl OwnMetrics {
         }
     }
 
+    /// Counts groups deleted by expiry.
+    pub fn count_expired(&self, n: usize) {
+        self.counters.lock().expired_groups += n as u64;
+    }
+
+    /// Counts a request refused by a limit.
+    pub fn count_limit_hit(&self, limit: Limit) {
+        *self.counters.lock().limit_hits.entry(limit).or_default() += 1;
+    }
+
     /// Records one push (PUT or POST): its duration and size in bytes.
     pub fn observe_push(&self, method: &'static str, duration: Duration, size: usize) {
         let now = Instant::now();
+        let second = now.duration_since(self.started).as_secs();
         let mut c = self.counters.lock();
+        c.pushes.add(second);
         c.push_duration
             .entry(method)
             .or_default()
@@ -159,6 +230,17 @@ impl OwnMetrics {
             .entry(method)
             .or_default()
             .observe(size as f64, now);
+    }
+
+    /// Push totals and rate, and expiries, for the status view.
+    pub fn figures(&self) -> Figures {
+        let second = self.started.elapsed().as_secs();
+        let c = self.counters.lock();
+        Figures {
+            pushes_total: c.pushes.total,
+            pushes_per_second: c.pushes.per_second(second),
+            expired_groups_total: c.expired_groups,
+        }
     }
 
     /// Renders every own family, sorted by name.
@@ -184,10 +266,31 @@ impl OwnMetrics {
             failures,
         ));
         out.push(family(
+            "pgw_expired_groups_total",
+            "Groups deleted because their time to live ran out since their last push.",
+            MetricType::Counter,
+            vec![(vec![], single(c.expired_groups as f64))],
+        ));
+        out.push(family(
             "pgw_groups",
             "Number of groups in the store.",
             MetricType::Gauge,
             vec![(vec![], single(stats.groups as f64))],
+        ));
+        // Every limit is shown, at 0 until hit, so an alert on its rate
+        // works from the start.
+        let hits = Limit::ALL
+            .iter()
+            .map(|l| {
+                let n = c.limit_hits.get(l).copied().unwrap_or(0);
+                (vec![("limit", l.name().to_string())], single(n as f64))
+            })
+            .collect();
+        out.push(family(
+            "pgw_limit_hits_total",
+            "Requests refused because they hit a limit, by limit.",
+            MetricType::Counter,
+            hits,
         ));
         out.push(family(
             "pgw_series",
@@ -391,6 +494,30 @@ impl ProcStats {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rate_meter_counts_the_last_whole_minute() {
+        let mut m = RateMeter::default();
+        m.add(0);
+        assert_eq!(m.per_second(0), 0.0, "no whole second has passed");
+        assert_eq!(m.per_second(1), 1.0);
+        m.total = 0;
+        m.slots = [(0, 0); 60];
+        for _ in 0..30 {
+            m.add(0);
+        }
+        for _ in 0..90 {
+            m.add(10);
+        }
+        assert_eq!(m.total, 120);
+        // At second 20 the window is the 20 seconds so far.
+        assert_eq!(m.per_second(20), 6.0);
+        // At second 65, second 0 has left the window (and its slot is
+        // reused by second 60).
+        m.add(60);
+        assert_eq!(m.per_second(65), 91.0 / 60.0);
+        assert_eq!(m.per_second(200), 0.0);
+    }
 
     #[test]
     fn own_types_lists_every_rendered_family_in_order() {

@@ -16,6 +16,8 @@ use tokio::sync::Notify;
 pub mod api;
 pub mod auth;
 pub mod buffers;
+pub mod expiry;
+pub mod limits;
 pub mod listen;
 pub mod metrics;
 pub mod persist;
@@ -23,6 +25,7 @@ pub mod routes;
 pub mod security;
 pub mod store;
 pub mod tls;
+pub mod ui;
 pub mod webconfig;
 
 use metrics::OwnMetrics;
@@ -45,6 +48,11 @@ pub struct Config {
     pub persistence_file: Option<PathBuf>,
     pub persistence_interval: Duration,
     pub body_limit: usize,
+    /// Time limit for reading a push body.
+    pub read_timeout: Duration,
+    /// Time to live of a group whose push does not ask for one.
+    pub expire_after: Option<Duration>,
+    pub limits: limits::Limits,
     /// Every flag and its value, for `/api/v1/status`.
     pub flags: Vec<(String, String)>,
     /// The files and flags that configure authentication and TLS.
@@ -71,9 +79,10 @@ pub struct State {
 impl State {
     pub fn new(config: Config) -> Arc<State> {
         let start_time = SystemTime::now();
+        let limits = config.limits;
         Arc::new(State {
             config,
-            store: Store::new(metrics::OWN_TYPES),
+            store: Store::new(metrics::OWN_TYPES).with_limits(limits),
             metrics: OwnMetrics::new(start_time),
             start_time,
             quit: Notify::new(),
@@ -171,6 +180,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .clone()
         .map(|path| tokio::spawn(persist::run(state.clone(), path)));
 
+    let expirer = tokio::spawn(expiry::run(state.clone()));
     let reloader = tokio::spawn(security::watch(
         state.clone(),
         state.config.security.clone(),
@@ -196,6 +206,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     for server in servers {
         server.await.context("server task failed")?;
     }
+    expirer.abort();
     if let (Some(task), Some(path)) = (persister, &state.config.persistence_file) {
         task.abort();
         persist::save(path, &state.store)

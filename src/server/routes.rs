@@ -6,7 +6,7 @@
 
 use std::io::Write as _;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use axum::body::Body;
 use axum::extract::Request;
@@ -19,8 +19,14 @@ use percent_encoding::percent_decode_str;
 
 use crate::exposition::{encoding, proto, text};
 use crate::grouping::{GroupingKey, KeyError};
-use crate::server::store::{self, Mode};
-use crate::server::{api, security, State};
+use crate::selector::Selector;
+use crate::server::limits::{self, Limit};
+use crate::server::store::{self, Mode, PushError};
+use crate::server::{api, security, ui, State};
+
+/// The header with which a push asks for a time to live for its group.
+/// The official server ignores it, so a client that sends it stays portable.
+pub const EXPIRE_HEADER: &str = "pgw-expire-after";
 
 /// The router: one handler that dispatches on method and path, after the
 /// security guard (rate limit, credentials) has let the request through.
@@ -124,6 +130,27 @@ async fn dispatch(state: Arc<State>, req: Request) -> Response {
             ("api/v1/options", with_cors(StatusCode::OK.into_response()))
         }
         "/api/v1/metrics" if method == Method::GET => ("api/v1/metrics", api_metrics(&state)),
+        "/api/v1/groups" => match method {
+            Method::GET | Method::HEAD => ("api/v1/groups", ui::groups(&state)),
+            Method::DELETE => ("api/v1/groups", delete_groups(&state, req.uri().query())),
+            Method::OPTIONS => ("api/v1/options", with_cors(StatusCode::OK.into_response())),
+            _ => (
+                "api/v1/groups",
+                method_not_allowed("DELETE, GET, OPTIONS", "Method Not Allowed"),
+            ),
+        },
+        p if p.starts_with("/api/v1/group/job") && matches!(method, Method::GET | Method::HEAD) => {
+            (
+                "api/v1/group",
+                ui::group(&state, &p["/api/v1/group/job".len()..]),
+            )
+        }
+        p if p.starts_with("/static/") && matches!(method, Method::GET | Method::HEAD) => {
+            match ui::asset(&p["/static/".len()..]) {
+                Some(r) => ("static", r),
+                None => return not_found(),
+            }
+        }
         "/api/v1/status" if method == Method::GET => ("api/v1/status", api_status(&state)),
         "/api/v1/admin/wipe" if state.config.enable_admin_api => match method {
             Method::PUT => ("wipe", wipe(&state)),
@@ -142,7 +169,7 @@ async fn dispatch(state: Arc<State>, req: Request) -> Response {
             text_response(StatusCode::OK, "OK"),
         ),
         "/-/quit" => ("quit", quit(&state, &method)),
-        "" | "/" if matches!(method, Method::GET | Method::HEAD) => ("status", index(&state)),
+        "" | "/" if matches!(method, Method::GET | Method::HEAD) => ("index", ui::index(&state)),
         _ => return not_found(),
     };
     state
@@ -181,19 +208,37 @@ async fn push(state: &State, req: Request, key: Result<GroupingKey, KeyError>) -
     };
     let (parts, body) = req.into_parts();
     let headers = parts.headers;
+    let ttl = match requested_ttl(&headers) {
+        Ok(t) => t.or(state.config.expire_after),
+        Err(message) => return text_response(StatusCode::BAD_REQUEST, message),
+    };
     let limit = state.config.body_limit;
-    let raw = match read_body(body, limit).await {
-        Ok(b) => b,
-        Err(BodyRead::TooLarge) => {
+    let read = tokio::time::timeout(state.config.read_timeout, read_body(body, limit)).await;
+    let raw = match read {
+        Ok(Ok(b)) => b,
+        Ok(Err(BodyRead::TooLarge)) => {
+            state.metrics.count_limit_hit(Limit::BodySize);
             return text_response(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                format!("push body exceeds the limit of {limit} bytes"),
-            )
+                format!(
+                    "push body exceeds the limit of {limit} bytes (set by {})",
+                    Limit::BodySize.flag()
+                ),
+            );
         }
-        Err(BodyRead::Failed(e)) => {
+        Ok(Err(BodyRead::Failed(e))) => {
             return text_response(
                 StatusCode::BAD_REQUEST,
                 format!("cannot read the push body: {e}"),
+            )
+        }
+        Err(_) => {
+            return text_response(
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "the push body did not arrive within {} (set by --web.read-timeout)",
+                    humantime::format_duration(state.config.read_timeout)
+                ),
             )
         }
     };
@@ -203,7 +248,11 @@ async fn push(state: &State, req: Request, key: Result<GroupingKey, KeyError>) -
     let body = match encoding::decode_body(content_encoding, &raw, limit) {
         Ok(b) => b,
         Err(e @ encoding::BodyError::TooLarge { .. }) => {
-            return text_response(StatusCode::PAYLOAD_TOO_LARGE, e.to_string())
+            state.metrics.count_limit_hit(Limit::BodySize);
+            return text_response(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("{e} (set by {})", Limit::BodySize.flag()),
+            );
         }
         Err(e) => return text_response(StatusCode::BAD_REQUEST, e.to_string()),
     };
@@ -212,14 +261,15 @@ async fn push(state: &State, req: Request, key: Result<GroupingKey, KeyError>) -
         .and_then(|v| v.to_str().ok())
         .is_some_and(proto::is_protobuf_content_type);
     let now = SystemTime::now();
+    let bad = |e: String| (StatusCode::BAD_REQUEST, e);
     let outcome = if is_proto {
         proto::decode_delimited(&body)
-            .map_err(|e| e.to_string())
-            .and_then(|families| apply(state, key, families, mode, now))
+            .map_err(|e| bad(e.to_string()))
+            .and_then(|families| apply(state, key, families, mode, ttl, now))
     } else {
         text::parse_bytes(&body)
-            .map_err(|e| e.to_string())
-            .and_then(|families| apply(state, key, families, mode, now))
+            .map_err(|e| bad(e.to_string()))
+            .and_then(|families| apply(state, key, families, mode, ttl, now))
     };
     let method_name = method_label(&method);
     state
@@ -237,7 +287,22 @@ async fn push(state: &State, req: Request, key: Result<GroupingKey, KeyError>) -
                 StatusCode::OK.into_response()
             }
         }
-        Err(message) => text_response(StatusCode::BAD_REQUEST, message),
+        Err((status, message)) => text_response(status, message),
+    }
+}
+
+/// The time to live a push asks for with `Pgw-Expire-After`, if any.
+fn requested_ttl(headers: &HeaderMap) -> Result<Option<Duration>, String> {
+    let Some(value) = headers.get(EXPIRE_HEADER) else {
+        return Ok(None);
+    };
+    let text = value.to_str().unwrap_or("");
+    match humantime::parse_duration(text.trim()) {
+        Ok(d) if !d.is_zero() => Ok(Some(d)),
+        Ok(_) => Err("the Pgw-Expire-After header must be a positive duration, got 0".into()),
+        Err(e) => Err(format!(
+            "the Pgw-Expire-After header must be a duration such as 90s or 1h30m, got {text:?}: {e}"
+        )),
     }
 }
 
@@ -279,24 +344,38 @@ fn apply(
     key: GroupingKey,
     families: Vec<crate::exposition::Family<'_>>,
     mode: Mode,
+    ttl: Option<Duration>,
     now: SystemTime,
-) -> Result<(), String> {
+) -> Result<(), (StatusCode, String)> {
     let failed_key = key.clone();
     // As upstream, a push that parses but is refused marks its group (if it
     // exists) as failed, which `push_failure_time_seconds` shows. The store
-    // records its own refusals under its lock; those of `prepare` are
-    // recorded here.
-    let result = match store::prepare(key, families, now) {
-        Ok(prepared) => state.store.push(prepared, mode, now),
-        Err(rejection) => {
+    // records its own refusals under its lock; those made before it (limits,
+    // `prepare`) are recorded here.
+    let result = limits::check_push(&state.config.limits, &key, &families)
+        .map_err(PushError::from)
+        .and_then(|()| store::prepare(key, families, now).map_err(PushError::from));
+    let result = match result {
+        Ok(mut prepared) => {
+            prepared.ttl = ttl;
+            state.store.push(prepared, mode, now)
+        }
+        Err(e) => {
             state.store.record_failure(&failed_key, now);
-            Err(rejection)
+            Err(e)
         }
     };
-    result.map_err(|rejection| {
+    result.map_err(|e| {
         state.changed.notify_one();
-        crate::warn!("push refused", group = failed_key, err = rejection);
-        rejection.to_string()
+        crate::warn!("push refused", group = failed_key, err = e);
+        let status = match &e {
+            PushError::Rejected(_) => StatusCode::BAD_REQUEST,
+            PushError::Limit(hit) => {
+                state.metrics.count_limit_hit(hit.limit);
+                hit.limit.status()
+            }
+        };
+        (status, e.to_string())
     })
 }
 
@@ -367,6 +446,120 @@ fn with_cors(mut r: Response) -> Response {
     r
 }
 
+/// `DELETE /api/v1/groups?match=SELECTOR&stale=DURATION&dry_run=true`:
+/// deletes, in one step under the store's lock, every group that matches
+/// the selector and was last pushed longer ago than `stale`. Clean-up
+/// scripts that list and then delete race with fresh pushes; this does not.
+fn delete_groups(state: &State, query: Option<&str>) -> Response {
+    let request = match CleanupRequest::parse(query.unwrap_or("")) {
+        Ok(r) => r,
+        Err(message) => return json_error(StatusCode::BAD_REQUEST, &message),
+    };
+    let now = SystemTime::now();
+    let removed =
+        state
+            .store
+            .delete_matching(&request.selector, request.stale, now, request.dry_run);
+    if !request.dry_run && !removed.is_empty() {
+        crate::info!(
+            "deleted groups",
+            count = removed.len(),
+            selector = request.selector,
+            stale = request
+                .stale
+                .map(|d| humantime::format_duration(d).to_string())
+                .unwrap_or_default()
+        );
+        state.changed.notify_one();
+    }
+    let groups: Vec<serde_json::Value> = removed
+        .iter()
+        .map(|r| {
+            let labels: serde_json::Map<String, serde_json::Value> = r
+                .key
+                .labels()
+                .iter()
+                .map(|(n, v)| (n.clone(), serde_json::Value::String(v.clone())))
+                .collect();
+            serde_json::json!({"labels": labels, "push_time_seconds": r.push_time})
+        })
+        .collect();
+    let body = serde_json::json!({
+        "status": "success",
+        "data": {"dry_run": request.dry_run, "groups": groups},
+    });
+    with_cors(Response::new(Body::from(body.to_string())))
+}
+
+/// The query of a bulk clean-up, checked.
+#[derive(Debug)]
+struct CleanupRequest {
+    selector: Selector,
+    stale: Option<Duration>,
+    dry_run: bool,
+}
+
+impl CleanupRequest {
+    fn parse(query: &str) -> Result<CleanupRequest, String> {
+        let mut selector = None;
+        let mut stale = None;
+        let mut dry_run = false;
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            // Query strings encode spaces as `+`.
+            let value = value.replace('+', " ");
+            let value = percent_decode_str(&value)
+                .decode_utf8()
+                .map_err(|_| format!("query parameter {name:?} is not valid UTF-8"))?;
+            match name {
+                "match" => {
+                    selector = Some(value.parse::<Selector>().map_err(|e| e.to_string())?);
+                }
+                "stale" => {
+                    let d = humantime::parse_duration(value.trim()).map_err(|e| {
+                        format!("stale must be a duration such as 1h or 30m, got {value:?}: {e}")
+                    })?;
+                    stale = Some(d);
+                }
+                "dry_run" => {
+                    dry_run = match value.as_ref() {
+                        "" | "1" | "true" => true,
+                        "0" | "false" => false,
+                        other => {
+                            return Err(format!("dry_run must be true or false, got {other:?}"))
+                        }
+                    }
+                }
+                other => {
+                    return Err(format!(
+                        "unknown query parameter {other:?} (expected match, stale, dry_run)"
+                    ))
+                }
+            }
+        }
+        let selector = selector.unwrap_or_default();
+        if selector.is_empty() && stale.is_none() {
+            return Err(
+                "give match=SELECTOR and/or stale=DURATION; to delete every group, use the admin \
+                 API (PUT /api/v1/admin/wipe)"
+                    .into(),
+            );
+        }
+        Ok(CleanupRequest {
+            selector,
+            stale,
+            dry_run,
+        })
+    }
+}
+
+fn json_error(status: StatusCode, message: &str) -> Response {
+    let body = serde_json::json!({"status": "error", "error": message});
+    let mut r = with_cors(Response::new(Body::from(body.to_string())));
+    *r.status_mut() = status;
+    r
+}
+
 fn api_metrics(state: &State) -> Response {
     let groups = state.store.groups();
     // The JSON is about twice the size of the exposition it comes from;
@@ -377,7 +570,7 @@ fn api_metrics(state: &State) -> Response {
         .map(|f| f.text.len())
         .sum();
     let mut out = Vec::with_capacity(text_bytes * 2 + 4096);
-    api::write_metrics_json(&mut out, &groups);
+    api::write_metrics_json(&mut out, &groups, SystemTime::now());
     with_cors(Response::new(Body::from(out)))
 }
 
@@ -399,12 +592,45 @@ fn api_status(state: &State) -> Response {
             },
             "flags": flags,
             "start_time": api::rfc3339_nanos(state.start_time),
+            "pgw": pgw_status(state),
     });
     // The envelope in upstream's field order: status, then data.
     let mut out = br#"{"status":"success","data":"#.to_vec();
     serde_json::to_writer(&mut out, &data).expect("writing to a Vec cannot fail");
     out.push(b'}');
     with_cors(Response::new(Body::from(out)))
+}
+
+/// pgw's own figures, beside upstream's status fields (clients ignore keys
+/// they do not know): the store, push rate, expiry, persistence, limits.
+fn pgw_status(state: &State) -> serde_json::Value {
+    let stats = state.store.stats();
+    let figures = state.metrics.figures();
+    let c = &state.config;
+    let duration = |d: Duration| humantime::format_duration(d).to_string();
+    serde_json::json!({
+        "groups": stats.groups,
+        "series": stats.series,
+        "pushes_total": figures.pushes_total,
+        "pushes_per_second": (figures.pushes_per_second * 100.0).round() / 100.0,
+        "expiry": {
+            "expire_after": c.expire_after.map(duration).unwrap_or_default(),
+            "expired_groups_total": figures.expired_groups_total,
+        },
+        "persistence": {
+            "file": c.persistence_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+            "mode": if c.persistence_file.is_some() { "file" } else { "memory" },
+        },
+        "admin_api": c.enable_admin_api,
+        "limits": {
+            "max_body_size": c.body_limit,
+            "max_series_per_push": c.limits.max_series_per_push,
+            "max_label_name_length": c.limits.max_label_name_length,
+            "max_label_value_length": c.limits.max_label_value_length,
+            "max_groups": c.limits.max_groups,
+            "max_series": c.limits.max_series,
+        },
+    })
 }
 
 fn wipe(state: &State) -> Response {
@@ -426,22 +652,6 @@ fn quit(state: &State, method: &Method) -> Response {
     }
     state.quit.notify_one();
     text_response(StatusCode::OK, "Requesting termination... Goodbye!")
-}
-
-/// A plain index of the endpoints, until the web page exists.
-fn index(state: &State) -> Response {
-    let p = &state.config.route_prefix;
-    let stats = state.store.stats();
-    text_response(
-        StatusCode::OK,
-        format!(
-            "pgw {} — Pushgateway\n\n{} groups, {} series\n\nscrape:   {p}{}\ngroups:   {p}/api/v1/metrics\nstatus:   {p}/api/v1/status\npush:     PUT|POST|DELETE {p}/metrics/job/<JOB>{{/<LABEL>/<VALUE>}}\n",
-            env!("CARGO_PKG_VERSION"),
-            stats.groups,
-            stats.series,
-            state.config.telemetry_path,
-        ),
-    )
 }
 
 #[cfg(test)]
@@ -477,6 +687,9 @@ mod app_tests {
             persistence_file: None,
             persistence_interval: Duration::from_secs(300),
             body_limit: DEFAULT_BODY_LIMIT,
+            read_timeout: Duration::from_secs(60),
+            expire_after: None,
+            limits: crate::server::limits::Limits::default(),
             flags: vec![],
             security: Default::default(),
             read_header_timeout: Duration::from_secs(10),

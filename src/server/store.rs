@@ -13,7 +13,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use parking_lot::RwLock;
 use rustc_hash::FxHashMap;
@@ -22,6 +22,8 @@ use crate::exposition::render::{write_header, write_series};
 use crate::exposition::validate::check_families;
 use crate::exposition::{Family, Label, Metric, MetricType, Value};
 use crate::grouping::GroupingKey;
+use crate::selector::Selector;
+use crate::server::limits::{Limit, LimitHit, Limits};
 
 pub const PUSH_TIME: &str = "push_time_seconds";
 pub const PUSH_FAILURE_TIME: &str = "push_failure_time_seconds";
@@ -34,6 +36,15 @@ const PUSH_FAILURE_TIME_HELP: &str =
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("pushed metrics are invalid or inconsistent with existing metrics: {0}")]
 pub struct Rejection(pub String);
+
+/// Why `Store::push` refused a push.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PushError {
+    #[error(transparent)]
+    Rejected(#[from] Rejection),
+    #[error(transparent)]
+    Limit(#[from] LimitHit),
+}
 
 /// PUT replaces the whole group; POST replaces only the families it names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +79,8 @@ impl StoredFamily {
 pub struct PreparedPush {
     pub key: GroupingKey,
     families: Vec<StoredFamily>,
+    /// The group's time to live from now on (`None`: it never expires).
+    pub ttl: Option<Duration>,
 }
 
 impl PreparedPush {
@@ -93,6 +106,35 @@ pub struct GroupView {
     pub families: Vec<Arc<StoredFamily>>,
     /// `push_failure_time_seconds` and `push_time_seconds`.
     pub synthetic: [Arc<StoredFamily>; 2],
+    /// The group's time to live after its last successful push.
+    pub ttl: Option<Duration>,
+}
+
+impl GroupView {
+    /// Seconds until the group expires (0 when overdue), if it can expire.
+    pub fn expires_in(&self, now: SystemTime) -> Option<f64> {
+        let ttl = self.ttl?;
+        Some((self.push_time + ttl.as_secs_f64() - unix_seconds(now)).max(0.0))
+    }
+}
+
+/// A group in brief, for the web page's list: no metric text is copied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupSummary {
+    pub key: GroupingKey,
+    pub push_time: f64,
+    pub failure_time: f64,
+    /// Pushed families and series, not counting the two synthetic ones.
+    pub metrics: usize,
+    pub series: usize,
+    pub ttl: Option<Duration>,
+}
+
+/// A group that a clean-up deleted (or would delete, in a dry run).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Removed {
+    pub key: GroupingKey,
+    pub push_time: f64,
 }
 
 /// A family of the server's own metrics, rendered, merged into scrapes.
@@ -132,6 +174,7 @@ pub fn prepare(
     Ok(PreparedPush {
         key,
         families: prepared,
+        ttl: None,
     })
 }
 
@@ -252,6 +295,15 @@ struct Group {
     failure_time: f64,
     push_time_family: Arc<StoredFamily>,
     failure_time_family: Arc<StoredFamily>,
+    ttl: Option<Duration>,
+}
+
+impl Group {
+    /// True if the group has a time to live and it has run out at `now`.
+    fn expired(&self, now: f64) -> bool {
+        self.ttl
+            .is_some_and(|ttl| self.push_time + ttl.as_secs_f64() <= now)
+    }
 }
 
 /// Every group that has a family of one name, in grouping-key order.
@@ -285,6 +337,8 @@ pub struct Store {
     /// Names and types of the server's own metrics: a pushed family of the
     /// same name must have the same type, or the scrape could not merge them.
     own_types: Vec<(&'static str, MetricType)>,
+    /// The store-wide limits (`groups`, `series`); see `limits.rs`.
+    limits: Limits,
 }
 
 impl Store {
@@ -296,19 +350,83 @@ impl Store {
                 v.sort_unstable_by_key(|(n, _)| *n);
                 v
             },
+            limits: Limits::NONE,
         }
+    }
+
+    /// Sets the store-wide limits (groups and series).
+    pub fn with_limits(mut self, limits: Limits) -> Store {
+        self.limits = limits;
+        self
     }
 
     /// Applies a prepared push, or refuses it (and records the failure time on
     /// the group if it exists; a refused push never creates a group).
-    pub fn push(&self, push: PreparedPush, mode: Mode, now: SystemTime) -> Result<(), Rejection> {
+    pub fn push(&self, push: PreparedPush, mode: Mode, now: SystemTime) -> Result<(), PushError> {
         let canonical: Arc<[u8]> = Arc::from(push.key.canonical());
         let mut inner = self.inner.write();
-        if let Err(rejection) = self.check(&inner, &canonical, &push) {
+        let checked = self
+            .check(&inner, &canonical, &push)
+            .map_err(PushError::from)
+            .and_then(|()| {
+                self.check_limits(&inner, &canonical, &push, mode)
+                    .map_err(PushError::from)
+            });
+        if let Err(e) = checked {
             inner.record_failure(&canonical, now);
-            return Err(rejection);
+            return Err(e);
         }
         inner.apply(canonical, push, mode, now, None);
+        Ok(())
+    }
+
+    /// The store-wide limits, for a push that passed every other check.
+    fn check_limits(
+        &self,
+        inner: &Inner,
+        canonical: &Arc<[u8]>,
+        push: &PreparedPush,
+        mode: Mode,
+    ) -> Result<(), LimitHit> {
+        let existing = inner.groups.get(canonical);
+        let max_groups = self.limits.max_groups;
+        if max_groups > 0 && existing.is_none() && inner.groups.len() >= max_groups {
+            return Err(LimitHit {
+                limit: Limit::Groups,
+                max: max_groups,
+                message: format!(
+                    "the store holds {} groups, so group {} cannot be added",
+                    inner.groups.len(),
+                    push.key
+                ),
+            });
+        }
+        let max_series = self.limits.max_series;
+        if max_series > 0 {
+            // The series the push takes away: all of the group's on PUT,
+            // those of the families it names on POST.
+            let leaving: usize = match (existing, mode) {
+                (None, _) => 0,
+                (Some(g), Mode::Replace) => g.families.values().map(|f| f.series_count()).sum(),
+                (Some(g), Mode::Merge) => push
+                    .families
+                    .iter()
+                    .filter_map(|f| g.families.get(&f.name))
+                    .map(|f| f.series_count())
+                    .sum(),
+            };
+            let after = inner.series_total - leaving + push.series_count();
+            if after > max_series && after > inner.series_total {
+                return Err(LimitHit {
+                    limit: Limit::Series,
+                    max: max_series,
+                    message: format!(
+                        "the store holds {} series and the push of group {} would make it {after}",
+                        inner.series_total, push.key
+                    ),
+                });
+            }
+        }
         Ok(())
     }
 
@@ -347,6 +465,64 @@ impl Store {
         self.inner.write().remove_group(&canonical)
     }
 
+    /// Deletes, in one step under the lock, every group that matches
+    /// `selector` and whose last successful push is older than `stale` (when
+    /// given); with `dry_run`, only says which groups those are. A group
+    /// pushed while the request waited for the lock is judged by that push.
+    pub fn delete_matching(
+        &self,
+        selector: &Selector,
+        stale: Option<Duration>,
+        now: SystemTime,
+        dry_run: bool,
+    ) -> Vec<Removed> {
+        let cutoff = stale.map(|d| unix_seconds(now) - d.as_secs_f64());
+        let select = |g: &Group| {
+            cutoff.map_or(true, |c| g.push_time < c) && selector.matches(|name| g.key.get(name))
+        };
+        if dry_run {
+            let inner = self.inner.read();
+            return inner
+                .groups
+                .values()
+                .filter(|g| select(g))
+                .map(Group::removed)
+                .collect();
+        }
+        let mut inner = self.inner.write();
+        let doomed: Vec<(Arc<[u8]>, Removed)> = inner
+            .groups
+            .iter()
+            .filter(|(_, g)| select(g))
+            .map(|(c, g)| (c.clone(), g.removed()))
+            .collect();
+        for (canonical, _) in &doomed {
+            inner.remove_group(canonical);
+        }
+        doomed.into_iter().map(|(_, r)| r).collect()
+    }
+
+    /// Deletes every group whose time to live has run out at `now`; returns
+    /// them with their time to live. Cheap when nothing has expired: one
+    /// pass under the read lock.
+    pub fn expire(&self, now: SystemTime) -> Vec<(Removed, Duration)> {
+        let now_s = unix_seconds(now);
+        if !self.inner.read().groups.values().any(|g| g.expired(now_s)) {
+            return Vec::new();
+        }
+        let mut inner = self.inner.write();
+        let doomed: Vec<(Arc<[u8]>, Removed, Duration)> = inner
+            .groups
+            .iter()
+            .filter(|(_, g)| g.expired(now_s))
+            .map(|(c, g)| (c.clone(), g.removed(), g.ttl.unwrap_or_default()))
+            .collect();
+        for (canonical, _, _) in &doomed {
+            inner.remove_group(canonical);
+        }
+        doomed.into_iter().map(|(_, r, ttl)| (r, ttl)).collect()
+    }
+
     /// Deletes every group; returns how many there were.
     pub fn wipe(&self) -> usize {
         let mut inner = self.inner.write();
@@ -365,6 +541,43 @@ impl Store {
             groups: inner.groups.len(),
             series: inner.series_total,
         }
+    }
+
+    /// Every group in brief, in grouping-key order.
+    pub fn summaries(&self) -> Vec<GroupSummary> {
+        let inner = self.inner.read();
+        inner
+            .groups
+            .values()
+            .map(|g| GroupSummary {
+                key: g.key.clone(),
+                push_time: g.push_time,
+                failure_time: g.failure_time,
+                metrics: g.families.len(),
+                series: g.families.values().map(|f| f.series_count()).sum(),
+                ttl: g.ttl,
+            })
+            .collect()
+    }
+
+    /// Writes the text exposition of one group (its families sorted by name,
+    /// with the synthetic ones); false if there is no such group.
+    pub fn write_group_exposition(&self, key: &GroupingKey, out: &mut Vec<u8>) -> bool {
+        let inner = self.inner.read();
+        let Some(group) = inner.groups.get(key.canonical().as_slice()) else {
+            return false;
+        };
+        let mut families: Vec<&Arc<StoredFamily>> = group
+            .families
+            .values()
+            .chain([&group.push_time_family, &group.failure_time_family])
+            .collect();
+        families.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+        for f in families {
+            write_header(out, &f.name, f.help.as_deref(), f.kind);
+            out.extend_from_slice(&f.text);
+        }
+        true
     }
 
     /// Every group, in grouping-key order.
@@ -505,6 +718,13 @@ fn fingerprint_of_synthetic(key: &GroupingKey, name: &'static str) -> (&'static 
 }
 
 impl Group {
+    fn removed(&self) -> Removed {
+        Removed {
+            key: self.key.clone(),
+            push_time: self.push_time,
+        }
+    }
+
     fn view(&self) -> GroupView {
         GroupView {
             key: self.key.clone(),
@@ -519,6 +739,7 @@ impl Group {
                 self.failure_time_family.clone(),
                 self.push_time_family.clone(),
             ],
+            ttl: self.ttl,
         }
     }
 }
@@ -532,7 +753,7 @@ impl Inner {
         now: SystemTime,
         times: Option<(f64, f64)>,
     ) {
-        let PreparedPush { key, families } = push;
+        let PreparedPush { key, families, ttl } = push;
         let Inner {
             groups,
             families: index,
@@ -551,6 +772,7 @@ impl Inner {
                 families: FxHashMap::default(),
                 push_time: 0.0,
                 failure_time: 0.0,
+                ttl,
             };
             // The synthetic series keep their labels, and so their
             // fingerprints, for the life of the group: they are registered
@@ -563,6 +785,8 @@ impl Inner {
             }
             group
         });
+        // Every push says how long its group lives from now on.
+        group.ttl = ttl;
         // PUT drops every family it does not re-push; POST keeps them.
         let mut dropped = match mode {
             Mode::Replace => std::mem::take(&mut group.families),
@@ -734,10 +958,222 @@ mod tests {
         GroupingKey::new(pairs.iter().copied())
     }
 
-    fn push(store: &Store, k: &GroupingKey, body: &str, mode: Mode) -> Result<(), Rejection> {
+    fn push(store: &Store, k: &GroupingKey, body: &str, mode: Mode) -> Result<(), PushError> {
+        push_at(store, k, body, mode, None, SystemTime::now())
+    }
+
+    fn push_at(
+        store: &Store,
+        k: &GroupingKey,
+        body: &str,
+        mode: Mode,
+        ttl: Option<Duration>,
+        now: SystemTime,
+    ) -> Result<(), PushError> {
         let families = text::parse(body).expect("test bodies parse");
-        let p = prepare(k.clone(), families, SystemTime::now())?;
-        store.push(p, mode, SystemTime::now())
+        let mut p = prepare(k.clone(), families, now)?;
+        p.ttl = ttl;
+        store.push(p, mode, now)
+    }
+
+    fn keys(removed: &[Removed]) -> Vec<String> {
+        removed.iter().map(|r| r.key.to_string()).collect()
+    }
+
+    #[test]
+    fn delete_matching_is_selector_and_staleness() {
+        let store = Store::new(OWN_TYPES);
+        let t0 = UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let old = t0;
+        let fresh = t0 + Duration::from_secs(3600);
+        let now = t0 + Duration::from_secs(3700);
+        push_at(
+            &store,
+            &key(&[("job", "ci"), ("instance", "ci-1")]),
+            "a 1\n",
+            Mode::Replace,
+            None,
+            old,
+        )
+        .unwrap();
+        push_at(
+            &store,
+            &key(&[("job", "ci"), ("instance", "ci-2")]),
+            "a 2\n",
+            Mode::Replace,
+            None,
+            fresh,
+        )
+        .unwrap();
+        push_at(
+            &store,
+            &key(&[("job", "ci"), ("instance", "web-1")]),
+            "a 3\n",
+            Mode::Replace,
+            None,
+            old,
+        )
+        .unwrap();
+        push_at(
+            &store,
+            &key(&[("job", "node")]),
+            "b 1\n",
+            Mode::Replace,
+            None,
+            old,
+        )
+        .unwrap();
+        let sel: Selector = "job=ci,instance=~ci-.*".parse().unwrap();
+        let dry = store.delete_matching(&sel, None, now, true);
+        assert_eq!(
+            keys(&dry),
+            [
+                "{instance=\"ci-1\",job=\"ci\"}",
+                "{instance=\"ci-2\",job=\"ci\"}"
+            ]
+        );
+        assert_eq!(store.stats().groups, 4, "a dry run deletes nothing");
+        let stale = store.delete_matching(&sel, Some(Duration::from_secs(600)), now, false);
+        assert_eq!(keys(&stale), ["{instance=\"ci-1\",job=\"ci\"}"]);
+        assert_eq!(stale[0].push_time, 1_000_000.0);
+        assert_eq!(store.stats().groups, 3);
+        // Staleness alone: everything pushed more than ten minutes ago.
+        let all_stale = store.delete_matching(
+            &Selector::default(),
+            Some(Duration::from_secs(600)),
+            now,
+            false,
+        );
+        assert_eq!(all_stale.len(), 2);
+        assert_eq!(
+            store.stats(),
+            Stats {
+                groups: 1,
+                series: 1
+            }
+        );
+        assert!(!exposition(&store).contains("web-1"));
+    }
+
+    #[test]
+    fn groups_expire_after_their_own_time_to_live() {
+        let store = Store::new(OWN_TYPES);
+        let t0 = UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let short = key(&[("job", "short")]);
+        let long = key(&[("job", "long")]);
+        let never = key(&[("job", "never")]);
+        push_at(
+            &store,
+            &short,
+            "a 1\n",
+            Mode::Replace,
+            Some(Duration::from_secs(60)),
+            t0,
+        )
+        .unwrap();
+        push_at(
+            &store,
+            &long,
+            "b 1\n",
+            Mode::Replace,
+            Some(Duration::from_secs(600)),
+            t0,
+        )
+        .unwrap();
+        push_at(&store, &never, "c 1\n", Mode::Replace, None, t0).unwrap();
+        assert!(store.expire(t0 + Duration::from_secs(59)).is_empty());
+        let view = &store.groups()[2];
+        assert_eq!(view.key, short);
+        assert_eq!(view.expires_in(t0 + Duration::from_secs(45)), Some(15.0));
+        // A new push restarts the clock (and a refused one does not).
+        push_at(
+            &store,
+            &short,
+            "a 2\n",
+            Mode::Merge,
+            Some(Duration::from_secs(60)),
+            t0 + Duration::from_secs(30),
+        )
+        .unwrap();
+        assert!(push_at(
+            &store,
+            &short,
+            "a 2\na 2\n",
+            Mode::Merge,
+            Some(Duration::from_secs(60)),
+            t0 + Duration::from_secs(80)
+        )
+        .is_err());
+        assert!(store.expire(t0 + Duration::from_secs(89)).is_empty());
+        let gone = store.expire(t0 + Duration::from_secs(90));
+        assert_eq!(gone.len(), 1);
+        assert_eq!(gone[0].0.key, short);
+        assert_eq!(gone[0].1, Duration::from_secs(60));
+        // A push without a time to live makes the group permanent again.
+        push_at(
+            &store,
+            &long,
+            "b 2\n",
+            Mode::Replace,
+            None,
+            t0 + Duration::from_secs(100),
+        )
+        .unwrap();
+        assert!(store.expire(t0 + Duration::from_secs(100_000)).is_empty());
+        assert_eq!(store.stats().groups, 2);
+        assert_eq!(store.groups()[0].expires_in(t0), None);
+    }
+
+    #[test]
+    fn store_limits_refuse_without_changing_anything() {
+        let limits = Limits {
+            max_groups: 2,
+            max_series: 3,
+            ..Limits::default()
+        };
+        let store = Store::new(OWN_TYPES).with_limits(limits);
+        push(&store, &key(&[("job", "a")]), "m 1\n", Mode::Replace).unwrap();
+        push(
+            &store,
+            &key(&[("job", "b")]),
+            "m{x=\"1\"} 1\n",
+            Mode::Replace,
+        )
+        .unwrap();
+        let err = push(&store, &key(&[("job", "c")]), "n 1\n", Mode::Replace).unwrap_err();
+        let PushError::Limit(hit) = err else {
+            panic!("{err}")
+        };
+        assert_eq!(hit.limit, Limit::Groups);
+        assert!(
+            hit.to_string()
+                .contains("group {job=\"c\"} cannot be added"),
+            "{hit}"
+        );
+        // Two series stored; replacing b's one by two makes three: allowed.
+        push(
+            &store,
+            &key(&[("job", "b")]),
+            "m{x=\"1\"} 1\nm{x=\"2\"} 1\n",
+            Mode::Replace,
+        )
+        .unwrap();
+        let before = exposition(&store);
+        let err = push(&store, &key(&[("job", "a")]), "k 1\n", Mode::Merge).unwrap_err();
+        let PushError::Limit(hit) = err else {
+            panic!("{err}")
+        };
+        assert_eq!(hit.limit, Limit::Series);
+        assert_eq!(pushed_lines(&before), pushed_lines(&exposition(&store)));
+        // Shrinking is always allowed, even over the limit.
+        push(&store, &key(&[("job", "a")]), "k 1\n", Mode::Replace).unwrap();
+    }
+
+    fn pushed_lines(s: &str) -> Vec<String> {
+        s.lines()
+            .filter(|l| !l.contains("push_failure_time_seconds"))
+            .map(str::to_string)
+            .collect()
     }
 
     fn exposition(store: &Store) -> String {
@@ -872,7 +1308,7 @@ mod tests {
         )
         .unwrap_err();
         assert!(
-            err.0.contains("metric family x") && err.0.contains("{job=\"a\"}"),
+            err.to_string().contains("metric family x") && err.to_string().contains("{job=\"a\"}"),
             "{err}"
         );
         assert_eq!(pushed(&store), before);
@@ -897,7 +1333,7 @@ mod tests {
             Mode::Replace,
         )
         .unwrap_err();
-        assert!(err.0.contains("gateway's own metric"), "{err}");
+        assert!(err.to_string().contains("gateway's own metric"), "{err}");
     }
 
     #[test]
@@ -917,7 +1353,7 @@ mod tests {
             Mode::Replace,
         )
         .unwrap_err();
-        assert!(err.0.contains("same labels"), "{err}");
+        assert!(err.to_string().contains("same labels"), "{err}");
         assert_eq!(store.stats().groups, 1);
     }
 
@@ -934,7 +1370,7 @@ mod tests {
             Mode::Replace,
         )
         .unwrap_err();
-        assert!(err.0.contains("push_time_seconds"), "{err}");
+        assert!(err.to_string().contains("push_time_seconds"), "{err}");
         assert_eq!(store.stats().groups, 1);
     }
 

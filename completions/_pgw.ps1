@@ -1,0 +1,130 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'pgw' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'pgw'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'pgw' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run a Pushgateway server, a drop-in replacement for the official one')
+            [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'Push metrics to a gateway: from arguments, files or stdin, or about a command it runs')
+            [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write the man pages (man/) and shell completions (completions/) from these definitions')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'pgw;serve' {
+            [CompletionResult]::new('--web.listen-address', '--web.listen-address', [CompletionResultType]::ParameterName, 'Address to listen on for the web interface, API and telemetry (repeatable)')
+            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address to listen on for the web interface, API and telemetry (repeatable)')
+            [CompletionResult]::new('--web.telemetry-path', '--web.telemetry-path', [CompletionResultType]::ParameterName, 'Path under which to expose the server''s metrics (the push API stays at /metrics/job/...)')
+            [CompletionResult]::new('--web.external-url', '--web.external-url', [CompletionResultType]::ParameterName, 'The URL under which the gateway is reached from outside; its path is the default route prefix')
+            [CompletionResult]::new('--web.route-prefix', '--web.route-prefix', [CompletionResultType]::ParameterName, 'Prefix for every route (defaults to the path of --web.external-url)')
+            [CompletionResult]::new('--persistence.file', '--persistence.file', [CompletionResultType]::ParameterName, 'File in which to keep the store across restarts; empty means memory only')
+            [CompletionResult]::new('--persistence.interval', '--persistence.interval', [CompletionResultType]::ParameterName, 'How often at most the store is written to the persistence file after a change')
+            [CompletionResult]::new('--push.max-body-size', '--push.max-body-size', [CompletionResultType]::ParameterName, 'Largest push body accepted after decompression, in bytes')
+            [CompletionResult]::new('--web.read-timeout', '--web.read-timeout', [CompletionResultType]::ParameterName, 'Time limit for reading a push body; a slower client gets 408')
+            [CompletionResult]::new('--expire-after', '--expire-after', [CompletionResultType]::ParameterName, 'Delete a group not pushed for this long (off by default, as upstream keeps groups forever). A push can ask for its own time to live with the header `Pgw-Expire-After: DURATION`')
+            [CompletionResult]::new('--push.max-series', '--push.max-series', [CompletionResultType]::ParameterName, 'Most series in one push (413 beyond); 0 for no limit')
+            [CompletionResult]::new('--push.max-label-name-length', '--push.max-label-name-length', [CompletionResultType]::ParameterName, 'Longest label name in bytes, in the body or the grouping key (400 beyond); 0 for no limit')
+            [CompletionResult]::new('--push.max-label-value-length', '--push.max-label-value-length', [CompletionResultType]::ParameterName, 'Longest label value in bytes, in the body or the grouping key (400 beyond); 0 for no limit')
+            [CompletionResult]::new('--store.max-groups', '--store.max-groups', [CompletionResultType]::ParameterName, 'Most groups in the store; a push that would add one more gets 429; 0 for no limit')
+            [CompletionResult]::new('--store.max-series', '--store.max-series', [CompletionResultType]::ParameterName, 'Most pushed series in the store; a push that would go beyond gets 429; 0 for no limit')
+            [CompletionResult]::new('--log.level', '--log.level', [CompletionResultType]::ParameterName, 'Only log messages at or above this level')
+            [CompletionResult]::new('--log.format', '--log.format', [CompletionResultType]::ParameterName, 'Output format of log messages')
+            [CompletionResult]::new('--web.config.file', '--web.config.file', [CompletionResultType]::ParameterName, 'The official web configuration file (TLS, basic auth users who get every role, headers, rate limit), in the exporter-toolkit format. Reloaded when it changes and on SIGHUP')
+            [CompletionResult]::new('--auth.file', '--auth.file', [CompletionResultType]::ParameterName, 'pgw''s role file: credentials for the push, read and admin roles, push credentials optionally scoped to jobs (see the README). Reloaded when it changes and on SIGHUP')
+            [CompletionResult]::new('--web.tls-cert-file', '--web.tls-cert-file', [CompletionResultType]::ParameterName, 'Serve HTTPS with this PEM certificate (chain) file; needs --web.tls-key-file. Reloaded when it changes and on SIGHUP')
+            [CompletionResult]::new('--web.tls-key-file', '--web.tls-key-file', [CompletionResultType]::ParameterName, 'PEM private key for --web.tls-cert-file')
+            [CompletionResult]::new('--web.read-header-timeout', '--web.read-header-timeout', [CompletionResultType]::ParameterName, 'Close a connection that takes longer than this to finish its TLS handshake or send a request''s headers, or that stays idle this long between requests')
+            [CompletionResult]::new('--web.enable-lifecycle', '--web.enable-lifecycle', [CompletionResultType]::ParameterName, 'Enable shutdown via HTTP: PUT or POST /-/quit')
+            [CompletionResult]::new('--web.enable-admin-api', '--web.enable-admin-api', [CompletionResultType]::ParameterName, 'Enable the admin API: PUT /api/v1/admin/wipe deletes every group')
+            [CompletionResult]::new('--push.disable-consistency-check', '--push.disable-consistency-check', [CompletionResultType]::ParameterName, 'Answer accepted pushes with 202 instead of 200, as the official server does with this flag. pgw keeps checking pushes (its check costs time only in proportion to the push) and still refuses bad ones')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'pgw;push' {
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'The job label of the group to push to')
+            [CompletionResult]::new('--job', '--job', [CompletionResultType]::ParameterName, 'The job label of the group to push to')
+            [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Another grouping label of the group, NAME=VALUE (repeatable); any value works, even empty or with `/`')
+            [CompletionResult]::new('--label', '--label', [CompletionResultType]::ParameterName, 'Another grouping label of the group, NAME=VALUE (repeatable); any value works, even empty or with `/`')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'File of metrics in the text format (repeatable); `-` is stdin, which is read anyway when nothing else is given')
+            [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'File of metrics in the text format (repeatable); `-` is stdin, which is read anyway when nothing else is given')
+            [CompletionResult]::new('--type', '--type', [CompletionResultType]::ParameterName, 'Type of the metrics given as arguments')
+            [CompletionResult]::new('--help-text', '--help-text', [CompletionResultType]::ParameterName, 'HELP text of the metrics given as arguments')
+            [CompletionResult]::new('--expire-after', '--expire-after', [CompletionResultType]::ParameterName, 'Ask the gateway to drop the group when no push came for this long (header Pgw-Expire-After; pgw serve only)')
+            [CompletionResult]::new('--gzip', '--gzip', [CompletionResultType]::ParameterName, 'Compress the body with gzip: auto does so above 64 KiB')
+            [CompletionResult]::new('-g', '-g', [CompletionResultType]::ParameterName, 'The gateway''s URL, with its route prefix if it has one')
+            [CompletionResult]::new('--gateway', '--gateway', [CompletionResultType]::ParameterName, 'The gateway''s URL, with its route prefix if it has one')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'PEM file of certificate authorities to trust for an https gateway (besides the usual ones)')
+            [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file')
+            [CompletionResult]::new('--password', '--password', [CompletionResultType]::ParameterName, 'Password for basic auth; prefer --password-file, since the environment can leak')
+            [CompletionResult]::new('--password-file', '--password-file', [CompletionResultType]::ParameterName, 'File whose first line is the basic-auth password')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Bearer token; prefer --token-file, since the environment can leak')
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'File whose first line is a bearer token')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Time limit for each request to the gateway')
+            [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'Retries (with backoff) after a connection error, a timeout or a 5xx answer; never after a 4xx')
+            [CompletionResult]::new('--replace', '--replace', [CompletionResultType]::ParameterName, 'Replace the whole group with this push (HTTP PUT); the default without a wrapped command')
+            [CompletionResult]::new('--add', '--add', [CompletionResultType]::ParameterName, 'Replace only the families in this push, keep the group''s others (HTTP POST); always so with a wrapped command')
+            [CompletionResult]::new('--strip-timestamps', '--strip-timestamps', [CompletionResultType]::ParameterName, 'Remove sample timestamps instead of refusing the input (the gateway refuses timestamps)')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Check the input and print the body that would be sent, without sending it')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not check the gateway''s TLS certificate (the connection stays encrypted)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'pgw;generate' {
+            [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Directory under which man/ and completions/ are written')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'pgw;help' {
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run a Pushgateway server, a drop-in replacement for the official one')
+            [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'Push metrics to a gateway: from arguments, files or stdin, or about a command it runs')
+            [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write the man pages (man/) and shell completions (completions/) from these definitions')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'pgw;help;serve' {
+            break
+        }
+        'pgw;help;push' {
+            break
+        }
+        'pgw;help;generate' {
+            break
+        }
+        'pgw;help;help' {
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}

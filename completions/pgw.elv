@@ -1,0 +1,116 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[pgw] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'pgw'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'pgw'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand serve 'Run a Pushgateway server, a drop-in replacement for the official one'
+            cand push 'Push metrics to a gateway: from arguments, files or stdin, or about a command it runs'
+            cand generate 'Write the man pages (man/) and shell completions (completions/) from these definitions'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'pgw;serve'= {
+            cand --web.listen-address 'Address to listen on for the web interface, API and telemetry (repeatable)'
+            cand --listen 'Address to listen on for the web interface, API and telemetry (repeatable)'
+            cand --web.telemetry-path 'Path under which to expose the server''s metrics (the push API stays at /metrics/job/...)'
+            cand --web.external-url 'The URL under which the gateway is reached from outside; its path is the default route prefix'
+            cand --web.route-prefix 'Prefix for every route (defaults to the path of --web.external-url)'
+            cand --persistence.file 'File in which to keep the store across restarts; empty means memory only'
+            cand --persistence.interval 'How often at most the store is written to the persistence file after a change'
+            cand --push.max-body-size 'Largest push body accepted after decompression, in bytes'
+            cand --web.read-timeout 'Time limit for reading a push body; a slower client gets 408'
+            cand --expire-after 'Delete a group not pushed for this long (off by default, as upstream keeps groups forever). A push can ask for its own time to live with the header `Pgw-Expire-After: DURATION`'
+            cand --push.max-series 'Most series in one push (413 beyond); 0 for no limit'
+            cand --push.max-label-name-length 'Longest label name in bytes, in the body or the grouping key (400 beyond); 0 for no limit'
+            cand --push.max-label-value-length 'Longest label value in bytes, in the body or the grouping key (400 beyond); 0 for no limit'
+            cand --store.max-groups 'Most groups in the store; a push that would add one more gets 429; 0 for no limit'
+            cand --store.max-series 'Most pushed series in the store; a push that would go beyond gets 429; 0 for no limit'
+            cand --log.level 'Only log messages at or above this level'
+            cand --log.format 'Output format of log messages'
+            cand --web.config.file 'The official web configuration file (TLS, basic auth users who get every role, headers, rate limit), in the exporter-toolkit format. Reloaded when it changes and on SIGHUP'
+            cand --auth.file 'pgw''s role file: credentials for the push, read and admin roles, push credentials optionally scoped to jobs (see the README). Reloaded when it changes and on SIGHUP'
+            cand --web.tls-cert-file 'Serve HTTPS with this PEM certificate (chain) file; needs --web.tls-key-file. Reloaded when it changes and on SIGHUP'
+            cand --web.tls-key-file 'PEM private key for --web.tls-cert-file'
+            cand --web.read-header-timeout 'Close a connection that takes longer than this to finish its TLS handshake or send a request''s headers, or that stays idle this long between requests'
+            cand --web.enable-lifecycle 'Enable shutdown via HTTP: PUT or POST /-/quit'
+            cand --web.enable-admin-api 'Enable the admin API: PUT /api/v1/admin/wipe deletes every group'
+            cand --push.disable-consistency-check 'Answer accepted pushes with 202 instead of 200, as the official server does with this flag. pgw keeps checking pushes (its check costs time only in proportion to the push) and still refuses bad ones'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'pgw;push'= {
+            cand -j 'The job label of the group to push to'
+            cand --job 'The job label of the group to push to'
+            cand -l 'Another grouping label of the group, NAME=VALUE (repeatable); any value works, even empty or with `/`'
+            cand --label 'Another grouping label of the group, NAME=VALUE (repeatable); any value works, even empty or with `/`'
+            cand -f 'File of metrics in the text format (repeatable); `-` is stdin, which is read anyway when nothing else is given'
+            cand --file 'File of metrics in the text format (repeatable); `-` is stdin, which is read anyway when nothing else is given'
+            cand --type 'Type of the metrics given as arguments'
+            cand --help-text 'HELP text of the metrics given as arguments'
+            cand --expire-after 'Ask the gateway to drop the group when no push came for this long (header Pgw-Expire-After; pgw serve only)'
+            cand --gzip 'Compress the body with gzip: auto does so above 64 KiB'
+            cand -g 'The gateway''s URL, with its route prefix if it has one'
+            cand --gateway 'The gateway''s URL, with its route prefix if it has one'
+            cand --ca-cert 'PEM file of certificate authorities to trust for an https gateway (besides the usual ones)'
+            cand -u 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file'
+            cand --user 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file'
+            cand --password 'Password for basic auth; prefer --password-file, since the environment can leak'
+            cand --password-file 'File whose first line is the basic-auth password'
+            cand --token 'Bearer token; prefer --token-file, since the environment can leak'
+            cand --token-file 'File whose first line is a bearer token'
+            cand --timeout 'Time limit for each request to the gateway'
+            cand --retries 'Retries (with backoff) after a connection error, a timeout or a 5xx answer; never after a 4xx'
+            cand --replace 'Replace the whole group with this push (HTTP PUT); the default without a wrapped command'
+            cand --add 'Replace only the families in this push, keep the group''s others (HTTP POST); always so with a wrapped command'
+            cand --strip-timestamps 'Remove sample timestamps instead of refusing the input (the gateway refuses timestamps)'
+            cand --dry-run 'Check the input and print the body that would be sent, without sending it'
+            cand --insecure 'Do not check the gateway''s TLS certificate (the connection stays encrypted)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'pgw;generate'= {
+            cand --out 'Directory under which man/ and completions/ are written'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'pgw;help'= {
+            cand serve 'Run a Pushgateway server, a drop-in replacement for the official one'
+            cand push 'Push metrics to a gateway: from arguments, files or stdin, or about a command it runs'
+            cand generate 'Write the man pages (man/) and shell completions (completions/) from these definitions'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'pgw;help;serve'= {
+        }
+        &'pgw;help;push'= {
+        }
+        &'pgw;help;generate'= {
+        }
+        &'pgw;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

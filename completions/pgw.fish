@@ -1,0 +1,96 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_pgw_global_optspecs
+    string join \n h/help V/version
+end
+
+function __fish_pgw_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_pgw_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_pgw_using_subcommand
+    set -l cmd (__fish_pgw_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c pgw -n "__fish_pgw_needs_command" -s h -l help -d 'Print help'
+complete -c pgw -n "__fish_pgw_needs_command" -s V -l version -d 'Print version'
+complete -c pgw -n "__fish_pgw_needs_command" -f -a "serve" -d 'Run a Pushgateway server, a drop-in replacement for the official one'
+complete -c pgw -n "__fish_pgw_needs_command" -f -a "push" -d 'Push metrics to a gateway: from arguments, files or stdin, or about a command it runs'
+complete -c pgw -n "__fish_pgw_needs_command" -f -a "generate" -d 'Write the man pages (man/) and shell completions (completions/) from these definitions'
+complete -c pgw -n "__fish_pgw_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c pgw -n "__fish_pgw_using_subcommand serve" -l web.listen-address -l listen -d 'Address to listen on for the web interface, API and telemetry (repeatable)' -r
+complete -c pgw -n "__fish_pgw_using_subcommand serve" -l web.telemetry-path -d 'Path under which to expose the server\'s metrics (the push API stays at /metrics/job/...)' -r
+complete -c pgw -n "__fish_pgw_using_subcommand serve" -l web.external-url -d 'The URL under which the gateway is reached from outside; its path is the default route prefix' -r
+complete -c pgw -n "__fish_pgw_using_subcommand serve" -l web.route-prefix -d 'Prefix for every route (defaults to the path of --web.external-url)' -r
+complete -c pgw -n "__fish_pgw_using_subcommand serve" -l persistence.file -d 'File in which to keep the store across restarts; empty means memory only' -r
+complete -c pgw -n "__fish_pgw_using_subcommand serve" -l persistence.interval -d 'How often at most the store is written to the persistence file after a change' -r
+complete -c pgw -n "__fish_pgw_using_subcommand serve" -l push.max-body-size -d 'Largest push body accepted after decompression, in bytes' -r
+complete -c pgw -n "__fish_pgw_using_subcommand serve" -l web.read-timeout -d 'Time limit for reading a push body; a slower client gets 408' -r
+complete -c pgw -n "__fish_pgw_using_subcommand serve" -l expire-after -d 'Delete a group not pushed for this long (off by default, as upstream keeps groups forever). A push can ask for its own time to live with the header `Pgw-Expire-After: DURATION`' -r
+complete -c pgw -n "__fish_pgw_using_subcommand serve" -l push.max-series -d 'Most series in one push (413 beyond); 0 for no limit' -r
+complete -c pgw -n "__fish_pgw_using_subcommand serve" -l push.max-label-name-length -d 'Longest label name in bytes, in the body or the grouping key (400 beyond); 0 for no limit' -r
+complete -c pgw -n "__fish_pgw_using_subcommand serve" -l push.max-label-value-length -d 'Longest label value in bytes, in the body or the grouping key (400 beyond); 0 for no limit' -r
+complete -c pgw -n "__fish_pgw_using_subcommand serve" -l store.max-groups -d 'Most groups in the store; a push that would add one more gets 429; 0 for no limit' -r
+complete -c pgw -n "__fish_pgw_using_subcommand serve" -l store.max-series -d 'Most pushed series in the store; a push that would go beyond gets 429; 0 for no limit' -r
+complete -c pgw -n "__fish_pgw_using_subcommand serve" -l log.level -d 'Only log messages at or above this level' -r -f -a "debug\t''
+info\t''
+warn\t''
+error\t''"
+complete -c pgw -n "__fish_pgw_using_subcommand serve" -l log.format -d 'Output format of log messages' -r -f -a "logfmt\t''
+json\t''"
+complete -c pgw -n "__fish_pgw_using_subcommand serve" -l web.config.file -d 'The official web configuration file (TLS, basic auth users who get every role, headers, rate limit), in the exporter-toolkit format. Reloaded when it changes and on SIGHUP' -r
+complete -c pgw -n "__fish_pgw_using_subcommand serve" -l auth.file -d 'pgw\'s role file: credentials for the push, read and admin roles, push credentials optionally scoped to jobs (see the README). Reloaded when it changes and on SIGHUP' -r
+complete -c pgw -n "__fish_pgw_using_subcommand serve" -l web.tls-cert-file -d 'Serve HTTPS with this PEM certificate (chain) file; needs --web.tls-key-file. Reloaded when it changes and on SIGHUP' -r
+complete -c pgw -n "__fish_pgw_using_subcommand serve" -l web.tls-key-file -d 'PEM private key for --web.tls-cert-file' -r
+complete -c pgw -n "__fish_pgw_using_subcommand serve" -l web.read-header-timeout -d 'Close a connection that takes longer than this to finish its TLS handshake or send a request\'s headers, or that stays idle this long between requests' -r
+complete -c pgw -n "__fish_pgw_using_subcommand serve" -l web.enable-lifecycle -d 'Enable shutdown via HTTP: PUT or POST /-/quit'
+complete -c pgw -n "__fish_pgw_using_subcommand serve" -l web.enable-admin-api -d 'Enable the admin API: PUT /api/v1/admin/wipe deletes every group'
+complete -c pgw -n "__fish_pgw_using_subcommand serve" -l push.disable-consistency-check -d 'Answer accepted pushes with 202 instead of 200, as the official server does with this flag. pgw keeps checking pushes (its check costs time only in proportion to the push) and still refuses bad ones'
+complete -c pgw -n "__fish_pgw_using_subcommand serve" -s h -l help -d 'Print help'
+complete -c pgw -n "__fish_pgw_using_subcommand serve" -s V -l version -d 'Print version'
+complete -c pgw -n "__fish_pgw_using_subcommand push" -s j -l job -d 'The job label of the group to push to' -r
+complete -c pgw -n "__fish_pgw_using_subcommand push" -s l -l label -d 'Another grouping label of the group, NAME=VALUE (repeatable); any value works, even empty or with `/`' -r
+complete -c pgw -n "__fish_pgw_using_subcommand push" -s f -l file -d 'File of metrics in the text format (repeatable); `-` is stdin, which is read anyway when nothing else is given' -r -F
+complete -c pgw -n "__fish_pgw_using_subcommand push" -l type -d 'Type of the metrics given as arguments' -r -f -a "gauge\t''
+counter\t''
+untyped\t''"
+complete -c pgw -n "__fish_pgw_using_subcommand push" -l help-text -d 'HELP text of the metrics given as arguments' -r
+complete -c pgw -n "__fish_pgw_using_subcommand push" -l expire-after -d 'Ask the gateway to drop the group when no push came for this long (header Pgw-Expire-After; pgw serve only)' -r
+complete -c pgw -n "__fish_pgw_using_subcommand push" -l gzip -d 'Compress the body with gzip: auto does so above 64 KiB' -r -f -a "auto\t'Above 64 KiB, falling back to a plain body if the gateway refuses the compressed one'
+always\t'Always, for gateways that are known to accept it'
+never\t'Never, for gateways that do not decompress'"
+complete -c pgw -n "__fish_pgw_using_subcommand push" -s g -l gateway -d 'The gateway\'s URL, with its route prefix if it has one' -r
+complete -c pgw -n "__fish_pgw_using_subcommand push" -l ca-cert -d 'PEM file of certificate authorities to trust for an https gateway (besides the usual ones)' -r -F
+complete -c pgw -n "__fish_pgw_using_subcommand push" -s u -l user -d 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file' -r
+complete -c pgw -n "__fish_pgw_using_subcommand push" -l password -d 'Password for basic auth; prefer --password-file, since the environment can leak' -r
+complete -c pgw -n "__fish_pgw_using_subcommand push" -l password-file -d 'File whose first line is the basic-auth password' -r -F
+complete -c pgw -n "__fish_pgw_using_subcommand push" -l token -d 'Bearer token; prefer --token-file, since the environment can leak' -r
+complete -c pgw -n "__fish_pgw_using_subcommand push" -l token-file -d 'File whose first line is a bearer token' -r -F
+complete -c pgw -n "__fish_pgw_using_subcommand push" -l timeout -d 'Time limit for each request to the gateway' -r
+complete -c pgw -n "__fish_pgw_using_subcommand push" -l retries -d 'Retries (with backoff) after a connection error, a timeout or a 5xx answer; never after a 4xx' -r
+complete -c pgw -n "__fish_pgw_using_subcommand push" -l replace -d 'Replace the whole group with this push (HTTP PUT); the default without a wrapped command'
+complete -c pgw -n "__fish_pgw_using_subcommand push" -l add -d 'Replace only the families in this push, keep the group\'s others (HTTP POST); always so with a wrapped command'
+complete -c pgw -n "__fish_pgw_using_subcommand push" -l strip-timestamps -d 'Remove sample timestamps instead of refusing the input (the gateway refuses timestamps)'
+complete -c pgw -n "__fish_pgw_using_subcommand push" -l dry-run -d 'Check the input and print the body that would be sent, without sending it'
+complete -c pgw -n "__fish_pgw_using_subcommand push" -l insecure -d 'Do not check the gateway\'s TLS certificate (the connection stays encrypted)'
+complete -c pgw -n "__fish_pgw_using_subcommand push" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c pgw -n "__fish_pgw_using_subcommand push" -s V -l version -d 'Print version'
+complete -c pgw -n "__fish_pgw_using_subcommand generate" -l out -d 'Directory under which man/ and completions/ are written' -r -F
+complete -c pgw -n "__fish_pgw_using_subcommand generate" -s h -l help -d 'Print help'
+complete -c pgw -n "__fish_pgw_using_subcommand generate" -s V -l version -d 'Print version'
+complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve push generate help" -f -a "serve" -d 'Run a Pushgateway server, a drop-in replacement for the official one'
+complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve push generate help" -f -a "push" -d 'Push metrics to a gateway: from arguments, files or stdin, or about a command it runs'
+complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve push generate help" -f -a "generate" -d 'Write the man pages (man/) and shell completions (completions/) from these definitions'
+complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve push generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

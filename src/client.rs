@@ -1,0 +1,535 @@
+//! The HTTP side of the client commands (`push`, `list`, `delete`, `wipe`):
+//! one [`Gateway`] built from the common flags, which sends a request with
+//! the configured TLS, credentials and timeout, retries with backoff where a
+//! retry can help, and turns every failure into a [`GatewayError`] whose kind
+//! picks the exit code (`exit::code_for`).
+//!
+//! Any 2xx answer is success: servers differ (the official one answers 200,
+//! or 202 with its consistency check off and for deletions).
+
+use std::fmt;
+use std::io::Read as _;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+
+use crate::cli::GatewayArgs;
+use crate::exit::BadInput;
+
+/// An answer of the gateway, read whole.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Why a request to the gateway failed; each kind has its own exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    #[error("cannot reach the gateway at {url}: {cause}{attempts}")]
+    Unreachable {
+        url: String,
+        cause: String,
+        attempts: Attempts,
+    },
+    #[error("the gateway at {url} did not answer {method} {path} within {timeout}{attempts}")]
+    TimedOut {
+        url: String,
+        method: String,
+        path: String,
+        timeout: String,
+        attempts: Attempts,
+    },
+    /// A 4xx: the gateway understood and refused; retrying cannot help.
+    #[error("the gateway at {url} refused {method} {path} with {status}{message}")]
+    Rejected {
+        url: String,
+        method: String,
+        path: String,
+        status: Status,
+        message: Message,
+    },
+    /// A 5xx (or another non-2xx answer) after the last retry.
+    #[error("the gateway at {url} failed {method} {path} with {status}{message}{attempts}")]
+    Failed {
+        url: String,
+        method: String,
+        path: String,
+        status: Status,
+        message: Message,
+        attempts: Attempts,
+    },
+}
+
+impl GatewayError {
+    /// The HTTP status, when the gateway answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            GatewayError::Rejected { status, .. } | GatewayError::Failed { status, .. } => {
+                Some(status.0)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// An HTTP status shown with its reason phrase: `404 Not Found`.
+#[derive(Debug, Clone, Copy)]
+pub struct Status(pub u16);
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let reason = axum::http::StatusCode::from_u16(self.0)
+            .ok()
+            .and_then(|s| s.canonical_reason());
+        match reason {
+            Some(r) => write!(f, "{} {r}", self.0),
+            None => write!(f, "{}", self.0),
+        }
+    }
+}
+
+/// The gateway's own words about a refusal, shown after a colon.
+#[derive(Debug, Clone)]
+pub struct Message(pub String);
+
+impl fmt::Display for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let m = self.0.trim();
+        if m.is_empty() {
+            Ok(())
+        } else {
+            write!(f, ": {m}")
+        }
+    }
+}
+
+/// How many attempts were made, shown only when there were retries.
+#[derive(Debug, Clone, Copy)]
+pub struct Attempts(pub u32);
+
+impl fmt::Display for Attempts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0 > 1 {
+            write!(f, " (gave up after {} attempts)", self.0)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// A gateway to talk to, configured from the common flags.
+pub struct Gateway {
+    /// Without a trailing slash; may carry a path prefix (`https://gw/pgw`).
+    base: String,
+    agent: ureq::Agent,
+    authorization: Option<String>,
+    retries: u32,
+    timeout: Duration,
+}
+
+impl Gateway {
+    pub fn new(args: &GatewayArgs) -> anyhow::Result<Gateway> {
+        let base = normalize_base(&args.gateway)?;
+        let mut builder = ureq::AgentBuilder::new()
+            .timeout(args.timeout)
+            .user_agent(concat!("pgw/", env!("CARGO_PKG_VERSION")))
+            // Redirects would turn a PUT into a GET; a gateway does not
+            // redirect, so one is reported rather than followed.
+            .redirects(0);
+        if base.starts_with("https://") {
+            builder = builder.tls_config(Arc::new(tls_config(args)?));
+        }
+        Ok(Gateway {
+            base,
+            agent: builder.build(),
+            authorization: authorization(args)?,
+            retries: args.retries,
+            timeout: args.timeout,
+        })
+    }
+
+    /// The gateway's base URL, as requests are built from it.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// Sends `method path` (path absolute, already escaped, with its query),
+    /// retrying on connection errors, timeouts and 5xx answers.
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Result<Reply, GatewayError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = self.send_once(method, path, headers, body, attempt);
+            let retry = match &result {
+                Ok(_) | Err(GatewayError::Rejected { .. }) => false,
+                Err(_) => attempt <= self.retries,
+            };
+            if !retry {
+                return result;
+            }
+            std::thread::sleep(backoff(attempt));
+        }
+    }
+
+    fn send_once(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+        attempt: u32,
+    ) -> Result<Reply, GatewayError> {
+        let url = format!("{}{path}", self.base);
+        let mut req = self.agent.request(method, &url);
+        for (k, v) in headers {
+            req = req.set(k, v);
+        }
+        if let Some(auth) = &self.authorization {
+            req = req.set("Authorization", auth);
+        }
+        let result = match body {
+            Some(b) => req.send_bytes(b),
+            None => req.call(),
+        };
+        let response = match result {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(ureq::Error::Transport(t)) => {
+                let attempts = Attempts(attempt);
+                if is_timeout(&t) {
+                    return Err(GatewayError::TimedOut {
+                        url: self.base.clone(),
+                        method: method.to_string(),
+                        path: path.to_string(),
+                        timeout: humantime::format_duration(self.timeout).to_string(),
+                        attempts,
+                    });
+                }
+                return Err(GatewayError::Unreachable {
+                    url: self.base.clone(),
+                    cause: transport_cause(&t),
+                    attempts,
+                });
+            }
+        };
+        let status = response.status();
+        let content_type = response.header("Content-Type").map(str::to_string);
+        let mut body = Vec::new();
+        // A body that breaks off is still worth showing as far as it came.
+        let _ = response.into_reader().take(4 << 20).read_to_end(&mut body);
+        let reply = Reply {
+            status,
+            content_type,
+            body,
+        };
+        match status {
+            200..=299 => Ok(reply),
+            400..=499 => Err(GatewayError::Rejected {
+                url: self.base.clone(),
+                method: method.to_string(),
+                path: path.to_string(),
+                status: Status(status),
+                message: Message(short_message(&reply)),
+            }),
+            _ => Err(GatewayError::Failed {
+                url: self.base.clone(),
+                method: method.to_string(),
+                path: path.to_string(),
+                status: Status(status),
+                message: Message(short_message(&reply)),
+                attempts: Attempts(attempt),
+            }),
+        }
+    }
+}
+
+/// Exponential backoff from 250 ms, capped at 8 s, with up to 25 % jitter so
+/// that a fleet of cron jobs does not retry in lockstep.
+fn backoff(attempt: u32) -> Duration {
+    let base = Duration::from_millis(250) * 2u32.saturating_pow(attempt.saturating_sub(1).min(5));
+    let base = base.min(Duration::from_secs(8));
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    base + base / 4 * (nanos % 1000) / 1000
+}
+
+/// The gateway's message, shortened to what fits an error line; an HTML
+/// error page from a proxy is not worth printing.
+fn short_message(reply: &Reply) -> String {
+    let is_html = reply
+        .content_type
+        .as_deref()
+        .is_some_and(|c| c.contains("html"));
+    if is_html {
+        return String::new();
+    }
+    let text = reply.text();
+    let text = text.trim();
+    match text.char_indices().nth(500) {
+        Some((i, _)) => format!("{}...", &text[..i]),
+        None => text.to_string(),
+    }
+}
+
+fn is_timeout(t: &ureq::Transport) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(t);
+    while let Some(e) = source {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+            ) {
+                return true;
+            }
+        }
+        source = e.source();
+    }
+    false
+}
+
+fn transport_cause(t: &ureq::Transport) -> String {
+    let mut out = t.message().map(str::to_string).unwrap_or_default();
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(t);
+    while let Some(e) = source {
+        let s = e.to_string();
+        if !out.contains(&s) {
+            if !out.is_empty() {
+                out.push_str(": ");
+            }
+            out.push_str(&s);
+        }
+        source = e.source();
+    }
+    if out.is_empty() {
+        t.kind().to_string()
+    } else {
+        out
+    }
+}
+
+/// Checks and normalises the gateway URL: `host:9091` means `http://host:9091`,
+/// and a trailing slash is dropped so paths can be appended.
+pub fn normalize_base(gateway: &str) -> anyhow::Result<String> {
+    let g = gateway.trim();
+    let full = if g.contains("://") {
+        g.to_string()
+    } else {
+        format!("http://{g}")
+    };
+    let (scheme, rest) = full.split_once("://").unwrap_or(("", ""));
+    if scheme != "http" && scheme != "https" {
+        return Err(BadInput(format!(
+            "--gateway {gateway:?}: the scheme must be http or https"
+        ))
+        .into());
+    }
+    let host = rest.split('/').next().unwrap_or("");
+    if host.is_empty() {
+        return Err(BadInput(format!("--gateway {gateway:?}: no host")).into());
+    }
+    if rest.contains(['?', '#']) {
+        return Err(BadInput(format!(
+            "--gateway {gateway:?}: a query or fragment has no place in a gateway URL"
+        ))
+        .into());
+    }
+    Ok(full.trim_end_matches('/').to_string())
+}
+
+/// The `Authorization` header from the credential flags and variables.
+fn authorization(args: &GatewayArgs) -> anyhow::Result<Option<String>> {
+    use base64::Engine as _;
+    let token = match (&args.token_file, &args.token) {
+        (Some(file), _) => Some(read_secret(file, "--token-file")?),
+        (None, Some(t)) => Some(t.trim().to_string()),
+        (None, None) => None,
+    };
+    let password = match (&args.password_file, &args.password) {
+        (Some(file), _) => Some(read_secret(file, "--password-file")?),
+        (None, Some(p)) => Some(p.clone()),
+        (None, None) => None,
+    };
+    match (&args.user, password, token) {
+        (Some(_), _, Some(_)) => Err(BadInput(
+            "both a user (--user, PGW_USER) and a token (--token-file, PGW_TOKEN) are set; \
+             give one kind of credential"
+                .into(),
+        )
+        .into()),
+        (Some(user), password, None) => {
+            let pair = format!("{user}:{}", password.unwrap_or_default());
+            Ok(Some(format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(pair)
+            )))
+        }
+        (None, Some(_), None) if args.password_file.is_some() => {
+            Err(BadInput("--password-file is set but --user (or PGW_USER) is not".into()).into())
+        }
+        (None, _, Some(token)) => {
+            if token.is_empty() {
+                return Err(BadInput("the bearer token is empty".into()).into());
+            }
+            Ok(Some(format!("Bearer {token}")))
+        }
+        (None, _, None) => Ok(None),
+    }
+}
+
+/// A secret from a file: the first line, so a trailing newline written by
+/// `echo` is not part of it.
+fn read_secret(path: &std::path::Path, flag: &str) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("{flag}: cannot read {}", path.display()))
+        .map_err(|e| BadInput(format!("{e:#}")))?;
+    Ok(text.lines().next().unwrap_or("").to_string())
+}
+
+fn tls_config(args: &GatewayArgs) -> anyhow::Result<rustls::ClientConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .context("cannot set up TLS")?;
+    if args.insecure {
+        return Ok(builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(NoVerify(provider)))
+            .with_no_client_auth());
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(path) = &args.ca_cert {
+        let bad = |msg: String| BadInput(format!("--ca-cert {}: {msg}", path.display()));
+        let pem = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+        let mut found = 0;
+        for cert in rustls_pki_types::pem::PemObject::pem_slice_iter(&pem) {
+            let cert: CertificateDer<'static> = cert.map_err(|e| bad(e.to_string()))?;
+            roots.add(cert).map_err(|e| bad(e.to_string()))?;
+            found += 1;
+        }
+        if found == 0 {
+            return Err(bad("no PEM certificate in the file".into()).into());
+        }
+    }
+    Ok(builder.with_root_certificates(roots).with_no_client_auth())
+}
+
+/// `--insecure`: accepts any certificate, but still checks the handshake's
+/// signatures, so the connection is encrypted, just not authenticated.
+#[derive(Debug)]
+struct NoVerify(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for NoVerify {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gateway_urls_are_normalised() {
+        assert_eq!(
+            normalize_base("localhost:9091").unwrap(),
+            "http://localhost:9091"
+        );
+        assert_eq!(
+            normalize_base("https://gw.example/pgw/").unwrap(),
+            "https://gw.example/pgw"
+        );
+        assert!(normalize_base("ftp://x").is_err());
+        assert!(normalize_base("http://").is_err());
+        assert!(normalize_base("http://x/?a=1").is_err());
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert!(backoff(1) >= Duration::from_millis(250));
+        assert!(backoff(1) < Duration::from_millis(320));
+        assert!(backoff(3) >= Duration::from_secs(1));
+        assert!(backoff(30) <= Duration::from_secs(10));
+    }
+
+    #[test]
+    fn errors_read_well() {
+        let e = GatewayError::Rejected {
+            url: "http://gw:9091".into(),
+            method: "PUT".into(),
+            path: "/metrics/job/x".into(),
+            status: Status(400),
+            message: Message("text format parsing error in line 3\n".into()),
+        };
+        assert_eq!(
+            e.to_string(),
+            "the gateway at http://gw:9091 refused PUT /metrics/job/x with 400 Bad Request: \
+             text format parsing error in line 3"
+        );
+        let e = GatewayError::Unreachable {
+            url: "http://gw:9091".into(),
+            cause: "Connection refused".into(),
+            attempts: Attempts(3),
+        };
+        assert!(e.to_string().ends_with("(gave up after 3 attempts)"));
+    }
+}
