@@ -1,9 +1,11 @@
 //! Authentication, TLS and connection timeouts of `pgw serve`, over real
 //! sockets: each role with basic auth and with bearer tokens, job-scoped
 //! push tokens, the official `--web.config.file` (basic auth users, TLS,
-//! client certificates, headers), certificate reload on change and on
-//! SIGHUP, the Python client pushing with basic auth, start-up errors that
-//! name the bad line, and slow-loris and idle connections being closed.
+//! client certificates, headers, rate limit), reload of certificates and
+//! credentials on change and on SIGHUP, the Python client pushing with basic
+//! auth, `pgw push` and Prometheus talking to pgw over TLS with credentials,
+//! start-up errors that name the problem, slow-loris and idle connections
+//! being closed, and SIGTERM answering the requests in flight.
 //! Every refused request is checked to leave the store as it was and to be
 //! counted in `pgw_auth_failures_total`.
 
@@ -1064,4 +1066,83 @@ fn prometheus_scrapes_over_tls_with_a_read_credential() {
     });
     assert_eq!(sample["metric"]["job"], "tls");
     assert_eq!(sample["value"][1], "42");
+}
+
+#[test]
+fn pgw_push_reaches_pgw_serve_over_tls_with_a_scoped_token_and_basic_auth() {
+    let dir = TempDir::new("auth-push");
+    let pki = Pki::new();
+    let (cert, key, _) = pki.leaf(&["localhost"]);
+    let ca = write(dir.path(), "ca.pem", &pki.ca_pem);
+    let cert = write(dir.path(), "c.pem", &cert);
+    let key = write(dir.path(), "k.pem", &key);
+    let token_file = write(dir.path(), "token", "backup-secret\n");
+    let password_file = write(dir.path(), "password", "cron-pw\n");
+    let auth = write(
+        dir.path(),
+        "auth.yml",
+        &format!(
+            "push:\n  tokens:\n    - name: backup-cron\n      sha256: {}\n      jobs: [backup]\n  users:\n    - name: cron\n      bcrypt: '{}'\nread:\n  open: true\n",
+            sha256_hex("backup-secret"),
+            hash("cron-pw")
+        ),
+    );
+    let g = Pgw::start(&[
+        &format!("--auth.file={}", auth.display()),
+        &format!("--web.tls-cert-file={}", cert.display()),
+        &format!("--web.tls-key-file={}", key.display()),
+    ]);
+    let gateway = format!("https://localhost:{}", g.port);
+    let push = |job: &str, credential: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_pgw"))
+            .args([
+                "push",
+                "-g",
+                &gateway,
+                "--ca-cert",
+                ca.to_str().unwrap(),
+                "--retries=0",
+            ])
+            .args(credential)
+            .args(["-j", job, "pushed_by_pgw=1"])
+            .env_remove("PGW_TOKEN")
+            .env_remove("PGW_USER")
+            .env_remove("PGW_PASSWORD")
+            .output()
+            .unwrap()
+    };
+    let token = ["--token-file", token_file.to_str().unwrap()];
+    let out = push("backup", &token);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = push("web", &token);
+    assert_eq!(out.status.code(), Some(6), "a 403 is a refused push");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("403") && err.contains("not to job \"web\""),
+        "{err}"
+    );
+    let user = [
+        "-u",
+        "cron",
+        "--password-file",
+        password_file.to_str().unwrap(),
+    ];
+    let out = push("web", &user);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = push("web", &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(6),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("401"));
 }
