@@ -27,6 +27,9 @@ Register-ArgumentCompleter -Native -CommandName 'pgw' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run a Pushgateway server, a drop-in replacement for the official one')
             [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'Push metrics to a gateway: from arguments, files or stdin, or about a command it runs')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List a gateway''s groups, or the metrics of one group')
+            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete one group, or every group matching a selector and/or not pushed for a while')
+            [CompletionResult]::new('wipe', 'wipe', [CompletionResultType]::ParameterValue, 'Delete every group of a gateway')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write the man pages (man/) and shell completions (completions/) from these definitions')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -96,6 +99,91 @@ Register-ArgumentCompleter -Native -CommandName 'pgw' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'pgw;list' {
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'The group''s job')
+            [CompletionResult]::new('--job', '--job', [CompletionResultType]::ParameterName, 'The group''s job')
+            [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Another grouping label of the group (repeatable); `NAME=` is an empty value')
+            [CompletionResult]::new('--label', '--label', [CompletionResultType]::ParameterName, 'Another grouping label of the group (repeatable); `NAME=` is an empty value')
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Only groups matching this label selector (`job=node,instance=~web-.*`; `=`, `!=`, `=~`, `!~`)')
+            [CompletionResult]::new('--selector', '--selector', [CompletionResultType]::ParameterName, 'Only groups matching this label selector (`job=node,instance=~web-.*`; `=`, `!=`, `=~`, `!~`)')
+            [CompletionResult]::new('--stale', '--stale', [CompletionResultType]::ParameterName, 'Only groups whose last successful push is older than this, or that have none (`90s`, `1h`, `2d`)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--sort', '--sort', [CompletionResultType]::ParameterName, 'Order of the groups: by labels (job first), or by age (oldest push first)')
+            [CompletionResult]::new('-g', '-g', [CompletionResultType]::ParameterName, 'The gateway''s URL, with its route prefix if it has one')
+            [CompletionResult]::new('--gateway', '--gateway', [CompletionResultType]::ParameterName, 'The gateway''s URL, with its route prefix if it has one')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'PEM file of certificate authorities to trust for an https gateway (besides the usual ones)')
+            [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file')
+            [CompletionResult]::new('--password', '--password', [CompletionResultType]::ParameterName, 'Password for basic auth; prefer --password-file, since the environment can leak')
+            [CompletionResult]::new('--password-file', '--password-file', [CompletionResultType]::ParameterName, 'File whose first line is the basic-auth password')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Bearer token; prefer --token-file, since the environment can leak')
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'File whose first line is a bearer token')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Time limit for each request to the gateway')
+            [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'Retries (with backoff) after a connection error, a timeout or a 5xx answer; never after a 4xx')
+            [CompletionResult]::new('--failed', '--failed', [CompletionResultType]::ParameterName, 'Only groups whose last push failed')
+            [CompletionResult]::new('--metrics', '--metrics', [CompletionResultType]::ParameterName, 'Show the metrics of one group: the one named, or the only one matching the filters')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Reverse the order')
+            [CompletionResult]::new('--reverse', '--reverse', [CompletionResultType]::ParameterName, 'Reverse the order')
+            [CompletionResult]::new('--fail-if-none', '--fail-if-none', [CompletionResultType]::ParameterName, 'Exit with 8 when no group is listed')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not check the gateway''s TLS certificate (the connection stays encrypted)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'pgw;delete' {
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'The group''s job')
+            [CompletionResult]::new('--job', '--job', [CompletionResultType]::ParameterName, 'The group''s job')
+            [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Another grouping label of the group (repeatable); `NAME=` is an empty value')
+            [CompletionResult]::new('--label', '--label', [CompletionResultType]::ParameterName, 'Another grouping label of the group (repeatable); `NAME=` is an empty value')
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Only groups matching this label selector (`job=node,instance=~web-.*`; `=`, `!=`, `=~`, `!~`)')
+            [CompletionResult]::new('--selector', '--selector', [CompletionResultType]::ParameterName, 'Only groups matching this label selector (`job=node,instance=~web-.*`; `=`, `!=`, `=~`, `!~`)')
+            [CompletionResult]::new('--stale', '--stale', [CompletionResultType]::ParameterName, 'Only groups whose last successful push is older than this, or that have none (`90s`, `1h`, `2d`)')
+            [CompletionResult]::new('-g', '-g', [CompletionResultType]::ParameterName, 'The gateway''s URL, with its route prefix if it has one')
+            [CompletionResult]::new('--gateway', '--gateway', [CompletionResultType]::ParameterName, 'The gateway''s URL, with its route prefix if it has one')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'PEM file of certificate authorities to trust for an https gateway (besides the usual ones)')
+            [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file')
+            [CompletionResult]::new('--password', '--password', [CompletionResultType]::ParameterName, 'Password for basic auth; prefer --password-file, since the environment can leak')
+            [CompletionResult]::new('--password-file', '--password-file', [CompletionResultType]::ParameterName, 'File whose first line is the basic-auth password')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Bearer token; prefer --token-file, since the environment can leak')
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'File whose first line is a bearer token')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Time limit for each request to the gateway')
+            [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'Retries (with backoff) after a connection error, a timeout or a 5xx answer; never after a 4xx')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Print what would be deleted, delete nothing')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print what would be deleted, delete nothing')
+            [CompletionResult]::new('--fail-if-none', '--fail-if-none', [CompletionResultType]::ParameterName, 'Exit with 8 when no group matched (for scripts that want to know)')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not check the gateway''s TLS certificate (the connection stays encrypted)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'pgw;wipe' {
+            [CompletionResult]::new('-g', '-g', [CompletionResultType]::ParameterName, 'The gateway''s URL, with its route prefix if it has one')
+            [CompletionResult]::new('--gateway', '--gateway', [CompletionResultType]::ParameterName, 'The gateway''s URL, with its route prefix if it has one')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'PEM file of certificate authorities to trust for an https gateway (besides the usual ones)')
+            [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file')
+            [CompletionResult]::new('--password', '--password', [CompletionResultType]::ParameterName, 'Password for basic auth; prefer --password-file, since the environment can leak')
+            [CompletionResult]::new('--password-file', '--password-file', [CompletionResultType]::ParameterName, 'File whose first line is the basic-auth password')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Bearer token; prefer --token-file, since the environment can leak')
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'File whose first line is a bearer token')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Time limit for each request to the gateway')
+            [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'Retries (with backoff) after a connection error, a timeout or a 5xx answer; never after a 4xx')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (required when stdin is not a terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (required when stdin is not a terminal)')
+            [CompletionResult]::new('--per-group', '--per-group', [CompletionResultType]::ParameterName, 'Delete the groups one by one (for a gateway whose admin API is off)')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not check the gateway''s TLS certificate (the connection stays encrypted)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'pgw;generate' {
             [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Directory under which man/ and completions/ are written')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
@@ -107,6 +195,9 @@ Register-ArgumentCompleter -Native -CommandName 'pgw' -ScriptBlock {
         'pgw;help' {
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run a Pushgateway server, a drop-in replacement for the official one')
             [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'Push metrics to a gateway: from arguments, files or stdin, or about a command it runs')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List a gateway''s groups, or the metrics of one group')
+            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete one group, or every group matching a selector and/or not pushed for a while')
+            [CompletionResult]::new('wipe', 'wipe', [CompletionResultType]::ParameterValue, 'Delete every group of a gateway')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write the man pages (man/) and shell completions (completions/) from these definitions')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -115,6 +206,15 @@ Register-ArgumentCompleter -Native -CommandName 'pgw' -ScriptBlock {
             break
         }
         'pgw;help;push' {
+            break
+        }
+        'pgw;help;list' {
+            break
+        }
+        'pgw;help;delete' {
+            break
+        }
+        'pgw;help;wipe' {
             break
         }
         'pgw;help;generate' {

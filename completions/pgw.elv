@@ -24,6 +24,9 @@ set edit:completion:arg-completer[pgw] = {|@words|
             cand --version 'Print version'
             cand serve 'Run a Pushgateway server, a drop-in replacement for the official one'
             cand push 'Push metrics to a gateway: from arguments, files or stdin, or about a command it runs'
+            cand list 'List a gateway''s groups, or the metrics of one group'
+            cand delete 'Delete one group, or every group matching a selector and/or not pushed for a while'
+            cand wipe 'Delete every group of a gateway'
             cand generate 'Write the man pages (man/) and shell completions (completions/) from these definitions'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -90,6 +93,88 @@ set edit:completion:arg-completer[pgw] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'pgw;list'= {
+            cand -j 'The group''s job'
+            cand --job 'The group''s job'
+            cand -l 'Another grouping label of the group (repeatable); `NAME=` is an empty value'
+            cand --label 'Another grouping label of the group (repeatable); `NAME=` is an empty value'
+            cand -s 'Only groups matching this label selector (`job=node,instance=~web-.*`; `=`, `!=`, `=~`, `!~`)'
+            cand --selector 'Only groups matching this label selector (`job=node,instance=~web-.*`; `=`, `!=`, `=~`, `!~`)'
+            cand --stale 'Only groups whose last successful push is older than this, or that have none (`90s`, `1h`, `2d`)'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --sort 'Order of the groups: by labels (job first), or by age (oldest push first)'
+            cand -g 'The gateway''s URL, with its route prefix if it has one'
+            cand --gateway 'The gateway''s URL, with its route prefix if it has one'
+            cand --ca-cert 'PEM file of certificate authorities to trust for an https gateway (besides the usual ones)'
+            cand -u 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file'
+            cand --user 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file'
+            cand --password 'Password for basic auth; prefer --password-file, since the environment can leak'
+            cand --password-file 'File whose first line is the basic-auth password'
+            cand --token 'Bearer token; prefer --token-file, since the environment can leak'
+            cand --token-file 'File whose first line is a bearer token'
+            cand --timeout 'Time limit for each request to the gateway'
+            cand --retries 'Retries (with backoff) after a connection error, a timeout or a 5xx answer; never after a 4xx'
+            cand --failed 'Only groups whose last push failed'
+            cand --metrics 'Show the metrics of one group: the one named, or the only one matching the filters'
+            cand -r 'Reverse the order'
+            cand --reverse 'Reverse the order'
+            cand --fail-if-none 'Exit with 8 when no group is listed'
+            cand --insecure 'Do not check the gateway''s TLS certificate (the connection stays encrypted)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'pgw;delete'= {
+            cand -j 'The group''s job'
+            cand --job 'The group''s job'
+            cand -l 'Another grouping label of the group (repeatable); `NAME=` is an empty value'
+            cand --label 'Another grouping label of the group (repeatable); `NAME=` is an empty value'
+            cand -s 'Only groups matching this label selector (`job=node,instance=~web-.*`; `=`, `!=`, `=~`, `!~`)'
+            cand --selector 'Only groups matching this label selector (`job=node,instance=~web-.*`; `=`, `!=`, `=~`, `!~`)'
+            cand --stale 'Only groups whose last successful push is older than this, or that have none (`90s`, `1h`, `2d`)'
+            cand -g 'The gateway''s URL, with its route prefix if it has one'
+            cand --gateway 'The gateway''s URL, with its route prefix if it has one'
+            cand --ca-cert 'PEM file of certificate authorities to trust for an https gateway (besides the usual ones)'
+            cand -u 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file'
+            cand --user 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file'
+            cand --password 'Password for basic auth; prefer --password-file, since the environment can leak'
+            cand --password-file 'File whose first line is the basic-auth password'
+            cand --token 'Bearer token; prefer --token-file, since the environment can leak'
+            cand --token-file 'File whose first line is a bearer token'
+            cand --timeout 'Time limit for each request to the gateway'
+            cand --retries 'Retries (with backoff) after a connection error, a timeout or a 5xx answer; never after a 4xx'
+            cand -n 'Print what would be deleted, delete nothing'
+            cand --dry-run 'Print what would be deleted, delete nothing'
+            cand --fail-if-none 'Exit with 8 when no group matched (for scripts that want to know)'
+            cand --insecure 'Do not check the gateway''s TLS certificate (the connection stays encrypted)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'pgw;wipe'= {
+            cand -g 'The gateway''s URL, with its route prefix if it has one'
+            cand --gateway 'The gateway''s URL, with its route prefix if it has one'
+            cand --ca-cert 'PEM file of certificate authorities to trust for an https gateway (besides the usual ones)'
+            cand -u 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file'
+            cand --user 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file'
+            cand --password 'Password for basic auth; prefer --password-file, since the environment can leak'
+            cand --password-file 'File whose first line is the basic-auth password'
+            cand --token 'Bearer token; prefer --token-file, since the environment can leak'
+            cand --token-file 'File whose first line is a bearer token'
+            cand --timeout 'Time limit for each request to the gateway'
+            cand --retries 'Retries (with backoff) after a connection error, a timeout or a 5xx answer; never after a 4xx'
+            cand -y 'Do not ask for confirmation (required when stdin is not a terminal)'
+            cand --yes 'Do not ask for confirmation (required when stdin is not a terminal)'
+            cand --per-group 'Delete the groups one by one (for a gateway whose admin API is off)'
+            cand --insecure 'Do not check the gateway''s TLS certificate (the connection stays encrypted)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'pgw;generate'= {
             cand --out 'Directory under which man/ and completions/ are written'
             cand -h 'Print help'
@@ -100,12 +185,21 @@ set edit:completion:arg-completer[pgw] = {|@words|
         &'pgw;help'= {
             cand serve 'Run a Pushgateway server, a drop-in replacement for the official one'
             cand push 'Push metrics to a gateway: from arguments, files or stdin, or about a command it runs'
+            cand list 'List a gateway''s groups, or the metrics of one group'
+            cand delete 'Delete one group, or every group matching a selector and/or not pushed for a while'
+            cand wipe 'Delete every group of a gateway'
             cand generate 'Write the man pages (man/) and shell completions (completions/) from these definitions'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'pgw;help;serve'= {
         }
         &'pgw;help;push'= {
+        }
+        &'pgw;help;list'= {
+        }
+        &'pgw;help;delete'= {
+        }
+        &'pgw;help;wipe'= {
         }
         &'pgw;help;generate'= {
         }

@@ -28,6 +28,9 @@ complete -c pgw -n "__fish_pgw_needs_command" -s h -l help -d 'Print help'
 complete -c pgw -n "__fish_pgw_needs_command" -s V -l version -d 'Print version'
 complete -c pgw -n "__fish_pgw_needs_command" -f -a "serve" -d 'Run a Pushgateway server, a drop-in replacement for the official one'
 complete -c pgw -n "__fish_pgw_needs_command" -f -a "push" -d 'Push metrics to a gateway: from arguments, files or stdin, or about a command it runs'
+complete -c pgw -n "__fish_pgw_needs_command" -f -a "list" -d 'List a gateway\'s groups, or the metrics of one group'
+complete -c pgw -n "__fish_pgw_needs_command" -f -a "delete" -d 'Delete one group, or every group matching a selector and/or not pushed for a while'
+complete -c pgw -n "__fish_pgw_needs_command" -f -a "wipe" -d 'Delete every group of a gateway'
 complete -c pgw -n "__fish_pgw_needs_command" -f -a "generate" -d 'Write the man pages (man/) and shell completions (completions/) from these definitions'
 complete -c pgw -n "__fish_pgw_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l web.listen-address -l listen -d 'Address to listen on for the web interface, API and telemetry (repeatable)' -r
@@ -87,10 +90,70 @@ complete -c pgw -n "__fish_pgw_using_subcommand push" -l dry-run -d 'Check the i
 complete -c pgw -n "__fish_pgw_using_subcommand push" -l insecure -d 'Do not check the gateway\'s TLS certificate (the connection stays encrypted)'
 complete -c pgw -n "__fish_pgw_using_subcommand push" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pgw -n "__fish_pgw_using_subcommand push" -s V -l version -d 'Print version'
+complete -c pgw -n "__fish_pgw_using_subcommand list" -s j -l job -d 'The group\'s job' -r
+complete -c pgw -n "__fish_pgw_using_subcommand list" -s l -l label -d 'Another grouping label of the group (repeatable); `NAME=` is an empty value' -r
+complete -c pgw -n "__fish_pgw_using_subcommand list" -s s -l selector -d 'Only groups matching this label selector (`job=node,instance=~web-.*`; `=`, `!=`, `=~`, `!~`)' -r
+complete -c pgw -n "__fish_pgw_using_subcommand list" -l stale -d 'Only groups whose last successful push is older than this, or that have none (`90s`, `1h`, `2d`)' -r
+complete -c pgw -n "__fish_pgw_using_subcommand list" -s o -l output -d 'Output format' -r -f -a "table\t'A table that fits the terminal'
+wide\t'The table with more columns (push times, last failure, time to live, URL path)'
+json\t'JSON, in the shape the README documents'"
+complete -c pgw -n "__fish_pgw_using_subcommand list" -l sort -d 'Order of the groups: by labels (job first), or by age (oldest push first)' -r -f -a "labels\t''
+age\t''"
+complete -c pgw -n "__fish_pgw_using_subcommand list" -s g -l gateway -d 'The gateway\'s URL, with its route prefix if it has one' -r
+complete -c pgw -n "__fish_pgw_using_subcommand list" -l ca-cert -d 'PEM file of certificate authorities to trust for an https gateway (besides the usual ones)' -r -F
+complete -c pgw -n "__fish_pgw_using_subcommand list" -s u -l user -d 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file' -r
+complete -c pgw -n "__fish_pgw_using_subcommand list" -l password -d 'Password for basic auth; prefer --password-file, since the environment can leak' -r
+complete -c pgw -n "__fish_pgw_using_subcommand list" -l password-file -d 'File whose first line is the basic-auth password' -r -F
+complete -c pgw -n "__fish_pgw_using_subcommand list" -l token -d 'Bearer token; prefer --token-file, since the environment can leak' -r
+complete -c pgw -n "__fish_pgw_using_subcommand list" -l token-file -d 'File whose first line is a bearer token' -r -F
+complete -c pgw -n "__fish_pgw_using_subcommand list" -l timeout -d 'Time limit for each request to the gateway' -r
+complete -c pgw -n "__fish_pgw_using_subcommand list" -l retries -d 'Retries (with backoff) after a connection error, a timeout or a 5xx answer; never after a 4xx' -r
+complete -c pgw -n "__fish_pgw_using_subcommand list" -l failed -d 'Only groups whose last push failed'
+complete -c pgw -n "__fish_pgw_using_subcommand list" -l metrics -d 'Show the metrics of one group: the one named, or the only one matching the filters'
+complete -c pgw -n "__fish_pgw_using_subcommand list" -s r -l reverse -d 'Reverse the order'
+complete -c pgw -n "__fish_pgw_using_subcommand list" -l fail-if-none -d 'Exit with 8 when no group is listed'
+complete -c pgw -n "__fish_pgw_using_subcommand list" -l insecure -d 'Do not check the gateway\'s TLS certificate (the connection stays encrypted)'
+complete -c pgw -n "__fish_pgw_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c pgw -n "__fish_pgw_using_subcommand list" -s V -l version -d 'Print version'
+complete -c pgw -n "__fish_pgw_using_subcommand delete" -s j -l job -d 'The group\'s job' -r
+complete -c pgw -n "__fish_pgw_using_subcommand delete" -s l -l label -d 'Another grouping label of the group (repeatable); `NAME=` is an empty value' -r
+complete -c pgw -n "__fish_pgw_using_subcommand delete" -s s -l selector -d 'Only groups matching this label selector (`job=node,instance=~web-.*`; `=`, `!=`, `=~`, `!~`)' -r
+complete -c pgw -n "__fish_pgw_using_subcommand delete" -l stale -d 'Only groups whose last successful push is older than this, or that have none (`90s`, `1h`, `2d`)' -r
+complete -c pgw -n "__fish_pgw_using_subcommand delete" -s g -l gateway -d 'The gateway\'s URL, with its route prefix if it has one' -r
+complete -c pgw -n "__fish_pgw_using_subcommand delete" -l ca-cert -d 'PEM file of certificate authorities to trust for an https gateway (besides the usual ones)' -r -F
+complete -c pgw -n "__fish_pgw_using_subcommand delete" -s u -l user -d 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file' -r
+complete -c pgw -n "__fish_pgw_using_subcommand delete" -l password -d 'Password for basic auth; prefer --password-file, since the environment can leak' -r
+complete -c pgw -n "__fish_pgw_using_subcommand delete" -l password-file -d 'File whose first line is the basic-auth password' -r -F
+complete -c pgw -n "__fish_pgw_using_subcommand delete" -l token -d 'Bearer token; prefer --token-file, since the environment can leak' -r
+complete -c pgw -n "__fish_pgw_using_subcommand delete" -l token-file -d 'File whose first line is a bearer token' -r -F
+complete -c pgw -n "__fish_pgw_using_subcommand delete" -l timeout -d 'Time limit for each request to the gateway' -r
+complete -c pgw -n "__fish_pgw_using_subcommand delete" -l retries -d 'Retries (with backoff) after a connection error, a timeout or a 5xx answer; never after a 4xx' -r
+complete -c pgw -n "__fish_pgw_using_subcommand delete" -s n -l dry-run -d 'Print what would be deleted, delete nothing'
+complete -c pgw -n "__fish_pgw_using_subcommand delete" -l fail-if-none -d 'Exit with 8 when no group matched (for scripts that want to know)'
+complete -c pgw -n "__fish_pgw_using_subcommand delete" -l insecure -d 'Do not check the gateway\'s TLS certificate (the connection stays encrypted)'
+complete -c pgw -n "__fish_pgw_using_subcommand delete" -s h -l help -d 'Print help'
+complete -c pgw -n "__fish_pgw_using_subcommand delete" -s V -l version -d 'Print version'
+complete -c pgw -n "__fish_pgw_using_subcommand wipe" -s g -l gateway -d 'The gateway\'s URL, with its route prefix if it has one' -r
+complete -c pgw -n "__fish_pgw_using_subcommand wipe" -l ca-cert -d 'PEM file of certificate authorities to trust for an https gateway (besides the usual ones)' -r -F
+complete -c pgw -n "__fish_pgw_using_subcommand wipe" -s u -l user -d 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file' -r
+complete -c pgw -n "__fish_pgw_using_subcommand wipe" -l password -d 'Password for basic auth; prefer --password-file, since the environment can leak' -r
+complete -c pgw -n "__fish_pgw_using_subcommand wipe" -l password-file -d 'File whose first line is the basic-auth password' -r -F
+complete -c pgw -n "__fish_pgw_using_subcommand wipe" -l token -d 'Bearer token; prefer --token-file, since the environment can leak' -r
+complete -c pgw -n "__fish_pgw_using_subcommand wipe" -l token-file -d 'File whose first line is a bearer token' -r -F
+complete -c pgw -n "__fish_pgw_using_subcommand wipe" -l timeout -d 'Time limit for each request to the gateway' -r
+complete -c pgw -n "__fish_pgw_using_subcommand wipe" -l retries -d 'Retries (with backoff) after a connection error, a timeout or a 5xx answer; never after a 4xx' -r
+complete -c pgw -n "__fish_pgw_using_subcommand wipe" -s y -l yes -d 'Do not ask for confirmation (required when stdin is not a terminal)'
+complete -c pgw -n "__fish_pgw_using_subcommand wipe" -l per-group -d 'Delete the groups one by one (for a gateway whose admin API is off)'
+complete -c pgw -n "__fish_pgw_using_subcommand wipe" -l insecure -d 'Do not check the gateway\'s TLS certificate (the connection stays encrypted)'
+complete -c pgw -n "__fish_pgw_using_subcommand wipe" -s h -l help -d 'Print help'
+complete -c pgw -n "__fish_pgw_using_subcommand wipe" -s V -l version -d 'Print version'
 complete -c pgw -n "__fish_pgw_using_subcommand generate" -l out -d 'Directory under which man/ and completions/ are written' -r -F
 complete -c pgw -n "__fish_pgw_using_subcommand generate" -s h -l help -d 'Print help'
 complete -c pgw -n "__fish_pgw_using_subcommand generate" -s V -l version -d 'Print version'
-complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve push generate help" -f -a "serve" -d 'Run a Pushgateway server, a drop-in replacement for the official one'
-complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve push generate help" -f -a "push" -d 'Push metrics to a gateway: from arguments, files or stdin, or about a command it runs'
-complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve push generate help" -f -a "generate" -d 'Write the man pages (man/) and shell completions (completions/) from these definitions'
-complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve push generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve push list delete wipe generate help" -f -a "serve" -d 'Run a Pushgateway server, a drop-in replacement for the official one'
+complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve push list delete wipe generate help" -f -a "push" -d 'Push metrics to a gateway: from arguments, files or stdin, or about a command it runs'
+complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve push list delete wipe generate help" -f -a "list" -d 'List a gateway\'s groups, or the metrics of one group'
+complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve push list delete wipe generate help" -f -a "delete" -d 'Delete one group, or every group matching a selector and/or not pushed for a while'
+complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve push list delete wipe generate help" -f -a "wipe" -d 'Delete every group of a gateway'
+complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve push list delete wipe generate help" -f -a "generate" -d 'Write the man pages (man/) and shell completions (completions/) from these definitions'
+complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve push list delete wipe generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -27,6 +27,18 @@ pub enum Command {
     #[command(after_help = PUSH_EXAMPLES)]
     Push(PushArgs),
 
+    /// List a gateway's groups, or the metrics of one group.
+    #[command(after_help = LIST_EXAMPLES)]
+    List(ListArgs),
+
+    /// Delete one group, or every group matching a selector and/or not pushed for a while.
+    #[command(after_help = DELETE_EXAMPLES)]
+    Delete(DeleteArgs),
+
+    /// Delete every group of a gateway.
+    #[command(after_help = WIPE_EXAMPLES)]
+    Wipe(WipeArgs),
+
     /// Write the man pages (man/) and shell completions (completions/) from these definitions.
     #[command(hide = true)]
     Generate(GenerateArgs),
@@ -328,6 +340,175 @@ pub struct GatewayArgs {
     /// Retries (with backoff) after a connection error, a timeout or a 5xx answer; never after a 4xx.
     #[arg(long, value_name = "N", default_value_t = 2)]
     pub retries: u32,
+}
+
+const LIST_EXAMPLES: &str = "\
+Examples:
+  pgw list                                    every group: labels, counts, last push, status
+  pgw list -s 'job=node,instance=~web-.*'     groups matching a selector
+  pgw list --stale 1h --sort age              groups not pushed for an hour, oldest first
+  pgw list --failed -o wide                   groups whose last push failed, with more columns
+  pgw list -o json | jq '.groups[].labels'    the documented JSON shape (README, \"pgw list\")
+  pgw list -j backup -l instance=db1          the metrics of the group {job=\"backup\",instance=\"db1\"}
+  pgw list 'job=backup,instance=db1'          the same group, written as its labels
+  pgw list --metrics -s job=backup            the metrics of the one group matching a selector";
+
+const DELETE_EXAMPLES: &str = "\
+Examples:
+  pgw delete -j backup -l instance=db1     delete the group {job=\"backup\",instance=\"db1\"}
+  pgw delete 'job=backup,instance=db1'     the same group, written as its labels
+  pgw delete 'job=backup,instance=\"\"'      the group with an empty instance (not the one without)
+  pgw delete -s 'job=~ci-.*' --dry-run     show what would go, delete nothing
+  pgw delete --stale 24h                   every group not pushed for a day
+
+Clean up stale groups from cron (--fail-if-none exits 8 when there was nothing to do):
+  */15 * * * *  pgw delete -g http://gateway:9091 --stale 2h -s 'job=~batch-.*'
+
+Against pgw serve the clean-up is one atomic request (DELETE /api/v1/groups); against
+the official Pushgateway pgw lists, then deletes group by group, and spares a group
+pushed again since the listing.";
+
+const WIPE_EXAMPLES: &str = "\
+Examples:
+  pgw wipe                    ask on the terminal, showing how many groups will go
+  pgw wipe --yes              no question (needed when stdin is not a terminal)
+  pgw wipe --yes --per-group  delete group by group, for a gateway without the admin API
+
+Without --per-group this is PUT /api/v1/admin/wipe, which needs the gateway's
+--web.enable-admin-api.";
+
+/// Names one group exactly: `-j JOB -l NAME=VALUE...` (the same flags as
+/// `push`) or its labels as one argument, `job=x,instance=y`.
+#[derive(Debug, Clone, Args)]
+pub struct KeyArgs {
+    /// The group's labels, `job=JOB,NAME=VALUE...` (exact: every label, `=` only; `NAME=""` is an empty value).
+    #[arg(value_name = "GROUP", conflicts_with = "job")]
+    pub group: Option<String>,
+
+    /// The group's job.
+    #[arg(short = 'j', long, value_name = "JOB")]
+    pub job: Option<String>,
+
+    /// Another grouping label of the group (repeatable); `NAME=` is an empty value.
+    #[arg(short = 'l', long = "label", value_name = "NAME=VALUE", requires = "job", value_parser = parse_key_label)]
+    pub labels: Vec<(String, String)>,
+}
+
+/// Which groups to pick: `-s` selector, `--stale`.
+#[derive(Debug, Clone, Args)]
+pub struct FilterArgs {
+    /// Only groups matching this label selector (`job=node,instance=~web-.*`; `=`, `!=`, `=~`, `!~`).
+    #[arg(short = 's', long, value_name = "SELECTOR", conflicts_with_all = ["group", "job"])]
+    pub selector: Option<String>,
+
+    /// Only groups whose last successful push is older than this, or that have none (`90s`, `1h`, `2d`).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, conflicts_with_all = ["group", "job"])]
+    pub stale: Option<Duration>,
+}
+
+/// `pgw list` flags.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub key: KeyArgs,
+
+    #[command(flatten)]
+    pub filter: FilterArgs,
+
+    /// Only groups whose last push failed.
+    #[arg(long, conflicts_with_all = ["group", "job"])]
+    pub failed: bool,
+
+    /// Show the metrics of one group: the one named, or the only one matching the filters.
+    #[arg(long)]
+    pub metrics: bool,
+
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value = "table")]
+    pub output: OutputFormat,
+
+    /// Order of the groups: by labels (job first), or by age (oldest push first).
+    #[arg(long, value_enum, default_value = "labels")]
+    pub sort: SortOrder,
+
+    /// Reverse the order.
+    #[arg(short = 'r', long)]
+    pub reverse: bool,
+
+    /// Exit with 8 when no group is listed.
+    #[arg(long)]
+    pub fail_if_none: bool,
+
+    #[command(flatten)]
+    pub gateway: GatewayArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// A table that fits the terminal.
+    Table,
+    /// The table with more columns (push times, last failure, time to live, URL path).
+    Wide,
+    /// JSON, in the shape the README documents.
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SortOrder {
+    Labels,
+    Age,
+}
+
+/// `pgw delete` flags.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).multiple(true).args(["group", "job", "selector", "stale"])))]
+pub struct DeleteArgs {
+    #[command(flatten)]
+    pub key: KeyArgs,
+
+    #[command(flatten)]
+    pub filter: FilterArgs,
+
+    /// Print what would be deleted, delete nothing.
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+
+    /// Exit with 8 when no group matched (for scripts that want to know).
+    #[arg(long)]
+    pub fail_if_none: bool,
+
+    #[command(flatten)]
+    pub gateway: GatewayArgs,
+}
+
+/// `pgw wipe` flags.
+#[derive(Debug, Args)]
+pub struct WipeArgs {
+    /// Do not ask for confirmation (required when stdin is not a terminal).
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+
+    /// Delete the groups one by one (for a gateway whose admin API is off).
+    #[arg(long)]
+    pub per_group: bool,
+
+    #[command(flatten)]
+    pub gateway: GatewayArgs,
+}
+
+/// A `-l NAME=VALUE` of a grouping key: a label name (not `job`, which has
+/// `-j`, nor a reserved `__` name) and any value, empty included.
+fn parse_key_label(s: &str) -> Result<(String, String), String> {
+    let (name, value) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?} is not NAME=VALUE"))?;
+    if !crate::exposition::validate::is_valid_label_name(name) || name.starts_with("__") {
+        return Err(format!("{name:?} is not a valid grouping label name"));
+    }
+    if name == "job" {
+        return Err("give the job with -j/--job".to_string());
+    }
+    Ok((name.to_string(), value.to_string()))
 }
 
 /// Durations as humantime reads them (`5m`, `1h30m`, `90s`), which covers Go's

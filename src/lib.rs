@@ -8,6 +8,7 @@
 //! - `server`: `pgw serve` (routes, store, persistence, own metrics).
 //! - `client`: how the client commands talk to a gateway.
 //! - `selector`: label selectors over grouping keys, pure.
+//! - `groups`: a gateway's groups as the client commands list and filter them.
 //! - `exit`: exit codes; `log`: logfmt/JSON logging.
 
 pub mod cli;
@@ -16,6 +17,7 @@ pub mod cmd;
 pub mod exit;
 pub mod exposition;
 pub mod grouping;
+pub mod groups;
 #[macro_use]
 pub mod log;
 pub mod selector;

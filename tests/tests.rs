@@ -8,6 +8,7 @@ mod auth;
 mod generated;
 mod housekeeping;
 mod interop;
+mod manage;
 mod push;
 mod serve;
 mod ui;

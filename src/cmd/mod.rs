@@ -1,8 +1,11 @@
 //! One module per subcommand, each with one `run`.
 
+pub mod delete;
 pub mod generate;
+pub mod list;
 pub mod push;
 pub mod serve;
+pub mod wipe;
 
 use crate::cli::Command;
 
@@ -11,6 +14,9 @@ use crate::cli::Command;
 pub fn execute(command: Command) -> anyhow::Result<i32> {
     match command {
         Command::Serve(args) => serve::run(args).map(|()| 0),
+        Command::List(args) => list::run(args).map(|()| 0),
+        Command::Delete(args) => delete::run(args).map(|()| 0),
+        Command::Wipe(args) => wipe::run(args).map(|()| 0),
         Command::Generate(args) => generate::run(args).map(|()| 0),
         Command::Push(args) => push::run(args),
     }
