@@ -53,6 +53,11 @@ warn\t''
 error\t''"
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l log.format -d 'Output format of log messages' -r -f -a "logfmt\t''
 json\t''"
+complete -c pgw -n "__fish_pgw_using_subcommand serve" -l web.config.file -d 'The official web configuration file (TLS, basic auth users who get every role, headers, rate limit), in the exporter-toolkit format. Reloaded when it changes and on SIGHUP' -r
+complete -c pgw -n "__fish_pgw_using_subcommand serve" -l auth.file -d 'pgw\'s role file: credentials for the push, read and admin roles, push credentials optionally scoped to jobs (see the README). Reloaded when it changes and on SIGHUP' -r
+complete -c pgw -n "__fish_pgw_using_subcommand serve" -l web.tls-cert-file -d 'Serve HTTPS with this PEM certificate (chain) file; needs --web.tls-key-file. Reloaded when it changes and on SIGHUP' -r
+complete -c pgw -n "__fish_pgw_using_subcommand serve" -l web.tls-key-file -d 'PEM private key for --web.tls-cert-file' -r
+complete -c pgw -n "__fish_pgw_using_subcommand serve" -l web.read-header-timeout -d 'Close a connection that takes longer than this to finish its TLS handshake or send a request\'s headers, or that stays idle this long between requests' -r
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l web.enable-lifecycle -d 'Enable shutdown via HTTP: PUT or POST /-/quit'
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l web.enable-admin-api -d 'Enable the admin API: PUT /api/v1/admin/wipe deletes every group'
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l push.disable-consistency-check -d 'Answer accepted pushes with 202 instead of 200, as the official server does with this flag. pgw keeps checking pushes (its check costs time only in proportion to the push) and still refuses bad ones'

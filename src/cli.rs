@@ -165,6 +165,30 @@ pub struct ServeArgs {
     /// files aside (FILE.damaged-UNIXTIME) and report how many records were lost.
     #[arg(long = "persistence.recover")]
     pub persistence_recover: bool,
+
+    /// The official web configuration file (TLS, basic auth users who get every role, headers,
+    /// rate limit), in the exporter-toolkit format. Reloaded when it changes and on SIGHUP.
+    #[arg(long = "web.config.file", value_name = "FILE")]
+    pub web_config_file: Option<String>,
+
+    /// pgw's role file: credentials for the push, read and admin roles, push credentials
+    /// optionally scoped to jobs (see the README). Reloaded when it changes and on SIGHUP.
+    #[arg(long = "auth.file", value_name = "FILE")]
+    pub auth_file: Option<String>,
+
+    /// Serve HTTPS with this PEM certificate (chain) file; needs --web.tls-key-file.
+    /// Reloaded when it changes and on SIGHUP.
+    #[arg(long = "web.tls-cert-file", value_name = "FILE")]
+    pub tls_cert_file: Option<String>,
+
+    /// PEM private key for --web.tls-cert-file.
+    #[arg(long = "web.tls-key-file", value_name = "FILE")]
+    pub tls_key_file: Option<String>,
+
+    /// Close a connection that takes longer than this to finish its TLS handshake or send a
+    /// request's headers, or that stays idle this long between requests.
+    #[arg(long = "web.read-header-timeout", value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub read_header_timeout: Duration,
 }
 
 const PUSH_EXAMPLES: &str = "\

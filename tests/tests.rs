@@ -4,6 +4,7 @@
 
 mod util;
 
+mod auth;
 mod generated;
 mod housekeeping;
 mod interop;

@@ -34,6 +34,20 @@ pub fn config(args: ServeArgs) -> anyhow::Result<Config> {
     if args.max_body_size == 0 {
         bail!("--push.max-body-size must be at least 1 byte");
     }
+    if args.read_header_timeout.is_zero() {
+        bail!("--web.read-header-timeout must be longer than 0s");
+    }
+    // `--flag=` (empty) means unset, as kingpin treats upstream's file flags.
+    let file = |f: &Option<String>| f.as_deref().filter(|p| !p.is_empty()).map(PathBuf::from);
+    let security = server::security::Sources {
+        web_config_file: file(&args.web_config_file),
+        auth_file: file(&args.auth_file),
+        tls_cert_file: file(&args.tls_cert_file),
+        tls_key_file: file(&args.tls_key_file),
+    };
+    if security.tls_cert_file.is_some() != security.tls_key_file.is_some() {
+        bail!("--web.tls-cert-file and --web.tls-key-file go together: give both or neither");
+    }
     if args.read_timeout.is_zero() {
         bail!("--web.read-timeout must be longer than 0");
     }
@@ -104,6 +118,23 @@ pub fn config(args: ServeArgs) -> anyhow::Result<Config> {
         ("web.listen-address", args.listen_address.join(",")),
         ("web.route-prefix", route_prefix.clone()),
         ("web.telemetry-path", args.telemetry_path.clone()),
+        (
+            "web.config.file",
+            args.web_config_file.clone().unwrap_or_default(),
+        ),
+        ("auth.file", args.auth_file.clone().unwrap_or_default()),
+        (
+            "web.tls-cert-file",
+            args.tls_cert_file.clone().unwrap_or_default(),
+        ),
+        (
+            "web.tls-key-file",
+            args.tls_key_file.clone().unwrap_or_default(),
+        ),
+        (
+            "web.read-header-timeout",
+            humantime::format_duration(args.read_header_timeout).to_string(),
+        ),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
@@ -124,5 +155,7 @@ pub fn config(args: ServeArgs) -> anyhow::Result<Config> {
         expire_after: args.expire_after,
         limits,
         flags,
+        security,
+        read_header_timeout: args.read_header_timeout,
     })
 }

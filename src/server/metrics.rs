@@ -25,6 +25,7 @@ const QUANTILES: [f64; 3] = [0.1, 0.5, 0.9];
 /// The names and types of every family this module renders, for the store's
 /// type check on pushes.
 pub const OWN_TYPES: &[(&str, MetricType)] = &[
+    ("pgw_auth_failures_total", MetricType::Counter),
     ("pgw_expired_groups_total", MetricType::Counter),
     ("pgw_groups", MetricType::Gauge),
     ("pgw_limit_hits_total", MetricType::Counter),
@@ -149,6 +150,8 @@ struct Counters {
     /// by method (`put`, `post`)
     push_duration: BTreeMap<&'static str, Summary>,
     push_size: BTreeMap<&'static str, Summary>,
+    /// (role, reason) -> refused requests
+    auth_failures: BTreeMap<(&'static str, &'static str), u64>,
     expired_groups: u64,
     limit_hits: BTreeMap<Limit, u64>,
     pushes: RateMeter,
@@ -178,6 +181,29 @@ impl OwnMetrics {
             .requests
             .entry((code, handler, method))
             .or_default() += 1;
+    }
+
+    /// Counts a request refused for its credentials: `reason` is
+    /// `missing`, `wrong` or `forbidden`, `role` what the request needed.
+    pub fn count_auth_failure(&self, role: &'static str, reason: &'static str) {
+        *self
+            .counters
+            .lock()
+            .auth_failures
+            .entry((role, reason))
+            .or_default() += 1;
+    }
+
+    /// Starts every `pgw_auth_failures_total` series at 0, so that the
+    /// first refusal shows in `rate()` and `increase()`; called when
+    /// credentials are configured.
+    pub fn init_auth_failures(&self, roles: &[&'static str], reasons: &[&'static str]) {
+        let mut c = self.counters.lock();
+        for &role in roles {
+            for &reason in reasons {
+                c.auth_failures.entry((role, reason)).or_default();
+            }
+        }
     }
 
     /// Counts groups deleted by expiry.
@@ -223,6 +249,22 @@ impl OwnMetrics {
         let mut c = self.counters.lock();
         let mut out = Vec::new();
         let single = |v: f64| Value::Single(v);
+        let failures = c
+            .auth_failures
+            .iter()
+            .map(|(&(role, reason), &n)| {
+                (
+                    vec![("role", role.to_string()), ("reason", reason.to_string())],
+                    single(n as f64),
+                )
+            })
+            .collect();
+        out.push(family(
+            "pgw_auth_failures_total",
+            "Requests refused for missing, wrong or insufficient credentials, by the role the request needed.",
+            MetricType::Counter,
+            failures,
+        ));
         out.push(family(
             "pgw_expired_groups_total",
             "Groups deleted because their time to live ran out since their last push.",
@@ -482,6 +524,7 @@ mod tests {
         let m = OwnMetrics::new(SystemTime::now());
         m.count_request(200, "push", "put");
         m.observe_push("put", Duration::from_millis(3), 100);
+        m.count_auth_failure("push", "wrong");
         let families = m.render(Stats::default());
         let names: Vec<&str> = families.iter().map(|f| f.name).collect();
         let mut sorted = names.clone();

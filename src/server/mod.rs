@@ -14,14 +14,19 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
 pub mod api;
+pub mod auth;
 pub mod buffers;
 pub mod expiry;
 pub mod limits;
+pub mod listen;
 pub mod metrics;
 pub mod persist;
 pub mod routes;
+pub mod security;
 pub mod store;
+pub mod tls;
 pub mod ui;
+pub mod webconfig;
 
 use metrics::OwnMetrics;
 use store::Store;
@@ -52,6 +57,11 @@ pub struct Config {
     pub limits: limits::Limits,
     /// Every flag and its value, for `/api/v1/status`.
     pub flags: Vec<(String, String)>,
+    /// The files and flags that configure authentication and TLS.
+    pub security: security::Sources,
+    /// Longest wait for a TLS handshake, for a request's headers, and
+    /// between requests on a kept-alive connection.
+    pub read_header_timeout: Duration,
 }
 
 pub struct State {
@@ -64,6 +74,8 @@ pub struct State {
     /// Notified after every change.
     pub changed: Notify,
     pub scrape_buffers: Arc<buffers::BufferPool>,
+    /// Authentication and TLS in force (open until `run` loads the files).
+    pub security: security::Live,
 }
 
 impl State {
@@ -78,6 +90,7 @@ impl State {
             quit: Notify::new(),
             changed: Notify::new(),
             scrape_buffers: Arc::default(),
+            security: security::Live::default(),
         })
     }
 }
@@ -127,7 +140,17 @@ async fn resolve(addr: &str) -> anyhow::Result<SocketAddr> {
 
 /// Runs the server until it is told to stop.
 pub async fn run(config: Config) -> anyhow::Result<()> {
+    // Checked before anything else, so that a bad file stops the start.
+    let security = security::Security::load(&config.security)?;
     let state = State::new(config);
+    let tls = security.tls.is_some();
+    if !security.policy.is_open() {
+        state.metrics.init_auth_failures(
+            &auth::Role::ALL.map(auth::Role::name),
+            &auth::Reason::ALL.map(auth::Reason::name),
+        );
+    }
+    state.security.set(security);
     persist::open(&state).context("cannot restore the store")?;
     let mut listeners = Vec::new();
     for addr in &state.config.listen_addresses {
@@ -136,31 +159,37 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen on {addr}"))?;
         let local = listener.local_addr()?;
-        crate::info!("listening", address = local);
+        crate::info!("listening", address = local, tls = tls);
         listeners.push(listener);
     }
     if listeners.is_empty() {
         bail!("no listen address given");
     }
     let expirer = tokio::spawn(expiry::run(state.clone()));
+    let reloader = tokio::spawn(security::watch(
+        state.clone(),
+        state.config.security.clone(),
+    ));
 
-    let shutdown = Arc::new(Notify::new());
+    let (stop, stopped) = tokio::sync::watch::channel(false);
     let app = routes::app(state.clone());
     let mut servers = Vec::new();
     for listener in listeners {
-        let app = app.clone();
-        let shutdown = shutdown.clone();
-        servers.push(tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move { shutdown.notified().await })
-                .await
-        }));
+        servers.push(tokio::spawn(listen::serve(
+            listener,
+            app.clone(),
+            state.clone(),
+            tls,
+            state.config.read_header_timeout,
+            stopped.clone(),
+        )));
     }
     let reason = wait_for_stop(&state).await;
     crate::info!("shutting down", reason = reason);
-    shutdown.notify_waiters();
+    reloader.abort();
+    let _ = stop.send(true);
     for server in servers {
-        server.await.context("server task failed")??;
+        server.await.context("server task failed")?;
     }
     expirer.abort();
     persist::shutdown(&state)

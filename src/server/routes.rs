@@ -22,17 +22,25 @@ use crate::grouping::{GroupingKey, KeyError};
 use crate::selector::Selector;
 use crate::server::limits::{self, Limit};
 use crate::server::store::{self, Mode, PushError};
-use crate::server::{api, persist, ui, State};
+use crate::server::{api, persist, security, ui, State};
 
 /// The header with which a push asks for a time to live for its group.
 /// The official server ignores it, so a client that sends it stays portable.
 pub const EXPIRE_HEADER: &str = "pgw-expire-after";
 
-/// The router: one handler that dispatches on method and path.
+/// The router: one handler that dispatches on method and path, after the
+/// security guard (rate limit, credentials) has let the request through.
 pub fn app(state: Arc<State>) -> Router {
     Router::new().fallback(move |req: Request| {
         let state = state.clone();
-        async move { dispatch(state, req).await }
+        async move {
+            let mut response = match security::guard(&state, &req).await {
+                Some(refused) => refused,
+                None => dispatch(state.clone(), req).await,
+            };
+            security::add_headers(&state, &mut response);
+            response
+        }
     })
 }
 
@@ -175,7 +183,7 @@ async fn dispatch(state: Arc<State>, req: Request) -> Response {
 
 /// The part of `path` after the route prefix, or `None` when the path is not
 /// under it (`/pgwx` is not under `/pgw`).
-fn strip_route_prefix<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
+pub(crate) fn strip_route_prefix<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
     let rest = path.strip_prefix(prefix)?;
     (rest.is_empty() || rest.starts_with('/')).then_some(rest)
 }
@@ -717,6 +725,8 @@ mod app_tests {
             expire_after: None,
             limits: crate::server::limits::Limits::default(),
             flags: vec![],
+            security: Default::default(),
+            read_header_timeout: Duration::from_secs(10),
         }
     }
 

@@ -1,0 +1,96 @@
+//! Serving one listener: the accept loop, the TLS handshake, HTTP/1.1 with
+//! hyper, connection timeouts and graceful shutdown.
+//!
+//! Timeouts stop slow-loris and idle clients from holding connections (and
+//! their memory) forever: the TLS handshake must finish within the header
+//! timeout, and hyper closes a connection whose request headers are not
+//! complete within it, counted from when it starts waiting for a request, so
+//! the same limit closes keep-alive connections idle between requests.
+//! On shutdown the listener closes, idle connections are closed, and the
+//! requests in flight are answered before [`serve`] returns.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::server::State;
+
+/// Serves `listener` until `stop` turns true, then drains its connections.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    state: Arc<State>,
+    tls: bool,
+    header_timeout: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    let graceful = GracefulShutdown::new();
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .keep_alive(true);
+    let http = Arc::new(http);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a moment
+                    // instead of spinning, as Go's and axum's servers do.
+                    crate::error!("cannot accept a connection", err = e);
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = stopped(&mut stop) => break,
+        };
+        let service = TowerToHyperService::new(app.clone());
+        let http = http.clone();
+        let watcher = graceful.watcher();
+        if tls {
+            let Some(config) = state.security.get().tls.clone() else {
+                continue;
+            };
+            let acceptor = tokio_rustls::TlsAcceptor::from(config);
+            tokio::spawn(async move {
+                let stream =
+                    match tokio::time::timeout(header_timeout, acceptor.accept(stream)).await {
+                        Ok(Ok(s)) => s,
+                        Ok(Err(e)) => {
+                            crate::debug!("TLS handshake failed", peer = peer, err = e);
+                            return;
+                        }
+                        Err(_) => {
+                            crate::debug!("TLS handshake timed out", peer = peer);
+                            return;
+                        }
+                    };
+                let conn = http.serve_connection(TokioIo::new(stream), service);
+                if let Err(e) = watcher.watch(conn).await {
+                    crate::debug!("connection ended", peer = peer, err = e);
+                }
+            });
+        } else {
+            tokio::spawn(async move {
+                let conn = http.serve_connection(TokioIo::new(stream), service);
+                if let Err(e) = watcher.watch(conn).await {
+                    crate::debug!("connection ended", peer = peer, err = e);
+                }
+            });
+        }
+    }
+    drop(listener);
+    graceful.shutdown().await;
+}
+
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    // A closed channel means the server is going away too.
+    let _ = stop.wait_for(|s| *s).await;
+}

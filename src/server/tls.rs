@@ -1,0 +1,408 @@
+//! TLS with rustls: turns [`TlsSettings`] (from `tls_server_config` in the
+//! web config or from `--web.tls-cert-file`/`--web.tls-key-file`) into a
+//! rustls `ServerConfig`, reading certificate, key and client CA from files
+//! or inline PEM, with upstream's version, cipher-suite and curve names.
+//! Building is pure apart from reading the files, so a reload builds a new
+//! config and swaps it in only when it succeeded.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{bail, Context as _};
+use rustls::client::danger::HandshakeSignatureValid;
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject as _;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::server::WebPkiClientVerifier;
+use rustls::{
+    DigitallySignedStruct, DistinguishedName, RootCertStore, ServerConfig, SignatureScheme,
+    SupportedProtocolVersion,
+};
+
+/// PEM text from a file or given inline in the web config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PemSource {
+    File(PathBuf),
+    Inline(String),
+}
+
+impl PemSource {
+    fn read(&self, what: &str) -> anyhow::Result<Vec<u8>> {
+        match self {
+            PemSource::File(path) => std::fs::read(path)
+                .with_context(|| format!("cannot read {what} {}", path.display())),
+            PemSource::Inline(text) => Ok(text.as_bytes().to_vec()),
+        }
+    }
+
+    fn describe(&self, what: &str) -> String {
+        match self {
+            PemSource::File(path) => format!("{what} {}", path.display()),
+            PemSource::Inline(_) => format!("inline {what}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAuth {
+    None,
+    VerifyIfGiven,
+    RequireAndVerify,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TlsVersion {
+    Tls10,
+    Tls11,
+    Tls12,
+    Tls13,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsSettings {
+    pub cert: PemSource,
+    pub key: PemSource,
+    pub client_ca: Option<PemSource>,
+    pub client_auth: ClientAuth,
+    pub min_version: TlsVersion,
+    pub max_version: TlsVersion,
+    /// Go's names (`TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256`); they restrict
+    /// TLS 1.2 only, as in Go. Empty: rustls's defaults.
+    pub cipher_suites: Vec<String>,
+    /// Go's names (`X25519`, `CurveP256`, `CurveP384`). Empty: defaults.
+    pub curve_preferences: Vec<String>,
+    pub prefer_server_cipher_suites: bool,
+    /// A verified client certificate must also carry one of these DNS or
+    /// IP subject alternative names (exactly), as upstream's
+    /// `client_allowed_sans`. Empty: any verified certificate.
+    pub client_allowed_sans: Vec<String>,
+}
+
+impl TlsSettings {
+    /// Certificate and key files only, as the `--web.tls-*` flags give them.
+    pub fn from_files(cert: PathBuf, key: PathBuf) -> TlsSettings {
+        TlsSettings {
+            cert: PemSource::File(cert),
+            key: PemSource::File(key),
+            client_ca: None,
+            client_auth: ClientAuth::None,
+            min_version: TlsVersion::Tls12,
+            max_version: TlsVersion::Tls13,
+            cipher_suites: Vec::new(),
+            curve_preferences: Vec::new(),
+            prefer_server_cipher_suites: true,
+            client_allowed_sans: Vec::new(),
+        }
+    }
+
+    /// The files a reload should watch.
+    pub fn files(&self) -> Vec<PathBuf> {
+        [Some(&self.cert), Some(&self.key), self.client_ca.as_ref()]
+            .into_iter()
+            .flatten()
+            .filter_map(|s| match s {
+                PemSource::File(p) => Some(p.clone()),
+                PemSource::Inline(_) => None,
+            })
+            .collect()
+    }
+
+    /// Reads the files and builds the rustls configuration.
+    pub fn build(&self) -> anyhow::Result<Arc<ServerConfig>> {
+        let provider = Arc::new(self.provider()?);
+        let versions = self.versions()?;
+        let builder = ServerConfig::builder_with_provider(provider.clone())
+            .with_protocol_versions(&versions)
+            .context("TLS versions")?;
+        let builder = match (&self.client_ca, self.client_auth) {
+            (Some(ca), auth) if auth != ClientAuth::None => {
+                let pem = ca.read("client_ca_file")?;
+                let mut roots = RootCertStore::empty();
+                for cert in CertificateDer::pem_slice_iter(&pem) {
+                    let cert = cert.with_context(|| {
+                        format!("{} is not valid PEM", ca.describe("client CA"))
+                    })?;
+                    roots.add(cert).with_context(|| {
+                        format!("{} holds an unusable certificate", ca.describe("client CA"))
+                    })?;
+                }
+                if roots.is_empty() {
+                    bail!("{} holds no certificate", ca.describe("client CA"));
+                }
+                let verifier =
+                    WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
+                let verifier = if auth == ClientAuth::VerifyIfGiven {
+                    verifier.allow_unauthenticated()
+                } else {
+                    verifier
+                };
+                let verifier = verifier.build().context("client certificate verifier")?;
+                if self.client_allowed_sans.is_empty() {
+                    builder.with_client_cert_verifier(verifier)
+                } else {
+                    builder.with_client_cert_verifier(Arc::new(AllowedSans {
+                        inner: verifier,
+                        allowed: self.client_allowed_sans.clone(),
+                    }))
+                }
+            }
+            _ => builder.with_no_client_auth(),
+        };
+        let cert_pem = self.cert.read("cert_file")?;
+        let certs = CertificateDer::pem_slice_iter(&cert_pem)
+            .collect::<Result<Vec<_>, _>>()
+            .with_context(|| format!("{} is not valid PEM", self.cert.describe("certificate")))?;
+        if certs.is_empty() {
+            bail!("{} holds no certificate", self.cert.describe("certificate"));
+        }
+        let key_pem = self.key.read("key_file")?;
+        let key = PrivateKeyDer::from_pem_slice(&key_pem)
+            .with_context(|| format!("{} holds no usable private key", self.key.describe("key")))?;
+        let mut config = builder.with_single_cert(certs, key).with_context(|| {
+            format!(
+                "{} and {} do not make a usable pair",
+                self.cert.describe("certificate"),
+                self.key.describe("key")
+            )
+        })?;
+        // pgw serves HTTP/1.1 only.
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        config.ignore_client_order = self.prefer_server_cipher_suites;
+        Ok(Arc::new(config))
+    }
+
+    fn versions(&self) -> anyhow::Result<Vec<&'static SupportedProtocolVersion>> {
+        if self.min_version > self.max_version {
+            bail!("min_version is above max_version");
+        }
+        if self.max_version < TlsVersion::Tls12 {
+            bail!("max_version below TLS12: pgw (rustls) speaks TLS 1.2 and 1.3 only");
+        }
+        let mut out = Vec::new();
+        if self.min_version <= TlsVersion::Tls12 {
+            out.push(&rustls::version::TLS12);
+        }
+        if self.max_version == TlsVersion::Tls13 {
+            out.push(&rustls::version::TLS13);
+        }
+        Ok(out)
+    }
+
+    fn provider(&self) -> anyhow::Result<CryptoProvider> {
+        let mut provider = rustls::crypto::ring::default_provider();
+        if !self.cipher_suites.is_empty() {
+            let all = rustls::crypto::ring::ALL_CIPHER_SUITES;
+            // TLS 1.3 suites are always on, as in Go, where cipher_suites
+            // only applies up to TLS 1.2.
+            let mut suites: Vec<_> = all
+                .iter()
+                .filter(|s| s.tls13().is_some())
+                .copied()
+                .collect();
+            for name in &self.cipher_suites {
+                if let Some(s) = all.iter().find(|s| go_suite_name(s) == *name) {
+                    if !suites.contains(s) {
+                        suites.push(*s);
+                    }
+                } else {
+                    let known: Vec<String> = all.iter().map(go_suite_name).collect();
+                    bail!(
+                        "cipher_suites: unsupported cipher suite {name:?} (supported: {})",
+                        known.join(", ")
+                    );
+                }
+            }
+            provider.cipher_suites = suites;
+        }
+        if !self.curve_preferences.is_empty() {
+            let mut groups = Vec::new();
+            for name in &self.curve_preferences {
+                let wanted = match name.as_str() {
+                    "X25519" => rustls::NamedGroup::X25519,
+                    "CurveP256" => rustls::NamedGroup::secp256r1,
+                    "CurveP384" => rustls::NamedGroup::secp384r1,
+                    other => bail!("curve_preferences: unsupported curve {other:?} (supported: X25519, CurveP256, CurveP384)"),
+                };
+                let group = rustls::crypto::ring::ALL_KX_GROUPS
+                    .iter()
+                    .find(|g| g.name() == wanted)
+                    .with_context(|| format!("curve_preferences: {name:?} is not available"))?;
+                groups.push(*group);
+            }
+            provider.kx_groups = groups;
+        }
+        Ok(provider)
+    }
+}
+
+/// A client certificate verifier that also requires one of the allowed
+/// subject alternative names, compared exactly as upstream does (no
+/// wildcard matching): DNS names as written, IP addresses by value.
+#[derive(Debug)]
+struct AllowedSans {
+    inner: Arc<dyn ClientCertVerifier>,
+    allowed: Vec<String>,
+}
+
+impl AllowedSans {
+    fn matches(&self, end_entity: &CertificateDer<'_>) -> bool {
+        let Ok(cert) = webpki::EndEntityCert::try_from(end_entity) else {
+            return false;
+        };
+        let dns: Vec<&str> = cert.valid_dns_names().collect();
+        self.allowed
+            .iter()
+            .any(|san| match san.parse::<std::net::IpAddr>() {
+                Ok(ip) => {
+                    let name = ServerName::IpAddress(ip.into());
+                    cert.verify_is_valid_for_subject_name(&name).is_ok()
+                }
+                Err(_) => dns.iter().any(|d| d.eq_ignore_ascii_case(san)),
+            })
+    }
+}
+
+impl ClientCertVerifier for AllowedSans {
+    fn offer_client_auth(&self) -> bool {
+        self.inner.offer_client_auth()
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        self.inner.client_auth_mandatory()
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        self.inner.root_hint_subjects()
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        let verified = self
+            .inner
+            .verify_client_cert(end_entity, intermediates, now)?;
+        if self.matches(end_entity) {
+            Ok(verified)
+        } else {
+            Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::NotValidForName,
+            ))
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
+/// The name Go gives a cipher suite: the IANA name, with `TLS_` for the TLS
+/// 1.3 suites where rustls says `TLS13_`.
+fn go_suite_name(suite: &rustls::SupportedCipherSuite) -> String {
+    let name = format!("{:?}", suite.suite());
+    match name.strip_prefix("TLS13_") {
+        Some(rest) => format!("TLS_{rest}"),
+        None => name,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> TlsSettings {
+        TlsSettings::from_files("/nonexistent/c".into(), "/nonexistent/k".into())
+    }
+
+    #[test]
+    fn versions_follow_min_and_max() {
+        let mut s = settings();
+        assert_eq!(s.versions().unwrap().len(), 2);
+        s.min_version = TlsVersion::Tls13;
+        assert_eq!(s.versions().unwrap(), vec![&rustls::version::TLS13]);
+        s.min_version = TlsVersion::Tls10;
+        s.max_version = TlsVersion::Tls12;
+        assert_eq!(s.versions().unwrap(), vec![&rustls::version::TLS12]);
+        s.max_version = TlsVersion::Tls11;
+        assert!(s.versions().is_err());
+    }
+
+    #[test]
+    fn go_cipher_and_curve_names() {
+        let mut s = settings();
+        s.cipher_suites = vec!["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256".into()];
+        s.curve_preferences = vec!["CurveP256".into(), "X25519".into()];
+        let p = s.provider().unwrap();
+        assert_eq!(
+            p.cipher_suites
+                .iter()
+                .filter(|c| c.tls13().is_none())
+                .count(),
+            1
+        );
+        assert_eq!(p.kx_groups.len(), 2);
+        s.cipher_suites = vec!["TLS_RSA_WITH_RC4_128_SHA".into()];
+        let e = s.provider().unwrap_err().to_string();
+        assert!(
+            e.contains("unsupported cipher suite \"TLS_RSA_WITH_RC4_128_SHA\""),
+            "{e}"
+        );
+        assert!(e.contains("TLS_AES_128_GCM_SHA256"), "{e}");
+    }
+
+    #[test]
+    fn allowed_sans_match_dns_names_and_ips_exactly() {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let names = vec!["client.example".to_string(), "10.0.0.1".to_string()];
+        let cert = rcgen::CertificateParams::new(names)
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let mut roots = RootCertStore::empty();
+        roots.add(cert.der().clone()).unwrap();
+        let inner = WebPkiClientVerifier::builder_with_provider(
+            Arc::new(roots),
+            Arc::new(rustls::crypto::ring::default_provider()),
+        )
+        .build()
+        .unwrap();
+        let check = |allowed: &[&str]| {
+            AllowedSans {
+                inner: inner.clone(),
+                allowed: allowed.iter().map(|s| s.to_string()).collect(),
+            }
+            .matches(cert.der())
+        };
+        assert!(check(&["client.example"]));
+        assert!(check(&["CLIENT.example"]));
+        assert!(check(&["nope", "10.0.0.1"]));
+        assert!(!check(&["*.example", "example", "10.0.0.2"]));
+    }
+
+    #[test]
+    fn missing_files_are_named() {
+        let e = format!("{:#}", settings().build().unwrap_err());
+        assert!(e.contains("cannot read cert_file /nonexistent/c"), "{e}");
+    }
+}

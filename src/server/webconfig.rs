@@ -1,0 +1,352 @@
+//! The official `--web.config.file` (the exporter-toolkit format that the Go
+//! Pushgateway reads), so that an existing deployment keeps working:
+//! `tls_server_config`, `http_server_config` (security headers),
+//! `basic_auth_users` and `rate_limit`. Unknown keys are refused, naming the
+//! key, as upstream's strict YAML decoding does; relative file names are
+//! relative to the config file's directory, as upstream.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context as _};
+use axum::http::{HeaderName, HeaderValue};
+use serde::Deserialize;
+
+use crate::server::tls::{ClientAuth, PemSource, TlsSettings, TlsVersion};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    tls_server_config: Option<RawTls>,
+    http_server_config: Option<RawHttp>,
+    basic_auth_users: Option<BTreeMap<String, String>>,
+    rate_limit: Option<RawRateLimit>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTls {
+    cert: Option<String>,
+    key: Option<String>,
+    client_ca: Option<String>,
+    cert_file: Option<String>,
+    key_file: Option<String>,
+    client_ca_file: Option<String>,
+    client_auth_type: Option<String>,
+    client_allowed_sans: Option<Vec<String>>,
+    min_version: Option<String>,
+    max_version: Option<String>,
+    cipher_suites: Option<Vec<String>>,
+    prefer_server_cipher_suites: Option<bool>,
+    curve_preferences: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHttp {
+    http2: Option<bool>,
+    headers: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRateLimit {
+    interval: Option<String>,
+    burst: Option<u32>,
+}
+
+/// The web config, validated.
+#[derive(Debug, Default)]
+pub struct WebConfig {
+    /// `None` when the file configures no TLS at all (plain HTTP).
+    pub tls: Option<TlsSettings>,
+    /// Headers added to every answer.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// User name → bcrypt hash; these users get every role.
+    pub basic_auth_users: BTreeMap<String, String>,
+    /// One request per `interval`, with bursts of `burst`.
+    pub rate_limit: Option<(Duration, u32)>,
+}
+
+/// The headers upstream lets the file set, and the values it accepts for
+/// the two that have a fixed set.
+const HEADERS: &[(&str, Option<&[&str]>)] = &[
+    ("Content-Security-Policy", None),
+    ("X-Frame-Options", Some(&["deny", "sameorigin"])),
+    ("X-Content-Type-Options", Some(&["nosniff"])),
+    ("X-XSS-Protection", None),
+    ("Strict-Transport-Security", None),
+];
+
+impl WebConfig {
+    pub fn load(path: &Path) -> anyhow::Result<WebConfig> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the web config file {}", path.display()))?;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        WebConfig::parse(&text, dir).with_context(|| format!("web config file {}", path.display()))
+    }
+
+    /// Parses the file's text; relative file names are joined to `dir`.
+    pub fn parse(text: &str, dir: &Path) -> anyhow::Result<WebConfig> {
+        let raw: Option<Raw> = serde_norway::from_str(text)?;
+        let raw = raw.unwrap_or_default();
+        let tls = match raw.tls_server_config {
+            Some(t) => tls_settings(t, dir).context("tls_server_config")?,
+            None => None,
+        };
+        let mut headers = Vec::new();
+        if let Some(http) = raw.http_server_config {
+            // `http2` is accepted for compatibility; pgw speaks HTTP/1.1.
+            let _ = http.http2;
+            for (name, value) in http.headers.unwrap_or_default() {
+                let Some((canonical, allowed)) =
+                    HEADERS.iter().find(|(n, _)| n.eq_ignore_ascii_case(&name))
+                else {
+                    bail!("http_server_config.headers: HTTP header {name:?} can not be configured (allowed: {})",
+                        HEADERS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "));
+                };
+                if value.is_empty() {
+                    continue;
+                }
+                if let Some(allowed) = allowed {
+                    if !allowed.iter().any(|a| a.eq_ignore_ascii_case(&value)) {
+                        bail!("http_server_config.headers: {canonical} must be one of {allowed:?}, got {value:?}");
+                    }
+                }
+                let value = HeaderValue::from_str(&value).with_context(|| {
+                    format!("http_server_config.headers: {canonical}: {value:?} is not a valid header value")
+                })?;
+                headers.push((HeaderName::from_static(lower(canonical)), value));
+            }
+        }
+        let rate_limit = match raw.rate_limit {
+            Some(r) => {
+                let interval = match r.interval.as_deref().map(str::trim) {
+                    None | Some("0" | "") => Duration::ZERO,
+                    Some(s) => humantime::parse_duration(s)
+                        .map_err(|e| anyhow::anyhow!("rate_limit.interval: {s:?}: {e}"))?,
+                };
+                let burst = r.burst.unwrap_or(0);
+                if interval.is_zero() {
+                    None
+                } else if burst == 0 {
+                    bail!("rate_limit.burst must be at least 1 when rate_limit.interval is set (0 would refuse every request)");
+                } else {
+                    Some((interval, burst))
+                }
+            }
+            None => None,
+        };
+        let basic_auth_users = raw.basic_auth_users.unwrap_or_default();
+        for (user, hash) in &basic_auth_users {
+            crate::server::auth::check_bcrypt(hash).with_context(|| {
+                format!("basic_auth_users: user {user:?} has an invalid bcrypt hash")
+            })?;
+        }
+        Ok(WebConfig {
+            tls,
+            headers,
+            basic_auth_users,
+            rate_limit,
+        })
+    }
+}
+
+fn lower(name: &'static str) -> &'static str {
+    match name {
+        "Content-Security-Policy" => "content-security-policy",
+        "X-Frame-Options" => "x-frame-options",
+        "X-Content-Type-Options" => "x-content-type-options",
+        "X-XSS-Protection" => "x-xss-protection",
+        _ => "strict-transport-security",
+    }
+}
+
+fn source(
+    inline: Option<String>,
+    file: Option<String>,
+    dir: &Path,
+    inline_key: &str,
+    file_key: &str,
+) -> anyhow::Result<Option<PemSource>> {
+    let inline = inline.filter(|s| !s.is_empty());
+    let file = file.filter(|s| !s.is_empty());
+    match (inline, file) {
+        (Some(_), Some(_)) => bail!("give {inline_key} or {file_key}, not both"),
+        (Some(pem), None) => Ok(Some(PemSource::Inline(pem))),
+        (None, Some(f)) => Ok(Some(PemSource::File(dir.join(PathBuf::from(f))))),
+        (None, None) => Ok(None),
+    }
+}
+
+fn tls_settings(t: RawTls, dir: &Path) -> anyhow::Result<Option<TlsSettings>> {
+    let cert = source(t.cert, t.cert_file, dir, "cert", "cert_file")?;
+    let key = source(t.key, t.key_file, dir, "key", "key_file")?;
+    let client_ca = source(
+        t.client_ca,
+        t.client_ca_file,
+        dir,
+        "client_ca",
+        "client_ca_file",
+    )?;
+    let auth_type = t.client_auth_type.filter(|s| !s.is_empty());
+    // Upstream's rule: TLS is on when any of these is set.
+    if cert.is_none() && key.is_none() && client_ca.is_none() && auth_type.is_none() {
+        return Ok(None);
+    }
+    let Some(cert) = cert else {
+        bail!("missing one of cert or cert_file");
+    };
+    let Some(key) = key else {
+        bail!("missing one of key or key_file");
+    };
+    let client_auth = match auth_type.as_deref() {
+        None | Some("NoClientCert") => ClientAuth::None,
+        Some("VerifyClientCertIfGiven") => ClientAuth::VerifyIfGiven,
+        Some("RequireAndVerifyClientCert") => ClientAuth::RequireAndVerify,
+        Some(other @ ("RequestClientCert" | "RequireAnyClientCert" | "RequireClientCert")) => bail!(
+            "client_auth_type {other:?} accepts client certificates without verifying them and is not supported; use RequireAndVerifyClientCert (or VerifyClientCertIfGiven) with client_ca_file"
+        ),
+        Some(other) => bail!(
+            "invalid client_auth_type {other:?} (NoClientCert, VerifyClientCertIfGiven or RequireAndVerifyClientCert)"
+        ),
+    };
+    if client_ca.is_some() && client_auth == ClientAuth::None {
+        bail!("client_ca_file is set but client_auth_type is NoClientCert: set client_auth_type to RequireAndVerifyClientCert");
+    }
+    if client_ca.is_none() && client_auth != ClientAuth::None {
+        bail!("client_auth_type verifies client certificates but no client_ca_file is given");
+    }
+    let client_allowed_sans = t.client_allowed_sans.unwrap_or_default();
+    if !client_allowed_sans.is_empty() && client_auth != ClientAuth::RequireAndVerify {
+        // Upstream's rule: with an optional certificate there may be no SAN
+        // to match against.
+        bail!("client_allowed_sans requires client_auth_type RequireAndVerifyClientCert");
+    }
+    if let Some(san) = client_allowed_sans
+        .iter()
+        .find(|s| s.contains('@') || s.contains("://"))
+    {
+        bail!("client_allowed_sans: {san:?}: pgw matches DNS names and IP addresses only, not e-mail addresses or URIs");
+    }
+    let version =
+        |key: &str, v: Option<String>, default: TlsVersion| -> anyhow::Result<TlsVersion> {
+            match v.as_deref().filter(|s| !s.is_empty()) {
+                None => Ok(default),
+                Some("TLS10") => Ok(TlsVersion::Tls10),
+                Some("TLS11") => Ok(TlsVersion::Tls11),
+                Some("TLS12") => Ok(TlsVersion::Tls12),
+                Some("TLS13") => Ok(TlsVersion::Tls13),
+                Some(other) => bail!("invalid {key} {other:?} (TLS10, TLS11, TLS12 or TLS13)"),
+            }
+        };
+    Ok(Some(TlsSettings {
+        cert,
+        key,
+        client_ca,
+        client_auth,
+        min_version: version("min_version", t.min_version, TlsVersion::Tls12)?,
+        max_version: version("max_version", t.max_version, TlsVersion::Tls13)?,
+        cipher_suites: t.cipher_suites.unwrap_or_default(),
+        curve_preferences: t.curve_preferences.unwrap_or_default(),
+        prefer_server_cipher_suites: t.prefer_server_cipher_suites.unwrap_or(true),
+        client_allowed_sans,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(yaml: &str) -> anyhow::Result<WebConfig> {
+        WebConfig::parse(yaml, Path::new("/etc/pgw"))
+    }
+
+    fn err(yaml: &str) -> String {
+        format!("{:#}", parse(yaml).unwrap_err())
+    }
+
+    #[test]
+    fn the_official_sample_parses() {
+        let c = parse(
+            "tls_server_config:\n  cert_file: server.crt\n  key_file: /abs/server.key\nbasic_auth_users:\n  alice: $2y$10$mDwo.lAisC94iLAyP81MCesa29IzH37oigHC/42V2pdJlUprsJPze\nrate_limit:\n  interval: \"1s\"\n  burst: 20\n",
+        )
+        .unwrap();
+        let tls = c.tls.unwrap();
+        assert_eq!(tls.cert, PemSource::File("/etc/pgw/server.crt".into()));
+        assert_eq!(tls.key, PemSource::File("/abs/server.key".into()));
+        assert_eq!(tls.min_version, TlsVersion::Tls12);
+        assert_eq!(c.basic_auth_users.len(), 1);
+        assert_eq!(c.rate_limit, Some((Duration::from_secs(1), 20)));
+        // Go's duration syntax, and 0 for off.
+        let c = parse("rate_limit:\n  interval: 1m30s\n  burst: 1\n").unwrap();
+        assert_eq!(c.rate_limit, Some((Duration::from_secs(90), 1)));
+        let c = parse("rate_limit:\n  interval: 0\n  burst: 5\n").unwrap();
+        assert_eq!(c.rate_limit, None);
+    }
+
+    #[test]
+    fn empty_files_and_sections_mean_plain_http() {
+        for yaml in [
+            "",
+            "tls_server_config:\n",
+            "basic_auth_users:\n",
+            "tls_server_config: {}\n",
+        ] {
+            let c = parse(yaml).unwrap();
+            assert!(c.tls.is_none() && c.basic_auth_users.is_empty(), "{yaml:?}");
+        }
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_named() {
+        assert!(err("tls_server_config:\n  cert_fil: x\n").contains("unknown field `cert_fil`"));
+        assert!(err("basic_auth:\n  a: b\n").contains("unknown field `basic_auth`"));
+        assert!(
+            err("tls_server_config:\n  cert_file: x\n").contains("missing one of key or key_file")
+        );
+        assert!(
+            err("tls_server_config:\n  key_file: x\n").contains("missing one of cert or cert_file")
+        );
+        assert!(err(
+            "tls_server_config:\n  cert_file: c\n  key_file: k\n  client_auth_type: Sometimes\n"
+        )
+        .contains("invalid client_auth_type \"Sometimes\""));
+        assert!(
+            err("tls_server_config:\n  cert_file: c\n  key_file: k\n  client_ca_file: ca\n")
+                .contains("client_auth_type is NoClientCert")
+        );
+        assert!(
+            err("tls_server_config:\n  cert_file: c\n  key_file: k\n  min_version: TLS9\n")
+                .contains("invalid min_version \"TLS9\"")
+        );
+        assert!(
+            err("http_server_config:\n  headers:\n    X-Powered-By: pgw\n")
+                .contains("\"X-Powered-By\" can not be configured")
+        );
+        assert!(
+            err("http_server_config:\n  headers:\n    X-Frame-Options: allow\n")
+                .contains("X-Frame-Options must be one of")
+        );
+        assert!(err("rate_limit:\n  interval: 1s\n").contains("rate_limit.burst"));
+        let mtls = "tls_server_config:\n  cert_file: c\n  key_file: k\n  client_ca_file: ca\n";
+        assert!(err(&format!(
+            "{mtls}  client_auth_type: VerifyClientCertIfGiven\n  client_allowed_sans: [a]\n"
+        ))
+        .contains("requires client_auth_type RequireAndVerifyClientCert"));
+        assert!(err(&format!("{mtls}  client_auth_type: RequireAndVerifyClientCert\n  client_allowed_sans: [a@b.c]\n"))
+            .contains("not e-mail addresses or URIs"));
+        let ok = parse(&format!("{mtls}  client_auth_type: RequireAndVerifyClientCert\n  client_allowed_sans: [a, 10.0.0.1]\n")).unwrap();
+        assert_eq!(ok.tls.unwrap().client_allowed_sans, ["a", "10.0.0.1"]);
+        assert!(err("basic_auth_users:\n  bob: secret\n")
+            .contains("basic_auth_users: user \"bob\" has an invalid bcrypt hash"));
+    }
+
+    #[test]
+    fn headers_are_kept_with_their_values() {
+        let c = parse("http_server_config:\n  http2: false\n  headers:\n    x-frame-options: deny\n    Strict-Transport-Security: max-age=31536000\n    X-XSS-Protection: ''\n").unwrap();
+        let names: Vec<&str> = c.headers.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["strict-transport-security", "x-frame-options"]);
+    }
+}
