@@ -263,7 +263,7 @@ impl Gateway {
 
 /// Exponential backoff from 250 ms, capped at 8 s, with up to 25 % jitter so
 /// that a fleet of cron jobs does not retry in lockstep.
-fn backoff(attempt: u32) -> Duration {
+pub fn backoff(attempt: u32) -> Duration {
     let base = Duration::from_millis(250) * 2u32.saturating_pow(attempt.saturating_sub(1).min(5));
     let base = base.min(Duration::from_secs(8));
     let nanos = std::time::SystemTime::now()

@@ -25,6 +25,10 @@ pub enum ExitCode {
     GatewayFailed = 7,
     /// `--fail-if-none`: nothing matched.
     NothingMatched = 8,
+    /// `pgw relay`: the exporter could not be scraped (unreachable, timed
+    /// out, an error status, too large, unparsable); the health series were
+    /// pushed in place of its metrics.
+    ExporterFailed = 9,
 }
 
 /// Bad local input; the message names what and where.
@@ -36,6 +40,11 @@ pub struct BadInput(pub String);
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct NothingMatched(pub String);
+
+/// An exporter that `pgw relay` could not scrape.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ExporterFailed(pub String);
 
 /// Chooses the exit code for an error: the first cause in its chain that has
 /// a code of its own decides.
@@ -58,6 +67,9 @@ pub fn code_for(err: &anyhow::Error) -> ExitCode {
         if cause.is::<NothingMatched>() {
             return ExitCode::NothingMatched;
         }
+        if cause.is::<ExporterFailed>() {
+            return ExitCode::ExporterFailed;
+        }
     }
     ExitCode::General
 }
@@ -79,6 +91,7 @@ mod tests {
             (ExitCode::Rejected, 6),
             (ExitCode::GatewayFailed, 7),
             (ExitCode::NothingMatched, 8),
+            (ExitCode::ExporterFailed, 9),
         ];
         for (code, n) in table {
             assert_eq!(code as i32, n);
@@ -112,5 +125,7 @@ mod tests {
         assert_eq!(code_for(&sel), ExitCode::BadInput);
         let none = anyhow::Error::new(NothingMatched("no group matched".into()));
         assert_eq!(code_for(&none), ExitCode::NothingMatched);
+        let exporter = anyhow::Error::new(ExporterFailed("refused".into()));
+        assert_eq!(code_for(&exporter), ExitCode::ExporterFailed);
     }
 }

@@ -1,5 +1,6 @@
 //! One module per subcommand, each with one `run`.
 
+pub mod relay;
 pub mod serve;
 
 use crate::cli::Command;
@@ -9,5 +10,6 @@ use crate::cli::Command;
 pub fn execute(command: Command) -> anyhow::Result<i32> {
     match command {
         Command::Serve(args) => serve::run(args).map(|()| 0),
+        Command::Relay(args) => relay::run(args),
     }
 }
