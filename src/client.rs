@@ -307,7 +307,7 @@ fn is_timeout(t: &ureq::Transport) -> bool {
     false
 }
 
-fn transport_cause(t: &ureq::Transport) -> String {
+pub fn transport_cause(t: &ureq::Transport) -> String {
     let mut out = t.message().map(str::to_string).unwrap_or_default();
     let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(t);
     while let Some(e) = source {

@@ -529,7 +529,7 @@ fn cycle(
         ))
     });
     drop(families);
-    let path = format!("/metrics{}", source.group.to_path());
+    let path = source.group.to_path();
     let expire = config
         .expire_after
         .map(|d| humantime::format_duration(d).to_string());

@@ -66,7 +66,7 @@ impl Exporter {
             Err(ureq::Error::Transport(t)) => {
                 return Err(ScrapeError::Unreachable {
                     url,
-                    cause: t.to_string(),
+                    cause: crate::client::transport_cause(&t),
                 });
             }
         };
