@@ -6,4 +6,5 @@ mod util;
 
 mod housekeeping;
 mod interop;
+mod relay;
 mod serve;
