@@ -31,3 +31,20 @@ if ! python3 -c 'import prometheus_client' >/dev/null 2>&1; then
     python3 -m pip install --quiet prometheus_client 2>/dev/null ||
         python3 -m pip install --quiet --break-system-packages prometheus_client
 fi
+
+# `pgw relay` builds for Windows: the rustup target and the MinGW linker.
+if ! command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1; then
+    echo "install-deps: installing gcc-mingw-w64-x86-64 (the Windows build of pgw relay)"
+    sudo=()
+    if [[ $(id -u) -ne 0 ]]; then
+        sudo=(sudo)
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    "${sudo[@]}" apt-get update -qq >/dev/null
+    "${sudo[@]}" apt-get install -y -qq --no-install-recommends gcc-mingw-w64-x86-64 >/dev/null
+fi
+if command -v rustup >/dev/null 2>&1 &&
+    ! rustup target list --installed | grep -qx x86_64-pc-windows-gnu; then
+    echo "install-deps: adding the rustup target x86_64-pc-windows-gnu"
+    rustup target add x86_64-pc-windows-gnu >/dev/null
+fi
