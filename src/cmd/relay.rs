@@ -537,34 +537,39 @@ fn cycle(
     if let Some(e) = &expire {
         gateway_headers.push(("Pgw-Expire-After", e.as_str()));
     }
-    let results: Vec<(usize, Result<(), GatewayError>)> = std::thread::scope(|s| {
-        let handles: Vec<_> = chosen
-            .iter()
-            .map(|&i| {
-                let target = &targets[i];
-                let (path, headers, body): (&str, &[(&str, &str)], &[u8]) = if target.remote_write {
-                    (
-                        "",
-                        &remote_write::HEADERS,
-                        remote_body.as_deref().unwrap_or_default(),
-                    )
-                } else {
-                    (
-                        &path,
-                        &gateway_headers,
-                        gateway_body.as_deref().unwrap_or_default(),
-                    )
-                };
-                let send =
-                    move || push(target, path, headers, body, config.retries, deadline, stop);
-                (i, s.spawn(send))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|(i, h)| (i, h.join().expect("a push panicked")))
-            .collect()
-    });
+    let send = |i: usize| {
+        let target = &targets[i];
+        let (path, headers, body): (&str, &[(&str, &str)], &[u8]) = if target.remote_write {
+            (
+                "",
+                &remote_write::HEADERS,
+                remote_body.as_deref().unwrap_or_default(),
+            )
+        } else {
+            (
+                &path,
+                &gateway_headers,
+                gateway_body.as_deref().unwrap_or_default(),
+            )
+        };
+        push(target, path, headers, body, config.retries, deadline, stop)
+    };
+    // Several targets are pushed to in parallel, so that one that is down
+    // and retried does not hold back the others; one needs no thread.
+    let results: Vec<(usize, Result<(), GatewayError>)> = if chosen.len() == 1 {
+        vec![(chosen[0], send(chosen[0]))]
+    } else {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = chosen
+                .iter()
+                .map(|&i| (i, s.spawn(move || send(i))))
+                .collect();
+            handles
+                .into_iter()
+                .map(|(i, h)| (i, h.join().expect("a push panicked")))
+                .collect()
+        })
+    };
     outcome.pushes = results;
     outcome
 }
