@@ -26,6 +26,18 @@ pub enum Command {
     /// Scrape exporters and push what they expose to gateways (or remote write), once or every interval.
     #[command(after_help = RELAY_EXAMPLES)]
     Relay(RelayArgs),
+
+    /// Write the man pages (man/) and shell completions (completions/) from these definitions.
+    #[command(hide = true)]
+    Generate(GenerateArgs),
+}
+
+/// `pgw generate` flags.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Directory under which man/ and completions/ are written.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub out: PathBuf,
 }
 
 const SERVE_EXAMPLES: &str = "\

@@ -31,6 +31,35 @@ pub enum ExitCode {
     ExporterFailed = 9,
 }
 
+/// The table as documented (README, man pages): code and meaning.
+pub const TABLE: &[(ExitCode, &str)] = &[
+    (ExitCode::Ok, "success"),
+    (
+        ExitCode::General,
+        "any other error (the message says what and where)",
+    ),
+    (ExitCode::Usage, "the command line is wrong"),
+    (
+        ExitCode::BadInput,
+        "bad local input (metrics that do not parse, a bad selector, an unreadable file); nothing was sent",
+    ),
+    (
+        ExitCode::Unreachable,
+        "the gateway could not be reached (connection refused, DNS, TLS)",
+    ),
+    (ExitCode::TimedOut, "the gateway did not answer in time"),
+    (ExitCode::Rejected, "the gateway refused the request (4xx)"),
+    (ExitCode::GatewayFailed, "the gateway failed (5xx)"),
+    (
+        ExitCode::NothingMatched,
+        "nothing matched (only with --fail-if-none)",
+    ),
+    (
+        ExitCode::ExporterFailed,
+        "pgw relay: the exporter could not be scraped; only the health series were pushed",
+    ),
+];
+
 /// Bad local input; the message names what and where.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]

@@ -187,8 +187,9 @@ fn bulk_cleanup_refuses_bad_or_missing_criteria() {
         assert!(msg.contains(words), "{query}: {msg}");
     }
     assert_eq!(jobs(&g), ["x"], "nothing was deleted");
-    let r = request("GET", &format!("{}/api/v1/groups", g.url()), &[], b"");
+    let r = request("PATCH", &format!("{}/api/v1/groups", g.url()), &[], b"");
     assert_eq!(r.status, 405);
+    assert_eq!(r.header("allow"), Some("DELETE, GET, OPTIONS"));
 }
 
 #[test]

@@ -4,7 +4,9 @@
 
 mod util;
 
+mod generated;
 mod housekeeping;
 mod interop;
 mod relay;
 mod serve;
+mod ui;

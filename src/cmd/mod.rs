@@ -1,5 +1,6 @@
 //! One module per subcommand, each with one `run`.
 
+pub mod generate;
 pub mod relay;
 pub mod serve;
 
@@ -11,5 +12,6 @@ pub fn execute(command: Command) -> anyhow::Result<i32> {
     match command {
         Command::Serve(args) => serve::run(args).map(|()| 0),
         Command::Relay(args) => relay::run(args),
+        Command::Generate(args) => generate::run(args).map(|()| 0),
     }
 }

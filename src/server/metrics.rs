@@ -91,6 +91,57 @@ impl Summary {
     }
 }
 
+/// Events per second over the last minute, in one-second buckets: a fixed
+/// few hundred bytes whatever the rate.
+#[derive(Debug)]
+struct RateMeter {
+    /// (second since start, count) per slot; slot = second % 60.
+    slots: [(u64, u64); 60],
+    total: u64,
+}
+
+impl Default for RateMeter {
+    fn default() -> RateMeter {
+        RateMeter {
+            slots: [(0, 0); 60],
+            total: 0,
+        }
+    }
+}
+
+impl RateMeter {
+    fn add(&mut self, second: u64) {
+        let slot = &mut self.slots[(second % 60) as usize];
+        if slot.0 != second {
+            *slot = (second, 0);
+        }
+        slot.1 += 1;
+        self.total += 1;
+    }
+
+    /// The mean rate over the 60 whole seconds before `second` (or since
+    /// the start, if that is shorter).
+    fn per_second(&self, second: u64) -> f64 {
+        let window = second.clamp(1, 60);
+        let from = second.saturating_sub(window);
+        let n: u64 = self
+            .slots
+            .iter()
+            .filter(|(s, _)| *s >= from && *s < second)
+            .map(|(_, c)| c)
+            .sum();
+        n as f64 / window as f64
+    }
+}
+
+/// pgw's own figures for the status view.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Figures {
+    pub pushes_total: u64,
+    pub pushes_per_second: f64,
+    pub expired_groups_total: u64,
+}
+
 #[derive(Default)]
 struct Counters {
     /// (code, handler, method) -> count
@@ -100,11 +151,13 @@ struct Counters {
     push_size: BTreeMap<&'static str, Summary>,
     expired_groups: u64,
     limit_hits: BTreeMap<Limit, u64>,
+    pushes: RateMeter,
 }
 
 pub struct OwnMetrics {
     counters: Mutex<Counters>,
     start_time: SystemTime,
+    started: Instant,
 }
 
 impl OwnMetrics {
@@ -112,6 +165,7 @@ impl OwnMetrics {
         OwnMetrics {
             counters: Mutex::new(Counters::default()),
             start_time,
+            started: Instant::now(),
         }
     }
 
@@ -139,7 +193,9 @@ impl OwnMetrics {
     /// Records one push (PUT or POST): its duration and size in bytes.
     pub fn observe_push(&self, method: &'static str, duration: Duration, size: usize) {
         let now = Instant::now();
+        let second = now.duration_since(self.started).as_secs();
         let mut c = self.counters.lock();
+        c.pushes.add(second);
         c.push_duration
             .entry(method)
             .or_default()
@@ -148,6 +204,17 @@ impl OwnMetrics {
             .entry(method)
             .or_default()
             .observe(size as f64, now);
+    }
+
+    /// Push totals and rate, and expiries, for the status view.
+    pub fn figures(&self) -> Figures {
+        let second = self.started.elapsed().as_secs();
+        let c = self.counters.lock();
+        Figures {
+            pushes_total: c.pushes.total,
+            pushes_per_second: c.pushes.per_second(second),
+            expired_groups_total: c.expired_groups,
+        }
     }
 
     /// Renders every own family, sorted by name.
@@ -385,6 +452,30 @@ impl ProcStats {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rate_meter_counts_the_last_whole_minute() {
+        let mut m = RateMeter::default();
+        m.add(0);
+        assert_eq!(m.per_second(0), 0.0, "no whole second has passed");
+        assert_eq!(m.per_second(1), 1.0);
+        m.total = 0;
+        m.slots = [(0, 0); 60];
+        for _ in 0..30 {
+            m.add(0);
+        }
+        for _ in 0..90 {
+            m.add(10);
+        }
+        assert_eq!(m.total, 120);
+        // At second 20 the window is the 20 seconds so far.
+        assert_eq!(m.per_second(20), 6.0);
+        // At second 65, second 0 has left the window (and its slot is
+        // reused by second 60).
+        m.add(60);
+        assert_eq!(m.per_second(65), 91.0 / 60.0);
+        assert_eq!(m.per_second(200), 0.0);
+    }
 
     #[test]
     fn own_types_lists_every_rendered_family_in_order() {

@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod persist;
 pub mod routes;
 pub mod store;
+pub mod ui;
 
 use metrics::OwnMetrics;
 use store::Store;

@@ -22,7 +22,7 @@ use crate::grouping::{GroupingKey, KeyError};
 use crate::selector::Selector;
 use crate::server::limits::{self, Limit};
 use crate::server::store::{self, Mode, PushError};
-use crate::server::{api, State};
+use crate::server::{api, ui, State};
 
 /// The header with which a push asks for a time to live for its group.
 /// The official server ignores it, so a client that sends it stays portable.
@@ -123,13 +123,26 @@ async fn dispatch(state: Arc<State>, req: Request) -> Response {
         }
         "/api/v1/metrics" if method == Method::GET => ("api/v1/metrics", api_metrics(&state)),
         "/api/v1/groups" => match method {
+            Method::GET | Method::HEAD => ("api/v1/groups", ui::groups(&state)),
             Method::DELETE => ("api/v1/groups", delete_groups(&state, req.uri().query())),
             Method::OPTIONS => ("api/v1/options", with_cors(StatusCode::OK.into_response())),
             _ => (
                 "api/v1/groups",
-                method_not_allowed("DELETE, OPTIONS", "Method Not Allowed"),
+                method_not_allowed("DELETE, GET, OPTIONS", "Method Not Allowed"),
             ),
         },
+        p if p.starts_with("/api/v1/group/job") && matches!(method, Method::GET | Method::HEAD) => {
+            (
+                "api/v1/group",
+                ui::group(&state, &p["/api/v1/group/job".len()..]),
+            )
+        }
+        p if p.starts_with("/static/") && matches!(method, Method::GET | Method::HEAD) => {
+            match ui::asset(&p["/static/".len()..]) {
+                Some(r) => ("static", r),
+                None => return not_found(),
+            }
+        }
         "/api/v1/status" if method == Method::GET => ("api/v1/status", api_status(&state)),
         "/api/v1/admin/wipe" if state.config.enable_admin_api => match method {
             Method::PUT => ("wipe", wipe(&state)),
@@ -148,7 +161,7 @@ async fn dispatch(state: Arc<State>, req: Request) -> Response {
             text_response(StatusCode::OK, "OK"),
         ),
         "/-/quit" => ("quit", quit(&state, &method)),
-        "" | "/" if matches!(method, Method::GET | Method::HEAD) => ("status", index(&state)),
+        "" | "/" if matches!(method, Method::GET | Method::HEAD) => ("index", ui::index(&state)),
         _ => return not_found(),
     };
     state
@@ -571,12 +584,45 @@ fn api_status(state: &State) -> Response {
             },
             "flags": flags,
             "start_time": api::rfc3339_nanos(state.start_time),
+            "pgw": pgw_status(state),
     });
     // The envelope in upstream's field order: status, then data.
     let mut out = br#"{"status":"success","data":"#.to_vec();
     serde_json::to_writer(&mut out, &data).expect("writing to a Vec cannot fail");
     out.push(b'}');
     with_cors(Response::new(Body::from(out)))
+}
+
+/// pgw's own figures, beside upstream's status fields (clients ignore keys
+/// they do not know): the store, push rate, expiry, persistence, limits.
+fn pgw_status(state: &State) -> serde_json::Value {
+    let stats = state.store.stats();
+    let figures = state.metrics.figures();
+    let c = &state.config;
+    let duration = |d: Duration| humantime::format_duration(d).to_string();
+    serde_json::json!({
+        "groups": stats.groups,
+        "series": stats.series,
+        "pushes_total": figures.pushes_total,
+        "pushes_per_second": (figures.pushes_per_second * 100.0).round() / 100.0,
+        "expiry": {
+            "expire_after": c.expire_after.map(duration).unwrap_or_default(),
+            "expired_groups_total": figures.expired_groups_total,
+        },
+        "persistence": {
+            "file": c.persistence_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+            "mode": if c.persistence_file.is_some() { "file" } else { "memory" },
+        },
+        "admin_api": c.enable_admin_api,
+        "limits": {
+            "max_body_size": c.body_limit,
+            "max_series_per_push": c.limits.max_series_per_push,
+            "max_label_name_length": c.limits.max_label_name_length,
+            "max_label_value_length": c.limits.max_label_value_length,
+            "max_groups": c.limits.max_groups,
+            "max_series": c.limits.max_series,
+        },
+    })
 }
 
 fn wipe(state: &State) -> Response {
@@ -598,22 +644,6 @@ fn quit(state: &State, method: &Method) -> Response {
     }
     state.quit.notify_one();
     text_response(StatusCode::OK, "Requesting termination... Goodbye!")
-}
-
-/// A plain index of the endpoints, until the web page exists.
-fn index(state: &State) -> Response {
-    let p = &state.config.route_prefix;
-    let stats = state.store.stats();
-    text_response(
-        StatusCode::OK,
-        format!(
-            "pgw {} — Pushgateway\n\n{} groups, {} series\n\nscrape:   {p}{}\ngroups:   {p}/api/v1/metrics\nstatus:   {p}/api/v1/status\npush:     PUT|POST|DELETE {p}/metrics/job/<JOB>{{/<LABEL>/<VALUE>}}\n",
-            env!("CARGO_PKG_VERSION"),
-            stats.groups,
-            stats.series,
-            state.config.telemetry_path,
-        ),
-    )
 }
 
 #[cfg(test)]

@@ -118,6 +118,18 @@ impl GroupView {
     }
 }
 
+/// A group in brief, for the web page's list: no metric text is copied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupSummary {
+    pub key: GroupingKey,
+    pub push_time: f64,
+    pub failure_time: f64,
+    /// Pushed families and series, not counting the two synthetic ones.
+    pub metrics: usize,
+    pub series: usize,
+    pub ttl: Option<Duration>,
+}
+
 /// A group that a clean-up deleted (or would delete, in a dry run).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Removed {
@@ -529,6 +541,43 @@ impl Store {
             groups: inner.groups.len(),
             series: inner.series_total,
         }
+    }
+
+    /// Every group in brief, in grouping-key order.
+    pub fn summaries(&self) -> Vec<GroupSummary> {
+        let inner = self.inner.read();
+        inner
+            .groups
+            .values()
+            .map(|g| GroupSummary {
+                key: g.key.clone(),
+                push_time: g.push_time,
+                failure_time: g.failure_time,
+                metrics: g.families.len(),
+                series: g.families.values().map(|f| f.series_count()).sum(),
+                ttl: g.ttl,
+            })
+            .collect()
+    }
+
+    /// Writes the text exposition of one group (its families sorted by name,
+    /// with the synthetic ones); false if there is no such group.
+    pub fn write_group_exposition(&self, key: &GroupingKey, out: &mut Vec<u8>) -> bool {
+        let inner = self.inner.read();
+        let Some(group) = inner.groups.get(key.canonical().as_slice()) else {
+            return false;
+        };
+        let mut families: Vec<&Arc<StoredFamily>> = group
+            .families
+            .values()
+            .chain([&group.push_time_family, &group.failure_time_family])
+            .collect();
+        families.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+        for f in families {
+            write_header(out, &f.name, f.help.as_deref(), f.kind);
+            out.extend_from_slice(&f.text);
+        }
+        true
     }
 
     /// Every group, in grouping-key order.

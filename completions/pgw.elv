@@ -1,0 +1,113 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[pgw] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'pgw'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'pgw'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand serve 'Run a Pushgateway server, a drop-in replacement for the official one'
+            cand relay 'Scrape exporters and push what they expose to gateways (or remote write), once or every interval'
+            cand generate 'Write the man pages (man/) and shell completions (completions/) from these definitions'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'pgw;serve'= {
+            cand --web.listen-address 'Address to listen on for the web interface, API and telemetry (repeatable)'
+            cand --listen 'Address to listen on for the web interface, API and telemetry (repeatable)'
+            cand --web.telemetry-path 'Path under which to expose the server''s metrics (the push API stays at /metrics/job/...)'
+            cand --web.external-url 'The URL under which the gateway is reached from outside; its path is the default route prefix'
+            cand --web.route-prefix 'Prefix for every route (defaults to the path of --web.external-url)'
+            cand --persistence.file 'File in which to keep the store across restarts; empty means memory only'
+            cand --persistence.interval 'How often at most the store is written to the persistence file after a change'
+            cand --push.max-body-size 'Largest push body accepted after decompression, in bytes'
+            cand --web.read-timeout 'Time limit for reading a push body; a slower client gets 408'
+            cand --expire-after 'Delete a group not pushed for this long (off by default, as upstream keeps groups forever). A push can ask for its own time to live with the header `Pgw-Expire-After: DURATION`'
+            cand --push.max-series 'Most series in one push (413 beyond); 0 for no limit'
+            cand --push.max-label-name-length 'Longest label name in bytes, in the body or the grouping key (400 beyond); 0 for no limit'
+            cand --push.max-label-value-length 'Longest label value in bytes, in the body or the grouping key (400 beyond); 0 for no limit'
+            cand --store.max-groups 'Most groups in the store; a push that would add one more gets 429; 0 for no limit'
+            cand --store.max-series 'Most pushed series in the store; a push that would go beyond gets 429; 0 for no limit'
+            cand --log.level 'Only log messages at or above this level'
+            cand --log.format 'Output format of log messages'
+            cand --web.enable-lifecycle 'Enable shutdown via HTTP: PUT or POST /-/quit'
+            cand --web.enable-admin-api 'Enable the admin API: PUT /api/v1/admin/wipe deletes every group'
+            cand --push.disable-consistency-check 'Answer accepted pushes with 202 instead of 200, as the official server does with this flag. pgw keeps checking pushes (its check costs time only in proportion to the push) and still refuses bad ones'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'pgw;relay'= {
+            cand --from 'Exporter to scrape, as URL or JOB=URL (repeatable; each goes to its own group)'
+            cand -j 'Job of the exporters given without JOB= in --from'
+            cand --job 'Job of the exporters given without JOB= in --from'
+            cand --instance 'The instance label of the groups (default: this host''s name)'
+            cand -l 'A further grouping label (repeatable)'
+            cand --label 'A further grouping label (repeatable)'
+            cand --every 'Keep running, scraping and pushing once per interval (with a little jitter)'
+            cand --scrape-timeout 'Time limit of a scrape (default: 10s, and at most half the interval)'
+            cand --max-size 'Largest exporter answer accepted, in bytes after decompression; a larger one is a failed scrape'
+            cand --keep 'Relay only the metric families whose name matches this regex (whole name; repeatable)'
+            cand --drop 'Leave out the metric families whose name matches this regex (whole name; repeatable)'
+            cand --expire-after 'Ask `pgw serve` to delete a group not pushed for this long (header Pgw-Expire-After; the official server ignores it). Default with --every: 3 intervals; 0s: never'
+            cand --remote-write 'Also (or instead) send the samples with the Prometheus remote-write protocol to this URL (repeatable)'
+            cand --log.level 'Only log messages at or above this level'
+            cand --log.format 'Output format of log messages'
+            cand -g 'A gateway''s URL (repeatable; default http://localhost:9091 unless --remote-write is given)'
+            cand --gateway 'A gateway''s URL (repeatable; default http://localhost:9091 unless --remote-write is given)'
+            cand --fanout 'With several gateways: give every push to all of them, or each group to one chosen by hash'
+            cand --ca-cert 'PEM file of certificate authorities to trust for https gateways (besides the usual ones)'
+            cand -u 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file'
+            cand --user 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file'
+            cand --password 'Password for basic auth; prefer --password-file, since the environment can leak'
+            cand --password-file 'File whose first line is the basic-auth password'
+            cand --token 'Bearer token; prefer --token-file, since the environment can leak'
+            cand --token-file 'File whose first line is a bearer token'
+            cand --timeout 'Time limit for each request to a gateway'
+            cand --retries 'Retries (with backoff) of a push after a connection error, a timeout or a 5xx answer. With --every a push is retried until the next cycle is due instead'
+            cand --insecure 'Do not check the gateways'' TLS certificates (the connection stays encrypted)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'pgw;generate'= {
+            cand --out 'Directory under which man/ and completions/ are written'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'pgw;help'= {
+            cand serve 'Run a Pushgateway server, a drop-in replacement for the official one'
+            cand relay 'Scrape exporters and push what they expose to gateways (or remote write), once or every interval'
+            cand generate 'Write the man pages (man/) and shell completions (completions/) from these definitions'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'pgw;help;serve'= {
+        }
+        &'pgw;help;relay'= {
+        }
+        &'pgw;help;generate'= {
+        }
+        &'pgw;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

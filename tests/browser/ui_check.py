@@ -1,0 +1,163 @@
+"""Drives pgw's web page in a real headless Chromium (Selenium + the Debian
+chromedriver), as an operator would: load, filter, open a group, delete one,
+look at the status view. Prints one JSON object with what it saw; the Rust
+test (tests/ui.rs) checks it and the store through the API.
+
+usage: ui_check.py interact BASE_URL SCREENSHOT_DIR
+       ui_check.py measure BASE_URL SCREENSHOT_DIR GROUPS
+"""
+
+import json
+import sys
+import tempfile
+import time
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+TIMEOUT = 20
+
+
+def browser(profile):
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = "/usr/bin/chromium"
+    # The flags that keep Chromium from reaching out to the network, which
+    # is closed here, and from needing a sandbox or a GPU.
+    for flag in [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1400,900",
+        f"--user-data-dir={profile}",
+    ]:
+        opts.add_argument(flag)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+
+
+def rows(d):
+    return d.find_elements(By.CSS_SELECTOR, "#groups tbody tr.group")
+
+
+def wait_rows(d, n):
+    WebDriverWait(d, TIMEOUT).until(lambda d: len(rows(d)) == n)
+
+
+def set_filter(d, text):
+    box = d.find_element(By.ID, "filter")
+    box.clear()
+    box.send_keys(text)
+
+
+def detail_text(d):
+    pres = d.find_elements(By.CSS_SELECTOR, "tr.detail pre")
+    return pres[0].text if pres else ""
+
+
+def row_for(d, key_part):
+    for r in rows(d):
+        if key_part in r.get_attribute("data-key"):
+            return r
+    raise AssertionError(f"no row with {key_part!r}")
+
+
+def interact(base, shots):
+    out = {}
+    with tempfile.TemporaryDirectory() as profile:
+        d = browser(profile)
+        try:
+            d.get(base + "/")
+            WebDriverWait(d, TIMEOUT).until(lambda d: len(rows(d)) > 0)
+            out["initial"] = sorted(r.get_attribute("data-key") for r in rows(d))
+            out["failed"] = sorted(
+                r.get_attribute("data-key")
+                for r in d.find_elements(By.CSS_SELECTOR, "#groups tbody tr.group.failed")
+            )
+            out["count_text"] = d.find_element(By.ID, "count").text
+            odd = row_for(d, "odd")
+            out["odd_label_text"] = odd.find_element(By.CSS_SELECTOR, "td.key").text
+            out["odd_has_markup"] = len(odd.find_elements(By.CSS_SELECTOR, "td.key i")) > 0
+            out["expires"] = {
+                r.get_attribute("data-key"): r.find_element(By.CSS_SELECTOR, "td.expires").text
+                for r in rows(d)
+            }
+
+            set_filter(d, 'job="web",instance=~"web-.*"')
+            WebDriverWait(d, TIMEOUT).until(
+                lambda d: all("web-" in r.get_attribute("data-key") for r in rows(d))
+            )
+            out["selector_filter"] = sorted(r.get_attribute("data-key") for r in rows(d))
+            set_filter(d, "db-1")
+            WebDriverWait(d, TIMEOUT).until(lambda d: len(rows(d)) == 1)
+            out["text_filter"] = [r.get_attribute("data-key") for r in rows(d)]
+            set_filter(d, "")
+            wait_rows(d, len(out["initial"]))
+
+            row_for(d, "web-2").find_element(By.CSS_SELECTOR, "td.key").click()
+            WebDriverWait(d, TIMEOUT).until(lambda d: "requests_total" in detail_text(d))
+            out["opened_metrics"] = detail_text(d)
+
+            row_for(d, "db-1").find_element(By.CSS_SELECTOR, "button.delete").click()
+            alert = WebDriverWait(d, TIMEOUT).until(lambda d: d.switch_to.alert)
+            out["confirm_text"] = alert.text
+            alert.accept()
+            wait_rows(d, len(out["initial"]) - 1)
+            out["after_delete"] = sorted(r.get_attribute("data-key") for r in rows(d))
+            out["delete_all_visible"] = d.find_element(By.ID, "delete-all").is_displayed()
+            d.save_screenshot(f"{shots}/groups.png")
+
+            d.find_element(By.ID, "tab-status").click()
+            WebDriverWait(d, TIMEOUT).until(
+                lambda d: "Groups" in d.find_element(By.ID, "status-pgw").text
+            )
+            out["status_pgw"] = d.find_element(By.ID, "status-pgw").text
+            out["status_flags"] = d.find_element(By.ID, "status-flags").text
+            out["status_build"] = d.find_element(By.ID, "status-build").text
+            d.save_screenshot(f"{shots}/status.png")
+            out["console_errors"] = [
+                e["message"] for e in d.get_log("browser") if e.get("level") == "SEVERE"
+            ]
+        finally:
+            d.quit()
+    return out
+
+
+def measure(base, shots, groups):
+    """Times the page with a large store: first rows on screen, and a filter."""
+    out = {}
+    with tempfile.TemporaryDirectory() as profile:
+        d = browser(profile)
+        try:
+            start = time.monotonic()
+            d.get(base + "/")
+            WebDriverWait(d, 120).until(
+                lambda d: f"of {groups} groups" in d.find_element(By.ID, "count").text
+            )
+            out["load_to_rows_ms"] = round((time.monotonic() - start) * 1000)
+            out["rows_rendered"] = len(rows(d))
+            start = time.monotonic()
+            set_filter(d, "instance=~\"host-99.*\"")
+            WebDriverWait(d, 60).until(lambda d: len(rows(d)) == 111)
+            # Includes the page's 120 ms typing debounce.
+            out["filter_ms"] = round((time.monotonic() - start) * 1000)
+            d.save_screenshot(f"{shots}/groups-{groups}.png")
+        finally:
+            d.quit()
+    return out
+
+
+if __name__ == "__main__":
+    mode, base, shots = sys.argv[1], sys.argv[2], sys.argv[3]
+    if mode == "interact":
+        result = interact(base, shots)
+    else:
+        result = measure(base, shots, int(sys.argv[4]))
+    print(json.dumps(result))
