@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dur=${1:-3600}
-pgw=$PWD/target/release/pgw
+pgw=${PGW:-$PWD/target/release/pgw}
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null' EXIT
