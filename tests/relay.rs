@@ -457,3 +457,111 @@ fn remote_write_into_prometheus() {
     let buckets = prometheus.query("go_gc_duration_seconds{job=\"node\",quantile=\"1\"}");
     assert_eq!(buckets.len(), 1);
 }
+
+/// The Windows build (`x86_64-pc-windows-gnu`, built here with the MinGW
+/// linker from `.ci/install-deps.sh`) relays under Wine: the host name is
+/// found, a push lands, and Ctrl-C (SIGINT, which Wine turns into a console
+/// Ctrl-C event) stops the daemon cleanly.
+#[test]
+fn windows_build_relays_under_wine() {
+    let wine = "/usr/lib/wine/wine64";
+    assert!(
+        std::path::Path::new(wine).is_file(),
+        "{wine} is missing: run .ci/install-deps.sh (Debian package wine64)"
+    );
+    require("x86_64-w64-mingw32-gcc");
+    let root = env!("CARGO_MANIFEST_DIR");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let target = "x86_64-pc-windows-gnu";
+    let built = Command::new(&cargo)
+        .current_dir(root)
+        .args(["build", "--quiet", "--bin", "pgw", "--target", target])
+        .status()
+        .expect("run cargo");
+    assert!(built.success(), "the Windows build failed");
+    let target_dir = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| format!("{root}/target"));
+    let dir = TempDir::new("wine");
+    let exe = dir.path().join("pgw.exe");
+    std::fs::copy(format!("{target_dir}/{target}/debug/pgw.exe"), &exe).unwrap();
+    let stub = Command::new("x86_64-w64-mingw32-gcc")
+        .args(["-shared", "-O2", "-o"])
+        .arg(dir.path().join("bcryptprimitives.dll"))
+        .arg(format!("{root}/tests/windows/bcryptprimitives.c"))
+        .arg(format!("{root}/tests/windows/bcryptprimitives.def"))
+        .arg("-ladvapi32")
+        .status()
+        .unwrap();
+    assert!(stub.success());
+    let prefix = dir.path().join("prefix");
+    let run = |args: &[&str], log: &str| {
+        let log = std::fs::File::create(dir.path().join(log)).unwrap();
+        Command::new(wine)
+            .arg(&exe)
+            .args(args)
+            .env("WINEPREFIX", &prefix)
+            .env("WINEDEBUG", "-all")
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("run wine")
+    };
+    let read_log = |log: &str| std::fs::read_to_string(dir.path().join(log)).unwrap_or_default();
+
+    let (url, _server) = fixed_exporter("text/plain", "windows_cpu_time_total 12\n");
+    let pgw = Pgw::start(&[]);
+    let gw = pgw.url();
+    let host = hostname();
+    let mut once = run(
+        &["relay", "--from", &url, "-g", &gw, "--job", "win"],
+        "once.log",
+    );
+    let status = poll(Duration::from_secs(120), || once.try_wait().unwrap());
+    let status = status.expect("pgw.exe under wine did not finish");
+    assert!(status.success(), "{status:?}\n{}", read_log("once.log"));
+    assert_eq!(
+        gateway_value(&gw, "windows_cpu_time_total", "win", &host),
+        Some(12.0),
+        "the push of the Windows build is missing"
+    );
+
+    let mut daemon = run(
+        &[
+            "relay",
+            "--from",
+            &url,
+            "-g",
+            &gw,
+            "--job",
+            "windaemon",
+            "--every",
+            "1s",
+        ],
+        "daemon.log",
+    );
+    let pushed = poll(Duration::from_secs(60), || {
+        gateway_value(&gw, "pgw_relay_scrape_success", "windaemon", &host)
+    });
+    assert_eq!(pushed, Some(1.0), "{}", read_log("daemon.log"));
+    let ok = Command::new("kill")
+        .args(["-INT", &daemon.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let stopped = poll(Duration::from_secs(30), || {
+        read_log("daemon.log")
+            .contains("relay stopped")
+            .then_some(())
+    });
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    let _ = Command::new("/usr/lib/wine/wineserver64")
+        .arg("-k")
+        .env("WINEPREFIX", &prefix)
+        .status();
+    assert!(
+        stopped.is_some(),
+        "no clean stop:\n{}",
+        read_log("daemon.log")
+    );
+}
