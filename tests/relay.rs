@@ -156,6 +156,8 @@ fn daemon_relays_node_exporter_and_reports_its_death_and_return() {
     let prometheus = Prometheus::start(Some(pgw.port));
     let host = hostname();
     let gw = pgw.url();
+    // A second gateway that is down all along: logged, retried, never fatal.
+    let down = format!("http://127.0.0.1:{}", free_port());
     let mut daemon = spawn(
         env!("CARGO_BIN_EXE_pgw"),
         &[
@@ -164,6 +166,8 @@ fn daemon_relays_node_exporter_and_reports_its_death_and_return() {
             exporter.url(),
             "-g".into(),
             gw.clone(),
+            "-g".into(),
+            down.clone(),
             "--job".into(),
             "node".into(),
             "--every".into(),
@@ -214,6 +218,14 @@ fn daemon_relays_node_exporter_and_reports_its_death_and_return() {
     assert!(success(1.0).is_some(), "no recovery:\n{}", daemon.log());
     assert!(gateway_value(&gw, "node_boot_time_seconds", "node", &host).is_some());
     assert!(daemon.log().contains("scrape recovered"));
+    let down_logged = poll(Duration::from_secs(10), || {
+        daemon
+            .log()
+            .lines()
+            .any(|l| l.contains("push failed") && l.contains(&down))
+            .then_some(())
+    });
+    assert!(down_logged.is_some(), "{}", daemon.log());
 
     // pgw serve was asked for an expiry of three intervals.
     let groups = get(&format!("{gw}/api/v1/metrics")).json();

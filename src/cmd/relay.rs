@@ -297,7 +297,7 @@ fn once(config: &Config, targets: &[Target], stop: &Stop) -> anyhow::Result<i32>
                 s.spawn(move || {
                     let exporter =
                         Exporter::new(&source.url, config.scrape_timeout, config.max_size);
-                    cycle(config, source, &exporter, targets, None, stop)
+                    cycle(config, source, &exporter, targets, None, stop, None)
                 })
             })
             .collect();
@@ -400,8 +400,16 @@ fn source_loop(config: &Config, source: &Source, targets: &[Target], every: Dura
             return;
         }
         let deadline = tick + every;
-        let outcome = cycle(config, source, &exporter, targets, Some(deadline), stop);
-        state.report(source, targets, &outcome);
+        let outcome = cycle(
+            config,
+            source,
+            &exporter,
+            targets,
+            Some(deadline),
+            stop,
+            Some(&mut state),
+        );
+        state.pushed(source, targets, &outcome);
         tick += every;
         let now = Instant::now();
         if tick <= now {
@@ -426,8 +434,10 @@ struct State {
 }
 
 impl State {
-    fn report(&mut self, source: &Source, targets: &[Target], outcome: &Outcome) {
-        match &outcome.scrape_error {
+    /// Logs how a scrape went, as soon as it is over (before the pushes,
+    /// which may be retried until the next cycle).
+    fn scraped(&mut self, source: &Source, scrape_error: Option<&str>) {
+        match scrape_error {
             Some(e) => {
                 warn!(
                     "scrape failed; pushing only the health series",
@@ -446,6 +456,10 @@ impl State {
             }
             None => {}
         }
+    }
+
+    /// Logs how the pushes went.
+    fn pushed(&mut self, source: &Source, targets: &[Target], outcome: &Outcome) {
         for (i, result) in &outcome.pushes {
             let url = &targets[*i].url;
             let was_failing = self.failed_targets.contains(i);
@@ -474,6 +488,7 @@ fn cycle(
     targets: &[Target],
     deadline: Option<Instant>,
     stop: &Stop,
+    state: Option<&mut State>,
 ) -> Outcome {
     let (scraped, duration) = scrape::timed(|| exporter.scrape());
     let timestamp_ms = SystemTime::now()
@@ -514,6 +529,9 @@ fn cycle(
             }
         }
         Err(e) => outcome.scrape_error = Some(e.to_string()),
+    }
+    if let Some(state) = state {
+        state.scraped(source, outcome.scrape_error.as_deref());
     }
     let health_families = transform::health_families(&health);
     let chosen = chosen(config, targets, source);
