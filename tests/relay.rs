@@ -104,6 +104,22 @@ impl Prometheus {
     }
 }
 
+impl Prometheus {
+    /// How many series an instant query returns now (None if it failed).
+    fn count(&self, query: &str) -> Option<usize> {
+        let q: String = query
+            .bytes()
+            .map(|b| match b {
+                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' => (b as char).to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        let url = format!("http://127.0.0.1:{}/api/v1/query?query={q}", self.port);
+        let r = try_request("GET", &url, &[], b"")?;
+        Some(r.json()["data"]["result"].as_array()?.len())
+    }
+}
+
 fn hostname() -> String {
     let out = Command::new("hostname").output().expect("run hostname");
     String::from_utf8(out.stdout).unwrap().trim().to_string()
@@ -468,6 +484,36 @@ fn remote_write_into_prometheus() {
     assert_eq!(health[0]["value"][1], "1");
     let buckets = prometheus.query("go_gc_duration_seconds{job=\"node\",quantile=\"1\"}");
     assert_eq!(buckets.len(), 1);
+
+    // As a daemon: when the exporter dies its series end with staleness
+    // markers (gone from queries at once, not after the 5-minute lookback).
+    let mut daemon = spawn(
+        env!("CARGO_BIN_EXE_pgw"),
+        &[
+            "relay".into(),
+            "--from".into(),
+            exporter.url(),
+            "--job".into(),
+            "node".into(),
+            "--instance".into(),
+            "rw-daemon".into(),
+            "--every".into(),
+            "1s".into(),
+            "--remote-write".into(),
+            format!("http://127.0.0.1:{}/api/v1/write", prometheus.port),
+        ],
+    );
+    let boot = "node_boot_time_seconds{instance=\"rw-daemon\"}";
+    assert_eq!(prometheus.query(boot).len(), 1, "{}", daemon.log());
+    drop(exporter);
+    let gone = poll(Duration::from_secs(20), || {
+        prometheus.count(boot).filter(|&n| n == 0)
+    });
+    assert!(gone.is_some(), "series not ended:\n{}", daemon.log());
+    let health = prometheus.query("pgw_relay_scrape_success{instance=\"rw-daemon\"} == 0");
+    assert_eq!(health.len(), 1);
+    sigterm(&daemon);
+    assert!(daemon.wait_exit(Duration::from_secs(10)).is_some());
 }
 
 /// The Windows build (`x86_64-pc-windows-gnu`, built here with the MinGW

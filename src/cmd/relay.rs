@@ -425,12 +425,15 @@ fn source_loop(config: &Config, source: &Source, targets: &[Target], every: Dura
     }
 }
 
-/// What the last cycle of a source saw, so the logs tell of changes (a
-/// failure every cycle, a recovery once) rather than of every success.
+/// What the last cycle of a source saw: so the logs tell of changes (a
+/// failure every cycle, a recovery once) rather than of every success, and
+/// so remote write can end the series that disappeared.
 #[derive(Default)]
 struct State {
     scrape_failed: bool,
     failed_targets: Vec<usize>,
+    /// The series of the last remote write, to end those that disappear.
+    remote_series: Vec<Vec<crate::exposition::proto::prompb::Label>>,
 }
 
 impl State {
@@ -530,7 +533,8 @@ fn cycle(
         }
         Err(e) => outcome.scrape_error = Some(e.to_string()),
     }
-    if let Some(state) = state {
+    let mut state = state;
+    if let Some(state) = state.as_deref_mut() {
         state.scraped(source, outcome.scrape_error.as_deref());
     }
     let health_families = transform::health_families(&health);
@@ -540,11 +544,16 @@ fn cycle(
         .any(|&i| !targets[i].remote_write)
         .then(|| transform::render_body(&families, &health_families, size_hint));
     let remote_body = chosen.iter().any(|&i| targets[i].remote_write).then(|| {
-        remote_write::encode(&remote_write::write_request(
+        let mut request = remote_write::write_request(
             &[&families, &health_families],
             &source.group,
             timestamp_ms,
-        ))
+        );
+        if let Some(state) = state.as_deref_mut() {
+            let previous = std::mem::take(&mut state.remote_series);
+            state.remote_series = remote_write::mark_stale(&mut request, previous, timestamp_ms);
+        }
+        remote_write::encode(&request)
     });
     drop(families);
     let path = source.group.to_path();

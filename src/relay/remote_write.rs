@@ -81,6 +81,55 @@ pub fn write_request(
     prompb::WriteRequest { timeseries }
 }
 
+/// The value Prometheus stores as a staleness marker (a NaN with a payload
+/// of its own, `value.StaleNaN` upstream).
+pub const STALE_NAN_BITS: u64 = 0x7ff0_0000_0000_0002;
+
+/// Ends the series that the previous write had and this one has not, with a
+/// staleness marker at `timestamp_ms`: what a scrape does when a series
+/// disappears, so a dead exporter's series vanish from queries at once
+/// instead of lingering for the 5-minute lookback. Returns the label sets of
+/// this write, to pass as `previous` next time.
+pub fn mark_stale(
+    request: &mut prompb::WriteRequest,
+    previous: Vec<Vec<prompb::Label>>,
+    timestamp_ms: i64,
+) -> Vec<Vec<prompb::Label>> {
+    let current: std::collections::HashSet<u64> = request
+        .timeseries
+        .iter()
+        .map(|t| label_set_hash(&t.labels))
+        .collect();
+    let now: Vec<Vec<prompb::Label>> = request
+        .timeseries
+        .iter()
+        .map(|t| t.labels.clone())
+        .collect();
+    for labels in previous {
+        if !current.contains(&label_set_hash(&labels)) {
+            request.timeseries.push(prompb::TimeSeries {
+                labels,
+                samples: vec![prompb::Sample {
+                    value: f64::from_bits(STALE_NAN_BITS),
+                    timestamp: timestamp_ms,
+                }],
+            });
+        }
+    }
+    now
+}
+
+fn label_set_hash(labels: &[prompb::Label]) -> u64 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    for l in labels {
+        h.update(l.name.as_bytes());
+        h.update(&[0xff]);
+        h.update(l.value.as_bytes());
+        h.update(&[0xff]);
+    }
+    h.digest()
+}
+
 fn label(name: &str, value: &str) -> prompb::Label {
     prompb::Label {
         name: name.to_string(),
@@ -153,5 +202,22 @@ mod tests {
         let raw = snap::raw::Decoder::new().decompress_vec(&body).unwrap();
         let back: prompb::WriteRequest = prost::Message::decode(raw.as_slice()).unwrap();
         assert_eq!(back, req);
+    }
+
+    #[test]
+    fn vanished_series_get_a_staleness_marker() {
+        let group = GroupingKey::new([("job", "node")]);
+        let before = text::parse("a 1\nb 2\n").unwrap();
+        let mut first = write_request(&[&before], &group, 1000);
+        let seen = mark_stale(&mut first, Vec::new(), 1000);
+        assert_eq!(first.timeseries.len(), 2);
+        let after = text::parse("b 3\nc 4\n").unwrap();
+        let mut second = write_request(&[&after], &group, 2000);
+        let seen = mark_stale(&mut second, seen, 2000);
+        assert_eq!(seen.len(), 2, "the markers are not remembered");
+        let stale = &second.timeseries[2];
+        assert_eq!(stale.labels[0].value, "a");
+        assert_eq!(stale.samples[0].value.to_bits(), STALE_NAN_BITS);
+        assert_eq!(stale.samples[0].timestamp, 2000);
     }
 }
