@@ -549,7 +549,7 @@ fn cycle(
             &source.group,
             timestamp_ms,
         );
-        if let Some(state) = state.as_deref_mut() {
+        if let Some(state) = state {
             let previous = std::mem::take(&mut state.remote_series);
             state.remote_series = remote_write::mark_stale(&mut request, previous, timestamp_ms);
         }
