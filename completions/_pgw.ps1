@@ -26,6 +26,10 @@ Register-ArgumentCompleter -Native -CommandName 'pgw' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run a Pushgateway server, a drop-in replacement for the official one')
+            [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'Push metrics to a gateway: from arguments, files or stdin, or about a command it runs')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List a gateway''s groups, or the metrics of one group')
+            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete one group, or every group matching a selector and/or not pushed for a while')
+            [CompletionResult]::new('wipe', 'wipe', [CompletionResultType]::ParameterValue, 'Delete every group of a gateway')
             [CompletionResult]::new('relay', 'relay', [CompletionResultType]::ParameterValue, 'Scrape exporters and push what they expose to gateways (or remote write), once or every interval')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write the man pages (man/) and shell completions (completions/) from these definitions')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -38,7 +42,7 @@ Register-ArgumentCompleter -Native -CommandName 'pgw' -ScriptBlock {
             [CompletionResult]::new('--web.external-url', '--web.external-url', [CompletionResultType]::ParameterName, 'The URL under which the gateway is reached from outside; its path is the default route prefix')
             [CompletionResult]::new('--web.route-prefix', '--web.route-prefix', [CompletionResultType]::ParameterName, 'Prefix for every route (defaults to the path of --web.external-url)')
             [CompletionResult]::new('--persistence.file', '--persistence.file', [CompletionResultType]::ParameterName, 'File in which to keep the store across restarts; empty means memory only')
-            [CompletionResult]::new('--persistence.interval', '--persistence.interval', [CompletionResultType]::ParameterName, 'How often at most the store is written to the persistence file after a change')
+            [CompletionResult]::new('--persistence.interval', '--persistence.interval', [CompletionResultType]::ParameterName, 'Longest time between two compactions of the persistence log into its snapshot (every change is on disk before it is answered; the log is also compacted whenever it outgrows the snapshot)')
             [CompletionResult]::new('--push.max-body-size', '--push.max-body-size', [CompletionResultType]::ParameterName, 'Largest push body accepted after decompression, in bytes')
             [CompletionResult]::new('--web.read-timeout', '--web.read-timeout', [CompletionResultType]::ParameterName, 'Time limit for reading a push body; a slower client gets 408')
             [CompletionResult]::new('--expire-after', '--expire-after', [CompletionResultType]::ParameterName, 'Delete a group not pushed for this long (off by default, as upstream keeps groups forever). A push can ask for its own time to live with the header `Pgw-Expire-After: DURATION`')
@@ -52,6 +56,125 @@ Register-ArgumentCompleter -Native -CommandName 'pgw' -ScriptBlock {
             [CompletionResult]::new('--web.enable-lifecycle', '--web.enable-lifecycle', [CompletionResultType]::ParameterName, 'Enable shutdown via HTTP: PUT or POST /-/quit')
             [CompletionResult]::new('--web.enable-admin-api', '--web.enable-admin-api', [CompletionResultType]::ParameterName, 'Enable the admin API: PUT /api/v1/admin/wipe deletes every group')
             [CompletionResult]::new('--push.disable-consistency-check', '--push.disable-consistency-check', [CompletionResultType]::ParameterName, 'Answer accepted pushes with 202 instead of 200, as the official server does with this flag. pgw keeps checking pushes (its check costs time only in proportion to the push) and still refuses bad ones')
+            [CompletionResult]::new('--persistence.recover', '--persistence.recover', [CompletionResultType]::ParameterName, 'Start even if the persistence files are damaged: keep every valid record, move the damaged files aside (FILE.damaged-UNIXTIME) and report how many records were lost')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'pgw;push' {
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'The job label of the group to push to')
+            [CompletionResult]::new('--job', '--job', [CompletionResultType]::ParameterName, 'The job label of the group to push to')
+            [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Another grouping label of the group, NAME=VALUE (repeatable); any value works, even empty or with `/`')
+            [CompletionResult]::new('--label', '--label', [CompletionResultType]::ParameterName, 'Another grouping label of the group, NAME=VALUE (repeatable); any value works, even empty or with `/`')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'File of metrics in the text format (repeatable); `-` is stdin, which is read anyway when nothing else is given')
+            [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'File of metrics in the text format (repeatable); `-` is stdin, which is read anyway when nothing else is given')
+            [CompletionResult]::new('--type', '--type', [CompletionResultType]::ParameterName, 'Type of the metrics given as arguments')
+            [CompletionResult]::new('--help-text', '--help-text', [CompletionResultType]::ParameterName, 'HELP text of the metrics given as arguments')
+            [CompletionResult]::new('--expire-after', '--expire-after', [CompletionResultType]::ParameterName, 'Ask the gateway to drop the group when no push came for this long (header Pgw-Expire-After; pgw serve only)')
+            [CompletionResult]::new('--gzip', '--gzip', [CompletionResultType]::ParameterName, 'Compress the body with gzip: auto does so above 64 KiB')
+            [CompletionResult]::new('-g', '-g', [CompletionResultType]::ParameterName, 'The gateway''s URL, with its route prefix if it has one')
+            [CompletionResult]::new('--gateway', '--gateway', [CompletionResultType]::ParameterName, 'The gateway''s URL, with its route prefix if it has one')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'PEM file of certificate authorities to trust for an https gateway (besides the usual ones)')
+            [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file')
+            [CompletionResult]::new('--password', '--password', [CompletionResultType]::ParameterName, 'Password for basic auth; prefer --password-file, since the environment can leak')
+            [CompletionResult]::new('--password-file', '--password-file', [CompletionResultType]::ParameterName, 'File whose first line is the basic-auth password')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Bearer token; prefer --token-file, since the environment can leak')
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'File whose first line is a bearer token')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Time limit for each request to the gateway')
+            [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'Retries (with backoff) after a connection error, a timeout or a 5xx answer; never after a 4xx')
+            [CompletionResult]::new('--replace', '--replace', [CompletionResultType]::ParameterName, 'Replace the whole group with this push (HTTP PUT); the default without a wrapped command')
+            [CompletionResult]::new('--add', '--add', [CompletionResultType]::ParameterName, 'Replace only the families in this push, keep the group''s others (HTTP POST); always so with a wrapped command')
+            [CompletionResult]::new('--strip-timestamps', '--strip-timestamps', [CompletionResultType]::ParameterName, 'Remove sample timestamps instead of refusing the input (the gateway refuses timestamps)')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Check the input and print the body that would be sent, without sending it')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not check the gateway''s TLS certificate (the connection stays encrypted)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'pgw;list' {
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'The group''s job')
+            [CompletionResult]::new('--job', '--job', [CompletionResultType]::ParameterName, 'The group''s job')
+            [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Another grouping label of the group (repeatable); `NAME=` is an empty value')
+            [CompletionResult]::new('--label', '--label', [CompletionResultType]::ParameterName, 'Another grouping label of the group (repeatable); `NAME=` is an empty value')
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Only groups matching this label selector (`job=node,instance=~web-.*`; `=`, `!=`, `=~`, `!~`)')
+            [CompletionResult]::new('--selector', '--selector', [CompletionResultType]::ParameterName, 'Only groups matching this label selector (`job=node,instance=~web-.*`; `=`, `!=`, `=~`, `!~`)')
+            [CompletionResult]::new('--stale', '--stale', [CompletionResultType]::ParameterName, 'Only groups whose last successful push is older than this, or that have none (`90s`, `1h`, `2d`)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--sort', '--sort', [CompletionResultType]::ParameterName, 'Order of the groups: by labels (job first), or by age (oldest push first)')
+            [CompletionResult]::new('-g', '-g', [CompletionResultType]::ParameterName, 'The gateway''s URL, with its route prefix if it has one')
+            [CompletionResult]::new('--gateway', '--gateway', [CompletionResultType]::ParameterName, 'The gateway''s URL, with its route prefix if it has one')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'PEM file of certificate authorities to trust for an https gateway (besides the usual ones)')
+            [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file')
+            [CompletionResult]::new('--password', '--password', [CompletionResultType]::ParameterName, 'Password for basic auth; prefer --password-file, since the environment can leak')
+            [CompletionResult]::new('--password-file', '--password-file', [CompletionResultType]::ParameterName, 'File whose first line is the basic-auth password')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Bearer token; prefer --token-file, since the environment can leak')
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'File whose first line is a bearer token')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Time limit for each request to the gateway')
+            [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'Retries (with backoff) after a connection error, a timeout or a 5xx answer; never after a 4xx')
+            [CompletionResult]::new('--failed', '--failed', [CompletionResultType]::ParameterName, 'Only groups whose last push failed')
+            [CompletionResult]::new('--metrics', '--metrics', [CompletionResultType]::ParameterName, 'Show the metrics of one group: the one named, or the only one matching the filters')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Reverse the order')
+            [CompletionResult]::new('--reverse', '--reverse', [CompletionResultType]::ParameterName, 'Reverse the order')
+            [CompletionResult]::new('--fail-if-none', '--fail-if-none', [CompletionResultType]::ParameterName, 'Exit with 8 when no group is listed')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not check the gateway''s TLS certificate (the connection stays encrypted)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'pgw;delete' {
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'The group''s job')
+            [CompletionResult]::new('--job', '--job', [CompletionResultType]::ParameterName, 'The group''s job')
+            [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Another grouping label of the group (repeatable); `NAME=` is an empty value')
+            [CompletionResult]::new('--label', '--label', [CompletionResultType]::ParameterName, 'Another grouping label of the group (repeatable); `NAME=` is an empty value')
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Only groups matching this label selector (`job=node,instance=~web-.*`; `=`, `!=`, `=~`, `!~`)')
+            [CompletionResult]::new('--selector', '--selector', [CompletionResultType]::ParameterName, 'Only groups matching this label selector (`job=node,instance=~web-.*`; `=`, `!=`, `=~`, `!~`)')
+            [CompletionResult]::new('--stale', '--stale', [CompletionResultType]::ParameterName, 'Only groups whose last successful push is older than this, or that have none (`90s`, `1h`, `2d`)')
+            [CompletionResult]::new('-g', '-g', [CompletionResultType]::ParameterName, 'The gateway''s URL, with its route prefix if it has one')
+            [CompletionResult]::new('--gateway', '--gateway', [CompletionResultType]::ParameterName, 'The gateway''s URL, with its route prefix if it has one')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'PEM file of certificate authorities to trust for an https gateway (besides the usual ones)')
+            [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file')
+            [CompletionResult]::new('--password', '--password', [CompletionResultType]::ParameterName, 'Password for basic auth; prefer --password-file, since the environment can leak')
+            [CompletionResult]::new('--password-file', '--password-file', [CompletionResultType]::ParameterName, 'File whose first line is the basic-auth password')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Bearer token; prefer --token-file, since the environment can leak')
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'File whose first line is a bearer token')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Time limit for each request to the gateway')
+            [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'Retries (with backoff) after a connection error, a timeout or a 5xx answer; never after a 4xx')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Print what would be deleted, delete nothing')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print what would be deleted, delete nothing')
+            [CompletionResult]::new('--fail-if-none', '--fail-if-none', [CompletionResultType]::ParameterName, 'Exit with 8 when no group matched (for scripts that want to know)')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not check the gateway''s TLS certificate (the connection stays encrypted)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'pgw;wipe' {
+            [CompletionResult]::new('-g', '-g', [CompletionResultType]::ParameterName, 'The gateway''s URL, with its route prefix if it has one')
+            [CompletionResult]::new('--gateway', '--gateway', [CompletionResultType]::ParameterName, 'The gateway''s URL, with its route prefix if it has one')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'PEM file of certificate authorities to trust for an https gateway (besides the usual ones)')
+            [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file')
+            [CompletionResult]::new('--password', '--password', [CompletionResultType]::ParameterName, 'Password for basic auth; prefer --password-file, since the environment can leak')
+            [CompletionResult]::new('--password-file', '--password-file', [CompletionResultType]::ParameterName, 'File whose first line is the basic-auth password')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Bearer token; prefer --token-file, since the environment can leak')
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'File whose first line is a bearer token')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Time limit for each request to the gateway')
+            [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'Retries (with backoff) after a connection error, a timeout or a 5xx answer; never after a 4xx')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (required when stdin is not a terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (required when stdin is not a terminal)')
+            [CompletionResult]::new('--per-group', '--per-group', [CompletionResultType]::ParameterName, 'Delete the groups one by one (for a gateway whose admin API is off)')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not check the gateway''s TLS certificate (the connection stays encrypted)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -103,12 +226,28 @@ Register-ArgumentCompleter -Native -CommandName 'pgw' -ScriptBlock {
         }
         'pgw;help' {
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run a Pushgateway server, a drop-in replacement for the official one')
+            [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'Push metrics to a gateway: from arguments, files or stdin, or about a command it runs')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List a gateway''s groups, or the metrics of one group')
+            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete one group, or every group matching a selector and/or not pushed for a while')
+            [CompletionResult]::new('wipe', 'wipe', [CompletionResultType]::ParameterValue, 'Delete every group of a gateway')
             [CompletionResult]::new('relay', 'relay', [CompletionResultType]::ParameterValue, 'Scrape exporters and push what they expose to gateways (or remote write), once or every interval')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write the man pages (man/) and shell completions (completions/) from these definitions')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'pgw;help;serve' {
+            break
+        }
+        'pgw;help;push' {
+            break
+        }
+        'pgw;help;list' {
+            break
+        }
+        'pgw;help;delete' {
+            break
+        }
+        'pgw;help;wipe' {
             break
         }
         'pgw;help;relay' {

@@ -27,6 +27,10 @@ end
 complete -c pgw -n "__fish_pgw_needs_command" -s h -l help -d 'Print help'
 complete -c pgw -n "__fish_pgw_needs_command" -s V -l version -d 'Print version'
 complete -c pgw -n "__fish_pgw_needs_command" -f -a "serve" -d 'Run a Pushgateway server, a drop-in replacement for the official one'
+complete -c pgw -n "__fish_pgw_needs_command" -f -a "push" -d 'Push metrics to a gateway: from arguments, files or stdin, or about a command it runs'
+complete -c pgw -n "__fish_pgw_needs_command" -f -a "list" -d 'List a gateway\'s groups, or the metrics of one group'
+complete -c pgw -n "__fish_pgw_needs_command" -f -a "delete" -d 'Delete one group, or every group matching a selector and/or not pushed for a while'
+complete -c pgw -n "__fish_pgw_needs_command" -f -a "wipe" -d 'Delete every group of a gateway'
 complete -c pgw -n "__fish_pgw_needs_command" -f -a "relay" -d 'Scrape exporters and push what they expose to gateways (or remote write), once or every interval'
 complete -c pgw -n "__fish_pgw_needs_command" -f -a "generate" -d 'Write the man pages (man/) and shell completions (completions/) from these definitions'
 complete -c pgw -n "__fish_pgw_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -35,7 +39,7 @@ complete -c pgw -n "__fish_pgw_using_subcommand serve" -l web.telemetry-path -d 
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l web.external-url -d 'The URL under which the gateway is reached from outside; its path is the default route prefix' -r
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l web.route-prefix -d 'Prefix for every route (defaults to the path of --web.external-url)' -r
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l persistence.file -d 'File in which to keep the store across restarts; empty means memory only' -r
-complete -c pgw -n "__fish_pgw_using_subcommand serve" -l persistence.interval -d 'How often at most the store is written to the persistence file after a change' -r
+complete -c pgw -n "__fish_pgw_using_subcommand serve" -l persistence.interval -d 'Longest time between two compactions of the persistence log into its snapshot (every change is on disk before it is answered; the log is also compacted whenever it outgrows the snapshot)' -r
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l push.max-body-size -d 'Largest push body accepted after decompression, in bytes' -r
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l web.read-timeout -d 'Time limit for reading a push body; a slower client gets 408' -r
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l expire-after -d 'Delete a group not pushed for this long (off by default, as upstream keeps groups forever). A push can ask for its own time to live with the header `Pgw-Expire-After: DURATION`' -r
@@ -53,8 +57,93 @@ json\t''"
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l web.enable-lifecycle -d 'Enable shutdown via HTTP: PUT or POST /-/quit'
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l web.enable-admin-api -d 'Enable the admin API: PUT /api/v1/admin/wipe deletes every group'
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l push.disable-consistency-check -d 'Answer accepted pushes with 202 instead of 200, as the official server does with this flag. pgw keeps checking pushes (its check costs time only in proportion to the push) and still refuses bad ones'
+complete -c pgw -n "__fish_pgw_using_subcommand serve" -l persistence.recover -d 'Start even if the persistence files are damaged: keep every valid record, move the damaged files aside (FILE.damaged-UNIXTIME) and report how many records were lost'
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -s h -l help -d 'Print help'
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -s V -l version -d 'Print version'
+complete -c pgw -n "__fish_pgw_using_subcommand push" -s j -l job -d 'The job label of the group to push to' -r
+complete -c pgw -n "__fish_pgw_using_subcommand push" -s l -l label -d 'Another grouping label of the group, NAME=VALUE (repeatable); any value works, even empty or with `/`' -r
+complete -c pgw -n "__fish_pgw_using_subcommand push" -s f -l file -d 'File of metrics in the text format (repeatable); `-` is stdin, which is read anyway when nothing else is given' -r -F
+complete -c pgw -n "__fish_pgw_using_subcommand push" -l type -d 'Type of the metrics given as arguments' -r -f -a "gauge\t''
+counter\t''
+untyped\t''"
+complete -c pgw -n "__fish_pgw_using_subcommand push" -l help-text -d 'HELP text of the metrics given as arguments' -r
+complete -c pgw -n "__fish_pgw_using_subcommand push" -l expire-after -d 'Ask the gateway to drop the group when no push came for this long (header Pgw-Expire-After; pgw serve only)' -r
+complete -c pgw -n "__fish_pgw_using_subcommand push" -l gzip -d 'Compress the body with gzip: auto does so above 64 KiB' -r -f -a "auto\t'Above 64 KiB, falling back to a plain body if the gateway refuses the compressed one'
+always\t'Always, for gateways that are known to accept it'
+never\t'Never, for gateways that do not decompress'"
+complete -c pgw -n "__fish_pgw_using_subcommand push" -s g -l gateway -d 'The gateway\'s URL, with its route prefix if it has one' -r
+complete -c pgw -n "__fish_pgw_using_subcommand push" -l ca-cert -d 'PEM file of certificate authorities to trust for an https gateway (besides the usual ones)' -r -F
+complete -c pgw -n "__fish_pgw_using_subcommand push" -s u -l user -d 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file' -r
+complete -c pgw -n "__fish_pgw_using_subcommand push" -l password -d 'Password for basic auth; prefer --password-file, since the environment can leak' -r
+complete -c pgw -n "__fish_pgw_using_subcommand push" -l password-file -d 'File whose first line is the basic-auth password' -r -F
+complete -c pgw -n "__fish_pgw_using_subcommand push" -l token -d 'Bearer token; prefer --token-file, since the environment can leak' -r
+complete -c pgw -n "__fish_pgw_using_subcommand push" -l token-file -d 'File whose first line is a bearer token' -r -F
+complete -c pgw -n "__fish_pgw_using_subcommand push" -l timeout -d 'Time limit for each request to the gateway' -r
+complete -c pgw -n "__fish_pgw_using_subcommand push" -l retries -d 'Retries (with backoff) after a connection error, a timeout or a 5xx answer; never after a 4xx' -r
+complete -c pgw -n "__fish_pgw_using_subcommand push" -l replace -d 'Replace the whole group with this push (HTTP PUT); the default without a wrapped command'
+complete -c pgw -n "__fish_pgw_using_subcommand push" -l add -d 'Replace only the families in this push, keep the group\'s others (HTTP POST); always so with a wrapped command'
+complete -c pgw -n "__fish_pgw_using_subcommand push" -l strip-timestamps -d 'Remove sample timestamps instead of refusing the input (the gateway refuses timestamps)'
+complete -c pgw -n "__fish_pgw_using_subcommand push" -l dry-run -d 'Check the input and print the body that would be sent, without sending it'
+complete -c pgw -n "__fish_pgw_using_subcommand push" -l insecure -d 'Do not check the gateway\'s TLS certificate (the connection stays encrypted)'
+complete -c pgw -n "__fish_pgw_using_subcommand push" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c pgw -n "__fish_pgw_using_subcommand push" -s V -l version -d 'Print version'
+complete -c pgw -n "__fish_pgw_using_subcommand list" -s j -l job -d 'The group\'s job' -r
+complete -c pgw -n "__fish_pgw_using_subcommand list" -s l -l label -d 'Another grouping label of the group (repeatable); `NAME=` is an empty value' -r
+complete -c pgw -n "__fish_pgw_using_subcommand list" -s s -l selector -d 'Only groups matching this label selector (`job=node,instance=~web-.*`; `=`, `!=`, `=~`, `!~`)' -r
+complete -c pgw -n "__fish_pgw_using_subcommand list" -l stale -d 'Only groups whose last successful push is older than this, or that have none (`90s`, `1h`, `2d`)' -r
+complete -c pgw -n "__fish_pgw_using_subcommand list" -s o -l output -d 'Output format' -r -f -a "table\t'A table that fits the terminal'
+wide\t'The table with more columns (push times, last failure, time to live, URL path)'
+json\t'JSON, in the shape the README documents'"
+complete -c pgw -n "__fish_pgw_using_subcommand list" -l sort -d 'Order of the groups: by labels (job first), or by age (oldest push first)' -r -f -a "labels\t''
+age\t''"
+complete -c pgw -n "__fish_pgw_using_subcommand list" -s g -l gateway -d 'The gateway\'s URL, with its route prefix if it has one' -r
+complete -c pgw -n "__fish_pgw_using_subcommand list" -l ca-cert -d 'PEM file of certificate authorities to trust for an https gateway (besides the usual ones)' -r -F
+complete -c pgw -n "__fish_pgw_using_subcommand list" -s u -l user -d 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file' -r
+complete -c pgw -n "__fish_pgw_using_subcommand list" -l password -d 'Password for basic auth; prefer --password-file, since the environment can leak' -r
+complete -c pgw -n "__fish_pgw_using_subcommand list" -l password-file -d 'File whose first line is the basic-auth password' -r -F
+complete -c pgw -n "__fish_pgw_using_subcommand list" -l token -d 'Bearer token; prefer --token-file, since the environment can leak' -r
+complete -c pgw -n "__fish_pgw_using_subcommand list" -l token-file -d 'File whose first line is a bearer token' -r -F
+complete -c pgw -n "__fish_pgw_using_subcommand list" -l timeout -d 'Time limit for each request to the gateway' -r
+complete -c pgw -n "__fish_pgw_using_subcommand list" -l retries -d 'Retries (with backoff) after a connection error, a timeout or a 5xx answer; never after a 4xx' -r
+complete -c pgw -n "__fish_pgw_using_subcommand list" -l failed -d 'Only groups whose last push failed'
+complete -c pgw -n "__fish_pgw_using_subcommand list" -l metrics -d 'Show the metrics of one group: the one named, or the only one matching the filters'
+complete -c pgw -n "__fish_pgw_using_subcommand list" -s r -l reverse -d 'Reverse the order'
+complete -c pgw -n "__fish_pgw_using_subcommand list" -l fail-if-none -d 'Exit with 8 when no group is listed'
+complete -c pgw -n "__fish_pgw_using_subcommand list" -l insecure -d 'Do not check the gateway\'s TLS certificate (the connection stays encrypted)'
+complete -c pgw -n "__fish_pgw_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c pgw -n "__fish_pgw_using_subcommand list" -s V -l version -d 'Print version'
+complete -c pgw -n "__fish_pgw_using_subcommand delete" -s j -l job -d 'The group\'s job' -r
+complete -c pgw -n "__fish_pgw_using_subcommand delete" -s l -l label -d 'Another grouping label of the group (repeatable); `NAME=` is an empty value' -r
+complete -c pgw -n "__fish_pgw_using_subcommand delete" -s s -l selector -d 'Only groups matching this label selector (`job=node,instance=~web-.*`; `=`, `!=`, `=~`, `!~`)' -r
+complete -c pgw -n "__fish_pgw_using_subcommand delete" -l stale -d 'Only groups whose last successful push is older than this, or that have none (`90s`, `1h`, `2d`)' -r
+complete -c pgw -n "__fish_pgw_using_subcommand delete" -s g -l gateway -d 'The gateway\'s URL, with its route prefix if it has one' -r
+complete -c pgw -n "__fish_pgw_using_subcommand delete" -l ca-cert -d 'PEM file of certificate authorities to trust for an https gateway (besides the usual ones)' -r -F
+complete -c pgw -n "__fish_pgw_using_subcommand delete" -s u -l user -d 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file' -r
+complete -c pgw -n "__fish_pgw_using_subcommand delete" -l password -d 'Password for basic auth; prefer --password-file, since the environment can leak' -r
+complete -c pgw -n "__fish_pgw_using_subcommand delete" -l password-file -d 'File whose first line is the basic-auth password' -r -F
+complete -c pgw -n "__fish_pgw_using_subcommand delete" -l token -d 'Bearer token; prefer --token-file, since the environment can leak' -r
+complete -c pgw -n "__fish_pgw_using_subcommand delete" -l token-file -d 'File whose first line is a bearer token' -r -F
+complete -c pgw -n "__fish_pgw_using_subcommand delete" -l timeout -d 'Time limit for each request to the gateway' -r
+complete -c pgw -n "__fish_pgw_using_subcommand delete" -l retries -d 'Retries (with backoff) after a connection error, a timeout or a 5xx answer; never after a 4xx' -r
+complete -c pgw -n "__fish_pgw_using_subcommand delete" -s n -l dry-run -d 'Print what would be deleted, delete nothing'
+complete -c pgw -n "__fish_pgw_using_subcommand delete" -l fail-if-none -d 'Exit with 8 when no group matched (for scripts that want to know)'
+complete -c pgw -n "__fish_pgw_using_subcommand delete" -l insecure -d 'Do not check the gateway\'s TLS certificate (the connection stays encrypted)'
+complete -c pgw -n "__fish_pgw_using_subcommand delete" -s h -l help -d 'Print help'
+complete -c pgw -n "__fish_pgw_using_subcommand delete" -s V -l version -d 'Print version'
+complete -c pgw -n "__fish_pgw_using_subcommand wipe" -s g -l gateway -d 'The gateway\'s URL, with its route prefix if it has one' -r
+complete -c pgw -n "__fish_pgw_using_subcommand wipe" -l ca-cert -d 'PEM file of certificate authorities to trust for an https gateway (besides the usual ones)' -r -F
+complete -c pgw -n "__fish_pgw_using_subcommand wipe" -s u -l user -d 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file' -r
+complete -c pgw -n "__fish_pgw_using_subcommand wipe" -l password -d 'Password for basic auth; prefer --password-file, since the environment can leak' -r
+complete -c pgw -n "__fish_pgw_using_subcommand wipe" -l password-file -d 'File whose first line is the basic-auth password' -r -F
+complete -c pgw -n "__fish_pgw_using_subcommand wipe" -l token -d 'Bearer token; prefer --token-file, since the environment can leak' -r
+complete -c pgw -n "__fish_pgw_using_subcommand wipe" -l token-file -d 'File whose first line is a bearer token' -r -F
+complete -c pgw -n "__fish_pgw_using_subcommand wipe" -l timeout -d 'Time limit for each request to the gateway' -r
+complete -c pgw -n "__fish_pgw_using_subcommand wipe" -l retries -d 'Retries (with backoff) after a connection error, a timeout or a 5xx answer; never after a 4xx' -r
+complete -c pgw -n "__fish_pgw_using_subcommand wipe" -s y -l yes -d 'Do not ask for confirmation (required when stdin is not a terminal)'
+complete -c pgw -n "__fish_pgw_using_subcommand wipe" -l per-group -d 'Delete the groups one by one (for a gateway whose admin API is off)'
+complete -c pgw -n "__fish_pgw_using_subcommand wipe" -l insecure -d 'Do not check the gateway\'s TLS certificate (the connection stays encrypted)'
+complete -c pgw -n "__fish_pgw_using_subcommand wipe" -s h -l help -d 'Print help'
+complete -c pgw -n "__fish_pgw_using_subcommand wipe" -s V -l version -d 'Print version'
 complete -c pgw -n "__fish_pgw_using_subcommand relay" -l from -d 'Exporter to scrape, as URL or JOB=URL (repeatable; each goes to its own group)' -r
 complete -c pgw -n "__fish_pgw_using_subcommand relay" -s j -l job -d 'Job of the exporters given without JOB= in --from' -r
 complete -c pgw -n "__fish_pgw_using_subcommand relay" -l instance -d 'The instance label of the groups (default: this host\'s name)' -r
@@ -89,7 +178,11 @@ complete -c pgw -n "__fish_pgw_using_subcommand relay" -s V -l version -d 'Print
 complete -c pgw -n "__fish_pgw_using_subcommand generate" -l out -d 'Directory under which man/ and completions/ are written' -r -F
 complete -c pgw -n "__fish_pgw_using_subcommand generate" -s h -l help -d 'Print help'
 complete -c pgw -n "__fish_pgw_using_subcommand generate" -s V -l version -d 'Print version'
-complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve relay generate help" -f -a "serve" -d 'Run a Pushgateway server, a drop-in replacement for the official one'
-complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve relay generate help" -f -a "relay" -d 'Scrape exporters and push what they expose to gateways (or remote write), once or every interval'
-complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve relay generate help" -f -a "generate" -d 'Write the man pages (man/) and shell completions (completions/) from these definitions'
-complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve relay generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve push list delete wipe relay generate help" -f -a "serve" -d 'Run a Pushgateway server, a drop-in replacement for the official one'
+complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve push list delete wipe relay generate help" -f -a "push" -d 'Push metrics to a gateway: from arguments, files or stdin, or about a command it runs'
+complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve push list delete wipe relay generate help" -f -a "list" -d 'List a gateway\'s groups, or the metrics of one group'
+complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve push list delete wipe relay generate help" -f -a "delete" -d 'Delete one group, or every group matching a selector and/or not pushed for a while'
+complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve push list delete wipe relay generate help" -f -a "wipe" -d 'Delete every group of a gateway'
+complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve push list delete wipe relay generate help" -f -a "relay" -d 'Scrape exporters and push what they expose to gateways (or remote write), once or every interval'
+complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve push list delete wipe relay generate help" -f -a "generate" -d 'Write the man pages (man/) and shell completions (completions/) from these definitions'
+complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve push list delete wipe relay generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

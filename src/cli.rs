@@ -23,6 +23,22 @@ pub enum Command {
     #[command(after_help = SERVE_EXAMPLES)]
     Serve(ServeArgs),
 
+    /// Push metrics to a gateway: from arguments, files or stdin, or about a command it runs.
+    #[command(after_help = PUSH_EXAMPLES)]
+    Push(PushArgs),
+
+    /// List a gateway's groups, or the metrics of one group.
+    #[command(after_help = LIST_EXAMPLES)]
+    List(ListArgs),
+
+    /// Delete one group, or every group matching a selector and/or not pushed for a while.
+    #[command(after_help = DELETE_EXAMPLES)]
+    Delete(DeleteArgs),
+
+    /// Delete every group of a gateway.
+    #[command(after_help = WIPE_EXAMPLES)]
+    Wipe(WipeArgs),
+
     /// Scrape exporters and push what they expose to gateways (or remote write), once or every interval.
     #[command(after_help = RELAY_EXAMPLES)]
     Relay(RelayArgs),
@@ -88,7 +104,8 @@ pub struct ServeArgs {
     #[arg(long = "persistence.file", value_name = "FILE")]
     pub persistence_file: Option<String>,
 
-    /// How often at most the store is written to the persistence file after a change.
+    /// Longest time between two compactions of the persistence log into its snapshot (every change is
+    /// on disk before it is answered; the log is also compacted whenever it outgrows the snapshot).
     #[arg(long = "persistence.interval", value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
     pub persistence_interval: Duration,
 
@@ -147,6 +164,116 @@ pub struct ServeArgs {
         default_value = "logfmt"
     )]
     pub log_format: log::Format,
+
+    /// Start even if the persistence files are damaged: keep every valid record, move the damaged
+    /// files aside (FILE.damaged-UNIXTIME) and report how many records were lost.
+    #[arg(long = "persistence.recover")]
+    pub persistence_recover: bool,
+}
+
+const PUSH_EXAMPLES: &str = "\
+Examples:
+  pgw push -j backup last_success_seconds=$(date +%s) bytes_total=123
+  pgw push -j backup -l instance=db1 --type=gauge --help-text='Size of the dump.' dump_bytes=4096
+  some_tool --metrics | pgw push -j some_tool
+  pgw push -j node -l instance=$(hostname) -f /var/lib/node_exporter/textfile/backup.prom
+  pgw push -j cleaner -l path=/var/tmp 'files_removed{kind=\"log\"}=12'
+
+Wrap a cron job: run it, pass its output and exit code through, push how it went:
+  17 3 * * * pgw push -g http://gw:9091 -j nightly-backup -- /usr/local/bin/backup.sh --full
+This pushes pgw_job_duration_seconds, pgw_job_exit_code, pgw_job_start_time_seconds and,
+on success only, pgw_job_last_success_time_seconds, with POST, so the last success survives
+failed runs. Alert when it is older than a day:
+  time() - pgw_job_last_success_time_seconds{job=\"nightly-backup\"} > 86400
+
+--replace (PUT, the default) makes the group hold exactly what is pushed: every family the
+group had before is gone. --add (POST) replaces only the families named in this push and
+keeps the group's others.
+
+Exit codes: 0 pushed, 3 bad input (nothing sent), 4 gateway unreachable, 5 timed out,
+6 refused by the gateway (4xx), 7 gateway failed (5xx); with a wrapped command, its own code.";
+
+/// `pgw push` flags.
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// The job label of the group to push to.
+    #[arg(short = 'j', long, value_name = "JOB")]
+    pub job: String,
+
+    /// Another grouping label of the group, NAME=VALUE (repeatable); any value works, even empty or with `/`.
+    #[arg(short = 'l', long = "label", value_name = "NAME=VALUE")]
+    pub labels: Vec<String>,
+
+    /// Metrics as arguments: NAME=VALUE or NAME{LABEL="VALUE",...}=VALUE.
+    #[arg(value_name = "METRIC")]
+    pub metrics: Vec<String>,
+
+    /// File of metrics in the text format (repeatable); `-` is stdin, which is read anyway when nothing else is given.
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Type of the metrics given as arguments.
+    #[arg(
+        long = "type",
+        value_enum,
+        value_name = "TYPE",
+        default_value = "untyped"
+    )]
+    pub kind: ArgMetricType,
+
+    /// HELP text of the metrics given as arguments.
+    #[arg(long, value_name = "TEXT")]
+    pub help_text: Option<String>,
+
+    /// Replace the whole group with this push (HTTP PUT); the default without a wrapped command.
+    #[arg(long, conflicts_with_all = ["add", "command"])]
+    pub replace: bool,
+
+    /// Replace only the families in this push, keep the group's others (HTTP POST); always so with a wrapped command.
+    #[arg(long)]
+    pub add: bool,
+
+    /// Remove sample timestamps instead of refusing the input (the gateway refuses timestamps).
+    #[arg(long)]
+    pub strip_timestamps: bool,
+
+    /// Ask the gateway to drop the group when no push came for this long (header Pgw-Expire-After; pgw serve only).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub expire_after: Option<Duration>,
+
+    /// Compress the body with gzip: auto does so above 64 KiB.
+    #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
+    pub gzip: GzipMode,
+
+    /// Check the input and print the body that would be sent, without sending it.
+    #[arg(long, conflicts_with = "command")]
+    pub dry_run: bool,
+
+    /// A command to run and report on, after `--`: its output and exit code pass through.
+    #[arg(last = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+
+    #[command(flatten)]
+    pub gateway: GatewayArgs,
+}
+
+/// The types a metric given as an argument can have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ArgMetricType {
+    Gauge,
+    Counter,
+    Untyped,
+}
+
+/// When `pgw push` compresses its body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GzipMode {
+    /// Above 64 KiB, falling back to a plain body if the gateway refuses the compressed one.
+    Auto,
+    /// Always, for gateways that are known to accept it.
+    Always,
+    /// Never, for gateways that do not decompress.
+    Never,
 }
 
 /// How the client commands reach a gateway: shared by `push`, `list`,
@@ -199,6 +326,175 @@ pub struct GatewayArgs {
     /// Retries (with backoff) after a connection error, a timeout or a 5xx answer; never after a 4xx.
     #[arg(long, value_name = "N", default_value_t = 2)]
     pub retries: u32,
+}
+
+const LIST_EXAMPLES: &str = "\
+Examples:
+  pgw list                                    every group: labels, counts, last push, status
+  pgw list -s 'job=node,instance=~web-.*'     groups matching a selector
+  pgw list --stale 1h --sort age              groups not pushed for an hour, oldest first
+  pgw list --failed -o wide                   groups whose last push failed, with more columns
+  pgw list -o json | jq '.groups[].labels'    the documented JSON shape (README, \"pgw list\")
+  pgw list -j backup -l instance=db1          the metrics of the group {job=\"backup\",instance=\"db1\"}
+  pgw list 'job=backup,instance=db1'          the same group, written as its labels
+  pgw list --metrics -s job=backup            the metrics of the one group matching a selector";
+
+const DELETE_EXAMPLES: &str = "\
+Examples:
+  pgw delete -j backup -l instance=db1     delete the group {job=\"backup\",instance=\"db1\"}
+  pgw delete 'job=backup,instance=db1'     the same group, written as its labels
+  pgw delete 'job=backup,instance=\"\"'      the group with an empty instance (not the one without)
+  pgw delete -s 'job=~ci-.*' --dry-run     show what would go, delete nothing
+  pgw delete --stale 24h                   every group not pushed for a day
+
+Clean up stale groups from cron (--fail-if-none exits 8 when there was nothing to do):
+  */15 * * * *  pgw delete -g http://gateway:9091 --stale 2h -s 'job=~batch-.*'
+
+Against pgw serve the clean-up is one atomic request (DELETE /api/v1/groups); against
+the official Pushgateway pgw lists, then deletes group by group, and spares a group
+pushed again since the listing.";
+
+const WIPE_EXAMPLES: &str = "\
+Examples:
+  pgw wipe                    ask on the terminal, showing how many groups will go
+  pgw wipe --yes              no question (needed when stdin is not a terminal)
+  pgw wipe --yes --per-group  delete group by group, for a gateway without the admin API
+
+Without --per-group this is PUT /api/v1/admin/wipe, which needs the gateway's
+--web.enable-admin-api.";
+
+/// Names one group exactly: `-j JOB -l NAME=VALUE...` (the same flags as
+/// `push`) or its labels as one argument, `job=x,instance=y`.
+#[derive(Debug, Clone, Args)]
+pub struct KeyArgs {
+    /// The group's labels, `job=JOB,NAME=VALUE...` (exact: every label, `=` only; `NAME=""` is an empty value).
+    #[arg(value_name = "GROUP", conflicts_with = "job")]
+    pub group: Option<String>,
+
+    /// The group's job.
+    #[arg(short = 'j', long, value_name = "JOB")]
+    pub job: Option<String>,
+
+    /// Another grouping label of the group (repeatable); `NAME=` is an empty value.
+    #[arg(short = 'l', long = "label", value_name = "NAME=VALUE", requires = "job", value_parser = parse_key_label)]
+    pub labels: Vec<(String, String)>,
+}
+
+/// Which groups to pick: `-s` selector, `--stale`.
+#[derive(Debug, Clone, Args)]
+pub struct FilterArgs {
+    /// Only groups matching this label selector (`job=node,instance=~web-.*`; `=`, `!=`, `=~`, `!~`).
+    #[arg(short = 's', long, value_name = "SELECTOR", conflicts_with_all = ["group", "job"])]
+    pub selector: Option<String>,
+
+    /// Only groups whose last successful push is older than this, or that have none (`90s`, `1h`, `2d`).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, conflicts_with_all = ["group", "job"])]
+    pub stale: Option<Duration>,
+}
+
+/// `pgw list` flags.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub key: KeyArgs,
+
+    #[command(flatten)]
+    pub filter: FilterArgs,
+
+    /// Only groups whose last push failed.
+    #[arg(long, conflicts_with_all = ["group", "job"])]
+    pub failed: bool,
+
+    /// Show the metrics of one group: the one named, or the only one matching the filters.
+    #[arg(long)]
+    pub metrics: bool,
+
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value = "table")]
+    pub output: OutputFormat,
+
+    /// Order of the groups: by labels (job first), or by age (oldest push first).
+    #[arg(long, value_enum, default_value = "labels")]
+    pub sort: SortOrder,
+
+    /// Reverse the order.
+    #[arg(short = 'r', long)]
+    pub reverse: bool,
+
+    /// Exit with 8 when no group is listed.
+    #[arg(long)]
+    pub fail_if_none: bool,
+
+    #[command(flatten)]
+    pub gateway: GatewayArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// A table that fits the terminal.
+    Table,
+    /// The table with more columns (push times, last failure, time to live, URL path).
+    Wide,
+    /// JSON, in the shape the README documents.
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SortOrder {
+    Labels,
+    Age,
+}
+
+/// `pgw delete` flags.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).multiple(true).args(["group", "job", "selector", "stale"])))]
+pub struct DeleteArgs {
+    #[command(flatten)]
+    pub key: KeyArgs,
+
+    #[command(flatten)]
+    pub filter: FilterArgs,
+
+    /// Print what would be deleted, delete nothing.
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+
+    /// Exit with 8 when no group matched (for scripts that want to know).
+    #[arg(long)]
+    pub fail_if_none: bool,
+
+    #[command(flatten)]
+    pub gateway: GatewayArgs,
+}
+
+/// `pgw wipe` flags.
+#[derive(Debug, Args)]
+pub struct WipeArgs {
+    /// Do not ask for confirmation (required when stdin is not a terminal).
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+
+    /// Delete the groups one by one (for a gateway whose admin API is off).
+    #[arg(long)]
+    pub per_group: bool,
+
+    #[command(flatten)]
+    pub gateway: GatewayArgs,
+}
+
+/// A `-l NAME=VALUE` of a grouping key: a label name (not `job`, which has
+/// `-j`, nor a reserved `__` name) and any value, empty included.
+fn parse_key_label(s: &str) -> Result<(String, String), String> {
+    let (name, value) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?} is not NAME=VALUE"))?;
+    if !crate::exposition::validate::is_valid_label_name(name) || name.starts_with("__") {
+        return Err(format!("{name:?} is not a valid grouping label name"));
+    }
+    if name == "job" {
+        return Err("give the job with -j/--job".to_string());
+    }
+    Ok((name.to_string(), value.to_string()))
 }
 
 const RELAY_EXAMPLES: &str = "\

@@ -233,8 +233,15 @@ impl Gateway {
         let status = response.status();
         let content_type = response.header("Content-Type").map(str::to_string);
         let mut body = Vec::new();
+        // An error page is only shown, so 4 MiB of it is plenty; a success is
+        // data (`GET /api/v1/metrics` of a big gateway is tens of MiB).
+        let limit: u64 = if (200..300).contains(&status) {
+            1 << 30
+        } else {
+            4 << 20
+        };
         // A body that breaks off is still worth showing as far as it came.
-        let _ = response.into_reader().take(4 << 20).read_to_end(&mut body);
+        let _ = response.into_reader().take(limit).read_to_end(&mut body);
         let reply = Reply {
             status,
             content_type,

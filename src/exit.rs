@@ -65,6 +65,12 @@ pub const TABLE: &[(ExitCode, &str)] = &[
 #[error("{0}")]
 pub struct BadInput(pub String);
 
+/// A command line that parses but cannot be acted on where it runs (`wipe`
+/// without `--yes` when nobody can answer the question).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Usage(pub String);
+
 /// Nothing matched a selection and the user asked for that to be an error.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -95,6 +101,9 @@ pub fn code_for(err: &anyhow::Error) -> ExitCode {
         }
         if cause.is::<NothingMatched>() {
             return ExitCode::NothingMatched;
+        }
+        if cause.is::<Usage>() {
+            return ExitCode::Usage;
         }
         if cause.is::<ExporterFailed>() {
             return ExitCode::ExporterFailed;
@@ -154,6 +163,8 @@ mod tests {
         assert_eq!(code_for(&sel), ExitCode::BadInput);
         let none = anyhow::Error::new(NothingMatched("no group matched".into()));
         assert_eq!(code_for(&none), ExitCode::NothingMatched);
+        let usage = anyhow::Error::new(Usage("pass --yes".into()));
+        assert_eq!(code_for(&usage), ExitCode::Usage);
         let exporter = anyhow::Error::new(ExporterFailed("refused".into()));
         assert_eq!(code_for(&exporter), ExitCode::ExporterFailed);
     }

@@ -9,6 +9,7 @@
 //! - `client`: how the client commands talk to a gateway.
 //! - `relay`: `pgw relay`'s scrape, transform, fanout and remote-write parts, pure where possible.
 //! - `selector`: label selectors over grouping keys, pure.
+//! - `groups`: a gateway's groups as the client commands list and filter them.
 //! - `exit`: exit codes; `log`: logfmt/JSON logging.
 
 pub mod cli;
@@ -17,6 +18,7 @@ pub mod cmd;
 pub mod exit;
 pub mod exposition;
 pub mod grouping;
+pub mod groups;
 #[macro_use]
 pub mod log;
 pub mod relay;

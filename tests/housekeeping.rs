@@ -274,3 +274,34 @@ fn a_body_that_trickles_in_too_slowly_gets_408() {
     assert!(started.elapsed() < Duration::from_secs(8));
     assert!(jobs(&g).is_empty());
 }
+
+#[test]
+fn status_shows_pgw_figures_and_the_persistence_state() {
+    let dir = TempDir::new("status-persistence");
+    let file = dir.path().join("store");
+    let g = Pgw::start(&[
+        &format!("--persistence.file={}", file.display()),
+        "--expire-after=10m",
+    ]);
+    assert_eq!(
+        put(&format!("{}/metrics/job/a", g.url()), "m 1\n").status,
+        200
+    );
+    let v = get(&format!("{}/api/v1/status", g.url())).json();
+    let pgw = &v["data"]["pgw"];
+    assert_eq!(pgw["groups"], 1);
+    assert_eq!(pgw["series"], 1);
+    assert_eq!(pgw["pushes_total"], 1);
+    assert_eq!(pgw["expiry"]["expire_after"], "10m");
+    let p = &pgw["persistence"];
+    assert_eq!(p["mode"], "file");
+    assert_eq!(p["state"], "ok");
+    assert_eq!(p["file"], file.display().to_string());
+    assert!(p["synced_changes"].as_u64().unwrap() >= 1, "{p}");
+    assert!(p["log_bytes"].as_u64().unwrap() > 0, "{p}");
+
+    let memory = Pgw::start(&[]);
+    let v = get(&format!("{}/api/v1/status", memory.url())).json();
+    assert_eq!(v["data"]["pgw"]["persistence"]["mode"], "memory");
+    assert_eq!(v["data"]["pgw"]["expiry"]["expire_after"], "");
+}

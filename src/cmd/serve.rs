@@ -73,6 +73,7 @@ pub fn config(args: ServeArgs) -> anyhow::Result<Config> {
             "persistence.interval",
             humantime::format_duration(args.persistence_interval).to_string(),
         ),
+        ("persistence.recover", args.persistence_recover.to_string()),
         (
             "push.disable-consistency-check",
             args.disable_consistency_check.to_string(),
@@ -117,6 +118,7 @@ pub fn config(args: ServeArgs) -> anyhow::Result<Config> {
         disable_consistency_check: args.disable_consistency_check,
         persistence_file,
         persistence_interval: args.persistence_interval,
+        persistence_recover: args.persistence_recover,
         body_limit: args.max_body_size,
         read_timeout: args.read_timeout,
         expire_after: args.expire_after,

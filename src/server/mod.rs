@@ -2,7 +2,7 @@
 //! `State` is what every request shares; `routes::app` builds the router, so
 //! the whole API can be driven without a socket; `run` binds the listeners
 //! and serves until SIGINT, SIGTERM or `/-/quit`, then drains in-flight
-//! requests and saves the store.
+//! requests and compacts the persistence log into its snapshot.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -42,6 +42,8 @@ pub struct Config {
     pub disable_consistency_check: bool,
     pub persistence_file: Option<PathBuf>,
     pub persistence_interval: Duration,
+    /// Start from damaged persistence files, keeping every valid record.
+    pub persistence_recover: bool,
     pub body_limit: usize,
     /// Time limit for reading a push body.
     pub read_timeout: Duration,
@@ -59,7 +61,7 @@ pub struct State {
     pub start_time: SystemTime,
     /// Notified on `/-/quit`.
     pub quit: Notify,
-    /// Notified after every change, for the persistence task.
+    /// Notified after every change.
     pub changed: Notify,
     pub scrape_buffers: Arc<buffers::BufferPool>,
 }
@@ -126,18 +128,7 @@ async fn resolve(addr: &str) -> anyhow::Result<SocketAddr> {
 /// Runs the server until it is told to stop.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let state = State::new(config);
-    if let Some(path) = &state.config.persistence_file {
-        let restored = persist::load(path, &state.store)
-            .with_context(|| format!("cannot restore the store from {}", path.display()))?;
-        if let Some(r) = restored {
-            crate::info!(
-                "restored the store",
-                file = path.display(),
-                groups = r.groups,
-                series = r.series
-            );
-        }
-    }
+    persist::open(&state).context("cannot restore the store")?;
     let mut listeners = Vec::new();
     for addr in &state.config.listen_addresses {
         let sock = resolve(addr).await?;
@@ -151,12 +142,6 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     if listeners.is_empty() {
         bail!("no listen address given");
     }
-    let persister = state
-        .config
-        .persistence_file
-        .clone()
-        .map(|path| tokio::spawn(persist::run(state.clone(), path)));
-
     let expirer = tokio::spawn(expiry::run(state.clone()));
 
     let shutdown = Arc::new(Notify::new());
@@ -178,11 +163,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         server.await.context("server task failed")??;
     }
     expirer.abort();
-    if let (Some(task), Some(path)) = (persister, &state.config.persistence_file) {
-        task.abort();
-        persist::save(path, &state.store)
-            .with_context(|| format!("cannot save the store to {}", path.display()))?;
-    }
+    persist::shutdown(&state)
+        .await
+        .context("cannot save the store")?;
     crate::info!("stopped");
     Ok(())
 }

@@ -22,7 +22,7 @@ use crate::grouping::{GroupingKey, KeyError};
 use crate::selector::Selector;
 use crate::server::limits::{self, Limit};
 use crate::server::store::{self, Mode, PushError};
-use crate::server::{api, ui, State};
+use crate::server::{api, persist, ui, State};
 
 /// The header with which a push asks for a time to live for its group.
 /// The official server ignores it, so a client that sends it stays portable.
@@ -124,7 +124,10 @@ async fn dispatch(state: Arc<State>, req: Request) -> Response {
         "/api/v1/metrics" if method == Method::GET => ("api/v1/metrics", api_metrics(&state)),
         "/api/v1/groups" => match method {
             Method::GET | Method::HEAD => ("api/v1/groups", ui::groups(&state)),
-            Method::DELETE => ("api/v1/groups", delete_groups(&state, req.uri().query())),
+            Method::DELETE => (
+                "api/v1/groups",
+                delete_groups(&state, req.uri().query()).await,
+            ),
             Method::OPTIONS => ("api/v1/options", with_cors(StatusCode::OK.into_response())),
             _ => (
                 "api/v1/groups",
@@ -145,7 +148,7 @@ async fn dispatch(state: Arc<State>, req: Request) -> Response {
         }
         "/api/v1/status" if method == Method::GET => ("api/v1/status", api_status(&state)),
         "/api/v1/admin/wipe" if state.config.enable_admin_api => match method {
-            Method::PUT => ("wipe", wipe(&state)),
+            Method::PUT => ("wipe", wipe(&state).await),
             Method::OPTIONS => ("api/v1/options", with_cors(StatusCode::OK.into_response())),
             _ => (
                 "wipe",
@@ -190,6 +193,9 @@ async fn push(state: &State, req: Request, key: Result<GroupingKey, KeyError>) -
         if state.store.delete(&key) {
             crate::debug!("deleted group", group = key);
             state.changed.notify_one();
+        }
+        if let Err(e) = persist::durable(state).await {
+            return text_response(StatusCode::INTERNAL_SERVER_ERROR, e);
         }
         return StatusCode::ACCEPTED.into_response();
     }
@@ -270,6 +276,10 @@ async fn push(state: &State, req: Request, key: Result<GroupingKey, KeyError>) -
     match outcome {
         Ok(()) => {
             state.changed.notify_one();
+            // The answer promises the change is on disk.
+            if let Err(e) = persist::durable(state).await {
+                return text_response(StatusCode::INTERNAL_SERVER_ERROR, e);
+            }
             if state.config.disable_consistency_check {
                 // Upstream answers 202 when the check is off, because it does
                 // not wait for the write; pgw still checks (it is cheap here)
@@ -442,7 +452,7 @@ fn with_cors(mut r: Response) -> Response {
 /// deletes, in one step under the store's lock, every group that matches
 /// the selector and was last pushed longer ago than `stale`. Clean-up
 /// scripts that list and then delete race with fresh pushes; this does not.
-fn delete_groups(state: &State, query: Option<&str>) -> Response {
+async fn delete_groups(state: &State, query: Option<&str>) -> Response {
     let request = match CleanupRequest::parse(query.unwrap_or("")) {
         Ok(r) => r,
         Err(message) => return json_error(StatusCode::BAD_REQUEST, &message),
@@ -463,6 +473,9 @@ fn delete_groups(state: &State, query: Option<&str>) -> Response {
                 .unwrap_or_default()
         );
         state.changed.notify_one();
+        if let Err(e) = persist::durable(state).await {
+            return json_error(StatusCode::INTERNAL_SERVER_ERROR, &e);
+        }
     }
     let groups: Vec<serde_json::Value> = removed
         .iter()
@@ -609,10 +622,7 @@ fn pgw_status(state: &State) -> serde_json::Value {
             "expire_after": c.expire_after.map(duration).unwrap_or_default(),
             "expired_groups_total": figures.expired_groups_total,
         },
-        "persistence": {
-            "file": c.persistence_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
-            "mode": if c.persistence_file.is_some() { "file" } else { "memory" },
-        },
+        "persistence": persistence_status(state),
         "admin_api": c.enable_admin_api,
         "limits": {
             "max_body_size": c.body_limit,
@@ -625,13 +635,36 @@ fn pgw_status(state: &State) -> serde_json::Value {
     })
 }
 
-fn wipe(state: &State) -> Response {
+fn persistence_status(state: &State) -> serde_json::Value {
+    let c = &state.config;
+    let Some(file) = &c.persistence_file else {
+        return serde_json::json!({"mode": "memory", "file": ""});
+    };
+    let mut v = serde_json::json!({"mode": "file", "file": file.display().to_string()});
+    if let Some(j) = state.store.journal() {
+        let s = j.status();
+        v["state"] = match &s.error {
+            None => "ok".into(),
+            Some(e) => format!("failing: {e}").into(),
+        };
+        v["log_bytes"] = s.log_bytes.into();
+        v["snapshot_bytes"] = s.snapshot_bytes.into();
+        v["synced_changes"] = s.synced_seq.into();
+        v["seconds_since_compaction"] = s.since_compaction.as_secs().into();
+    }
+    v
+}
+
+async fn wipe(state: &State) -> Response {
     // Upstream answers 202 first and deletes group by group through its write
     // queue (slow under load); pgw empties the store in one step under its
     // lock, then answers.
     let n = state.store.wipe();
     crate::info!("wiped the store", groups = n);
     state.changed.notify_one();
+    if let Err(e) = persist::durable(state).await {
+        return with_cors(text_response(StatusCode::INTERNAL_SERVER_ERROR, e));
+    }
     with_cors(StatusCode::ACCEPTED.into_response())
 }
 
@@ -678,6 +711,7 @@ mod app_tests {
             disable_consistency_check: false,
             persistence_file: None,
             persistence_interval: Duration::from_secs(300),
+            persistence_recover: false,
             body_limit: DEFAULT_BODY_LIMIT,
             read_timeout: Duration::from_secs(60),
             expire_after: None,

@@ -12,7 +12,7 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use parking_lot::RwLock;
@@ -24,6 +24,8 @@ use crate::exposition::{Family, Label, Metric, MetricType, Value};
 use crate::grouping::GroupingKey;
 use crate::selector::Selector;
 use crate::server::limits::{Limit, LimitHit, Limits};
+use crate::server::persist::journal::Journal;
+use crate::server::persist::record;
 
 pub const PUSH_TIME: &str = "push_time_seconds";
 pub const PUSH_FAILURE_TIME: &str = "push_failure_time_seconds";
@@ -71,6 +73,31 @@ impl StoredFamily {
     pub fn series_count(&self) -> usize {
         self.fingerprints.len()
     }
+
+    pub fn fingerprints(&self) -> &[u64] {
+        &self.fingerprints
+    }
+
+    /// A family as persistence stored it: `text` and `fingerprints` are
+    /// what [`prepare`] made of a push (checksummed on disk), so a restore
+    /// needs no parsing.
+    pub fn from_parts(
+        name: &str,
+        kind: MetricType,
+        help: Option<&str>,
+        pushed_at: SystemTime,
+        text: Vec<u8>,
+        fingerprints: Vec<u64>,
+    ) -> StoredFamily {
+        StoredFamily {
+            name: Arc::from(name),
+            kind,
+            help: help.filter(|h| !h.is_empty()).map(Box::from),
+            pushed_at,
+            text: text.into_boxed_slice(),
+            fingerprints: fingerprints.into_boxed_slice(),
+        }
+    }
 }
 
 /// A push that passed every check that needs no other group: labels
@@ -84,6 +111,15 @@ pub struct PreparedPush {
 }
 
 impl PreparedPush {
+    /// A push rebuilt from persisted families.
+    pub fn from_parts(
+        key: GroupingKey,
+        families: Vec<StoredFamily>,
+        ttl: Option<Duration>,
+    ) -> PreparedPush {
+        PreparedPush { key, families, ttl }
+    }
+
     /// Sets the push time of one family (a restore keeps the original times).
     pub fn set_pushed_at(&mut self, name: &str, at: SystemTime) {
         if let Some(f) = self.families.iter_mut().find(|f| &*f.name == name) {
@@ -93,6 +129,10 @@ impl PreparedPush {
 
     pub fn series_count(&self) -> usize {
         self.families.iter().map(StoredFamily::series_count).sum()
+    }
+
+    pub fn families(&self) -> &[StoredFamily] {
+        &self.families
     }
 }
 
@@ -337,6 +377,10 @@ pub struct Store {
     /// Names and types of the server's own metrics: a pushed family of the
     /// same name must have the same type, or the scrape could not merge them.
     own_types: Vec<(&'static str, MetricType)>,
+    /// The write-ahead log, with `--persistence.file`: every change is handed
+    /// to it under the write lock, so the log holds changes in the order the
+    /// store applied them.
+    journal: OnceLock<Arc<Journal>>,
     /// The store-wide limits (`groups`, `series`); see `limits.rs`.
     limits: Limits,
 }
@@ -350,8 +394,28 @@ impl Store {
                 v.sort_unstable_by_key(|(n, _)| *n);
                 v
             },
+            journal: OnceLock::new(),
             limits: Limits::NONE,
         }
+    }
+
+    /// Logs every change from now on to `journal`; set once, after a restore.
+    pub fn set_journal(&self, journal: Arc<Journal>) {
+        if self.journal.set(journal).is_err() {
+            panic!("the store's journal is set twice");
+        }
+    }
+
+    pub fn journal(&self) -> Option<&Arc<Journal>> {
+        self.journal.get()
+    }
+
+    /// Every group and the sequence number of the last change they include,
+    /// read under one lock: a consistent cut for a snapshot.
+    pub fn cut(&self) -> (Vec<GroupView>, u64) {
+        let inner = self.inner.read();
+        let seq = self.journal.get().map_or(0, |j| j.appended());
+        (inner.groups.values().map(Group::view).collect(), seq)
     }
 
     /// Sets the store-wide limits (groups and series).
@@ -364,6 +428,12 @@ impl Store {
     /// the group if it exists; a refused push never creates a group).
     pub fn push(&self, push: PreparedPush, mode: Mode, now: SystemTime) -> Result<(), PushError> {
         let canonical: Arc<[u8]> = Arc::from(push.key.canonical());
+        // Encoded (and compressed) before the lock, which then only hands the
+        // record to the log writer.
+        let record = self
+            .journal
+            .get()
+            .map(|_| record::push_payload(&push, mode, now));
         let mut inner = self.inner.write();
         let checked = self
             .check(&inner, &canonical, &push)
@@ -373,10 +443,15 @@ impl Store {
                     .map_err(PushError::from)
             });
         if let Err(e) = checked {
-            inner.record_failure(&canonical, now);
+            if inner.record_failure(&canonical, now) {
+                self.log(|| record::failure_payload(&push.key, now));
+            }
             return Err(e);
         }
         inner.apply(canonical, push, mode, now, None);
+        if let (Some(j), Some(record)) = (self.journal.get(), record) {
+            j.append(record);
+        }
         Ok(())
     }
 
@@ -430,6 +505,17 @@ impl Store {
         Ok(())
     }
 
+    /// Applies a push from the persistence log: checked for consistency like
+    /// any push, but not against the limits (they apply to new pushes, not
+    /// to what the store already accepted), and not logged again.
+    pub fn replay(&self, push: PreparedPush, mode: Mode, now: SystemTime) -> Result<(), Rejection> {
+        let canonical: Arc<[u8]> = Arc::from(push.key.canonical());
+        let mut inner = self.inner.write();
+        self.check(&inner, &canonical, &push)?;
+        inner.apply(canonical, push, mode, now, None);
+        Ok(())
+    }
+
     /// Restores a group from persisted state, as it was: its families keep
     /// their own push times, and the group its push and failure times and the
     /// time of its last change.
@@ -456,13 +542,29 @@ impl Store {
     /// Records a failed change of `key` (only if the group exists).
     pub fn record_failure(&self, key: &GroupingKey, now: SystemTime) {
         let canonical = key.canonical();
-        self.inner.write().record_failure(&canonical, now);
+        let mut inner = self.inner.write();
+        if inner.record_failure(&canonical, now) {
+            self.log(|| record::failure_payload(key, now));
+        }
     }
 
     /// Deletes exactly the group `key`; true if it existed.
     pub fn delete(&self, key: &GroupingKey) -> bool {
-        let canonical = key.canonical();
-        self.inner.write().remove_group(&canonical)
+        self.delete_groups(std::slice::from_ref(key)) == 1
+    }
+
+    /// Deletes exactly the groups `keys`, in one change (one log record);
+    /// returns how many of them existed.
+    pub fn delete_groups(&self, keys: &[GroupingKey]) -> usize {
+        let mut inner = self.inner.write();
+        let deleted: Vec<&GroupingKey> = keys
+            .iter()
+            .filter(|k| inner.remove_group(&k.canonical()))
+            .collect();
+        if !deleted.is_empty() {
+            self.log(|| record::delete_payload(&deleted));
+        }
+        deleted.len()
     }
 
     /// Deletes, in one step under the lock, every group that matches
@@ -499,6 +601,12 @@ impl Store {
         for (canonical, _) in &doomed {
             inner.remove_group(canonical);
         }
+        if !doomed.is_empty() {
+            self.log(|| {
+                let keys: Vec<&GroupingKey> = doomed.iter().map(|(_, r)| &r.key).collect();
+                record::delete_payload(&keys)
+            });
+        }
         doomed.into_iter().map(|(_, r)| r).collect()
     }
 
@@ -520,6 +628,12 @@ impl Store {
         for (canonical, _, _) in &doomed {
             inner.remove_group(canonical);
         }
+        if !doomed.is_empty() {
+            self.log(|| {
+                let keys: Vec<&GroupingKey> = doomed.iter().map(|(_, r, _)| &r.key).collect();
+                record::delete_payload(&keys)
+            });
+        }
         doomed.into_iter().map(|(_, r, ttl)| (r, ttl)).collect()
     }
 
@@ -532,7 +646,15 @@ impl Store {
             next_id,
             ..Inner::default()
         };
+        self.log(record::wipe_payload);
         n
+    }
+
+    /// Hands a change to the log; called with the write lock held.
+    fn log(&self, record: impl FnOnce() -> Vec<u8>) {
+        if let Some(j) = self.journal.get() {
+            j.append(record());
+        }
     }
 
     pub fn stats(&self) -> Stats {
@@ -840,7 +962,8 @@ impl Inner {
         );
     }
 
-    fn record_failure(&mut self, canonical: &[u8], now: SystemTime) {
+    /// Sets the failure time of the group, if it exists; true if it did.
+    fn record_failure(&mut self, canonical: &[u8], now: SystemTime) -> bool {
         let Inner {
             groups,
             families: index,
@@ -848,7 +971,7 @@ impl Inner {
             ..
         } = self;
         let Some(canonical) = groups.get_key_value(canonical).map(|(k, _)| k.clone()) else {
-            return;
+            return false;
         };
         let group = groups.get_mut(&canonical).expect("looked up above");
         let push_time = group.push_time;
@@ -861,6 +984,7 @@ impl Inner {
             unix_seconds(now),
             now,
         );
+        true
     }
 
     fn remove_group(&mut self, canonical: &[u8]) -> bool {

@@ -59,6 +59,13 @@ function duration(seconds) {
   return `${s}s`;
 }
 
+function bytes(n) {
+  const units = ["B", "KiB", "MiB", "GiB"];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+  return `${i ? n.toFixed(1) : n} ${units[i]}`;
+}
+
 function nowSeconds() {
   return Date.now() / 1000;
 }
@@ -278,6 +285,10 @@ async function loadStatus() {
       ["Expire after (default)", expiry.expire_after || "never"],
       ["Groups expired", expiry.expired_groups_total],
       ["Persistence", persistence.mode === "file" ? `${persistence.file}${persistence.state ? " (" + persistence.state + ")" : ""}` : "memory only"],
+      ...(persistence.mode === "file" && persistence.log_bytes !== undefined ? [
+        ["Snapshot / log size", `${bytes(persistence.snapshot_bytes)} / ${bytes(persistence.log_bytes)}`],
+        ["Last compaction", `${duration(persistence.seconds_since_compaction)} ago`],
+      ] : []),
       ["Admin API", p.admin_api ? "on" : "off"],
       ...Object.entries(p.limits || {}).map(([k, v]) => [`Limit ${k.replace(/_/g, " ")}`, v === 0 ? "none" : v]),
     ]);

@@ -1,0 +1,430 @@
+//! The write-ahead log and its compaction.
+//!
+//! The store hands every change to [`Journal::append`] while it holds its
+//! write lock, so sequence numbers follow the order in which the store
+//! applied the changes; the send cannot block. One writer thread takes
+//! everything queued, writes it with one `write`, makes it durable with one
+//! `fdatasync` and then tells every waiter at once (group commit): a burst of
+//! concurrent pushes costs one sync, not one each. A request is answered
+//! only once [`Journal::wait`] saw its change synced.
+//!
+//! The log is a series of segment files beside the snapshot
+//! (`FILE.wal.0000000001`, ...); a running server never appends to a segment
+//! an earlier run wrote, whose end may be torn. Compaction starts a new
+//! segment, takes a consistent cut of the store (its groups and the last
+//! sequence number they include, read under one lock), writes it as the new
+//! snapshot and deletes the segments before the new one: every record in
+//! them is in the snapshot. Records of the new segment that the snapshot
+//! already includes are skipped on replay by their sequence number.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use parking_lot::Mutex;
+use tokio::sync::watch;
+
+use crate::server::persist::record;
+use crate::server::store::Store;
+use crate::server::State;
+
+/// The log is compacted once it is larger than this and than twice the
+/// snapshot: compaction rewrites the whole store, so it should be paid for
+/// by a log of at least the store's size.
+const MIN_LOG_BYTES: u64 = 64 << 20;
+/// Shortest time between two compactions that the interval can ask for.
+const MIN_INTERVAL: Duration = Duration::from_millis(100);
+/// At most this much is written in one batch.
+const MAX_BATCH_BYTES: usize = 64 << 20;
+
+/// Where the files are.
+#[derive(Debug, Clone)]
+pub struct Files {
+    pub snapshot: PathBuf,
+}
+
+impl Files {
+    pub fn dir(&self) -> &Path {
+        self.snapshot
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+    }
+
+    fn name(&self) -> String {
+        self.snapshot
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    pub fn segment(&self, number: u64) -> PathBuf {
+        self.dir().join(format!("{}.wal.{number:010}", self.name()))
+    }
+
+    /// The numbers and paths of the log segments, oldest first.
+    pub fn segments(&self) -> anyhow::Result<Vec<(u64, PathBuf)>> {
+        let prefix = format!("{}.wal.", self.name());
+        let mut found = Vec::new();
+        let entries = match fs::read_dir(self.dir()) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(found),
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot list {}", self.dir().display()))
+            }
+        };
+        for entry in entries {
+            let entry = entry?;
+            let name = entry.file_name();
+            let number = name
+                .to_str()
+                .and_then(|n| n.strip_prefix(&prefix))
+                .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|n| n.parse().ok());
+            if let Some(number) = number {
+                found.push((number, entry.path()));
+            }
+        }
+        found.sort();
+        Ok(found)
+    }
+
+    pub fn sync_dir(&self) -> std::io::Result<()> {
+        File::open(self.dir())?.sync_all()
+    }
+}
+
+/// How far the log is durable, or why it stopped being written.
+#[derive(Debug, Clone, Default)]
+struct Synced {
+    seq: u64,
+    error: Option<Arc<str>>,
+}
+
+struct Segment {
+    file: File,
+    path: PathBuf,
+    number: u64,
+}
+
+/// What the writer thread, compaction and the shutdown share.
+struct Shared {
+    files: Files,
+    interval: Duration,
+    segment: Mutex<Segment>,
+    /// Older segments that the snapshot does not include yet.
+    older: Mutex<Vec<PathBuf>>,
+    /// Bytes written to the log since the last snapshot.
+    log_bytes: AtomicU64,
+    snapshot_bytes: AtomicU64,
+    last_compaction: Mutex<Instant>,
+    compacting: AtomicBool,
+    /// One compaction at a time.
+    compaction: Mutex<()>,
+}
+
+pub struct Journal {
+    tx: Sender<(u64, Vec<u8>)>,
+    appended: AtomicU64,
+    synced: watch::Receiver<Synced>,
+    shared: Arc<Shared>,
+}
+
+/// How the persistence files stand.
+#[derive(Debug, Clone)]
+pub struct JournalStatus {
+    /// The last change on disk.
+    pub synced_seq: u64,
+    /// Why the log stopped, if it did (every change is refused from then on).
+    pub error: Option<String>,
+    pub log_bytes: u64,
+    pub snapshot_bytes: u64,
+    pub since_compaction: Duration,
+}
+
+/// Where a restored store left the files.
+pub struct Start {
+    /// The last sequence number in the files.
+    pub last_seq: u64,
+    /// Segments that still hold records.
+    pub segments: Vec<PathBuf>,
+    pub next_segment: u64,
+    pub log_bytes: u64,
+    pub snapshot_bytes: u64,
+}
+
+impl Journal {
+    /// Opens a new segment and starts the writer thread; the store logs to
+    /// the journal from then on.
+    pub fn start(
+        state: &Arc<State>,
+        files: Files,
+        start: Start,
+        interval: Duration,
+    ) -> anyhow::Result<Arc<Journal>> {
+        let segment = open_segment(&files, start.next_segment)?;
+        let shared = Arc::new(Shared {
+            files,
+            interval,
+            segment: Mutex::new(segment),
+            older: Mutex::new(start.segments),
+            log_bytes: AtomicU64::new(start.log_bytes),
+            snapshot_bytes: AtomicU64::new(start.snapshot_bytes),
+            last_compaction: Mutex::new(Instant::now()),
+            compacting: AtomicBool::new(false),
+            compaction: Mutex::new(()),
+        });
+        let (tx, rx) = mpsc::channel();
+        let (synced_tx, synced) = watch::channel(Synced {
+            seq: start.last_seq,
+            error: None,
+        });
+        let journal = Arc::new(Journal {
+            tx,
+            appended: AtomicU64::new(start.last_seq),
+            synced,
+            shared: shared.clone(),
+        });
+        state.store.set_journal(journal.clone());
+        let state = state.clone();
+        std::thread::Builder::new()
+            .name("pgw-log".into())
+            .spawn(move || write_loop(&shared, &rx, &synced_tx, &state))
+            .context("cannot start the log writer thread")?;
+        Ok(journal)
+    }
+
+    /// Queues one change; called with the store's write lock held.
+    pub fn append(&self, payload: Vec<u8>) {
+        let seq = self.appended.fetch_add(1, Ordering::SeqCst) + 1;
+        // The receiver lives as long as the process; if the writer thread
+        // died, `wait` reports it.
+        let _ = self.tx.send((seq, payload));
+    }
+
+    /// The sequence number of the last change handed to the log.
+    pub fn appended(&self) -> u64 {
+        self.appended.load(Ordering::SeqCst)
+    }
+
+    /// Waits until every change up to `seq` is on disk.
+    pub async fn wait(&self, seq: u64) -> Result<(), Arc<str>> {
+        let mut rx = self.synced.clone();
+        let result = rx
+            .wait_for(|s| s.seq >= seq || s.error.is_some())
+            .await
+            .map(|s| s.clone());
+        match result {
+            Ok(s) if s.seq >= seq => Ok(()),
+            Ok(s) => Err(s.error.unwrap_or_else(|| "unknown".into())),
+            Err(_) => Err("the log writer stopped".into()),
+        }
+    }
+
+    /// How the files stand, for the status view.
+    pub fn status(&self) -> JournalStatus {
+        let synced = self.synced.borrow().clone();
+        JournalStatus {
+            synced_seq: synced.seq,
+            error: synced.error.map(|e| e.to_string()),
+            log_bytes: self.shared.log_bytes.load(Ordering::Relaxed),
+            snapshot_bytes: self.shared.snapshot_bytes.load(Ordering::Relaxed),
+            since_compaction: self.shared.last_compaction.lock().elapsed(),
+        }
+    }
+
+    /// Writes a snapshot of `store` and drops the log it includes.
+    pub fn compact(&self, store: &Store) -> anyhow::Result<()> {
+        compact(&self.shared, store)
+    }
+}
+
+fn write_loop(
+    shared: &Shared,
+    rx: &Receiver<(u64, Vec<u8>)>,
+    synced: &watch::Sender<Synced>,
+    state: &Arc<State>,
+) {
+    let mut buf = Vec::new();
+    loop {
+        // Wakes up now and then with no change, for the time-based
+        // compaction.
+        match rx.recv_timeout(Duration::from_secs(1)) {
+            Ok((seq, payload)) => {
+                // A burst can leave a large buffer behind; keep a modest one.
+                if buf.capacity() > 8 << 20 {
+                    buf = Vec::new();
+                }
+                buf.clear();
+                record::frame(&mut buf, seq, &payload);
+                let mut last = seq;
+                while buf.len() < MAX_BATCH_BYTES {
+                    let Ok((seq, payload)) = rx.try_recv() else {
+                        break;
+                    };
+                    record::frame(&mut buf, seq, &payload);
+                    last = seq;
+                }
+                if synced.borrow().error.is_some() {
+                    continue;
+                }
+                let written = {
+                    let mut segment = shared.segment.lock();
+                    let Segment { file, path, .. } = &mut *segment;
+                    file.write_all(&buf)
+                        .and_then(|()| file.sync_data())
+                        .with_context(|| format!("cannot write the log {}", path.display()))
+                };
+                match written {
+                    Ok(()) => {
+                        shared
+                            .log_bytes
+                            .fetch_add(buf.len() as u64, Ordering::Relaxed);
+                        synced.send_modify(|s| s.seq = last);
+                    }
+                    Err(e) => {
+                        // A failed fsync cannot be retried safely (the kernel
+                        // may have dropped the dirty pages): stop logging, and
+                        // every change from now on is answered with an error.
+                        let msg = format!("{e:#}");
+                        crate::error!(
+                            "the log cannot be written; changes are no longer durable",
+                            err = msg
+                        );
+                        synced.send_modify(|s| s.error = Some(msg.into()));
+                    }
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+        if synced.borrow().error.is_none() && compaction_due(shared) {
+            start_compaction(shared, state);
+        }
+    }
+}
+
+fn compaction_due(shared: &Shared) -> bool {
+    let log = shared.log_bytes.load(Ordering::Relaxed);
+    let snapshot = shared.snapshot_bytes.load(Ordering::Relaxed);
+    // A zero interval would compact after every write.
+    let interval = shared.interval.max(MIN_INTERVAL);
+    log > MIN_LOG_BYTES.max(2 * snapshot)
+        || (log > 0 && shared.last_compaction.lock().elapsed() >= interval)
+}
+
+fn start_compaction(shared: &Shared, state: &Arc<State>) {
+    if shared.compacting.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let state = state.clone();
+    let spawned = std::thread::Builder::new()
+        .name("pgw-compact".into())
+        .spawn(move || {
+            let journal = state.store.journal().expect("the journal is set");
+            let started = Instant::now();
+            match journal.compact(&state.store) {
+                Ok(()) => crate::debug!(
+                    "compacted the log into the snapshot",
+                    file = journal.shared.files.snapshot.display(),
+                    ms = started.elapsed().as_millis()
+                ),
+                Err(e) => crate::error!("cannot compact the log", err = format!("{e:#}")),
+            }
+            journal.shared.compacting.store(false, Ordering::SeqCst);
+        });
+    if let Err(e) = spawned {
+        crate::error!("cannot start a compaction", err = e);
+        shared.compacting.store(false, Ordering::SeqCst);
+    }
+}
+
+fn compact(shared: &Shared, store: &Store) -> anyhow::Result<()> {
+    let _one_at_a_time = shared.compaction.lock();
+    // Changes from here on go to a new segment, which the snapshot does not
+    // replace; everything in the older ones is in the cut taken after.
+    let covered = {
+        let mut segment = shared.segment.lock();
+        let next = open_segment(&shared.files, segment.number + 1)?;
+        let old = std::mem::replace(&mut *segment, next);
+        let mut older = shared.older.lock();
+        older.push(old.path);
+        std::mem::take(&mut *older)
+    };
+    shared.log_bytes.store(0, Ordering::Relaxed);
+    *shared.last_compaction.lock() = Instant::now();
+    let result = (|| {
+        let (groups, seq) = store.cut();
+        let bytes = record::encode_snapshot(&groups, seq);
+        drop(groups);
+        write_atomically(&shared.files, &bytes)?;
+        shared
+            .snapshot_bytes
+            .store(bytes.len() as u64, Ordering::Relaxed);
+        Ok(())
+    })();
+    if result.is_err() {
+        // Still needed: the snapshot on disk does not include them.
+        let mut older = shared.older.lock();
+        let newer = std::mem::replace(&mut *older, covered);
+        older.extend(newer);
+        return result;
+    }
+    for path in &covered {
+        if let Err(e) = fs::remove_file(path) {
+            crate::warn!(
+                "cannot delete a compacted log segment",
+                file = path.display(),
+                err = e
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Writes the snapshot to a temporary file, syncs it, renames it over the
+/// snapshot and syncs the directory: the snapshot on disk is always a whole
+/// one.
+pub fn write_atomically(files: &Files, bytes: &[u8]) -> anyhow::Result<()> {
+    let path = &files.snapshot;
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".tmp");
+    let tmp = path.with_file_name(name);
+    let result = (|| -> anyhow::Result<()> {
+        let mut f =
+            File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+        f.write_all(bytes)
+            .and_then(|()| f.sync_all())
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        fs::rename(&tmp, path)
+            .with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display()))?;
+        files
+            .sync_dir()
+            .with_context(|| format!("cannot sync {}", files.dir().display()))?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+fn open_segment(files: &Files, number: u64) -> anyhow::Result<Segment> {
+    let path = files.segment(number);
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .with_context(|| format!("cannot create the log segment {}", path.display()))?;
+    file.write_all(record::LOG_MAGIC)
+        .and_then(|()| file.sync_all())
+        .and_then(|()| files.sync_dir())
+        .with_context(|| format!("cannot write the log segment {}", path.display()))?;
+    Ok(Segment { file, path, number })
+}

@@ -1,0 +1,458 @@
+//! Persistence of the store to `--persistence.file`: a snapshot at that path
+//! and a write-ahead log of the changes since, in segments beside it
+//! (`FILE.wal.NNNNNNNNNN`). A change is on disk before its request is
+//! answered; see [`journal`] for the group commit and the compaction, and
+//! [`record`] for the byte layout.
+//!
+//! At start-up the snapshot is loaded and the log replayed. The end of a
+//! segment cut short by a crash (a write that was never acknowledged) is
+//! dropped with a warning. Any other damage, or a file pgw did not write,
+//! stops the start-up with a message naming the file and the place, and the
+//! files are left as they are; `--persistence.recover` keeps every valid
+//! record instead, moves the damaged files aside and says how many records
+//! were lost. (The official Pushgateway starts empty and overwrites a file it
+//! cannot read at its next save.)
+
+use std::fs;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{anyhow, bail, Context as _};
+
+use crate::server::store::Store;
+use crate::server::State;
+
+pub mod journal;
+pub mod record;
+
+use journal::{Files, Journal, Start};
+use record::Change;
+
+/// What a restore found.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Restored {
+    pub groups: usize,
+    pub series: usize,
+    /// Log records replayed.
+    pub replayed: usize,
+}
+
+/// A damaged file found at start-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub file: PathBuf,
+    pub what: String,
+}
+
+/// What the files held, and what is wrong with them.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub restored: Restored,
+    pub problems: Vec<Problem>,
+    /// Records known lost to damage; `None` when a damaged file cannot tell
+    /// how many it held.
+    pub lost: Option<u64>,
+    last_seq: u64,
+    segments: Vec<(u64, PathBuf)>,
+    log_bytes: u64,
+    snapshot_bytes: u64,
+}
+
+/// Restores the store from the files and starts logging to them. Called
+/// before the server listens.
+pub fn open(state: &Arc<State>) -> anyhow::Result<()> {
+    let Some(path) = state.config.persistence_file.clone() else {
+        return Ok(());
+    };
+    let files = Files { snapshot: path };
+    let recover = state.config.persistence_recover;
+    let loaded = load(&files, &state.store)?;
+    if !loaded.problems.is_empty() && !recover {
+        let list: Vec<String> = loaded
+            .problems
+            .iter()
+            .map(|p| format!("{}: {}", p.file.display(), p.what))
+            .collect();
+        bail!(
+            "the persistence files are damaged and were left untouched: {}. Start once with \
+             --persistence.recover to keep every valid record and move the damaged files aside, \
+             or move it aside yourself to start with an empty store",
+            list.join("; ")
+        );
+    }
+    let r = &loaded.restored;
+    if loaded.last_seq > 0 || r.groups > 0 {
+        crate::info!(
+            "restored the store",
+            file = files.snapshot.display(),
+            groups = r.groups,
+            series = r.series,
+            replayed = r.replayed
+        );
+    }
+    let mut segments = Vec::new();
+    let unix = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let mut moved = Vec::new();
+    for (_, path) in &loaded.segments {
+        if !loaded.problems.iter().any(|p| &p.file == path) {
+            segments.push(path.clone());
+        }
+    }
+    let damaged: std::collections::BTreeSet<&PathBuf> =
+        loaded.problems.iter().map(|p| &p.file).collect();
+    for file in damaged {
+        let mut name = file.file_name().unwrap_or_default().to_os_string();
+        name.push(format!(".damaged-{unix}"));
+        let aside = file.with_file_name(name);
+        fs::rename(file, &aside).with_context(|| {
+            format!(
+                "cannot move the damaged file {} aside to {}",
+                file.display(),
+                aside.display()
+            )
+        })?;
+        moved.push(aside.display().to_string());
+    }
+    let next_segment = loaded.segments.last().map_or(1, |(n, _)| n + 1);
+    let journal = Journal::start(
+        state,
+        files,
+        Start {
+            last_seq: loaded.last_seq,
+            segments,
+            next_segment,
+            log_bytes: loaded.log_bytes,
+            snapshot_bytes: loaded.snapshot_bytes,
+        },
+        state.config.persistence_interval,
+    )?;
+    if !loaded.problems.is_empty() {
+        // The kept records go into a new snapshot at once, so that nothing
+        // depends on the files moved aside any more.
+        journal.compact(&state.store)?;
+        let lost = loaded
+            .lost
+            .map_or("an unknown number of".to_string(), |n| n.to_string());
+        let what: Vec<&str> = loaded.problems.iter().map(|p| p.what.as_str()).collect();
+        let message = format!(
+            "recovered from damaged persistence files: kept {} groups, lost {lost} records; \
+             moved aside: {} ({})",
+            r.groups,
+            moved.join(", "),
+            what.join("; ")
+        );
+        crate::warn!("recovered the store", detail = message);
+        eprintln!("pgw: {message}");
+    }
+    Ok(())
+}
+
+/// Waits until every change the store has applied so far is on disk; at
+/// once without `--persistence.file`.
+pub async fn durable(state: &State) -> Result<(), String> {
+    let Some(journal) = state.store.journal() else {
+        return Ok(());
+    };
+    journal.wait(journal.appended()).await.map_err(|e| {
+        format!("the change was applied but could not be written to the persistence file: {e}")
+    })
+}
+
+/// At shutdown, once no request is in flight: waits for the log, then
+/// compacts it into the snapshot, so the next start only reads a snapshot.
+pub async fn shutdown(state: &Arc<State>) -> anyhow::Result<()> {
+    let Some(journal) = state.store.journal() else {
+        return Ok(());
+    };
+    journal
+        .wait(journal.appended())
+        .await
+        .map_err(|e| anyhow!("the log could not be written: {e}"))?;
+    let state = state.clone();
+    tokio::task::spawn_blocking(move || {
+        let journal = state.store.journal().expect("the journal is set");
+        journal.compact(&state.store)
+    })
+    .await
+    .context("the final compaction failed")?
+}
+
+/// Reads the snapshot and the log into `store`, keeping every valid record
+/// and noting every damaged file.
+pub fn load(files: &Files, store: &Store) -> anyhow::Result<Loaded> {
+    let mut loaded = Loaded {
+        lost: Some(0),
+        ..Loaded::default()
+    };
+    let covers = load_snapshot(files, store, &mut loaded)?;
+    loaded.last_seq = covers;
+    loaded.segments = files.segments()?;
+    // Sequence numbers run without gaps across segments and restarts: a gap
+    // after the snapshot's cut is records lost.
+    let mut prev = covers;
+    for (_, path) in loaded.segments.clone() {
+        let bytes = fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        loaded.log_bytes += bytes.len() as u64;
+        let scan = match record::scan(&bytes, record::LOG_MAGIC) {
+            Ok(scan) => scan,
+            Err(why) => {
+                loaded.lost = None;
+                loaded.problems.push(Problem {
+                    file: path.clone(),
+                    what: why,
+                });
+                continue;
+            }
+        };
+        for d in &scan.damage {
+            if d.followed {
+                loaded.problems.push(Problem {
+                    file: path.clone(),
+                    what: format!(
+                        "{} bytes of damaged records at byte {} ({}), followed by valid ones",
+                        d.len, d.offset, d.why
+                    ),
+                });
+            } else {
+                crate::warn!(
+                    "dropped the unfinished last write of the log (a crash cut it short; it was never acknowledged)",
+                    file = path.display(),
+                    offset = d.offset,
+                    bytes = d.len
+                );
+            }
+        }
+        let damaged = scan.damage.iter().any(|d| d.followed);
+        for (seq, change) in scan.records {
+            if seq <= prev {
+                continue;
+            }
+            if seq > prev + 1 {
+                if let Some(lost) = &mut loaded.lost {
+                    *lost += seq - prev - 1;
+                }
+                if !damaged {
+                    loaded.problems.push(Problem {
+                        file: path.clone(),
+                        what: format!("log records {} to {} are missing", prev + 1, seq - 1),
+                    });
+                }
+            }
+            prev = seq;
+            if let Err(e) = apply(store, change) {
+                if let Some(lost) = &mut loaded.lost {
+                    *lost += 1;
+                }
+                loaded.problems.push(Problem {
+                    file: path.clone(),
+                    what: format!("record {seq} cannot be applied: {e:#}"),
+                });
+            }
+            loaded.restored.replayed += 1;
+        }
+    }
+    loaded.last_seq = prev;
+    let stats = store.stats();
+    loaded.restored.groups = stats.groups;
+    loaded.restored.series = stats.series;
+    Ok(loaded)
+}
+
+/// Loads the snapshot; returns the log sequence number it includes.
+fn load_snapshot(files: &Files, store: &Store, loaded: &mut Loaded) -> anyhow::Result<u64> {
+    let path = &files.snapshot;
+    let bytes = match fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    loaded.snapshot_bytes = bytes.len() as u64;
+    let mut problem = |what: String| {
+        loaded.problems.push(Problem {
+            file: path.clone(),
+            what,
+        })
+    };
+    let scan = match record::scan(&bytes, record::SNAPSHOT_MAGIC) {
+        Ok(scan) => scan,
+        Err(why) => {
+            problem(why);
+            loaded.lost = None;
+            return Ok(0);
+        }
+    };
+    let (mut covers, mut expected, mut ended, mut kept) = (0, None, false, 0u64);
+    for (i, (_, change)) in scan.records.into_iter().enumerate() {
+        match change {
+            Change::SnapshotStart { covers: c, groups } if i == 0 => {
+                covers = c;
+                expected = Some(groups);
+            }
+            Change::Group(g) => {
+                let key = g.key.clone();
+                let p = record::prepare(g.key, g.families, g.ttl);
+                match store.restore(p, g.push_time, g.failure_time, g.changed_at) {
+                    Ok(()) => kept += 1,
+                    Err(e) => problem(format!("group {key} cannot be restored: {e:#}")),
+                }
+            }
+            Change::SnapshotEnd { .. } => ended = true,
+            other => problem(format!("unexpected record in a snapshot: {other:?}")),
+        }
+    }
+    for d in &scan.damage {
+        problem(format!(
+            "{} bytes of damaged records at byte {} ({})",
+            d.len, d.offset, d.why
+        ));
+    }
+    if expected.is_none() {
+        problem("its first record, the snapshot header, is missing or damaged".into());
+    }
+    if !ended {
+        problem("it ends before its last record: the file is truncated".into());
+    }
+    let damaged = loaded.problems.iter().any(|p| &p.file == path);
+    match expected {
+        Some(n) if damaged => {
+            if let Some(lost) = &mut loaded.lost {
+                *lost += n.saturating_sub(kept);
+            }
+        }
+        None => loaded.lost = None,
+        Some(_) => {}
+    }
+    Ok(covers)
+}
+
+fn apply(store: &Store, change: Change) -> anyhow::Result<()> {
+    match change {
+        Change::Push {
+            key,
+            mode,
+            at,
+            ttl,
+            families,
+        } => {
+            let push = record::prepare(key, families, ttl);
+            store.replay(push, mode, at)?;
+        }
+        Change::Delete(keys) => {
+            store.delete_groups(&keys);
+        }
+        Change::Wipe => {
+            store.wipe();
+        }
+        Change::Failure { key, at } => store.record_failure(&key, at),
+        other => bail!("unexpected record in a log: {other:?}"),
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exposition::text;
+    use crate::grouping::GroupingKey;
+    use crate::server::metrics::OWN_TYPES;
+    use crate::server::store::{self, Mode};
+    use std::io::Write as _;
+
+    struct Dir(PathBuf);
+
+    impl Dir {
+        fn new(name: &str) -> Dir {
+            let p = std::env::temp_dir().join(format!("pgw-unit-{name}-{}", std::process::id()));
+            let _ = fs::remove_dir_all(&p);
+            fs::create_dir_all(&p).unwrap();
+            Dir(p)
+        }
+    }
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn push(store: &Store, job: &str, body: &str) {
+        let key = GroupingKey::new([("job", job)]);
+        let p = store::prepare(key, text::parse(body).unwrap(), SystemTime::now()).unwrap();
+        store.push(p, Mode::Replace, SystemTime::now()).unwrap();
+    }
+
+    fn log_file(files: &Files, number: u64, first_seq: u64, payloads: &[Vec<u8>]) {
+        let mut out = record::LOG_MAGIC.to_vec();
+        for (i, p) in payloads.iter().enumerate() {
+            record::frame(&mut out, first_seq + i as u64, p);
+        }
+        fs::File::create(files.segment(number))
+            .unwrap()
+            .write_all(&out)
+            .unwrap();
+    }
+
+    fn payload(job: &str, value: u32) -> Vec<u8> {
+        let key = GroupingKey::new([("job", job)]);
+        let body = format!("v {value}\n");
+        let p = store::prepare(key, text::parse(&body).unwrap(), SystemTime::now()).unwrap();
+        record::push_payload(&p, Mode::Replace, SystemTime::now())
+    }
+
+    fn value(store: &Store, job: &str) -> Option<String> {
+        let mut out = Vec::new();
+        store.write_exposition(&mut out, &[]);
+        let needle = format!("v{{instance=\"\",job=\"{job}\"}} ");
+        String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix(&needle).map(str::to_string))
+    }
+
+    /// A snapshot taken at sequence 2 and a segment that holds records 2 and
+    /// 3: the snapshot's cut decides which of them replay.
+    #[test]
+    fn replay_starts_after_the_snapshots_cut() {
+        let dir = Dir::new("cut");
+        let files = Files {
+            snapshot: dir.0.join("store"),
+        };
+        let s = Store::new(OWN_TYPES);
+        push(&s, "a", "v 2\n");
+        journal::write_atomically(&files, &record::encode_snapshot(&s.groups(), 2)).unwrap();
+        log_file(&files, 7, 2, &[payload("a", 1), payload("a", 3)]);
+        let again = Store::new(OWN_TYPES);
+        let loaded = load(&files, &again).unwrap();
+        assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
+        assert_eq!(loaded.restored.replayed, 1);
+        assert_eq!(loaded.last_seq, 3);
+        assert_eq!(value(&again, "a").as_deref(), Some("3"));
+    }
+
+    #[test]
+    fn lost_records_are_counted_from_the_sequence_gap() {
+        let dir = Dir::new("gap");
+        let files = Files {
+            snapshot: dir.0.join("store"),
+        };
+        let mut bytes = record::LOG_MAGIC.to_vec();
+        for (seq, job) in [(1, "a"), (2, "b"), (3, "c"), (4, "d")] {
+            let mut frame = Vec::new();
+            record::frame(&mut frame, seq, &payload(job, 1));
+            if seq == 2 || seq == 3 {
+                let n = frame.len();
+                frame[n - 2] ^= 0xFF;
+            }
+            bytes.extend_from_slice(&frame);
+        }
+        fs::write(files.segment(1), &bytes).unwrap();
+        let store = Store::new(OWN_TYPES);
+        let loaded = load(&files, &store).unwrap();
+        assert_eq!(loaded.problems.len(), 1, "{:?}", loaded.problems);
+        assert_eq!(loaded.lost, Some(2));
+        assert_eq!(store.stats().groups, 2);
+    }
+}

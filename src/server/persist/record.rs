@@ -1,0 +1,710 @@
+//! The byte layout of pgw's persistence files, and nothing else: pure
+//! encoding and decoding, no I/O.
+//!
+//! Both kinds of file (the snapshot and the log segments) are an 8-byte magic
+//! followed by framed records. A frame is
+//! `"PGWR" | u32 length | u64 sequence number | u64 xxh3 | payload`, all
+//! little-endian, where the xxh3 covers the length, the sequence number and
+//! the payload, and the payload is a [`Change`], plain or snappy-compressed
+//! (its first byte says which). The marker
+//! lets a reader that met a damaged frame look for the next good one: a bad
+//! frame followed by good ones is corruption, a bad frame at the very end is
+//! the torn write of a crash.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context as _};
+
+use crate::exposition::MetricType;
+use crate::grouping::GroupingKey;
+use crate::server::store::{GroupView, Mode, PreparedPush, StoredFamily};
+
+pub const SNAPSHOT_MAGIC: &[u8; 8] = b"PGWSNAP2";
+pub const LOG_MAGIC: &[u8; 8] = b"PGWLOG01";
+const MARKER: &[u8; 4] = b"PGWR";
+const FRAME_HEADER: usize = 4 + 4 + 8 + 8;
+
+/// One family as persisted: its header fields and its rendered series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FamilyRecord {
+    pub name: String,
+    pub kind: MetricType,
+    pub help: String,
+    pub pushed_at: SystemTime,
+    pub text: Vec<u8>,
+    /// The store's fingerprints of the series, sorted: with them a restore
+    /// needs no parsing. (A change of the fingerprint function needs a new
+    /// file format.)
+    pub fingerprints: Vec<u64>,
+}
+
+/// One group of a snapshot, as it was.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupRecord {
+    pub key: GroupingKey,
+    pub push_time: f64,
+    pub failure_time: f64,
+    pub changed_at: SystemTime,
+    pub ttl: Option<Duration>,
+    pub families: Vec<FamilyRecord>,
+}
+
+/// What one record says.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    Push {
+        key: GroupingKey,
+        mode: Mode,
+        at: SystemTime,
+        ttl: Option<Duration>,
+        families: Vec<FamilyRecord>,
+    },
+    Delete(Vec<GroupingKey>),
+    Wipe,
+    Failure {
+        key: GroupingKey,
+        at: SystemTime,
+    },
+    /// First record of a snapshot: the log sequence number it includes, and
+    /// how many groups follow.
+    SnapshotStart {
+        covers: u64,
+        groups: u64,
+    },
+    Group(GroupRecord),
+    /// Last record of a snapshot: without it the snapshot is truncated.
+    SnapshotEnd {
+        groups: u64,
+    },
+}
+
+const PUSH: u8 = 1;
+const DELETE: u8 = 2;
+const WIPE: u8 = 3;
+const FAILURE: u8 = 4;
+const SNAPSHOT_START: u8 = 5;
+const GROUP: u8 = 6;
+const SNAPSHOT_END: u8 = 7;
+
+/// Appends one frame around an already compressed payload.
+pub fn frame(out: &mut Vec<u8>, seq: u64, payload: &[u8]) {
+    let start = out.len();
+    out.extend_from_slice(MARKER);
+    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    out.extend_from_slice(&seq.to_le_bytes());
+    let sum = checksum(&out[start + 4..start + 16], payload);
+    out.extend_from_slice(&sum.to_le_bytes());
+    out.extend_from_slice(payload);
+}
+
+fn checksum(len_and_seq: &[u8], payload: &[u8]) -> u64 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    h.update(len_and_seq);
+    h.update(payload);
+    h.digest()
+}
+
+/// First byte of a payload: how the rest is stored.
+const PLAIN: u8 = 0;
+const SNAPPY: u8 = 1;
+
+/// Whether push records in the log are compressed: snappy costs about as
+/// much CPU as the rest of a push, and the log is short-lived (compaction
+/// rewrites the store compressed), so they are not.
+const COMPRESS_PUSHES: bool = false;
+
+fn compress(body: &[u8]) -> Vec<u8> {
+    let mut out = vec![0; 1 + snap::raw::max_compress_len(body.len())];
+    out[0] = SNAPPY;
+    let n = snap::raw::Encoder::new()
+        .compress(body, &mut out[1..])
+        .expect("snappy compresses any input below 4 GiB");
+    out.truncate(1 + n);
+    out
+}
+
+pub fn push_payload(push: &PreparedPush, mode: Mode, at: SystemTime) -> Vec<u8> {
+    let families = push.families();
+    let size: usize = families
+        .iter()
+        .map(|f| f.text.len() + f.fingerprints().len() * 8 + 64)
+        .sum();
+    let mut b = Vec::with_capacity(size + 64);
+    b.push(PLAIN);
+    b.push(PUSH);
+    put_key(&mut b, &push.key);
+    b.push(match mode {
+        Mode::Replace => 0,
+        Mode::Merge => 1,
+    });
+    put_u64(&mut b, nanos(at));
+    put_u64(&mut b, ttl_millis(push.ttl));
+    put_u32(&mut b, families.len());
+    for f in families {
+        put_family(&mut b, f);
+    }
+    if COMPRESS_PUSHES {
+        compress(&b[1..])
+    } else {
+        b
+    }
+}
+
+pub fn delete_payload(keys: &[&GroupingKey]) -> Vec<u8> {
+    let mut b = vec![DELETE];
+    put_u32(&mut b, keys.len());
+    for k in keys {
+        put_key(&mut b, k);
+    }
+    compress(&b)
+}
+
+pub fn wipe_payload() -> Vec<u8> {
+    compress(&[WIPE])
+}
+
+pub fn failure_payload(key: &GroupingKey, at: SystemTime) -> Vec<u8> {
+    let mut b = vec![FAILURE];
+    put_key(&mut b, key);
+    put_u64(&mut b, nanos(at));
+    compress(&b)
+}
+
+/// A whole snapshot file: the groups as of log sequence number `covers`.
+pub fn encode_snapshot(groups: &[GroupView], covers: u64) -> Vec<u8> {
+    let size: usize = groups
+        .iter()
+        .flat_map(|g| g.families.iter())
+        .map(|f| f.text.len() / 4 + 64)
+        .sum();
+    let mut out = Vec::with_capacity(size + 64);
+    out.extend_from_slice(SNAPSHOT_MAGIC);
+    let mut start = vec![SNAPSHOT_START];
+    put_u64(&mut start, covers);
+    put_u64(&mut start, groups.len() as u64);
+    frame(&mut out, 0, &compress(&start));
+    let mut b = Vec::new();
+    for (i, g) in groups.iter().enumerate() {
+        b.clear();
+        b.push(GROUP);
+        put_key(&mut b, &g.key);
+        put_u64(&mut b, g.push_time.to_bits());
+        put_u64(&mut b, g.failure_time.to_bits());
+        put_u64(&mut b, nanos(g.synthetic[1].pushed_at));
+        put_u64(&mut b, ttl_millis(g.ttl));
+        put_u32(&mut b, g.families.len());
+        for f in &g.families {
+            put_family(&mut b, f);
+        }
+        frame(&mut out, i as u64 + 1, &compress(&b));
+    }
+    let mut end = vec![SNAPSHOT_END];
+    put_u64(&mut end, groups.len() as u64);
+    frame(&mut out, groups.len() as u64 + 1, &compress(&end));
+    out
+}
+
+/// A stretch of a file that holds no valid record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Damage {
+    pub offset: usize,
+    pub len: usize,
+    /// Why the first frame of the stretch is bad.
+    pub why: &'static str,
+    /// True when valid records follow it in the same file.
+    pub followed: bool,
+}
+
+/// What a file holds: its valid records in order, and the damaged stretches.
+#[derive(Debug, Default)]
+pub struct Scan {
+    pub records: Vec<(u64, Change)>,
+    pub damage: Vec<Damage>,
+}
+
+/// Reads every valid record of a file that must start with `magic`. Fails
+/// only when the file is not one of pgw's (wrong or missing magic).
+pub fn scan(bytes: &[u8], magic: &[u8; 8]) -> Result<Scan, String> {
+    if bytes.len() < magic.len() || &bytes[..magic.len()] != magic {
+        let shown: String = bytes
+            .iter()
+            .take(8)
+            .map(|&b| {
+                if b.is_ascii_graphic() {
+                    (b as char).to_string()
+                } else {
+                    format!("\\x{b:02x}")
+                }
+            })
+            .collect();
+        return Err(if bytes.is_empty() {
+            "the file is empty".to_string()
+        } else {
+            format!(
+                "it does not start with {:?} but with \"{shown}\": not a file pgw wrote \
+                 (the official Pushgateway's files cannot be read)",
+                String::from_utf8_lossy(magic)
+            )
+        });
+    }
+    let mut scan = Scan::default();
+    let mut pos = magic.len();
+    while pos < bytes.len() {
+        match frame_at(bytes, pos)
+            .and_then(|(seq, payload, next)| decode(payload).map(|change| (seq, change, next)))
+        {
+            Ok((seq, change, next)) => {
+                scan.records.push((seq, change));
+                pos = next;
+            }
+            Err(why) => {
+                let next = next_valid_frame(bytes, pos + 1);
+                scan.damage.push(Damage {
+                    offset: pos,
+                    len: next.unwrap_or(bytes.len()) - pos,
+                    why,
+                    followed: next.is_some(),
+                });
+                pos = next.unwrap_or(bytes.len());
+            }
+        }
+    }
+    Ok(scan)
+}
+
+fn next_valid_frame(bytes: &[u8], from: usize) -> Option<usize> {
+    let finder = memchr::memmem::Finder::new(MARKER);
+    let mut at = from;
+    while at < bytes.len() {
+        let found = at + finder.find(&bytes[at..])?;
+        if frame_at(bytes, found).is_ok() {
+            return Some(found);
+        }
+        at = found + 1;
+    }
+    None
+}
+
+/// The frame at `pos`: its sequence number, its payload and where the next
+/// frame starts.
+fn frame_at(bytes: &[u8], pos: usize) -> Result<(u64, &[u8], usize), &'static str> {
+    let rest = &bytes[pos..];
+    if rest.len() < FRAME_HEADER {
+        return Err("the record is cut short");
+    }
+    if &rest[..4] != MARKER {
+        return Err("no record starts here");
+    }
+    let len = u32::from_le_bytes(rest[4..8].try_into().expect("4 bytes")) as usize;
+    let seq = u64::from_le_bytes(rest[8..16].try_into().expect("8 bytes"));
+    let sum = u64::from_le_bytes(rest[16..24].try_into().expect("8 bytes"));
+    if rest.len() - FRAME_HEADER < len {
+        return Err("the record is cut short");
+    }
+    let payload = &rest[FRAME_HEADER..FRAME_HEADER + len];
+    if checksum(&rest[4..16], payload) != sum {
+        return Err("the record's checksum does not match");
+    }
+    Ok((seq, payload, pos + FRAME_HEADER + len))
+}
+
+fn decode(payload: &[u8]) -> Result<Change, &'static str> {
+    let decoded = match payload.split_first() {
+        Some((&PLAIN, body)) => decode_body(body),
+        Some((&SNAPPY, compressed)) => {
+            let body = snap::raw::Decoder::new()
+                .decompress_vec(compressed)
+                .map_err(|_| "the record does not decompress")?;
+            decode_body(&body)
+        }
+        _ => return Err("the record's encoding is unknown"),
+    };
+    decoded.map_err(|_| "the record's content is malformed")
+}
+
+fn decode_body(body: &[u8]) -> anyhow::Result<Change> {
+    let mut r = Reader { buf: body, pos: 1 };
+    let change = match body.first().copied() {
+        Some(PUSH) => {
+            let key = r.key()?;
+            let mode = match r.u8()? {
+                0 => Mode::Replace,
+                1 => Mode::Merge,
+                m => bail!("unknown push mode {m}"),
+            };
+            let at = r.time()?;
+            let ttl = r.ttl()?;
+            let families = r.families()?;
+            Change::Push {
+                key,
+                mode,
+                at,
+                ttl,
+                families,
+            }
+        }
+        Some(DELETE) => {
+            let n = r.u32()?;
+            let mut keys = Vec::with_capacity(n.min(4096));
+            for _ in 0..n {
+                keys.push(r.key()?);
+            }
+            Change::Delete(keys)
+        }
+        Some(WIPE) => Change::Wipe,
+        Some(FAILURE) => Change::Failure {
+            key: r.key()?,
+            at: r.time()?,
+        },
+        Some(SNAPSHOT_START) => Change::SnapshotStart {
+            covers: r.u64()?,
+            groups: r.u64()?,
+        },
+        Some(GROUP) => Change::Group(GroupRecord {
+            key: r.key()?,
+            push_time: f64::from_bits(r.u64()?),
+            failure_time: f64::from_bits(r.u64()?),
+            changed_at: r.time()?,
+            ttl: r.ttl()?,
+            families: r.families()?,
+        }),
+        Some(SNAPSHOT_END) => Change::SnapshotEnd { groups: r.u64()? },
+        _ => bail!("unknown record type"),
+    };
+    if r.pos != body.len() {
+        bail!("unexpected bytes after the record");
+    }
+    Ok(change)
+}
+
+/// Turns persisted families back into a push the store accepts, as they
+/// were pushed: same text, fingerprints and push times, no parsing.
+pub fn prepare(
+    key: GroupingKey,
+    families: Vec<FamilyRecord>,
+    ttl: Option<Duration>,
+) -> PreparedPush {
+    let families = families
+        .into_iter()
+        .map(|f| {
+            StoredFamily::from_parts(
+                &f.name,
+                f.kind,
+                Some(&f.help),
+                f.pushed_at,
+                f.text,
+                f.fingerprints,
+            )
+        })
+        .collect();
+    PreparedPush::from_parts(key, families, ttl)
+}
+
+fn put_u32(out: &mut Vec<u8>, v: usize) {
+    out.extend_from_slice(&(v as u32).to_le_bytes());
+}
+
+fn put_u64(out: &mut Vec<u8>, v: u64) {
+    out.extend_from_slice(&v.to_le_bytes());
+}
+
+fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
+    put_u32(out, b.len());
+    out.extend_from_slice(b);
+}
+
+fn put_key(out: &mut Vec<u8>, key: &GroupingKey) {
+    put_u32(out, key.labels().len());
+    for (n, v) in key.labels() {
+        put_bytes(out, n.as_bytes());
+        put_bytes(out, v.as_bytes());
+    }
+}
+
+fn put_family(out: &mut Vec<u8>, f: &StoredFamily) {
+    put_bytes(out, f.name.as_bytes());
+    out.push(kind_code(f.kind));
+    put_bytes(out, f.help.as_deref().unwrap_or("").as_bytes());
+    put_u64(out, nanos(f.pushed_at));
+    put_bytes(out, &f.text);
+    put_u32(out, f.fingerprints().len());
+    for fp in f.fingerprints() {
+        put_u64(out, *fp);
+    }
+}
+
+fn nanos(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// 0 means no time-to-live.
+fn ttl_millis(ttl: Option<Duration>) -> u64 {
+    ttl.map_or(0, |d| (d.as_millis() as u64).max(1))
+}
+
+fn kind_code(k: MetricType) -> u8 {
+    match k {
+        MetricType::Counter => 0,
+        MetricType::Gauge => 1,
+        MetricType::Summary => 2,
+        MetricType::Untyped => 3,
+        MetricType::Histogram => 4,
+        MetricType::GaugeHistogram => 5,
+    }
+}
+
+fn kind_from_code(c: u8) -> Option<MetricType> {
+    Some(match c {
+        0 => MetricType::Counter,
+        1 => MetricType::Gauge,
+        2 => MetricType::Summary,
+        3 => MetricType::Untyped,
+        4 => MetricType::Histogram,
+        5 => MetricType::GaugeHistogram,
+        _ => return None,
+    })
+}
+
+struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> anyhow::Result<&'a [u8]> {
+        if self.buf.len() - self.pos < n {
+            bail!("unexpected end of data at byte {}", self.pos);
+        }
+        let s = &self.buf[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(s)
+    }
+    fn u8(&mut self) -> anyhow::Result<u8> {
+        Ok(self.take(1)?[0])
+    }
+    fn u32(&mut self) -> anyhow::Result<usize> {
+        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")) as usize)
+    }
+    fn u64(&mut self) -> anyhow::Result<u64> {
+        Ok(u64::from_le_bytes(
+            self.take(8)?.try_into().expect("8 bytes"),
+        ))
+    }
+    fn time(&mut self) -> anyhow::Result<SystemTime> {
+        Ok(UNIX_EPOCH + Duration::from_nanos(self.u64()?))
+    }
+    fn ttl(&mut self) -> anyhow::Result<Option<Duration>> {
+        let ms = self.u64()?;
+        Ok((ms > 0).then(|| Duration::from_millis(ms)))
+    }
+    fn str(&mut self) -> anyhow::Result<&'a str> {
+        let n = self.u32()?;
+        Ok(std::str::from_utf8(self.take(n)?)?)
+    }
+    fn key(&mut self) -> anyhow::Result<GroupingKey> {
+        let n = self.u32()?;
+        let mut labels = Vec::with_capacity(n.min(64));
+        for _ in 0..n {
+            labels.push((self.str()?.to_string(), self.str()?.to_string()));
+        }
+        Ok(GroupingKey::new(labels))
+    }
+    fn families(&mut self) -> anyhow::Result<Vec<FamilyRecord>> {
+        let n = self.u32()?;
+        let mut families = Vec::with_capacity(n.min(4096));
+        for _ in 0..n {
+            let name = self.str()?.to_string();
+            let kind = kind_from_code(self.u8()?).context("unknown metric type")?;
+            let help = self.str()?.to_string();
+            let pushed_at = self.time()?;
+            let len = self.u32()?;
+            let text = self.take(len)?.to_vec();
+            let n = self.u32()?;
+            let mut fingerprints = Vec::with_capacity(n.min(1 << 20));
+            for _ in 0..n {
+                fingerprints.push(self.u64()?);
+            }
+            if fingerprints.windows(2).any(|w| w[0] > w[1]) {
+                bail!("series fingerprints out of order");
+            }
+            families.push(FamilyRecord {
+                name,
+                kind,
+                help,
+                pushed_at,
+                text,
+                fingerprints,
+            });
+        }
+        Ok(families)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exposition::text;
+    use crate::server::metrics::OWN_TYPES;
+    use crate::server::store::{self, Store};
+
+    fn prepared(job: &str, body: &str) -> PreparedPush {
+        let key = GroupingKey::new([("job", job)]);
+        store::prepare(key, text::parse(body).unwrap(), SystemTime::now()).unwrap()
+    }
+
+    fn log(payloads: &[Vec<u8>]) -> Vec<u8> {
+        let mut out = LOG_MAGIC.to_vec();
+        for (i, p) in payloads.iter().enumerate() {
+            frame(&mut out, i as u64 + 1, p);
+        }
+        out
+    }
+
+    fn three_records() -> Vec<Vec<u8>> {
+        let now = SystemTime::now();
+        let mut p = prepared("a", "# HELP x An x.\n# TYPE x counter\nx{l=\"1\"} 3\n");
+        p.ttl = Some(Duration::from_secs(90));
+        vec![
+            push_payload(&p, Mode::Merge, now),
+            delete_payload(&[&GroupingKey::new([("job", "a")]), &p.key]),
+            failure_payload(&p.key, now),
+        ]
+    }
+
+    #[test]
+    fn records_round_trip() {
+        let bytes = log(&three_records());
+        let scan = scan(&bytes, LOG_MAGIC).unwrap();
+        assert!(scan.damage.is_empty(), "{:?}", scan.damage);
+        assert_eq!(scan.records.len(), 3);
+        let Change::Push {
+            key,
+            mode,
+            ttl,
+            families,
+            ..
+        } = &scan.records[0].1
+        else {
+            panic!("{:?}", scan.records[0]);
+        };
+        assert_eq!(
+            (key.to_string().as_str(), *mode),
+            ("{job=\"a\"}", Mode::Merge)
+        );
+        assert_eq!(*ttl, Some(Duration::from_secs(90)));
+        assert_eq!(families[0].help, "An x.");
+        assert!(matches!(&scan.records[1].1, Change::Delete(k) if k.len() == 2));
+        assert_eq!(scan.records[2].0, 3);
+    }
+
+    #[test]
+    fn a_torn_tail_is_damage_that_nothing_follows() {
+        let bytes = log(&three_records());
+        for cut in [bytes.len() - 1, bytes.len() - 30, 9] {
+            let scan = scan(&bytes[..cut], LOG_MAGIC).unwrap();
+            assert_eq!(scan.damage.len(), 1, "cut at {cut}");
+            assert!(!scan.damage[0].followed, "cut at {cut}");
+        }
+        // Zeros after the last record, as a file system can leave them.
+        let mut zeros = bytes.clone();
+        zeros.extend_from_slice(&[0; 100]);
+        let scan = scan(&zeros, LOG_MAGIC).unwrap();
+        assert_eq!(scan.records.len(), 3);
+        assert!(!scan.damage[0].followed);
+    }
+
+    #[test]
+    fn a_corrupt_middle_record_is_damage_that_records_follow() {
+        let records = three_records();
+        let clean = log(&records);
+        let second = LOG_MAGIC.len() + FRAME_HEADER + records[0].len();
+        for flip in [second + 30, second + 5, second + 1] {
+            let mut bytes = clean.clone();
+            bytes[flip] ^= 0x40;
+            let scan = scan(&bytes, LOG_MAGIC).unwrap();
+            assert_eq!(scan.damage.len(), 1, "flip at {flip}");
+            assert!(scan.damage[0].followed, "flip at {flip}");
+            assert_eq!(scan.damage[0].offset, second);
+            let seqs: Vec<u64> = scan.records.iter().map(|(s, _)| *s).collect();
+            assert_eq!(seqs, [1, 3], "flip at {flip}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Any cut and any flipped bit: the scan never panics, every record
+        /// it returns is one that was written, and the damage is reported.
+        #[test]
+        fn damage_is_found_and_never_invents_records(
+            cut in 0.8f64..=1.0,
+            at in 0.0f64..1.0,
+            bit in 0u8..8,
+        ) {
+            let written = log(&three_records());
+            let originals = scan(&written, LOG_MAGIC).unwrap().records;
+            let mut bytes = written[..(written.len() as f64 * cut) as usize].to_vec();
+            if bytes.len() > LOG_MAGIC.len() {
+                let i = LOG_MAGIC.len() + ((bytes.len() - LOG_MAGIC.len()) as f64 * at) as usize;
+                let i = i.min(bytes.len() - 1);
+                bytes[i] ^= 1 << bit;
+            }
+            if let Ok(found) = scan(&bytes, LOG_MAGIC) {
+                proptest::prop_assert!(found.records.iter().all(|r| originals.contains(r)));
+                proptest::prop_assert!(
+                    found.records.len() == originals.len() || !found.damage.is_empty()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn other_formats_are_not_ours() {
+        for bytes in [
+            &b""[..],
+            b"PGWSNAP1xxxxxxxxxxxxxxx",
+            b"\x0f\xff\x81\x03\x01\x01",
+        ] {
+            assert!(scan(bytes, LOG_MAGIC).is_err());
+            assert!(scan(bytes, SNAPSHOT_MAGIC).is_err());
+        }
+    }
+
+    #[test]
+    fn snapshot_round_trips_groups_with_their_times() {
+        let s = Store::new(OWN_TYPES);
+        let mut p = prepared(
+            "a",
+            "# TYPE s summary\ns{quantile=\"0.5\"} 1\ns_sum 2\ns_count 3\n",
+        );
+        p.ttl = Some(Duration::from_millis(1500));
+        s.push(p, Mode::Replace, SystemTime::now()).unwrap();
+        s.push(prepared("b", "y 1.5\n"), Mode::Replace, SystemTime::now())
+            .unwrap();
+        let groups = s.groups();
+        let bytes = encode_snapshot(&groups, 42);
+        let scan = scan(&bytes, SNAPSHOT_MAGIC).unwrap();
+        assert!(scan.damage.is_empty());
+        assert_eq!(
+            scan.records.first().map(|r| &r.1),
+            Some(&Change::SnapshotStart {
+                covers: 42,
+                groups: 2
+            })
+        );
+        assert_eq!(
+            scan.records.last().map(|r| &r.1),
+            Some(&Change::SnapshotEnd { groups: 2 })
+        );
+        let Change::Group(g) = &scan.records[1].1 else {
+            panic!()
+        };
+        assert_eq!(g.ttl, Some(Duration::from_millis(1500)));
+        assert_eq!(g.push_time, groups[0].push_time);
+        let again = prepare(g.key.clone(), g.families.clone(), g.ttl);
+        assert_eq!(again.ttl, g.ttl);
+        assert_eq!(
+            again.families()[0].pushed_at,
+            groups[0].families[0].pushed_at
+        );
+    }
+}

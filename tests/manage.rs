@@ -1,0 +1,932 @@
+//! `pgw list`, `pgw delete` and `pgw wipe` run as the real binary against
+//! `pgw serve` and the official Pushgateway alike: the listing in its three
+//! formats and with its filters, one group's metrics, deletion by exact key
+//! (labels holding `/`, spaces or nothing), by selector and by staleness,
+//! dry runs, wipes with and without the admin API, and the exit codes.
+//!
+//! The official server applies a DELETE after answering it, so a test that
+//! checks a deletion there polls the listing until it shows the result.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write as _;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::util::*;
+
+/// What a `pgw` run printed and how it exited.
+#[derive(Debug)]
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs `pgw ARGS` with stdin empty (not a terminal) and none of the
+/// environment variables that would change where it goes.
+fn pgw(args: &[&str]) -> Run {
+    pgw_with_stdin(args, None)
+}
+
+fn pgw_with_stdin(args: &[&str], stdin: Option<&str>) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pgw"));
+    cmd.args(args)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for var in [
+        "PGW_GATEWAY",
+        "PGW_USER",
+        "PGW_PASSWORD",
+        "PGW_TOKEN",
+        "NO_COLOR",
+    ] {
+        cmd.env_remove(var);
+    }
+    let mut child = cmd.spawn().expect("run pgw");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    let out = child.wait_with_output().expect("wait for pgw");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Runs `pgw ARGS` and requires exit code `code`.
+fn expect(code: i32, args: &[&str]) -> Run {
+    let run = pgw(args);
+    assert_eq!(run.code, code, "pgw {args:?}: {run:#?}");
+    run
+}
+
+/// The two servers every test runs against: `pgw serve` and the official
+/// Pushgateway, each with `args`, as (name, process guard, base URL).
+fn both(args: &[&str]) -> Vec<(&'static str, Proc, String)> {
+    let p = Pgw::start(args);
+    let p_url = p.url();
+    let o = Official::start(args);
+    let o_url = o.url();
+    vec![("pgw", p.proc, p_url), ("official", o.proc, o_url)]
+}
+
+/// Pushes `body` to `path` (a push path) and requires success.
+fn push(url: &str, path: &str, body: &str) {
+    let r = put(&format!("{url}{path}"), body);
+    assert!(r.status / 100 == 2, "PUT {path}: {} {}", r.status, r.text());
+}
+
+fn key(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect()
+}
+
+fn groups_of(url: &str) -> BTreeSet<BTreeMap<String, String>> {
+    let r = get(&format!("{url}/api/v1/metrics"));
+    assert_eq!(r.status, 200, "{}", r.text());
+    group_labels(&r.json()).into_iter().collect()
+}
+
+/// Waits until the gateway holds exactly these groups (the official server
+/// applies writes after answering them).
+fn wait_groups(url: &str, want: &[&[(&str, &str)]]) {
+    let want: BTreeSet<_> = want.iter().map(|p| key(p)).collect();
+    let got = poll(Duration::from_secs(10), || {
+        let got = groups_of(url);
+        (got == want).then_some(())
+    });
+    assert!(
+        got.is_some(),
+        "groups at {url}: want {want:?}, have {:?}",
+        groups_of(url)
+    );
+}
+
+fn json(run: &Run) -> serde_json::Value {
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {run:#?}"))
+}
+
+/// The label maps of a `list -o json` output, in its order.
+fn listed(run: &Run) -> Vec<BTreeMap<String, String>> {
+    json(run)["groups"]
+        .as_array()
+        .expect("groups list")
+        .iter()
+        .map(|g| serde_json::from_value(g["labels"].clone()).unwrap())
+        .collect()
+}
+
+#[test]
+fn list_as_table_wide_and_json() {
+    for (name, _guard, url) in both(&[]) {
+        push(&url, "/metrics/job/node/instance/web-1", "a 1\nb 2\n");
+        push(
+            &url,
+            "/metrics/job/backup/path@base64/L3Zhci90bXA/instance@base64/=",
+            "# TYPE c counter\nc{x=\"1\"} 1\nc{x=\"2\"} 2\n",
+        );
+        push(&url, "/metrics/job/sp/name@base64/YSBi", "d 1\n");
+        wait_groups(
+            &url,
+            &[
+                &[("job", "node"), ("instance", "web-1")],
+                &[("job", "backup"), ("path", "/var/tmp"), ("instance", "")],
+                &[("job", "sp"), ("name", "a b")],
+            ],
+        );
+
+        let table = expect(0, &["list", "-g", &url]).stdout;
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines.len(), 4, "{name}:\n{table}");
+        assert!(
+            lines[0].starts_with("JOB") && lines[0].contains("LAST PUSH"),
+            "{name}:\n{table}"
+        );
+        // Sorted by job; values that need quotes are quoted.
+        assert!(
+            lines[1].starts_with("backup") && lines[1].contains("instance=\"\" path=/var/tmp"),
+            "{name}:\n{table}"
+        );
+        assert!(
+            lines[2].starts_with("node") && lines[2].contains("instance=web-1"),
+            "{name}:\n{table}"
+        );
+        assert!(
+            lines[3].contains("name=\"a b\"") && lines[3].contains(" ok"),
+            "{name}:\n{table}"
+        );
+        assert!(
+            lines[2].contains(" 2 ") && lines[2].contains(" ago"),
+            "{name}: counts and age\n{table}"
+        );
+        assert!(!table.contains('\x1b'), "{name}: no colour off a terminal");
+        assert!(
+            !lines[0].contains("EXPIRES"),
+            "{name}: no expiry, no column"
+        );
+
+        let wide = expect(0, &["list", "-g", &url, "-o", "wide"]).stdout;
+        assert!(
+            wide.lines().next().unwrap().ends_with("PATH"),
+            "{name}:\n{wide}"
+        );
+        assert!(
+            wide.contains("/metrics/job/backup/instance@base64/=/path@base64/L3Zhci90bXA"),
+            "{name}:\n{wide}"
+        );
+
+        let run = expect(0, &["list", "-g", &url, "-o", "json"]);
+        let doc = json(&run);
+        let groups = doc["groups"].as_array().unwrap();
+        assert_eq!(groups.len(), 3, "{name}: {doc}");
+        let node = &groups[1];
+        assert_eq!(
+            node["labels"],
+            serde_json::json!({"instance": "web-1", "job": "node"})
+        );
+        assert_eq!(node["path"], "/metrics/job/node/instance/web-1");
+        assert_eq!(
+            (node["metrics"].as_u64(), node["series"].as_u64()),
+            (Some(2), Some(2))
+        );
+        assert_eq!(node["last_push_ok"], true);
+        assert!(
+            node["last_push_unix"].as_f64().unwrap() > 1.7e9,
+            "{name}: {node}"
+        );
+        assert!(
+            node["last_push_age_seconds"].as_f64().unwrap() < 600.0,
+            "{name}: {node}"
+        );
+        assert!(
+            node["last_push"].as_str().unwrap().ends_with('Z'),
+            "{name}: {node}"
+        );
+        assert_eq!(node["expires_in_seconds"], serde_json::Value::Null);
+        assert_eq!(groups[0]["series"], 2, "{name}: {doc}");
+    }
+}
+
+#[test]
+fn list_filters_and_sorting() {
+    for (name, _guard, url) in both(&[]) {
+        push(&url, "/metrics/job/node/instance/web-1", "a 1\n");
+        push(&url, "/metrics/job/node/instance/web-2", "a 1\n");
+        push(&url, "/metrics/job/node/instance/db", "a 1\n");
+        push(&url, "/metrics/job/other", "b 1\n");
+        wait_groups(
+            &url,
+            &[
+                &[("job", "node"), ("instance", "web-1")],
+                &[("job", "node"), ("instance", "web-2")],
+                &[("job", "node"), ("instance", "db")],
+                &[("job", "other")],
+            ],
+        );
+        let run = expect(
+            0,
+            &[
+                "list",
+                "-g",
+                &url,
+                "-o",
+                "json",
+                "-s",
+                "job=node,instance=~web-.*",
+            ],
+        );
+        assert_eq!(
+            listed(&run),
+            [
+                key(&[("job", "node"), ("instance", "web-1")]),
+                key(&[("job", "node"), ("instance", "web-2")])
+            ],
+            "{name}"
+        );
+        let run = expect(0, &["list", "-g", &url, "-o", "json", "-s", "job!=node"]);
+        assert_eq!(listed(&run), [key(&[("job", "other")])], "{name}");
+
+        // Nothing is an hour old; an empty listing is not an error unless asked.
+        let run = expect(0, &["list", "-g", &url, "--stale", "1h"]);
+        assert_eq!(run.stdout, "", "{name}");
+        assert!(run.stderr.contains("no group at"), "{name}: {run:#?}");
+        let run = expect(8, &["list", "-g", &url, "--stale", "1h", "--fail-if-none"]);
+        assert!(
+            run.stderr.starts_with("pgw: error: no group at"),
+            "{name}: {run:#?}"
+        );
+
+        // Once all are a second old, a group pushed again drops out.
+        let all_stale = poll(Duration::from_secs(10), || {
+            let run = expect(0, &["list", "-g", &url, "-o", "json", "--stale", "1s"]);
+            (listed(&run).len() == 4).then_some(())
+        });
+        assert!(
+            all_stale.is_some(),
+            "{name}: the groups never became a second old"
+        );
+        push(&url, "/metrics/job/other", "b 2\n");
+        let run = expect(0, &["list", "-g", &url, "-o", "json", "--stale", "1s"]);
+        assert!(
+            !listed(&run).contains(&key(&[("job", "other")])) && listed(&run).len() == 3,
+            "{name}: {run:#?}"
+        );
+
+        // By age: the group pushed last comes last, or first reversed.
+        let run = expect(0, &["list", "-g", &url, "-o", "json", "--sort", "age"]);
+        assert_eq!(
+            listed(&run).last().unwrap(),
+            &key(&[("job", "other")]),
+            "{name}"
+        );
+        let run = expect(
+            0,
+            &["list", "-g", &url, "-o", "json", "--sort", "age", "-r"],
+        );
+        assert_eq!(listed(&run)[0], key(&[("job", "other")]), "{name}");
+
+        expect(3, &["list", "-g", &url, "-s", "job=~("]);
+    }
+}
+
+#[test]
+fn failed_lists_the_group_of_a_refused_push() {
+    for (name, _guard, url) in both(&[]) {
+        push(&url, "/metrics/job/good", "a 1\n");
+        push(&url, "/metrics/job/bad", "a 1\n");
+        // A sample with a timestamp is refused by both servers, and marks
+        // the existing group's last push as failed.
+        let r = put(&format!("{url}/metrics/job/bad"), "a 1 1000\n");
+        assert_eq!(r.status, 400, "{name}: {}", r.text());
+        let failed = poll(Duration::from_secs(10), || {
+            let run = expect(0, &["list", "-g", &url, "-o", "json", "--failed"]);
+            (listed(&run) == [key(&[("job", "bad")])]).then_some(run)
+        });
+        assert!(failed.is_some(), "{name}: --failed never listed the group");
+        let table = expect(0, &["list", "-g", &url]).stdout;
+        let bad = table.lines().find(|l| l.starts_with("bad")).unwrap();
+        assert!(bad.contains("failed"), "{name}:\n{table}");
+        let good = table.lines().find(|l| l.starts_with("good")).unwrap();
+        assert!(good.trim_end().ends_with("ok"), "{name}:\n{table}");
+    }
+}
+
+#[test]
+fn list_one_groups_metrics() {
+    for (name, _guard, url) in both(&[]) {
+        push(
+            &url,
+            "/metrics/job/backup/path@base64/L3Zhci90bXA",
+            "# TYPE runs_total counter\nruns_total{result=\"ok\"} 7\nruns_total{result=\"failed\"} 1\n\
+             # TYPE took_seconds summary\ntook_seconds{quantile=\"0.5\"} 2\ntook_seconds_sum 9\ntook_seconds_count 4\n",
+        );
+        push(&url, "/metrics/job/backup/path/other", "x 1\n");
+        wait_groups(
+            &url,
+            &[
+                &[("job", "backup"), ("path", "/var/tmp")],
+                &[("job", "backup"), ("path", "other")],
+            ],
+        );
+        for args in [
+            vec!["list", "-g", &url, "-j", "backup", "-l", "path=/var/tmp"],
+            vec!["list", "-g", &url, "job=backup,path=/var/tmp"],
+            vec!["list", "-g", &url, "--metrics", "-s", "path=~/.*"],
+        ] {
+            let out = expect(0, &args).stdout;
+            assert!(
+                out.starts_with("{job=\"backup\",path=\"/var/tmp\"}  2 metrics, 3 series"),
+                "{name} {args:?}:\n{out}"
+            );
+            assert!(
+                out.contains("runs_total") && out.contains("result=failed") && out.contains(" 7"),
+                "{name}:\n{out}"
+            );
+            assert!(
+                out.contains("took_seconds") && out.contains("count=4 sum=9"),
+                "{name}:\n{out}"
+            );
+            assert!(!out.contains("push_time_seconds"), "{name}:\n{out}");
+        }
+        let wide = expect(
+            0,
+            &["list", "-g", &url, "job=backup,path=/var/tmp", "-o", "wide"],
+        )
+        .stdout;
+        assert!(wide.contains("count=4 sum=9 0.5=2"), "{name}:\n{wide}");
+        let run = expect(
+            0,
+            &["list", "-g", &url, "job=backup,path=/var/tmp", "-o", "json"],
+        );
+        let doc = json(&run);
+        assert_eq!(doc["group"]["labels"]["path"], "/var/tmp");
+        let runs = doc["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == "runs_total")
+            .unwrap();
+        assert_eq!(runs["type"], "COUNTER", "{name}: {doc}");
+        assert_eq!(runs["series"].as_array().unwrap().len(), 2, "{name}: {doc}");
+
+        // A key names one group exactly: a missing label is another group.
+        let run = expect(8, &["list", "-g", &url, "-j", "backup"]);
+        assert!(
+            run.stderr.contains("no group {job=\"backup\"}"),
+            "{name}: {run:#?}"
+        );
+        let run = expect(3, &["list", "-g", &url, "--metrics", "-s", "job=backup"]);
+        assert!(run.stderr.contains("2 match"), "{name}: {run:#?}");
+        expect(8, &["list", "-g", &url, "--metrics", "-s", "job=none"]);
+        expect(3, &["list", "-g", &url, "path=/var/tmp"]);
+        expect(2, &["list", "-g", &url, "-l", "path=x"]);
+    }
+}
+
+#[test]
+fn delete_by_key_reaches_awkward_labels() {
+    for (name, _guard, url) in both(&[]) {
+        push(&url, "/metrics/job/a/path@base64/L3Zhci90bXA", "x 1\n");
+        push(
+            &url,
+            "/metrics/job/a/path@base64/L3Zhci90bXA/sp@base64/YSBi",
+            "y 1\n",
+        );
+        push(&url, "/metrics/job@base64/bmlnaHRseS9iYWNrdXA", "z 1\n");
+        push(&url, "/metrics/job/e", "w 1\n");
+        let mut want: Vec<&[(&str, &str)]> = vec![
+            &[("job", "a"), ("path", "/var/tmp")],
+            &[("job", "a"), ("path", "/var/tmp"), ("sp", "a b")],
+            &[("job", "nightly/backup")],
+            &[("job", "e")],
+        ];
+        if name == "official" {
+            // Refused, but the official server keeps the group: a group with
+            // an empty instance beside the one without (spec 1.7, bug 1).
+            put(&format!("{url}/metrics/job/e/instance@base64/="), "w 1\n");
+            want.push(&[("job", "e"), ("instance", "")]);
+        }
+        wait_groups(&url, &want);
+
+        let run = expect(
+            0,
+            &[
+                "delete",
+                "-g",
+                &url,
+                "-j",
+                "a",
+                "-l",
+                "path=/var/tmp",
+                "-l",
+                "sp=a b",
+            ],
+        );
+        assert_eq!(run.stdout.lines().count(), 1, "{name}: {run:#?}");
+        assert!(
+            run.stdout
+                .starts_with("deleted {job=\"a\",path=\"/var/tmp\",sp=\"a b\"}"),
+            "{name}: {run:#?}"
+        );
+        want.retain(|k| k.len() != 3 || k[0].1 != "a");
+        wait_groups(&url, &want);
+
+        expect(0, &["delete", "-g", &url, "job=nightly/backup"]);
+        want.retain(|k| k[0].1 != "nightly/backup");
+        wait_groups(&url, &want);
+
+        // `instance=""` names the group with an empty instance, never {job="e"}.
+        let code = if name == "official" { 0 } else { 8 };
+        expect(
+            code,
+            &[
+                "delete",
+                "-g",
+                &url,
+                "job=e,instance=\"\"",
+                "--fail-if-none",
+            ],
+        );
+        want.retain(|k| k.len() != 2 || k[0].1 != "e");
+        wait_groups(&url, &want);
+        assert!(groups_of(&url).contains(&key(&[("job", "e")])), "{name}");
+
+        expect(0, &["delete", "-g", &url, "-j", "a", "-l", "path=/var/tmp"]);
+        wait_groups(&url, &[&[("job", "e")]]);
+        let run = expect(0, &["delete", "-g", &url, "-j", "gone"]);
+        assert!(run.stderr.contains("nothing deleted"), "{name}: {run:#?}");
+        expect(8, &["delete", "-g", &url, "-j", "gone", "--fail-if-none"]);
+    }
+}
+
+#[test]
+fn delete_by_selector_and_staleness_with_dry_run() {
+    for (name, guard, url) in both(&[]) {
+        for path in [
+            "/metrics/job/ci-1",
+            "/metrics/job/ci-2/instance/x",
+            "/metrics/job/keep",
+        ] {
+            push(&url, path, "a 1\n");
+        }
+        let all: Vec<&[(&str, &str)]> = vec![
+            &[("job", "ci-1")],
+            &[("job", "ci-2"), ("instance", "x")],
+            &[("job", "keep")],
+        ];
+        wait_groups(&url, &all);
+
+        let run = expect(0, &["delete", "-g", &url, "-s", "job=~ci-.*", "--dry-run"]);
+        assert_eq!(
+            run.stdout
+                .lines()
+                .map(|l| l.split("  ").next().unwrap())
+                .collect::<Vec<_>>(),
+            [
+                "would delete {job=\"ci-1\"}",
+                "would delete {instance=\"x\",job=\"ci-2\"}"
+            ],
+            "{name}: {run:#?}"
+        );
+        assert!(run.stderr.contains("dry run"), "{name}: {run:#?}");
+        assert_eq!(
+            groups_of(&url).len(),
+            3,
+            "{name}: a dry run deletes nothing"
+        );
+
+        let run = expect(0, &["delete", "-g", &url, "-s", "job=~ci-.*"]);
+        assert_eq!(
+            run.stdout.matches("deleted {").count(),
+            2,
+            "{name}: {run:#?}"
+        );
+        wait_groups(&url, &[&[("job", "keep")]]);
+        if name == "pgw" {
+            // pgw serve did it in one request, and logged it.
+            let log = guard.log();
+            assert!(log.contains("msg=\"deleted groups\" count=2"), "{log}");
+        }
+
+        // Staleness: nothing is an hour old (exit 8 when asked), then the
+        // group is a second old and goes.
+        let run = expect(
+            8,
+            &["delete", "-g", &url, "--stale", "1h", "--fail-if-none"],
+        );
+        assert!(run.stderr.contains("--stale 1h"), "{name}: {run:#?}");
+        push(&url, "/metrics/job/fresh", "a 1\n");
+        let gone = poll(Duration::from_secs(10), || {
+            let run = expect(
+                0,
+                &["delete", "-g", &url, "--stale", "1s", "-s", "job=keep"],
+            );
+            run.stdout.contains("deleted {job=\"keep\"}").then_some(())
+        });
+        assert!(gone.is_some(), "{name}: the stale group was never deleted");
+        wait_groups(&url, &[&[("job", "fresh")]]);
+
+        expect(2, &["delete", "-g", &url]);
+        expect(2, &["delete", "-g", &url, "-j", "x", "-s", "job=x"]);
+        expect(3, &["delete", "-g", &url, "-s", "job=~("]);
+    }
+}
+
+/// A proxy in front of `upstream` that runs `hook` once, just before it
+/// forwards the `nth` `GET /api/v1/metrics`: a deterministic way to let a
+/// push land between a listing and a later one. Returns the proxy's URL.
+fn proxy_with_hook(
+    upstream: String,
+    nth: usize,
+    hook: impl Fn() + Send + Sync + 'static,
+) -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let listings = Arc::new(AtomicUsize::new(0));
+    let hook = Arc::new(hook);
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
+                let (upstream, listings, hook) = (upstream.clone(), listings.clone(), hook.clone());
+                async move {
+                    let method = req.method().to_string();
+                    let path = req.uri().to_string();
+                    let body = axum::body::to_bytes(req.into_body(), usize::MAX)
+                        .await
+                        .unwrap();
+                    let resp = tokio::task::spawn_blocking(move || {
+                        if method == "GET"
+                            && path == "/api/v1/metrics"
+                            && listings.fetch_add(1, Ordering::SeqCst) + 1 == nth
+                        {
+                            hook();
+                        }
+                        request(&method, &format!("{upstream}{path}"), &[], &body)
+                    })
+                    .await
+                    .unwrap();
+                    let mut out =
+                        axum::response::Response::new(axum::body::Body::from(resp.body.clone()));
+                    *out.status_mut() = axum::http::StatusCode::from_u16(resp.status).unwrap();
+                    if let Some(ct) = resp.header("content-type") {
+                        out.headers_mut()
+                            .insert("content-type", ct.parse().unwrap());
+                    }
+                    out
+                }
+            });
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    url
+}
+
+/// Against the official server, a group pushed again between the listing
+/// and its DELETE survives the clean-up, and pgw says so.
+#[test]
+fn delete_spares_a_group_pushed_since_the_listing() {
+    let o = Official::start(&[]);
+    let url = o.url();
+    push(&url, "/metrics/job/race-a", "a 1\n");
+    push(&url, "/metrics/job/race-b", "a 1\n");
+    wait_groups(&url, &[&[("job", "race-a")], &[("job", "race-b")]]);
+    // The first listing selects both; the second, taken just before the
+    // first DELETE, sees race-a pushed again.
+    let again = url.clone();
+    let proxy = proxy_with_hook(url.clone(), 2, move || {
+        push(&again, "/metrics/job/race-a", "a 2\n");
+    });
+    let run = expect(0, &["delete", "-g", &proxy, "-s", "job=~race-.*"]);
+    assert_eq!(run.stdout.lines().count(), 1, "{run:#?}");
+    assert!(
+        run.stdout.starts_with("deleted {job=\"race-b\"}"),
+        "{run:#?}"
+    );
+    assert!(
+        run.stderr
+            .contains("skipped {job=\"race-a\"}: pushed again since the listing"),
+        "{run:#?}"
+    );
+    assert!(run.stderr.contains("deleted 1 group at"), "{run:#?}");
+    assert!(run.stderr.contains("skipped 1"), "{run:#?}");
+    wait_groups(&url, &[&[("job", "race-a")]]);
+}
+
+#[test]
+fn wipe_with_the_admin_api() {
+    for (name, _guard, url) in both(&["--web.enable-admin-api"]) {
+        push(&url, "/metrics/job/a", "a 1\n");
+        push(&url, "/metrics/job/b/path@base64/L3Zhci90bXA", "a 1\n");
+        wait_groups(
+            &url,
+            &[&[("job", "a")], &[("job", "b"), ("path", "/var/tmp")]],
+        );
+        let run = expect(2, &["wipe", "-g", &url]);
+        assert!(run.stderr.contains("--yes"), "{name}: {run:#?}");
+        assert_eq!(groups_of(&url).len(), 2, "{name}: refused, nothing deleted");
+        let run = expect(0, &["wipe", "-g", &url, "--yes"]);
+        assert_eq!(run.stdout, format!("wiped 2 groups at {url}\n"), "{name}");
+        wait_groups(&url, &[]);
+        let run = expect(0, &["wipe", "-g", &url, "--yes"]);
+        assert!(run.stderr.contains("holds no group"), "{name}: {run:#?}");
+    }
+}
+
+#[test]
+fn wipe_without_the_admin_api_and_per_group() {
+    for (name, _guard, url) in both(&[]) {
+        push(&url, "/metrics/job/a", "a 1\n");
+        push(&url, "/metrics/job/b/sp@base64/YSBi", "a 1\n");
+        push(&url, "/metrics/job/c/instance@base64/=", "a 1\n");
+        let want: &[&[(&str, &str)]] = &[
+            &[("job", "a")],
+            &[("job", "b"), ("sp", "a b")],
+            &[("job", "c"), ("instance", "")],
+        ];
+        wait_groups(&url, want);
+        let run = expect(6, &["wipe", "-g", &url, "--yes"]);
+        assert!(
+            run.stderr
+                .starts_with("pgw: error: the admin API is off at"),
+            "{name}: {run:#?}"
+        );
+        assert!(
+            run.stderr.contains("--web.enable-admin-api") && run.stderr.contains("--per-group"),
+            "{name}: {run:#?}"
+        );
+        assert!(run.stderr.contains("404"), "{name}: {run:#?}");
+        wait_groups(&url, want);
+        let run = expect(0, &["wipe", "-g", &url, "--yes", "--per-group"]);
+        assert_eq!(
+            run.stdout,
+            format!("deleted 3 groups at {url}, one by one\n"),
+            "{name}"
+        );
+        wait_groups(&url, &[]);
+    }
+}
+
+/// The question on a terminal: `script` gives pgw a pseudo-terminal as
+/// stdin and passes our answer through it.
+#[test]
+fn wipe_asks_on_a_terminal() {
+    require("script");
+    let g = Pgw::start(&["--web.enable-admin-api"]);
+    let url = g.url();
+    push(&url, "/metrics/job/a", "a 1\n");
+    push(&url, "/metrics/job/b", "a 1\n");
+    let command = format!("{} wipe -g {url}", env!("CARGO_BIN_EXE_pgw"));
+    let ask = |answer: &str| {
+        let mut cmd = Command::new("script");
+        cmd.args(["-qec", &command, "/dev/null"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("run script");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(answer.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, screen) = ask("n\n");
+    assert_eq!(code, Some(1), "{screen}");
+    assert!(screen.contains("Delete all 2 groups at"), "{screen}");
+    assert!(screen.contains("nothing was deleted"), "{screen}");
+    assert_eq!(groups_of(&url).len(), 2);
+    let (code, screen) = ask("y\n");
+    assert_eq!(code, Some(0), "{screen}");
+    assert!(screen.contains("wiped 2 groups"), "{screen}");
+    assert_eq!(groups_of(&url).len(), 0);
+}
+
+#[test]
+fn list_shows_the_expiry_pgw_serve_reports() {
+    let g = Pgw::start(&[]);
+    let url = g.url();
+    let r = request(
+        "PUT",
+        &format!("{url}/metrics/job/ttl"),
+        &[("Pgw-Expire-After", "1h")],
+        b"a 1\n",
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    push(&url, "/metrics/job/forever", "a 1\n");
+    let table = expect(0, &["list", "-g", &url]).stdout;
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines[0].contains("EXPIRES"), "{table}");
+    assert!(
+        lines[1].starts_with("forever") && lines[1].trim_end().ends_with('-'),
+        "{table}"
+    );
+    assert!(
+        lines[2].starts_with("ttl") && lines[2].contains("in 59m"),
+        "{table}"
+    );
+    let wide = expect(0, &["list", "-g", &url, "-o", "wide"]).stdout;
+    assert!(wide.lines().next().unwrap().contains(" TTL "), "{wide}");
+    assert!(wide.lines().nth(2).unwrap().contains(" 1h "), "{wide}");
+    let doc = json(&expect(0, &["list", "-g", &url, "-o", "json"]));
+    assert_eq!(doc["groups"][1]["expire_after_seconds"], 3600.0);
+    let left = doc["groups"][1]["expires_in_seconds"].as_f64().unwrap();
+    assert!(left > 3500.0 && left <= 3600.0, "{doc}");
+    assert_eq!(
+        doc["groups"][0]["expires_in_seconds"],
+        serde_json::Value::Null
+    );
+}
+
+/// What `pgw ARGS` shows on a pseudo-terminal `cols` wide (`script` runs
+/// it), with `NO_COLOR` set or not.
+fn on_terminal(args: &str, cols: u16, no_color: bool) -> String {
+    require("script");
+    let command = format!("stty cols {cols}; {} {args}", env!("CARGO_BIN_EXE_pgw"));
+    let mut cmd = Command::new("script");
+    cmd.args(["-qec", &command, "/dev/null"])
+        .stdin(Stdio::null())
+        .env_remove("COLUMNS")
+        .env_remove("NO_COLOR");
+    if no_color {
+        cmd.env("NO_COLOR", "1");
+    }
+    let out = cmd.output().expect("run script");
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n")
+}
+
+#[test]
+fn list_colours_and_fits_only_on_a_terminal() {
+    let g = Pgw::start(&[]);
+    let url = g.url();
+    push(&url, "/metrics/job/ok", "a 1\n");
+    push(
+        &url,
+        "/metrics/job/bad/host/db-primary-1.eu-west.example.com",
+        "a 1\n",
+    );
+    put(
+        &format!("{url}/metrics/job/bad/host/db-primary-1.eu-west.example.com"),
+        "a 1 5\n",
+    );
+    let screen = on_terminal(&format!("list -g {url}"), 200, false);
+    assert!(screen.contains("\x1b["), "colour on a terminal:\n{screen}");
+    let screen = on_terminal(&format!("list -g {url}"), 200, true);
+    assert!(!screen.contains('\x1b'), "NO_COLOR:\n{screen}");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pgw"));
+    cmd.args(["list", "-g", &url, "-o", "wide"])
+        .env("COLUMNS", "40")
+        .env_remove("NO_COLOR");
+    let piped = String::from_utf8(cmd.output().unwrap().stdout).unwrap();
+    assert!(!piped.contains('\x1b'));
+    assert!(
+        piped.lines().any(|l| l.chars().count() > 100),
+        "a pipe gets full lines:\n{piped}"
+    );
+    let screen = on_terminal(&format!("list -g {url} -o wide"), 120, true);
+    assert!(screen.lines().count() > 3, "wrapped:\n{screen}");
+    assert!(
+        screen.lines().all(|l| l.chars().count() <= 120),
+        "the table fits the terminal:\n{screen}"
+    );
+}
+
+#[test]
+fn unreachable_gateway_exits_4() {
+    let url = format!("http://127.0.0.1:{}", free_port());
+    for args in [
+        vec!["list"],
+        vec!["list", "-j", "x"],
+        vec!["delete", "-j", "x"],
+        vec!["delete", "-s", "job=x"],
+        vec!["wipe", "--yes"],
+    ] {
+        let mut args = args;
+        args.extend(["-g", &url, "--retries", "0"]);
+        let run = expect(4, &args);
+        assert!(run.stderr.starts_with("pgw: error: cannot "), "{run:#?}");
+        assert!(run.stderr.contains("cannot reach the gateway"), "{run:#?}");
+    }
+}
+
+/// A server that answers every request with `status` and a short text.
+fn answering(status: u16) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            let app = axum::Router::new().fallback(move || async move {
+                (
+                    axum::http::StatusCode::from_u16(status).unwrap(),
+                    "storage on fire",
+                )
+            });
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    url
+}
+
+#[test]
+fn route_prefix_refusals_and_failures() {
+    let g = Pgw::start(&["--web.route-prefix=/pgw"]);
+    let url = format!("{}/pgw", g.url());
+    push(&url, "/metrics/job/a", "a 1\n");
+    let run = expect(0, &["list", "-g", &url, "-o", "json"]);
+    assert_eq!(listed(&run), [key(&[("job", "a")])]);
+    expect(0, &["delete", "-g", &url, "-j", "a"]);
+    wait_groups(&url, &[]);
+
+    // Without the prefix every path is unknown: a refusal (4xx), exit 6.
+    let run = expect(6, &["list", "-g", &g.url()]);
+    assert!(
+        run.stderr.contains("refused GET /api/v1/metrics with 404"),
+        "{run:#?}"
+    );
+
+    let failing = answering(503);
+    for args in [
+        vec!["list"],
+        vec!["delete", "-s", "job=x"],
+        vec!["wipe", "--yes"],
+    ] {
+        let mut args = args;
+        args.extend(["-g", &failing, "--retries", "1"]);
+        let run = expect(7, &args);
+        assert!(
+            run.stderr
+                .contains("503 Service Unavailable: storage on fire"),
+            "{run:#?}"
+        );
+        assert!(run.stderr.contains("gave up after 2 attempts"), "{run:#?}");
+    }
+}
+
+#[test]
+fn silent_gateway_exits_5() {
+    // The kernel accepts the connection; nobody ever answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", silent.local_addr().unwrap());
+    for args in [
+        vec!["list"],
+        vec!["delete", "-s", "job=x"],
+        vec!["wipe", "--yes"],
+    ] {
+        let mut args = args;
+        args.extend(["-g", &url, "--retries", "0", "--timeout", "300ms"]);
+        let run = expect(5, &args);
+        assert!(run.stderr.contains("did not answer"), "{run:#?}");
+    }
+}
+
+#[test]
+fn ten_thousand_groups_list_quickly() {
+    let g = Pgw::start(&[]);
+    let url = g.url();
+    let body = "# TYPE a gauge\na 1\nb 2\n";
+    for i in 0..10_000 {
+        push(&url, &format!("/metrics/job/load/instance/i{i}"), body);
+    }
+    let started = std::time::Instant::now();
+    let run = expect(0, &["list", "-g", &url]);
+    let took = started.elapsed();
+    assert_eq!(run.stdout.lines().count(), 10_001);
+    // A debug build, on a shared machine: the bound is loose; README has
+    // the release figure.
+    assert!(
+        took < Duration::from_secs(10),
+        "listing 10,000 groups took {took:?}"
+    );
+}

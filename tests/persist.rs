@@ -1,0 +1,484 @@
+//! Durability of `pgw serve --persistence.file`, tested on real processes:
+//! pushes answered 200 survive SIGKILL at a random moment under load, as do
+//! deletes, wipes and push times; SIGTERM flushes; and each kind of damaged
+//! file is refused with a message that says how to recover, then recovered
+//! with `--persistence.recover`.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::util::*;
+
+fn file_arg(file: &Path) -> String {
+    format!("--persistence.file={}", file.display())
+}
+
+/// The value of metric `name` in every pushed group, by job.
+fn values(g: &Pgw, name: &str) -> BTreeMap<String, f64> {
+    scrape_pushed(&format!("{}/metrics", g.url()))
+        .into_iter()
+        .filter(|(n, _, _)| n == name)
+        .map(|(_, labels, v)| {
+            let job = labels.iter().find(|(n, _)| n == "job").unwrap().1.clone();
+            (job, v.parse().unwrap())
+        })
+        .collect()
+}
+
+fn jobs(g: &Pgw) -> Vec<String> {
+    let r = get(&format!("{}/api/v1/metrics", g.url()));
+    group_labels(&r.json())
+        .into_iter()
+        .map(|l| l["job"].clone())
+        .collect()
+}
+
+fn sorted_api(g: &Pgw) -> serde_json::Value {
+    let mut api = get(&format!("{}/api/v1/metrics", g.url())).json();
+    api["data"]
+        .as_array_mut()
+        .unwrap()
+        .sort_by_key(|g| g["labels"].to_string());
+    api
+}
+
+fn push_ok(g: &Pgw, method: &str, path: &str, body: &str) {
+    let r = request(method, &format!("{}{path}", g.url()), &[], body.as_bytes());
+    assert!(
+        r.status == 200 || r.status == 202,
+        "{method} {path}: {} {}",
+        r.status,
+        r.text()
+    );
+}
+
+/// SIGKILL: nothing is flushed, nothing is drained.
+fn kill_9(mut g: Pgw) {
+    g.proc.child.kill().unwrap();
+    g.proc.child.wait().unwrap();
+}
+
+fn sigterm(g: &mut Pgw) {
+    let status = Command::new("kill")
+        .args(["-TERM", &g.proc.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = g.proc.wait_exit(Duration::from_secs(20));
+    assert!(
+        exit.is_some_and(|s| s.success()),
+        "exit after SIGTERM: {exit:?}\n{}",
+        g.proc.log()
+    );
+}
+
+/// Runs `pgw serve` that must refuse to start; returns its stderr.
+fn refused(args: &[&str]) -> String {
+    let dir = TempDir::new("refused-log");
+    let log = dir.path().join("stderr");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pgw"))
+        .arg("serve")
+        .arg("--web.listen-address=127.0.0.1:0")
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let status = poll(Duration::from_secs(20), || child.try_wait().unwrap());
+    if status.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let stderr = fs::read_to_string(&log).unwrap();
+    assert_eq!(status.and_then(|s| s.code()), Some(1), "{stderr}");
+    stderr
+}
+
+/// A number that differs from run to run, for the moment of the kill.
+fn random(below: usize) -> usize {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos() as usize;
+    (nanos / 1000) % below
+}
+
+fn segments(file: &Path) -> Vec<PathBuf> {
+    let name = format!("{}.wal.", file.file_name().unwrap().to_str().unwrap());
+    let mut v: Vec<PathBuf> = fs::read_dir(file.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&name))
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn damaged_copies(file: &Path) -> Vec<PathBuf> {
+    fs::read_dir(file.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_str().unwrap().contains(".damaged-"))
+        .collect()
+}
+
+/// Offsets of the records of a log segment (8-byte magic, then frames with a
+/// 24-byte header whose bytes 4..8 are the payload length).
+fn record_offsets(bytes: &[u8]) -> Vec<usize> {
+    let mut at = 8;
+    let mut offsets = Vec::new();
+    while at + 24 <= bytes.len() {
+        offsets.push(at);
+        let len = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().unwrap()) as usize;
+        at += 24 + len;
+    }
+    offsets
+}
+
+#[test]
+fn every_acknowledged_push_survives_kill_9_under_load() {
+    const WORKERS: usize = 4;
+    let dir = TempDir::new("kill9");
+    let file = dir.path().join("store");
+    let arg = file_arg(&file);
+    // Filler series make each push a few KB, so writes batch for real.
+    let filler: String = (0..200)
+        .map(|i| format!("filler{{i=\"{i}\"}} {i}\n"))
+        .collect();
+    let mut acked = [0u64; WORKERS];
+    for round in 0..4 {
+        // Compactions every 100 ms run concurrently with the pushes, so the
+        // kill also lands during compactions.
+        let g = Pgw::start(&[&arg, "--persistence.interval=100ms"]);
+        let got = values(&g, "v");
+        for (w, last) in acked.iter_mut().enumerate() {
+            let have = got.get(&format!("w{w}")).copied().unwrap_or(0.0);
+            assert!(
+                have >= *last as f64,
+                "round {round}: worker {w} had {last} acknowledged, the restarted server has {have}"
+            );
+            // A push that was written but not answered may be there too:
+            // values keep increasing from what the server has.
+            *last = have as u64;
+        }
+        let url = g.url();
+        let total = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let threads: Vec<_> = (0..WORKERS)
+            .map(|w| {
+                let (url, total, stop, filler) =
+                    (url.clone(), total.clone(), stop.clone(), filler.clone());
+                let mut value = acked[w];
+                std::thread::spawn(move || {
+                    let mut last_ok = value;
+                    while !stop.load(Ordering::Relaxed) {
+                        value += 1;
+                        let body = format!("v {value}\n{filler}");
+                        let path = format!("{url}/metrics/job/w{w}");
+                        match try_request("PUT", &path, &[], body.as_bytes()) {
+                            Some(r) if r.status == 200 => {
+                                last_ok = value;
+                                total.fetch_add(1, Ordering::Relaxed);
+                            }
+                            Some(r) => panic!("push answered {}: {}", r.status, r.text()),
+                            None => break,
+                        }
+                    }
+                    last_ok
+                })
+            })
+            .collect();
+        let target = 20 + random(300);
+        // The first round also waits for a compaction: only a compaction
+        // while the server runs can have written the snapshot before kill -9.
+        poll(Duration::from_secs(60), || {
+            (total.load(Ordering::Relaxed) >= target && (round > 0 || file.exists())).then_some(())
+        })
+        .expect("the pushes did not make progress");
+        kill_9(g);
+        stop.store(true, Ordering::Relaxed);
+        for (w, t) in threads.into_iter().enumerate() {
+            acked[w] = t.join().unwrap();
+        }
+    }
+    let g = Pgw::start(&[&arg]);
+    let got = values(&g, "v");
+    for (w, &last) in acked.iter().enumerate() {
+        assert!(
+            got[&format!("w{w}")] >= last as f64,
+            "worker {w}: {got:?} {acked:?}"
+        );
+    }
+}
+
+#[test]
+fn deletes_and_wipes_acknowledged_before_kill_9_stay_done() {
+    let dir = TempDir::new("kill9-delete");
+    let file = dir.path().join("store");
+    let arg = file_arg(&file);
+    let g = Pgw::start(&[&arg, "--web.enable-admin-api"]);
+    for job in ["a", "b", "c"] {
+        push_ok(&g, "PUT", &format!("/metrics/job/{job}"), "x 1\n");
+    }
+    push_ok(&g, "DELETE", "/metrics/job/a", "");
+    kill_9(g);
+    let g = Pgw::start(&[&arg, "--web.enable-admin-api"]);
+    assert_eq!(jobs(&g), ["b", "c"]);
+    push_ok(&g, "PUT", "/api/v1/admin/wipe", "");
+    push_ok(&g, "POST", "/metrics/job/d", "x 2\n");
+    kill_9(g);
+    let g = Pgw::start(&[&arg]);
+    assert_eq!(jobs(&g), ["d"]);
+}
+
+#[test]
+fn clean_ups_expiries_and_times_to_live_survive_kill_9() {
+    let dir = TempDir::new("kill9-expiry");
+    let file = dir.path().join("store");
+    let arg = file_arg(&file);
+    let g = Pgw::start(&[&arg]);
+    for job in ["ci-1", "ci-2", "keep"] {
+        push_ok(&g, "PUT", &format!("/metrics/job/{job}"), "x 1\n");
+    }
+    let r = request(
+        "PUT",
+        &format!("{}/metrics/job/short", g.url()),
+        &[("Pgw-Expire-After", "1s")],
+        b"x 1\n",
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = request(
+        "PUT",
+        &format!("{}/metrics/job/long", g.url()),
+        &[("Pgw-Expire-After", "1h")],
+        b"x 1\n",
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = request(
+        "DELETE",
+        &format!("{}/api/v1/groups?match=job%3D~%22ci-.*%22", g.url()),
+        &[],
+        b"",
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    // The expiry deletes `short` within a second or two of its push.
+    poll(Duration::from_secs(10), || {
+        (!jobs(&g).contains(&"short".to_string())).then_some(())
+    })
+    .expect("the group did not expire");
+    // An expiry answers nobody; the next acknowledged change is synced with
+    // every change before it, the expiry included.
+    push_ok(&g, "PUT", "/metrics/job/keep", "x 2\n");
+    kill_9(g);
+    let g = Pgw::start(&[&arg]);
+    assert_eq!(jobs(&g), ["keep", "long"]);
+    let api = get(&format!("{}/api/v1/metrics", g.url())).json();
+    let long = api["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["labels"]["job"] == "long")
+        .unwrap()
+        .clone();
+    assert_eq!(long["expire_after_seconds"], 3600.0, "{long}");
+}
+
+#[test]
+fn push_times_survive_kill_9_and_sigterm_flushes() {
+    let dir = TempDir::new("times");
+    let file = dir.path().join("store");
+    let arg = file_arg(&file);
+    let g = Pgw::start(&[&arg]);
+    push_ok(
+        &g,
+        "PUT",
+        "/metrics/job/a/instance/i",
+        "# HELP x An x.\n# TYPE x gauge\nx 1\n",
+    );
+    push_ok(&g, "PUT", "/metrics/job/b", "y 1\n");
+    push_ok(&g, "POST", "/metrics/job/b", "z 2\n");
+    // A refused push sets the group's failure time.
+    let r = request(
+        "PUT",
+        &format!("{}/metrics/job/b", g.url()),
+        &[],
+        b"x 1 123\n",
+    );
+    assert_eq!(r.status, 400);
+    let before = sorted_api(&g);
+    let scraped = values(&g, "push_failure_time_seconds");
+    assert!(scraped["b"] > 0.0, "{scraped:?}");
+    kill_9(g);
+
+    let mut g = Pgw::start(&[&arg]);
+    assert_eq!(sorted_api(&g), before, "kill -9 and replay of the log");
+    push_ok(&g, "PUT", "/metrics/job/c", "w 3\n");
+    let before = sorted_api(&g);
+    sigterm(&mut g);
+    // The shutdown compacted everything into the snapshot.
+    for segment in segments(&file) {
+        assert_eq!(fs::metadata(&segment).unwrap().len(), 8, "{segment:?}");
+    }
+    let g = Pgw::start(&[&arg]);
+    assert_eq!(sorted_api(&g), before, "SIGTERM and restart");
+}
+
+/// Three groups, written to the snapshot by a clean shutdown.
+fn snapshot_with_three_groups(file: &Path) {
+    let mut g = Pgw::start(&[&file_arg(file)]);
+    for job in ["a", "b", "c"] {
+        let body: String = (0..50).map(|i| format!("m{{i=\"{i}\"}} {i}\n")).collect();
+        push_ok(&g, "PUT", &format!("/metrics/job/{job}"), &body);
+    }
+    sigterm(&mut g);
+}
+
+#[test]
+fn a_truncated_snapshot_is_refused_then_recovered() {
+    let dir = TempDir::new("truncated");
+    let file = dir.path().join("store");
+    snapshot_with_three_groups(&file);
+    let bytes = fs::read(&file).unwrap();
+    let cut = &bytes[..bytes.len() * 2 / 3];
+    fs::write(&file, cut).unwrap();
+    let stderr = refused(&[&file_arg(&file)]);
+    assert!(
+        stderr.contains(&file.display().to_string())
+            && stderr.contains("truncated")
+            && stderr.contains("--persistence.recover"),
+        "{stderr}"
+    );
+    assert_eq!(fs::read(&file).unwrap(), cut, "the file was changed");
+
+    let g = Pgw::start(&[&file_arg(&file), "--persistence.recover"]);
+    let log = g.proc.log();
+    assert!(log.contains("kept 2 groups, lost 1 records"), "{log}");
+    assert_eq!(jobs(&g), ["a", "b"]);
+    let aside = damaged_copies(&file);
+    assert_eq!(aside.len(), 1);
+    assert_eq!(fs::read(&aside[0]).unwrap(), cut);
+    kill_9(g);
+    // What was recovered is on disk again: a plain start works.
+    let g = Pgw::start(&[&file_arg(&file)]);
+    assert_eq!(jobs(&g), ["a", "b"]);
+}
+
+#[test]
+fn a_corrupt_log_record_in_the_middle_is_refused_then_recovered() {
+    let dir = TempDir::new("corrupt-log");
+    let file = dir.path().join("store");
+    let g = Pgw::start(&[&file_arg(&file)]);
+    for job in ["a", "b", "c"] {
+        push_ok(&g, "PUT", &format!("/metrics/job/{job}"), "x 1\n");
+    }
+    kill_9(g);
+    let segment = segments(&file).pop().unwrap();
+    let mut bytes = fs::read(&segment).unwrap();
+    let offsets = record_offsets(&bytes);
+    assert_eq!(offsets.len(), 3);
+    bytes[offsets[1] + 30] ^= 0x55;
+    fs::write(&segment, &bytes).unwrap();
+
+    let stderr = refused(&[&file_arg(&file)]);
+    assert!(
+        stderr.contains(&segment.display().to_string())
+            && stderr.contains(&format!("at byte {}", offsets[1]))
+            && stderr.contains("followed by valid ones")
+            && stderr.contains("--persistence.recover"),
+        "{stderr}"
+    );
+    assert_eq!(fs::read(&segment).unwrap(), bytes, "the file was changed");
+
+    let g = Pgw::start(&[&file_arg(&file), "--persistence.recover"]);
+    let log = g.proc.log();
+    assert!(log.contains("lost 1 records"), "{log}");
+    assert_eq!(jobs(&g), ["a", "c"]);
+    assert_eq!(damaged_copies(&file).len(), 1);
+    kill_9(g);
+    let g = Pgw::start(&[&file_arg(&file)]);
+    assert_eq!(jobs(&g), ["a", "c"]);
+}
+
+#[test]
+fn a_torn_last_record_is_dropped_with_a_warning() {
+    let dir = TempDir::new("torn");
+    let file = dir.path().join("store");
+    let g = Pgw::start(&[&file_arg(&file)]);
+    push_ok(&g, "PUT", "/metrics/job/a", "x 1\n");
+    kill_9(g);
+    // Half a record, as a crash in the middle of a write leaves it.
+    let segment = segments(&file).pop().unwrap();
+    let mut bytes = fs::read(&segment).unwrap();
+    let whole = bytes.clone();
+    bytes.extend_from_slice(&whole[8..8 + (whole.len() - 8) / 2]);
+    fs::write(&segment, &bytes).unwrap();
+    let g = Pgw::start(&[&file_arg(&file)]);
+    assert!(
+        g.proc.log().contains("unfinished last write"),
+        "{}",
+        g.proc.log()
+    );
+    assert_eq!(jobs(&g), ["a"]);
+}
+
+#[test]
+fn files_of_another_format_are_refused_then_moved_aside() {
+    // The official Pushgateway's own file, written by it at shutdown.
+    let dir = TempDir::new("other-format");
+    let file = dir.path().join("store");
+    let mut official = Official::start(&[&file_arg(&file)]);
+    let r = put(&format!("{}/metrics/job/o", official.url()), "x 1\n");
+    assert_eq!(r.status, 200);
+    let status = Command::new("kill")
+        .args(["-TERM", &official.proc.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    official.proc.wait_exit(Duration::from_secs(20));
+    let gob = fs::read(&file).expect("the official server wrote its file");
+    let random: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    for contents in [gob, random] {
+        fs::write(&file, &contents).unwrap();
+        let stderr = refused(&[&file_arg(&file)]);
+        assert!(
+            stderr.contains("not a file pgw wrote") && stderr.contains("--persistence.recover"),
+            "{stderr}"
+        );
+        assert_eq!(fs::read(&file).unwrap(), contents);
+        let g = Pgw::start(&[&file_arg(&file), "--persistence.recover"]);
+        assert!(
+            g.proc.log().contains("lost an unknown number of records"),
+            "{}",
+            g.proc.log()
+        );
+        assert!(jobs(&g).is_empty());
+        kill_9(g);
+        for aside in damaged_copies(&file) {
+            assert_eq!(fs::read(&aside).unwrap(), contents);
+            fs::remove_file(aside).unwrap();
+        }
+    }
+}
+
+#[test]
+fn an_empty_file_is_refused_then_moved_aside() {
+    let dir = TempDir::new("empty");
+    let file = dir.path().join("store");
+    fs::write(&file, b"").unwrap();
+    let stderr = refused(&[&file_arg(&file)]);
+    assert!(stderr.contains("the file is empty"), "{stderr}");
+    let g = Pgw::start(&[&file_arg(&file), "--persistence.recover"]);
+    assert!(jobs(&g).is_empty());
+    assert_eq!(damaged_copies(&file).len(), 1);
+}
