@@ -35,3 +35,21 @@ for module in prometheus_client selenium; do
             python3 -m pip install --quiet --break-system-packages "$module"
     fi
 done
+
+# `pgw relay` builds for Windows: the rustup target and the MinGW linker, and
+# a test runs that build under Wine.
+if ! command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1 || [[ ! -x /usr/lib/wine/wine64 ]]; then
+    echo "install-deps: installing gcc-mingw-w64-x86-64 and wine64 (the Windows build of pgw relay)"
+    sudo=()
+    if [[ $(id -u) -ne 0 ]]; then
+        sudo=(sudo)
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    "${sudo[@]}" apt-get update -qq >/dev/null
+    "${sudo[@]}" apt-get install -y -qq --no-install-recommends gcc-mingw-w64-x86-64 wine64 >/dev/null
+fi
+if command -v rustup >/dev/null 2>&1 &&
+    ! rustup target list --installed | grep -qx x86_64-pc-windows-gnu; then
+    echo "install-deps: adding the rustup target x86_64-pc-windows-gnu"
+    rustup target add x86_64-pc-windows-gnu >/dev/null
+fi

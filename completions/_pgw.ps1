@@ -30,6 +30,7 @@ Register-ArgumentCompleter -Native -CommandName 'pgw' -ScriptBlock {
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List a gateway''s groups, or the metrics of one group')
             [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete one group, or every group matching a selector and/or not pushed for a while')
             [CompletionResult]::new('wipe', 'wipe', [CompletionResultType]::ParameterValue, 'Delete every group of a gateway')
+            [CompletionResult]::new('relay', 'relay', [CompletionResultType]::ParameterValue, 'Scrape exporters and push what they expose to gateways (or remote write), once or every interval')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write the man pages (man/) and shell completions (completions/) from these definitions')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -185,6 +186,41 @@ Register-ArgumentCompleter -Native -CommandName 'pgw' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'pgw;relay' {
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Exporter to scrape, as URL or JOB=URL (repeatable; each goes to its own group)')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Job of the exporters given without JOB= in --from')
+            [CompletionResult]::new('--job', '--job', [CompletionResultType]::ParameterName, 'Job of the exporters given without JOB= in --from')
+            [CompletionResult]::new('--instance', '--instance', [CompletionResultType]::ParameterName, 'The instance label of the groups (default: this host''s name)')
+            [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'A further grouping label (repeatable)')
+            [CompletionResult]::new('--label', '--label', [CompletionResultType]::ParameterName, 'A further grouping label (repeatable)')
+            [CompletionResult]::new('--every', '--every', [CompletionResultType]::ParameterName, 'Keep running, scraping and pushing once per interval (with a little jitter)')
+            [CompletionResult]::new('--scrape-timeout', '--scrape-timeout', [CompletionResultType]::ParameterName, 'Time limit of a scrape (default: 10s, and at most half the interval)')
+            [CompletionResult]::new('--max-size', '--max-size', [CompletionResultType]::ParameterName, 'Largest exporter answer accepted, in bytes after decompression; a larger one is a failed scrape')
+            [CompletionResult]::new('--keep', '--keep', [CompletionResultType]::ParameterName, 'Relay only the metric families whose name matches this regex (whole name; repeatable)')
+            [CompletionResult]::new('--drop', '--drop', [CompletionResultType]::ParameterName, 'Leave out the metric families whose name matches this regex (whole name; repeatable)')
+            [CompletionResult]::new('--expire-after', '--expire-after', [CompletionResultType]::ParameterName, 'Ask `pgw serve` to delete a group not pushed for this long (header Pgw-Expire-After; the official server ignores it). Default with --every: 3 intervals; 0s: never')
+            [CompletionResult]::new('--remote-write', '--remote-write', [CompletionResultType]::ParameterName, 'Also (or instead) send the samples with the Prometheus remote-write protocol to this URL (repeatable)')
+            [CompletionResult]::new('--log.level', '--log.level', [CompletionResultType]::ParameterName, 'Only log messages at or above this level')
+            [CompletionResult]::new('--log.format', '--log.format', [CompletionResultType]::ParameterName, 'Output format of log messages')
+            [CompletionResult]::new('-g', '-g', [CompletionResultType]::ParameterName, 'A gateway''s URL (repeatable; default http://localhost:9091 unless --remote-write is given)')
+            [CompletionResult]::new('--gateway', '--gateway', [CompletionResultType]::ParameterName, 'A gateway''s URL (repeatable; default http://localhost:9091 unless --remote-write is given)')
+            [CompletionResult]::new('--fanout', '--fanout', [CompletionResultType]::ParameterName, 'With several gateways: give every push to all of them, or each group to one chosen by hash')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'PEM file of certificate authorities to trust for https gateways (besides the usual ones)')
+            [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file')
+            [CompletionResult]::new('--password', '--password', [CompletionResultType]::ParameterName, 'Password for basic auth; prefer --password-file, since the environment can leak')
+            [CompletionResult]::new('--password-file', '--password-file', [CompletionResultType]::ParameterName, 'File whose first line is the basic-auth password')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Bearer token; prefer --token-file, since the environment can leak')
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'File whose first line is a bearer token')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Time limit for each request to a gateway')
+            [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'Retries (with backoff) of a push after a connection error, a timeout or a 5xx answer. With --every a push is retried until the next cycle is due instead')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not check the gateways'' TLS certificates (the connection stays encrypted)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'pgw;generate' {
             [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Directory under which man/ and completions/ are written')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
@@ -199,6 +235,7 @@ Register-ArgumentCompleter -Native -CommandName 'pgw' -ScriptBlock {
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List a gateway''s groups, or the metrics of one group')
             [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete one group, or every group matching a selector and/or not pushed for a while')
             [CompletionResult]::new('wipe', 'wipe', [CompletionResultType]::ParameterValue, 'Delete every group of a gateway')
+            [CompletionResult]::new('relay', 'relay', [CompletionResultType]::ParameterValue, 'Scrape exporters and push what they expose to gateways (or remote write), once or every interval')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write the man pages (man/) and shell completions (completions/) from these definitions')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -216,6 +253,9 @@ Register-ArgumentCompleter -Native -CommandName 'pgw' -ScriptBlock {
             break
         }
         'pgw;help;wipe' {
+            break
+        }
+        'pgw;help;relay' {
             break
         }
         'pgw;help;generate' {

@@ -27,6 +27,7 @@ set edit:completion:arg-completer[pgw] = {|@words|
             cand list 'List a gateway''s groups, or the metrics of one group'
             cand delete 'Delete one group, or every group matching a selector and/or not pushed for a while'
             cand wipe 'Delete every group of a gateway'
+            cand relay 'Scrape exporters and push what they expose to gateways (or remote write), once or every interval'
             cand generate 'Write the man pages (man/) and shell completions (completions/) from these definitions'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -176,6 +177,40 @@ set edit:completion:arg-completer[pgw] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'pgw;relay'= {
+            cand --from 'Exporter to scrape, as URL or JOB=URL (repeatable; each goes to its own group)'
+            cand -j 'Job of the exporters given without JOB= in --from'
+            cand --job 'Job of the exporters given without JOB= in --from'
+            cand --instance 'The instance label of the groups (default: this host''s name)'
+            cand -l 'A further grouping label (repeatable)'
+            cand --label 'A further grouping label (repeatable)'
+            cand --every 'Keep running, scraping and pushing once per interval (with a little jitter)'
+            cand --scrape-timeout 'Time limit of a scrape (default: 10s, and at most half the interval)'
+            cand --max-size 'Largest exporter answer accepted, in bytes after decompression; a larger one is a failed scrape'
+            cand --keep 'Relay only the metric families whose name matches this regex (whole name; repeatable)'
+            cand --drop 'Leave out the metric families whose name matches this regex (whole name; repeatable)'
+            cand --expire-after 'Ask `pgw serve` to delete a group not pushed for this long (header Pgw-Expire-After; the official server ignores it). Default with --every: 3 intervals; 0s: never'
+            cand --remote-write 'Also (or instead) send the samples with the Prometheus remote-write protocol to this URL (repeatable)'
+            cand --log.level 'Only log messages at or above this level'
+            cand --log.format 'Output format of log messages'
+            cand -g 'A gateway''s URL (repeatable; default http://localhost:9091 unless --remote-write is given)'
+            cand --gateway 'A gateway''s URL (repeatable; default http://localhost:9091 unless --remote-write is given)'
+            cand --fanout 'With several gateways: give every push to all of them, or each group to one chosen by hash'
+            cand --ca-cert 'PEM file of certificate authorities to trust for https gateways (besides the usual ones)'
+            cand -u 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file'
+            cand --user 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file'
+            cand --password 'Password for basic auth; prefer --password-file, since the environment can leak'
+            cand --password-file 'File whose first line is the basic-auth password'
+            cand --token 'Bearer token; prefer --token-file, since the environment can leak'
+            cand --token-file 'File whose first line is a bearer token'
+            cand --timeout 'Time limit for each request to a gateway'
+            cand --retries 'Retries (with backoff) of a push after a connection error, a timeout or a 5xx answer. With --every a push is retried until the next cycle is due instead'
+            cand --insecure 'Do not check the gateways'' TLS certificates (the connection stays encrypted)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'pgw;generate'= {
             cand --out 'Directory under which man/ and completions/ are written'
             cand -h 'Print help'
@@ -189,6 +224,7 @@ set edit:completion:arg-completer[pgw] = {|@words|
             cand list 'List a gateway''s groups, or the metrics of one group'
             cand delete 'Delete one group, or every group matching a selector and/or not pushed for a while'
             cand wipe 'Delete every group of a gateway'
+            cand relay 'Scrape exporters and push what they expose to gateways (or remote write), once or every interval'
             cand generate 'Write the man pages (man/) and shell completions (completions/) from these definitions'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -201,6 +237,8 @@ set edit:completion:arg-completer[pgw] = {|@words|
         &'pgw;help;delete'= {
         }
         &'pgw;help;wipe'= {
+        }
+        &'pgw;help;relay'= {
         }
         &'pgw;help;generate'= {
         }

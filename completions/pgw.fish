@@ -31,6 +31,7 @@ complete -c pgw -n "__fish_pgw_needs_command" -f -a "push" -d 'Push metrics to a
 complete -c pgw -n "__fish_pgw_needs_command" -f -a "list" -d 'List a gateway\'s groups, or the metrics of one group'
 complete -c pgw -n "__fish_pgw_needs_command" -f -a "delete" -d 'Delete one group, or every group matching a selector and/or not pushed for a while'
 complete -c pgw -n "__fish_pgw_needs_command" -f -a "wipe" -d 'Delete every group of a gateway'
+complete -c pgw -n "__fish_pgw_needs_command" -f -a "relay" -d 'Scrape exporters and push what they expose to gateways (or remote write), once or every interval'
 complete -c pgw -n "__fish_pgw_needs_command" -f -a "generate" -d 'Write the man pages (man/) and shell completions (completions/) from these definitions'
 complete -c pgw -n "__fish_pgw_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l web.listen-address -l listen -d 'Address to listen on for the web interface, API and telemetry (repeatable)' -r
@@ -148,13 +149,45 @@ complete -c pgw -n "__fish_pgw_using_subcommand wipe" -l per-group -d 'Delete th
 complete -c pgw -n "__fish_pgw_using_subcommand wipe" -l insecure -d 'Do not check the gateway\'s TLS certificate (the connection stays encrypted)'
 complete -c pgw -n "__fish_pgw_using_subcommand wipe" -s h -l help -d 'Print help'
 complete -c pgw -n "__fish_pgw_using_subcommand wipe" -s V -l version -d 'Print version'
+complete -c pgw -n "__fish_pgw_using_subcommand relay" -l from -d 'Exporter to scrape, as URL or JOB=URL (repeatable; each goes to its own group)' -r
+complete -c pgw -n "__fish_pgw_using_subcommand relay" -s j -l job -d 'Job of the exporters given without JOB= in --from' -r
+complete -c pgw -n "__fish_pgw_using_subcommand relay" -l instance -d 'The instance label of the groups (default: this host\'s name)' -r
+complete -c pgw -n "__fish_pgw_using_subcommand relay" -s l -l label -d 'A further grouping label (repeatable)' -r
+complete -c pgw -n "__fish_pgw_using_subcommand relay" -l every -d 'Keep running, scraping and pushing once per interval (with a little jitter)' -r
+complete -c pgw -n "__fish_pgw_using_subcommand relay" -l scrape-timeout -d 'Time limit of a scrape (default: 10s, and at most half the interval)' -r
+complete -c pgw -n "__fish_pgw_using_subcommand relay" -l max-size -d 'Largest exporter answer accepted, in bytes after decompression; a larger one is a failed scrape' -r
+complete -c pgw -n "__fish_pgw_using_subcommand relay" -l keep -d 'Relay only the metric families whose name matches this regex (whole name; repeatable)' -r
+complete -c pgw -n "__fish_pgw_using_subcommand relay" -l drop -d 'Leave out the metric families whose name matches this regex (whole name; repeatable)' -r
+complete -c pgw -n "__fish_pgw_using_subcommand relay" -l expire-after -d 'Ask `pgw serve` to delete a group not pushed for this long (header Pgw-Expire-After; the official server ignores it). Default with --every: 3 intervals; 0s: never' -r
+complete -c pgw -n "__fish_pgw_using_subcommand relay" -l remote-write -d 'Also (or instead) send the samples with the Prometheus remote-write protocol to this URL (repeatable)' -r
+complete -c pgw -n "__fish_pgw_using_subcommand relay" -l log.level -d 'Only log messages at or above this level' -r -f -a "debug\t''
+info\t''
+warn\t''
+error\t''"
+complete -c pgw -n "__fish_pgw_using_subcommand relay" -l log.format -d 'Output format of log messages' -r -f -a "logfmt\t''
+json\t''"
+complete -c pgw -n "__fish_pgw_using_subcommand relay" -s g -l gateway -d 'A gateway\'s URL (repeatable; default http://localhost:9091 unless --remote-write is given)' -r
+complete -c pgw -n "__fish_pgw_using_subcommand relay" -l fanout -d 'With several gateways: give every push to all of them, or each group to one chosen by hash' -r -f -a "all\t'Every gateway gets every push'
+hash\t'Each group goes to one gateway, chosen by a consistent hash of its grouping key'"
+complete -c pgw -n "__fish_pgw_using_subcommand relay" -l ca-cert -d 'PEM file of certificate authorities to trust for https gateways (besides the usual ones)' -r -F
+complete -c pgw -n "__fish_pgw_using_subcommand relay" -s u -l user -d 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file' -r
+complete -c pgw -n "__fish_pgw_using_subcommand relay" -l password -d 'Password for basic auth; prefer --password-file, since the environment can leak' -r
+complete -c pgw -n "__fish_pgw_using_subcommand relay" -l password-file -d 'File whose first line is the basic-auth password' -r -F
+complete -c pgw -n "__fish_pgw_using_subcommand relay" -l token -d 'Bearer token; prefer --token-file, since the environment can leak' -r
+complete -c pgw -n "__fish_pgw_using_subcommand relay" -l token-file -d 'File whose first line is a bearer token' -r -F
+complete -c pgw -n "__fish_pgw_using_subcommand relay" -l timeout -d 'Time limit for each request to a gateway' -r
+complete -c pgw -n "__fish_pgw_using_subcommand relay" -l retries -d 'Retries (with backoff) of a push after a connection error, a timeout or a 5xx answer. With --every a push is retried until the next cycle is due instead' -r
+complete -c pgw -n "__fish_pgw_using_subcommand relay" -l insecure -d 'Do not check the gateways\' TLS certificates (the connection stays encrypted)'
+complete -c pgw -n "__fish_pgw_using_subcommand relay" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c pgw -n "__fish_pgw_using_subcommand relay" -s V -l version -d 'Print version'
 complete -c pgw -n "__fish_pgw_using_subcommand generate" -l out -d 'Directory under which man/ and completions/ are written' -r -F
 complete -c pgw -n "__fish_pgw_using_subcommand generate" -s h -l help -d 'Print help'
 complete -c pgw -n "__fish_pgw_using_subcommand generate" -s V -l version -d 'Print version'
-complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve push list delete wipe generate help" -f -a "serve" -d 'Run a Pushgateway server, a drop-in replacement for the official one'
-complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve push list delete wipe generate help" -f -a "push" -d 'Push metrics to a gateway: from arguments, files or stdin, or about a command it runs'
-complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve push list delete wipe generate help" -f -a "list" -d 'List a gateway\'s groups, or the metrics of one group'
-complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve push list delete wipe generate help" -f -a "delete" -d 'Delete one group, or every group matching a selector and/or not pushed for a while'
-complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve push list delete wipe generate help" -f -a "wipe" -d 'Delete every group of a gateway'
-complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve push list delete wipe generate help" -f -a "generate" -d 'Write the man pages (man/) and shell completions (completions/) from these definitions'
-complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve push list delete wipe generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve push list delete wipe relay generate help" -f -a "serve" -d 'Run a Pushgateway server, a drop-in replacement for the official one'
+complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve push list delete wipe relay generate help" -f -a "push" -d 'Push metrics to a gateway: from arguments, files or stdin, or about a command it runs'
+complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve push list delete wipe relay generate help" -f -a "list" -d 'List a gateway\'s groups, or the metrics of one group'
+complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve push list delete wipe relay generate help" -f -a "delete" -d 'Delete one group, or every group matching a selector and/or not pushed for a while'
+complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve push list delete wipe relay generate help" -f -a "wipe" -d 'Delete every group of a gateway'
+complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve push list delete wipe relay generate help" -f -a "relay" -d 'Scrape exporters and push what they expose to gateways (or remote write), once or every interval'
+complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve push list delete wipe relay generate help" -f -a "generate" -d 'Write the man pages (man/) and shell completions (completions/) from these definitions'
+complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve push list delete wipe relay generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

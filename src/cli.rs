@@ -39,6 +39,10 @@ pub enum Command {
     #[command(after_help = WIPE_EXAMPLES)]
     Wipe(WipeArgs),
 
+    /// Scrape exporters and push what they expose to gateways (or remote write), once or every interval.
+    #[command(after_help = RELAY_EXAMPLES)]
+    Relay(RelayArgs),
+
     /// Write the man pages (man/) and shell completions (completions/) from these definitions.
     #[command(hide = true)]
     Generate(GenerateArgs),
@@ -515,6 +519,155 @@ fn parse_key_label(s: &str) -> Result<(String, String), String> {
         return Err("give the job with -j/--job".to_string());
     }
     Ok((name.to_string(), value.to_string()))
+}
+
+const RELAY_EXAMPLES: &str = "\
+Examples:
+  pgw relay --from http://localhost:9100/metrics -g https://gw:9091 --job node
+      scrape node_exporter once and push it to {job=\"node\",instance=\"<host name>\"}
+  pgw relay --from http://localhost:9100/metrics -g gw:9091 --job node --every 30s
+      the same every 30 seconds, until SIGTERM or Ctrl-C
+  pgw relay --from node=http://localhost:9100/metrics --from app=http://localhost:8080/metrics \\
+      -g http://gw1:9091 -g http://gw2:9091 --fanout hash --every 30s
+      two exporters, each to its own job, each group on one of two gateways
+  pgw relay --from http://localhost:9182/metrics --job windows --every 1m \\
+      --remote-write http://prometheus:9090/api/v1/write
+      windows_exporter straight into Prometheus, Mimir or VictoriaMetrics
+
+Every push carries the health series pgw_relay_scrape_success (1 or 0),
+pgw_relay_scrape_duration_seconds, pgw_relay_scrape_size_bytes and others; when a
+scrape fails the group holds only those. Exit codes: see the README (9: the exporter failed).";
+
+/// `pgw relay` flags. The gateway options are those of the other client
+/// commands, except that `-g` may be repeated.
+#[derive(Debug, Args)]
+pub struct RelayArgs {
+    /// Exporter to scrape, as URL or JOB=URL (repeatable; each goes to its own group).
+    #[arg(long, value_name = "[JOB=]URL", required = true)]
+    pub from: Vec<String>,
+
+    /// Job of the exporters given without JOB= in --from.
+    #[arg(short = 'j', long, value_name = "JOB")]
+    pub job: Option<String>,
+
+    /// The instance label of the groups (default: this host's name).
+    #[arg(long, value_name = "NAME")]
+    pub instance: Option<String>,
+
+    /// A further grouping label (repeatable).
+    #[arg(short = 'l', long = "label", value_name = "NAME=VALUE")]
+    pub labels: Vec<String>,
+
+    /// Keep running, scraping and pushing once per interval (with a little jitter).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub every: Option<Duration>,
+
+    /// Time limit of a scrape (default: 10s, and at most half the interval).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub scrape_timeout: Option<Duration>,
+
+    /// Largest exporter answer accepted, in bytes after decompression; a larger one is a failed scrape.
+    #[arg(long, value_name = "BYTES", default_value_t = 16 << 20)]
+    pub max_size: usize,
+
+    /// Relay only the metric families whose name matches this regex (whole name; repeatable).
+    #[arg(long, value_name = "REGEX")]
+    pub keep: Vec<String>,
+
+    /// Leave out the metric families whose name matches this regex (whole name; repeatable).
+    #[arg(long, value_name = "REGEX")]
+    pub drop: Vec<String>,
+
+    /// Ask `pgw serve` to delete a group not pushed for this long (header Pgw-Expire-After;
+    /// the official server ignores it). Default with --every: 3 intervals; 0s: never.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub expire_after: Option<Duration>,
+
+    /// Also (or instead) send the samples with the Prometheus remote-write protocol to this URL (repeatable).
+    #[arg(long, value_name = "URL")]
+    pub remote_write: Vec<String>,
+
+    /// Only log messages at or above this level.
+    #[arg(
+        long = "log.level",
+        value_enum,
+        value_name = "LEVEL",
+        default_value = "info"
+    )]
+    pub log_level: log::Level,
+
+    /// Output format of log messages.
+    #[arg(
+        long = "log.format",
+        value_enum,
+        value_name = "FORMAT",
+        default_value = "logfmt"
+    )]
+    pub log_format: log::Format,
+
+    /// A gateway's URL (repeatable; default http://localhost:9091 unless --remote-write is given).
+    #[arg(
+        short = 'g',
+        long = "gateway",
+        env = "PGW_GATEWAY",
+        value_name = "URL",
+        value_delimiter = ',',
+        help_heading = "Gateway"
+    )]
+    pub gateways: Vec<String>,
+
+    /// With several gateways: give every push to all of them, or each group to one chosen by hash.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "HOW",
+        default_value = "all",
+        help_heading = "Gateway"
+    )]
+    pub fanout: crate::relay::fanout::Fanout,
+
+    /// PEM file of certificate authorities to trust for https gateways (besides the usual ones).
+    #[arg(long, value_name = "FILE", help_heading = "Gateway")]
+    pub ca_cert: Option<PathBuf>,
+
+    /// Do not check the gateways' TLS certificates (the connection stays encrypted).
+    #[arg(long, help_heading = "Gateway")]
+    pub insecure: bool,
+
+    /// User name for basic auth; the password comes from PGW_PASSWORD or --password-file.
+    #[arg(
+        short = 'u',
+        long,
+        env = "PGW_USER",
+        value_name = "USER",
+        help_heading = "Gateway"
+    )]
+    pub user: Option<String>,
+
+    /// Password for basic auth; prefer --password-file, since the environment can leak.
+    #[arg(long, env = "PGW_PASSWORD", hide_env_values = true, hide = true)]
+    pub password: Option<String>,
+
+    /// File whose first line is the basic-auth password.
+    #[arg(long, value_name = "FILE", help_heading = "Gateway")]
+    pub password_file: Option<PathBuf>,
+
+    /// Bearer token; prefer --token-file, since the environment can leak.
+    #[arg(long, env = "PGW_TOKEN", hide_env_values = true, hide = true)]
+    pub token: Option<String>,
+
+    /// File whose first line is a bearer token.
+    #[arg(long, value_name = "FILE", help_heading = "Gateway")]
+    pub token_file: Option<PathBuf>,
+
+    /// Time limit for each request to a gateway.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration, help_heading = "Gateway")]
+    pub timeout: Duration,
+
+    /// Retries (with backoff) of a push after a connection error, a timeout or a 5xx answer.
+    /// With --every a push is retried until the next cycle is due instead.
+    #[arg(long, value_name = "N", default_value_t = 2, help_heading = "Gateway")]
+    pub retries: u32,
 }
 
 /// Durations as humantime reads them (`5m`, `1h30m`, `90s`), which covers Go's

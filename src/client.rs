@@ -270,7 +270,7 @@ impl Gateway {
 
 /// Exponential backoff from 250 ms, capped at 8 s, with up to 25 % jitter so
 /// that a fleet of cron jobs does not retry in lockstep.
-fn backoff(attempt: u32) -> Duration {
+pub fn backoff(attempt: u32) -> Duration {
     let base = Duration::from_millis(250) * 2u32.saturating_pow(attempt.saturating_sub(1).min(5));
     let base = base.min(Duration::from_secs(8));
     let nanos = std::time::SystemTime::now()
@@ -314,7 +314,7 @@ fn is_timeout(t: &ureq::Transport) -> bool {
     false
 }
 
-fn transport_cause(t: &ureq::Transport) -> String {
+pub fn transport_cause(t: &ureq::Transport) -> String {
     let mut out = t.message().map(str::to_string).unwrap_or_default();
     let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(t);
     while let Some(e) = source {

@@ -25,6 +25,10 @@ pub enum ExitCode {
     GatewayFailed = 7,
     /// `--fail-if-none`: nothing matched.
     NothingMatched = 8,
+    /// `pgw relay`: the exporter could not be scraped (unreachable, timed
+    /// out, an error status, too large, unparsable); the health series were
+    /// pushed in place of its metrics.
+    ExporterFailed = 9,
 }
 
 /// The table as documented (README, man pages): code and meaning.
@@ -50,6 +54,10 @@ pub const TABLE: &[(ExitCode, &str)] = &[
         ExitCode::NothingMatched,
         "nothing matched (only with --fail-if-none)",
     ),
+    (
+        ExitCode::ExporterFailed,
+        "pgw relay: the exporter could not be scraped; only the health series were pushed",
+    ),
 ];
 
 /// Bad local input; the message names what and where.
@@ -67,6 +75,11 @@ pub struct Usage(pub String);
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct NothingMatched(pub String);
+
+/// An exporter that `pgw relay` could not scrape.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ExporterFailed(pub String);
 
 /// Chooses the exit code for an error: the first cause in its chain that has
 /// a code of its own decides.
@@ -92,6 +105,9 @@ pub fn code_for(err: &anyhow::Error) -> ExitCode {
         if cause.is::<Usage>() {
             return ExitCode::Usage;
         }
+        if cause.is::<ExporterFailed>() {
+            return ExitCode::ExporterFailed;
+        }
     }
     ExitCode::General
 }
@@ -113,6 +129,7 @@ mod tests {
             (ExitCode::Rejected, 6),
             (ExitCode::GatewayFailed, 7),
             (ExitCode::NothingMatched, 8),
+            (ExitCode::ExporterFailed, 9),
         ];
         for (code, n) in table {
             assert_eq!(code as i32, n);
@@ -148,5 +165,7 @@ mod tests {
         assert_eq!(code_for(&none), ExitCode::NothingMatched);
         let usage = anyhow::Error::new(Usage("pass --yes".into()));
         assert_eq!(code_for(&usage), ExitCode::Usage);
+        let exporter = anyhow::Error::new(ExporterFailed("refused".into()));
+        assert_eq!(code_for(&exporter), ExitCode::ExporterFailed);
     }
 }

@@ -7,6 +7,7 @@
 //! - `grouping`: grouping keys and their URL paths, pure.
 //! - `server`: `pgw serve` (routes, store, persistence, own metrics).
 //! - `client`: how the client commands talk to a gateway.
+//! - `relay`: `pgw relay`'s scrape, transform, fanout and remote-write parts, pure where possible.
 //! - `selector`: label selectors over grouping keys, pure.
 //! - `groups`: a gateway's groups as the client commands list and filter them.
 //! - `exit`: exit codes; `log`: logfmt/JSON logging.
@@ -20,5 +21,6 @@ pub mod grouping;
 pub mod groups;
 #[macro_use]
 pub mod log;
+pub mod relay;
 pub mod selector;
 pub mod server;

@@ -10,6 +10,8 @@ use pgw::exit;
 // several threads; glibc's allocator spent about 40 % of the push path's CPU
 // time on that under load (perf), and jemalloc more than doubles the push
 // rate while holding less memory (BENCHMARKS.md).
+// jemalloc does not build for Windows, where the system allocator serves.
+#[cfg(not(windows))]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 

@@ -11,5 +11,6 @@ mod interop;
 mod manage;
 mod persist;
 mod push;
+mod relay;
 mod serve;
 mod ui;

@@ -4,6 +4,7 @@ pub mod delete;
 pub mod generate;
 pub mod list;
 pub mod push;
+pub mod relay;
 pub mod serve;
 pub mod wipe;
 
@@ -17,6 +18,7 @@ pub fn execute(command: Command) -> anyhow::Result<i32> {
         Command::List(args) => list::run(args).map(|()| 0),
         Command::Delete(args) => delete::run(args).map(|()| 0),
         Command::Wipe(args) => wipe::run(args).map(|()| 0),
+        Command::Relay(args) => relay::run(args),
         Command::Generate(args) => generate::run(args).map(|()| 0),
         Command::Push(args) => push::run(args),
     }

@@ -8,6 +8,10 @@
 //! gateway receives is the canonical text format whatever the input looked
 //! like (CRLF, byte-order mark, no final newline, stripped timestamps).
 
+#[cfg(unix)]
+mod wrap;
+#[cfg(not(unix))]
+#[path = "push/wrap_windows.rs"]
 mod wrap;
 
 use std::borrow::Cow;

@@ -1027,3 +1027,42 @@ mod tests {
         }
     }
 }
+
+/// The remote-write 1.0 messages (`prometheus.WriteRequest` in
+/// prometheus/prometheus `prompb/remote.proto` and `types.proto`), field
+/// numbers as there. Only what a sender fills in: no metadata, exemplars or
+/// native histograms. The body on the wire is the encoded `WriteRequest`
+/// compressed with the snappy *block* format.
+pub mod prompb {
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct WriteRequest {
+        #[prost(message, repeated, tag = "1")]
+        pub timeseries: Vec<TimeSeries>,
+    }
+
+    /// One series: its labels sorted by name, `__name__` among them.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct TimeSeries {
+        #[prost(message, repeated, tag = "1")]
+        pub labels: Vec<Label>,
+        #[prost(message, repeated, tag = "2")]
+        pub samples: Vec<Sample>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct Label {
+        #[prost(string, tag = "1")]
+        pub name: String,
+        #[prost(string, tag = "2")]
+        pub value: String,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct Sample {
+        #[prost(double, tag = "1")]
+        pub value: f64,
+        /// Milliseconds since the Unix epoch.
+        #[prost(int64, tag = "2")]
+        pub timestamp: i64,
+    }
+}

@@ -1,0 +1,31 @@
+//! `pgw push -j JOB -- COMMAND` on Windows: not available there (the Unix
+//! version forwards and ignores POSIX signals, which Windows does not have),
+//! so the rest of `pgw push`, and `pgw relay`, still build and run there.
+
+use super::Config;
+use crate::client::Gateway;
+use crate::exposition::Family;
+
+pub(super) struct Outcome;
+
+impl Outcome {
+    pub fn placeholder() -> Outcome {
+        Outcome
+    }
+}
+
+pub(super) fn families(_: &Outcome) -> Vec<Family<'static>> {
+    Vec::new()
+}
+
+pub(super) fn run(
+    _: Gateway,
+    _: &Config,
+    _: Vec<Family<'static>>,
+    _: &[String],
+) -> anyhow::Result<i32> {
+    Err(crate::exit::Usage(
+        "wrapping a command (pgw push -- COMMAND) is not supported on Windows".into(),
+    )
+    .into())
+}
