@@ -38,10 +38,13 @@ pub const TABLE: &[(ExitCode, &str)] = &[
         ExitCode::General,
         "any other error (the message says what and where)",
     ),
-    (ExitCode::Usage, "the command line is wrong"),
+    (
+        ExitCode::Usage,
+        "the command line is wrong (also `pgw wipe` without `--yes` when stdin is not a terminal)",
+    ),
     (
         ExitCode::BadInput,
-        "bad local input (metrics that do not parse, a bad selector, an unreadable file); nothing was sent",
+        "bad local input (metrics that do not parse, a bad selector or group key, an unreadable file); nothing was sent",
     ),
     (
         ExitCode::Unreachable,
@@ -52,11 +55,11 @@ pub const TABLE: &[(ExitCode, &str)] = &[
     (ExitCode::GatewayFailed, "the gateway failed (5xx)"),
     (
         ExitCode::NothingMatched,
-        "nothing matched (only with --fail-if-none)",
+        "nothing matched (`--fail-if-none`; `pgw list` of a group that does not exist)",
     ),
     (
         ExitCode::ExporterFailed,
-        "pgw relay: the exporter could not be scraped; only the health series were pushed",
+        "`pgw relay`: the exporter could not be scraped; only the health series were pushed",
     ),
 ];
 
@@ -116,6 +119,16 @@ pub fn code_for(err: &anyhow::Error) -> ExitCode {
 mod tests {
     use super::*;
     use crate::client::{Attempts, Message, Status};
+
+    /// The README's table is this one, row for row.
+    #[test]
+    fn readme_lists_every_code() {
+        let readme = include_str!("../README.md");
+        for (code, meaning) in TABLE {
+            let row = format!("| {} | {meaning} |", *code as i32);
+            assert!(readme.contains(&row), "README.md lacks the row {row}");
+        }
+    }
 
     #[test]
     fn codes_are_stable() {

@@ -810,33 +810,39 @@ fn the_gateway_keeps_a_group_pushed_by_put_untouched_on_bad_input() {
     assert_eq!(value(&url, "a", &[("job", "keep")]), Some(1.0));
 }
 
-/// The alert rules in the README's `pgw push` section are valid rules.
+/// Every block of alert rules in the README (the guide's, `pgw push`'s,
+/// `pgw relay`'s) is valid for Prometheus.
 #[test]
 fn readme_alert_rules_pass_promtool() {
     util::require("promtool");
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let section = &readme[readme.find("## pgw push").expect("a pgw push section")..];
-    let start = section.find("```yaml\n").expect("a yaml block") + "```yaml\n".len();
-    let rules = &section[start..start + section[start..].find("```").unwrap()];
-    assert!(
-        rules.contains("pgw_job_last_success_time_seconds"),
-        "{rules}"
-    );
+    let blocks: Vec<&str> = readme
+        .split("```yaml\n")
+        .skip(1)
+        .map(|b| &b[..b.find("```").unwrap()])
+        .filter(|b| b.contains("rules:"))
+        .collect();
+    assert!(blocks.len() >= 3, "{} blocks of rules", blocks.len());
+    assert!(blocks
+        .iter()
+        .any(|b| b.contains("pgw_job_last_success_time_seconds")));
     let dir = TempDir::new("push-rules");
-    let file = dir.path().join("rules.yml");
-    std::fs::write(&file, rules).unwrap();
-    let out = Command::new("promtool")
-        .args(["check", "rules"])
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    for (i, rules) in blocks.iter().enumerate() {
+        let file = dir.path().join(format!("rules{i}.yml"));
+        std::fs::write(&file, rules).unwrap();
+        let out = Command::new("promtool")
+            .args(["check", "rules"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{rules}\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
 
 /// Ctrl-C on a terminal signals the whole process group: the command ends,
