@@ -138,16 +138,28 @@ def measure(base, shots, groups):
         try:
             start = time.monotonic()
             d.get(base + "/")
-            WebDriverWait(d, 120).until(
+            WebDriverWait(d, 120, poll_frequency=0.01).until(
                 lambda d: f"of {groups} groups" in d.find_element(By.ID, "count").text
             )
             out["load_to_rows_ms"] = round((time.monotonic() - start) * 1000)
             out["rows_rendered"] = len(rows(d))
+            # The whole filter box at once, as a paste: the page filters
+            # after its 120 ms typing pause, then draws the matching rows.
             start = time.monotonic()
-            set_filter(d, "instance=~\"host-99.*\"")
-            WebDriverWait(d, 60).until(lambda d: len(rows(d)) == 111)
-            # Includes the page's 120 ms typing debounce.
-            out["filter_ms"] = round((time.monotonic() - start) * 1000)
+            d.execute_script(
+                "const f = document.getElementById('filter');"
+                "f.value = arguments[0]; f.dispatchEvent(new Event('input'));",
+                'instance=~"host-99.*"',
+            )
+            WebDriverWait(d, 60, poll_frequency=0.01).until(lambda d: len(rows(d)) == 111)
+            out["filter_ms_including_120ms_pause"] = round((time.monotonic() - start) * 1000)
+            start = time.monotonic()
+            d.execute_script(
+                "const f = document.getElementById('filter');"
+                "f.value = ''; f.dispatchEvent(new Event('input'));"
+            )
+            WebDriverWait(d, 60, poll_frequency=0.01).until(lambda d: len(rows(d)) == 200)
+            out["unfilter_ms_including_120ms_pause"] = round((time.monotonic() - start) * 1000)
             d.save_screenshot(f"{shots}/groups-{groups}.png")
         finally:
             d.quit()
