@@ -147,23 +147,8 @@ pub struct ServeArgs {
     #[arg(long = "store.max-series", value_name = "N", default_value_t = crate::server::limits::DEFAULT_MAX_SERIES)]
     pub max_series: usize,
 
-    /// Only log messages at or above this level.
-    #[arg(
-        long = "log.level",
-        value_enum,
-        value_name = "LEVEL",
-        default_value = "info"
-    )]
-    pub log_level: log::Level,
-
-    /// Output format of log messages.
-    #[arg(
-        long = "log.format",
-        value_enum,
-        value_name = "FORMAT",
-        default_value = "logfmt"
-    )]
-    pub log_format: log::Format,
+    #[command(flatten)]
+    pub log: LogArgs,
 
     /// Start even if the persistence files are damaged: keep every valid record, move the damaged
     /// files aside (FILE.damaged-UNIXTIME) and report how many records were lost.
@@ -298,6 +283,29 @@ pub enum GzipMode {
     Always,
     /// Never, for gateways that do not decompress.
     Never,
+}
+
+/// Logging flags of the long-running commands (`serve`, `relay`), with
+/// the official Pushgateway's names.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct LogArgs {
+    /// Only log messages at or above this level.
+    #[arg(
+        long = "log.level",
+        value_enum,
+        value_name = "LEVEL",
+        default_value = "info"
+    )]
+    pub log_level: log::Level,
+
+    /// Output format of log messages.
+    #[arg(
+        long = "log.format",
+        value_enum,
+        value_name = "FORMAT",
+        default_value = "logfmt"
+    )]
+    pub log_format: log::Format,
 }
 
 /// How the client commands reach a gateway: shared by `push`, `list`,
@@ -587,23 +595,8 @@ pub struct RelayArgs {
     #[arg(long, value_name = "URL")]
     pub remote_write: Vec<String>,
 
-    /// Only log messages at or above this level.
-    #[arg(
-        long = "log.level",
-        value_enum,
-        value_name = "LEVEL",
-        default_value = "info"
-    )]
-    pub log_level: log::Level,
-
-    /// Output format of log messages.
-    #[arg(
-        long = "log.format",
-        value_enum,
-        value_name = "FORMAT",
-        default_value = "logfmt"
-    )]
-    pub log_format: log::Format,
+    #[command(flatten)]
+    pub log: LogArgs,
 
     /// A gateway's URL (repeatable; default http://localhost:9091 unless --remote-write is given).
     #[arg(

@@ -261,7 +261,7 @@ impl Stop {
 }
 
 pub fn run(args: RelayArgs) -> anyhow::Result<i32> {
-    log::init(args.log_level, args.log_format);
+    log::init(args.log.log_level, args.log.log_format);
     let hostname = gethostname::gethostname().to_string_lossy().into_owned();
     let config = Config::from_args(&args, &hostname)?;
     let targets = targets(&args, &config)?;

@@ -11,7 +11,7 @@ use crate::server::limits::Limits;
 use crate::server::{self, Config};
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
-    crate::log::init(args.log_level, args.log_format);
+    crate::log::init(args.log.log_level, args.log.log_format);
     let config = config(args)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -73,9 +73,12 @@ pub fn config(args: ServeArgs) -> anyhow::Result<Config> {
     let flags = vec![
         (
             "log.format",
-            format!("{:?}", args.log_format).to_lowercase(),
+            format!("{:?}", args.log.log_format).to_lowercase(),
         ),
-        ("log.level", format!("{:?}", args.log_level).to_lowercase()),
+        (
+            "log.level",
+            format!("{:?}", args.log.log_level).to_lowercase(),
+        ),
         (
             "persistence.file",
             persistence_file
