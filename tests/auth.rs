@@ -995,7 +995,6 @@ fn a_changed_auth_file_is_reloaded_and_a_broken_one_ignored() {
 
 #[test]
 fn prometheus_scrapes_over_tls_with_a_read_credential() {
-    require("prometheus");
     let dir = TempDir::new("auth-prometheus");
     let pki = Pki::new();
     let (cert, key, _) = pki.leaf(&["localhost"]);
@@ -1031,39 +1030,15 @@ fn prometheus_scrapes_over_tls_with_a_read_credential() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&push.stdout), "200");
 
-    let config = write(
-        dir.path(),
-        "prometheus.yml",
+    let prometheus = Prometheus::start(
         &format!(
-            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: pushgateway\n    honor_labels: true\n    scheme: https\n    tls_config:\n      ca_file: {}\n      server_name: localhost\n    basic_auth:\n      username: prometheus\n      password: scrape-pw\n    static_configs:\n      - targets: ['127.0.0.1:{}']\n",
+            "  - job_name: pushgateway\n    honor_labels: true\n    scheme: https\n    tls_config:\n      ca_file: {}\n      server_name: localhost\n    basic_auth:\n      username: prometheus\n      password: scrape-pw\n    static_configs:\n      - targets: ['127.0.0.1:{}']\n",
             ca.display(),
             g.port
         ),
+        &[],
     );
-    let port = free_port();
-    let prometheus = spawn(
-        "prometheus",
-        &[
-            format!("--config.file={}", config.display()),
-            format!("--storage.tsdb.path={}", dir.path().join("data").display()),
-            format!("--web.listen-address=127.0.0.1:{port}"),
-        ],
-    );
-    let url = format!("http://127.0.0.1:{port}/api/v1/query?query=tls_pushed");
-    let got = poll(Duration::from_secs(40), || {
-        // 503 until Prometheus is ready.
-        let r = try_request("GET", &url, &[], b"").filter(|r| r.status == 200)?;
-        let v = r.json();
-        let sample = v["data"]["result"].as_array()?.first()?.clone();
-        Some(sample)
-    });
-    let sample = got.unwrap_or_else(|| {
-        panic!(
-            "prometheus never scraped tls_pushed:\n{}\n{}",
-            prometheus.log(),
-            g.proc.log()
-        )
-    });
+    let sample = prometheus.query_until("tls_pushed", 1)[0].clone();
     assert_eq!(sample["metric"]["job"], "tls");
     assert_eq!(sample["value"][1], "42");
 }

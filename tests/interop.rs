@@ -7,7 +7,6 @@
 
 use std::collections::BTreeSet;
 use std::process::Command;
-use std::time::Duration;
 
 use pgw::exposition::{proto, Family, Label, Metric, MetricType, Value};
 use serde_json::{json, Value as Json};
@@ -238,69 +237,6 @@ fn same_requests_same_answers_as_the_official_pushgateway() {
     );
 }
 
-/// A running Prometheus with a scrape config, killed (and its TSDB removed)
-/// on drop.
-struct Prometheus {
-    _proc: Proc,
-    port: u16,
-    _dir: TempDir,
-}
-
-impl Prometheus {
-    fn start(target_port: u16) -> Prometheus {
-        require("prometheus");
-        let dir = TempDir::new("prometheus");
-        let config = dir.path().join("prometheus.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
-                 scrape_configs:\n  - job_name: pushgateway\n    honor_labels: true\n    \
-                 static_configs:\n      - targets: ['127.0.0.1:{target_port}']\n"
-            ),
-        )
-        .unwrap();
-        let port = free_port();
-        let proc = spawn(
-            "prometheus",
-            &[
-                format!("--config.file={}", config.display()),
-                format!("--storage.tsdb.path={}", dir.path().join("data").display()),
-                format!("--web.listen-address=127.0.0.1:{port}"),
-            ],
-        );
-        let url = format!("http://127.0.0.1:{port}/-/ready");
-        let ready = poll(Duration::from_secs(30), || {
-            try_request("GET", &url, &[], b"").filter(|r| r.status == 200)
-        });
-        assert!(
-            ready.is_some(),
-            "prometheus did not get ready on port {port}:\n{}",
-            proc.log()
-        );
-        Prometheus {
-            _proc: proc,
-            port,
-            _dir: dir,
-        }
-    }
-
-    /// Polls an instant query until it returns at least `n` series.
-    fn query_until(&self, query: &str, n: usize) -> Vec<Json> {
-        let url = format!("http://127.0.0.1:{}/api/v1/query?query={query}", self.port);
-        let mut last = Json::Null;
-        let result = poll(Duration::from_secs(30), || {
-            let r = try_request("GET", &url, &[], b"")?;
-            last = r.json();
-            let result = last["data"]["result"].as_array()?.clone();
-            (result.len() >= n).then_some(result)
-        });
-        result.unwrap_or_else(|| {
-            panic!("query {query}: fewer than {n} series after 30 s; last reply {last}")
-        })
-    }
-}
-
 fn metric_labels(sample: &Json) -> Vec<(String, String)> {
     let mut v: Vec<(String, String)> = sample["metric"]
         .as_object()
@@ -315,7 +251,7 @@ fn metric_labels(sample: &Json) -> Vec<(String, String)> {
 #[test]
 fn prometheus_scrapes_pushed_series_with_their_own_labels() {
     let pgw = Pgw::start(&[]);
-    let prometheus = Prometheus::start(pgw.port);
+    let prometheus = Prometheus::scraping_gateway(pgw.port);
     let u = pgw.url();
     assert_eq!(
         put(
@@ -374,7 +310,7 @@ fn prometheus_scrapes_pushed_series_with_their_own_labels() {
     ];
     want.sort();
     assert_eq!(jobs, want);
-    let exported = prometheus.query_until("{exported_job=~\".%2B\"}", 0);
+    let exported = prometheus.query_until("{exported_job=~\".+\"}", 0);
     assert!(exported.is_empty(), "exported_job appeared: {exported:?}");
 }
 

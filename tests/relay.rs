@@ -10,7 +10,6 @@ use std::net::TcpListener;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use serde_json::Value as Json;
 
 use crate::util::*;
 
@@ -37,86 +36,6 @@ impl NodeExporter {
 
     fn url(&self) -> String {
         format!("http://127.0.0.1:{}/metrics", self.port)
-    }
-}
-
-/// A running Prometheus: scraping a gateway with `honor_labels: true`, or
-/// with only its remote-write receiver.
-struct Prometheus {
-    _proc: Proc,
-    port: u16,
-    _dir: TempDir,
-}
-
-impl Prometheus {
-    fn start(gateway_port: Option<u16>) -> Prometheus {
-        require("prometheus");
-        let dir = TempDir::new("relay-prometheus");
-        let config = dir.path().join("prometheus.yml");
-        let mut yml = "global:\n  scrape_interval: 1s\n".to_string();
-        if let Some(p) = gateway_port {
-            yml.push_str(&format!(
-                "scrape_configs:\n  - job_name: pushgateway\n    honor_labels: true\n    \
-                 static_configs:\n      - targets: ['127.0.0.1:{p}']\n"
-            ));
-        }
-        std::fs::write(&config, yml).unwrap();
-        let port = free_port();
-        let proc = spawn(
-            "prometheus",
-            &[
-                format!("--config.file={}", config.display()),
-                format!("--storage.tsdb.path={}", dir.path().join("data").display()),
-                format!("--web.listen-address=127.0.0.1:{port}"),
-                "--web.enable-remote-write-receiver".to_string(),
-            ],
-        );
-        let url = format!("http://127.0.0.1:{port}/-/ready");
-        let ready = poll(Duration::from_secs(30), || {
-            try_request("GET", &url, &[], b"").filter(|r| r.status == 200)
-        });
-        assert!(ready.is_some(), "prometheus not ready:\n{}", proc.log());
-        Prometheus {
-            _proc: proc,
-            port,
-            _dir: dir,
-        }
-    }
-
-    /// Polls an instant query until it returns at least one series.
-    fn query(&self, query: &str) -> Vec<Json> {
-        let q: String = query
-            .bytes()
-            .map(|b| match b {
-                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' => (b as char).to_string(),
-                _ => format!("%{b:02X}"),
-            })
-            .collect();
-        let url = format!("http://127.0.0.1:{}/api/v1/query?query={q}", self.port);
-        let mut last = Json::Null;
-        poll(Duration::from_secs(30), || {
-            let r = try_request("GET", &url, &[], b"")?;
-            last = r.json();
-            let result = last["data"]["result"].as_array()?.clone();
-            (!result.is_empty()).then_some(result)
-        })
-        .unwrap_or_else(|| panic!("query {query}: nothing after 30 s; last reply {last}"))
-    }
-}
-
-impl Prometheus {
-    /// How many series an instant query returns now (None if it failed).
-    fn count(&self, query: &str) -> Option<usize> {
-        let q: String = query
-            .bytes()
-            .map(|b| match b {
-                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' => (b as char).to_string(),
-                _ => format!("%{b:02X}"),
-            })
-            .collect();
-        let url = format!("http://127.0.0.1:{}/api/v1/query?query={q}", self.port);
-        let r = try_request("GET", &url, &[], b"")?;
-        Some(r.json()["data"]["result"].as_array()?.len())
     }
 }
 
@@ -169,7 +88,7 @@ fn daemon_relays_node_exporter_and_reports_its_death_and_return() {
     let port = free_port();
     let exporter = NodeExporter::start_on(port);
     let pgw = Pgw::start(&[]);
-    let prometheus = Prometheus::start(Some(pgw.port));
+    let prometheus = Prometheus::scraping_gateway(pgw.port);
     let host = hostname();
     let gw = pgw.url();
     // A second gateway that is down all along: logged, retried, never fatal.
@@ -202,13 +121,15 @@ fn daemon_relays_node_exporter_and_reports_its_death_and_return() {
     );
     assert!(gateway_value(&gw, "node_boot_time_seconds", "node", &host).is_some());
 
-    let found = prometheus.query(&format!(
-        "node_boot_time_seconds{{job=\"node\",instance=\"{host}\"}}"
-    ));
+    let found = prometheus.query_until(
+        &format!("node_boot_time_seconds{{job=\"node\",instance=\"{host}\"}}"),
+        1,
+    );
     assert_eq!(found.len(), 1);
-    let health = prometheus.query(&format!(
-        "pgw_relay_scrape_success{{job=\"node\",instance=\"{host}\"}}"
-    ));
+    let health = prometheus.query_until(
+        &format!("pgw_relay_scrape_success{{job=\"node\",instance=\"{host}\"}}"),
+        1,
+    );
     assert_eq!(health[0]["value"][1], "1");
 
     // The exporter dies: the group holds only the health series, at 0.
@@ -466,7 +387,7 @@ fn fanout_hash_puts_each_group_on_one_gateway() {
 #[test]
 fn remote_write_into_prometheus() {
     let exporter = NodeExporter::start_on(free_port());
-    let prometheus = Prometheus::start(None);
+    let prometheus = Prometheus::start("", &["--web.enable-remote-write-receiver"]);
     let out = relay(&[
         "--from",
         &exporter.url(),
@@ -478,11 +399,17 @@ fn remote_write_into_prometheus() {
         &format!("http://127.0.0.1:{}/api/v1/write", prometheus.port),
     ]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let found = prometheus.query("node_boot_time_seconds{job=\"node\",instance=\"rw-host\"}");
+    let found = prometheus.query_until(
+        "node_boot_time_seconds{job=\"node\",instance=\"rw-host\"}",
+        1,
+    );
     assert_eq!(found.len(), 1);
-    let health = prometheus.query("pgw_relay_scrape_success{job=\"node\",instance=\"rw-host\"}");
+    let health = prometheus.query_until(
+        "pgw_relay_scrape_success{job=\"node\",instance=\"rw-host\"}",
+        1,
+    );
     assert_eq!(health[0]["value"][1], "1");
-    let buckets = prometheus.query("go_gc_duration_seconds{job=\"node\",quantile=\"1\"}");
+    let buckets = prometheus.query_until("go_gc_duration_seconds{job=\"node\",quantile=\"1\"}", 1);
     assert_eq!(buckets.len(), 1);
 
     // As a daemon: when the exporter dies its series end with staleness
@@ -504,13 +431,13 @@ fn remote_write_into_prometheus() {
         ],
     );
     let boot = "node_boot_time_seconds{instance=\"rw-daemon\"}";
-    assert_eq!(prometheus.query(boot).len(), 1, "{}", daemon.log());
+    assert_eq!(prometheus.query_until(boot, 1).len(), 1, "{}", daemon.log());
     drop(exporter);
     let gone = poll(Duration::from_secs(20), || {
-        prometheus.count(boot).filter(|&n| n == 0)
+        prometheus.query_once(boot).filter(|r| r.is_empty())
     });
     assert!(gone.is_some(), "series not ended:\n{}", daemon.log());
-    let health = prometheus.query("pgw_relay_scrape_success{instance=\"rw-daemon\"} == 0");
+    let health = prometheus.query_until("pgw_relay_scrape_success{instance=\"rw-daemon\"} == 0", 1);
     assert_eq!(health.len(), 1);
     sigterm(&daemon);
     assert!(daemon.wait_exit(Duration::from_secs(10)).is_some());

@@ -559,3 +559,93 @@ pub fn spawn(program: &str, args: &[String]) -> Proc {
     cmd.args(args);
     spawn_logged(cmd).0
 }
+
+/// A running Prometheus (the Debian package) on a free port, scraping every
+/// second with the `scrape_configs` the test gives (YAML list items, or
+/// nothing); killed, and its TSDB removed, on drop.
+pub struct Prometheus {
+    pub proc: Proc,
+    pub port: u16,
+    _dir: TempDir,
+}
+
+impl Prometheus {
+    /// Starts Prometheus; `scrape_configs` is the YAML under
+    /// `scrape_configs:` (empty for none), `args` extra flags.
+    pub fn start(scrape_configs: &str, args: &[&str]) -> Prometheus {
+        require("prometheus");
+        let dir = TempDir::new("prometheus");
+        let config = dir.path().join("prometheus.yml");
+        let mut yml = "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n".to_string();
+        if !scrape_configs.is_empty() {
+            yml.push_str("scrape_configs:\n");
+            yml.push_str(scrape_configs);
+        }
+        std::fs::write(&config, yml).unwrap();
+        let port = free_port();
+        let mut all = vec![
+            format!("--config.file={}", config.display()),
+            format!("--storage.tsdb.path={}", dir.path().join("data").display()),
+            format!("--web.listen-address=127.0.0.1:{port}"),
+        ];
+        all.extend(args.iter().map(|a| a.to_string()));
+        let proc = spawn("prometheus", &all);
+        let url = format!("http://127.0.0.1:{port}/-/ready");
+        let ready = poll(Duration::from_secs(30), || {
+            try_request("GET", &url, &[], b"").filter(|r| r.status == 200)
+        });
+        assert!(
+            ready.is_some(),
+            "prometheus did not get ready on port {port}:\n{}",
+            proc.log()
+        );
+        Prometheus {
+            proc,
+            port,
+            _dir: dir,
+        }
+    }
+
+    /// Scraping a gateway on `port` with `honor_labels: true`, as a
+    /// Pushgateway must be scraped.
+    pub fn scraping_gateway(port: u16) -> Prometheus {
+        Prometheus::start(
+            &format!(
+                "  - job_name: pushgateway\n    honor_labels: true\n    \
+                 static_configs:\n      - targets: ['127.0.0.1:{port}']\n"
+            ),
+            &[],
+        )
+    }
+
+    /// The series an instant query returns now (`None` if it failed).
+    pub fn query_once(&self, query: &str) -> Option<Vec<serde_json::Value>> {
+        let q: String = query
+            .bytes()
+            .map(|b| match b {
+                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' => (b as char).to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        let url = format!("http://127.0.0.1:{}/api/v1/query?query={q}", self.port);
+        let r = try_request("GET", &url, &[], b"").filter(|r| r.status == 200)?;
+        r.json()["data"]["result"].as_array().cloned()
+    }
+
+    /// Polls an instant query until it returns at least `n` series.
+    pub fn query_until(&self, query: &str, n: usize) -> Vec<serde_json::Value> {
+        let mut last = None;
+        poll(Duration::from_secs(40), || {
+            let result = self.query_once(query)?;
+            let enough = result.len() >= n;
+            last = Some(result.clone());
+            enough.then_some(result)
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "query {query}: fewer than {n} series after 40 s; last result {last:?}\n{}",
+                self.proc.log()
+            )
+        })
+    }
+}
