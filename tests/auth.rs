@@ -1121,3 +1121,78 @@ fn pgw_push_reaches_pgw_serve_over_tls_with_a_scoped_token_and_basic_auth() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("401"));
 }
+
+/// The client's TLS flags against a gateway whose certificate no public
+/// authority signed: refused by default (exit 4, naming the certificate
+/// problem), accepted with `--ca-cert` or `--insecure`; `pgw list` alike.
+#[test]
+fn client_tls_flags_ca_cert_and_insecure() {
+    let dir = TempDir::new("client-tls");
+    let pki = Pki::new();
+    let (cert, key, _) = pki.leaf(&["localhost"]);
+    let ca = write(dir.path(), "ca.pem", &pki.ca_pem);
+    let cert = write(dir.path(), "c.pem", &cert);
+    let key = write(dir.path(), "k.pem", &key);
+    let g = Pgw::start(&[
+        &format!("--web.tls-cert-file={}", cert.display()),
+        &format!("--web.tls-key-file={}", key.display()),
+    ]);
+    let gateway = format!("https://localhost:{}", g.port);
+    let pgw = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_pgw"))
+            .args(args)
+            .args(["-g", &gateway, "--retries=0"])
+            .env_remove("PGW_GATEWAY")
+            .output()
+            .unwrap()
+    };
+    let out = pgw(&["push", "-j", "tls", "a=1"]);
+    assert_eq!(out.status.code(), Some(4));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("pgw: error: ") && err.to_lowercase().contains("certificate"),
+        "{err}"
+    );
+    let out = pgw(&[
+        "push",
+        "-j",
+        "tls",
+        "--ca-cert",
+        ca.to_str().unwrap(),
+        "a=1",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = pgw(&["push", "-j", "tls", "--insecure", "b=2"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = pgw(&["list", "-o", "json", "--insecure"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(listed["groups"][0]["labels"]["job"], "tls", "{listed}");
+    let bad_ca = write(dir.path(), "bad.pem", "not a certificate\n");
+    let out = pgw(&[
+        "push",
+        "-j",
+        "tls",
+        "--ca-cert",
+        bad_ca.to_str().unwrap(),
+        "a=1",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "a bad --ca-cert file is bad local input"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.pem"));
+}

@@ -10,7 +10,6 @@ use std::net::TcpListener;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-
 use crate::util::*;
 
 /// A running node_exporter, killed on drop.
