@@ -141,7 +141,7 @@ impl Segment {
     /// actually written, not `fallocate`: its unwritten extents would still
     /// need a metadata change on the first write into them.
     fn extend(&mut self, by: u64) -> std::io::Result<()> {
-        const ZEROS: [u8; 64 << 10] = [0; 64 << 10];
+        static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
         self.file.seek(SeekFrom::Start(self.allocated))?;
         let mut left = by;
         while left > 0 {
