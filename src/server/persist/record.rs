@@ -257,7 +257,9 @@ pub fn scan(bytes: &[u8], magic: &[u8; 8]) -> Result<Scan, String> {
     let mut pos = magic.len();
     scan.end = bytes.len();
     while pos < bytes.len() {
-        if is_zero_tail(&bytes[pos..]) {
+        // Only the log is extended ahead of its records; a snapshot is
+        // written whole, and anything after its last record is damage.
+        if magic == LOG_MAGIC && is_zero_tail(&bytes[pos..]) {
             scan.end = pos;
             break;
         }
@@ -652,6 +654,12 @@ mod tests {
         assert_eq!(scan.end, LOG_MAGIC.len());
         // Without zeros the contents end with the file.
         assert_eq!(super::scan(&bytes, LOG_MAGIC).unwrap().end, bytes.len());
+        // A snapshot is never extended: zeros after it are damage.
+        let mut snapshot = encode_snapshot(&[], 7);
+        snapshot.resize(snapshot.len() + 100, 0);
+        let scan = super::scan(&snapshot, SNAPSHOT_MAGIC).unwrap();
+        assert_eq!(scan.records.len(), 2);
+        assert_eq!(scan.damage.len(), 1);
     }
 
     #[test]
