@@ -2,7 +2,8 @@
 //! pushes answered 200 survive SIGKILL at a random moment under load, as do
 //! deletes, wipes and push times; SIGTERM flushes; and each kind of damaged
 //! file is refused with a message that says how to recover, then recovered
-//! with `--persistence.recover`.
+//! with `--persistence.recover`; a segment left with a zero tail by kill -9
+//! is read to its last record.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -132,16 +133,17 @@ fn damaged_copies(file: &Path) -> Vec<PathBuf> {
 }
 
 /// Offsets of the records of a log segment (8-byte magic, then frames with a
-/// 24-byte header whose bytes 4..8 are the payload length).
-fn record_offsets(bytes: &[u8]) -> Vec<usize> {
+/// 24-byte header whose bytes 4..8 are the payload length), and where they
+/// end: the segment may go on with zeros that the writer extended it with.
+fn record_offsets(bytes: &[u8]) -> (Vec<usize>, usize) {
     let mut at = 8;
     let mut offsets = Vec::new();
-    while at + 24 <= bytes.len() {
+    while at + 24 <= bytes.len() && bytes[at..].iter().any(|&b| b != 0) {
         offsets.push(at);
         let len = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().unwrap()) as usize;
         at += 24 + len;
     }
-    offsets
+    (offsets, at)
 }
 
 #[test]
@@ -383,7 +385,7 @@ fn a_corrupt_log_record_in_the_middle_is_refused_then_recovered() {
     kill_9(g);
     let segment = segments(&file).pop().unwrap();
     let mut bytes = fs::read(&segment).unwrap();
-    let offsets = record_offsets(&bytes);
+    let (offsets, _) = record_offsets(&bytes);
     assert_eq!(offsets.len(), 3);
     bytes[offsets[1] + 30] ^= 0x55;
     fs::write(&segment, &bytes).unwrap();
@@ -415,11 +417,15 @@ fn a_torn_last_record_is_dropped_with_a_warning() {
     let g = Pgw::start(&[&file_arg(&file)]);
     push_ok(&g, "PUT", "/metrics/job/a", "x 1\n");
     kill_9(g);
-    // Half a record, as a crash in the middle of a write leaves it.
+    // Half a record, as a crash in the middle of a write leaves it: right
+    // after the last whole record, before the zeros the segment was extended
+    // with.
     let segment = segments(&file).pop().unwrap();
     let mut bytes = fs::read(&segment).unwrap();
-    let whole = bytes.clone();
-    bytes.extend_from_slice(&whole[8..8 + (whole.len() - 8) / 2]);
+    let (offsets, end) = record_offsets(&bytes);
+    assert_eq!(offsets.len(), 1);
+    let half = bytes[8..8 + (end - 8) / 2].to_vec();
+    bytes.splice(end..end + half.len(), half);
     fs::write(&segment, &bytes).unwrap();
     let g = Pgw::start(&[&file_arg(&file)]);
     assert!(
@@ -481,4 +487,53 @@ fn an_empty_file_is_refused_then_moved_aside() {
     let g = Pgw::start(&[&file_arg(&file), "--persistence.recover"]);
     assert!(jobs(&g).is_empty());
     assert_eq!(damaged_copies(&file).len(), 1);
+}
+
+#[test]
+fn kill_9_leaves_a_zero_tail_that_a_restart_accepts() {
+    let dir = TempDir::new("zero-tail");
+    let file = dir.path().join("store");
+    let arg = file_arg(&file);
+    // No compaction while the test runs: the segment stays as kill -9 left it.
+    let interval = "--persistence.interval=1h";
+    let g = Pgw::start(&[&arg, interval]);
+    let jobs_pushed: Vec<String> = (0..20).map(|i| format!("j{i:02}")).collect();
+    for (i, job) in jobs_pushed.iter().enumerate() {
+        push_ok(
+            &g,
+            "PUT",
+            &format!("/metrics/job/{job}"),
+            &format!("x {i}\n"),
+        );
+    }
+    kill_9(g);
+    let segment = segments(&file).pop().unwrap();
+    let bytes = fs::read(&segment).unwrap();
+    let (offsets, end) = record_offsets(&bytes);
+    assert_eq!(offsets.len(), 20);
+    assert!(
+        end < bytes.len() && bytes[end..].iter().all(|&b| b == 0),
+        "{segment:?}: {} bytes of records in {} bytes",
+        end,
+        bytes.len()
+    );
+
+    let mut g = Pgw::start(&[&arg, interval]);
+    let log = g.proc.log();
+    assert!(!log.contains("unfinished last write"), "{log}");
+    assert_eq!(jobs(&g), jobs_pushed);
+    let got = values(&g, "x");
+    for (i, job) in jobs_pushed.iter().enumerate() {
+        assert_eq!(got[job], i as f64, "{got:?}");
+    }
+    // The new segment goes on after the old one's zeros; SIGTERM compacts
+    // both and leaves no zeros at rest.
+    push_ok(&g, "PUT", "/metrics/job/j00", "x 100\n");
+    sigterm(&mut g);
+    for segment in segments(&file) {
+        assert_eq!(fs::metadata(&segment).unwrap().len(), 8, "{segment:?}");
+    }
+    let g = Pgw::start(&[&arg]);
+    assert_eq!(jobs(&g), jobs_pushed);
+    assert_eq!(values(&g, "x")["j00"], 100.0);
 }

@@ -18,7 +18,7 @@
 //! already includes are skipped on replay by their sequence number.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::Write as _;
+use std::io::{Seek as _, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
@@ -41,6 +41,10 @@ const MIN_LOG_BYTES: u64 = 64 << 20;
 const MIN_INTERVAL: Duration = Duration::from_millis(100);
 /// At most this much is written in one batch.
 const MAX_BATCH_BYTES: usize = 64 << 20;
+/// A segment is extended by at least this many zeros at a time: large enough
+/// that the metadata sync it costs is rare, small enough to write in a few
+/// milliseconds.
+const EXTEND_BYTES: u64 = 8 << 20;
 
 /// Where the files are.
 #[derive(Debug, Clone)]
@@ -111,6 +115,59 @@ struct Segment {
     file: File,
     path: PathBuf,
     number: u64,
+    /// Where the records end: the next batch is written here.
+    len: u64,
+    /// Where the file ends: the bytes from `len` to here are zeros.
+    allocated: u64,
+}
+
+impl Segment {
+    /// Writes one batch of records after the last one and makes it durable.
+    fn append(&mut self, batch: &[u8]) -> std::io::Result<()> {
+        let end = self.len + batch.len() as u64;
+        if end > self.allocated {
+            self.extend(EXTEND_BYTES.max(batch.len() as u64))?;
+        }
+        // Positioned writes (`FileExt`) are Unix-only; the build targets
+        // Windows too.
+        self.file.seek(SeekFrom::Start(self.len))?;
+        self.file.write_all(batch)?;
+        self.file.sync_data()?;
+        self.len = end;
+        Ok(())
+    }
+
+    /// Appends `by` zeros and syncs the file with its new size. Zeros
+    /// actually written, not `fallocate`: its unwritten extents would still
+    /// need a metadata change on the first write into them.
+    fn extend(&mut self, by: u64) -> std::io::Result<()> {
+        static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
+        self.file.seek(SeekFrom::Start(self.allocated))?;
+        let mut left = by;
+        while left > 0 {
+            let n = left.min(ZEROS.len() as u64) as usize;
+            self.file.write_all(&ZEROS[..n])?;
+            left -= n as u64;
+        }
+        self.file.sync_all()?;
+        self.allocated += by;
+        Ok(())
+    }
+
+    /// Cuts the unused zeros off, so that a segment at rest holds only its
+    /// records.
+    fn close(&mut self) -> anyhow::Result<()> {
+        if self.allocated > self.len {
+            self.file
+                .set_len(self.len)
+                .and_then(|()| self.file.sync_all())
+                .with_context(|| {
+                    format!("cannot truncate the log segment {}", self.path.display())
+                })?;
+            self.allocated = self.len;
+        }
+        Ok(())
+    }
 }
 
 /// What the writer thread, compaction and the shutdown share.
@@ -243,6 +300,12 @@ impl Journal {
     pub fn compact(&self, store: &Store) -> anyhow::Result<()> {
         compact(&self.shared, store)
     }
+
+    /// At shutdown, once the log is synced: cuts the zeros off the segment
+    /// being written. A change logged after this extends it again.
+    pub fn close(&self) -> anyhow::Result<()> {
+        self.shared.segment.lock().close()
+    }
 }
 
 fn write_loop(
@@ -276,10 +339,9 @@ fn write_loop(
                 }
                 let written = {
                     let mut segment = shared.segment.lock();
-                    let Segment { file, path, .. } = &mut *segment;
-                    file.write_all(&buf)
-                        .and_then(|()| file.sync_data())
-                        .with_context(|| format!("cannot write the log {}", path.display()))
+                    segment
+                        .append(&buf)
+                        .with_context(|| format!("cannot write the log {}", segment.path.display()))
                 };
                 match written {
                     Ok(()) => {
@@ -349,14 +411,24 @@ fn compact(shared: &Shared, store: &Store) -> anyhow::Result<()> {
     let _one_at_a_time = shared.compaction.lock();
     // Changes from here on go to a new segment, which the snapshot does not
     // replace; everything in the older ones is in the cut taken after.
-    let covered = {
+    let (covered, mut old) = {
         let mut segment = shared.segment.lock();
         let next = open_segment(&shared.files, segment.number + 1)?;
         let old = std::mem::replace(&mut *segment, next);
         let mut older = shared.older.lock();
-        older.push(old.path);
-        std::mem::take(&mut *older)
+        older.push(old.path.clone());
+        (std::mem::take(&mut *older), old)
     };
+    // Nothing writes to the old segment any more. If the snapshot fails it
+    // stays, and a file at rest holds no zeros; the reader accepts them all
+    // the same, so a failure here is only worth a warning.
+    if let Err(e) = old.close() {
+        crate::warn!(
+            "cannot truncate a finished log segment",
+            err = format!("{e:#}")
+        );
+    }
+    drop(old);
     shared.log_bytes.store(0, Ordering::Relaxed);
     *shared.last_compaction.lock() = Instant::now();
     let result = (|| {
@@ -426,5 +498,12 @@ fn open_segment(files: &Files, number: u64) -> anyhow::Result<Segment> {
         .and_then(|()| file.sync_all())
         .and_then(|()| files.sync_dir())
         .with_context(|| format!("cannot write the log segment {}", path.display()))?;
-    Ok(Segment { file, path, number })
+    let len = record::LOG_MAGIC.len() as u64;
+    Ok(Segment {
+        file,
+        path,
+        number,
+        len,
+        allocated: len,
+    })
 }

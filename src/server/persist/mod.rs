@@ -174,7 +174,8 @@ pub async fn shutdown(state: &Arc<State>) -> anyhow::Result<()> {
     let state = state.clone();
     tokio::task::spawn_blocking(move || {
         let journal = state.store.journal().expect("the journal is set");
-        journal.compact(&state.store)
+        journal.compact(&state.store)?;
+        journal.close()
     })
     .await
     .context("the final compaction failed")?
@@ -195,10 +196,14 @@ pub fn load(files: &Files, store: &Store) -> anyhow::Result<Loaded> {
     let mut prev = covers;
     for (_, path) in loaded.segments.clone() {
         let bytes = fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        loaded.log_bytes += bytes.len() as u64;
         let scan = match record::scan(&bytes, record::LOG_MAGIC) {
-            Ok(scan) => scan,
+            Ok(scan) => {
+                // The zeros a crash left after the records are no log.
+                loaded.log_bytes += scan.end as u64;
+                scan
+            }
             Err(why) => {
+                loaded.log_bytes += bytes.len() as u64;
                 loaded.lost = None;
                 loaded.problems.push(Problem {
                     file: path.clone(),

@@ -10,6 +10,10 @@
 //! lets a reader that met a damaged frame look for the next good one: a bad
 //! frame followed by good ones is corruption, a bad frame at the very end is
 //! the torn write of a crash.
+//!
+//! A log segment may end in zeros (the writer extends it ahead of its
+//! records; a crash leaves them): a marker never starts with a zero byte, so
+//! zeros from a frame position to the end of the file are its clean end.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -220,6 +224,8 @@ pub struct Damage {
 pub struct Scan {
     pub records: Vec<(u64, Change)>,
     pub damage: Vec<Damage>,
+    /// Where the file's contents end: before its zero tail, if it has one.
+    pub end: usize,
 }
 
 /// Reads every valid record of a file that must start with `magic`. Fails
@@ -249,7 +255,14 @@ pub fn scan(bytes: &[u8], magic: &[u8; 8]) -> Result<Scan, String> {
     }
     let mut scan = Scan::default();
     let mut pos = magic.len();
+    scan.end = bytes.len();
     while pos < bytes.len() {
+        // Only the log is extended ahead of its records; a snapshot is
+        // written whole, and anything after its last record is damage.
+        if magic == LOG_MAGIC && is_zero_tail(&bytes[pos..]) {
+            scan.end = pos;
+            break;
+        }
         match frame_at(bytes, pos)
             .and_then(|(seq, payload, next)| decode(payload).map(|change| (seq, change, next)))
         {
@@ -270,6 +283,12 @@ pub fn scan(bytes: &[u8], magic: &[u8; 8]) -> Result<Scan, String> {
         }
     }
     Ok(scan)
+}
+
+/// Whether `rest`, which starts at a frame position, is all zeros. The first
+/// byte decides at once in the usual case, a record.
+fn is_zero_tail(rest: &[u8]) -> bool {
+    rest.first() == Some(&0) && rest.iter().all(|&b| b == 0)
 }
 
 fn next_valid_frame(bytes: &[u8], from: usize) -> Option<usize> {
@@ -606,12 +625,66 @@ mod tests {
             assert_eq!(scan.damage.len(), 1, "cut at {cut}");
             assert!(!scan.damage[0].followed, "cut at {cut}");
         }
-        // Zeros after the last record, as a file system can leave them.
-        let mut zeros = bytes.clone();
-        zeros.extend_from_slice(&[0; 100]);
-        let scan = scan(&zeros, LOG_MAGIC).unwrap();
-        assert_eq!(scan.records.len(), 3);
+        // Half a record, then the zeros the writer had extended the segment
+        // with: still an unfinished write.
+        let mut torn = bytes[..bytes.len() - 30].to_vec();
+        torn.extend_from_slice(&[0; 4096]);
+        let scan = scan(&torn, LOG_MAGIC).unwrap();
+        assert_eq!(scan.records.len(), 2);
+        assert_eq!(scan.damage.len(), 1);
         assert!(!scan.damage[0].followed);
+    }
+
+    #[test]
+    fn a_zero_tail_is_the_clean_end_of_a_segment() {
+        let bytes = log(&three_records());
+        for zeros in [1, 23, 24, 8 << 10] {
+            let mut tailed = bytes.clone();
+            tailed.resize(bytes.len() + zeros, 0);
+            let scan = scan(&tailed, LOG_MAGIC).unwrap();
+            assert!(scan.damage.is_empty(), "{zeros} zeros: {:?}", scan.damage);
+            assert_eq!(scan.records.len(), 3, "{zeros} zeros");
+            assert_eq!(scan.end, bytes.len(), "{zeros} zeros");
+        }
+        // A segment with no record yet, extended all the same.
+        let mut empty = LOG_MAGIC.to_vec();
+        empty.resize(4096, 0);
+        let scan = scan(&empty, LOG_MAGIC).unwrap();
+        assert!(scan.records.is_empty() && scan.damage.is_empty());
+        assert_eq!(scan.end, LOG_MAGIC.len());
+        // Without zeros the contents end with the file.
+        assert_eq!(super::scan(&bytes, LOG_MAGIC).unwrap().end, bytes.len());
+        // A snapshot is never extended: zeros after it are damage.
+        let mut snapshot = encode_snapshot(&[], 7);
+        snapshot.resize(snapshot.len() + 100, 0);
+        let scan = super::scan(&snapshot, SNAPSHOT_MAGIC).unwrap();
+        assert_eq!(scan.records.len(), 2);
+        assert_eq!(scan.damage.len(), 1);
+    }
+
+    #[test]
+    fn a_corrupt_middle_record_before_a_zero_tail_is_still_corruption() {
+        let records = three_records();
+        let mut bytes = log(&records);
+        let clean_len = bytes.len();
+        bytes.resize(clean_len + 4096, 0);
+        let second = LOG_MAGIC.len() + FRAME_HEADER + records[0].len();
+        bytes[second + 30] ^= 0x40;
+        let scan = scan(&bytes, LOG_MAGIC).unwrap();
+        assert_eq!(scan.damage.len(), 1, "{:?}", scan.damage);
+        assert!(scan.damage[0].followed);
+        assert_eq!(scan.damage[0].offset, second);
+        let seqs: Vec<u64> = scan.records.iter().map(|(s, _)| *s).collect();
+        assert_eq!(seqs, [1, 3]);
+        assert_eq!(scan.end, clean_len);
+        // Zeros over a whole record in the middle are damage too: records
+        // follow them.
+        let mut zeroed = log(&records);
+        let third = second + FRAME_HEADER + records[1].len();
+        zeroed[second..third].fill(0);
+        let scan = super::scan(&zeroed, LOG_MAGIC).unwrap();
+        assert_eq!(scan.damage.len(), 1);
+        assert!(scan.damage[0].followed);
     }
 
     #[test]
