@@ -14,6 +14,7 @@ use std::time::SystemTime;
 
 use crate::exposition::render::format_float;
 use crate::exposition::{text, Value};
+use crate::grouping::GroupingKey;
 use crate::server::store::{GroupView, StoredFamily};
 
 /// `{"status":"success","data":[group...]}`. A group with a time to live
@@ -83,15 +84,25 @@ fn write_group(out: &mut Vec<u8>, group: &GroupView, now: SystemTime) {
                 let ok = group.failure_time <= group.push_time;
                 out.extend_from_slice(if ok { b"true" } else { b"false" });
             }
-            // Milliseconds are all a time to live needs, and keep the
-            // number short.
             Entry::Number(v) => {
-                let rounded = (v * 1000.0).round() / 1000.0;
-                serde_json::to_writer(&mut *out, &rounded).expect("writing to a Vec cannot fail")
+                serde_json::to_writer(&mut *out, &millis(*v)).expect("writing to a Vec cannot fail")
             }
         }
     }
     out.push(b'}');
+}
+
+/// Seconds rounded to milliseconds: all a time to live needs, and short.
+pub fn millis(seconds: f64) -> f64 {
+    (seconds * 1000.0).round() / 1000.0
+}
+
+/// A grouping key's labels as a JSON object, for pgw's own API answers.
+pub fn labels_json(key: &GroupingKey) -> serde_json::Map<String, serde_json::Value> {
+    key.labels()
+        .iter()
+        .map(|(n, v)| (n.clone(), serde_json::Value::String(v.clone())))
+        .collect()
 }
 
 fn write_str(out: &mut Vec<u8>, s: &str) {

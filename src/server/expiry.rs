@@ -26,11 +26,11 @@ pub async fn run(state: Arc<State>) {
 /// Deletes what has expired at `now`; returns how many groups went.
 pub fn sweep(state: &State, now: SystemTime) -> usize {
     let expired = state.store.expire(now);
-    for (removed, ttl) in &expired {
+    for removed in &expired {
         crate::info!(
             "group expired",
             group = removed.key,
-            expire_after = humantime::format_duration(*ttl),
+            expire_after = humantime::format_duration(removed.ttl.unwrap_or_default()),
             last_push = crate::server::api::rfc3339_nanos(seconds_to_time(removed.push_time))
         );
     }

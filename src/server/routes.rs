@@ -44,7 +44,7 @@ pub fn app(state: Arc<State>) -> Router {
     })
 }
 
-fn text_response(code: StatusCode, body: impl Into<String>) -> Response {
+pub(crate) fn text_response(code: StatusCode, body: impl Into<String>) -> Response {
     let mut body = body.into();
     if !body.is_empty() && !body.ends_with('\n') {
         body.push('\n');
@@ -488,13 +488,7 @@ async fn delete_groups(state: &State, query: Option<&str>) -> Response {
     let groups: Vec<serde_json::Value> = removed
         .iter()
         .map(|r| {
-            let labels: serde_json::Map<String, serde_json::Value> = r
-                .key
-                .labels()
-                .iter()
-                .map(|(n, v)| (n.clone(), serde_json::Value::String(v.clone())))
-                .collect();
-            serde_json::json!({"labels": labels, "push_time_seconds": r.push_time})
+            serde_json::json!({"labels": api::labels_json(&r.key), "push_time_seconds": r.push_time})
         })
         .collect();
     let body = serde_json::json!({

@@ -153,9 +153,19 @@ pub struct GroupView {
 impl GroupView {
     /// Seconds until the group expires (0 when overdue), if it can expire.
     pub fn expires_in(&self, now: SystemTime) -> Option<f64> {
-        let ttl = self.ttl?;
-        Some((self.push_time + ttl.as_secs_f64() - unix_seconds(now)).max(0.0))
+        expires_in(self.push_time, self.ttl, now)
     }
+}
+
+/// Seconds from `now` until a group last pushed at `push_time` (Unix
+/// seconds) with time to live `ttl` expires, 0 when overdue; `None` when it
+/// never expires.
+pub fn expires_in(push_time: f64, ttl: Option<Duration>, now: SystemTime) -> Option<f64> {
+    Some(seconds_left(push_time, ttl?, unix_seconds(now)).max(0.0))
+}
+
+fn seconds_left(push_time: f64, ttl: Duration, now: f64) -> f64 {
+    push_time + ttl.as_secs_f64() - now
 }
 
 /// A group in brief, for the web page's list: no metric text is copied.
@@ -170,11 +180,20 @@ pub struct GroupSummary {
     pub ttl: Option<Duration>,
 }
 
-/// A group that a clean-up deleted (or would delete, in a dry run).
+impl GroupSummary {
+    /// Seconds until the group expires (0 when overdue), if it can expire.
+    pub fn expires_in(&self, now: SystemTime) -> Option<f64> {
+        expires_in(self.push_time, self.ttl, now)
+    }
+}
+
+/// A group that a clean-up or expiry deleted (or would delete, in a dry
+/// run).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Removed {
     pub key: GroupingKey,
     pub push_time: f64,
+    pub ttl: Option<Duration>,
 }
 
 /// A family of the server's own metrics, rendered, merged into scrapes.
@@ -342,7 +361,7 @@ impl Group {
     /// True if the group has a time to live and it has run out at `now`.
     fn expired(&self, now: f64) -> bool {
         self.ttl
-            .is_some_and(|ttl| self.push_time + ttl.as_secs_f64() <= now)
+            .is_some_and(|ttl| seconds_left(self.push_time, ttl, now) <= 0.0)
     }
 }
 
@@ -591,7 +610,22 @@ impl Store {
                 .map(Group::removed)
                 .collect();
         }
-        let mut inner = self.inner.write();
+        self.remove_where(&mut self.inner.write(), select)
+    }
+
+    /// Deletes every group whose time to live has run out at `now`; returns
+    /// them. Cheap when nothing has expired: one pass under the read lock.
+    pub fn expire(&self, now: SystemTime) -> Vec<Removed> {
+        let now_s = unix_seconds(now);
+        if !self.inner.read().groups.values().any(|g| g.expired(now_s)) {
+            return Vec::new();
+        }
+        self.remove_where(&mut self.inner.write(), |g| g.expired(now_s))
+    }
+
+    /// Removes every group `select` picks, under the write lock the caller
+    /// holds, logged as one deletion; returns what they were.
+    fn remove_where(&self, inner: &mut Inner, select: impl Fn(&Group) -> bool) -> Vec<Removed> {
         let doomed: Vec<(Arc<[u8]>, Removed)> = inner
             .groups
             .iter()
@@ -608,33 +642,6 @@ impl Store {
             });
         }
         doomed.into_iter().map(|(_, r)| r).collect()
-    }
-
-    /// Deletes every group whose time to live has run out at `now`; returns
-    /// them with their time to live. Cheap when nothing has expired: one
-    /// pass under the read lock.
-    pub fn expire(&self, now: SystemTime) -> Vec<(Removed, Duration)> {
-        let now_s = unix_seconds(now);
-        if !self.inner.read().groups.values().any(|g| g.expired(now_s)) {
-            return Vec::new();
-        }
-        let mut inner = self.inner.write();
-        let doomed: Vec<(Arc<[u8]>, Removed, Duration)> = inner
-            .groups
-            .iter()
-            .filter(|(_, g)| g.expired(now_s))
-            .map(|(c, g)| (c.clone(), g.removed(), g.ttl.unwrap_or_default()))
-            .collect();
-        for (canonical, _, _) in &doomed {
-            inner.remove_group(canonical);
-        }
-        if !doomed.is_empty() {
-            self.log(|| {
-                let keys: Vec<&GroupingKey> = doomed.iter().map(|(_, r, _)| &r.key).collect();
-                record::delete_payload(&keys)
-            });
-        }
-        doomed.into_iter().map(|(_, r, ttl)| (r, ttl)).collect()
     }
 
     /// Deletes every group; returns how many there were.
@@ -844,6 +851,7 @@ impl Group {
         Removed {
             key: self.key.clone(),
             push_time: self.push_time,
+            ttl: self.ttl,
         }
     }
 
@@ -1231,8 +1239,8 @@ mod tests {
         assert!(store.expire(t0 + Duration::from_secs(89)).is_empty());
         let gone = store.expire(t0 + Duration::from_secs(90));
         assert_eq!(gone.len(), 1);
-        assert_eq!(gone[0].0.key, short);
-        assert_eq!(gone[0].1, Duration::from_secs(60));
+        assert_eq!(gone[0].key, short);
+        assert_eq!(gone[0].ttl, Some(Duration::from_secs(60)));
         // A push without a time to live makes the group permanent again.
         push_at(
             &store,

@@ -12,7 +12,8 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::grouping::GroupingKey;
-use crate::server::State;
+use crate::server::routes::text_response;
+use crate::server::{api, State};
 
 const INDEX_HTML: &str = include_str!("ui/index.html");
 const APP_JS: &str = include_str!("ui/app.js");
@@ -57,23 +58,13 @@ pub fn asset(name: &str) -> Option<Response> {
 /// `GET /api/v1/groups`: every group in brief, in grouping-key order.
 pub fn groups(state: &State) -> Response {
     let now = SystemTime::now();
-    let now_s = now
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0);
     let groups: Vec<serde_json::Value> = state
         .store
         .summaries()
         .into_iter()
         .map(|g| {
-            let labels: serde_json::Map<String, serde_json::Value> = g
-                .key
-                .labels()
-                .iter()
-                .map(|(n, v)| (n.clone(), v.clone().into()))
-                .collect();
             let mut entry = serde_json::json!({
-                "labels": labels,
+                "labels": api::labels_json(&g.key),
                 "path": g.key.to_path(),
                 "push_time_seconds": g.push_time,
                 "push_failure_time_seconds": g.failure_time,
@@ -81,10 +72,9 @@ pub fn groups(state: &State) -> Response {
                 "metrics": g.metrics,
                 "series": g.series,
             });
-            if let Some(ttl) = g.ttl {
-                let left = (g.push_time + ttl.as_secs_f64() - now_s).max(0.0);
+            if let (Some(ttl), Some(left)) = (g.ttl, g.expires_in(now)) {
                 entry["expire_after_seconds"] = ttl.as_secs_f64().into();
-                entry["expires_in_seconds"] = ((left * 1000.0).round() / 1000.0).into();
+                entry["expires_in_seconds"] = api::millis(left).into();
             }
             entry
         })
@@ -98,12 +88,12 @@ pub fn groups(state: &State) -> Response {
 pub fn group(state: &State, rest: &str) -> Response {
     let key = match GroupingKey::from_path(rest) {
         Some(Ok(k)) => k,
-        Some(Err(e)) => return text(StatusCode::BAD_REQUEST, e.to_string()),
-        None => return text(StatusCode::NOT_FOUND, "no group path given".into()),
+        Some(Err(e)) => return text_response(StatusCode::BAD_REQUEST, e.to_string()),
+        None => return text_response(StatusCode::NOT_FOUND, "no group path given"),
     };
     let mut out = Vec::new();
     if !state.store.write_group_exposition(&key, &mut out) {
-        return text(StatusCode::NOT_FOUND, format!("no group {key}"));
+        return text_response(StatusCode::NOT_FOUND, format!("no group {key}"));
     }
     let mut r = Response::new(Body::from(out));
     r.headers_mut().insert(
@@ -120,15 +110,6 @@ fn json(value: serde_json::Value) -> Response {
         HeaderValue::from_static("application/json"),
     );
     r
-}
-
-fn text(status: StatusCode, message: String) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        message + "\n",
-    )
-        .into_response()
 }
 
 fn html_escape(s: &str) -> String {

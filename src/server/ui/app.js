@@ -134,15 +134,17 @@ function matching() {
 
 // --- rendering --------------------------------------------------------------
 
+// job first, then the rest in order: the way people read a group.
+function labelNames(labels) {
+  return Object.keys(labels).sort((a, b) => (a === "job" ? -1 : b === "job" ? 1 : a < b ? -1 : a > b ? 1 : 0));
+}
+
 function labelText(labels) {
-  // job first, then the rest in order: the way people read a group.
-  const names = Object.keys(labels).sort((a, b) => (a === "job" ? -1 : b === "job" ? 1 : a < b ? -1 : a > b ? 1 : 0));
-  return names.map((n) => `${n}="${labels[n]}"`).join(" ");
+  return labelNames(labels).map((n) => `${n}="${labels[n]}"`).join(" ");
 }
 
 function labelChips(labels) {
-  const names = Object.keys(labels).sort((a, b) => (a === "job" ? -1 : b === "job" ? 1 : a < b ? -1 : a > b ? 1 : 0));
-  return names.map((n) => el("span", { class: "label" }, el("b", {}, n), `="${labels[n]}"`));
+  return labelNames(labels).map((n) => el("span", { class: "label" }, el("b", {}, n), `="${labels[n]}"`));
 }
 
 function groupRow(g, now) {
