@@ -77,19 +77,19 @@ complete -c pgw -n "__fish_pgw_using_subcommand push" -l gzip -d 'Compress the b
 always\t'Always, for gateways that are known to accept it'
 never\t'Never, for gateways that do not decompress'"
 complete -c pgw -n "__fish_pgw_using_subcommand push" -s g -l gateway -d 'The gateway\'s URL, with its route prefix if it has one' -r
-complete -c pgw -n "__fish_pgw_using_subcommand push" -l ca-cert -d 'PEM file of certificate authorities to trust for an https gateway (besides the usual ones)' -r -F
+complete -c pgw -n "__fish_pgw_using_subcommand push" -l ca-cert -d 'PEM file of certificate authorities to trust for https gateways (besides the usual ones)' -r -F
 complete -c pgw -n "__fish_pgw_using_subcommand push" -s u -l user -d 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file' -r
 complete -c pgw -n "__fish_pgw_using_subcommand push" -l password -d 'Password for basic auth; prefer --password-file, since the environment can leak' -r
 complete -c pgw -n "__fish_pgw_using_subcommand push" -l password-file -d 'File whose first line is the basic-auth password' -r -F
 complete -c pgw -n "__fish_pgw_using_subcommand push" -l token -d 'Bearer token; prefer --token-file, since the environment can leak' -r
 complete -c pgw -n "__fish_pgw_using_subcommand push" -l token-file -d 'File whose first line is a bearer token' -r -F
-complete -c pgw -n "__fish_pgw_using_subcommand push" -l timeout -d 'Time limit for each request to the gateway' -r
+complete -c pgw -n "__fish_pgw_using_subcommand push" -l timeout -d 'Time limit for each request to a gateway' -r
 complete -c pgw -n "__fish_pgw_using_subcommand push" -l retries -d 'Retries (with backoff) after a connection error, a timeout or a 5xx answer; never after a 4xx' -r
 complete -c pgw -n "__fish_pgw_using_subcommand push" -l replace -d 'Replace the whole group with this push (HTTP PUT); the default without a wrapped command'
 complete -c pgw -n "__fish_pgw_using_subcommand push" -l add -d 'Replace only the families in this push, keep the group\'s others (HTTP POST); always so with a wrapped command'
 complete -c pgw -n "__fish_pgw_using_subcommand push" -l strip-timestamps -d 'Remove sample timestamps instead of refusing the input (the gateway refuses timestamps)'
 complete -c pgw -n "__fish_pgw_using_subcommand push" -l dry-run -d 'Check the input and print the body that would be sent, without sending it'
-complete -c pgw -n "__fish_pgw_using_subcommand push" -l insecure -d 'Do not check the gateway\'s TLS certificate (the connection stays encrypted)'
+complete -c pgw -n "__fish_pgw_using_subcommand push" -l insecure -d 'Do not check the gateways\' TLS certificates (the connection stays encrypted)'
 complete -c pgw -n "__fish_pgw_using_subcommand push" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pgw -n "__fish_pgw_using_subcommand push" -s V -l version -d 'Print version'
 complete -c pgw -n "__fish_pgw_using_subcommand list" -s j -l job -d 'The group\'s job' -r
@@ -102,19 +102,19 @@ json\t'JSON, in the shape the README documents'"
 complete -c pgw -n "__fish_pgw_using_subcommand list" -l sort -d 'Order of the groups: by labels (job first), or by age (oldest push first)' -r -f -a "labels\t''
 age\t''"
 complete -c pgw -n "__fish_pgw_using_subcommand list" -s g -l gateway -d 'The gateway\'s URL, with its route prefix if it has one' -r
-complete -c pgw -n "__fish_pgw_using_subcommand list" -l ca-cert -d 'PEM file of certificate authorities to trust for an https gateway (besides the usual ones)' -r -F
+complete -c pgw -n "__fish_pgw_using_subcommand list" -l ca-cert -d 'PEM file of certificate authorities to trust for https gateways (besides the usual ones)' -r -F
 complete -c pgw -n "__fish_pgw_using_subcommand list" -s u -l user -d 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file' -r
 complete -c pgw -n "__fish_pgw_using_subcommand list" -l password -d 'Password for basic auth; prefer --password-file, since the environment can leak' -r
 complete -c pgw -n "__fish_pgw_using_subcommand list" -l password-file -d 'File whose first line is the basic-auth password' -r -F
 complete -c pgw -n "__fish_pgw_using_subcommand list" -l token -d 'Bearer token; prefer --token-file, since the environment can leak' -r
 complete -c pgw -n "__fish_pgw_using_subcommand list" -l token-file -d 'File whose first line is a bearer token' -r -F
-complete -c pgw -n "__fish_pgw_using_subcommand list" -l timeout -d 'Time limit for each request to the gateway' -r
+complete -c pgw -n "__fish_pgw_using_subcommand list" -l timeout -d 'Time limit for each request to a gateway' -r
 complete -c pgw -n "__fish_pgw_using_subcommand list" -l retries -d 'Retries (with backoff) after a connection error, a timeout or a 5xx answer; never after a 4xx' -r
 complete -c pgw -n "__fish_pgw_using_subcommand list" -l failed -d 'Only groups whose last push failed'
 complete -c pgw -n "__fish_pgw_using_subcommand list" -l metrics -d 'Show the metrics of one group: the one named, or the only one matching the filters'
 complete -c pgw -n "__fish_pgw_using_subcommand list" -s r -l reverse -d 'Reverse the order'
 complete -c pgw -n "__fish_pgw_using_subcommand list" -l fail-if-none -d 'Exit with 8 when no group is listed'
-complete -c pgw -n "__fish_pgw_using_subcommand list" -l insecure -d 'Do not check the gateway\'s TLS certificate (the connection stays encrypted)'
+complete -c pgw -n "__fish_pgw_using_subcommand list" -l insecure -d 'Do not check the gateways\' TLS certificates (the connection stays encrypted)'
 complete -c pgw -n "__fish_pgw_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pgw -n "__fish_pgw_using_subcommand list" -s V -l version -d 'Print version'
 complete -c pgw -n "__fish_pgw_using_subcommand delete" -s j -l job -d 'The group\'s job' -r
@@ -122,38 +122,38 @@ complete -c pgw -n "__fish_pgw_using_subcommand delete" -s l -l label -d 'Anothe
 complete -c pgw -n "__fish_pgw_using_subcommand delete" -s s -l selector -d 'Only groups matching this label selector (`job=node,instance=~web-.*`; `=`, `!=`, `=~`, `!~`)' -r
 complete -c pgw -n "__fish_pgw_using_subcommand delete" -l stale -d 'Only groups whose last successful push is older than this, or that have none (`90s`, `1h`, `2d`)' -r
 complete -c pgw -n "__fish_pgw_using_subcommand delete" -s g -l gateway -d 'The gateway\'s URL, with its route prefix if it has one' -r
-complete -c pgw -n "__fish_pgw_using_subcommand delete" -l ca-cert -d 'PEM file of certificate authorities to trust for an https gateway (besides the usual ones)' -r -F
+complete -c pgw -n "__fish_pgw_using_subcommand delete" -l ca-cert -d 'PEM file of certificate authorities to trust for https gateways (besides the usual ones)' -r -F
 complete -c pgw -n "__fish_pgw_using_subcommand delete" -s u -l user -d 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file' -r
 complete -c pgw -n "__fish_pgw_using_subcommand delete" -l password -d 'Password for basic auth; prefer --password-file, since the environment can leak' -r
 complete -c pgw -n "__fish_pgw_using_subcommand delete" -l password-file -d 'File whose first line is the basic-auth password' -r -F
 complete -c pgw -n "__fish_pgw_using_subcommand delete" -l token -d 'Bearer token; prefer --token-file, since the environment can leak' -r
 complete -c pgw -n "__fish_pgw_using_subcommand delete" -l token-file -d 'File whose first line is a bearer token' -r -F
-complete -c pgw -n "__fish_pgw_using_subcommand delete" -l timeout -d 'Time limit for each request to the gateway' -r
+complete -c pgw -n "__fish_pgw_using_subcommand delete" -l timeout -d 'Time limit for each request to a gateway' -r
 complete -c pgw -n "__fish_pgw_using_subcommand delete" -l retries -d 'Retries (with backoff) after a connection error, a timeout or a 5xx answer; never after a 4xx' -r
 complete -c pgw -n "__fish_pgw_using_subcommand delete" -s n -l dry-run -d 'Print what would be deleted, delete nothing'
 complete -c pgw -n "__fish_pgw_using_subcommand delete" -l fail-if-none -d 'Exit with 8 when no group matched (for scripts that want to know)'
-complete -c pgw -n "__fish_pgw_using_subcommand delete" -l insecure -d 'Do not check the gateway\'s TLS certificate (the connection stays encrypted)'
+complete -c pgw -n "__fish_pgw_using_subcommand delete" -l insecure -d 'Do not check the gateways\' TLS certificates (the connection stays encrypted)'
 complete -c pgw -n "__fish_pgw_using_subcommand delete" -s h -l help -d 'Print help'
 complete -c pgw -n "__fish_pgw_using_subcommand delete" -s V -l version -d 'Print version'
 complete -c pgw -n "__fish_pgw_using_subcommand wipe" -s g -l gateway -d 'The gateway\'s URL, with its route prefix if it has one' -r
-complete -c pgw -n "__fish_pgw_using_subcommand wipe" -l ca-cert -d 'PEM file of certificate authorities to trust for an https gateway (besides the usual ones)' -r -F
+complete -c pgw -n "__fish_pgw_using_subcommand wipe" -l ca-cert -d 'PEM file of certificate authorities to trust for https gateways (besides the usual ones)' -r -F
 complete -c pgw -n "__fish_pgw_using_subcommand wipe" -s u -l user -d 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file' -r
 complete -c pgw -n "__fish_pgw_using_subcommand wipe" -l password -d 'Password for basic auth; prefer --password-file, since the environment can leak' -r
 complete -c pgw -n "__fish_pgw_using_subcommand wipe" -l password-file -d 'File whose first line is the basic-auth password' -r -F
 complete -c pgw -n "__fish_pgw_using_subcommand wipe" -l token -d 'Bearer token; prefer --token-file, since the environment can leak' -r
 complete -c pgw -n "__fish_pgw_using_subcommand wipe" -l token-file -d 'File whose first line is a bearer token' -r -F
-complete -c pgw -n "__fish_pgw_using_subcommand wipe" -l timeout -d 'Time limit for each request to the gateway' -r
+complete -c pgw -n "__fish_pgw_using_subcommand wipe" -l timeout -d 'Time limit for each request to a gateway' -r
 complete -c pgw -n "__fish_pgw_using_subcommand wipe" -l retries -d 'Retries (with backoff) after a connection error, a timeout or a 5xx answer; never after a 4xx' -r
 complete -c pgw -n "__fish_pgw_using_subcommand wipe" -s y -l yes -d 'Do not ask for confirmation (required when stdin is not a terminal)'
 complete -c pgw -n "__fish_pgw_using_subcommand wipe" -l per-group -d 'Delete the groups one by one (for a gateway whose admin API is off)'
-complete -c pgw -n "__fish_pgw_using_subcommand wipe" -l insecure -d 'Do not check the gateway\'s TLS certificate (the connection stays encrypted)'
+complete -c pgw -n "__fish_pgw_using_subcommand wipe" -l insecure -d 'Do not check the gateways\' TLS certificates (the connection stays encrypted)'
 complete -c pgw -n "__fish_pgw_using_subcommand wipe" -s h -l help -d 'Print help'
 complete -c pgw -n "__fish_pgw_using_subcommand wipe" -s V -l version -d 'Print version'
 complete -c pgw -n "__fish_pgw_using_subcommand relay" -l from -d 'Exporter to scrape, as URL or JOB=URL (repeatable; each goes to its own group)' -r
 complete -c pgw -n "__fish_pgw_using_subcommand relay" -s j -l job -d 'Job of the exporters given without JOB= in --from' -r
 complete -c pgw -n "__fish_pgw_using_subcommand relay" -l instance -d 'The instance label of the groups (default: this host\'s name)' -r
 complete -c pgw -n "__fish_pgw_using_subcommand relay" -s l -l label -d 'A further grouping label (repeatable)' -r
-complete -c pgw -n "__fish_pgw_using_subcommand relay" -l every -d 'Keep running, scraping and pushing once per interval (with a little jitter)' -r
+complete -c pgw -n "__fish_pgw_using_subcommand relay" -l every -d 'Keep running, scraping and pushing once per interval (with a little jitter). A failed push is then retried until the next cycle is due, instead of --retries times' -r
 complete -c pgw -n "__fish_pgw_using_subcommand relay" -l scrape-timeout -d 'Time limit of a scrape (default: 10s, and at most half the interval)' -r
 complete -c pgw -n "__fish_pgw_using_subcommand relay" -l max-size -d 'Largest exporter answer accepted, in bytes after decompression; a larger one is a failed scrape' -r
 complete -c pgw -n "__fish_pgw_using_subcommand relay" -l keep -d 'Relay only the metric families whose name matches this regex (whole name; repeatable)' -r
@@ -176,7 +176,7 @@ complete -c pgw -n "__fish_pgw_using_subcommand relay" -l password-file -d 'File
 complete -c pgw -n "__fish_pgw_using_subcommand relay" -l token -d 'Bearer token; prefer --token-file, since the environment can leak' -r
 complete -c pgw -n "__fish_pgw_using_subcommand relay" -l token-file -d 'File whose first line is a bearer token' -r -F
 complete -c pgw -n "__fish_pgw_using_subcommand relay" -l timeout -d 'Time limit for each request to a gateway' -r
-complete -c pgw -n "__fish_pgw_using_subcommand relay" -l retries -d 'Retries (with backoff) of a push after a connection error, a timeout or a 5xx answer. With --every a push is retried until the next cycle is due instead' -r
+complete -c pgw -n "__fish_pgw_using_subcommand relay" -l retries -d 'Retries (with backoff) after a connection error, a timeout or a 5xx answer; never after a 4xx' -r
 complete -c pgw -n "__fish_pgw_using_subcommand relay" -l insecure -d 'Do not check the gateways\' TLS certificates (the connection stays encrypted)'
 complete -c pgw -n "__fish_pgw_using_subcommand relay" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pgw -n "__fish_pgw_using_subcommand relay" -s V -l version -d 'Print version'

@@ -323,11 +323,21 @@ pub struct GatewayArgs {
     )]
     pub gateway: String,
 
-    /// PEM file of certificate authorities to trust for an https gateway (besides the usual ones).
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+/// TLS, credentials, time limit and retries of requests to gateways: the
+/// same flags for every client command, `relay` (whose `-g` repeats)
+/// included.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Gateway")]
+pub struct ConnectionArgs {
+    /// PEM file of certificate authorities to trust for https gateways (besides the usual ones).
     #[arg(long, value_name = "FILE")]
     pub ca_cert: Option<PathBuf>,
 
-    /// Do not check the gateway's TLS certificate (the connection stays encrypted).
+    /// Do not check the gateways' TLS certificates (the connection stays encrypted).
     #[arg(long)]
     pub insecure: bool,
 
@@ -351,7 +361,7 @@ pub struct GatewayArgs {
     #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
 
-    /// Time limit for each request to the gateway.
+    /// Time limit for each request to a gateway.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub timeout: Duration,
 
@@ -567,6 +577,7 @@ pub struct RelayArgs {
     pub labels: Vec<String>,
 
     /// Keep running, scraping and pushing once per interval (with a little jitter).
+    /// A failed push is then retried until the next cycle is due, instead of --retries times.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub every: Option<Duration>,
 
@@ -619,48 +630,8 @@ pub struct RelayArgs {
     )]
     pub fanout: crate::relay::fanout::Fanout,
 
-    /// PEM file of certificate authorities to trust for https gateways (besides the usual ones).
-    #[arg(long, value_name = "FILE", help_heading = "Gateway")]
-    pub ca_cert: Option<PathBuf>,
-
-    /// Do not check the gateways' TLS certificates (the connection stays encrypted).
-    #[arg(long, help_heading = "Gateway")]
-    pub insecure: bool,
-
-    /// User name for basic auth; the password comes from PGW_PASSWORD or --password-file.
-    #[arg(
-        short = 'u',
-        long,
-        env = "PGW_USER",
-        value_name = "USER",
-        help_heading = "Gateway"
-    )]
-    pub user: Option<String>,
-
-    /// Password for basic auth; prefer --password-file, since the environment can leak.
-    #[arg(long, env = "PGW_PASSWORD", hide_env_values = true, hide = true)]
-    pub password: Option<String>,
-
-    /// File whose first line is the basic-auth password.
-    #[arg(long, value_name = "FILE", help_heading = "Gateway")]
-    pub password_file: Option<PathBuf>,
-
-    /// Bearer token; prefer --token-file, since the environment can leak.
-    #[arg(long, env = "PGW_TOKEN", hide_env_values = true, hide = true)]
-    pub token: Option<String>,
-
-    /// File whose first line is a bearer token.
-    #[arg(long, value_name = "FILE", help_heading = "Gateway")]
-    pub token_file: Option<PathBuf>,
-
-    /// Time limit for each request to a gateway.
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration, help_heading = "Gateway")]
-    pub timeout: Duration,
-
-    /// Retries (with backoff) of a push after a connection error, a timeout or a 5xx answer.
-    /// With --every a push is retried until the next cycle is due instead.
-    #[arg(long, value_name = "N", default_value_t = 2, help_heading = "Gateway")]
-    pub retries: u32,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 /// Durations as humantime reads them (`5m`, `1h30m`, `90s`), which covers Go's

@@ -17,7 +17,7 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 
-use crate::cli::GatewayArgs;
+use crate::cli::{ConnectionArgs, GatewayArgs};
 use crate::exit::BadInput;
 
 /// An answer of the gateway, read whole.
@@ -141,7 +141,12 @@ pub struct Gateway {
 
 impl Gateway {
     pub fn new(args: &GatewayArgs) -> anyhow::Result<Gateway> {
-        let base = normalize_base(&args.gateway)?;
+        Gateway::connect(&args.gateway, &args.connection)
+    }
+
+    /// A gateway at `url`, reached as `args` say.
+    pub fn connect(url: &str, args: &ConnectionArgs) -> anyhow::Result<Gateway> {
+        let base = normalize_base(url)?;
         let mut builder = ureq::AgentBuilder::new()
             .timeout(args.timeout)
             .user_agent(concat!("pgw/", env!("CARGO_PKG_VERSION")))
@@ -364,7 +369,7 @@ pub fn normalize_base(gateway: &str) -> anyhow::Result<String> {
 }
 
 /// The `Authorization` header from the credential flags and variables.
-fn authorization(args: &GatewayArgs) -> anyhow::Result<Option<String>> {
+fn authorization(args: &ConnectionArgs) -> anyhow::Result<Option<String>> {
     use base64::Engine as _;
     let token = match (&args.token_file, &args.token) {
         (Some(file), _) => Some(read_secret(file, "--token-file")?),
@@ -412,7 +417,7 @@ fn read_secret(path: &std::path::Path, flag: &str) -> anyhow::Result<String> {
     Ok(text.lines().next().unwrap_or("").to_string())
 }
 
-fn tls_config(args: &GatewayArgs) -> anyhow::Result<rustls::ClientConfig> {
+fn tls_config(args: &ConnectionArgs) -> anyhow::Result<rustls::ClientConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context as _;
 
-use crate::cli::{GatewayArgs, RelayArgs};
+use crate::cli::{ConnectionArgs, RelayArgs};
 use crate::client::{self, Gateway, GatewayError};
 use crate::exit::{BadInput, ExporterFailed};
 use crate::exposition::{text, validate::is_valid_label_name};
@@ -138,7 +138,7 @@ impl Config {
             fanout: args.fanout,
             gateways,
             remote_write,
-            retries: args.retries,
+            retries: args.connection.retries,
         })
     }
 }
@@ -192,18 +192,13 @@ struct Target {
 fn targets(args: &RelayArgs, config: &Config) -> anyhow::Result<Vec<Target>> {
     let build = |url: &str| {
         // The relay retries by itself (within the interval in daemon mode).
-        Gateway::new(&GatewayArgs {
-            gateway: url.to_string(),
-            ca_cert: args.ca_cert.clone(),
-            insecure: args.insecure,
-            user: args.user.clone(),
-            password: args.password.clone(),
-            password_file: args.password_file.clone(),
-            token: args.token.clone(),
-            token_file: args.token_file.clone(),
-            timeout: args.timeout,
-            retries: 0,
-        })
+        Gateway::connect(
+            url,
+            &ConnectionArgs {
+                retries: 0,
+                ..args.connection.clone()
+            },
+        )
     };
     let mut out = Vec::new();
     for url in &config.gateways {
