@@ -297,7 +297,14 @@ async fn push(state: &State, req: Request, key: Result<GroupingKey, KeyError>) -
                 StatusCode::OK.into_response()
             }
         }
-        Err((status, message)) => text_response(status, message),
+        Err((status, message)) => {
+            // The refusal may have set the group's failure time, and the
+            // client will see that time on the next read: it is on disk
+            // before the answer, like any other change. A log that cannot be
+            // written is reported by the next push that succeeds.
+            let _ = persist::durable(state).await;
+            text_response(status, message)
+        }
     }
 }
 
