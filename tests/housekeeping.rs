@@ -145,8 +145,10 @@ fn bulk_cleanup_by_selector_and_staleness_with_dry_run() {
     let none = cleanup(&g, &format!("{sel}&stale=1h"));
     assert!(deleted(&none).is_empty());
 
-    std::thread::sleep(Duration::from_millis(1200));
-    // Re-pushed just now: survives a staleness clean-up of one second.
+    // Two seconds of margin: a re-push stalled on a loaded machine must not
+    // look stale.
+    std::thread::sleep(Duration::from_millis(2200));
+    // Re-pushed just now: survives a staleness clean-up of two seconds.
     assert_eq!(
         put(
             &format!("{}/metrics/job/ci/instance/ci-2", g.url()),
@@ -155,7 +157,7 @@ fn bulk_cleanup_by_selector_and_staleness_with_dry_run() {
         .status,
         200
     );
-    let stale = cleanup(&g, &format!("{sel}&stale=1s"));
+    let stale = cleanup(&g, &format!("{sel}&stale=2s"));
     assert_eq!(deleted(&stale), ["ci/ci-1"]);
     assert_eq!(jobs(&g), ["ci", "ci", "node"]);
     // Unquoted selector, as typed in a shell.

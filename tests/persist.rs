@@ -3,7 +3,7 @@
 //! deletes, wipes and push times; SIGTERM flushes; and each kind of damaged
 //! file is refused with a message that says how to recover, then recovered
 //! with `--persistence.recover`; a segment left with a zero tail by kill -9
-//! is read to its last record.
+//! is read to its last record; a second server on the same files is refused.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -536,4 +536,31 @@ fn kill_9_leaves_a_zero_tail_that_a_restart_accepts() {
     let g = Pgw::start(&[&arg]);
     assert_eq!(jobs(&g), jobs_pushed);
     assert_eq!(values(&g, "x")["j00"], 100.0);
+}
+
+#[test]
+fn a_second_server_on_the_same_file_is_refused_and_the_first_goes_on() {
+    let dir = TempDir::new("locked");
+    let file = dir.path().join("store");
+    let arg = file_arg(&file);
+    let mut first = Pgw::start(&[&arg]);
+    push_ok(&first, "PUT", "/metrics/job/a", "x 1\n");
+
+    let stderr = refused(&[&arg]);
+    let pid = first.proc.child.id().to_string();
+    assert!(
+        stderr.contains(&format!("{} is in use", file.display()))
+            && stderr.contains(&format!("process {pid}"))
+            && stderr.contains("store.lock"),
+        "{stderr}"
+    );
+    // The refused server touched nothing: the first one still logs and
+    // answers, and its files replay in full.
+    push_ok(&first, "PUT", "/metrics/job/b", "x 2\n");
+    assert_eq!(jobs(&first), ["a", "b"]);
+    sigterm(&mut first);
+
+    // The lock goes with its process.
+    let g = Pgw::start(&[&arg]);
+    assert_eq!(jobs(&g), ["a", "b"]);
 }

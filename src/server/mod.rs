@@ -151,7 +151,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         );
     }
     state.security.set(security);
-    persist::open(&state).context("cannot restore the store")?;
+    persist::open(&state).context("cannot open the persistence files")?;
     let mut listeners = Vec::new();
     for addr in &state.config.listen_addresses {
         let sock = resolve(addr).await?;

@@ -99,6 +99,48 @@ impl Files {
         Ok(found)
     }
 
+    pub fn lock_path(&self) -> PathBuf {
+        self.dir().join(format!("{}.lock", self.name()))
+    }
+
+    /// Takes the exclusive lock on `FILE.lock`, held until the process
+    /// exits: two servers appending to one log would interleave their
+    /// sequence numbers and damage it. The file holds the owner's process
+    /// id, for the message the second server gives.
+    pub fn lock(&self) -> anyhow::Result<File> {
+        let path = self.lock_path();
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .with_context(|| format!("cannot open the lock file {}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => {
+                let owner = fs::read_to_string(&path).unwrap_or_default();
+                let owner = match owner.trim() {
+                    "" => String::new(),
+                    pid => format!(" (process {pid})"),
+                };
+                anyhow::bail!(
+                    "the persistence file {} is in use by another pgw serve{owner}, which holds \
+                     the lock on {}; two servers cannot share one store",
+                    self.snapshot.display(),
+                    path.display()
+                );
+            }
+            Err(fs::TryLockError::Error(e)) => {
+                return Err(e).with_context(|| format!("cannot lock {}", path.display()))
+            }
+        }
+        file.set_len(0)
+            .and_then(|()| file.write_all(format!("{}\n", std::process::id()).as_bytes()))
+            .with_context(|| format!("cannot write to the lock file {}", path.display()))?;
+        Ok(file)
+    }
+
     pub fn sync_dir(&self) -> std::io::Result<()> {
         File::open(self.dir())?.sync_all()
     }
@@ -173,6 +215,8 @@ impl Segment {
 /// What the writer thread, compaction and the shutdown share.
 struct Shared {
     files: Files,
+    /// Held, never read: dropping it would release the lock.
+    _lock: File,
     interval: Duration,
     segment: Mutex<Segment>,
     /// Older segments that the snapshot does not include yet.
@@ -214,6 +258,8 @@ pub struct Start {
     pub next_segment: u64,
     pub log_bytes: u64,
     pub snapshot_bytes: u64,
+    /// The lock on the files, from [`Files::lock`].
+    pub lock: File,
 }
 
 impl Journal {
@@ -228,6 +274,7 @@ impl Journal {
         let segment = open_segment(&files, start.next_segment)?;
         let shared = Arc::new(Shared {
             files,
+            _lock: start.lock,
             interval,
             segment: Mutex::new(segment),
             older: Mutex::new(start.segments),

@@ -67,6 +67,8 @@ pub fn open(state: &Arc<State>) -> anyhow::Result<()> {
     };
     let files = Files { snapshot: path };
     let recover = state.config.persistence_recover;
+    // Before reading: another server may be writing, or moving files aside.
+    let lock = files.lock()?;
     let loaded = load(&files, &state.store)?;
     if !loaded.problems.is_empty() && !recover {
         let list: Vec<String> = loaded
@@ -126,6 +128,7 @@ pub fn open(state: &Arc<State>) -> anyhow::Result<()> {
             next_segment,
             log_bytes: loaded.log_bytes,
             snapshot_bytes: loaded.snapshot_bytes,
+            lock,
         },
         state.config.persistence_interval,
     )?;
