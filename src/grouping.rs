@@ -173,7 +173,7 @@ fn parse_job_and_tail(job_b64: bool, rest: &str) -> Result<GroupingKey, KeyError
     // `/metrics/job/x/a/` gives `a=""`.
     if tail.len() > 1 {
         let parts: Vec<&str> = tail[1..].split('/').collect();
-        if parts.len() % 2 != 0 {
+        if !parts.len().is_multiple_of(2) {
             return Err(KeyError::OddComponents(tail.to_string()));
         }
         for pair in parts.chunks(2) {

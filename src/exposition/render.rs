@@ -91,13 +91,13 @@ fn write_general(out: &mut Vec<u8>, v: f64) {
         out.extend_from_slice(itoa::Buffer::new().format(ax).as_bytes());
     } else if dp <= 0 {
         out.extend_from_slice(b"0.");
-        out.extend(std::iter::repeat(b'0').take((-dp) as usize));
+        out.extend(std::iter::repeat_n(b'0', (-dp) as usize));
         out.extend_from_slice(digits);
     } else {
         let dp = dp as usize;
         if dp >= nd {
             out.extend_from_slice(digits);
-            out.extend(std::iter::repeat(b'0').take(dp - nd));
+            out.extend(std::iter::repeat_n(b'0', dp - nd));
         } else {
             out.extend_from_slice(&digits[..dp]);
             out.push(b'.');

@@ -42,7 +42,7 @@ impl Filters {
     }
 
     fn passes(&self, name: &str) -> bool {
-        self.keep.as_ref().map_or(true, |k| k.is_match(name))
+        self.keep.as_ref().is_none_or(|k| k.is_match(name))
             && !self.drop.as_ref().is_some_and(|d| d.is_match(name))
     }
 }

@@ -599,7 +599,7 @@ impl Store {
     ) -> Vec<Removed> {
         let cutoff = stale.map(|d| unix_seconds(now) - d.as_secs_f64());
         let select = |g: &Group| {
-            cutoff.map_or(true, |c| g.push_time < c) && selector.matches(|name| g.key.get(name))
+            cutoff.is_none_or(|c| g.push_time < c) && selector.matches(|name| g.key.get(name))
         };
         if dry_run {
             let inner = self.inner.read();
