@@ -633,7 +633,7 @@ _pgw() {
             return 0
             ;;
         pgw__subcmd__serve)
-            opts="-h -V --listen --web.listen-address --web.telemetry-path --web.external-url --web.route-prefix --web.enable-lifecycle --web.enable-admin-api --persistence.file --persistence.interval --push.disable-consistency-check --push.max-body-size --web.read-timeout --expire-after --push.max-series --push.max-label-name-length --push.max-label-value-length --store.max-groups --store.max-series --log.level --log.format --persistence.recover --web.config.file --auth.file --web.tls-cert-file --web.tls-key-file --web.read-header-timeout --help --version"
+            opts="-h -V --listen --web.listen-address --web.telemetry-path --web.external-url --web.route-prefix --web.enable-lifecycle --web.enable-admin-api --persistence.file --persistence.interval --push.disable-consistency-check --push.max-body-size --web.read-timeout --expire-after --push.max-series --push.max-label-name-length --push.max-label-value-length --store.max-groups --store.max-series --log.level --log.format --persistence.recover --persistence.import --web.config.file --auth.file --web.tls-cert-file --web.tls-key-file --web.read-header-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -705,6 +705,10 @@ _pgw() {
                     ;;
                 --log.format)
                     COMPREPLY=($(compgen -W "logfmt json" -- "${cur}"))
+                    return 0
+                    ;;
+                --persistence.import)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --web.config.file)

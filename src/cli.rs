@@ -155,6 +155,12 @@ pub struct ServeArgs {
     #[arg(long = "persistence.recover")]
     pub persistence_recover: bool,
 
+    /// The official Pushgateway's persistence file, whose groups are taken over at start-up while
+    /// pgw has no store of its own yet (with --persistence.file, only on the first start; the
+    /// official file is only read).
+    #[arg(long = "persistence.import", value_name = "FILE")]
+    pub persistence_import: Option<PathBuf>,
+
     /// The official web configuration file (TLS, basic auth users who get every role, headers,
     /// rate limit), in the exporter-toolkit format. Reloaded when it changes and on SIGHUP.
     #[arg(long = "web.config.file", value_name = "FILE")]

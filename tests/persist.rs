@@ -564,3 +564,135 @@ fn a_second_server_on_the_same_file_is_refused_and_the_first_goes_on() {
     let g = Pgw::start(&[&arg]);
     assert_eq!(jobs(&g), ["a", "b"]);
 }
+
+/// `/api/v1/metrics` with groups in a fixed order and each family's
+/// `time_stamp` as the instant it names (the official server trims trailing
+/// zeros of the nanoseconds).
+fn api_by_instant(base: &str) -> serde_json::Value {
+    let mut api = get(&format!("{base}/api/v1/metrics")).json();
+    let groups = api["data"].as_array_mut().unwrap();
+    for group in groups.iter_mut() {
+        for (name, family) in group.as_object_mut().unwrap() {
+            if let Some(ts) = family.get("time_stamp").and_then(|t| t.as_str()) {
+                let at = humantime::parse_rfc3339(ts)
+                    .unwrap_or_else(|e| panic!("{name}: time_stamp {ts:?}: {e}"));
+                let nanos = at.duration_since(UNIX_EPOCH).unwrap().as_nanos();
+                family["time_stamp"] = serde_json::json!(nanos.to_string());
+            }
+        }
+    }
+    groups.sort_by_key(|g| g["labels"].to_string());
+    api
+}
+
+#[test]
+fn the_official_pushgateways_file_is_imported_once() {
+    let dir = TempDir::new("import");
+    let official_file = dir.path().join("pushgateway.data");
+    let import_arg = format!("--persistence.import={}", official_file.display());
+    let mut official =
+        Official::start(&[&format!("--persistence.file={}", official_file.display())]);
+    let url = official.url();
+    let kinds = "# HELP runs_total Runs.\n# TYPE runs_total counter\nruns_total{code=\"200\"} 7\n\
+        # HELP temp_celsius Temperature.\n# TYPE temp_celsius gauge\ntemp_celsius -3.5\n\
+        # HELP latency_seconds Latency.\n# TYPE latency_seconds histogram\n\
+        latency_seconds_bucket{le=\"0.5\"} 1\nlatency_seconds_bucket{le=\"+Inf\"} 4\n\
+        latency_seconds_sum 2.5\nlatency_seconds_count 4\n\
+        # TYPE rpc_seconds summary\nrpc_seconds{quantile=\"0.9\"} 0.7\nrpc_seconds_sum 12.5\n\
+        rpc_seconds_count 40\nplain{a=\"x\"} 1e+300\n";
+    for (method, path, body) in [
+        ("PUT", "/metrics/job/batch/instance/host-1", kinds),
+        (
+            "PUT",
+            "/metrics/job/backup/path@base64/L3Zhci9kYXRh",
+            "bytes 123\n",
+        ),
+        (
+            "POST",
+            "/metrics/job/backup/path@base64/L3Zhci9kYXRh",
+            "files 4\n",
+        ),
+        ("PUT", "/metrics/job/empty-instance/instance/", "x 1\n"),
+    ] {
+        let r = request(method, &format!("{url}{path}"), &[], body.as_bytes());
+        assert_eq!(r.status, 200, "{path}: {}", r.text());
+    }
+    // A refused push: the group keeps a failure time.
+    let r = put(
+        &format!("{url}/metrics/job/empty-instance/instance/"),
+        "x 1 5\n",
+    );
+    assert_eq!(r.status, 400);
+    let want_series = scrape_pushed(&format!("{url}/metrics"));
+    let want_api = api_by_instant(&url);
+    assert_eq!(want_api["data"].as_array().unwrap().len(), 3);
+    let status = Command::new("kill")
+        .args(["-TERM", &official.proc.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    official.proc.wait_exit(Duration::from_secs(20));
+    let original = fs::read(&official_file).expect("the official server wrote its file");
+
+    // Every group, series, help text, push and failure time and family
+    // time stamp comes over as it was.
+    let store = dir.path().join("store");
+    let g = Pgw::start(&[&file_arg(&store), &import_arg]);
+    assert_eq!(scrape_pushed(&format!("{}/metrics", g.url())), want_series);
+    assert_eq!(api_by_instant(&g.url()), want_api);
+    let log = g.proc.log();
+    assert!(
+        log.contains("imported the official Pushgateway's store") && log.contains("groups=3"),
+        "{log}"
+    );
+    assert_eq!(
+        fs::read(&official_file).unwrap(),
+        original,
+        "the import only reads"
+    );
+
+    // The imported groups are pgw's from then on: what is deleted stays
+    // deleted, and the flag, left in place, does nothing.
+    let r = delete(&format!(
+        "{}/metrics/job/backup/path@base64/L3Zhci9kYXRh",
+        g.url()
+    ));
+    assert_eq!(r.status, 202);
+    kill_9(g);
+    let g = Pgw::start(&[&file_arg(&store), &import_arg]);
+    assert_eq!(jobs_sorted(&g), ["batch", "empty-instance"]);
+    assert!(g.proc.log().contains("not importing"), "{}", g.proc.log());
+    drop(g);
+
+    // A damaged file imports nothing, and pgw writes nothing.
+    let cut = dir.path().join("cut.data");
+    fs::write(&cut, &original[..original.len() - 40]).unwrap();
+    let fresh = dir.path().join("fresh");
+    let stderr = refused(&[
+        &file_arg(&fresh),
+        &format!("--persistence.import={}", cut.display()),
+    ]);
+    assert!(
+        stderr.contains(&format!("cannot import {}", cut.display()))
+            && stderr.contains("at byte")
+            && stderr.contains("nothing was imported"),
+        "{stderr}"
+    );
+    assert!(!fresh.exists() && segments(&fresh).is_empty());
+
+    // The official file given as pgw's own: refused, with the way to import.
+    let stderr = refused(&[&format!("--persistence.file={}", official_file.display())]);
+    assert!(stderr.contains("--persistence.import"), "{stderr}");
+    let stderr = refused(&[
+        &format!("--persistence.file={}", official_file.display()),
+        &import_arg,
+    ]);
+    assert!(stderr.contains("name the same file"), "{stderr}");
+    assert_eq!(fs::read(&official_file).unwrap(), original);
+}
+
+fn jobs_sorted(g: &Pgw) -> Vec<String> {
+    let mut v = jobs(g);
+    v.sort();
+    v
+}

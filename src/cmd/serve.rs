@@ -92,6 +92,13 @@ pub fn config(args: ServeArgs) -> anyhow::Result<Config> {
         ),
         ("persistence.recover", args.persistence_recover.to_string()),
         (
+            "persistence.import",
+            args.persistence_import
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+        ),
+        (
             "push.disable-consistency-check",
             args.disable_consistency_check.to_string(),
         ),
@@ -153,6 +160,7 @@ pub fn config(args: ServeArgs) -> anyhow::Result<Config> {
         persistence_file,
         persistence_interval: args.persistence_interval,
         persistence_recover: args.persistence_recover,
+        persistence_import: args.persistence_import,
         body_limit: args.max_body_size,
         read_timeout: args.read_timeout,
         expire_after: args.expire_after,

@@ -387,6 +387,14 @@ fn last_of_each_name(families: Vec<Family<'static>>) -> Vec<Family<'static>> {
         .collect()
 }
 
+/// Decodes one MetricFamily message, without a length in front (as the
+/// official Pushgateway's persistence file holds them).
+pub fn decode_family(buf: &[u8]) -> Result<Family<'static>, DecodeError> {
+    let message = pb::MetricFamily::decode(buf)
+        .map_err(|e| DecodeError(format!("not a MetricFamily message: {e}")))?;
+    family_from_pb(message)
+}
+
 fn family_from_pb(message: pb::MetricFamily) -> Result<Family<'static>, DecodeError> {
     let name = message.name.unwrap_or_default();
     // An absent or unknown type reads as COUNTER, as Go's `GetType()` does

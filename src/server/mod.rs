@@ -49,6 +49,8 @@ pub struct Config {
     pub persistence_interval: Duration,
     /// Start from damaged persistence files, keeping every valid record.
     pub persistence_recover: bool,
+    /// The official server's file to import into a store that has no files.
+    pub persistence_import: Option<PathBuf>,
     pub body_limit: usize,
     /// Time limit for reading a push body.
     pub read_timeout: Duration,

@@ -721,6 +721,7 @@ mod app_tests {
             persistence_file: None,
             persistence_interval: Duration::from_secs(300),
             persistence_recover: false,
+            persistence_import: None,
             body_limit: DEFAULT_BODY_LIMIT,
             read_timeout: Duration::from_secs(60),
             expire_after: None,

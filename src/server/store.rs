@@ -205,6 +205,18 @@ pub struct OwnFamily {
     pub text: Vec<u8>,
 }
 
+/// A group's push and failure times, and the time stamps of the two
+/// families that show them. Upstream keeps the two apart: a refused push
+/// leaves `push_time_seconds` and its time stamp alone, a successful one
+/// `push_failure_time_seconds` and its time stamp.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GroupTimes {
+    pub push_time: f64,
+    pub failure_time: f64,
+    pub pushed_at: SystemTime,
+    pub failed_at: SystemTime,
+}
+
 /// Sanitises, checks and renders a push body for the group `key`.
 ///
 /// As upstream: every grouping label is forced onto every series (a body label
@@ -216,10 +228,19 @@ pub fn prepare(
     families: Vec<Family<'_>>,
     now: SystemTime,
 ) -> Result<PreparedPush, Rejection> {
-    let mut families: Vec<Family<'_>> = families
+    prepare_timed(key, families.into_iter().map(|f| (f, now)).collect())
+}
+
+/// As [`prepare`], each family with its own push time: a store imported
+/// from the official Pushgateway keeps the times its families were pushed.
+pub fn prepare_timed(
+    key: GroupingKey,
+    families: Vec<(Family<'_>, SystemTime)>,
+) -> Result<PreparedPush, Rejection> {
+    let (mut families, times): (Vec<Family<'_>>, Vec<SystemTime>) = families
         .into_iter()
-        .filter(|f| f.name != PUSH_TIME && f.name != PUSH_FAILURE_TIME)
-        .collect();
+        .filter(|(f, _)| f.name != PUSH_TIME && f.name != PUSH_FAILURE_TIME)
+        .unzip();
     for family in &mut families {
         for metric in &mut family.metrics {
             sanitize_labels(&key, &mut metric.labels);
@@ -228,7 +249,8 @@ pub fn prepare(
     check_families(&families).map_err(Rejection)?;
     let prepared = families
         .iter()
-        .map(|family| render_family(family, now))
+        .zip(times)
+        .map(|(family, at)| render_family(family, at))
         .collect();
     Ok(PreparedPush {
         key,
@@ -538,23 +560,11 @@ impl Store {
     /// Restores a group from persisted state, as it was: its families keep
     /// their own push times, and the group its push and failure times and the
     /// time of its last change.
-    pub fn restore(
-        &self,
-        push: PreparedPush,
-        push_time: f64,
-        failure_time: f64,
-        changed_at: SystemTime,
-    ) -> Result<(), Rejection> {
+    pub fn restore(&self, push: PreparedPush, times: GroupTimes) -> Result<(), Rejection> {
         let canonical: Arc<[u8]> = Arc::from(push.key.canonical());
         let mut inner = self.inner.write();
         self.check(&inner, &canonical, &push)?;
-        inner.apply(
-            canonical,
-            push,
-            Mode::Replace,
-            changed_at,
-            Some((push_time, failure_time)),
-        );
+        inner.apply(canonical, push, Mode::Replace, times.pushed_at, Some(times));
         Ok(())
     }
 
@@ -881,7 +891,7 @@ impl Inner {
         push: PreparedPush,
         mode: Mode,
         now: SystemTime,
-        times: Option<(f64, f64)>,
+        times: Option<GroupTimes>,
     ) {
         let PreparedPush { key, families, ttl } = push;
         let Inner {
@@ -955,19 +965,15 @@ impl Inner {
             *series_total -= previous.fingerprints.len();
             index_remove(index, names, &name, &canonical);
         }
-        let (push_time, failure_time) = match times {
-            Some(t) => t,
-            None => (unix_seconds(now), group.failure_time),
-        };
-        set_times(
-            index,
-            names,
-            &canonical,
-            group,
-            push_time,
-            failure_time,
-            now,
-        );
+        // A successful change leaves the failure time, and the time stamp
+        // of its family, as they were (a new group's are now), as upstream.
+        let times = times.unwrap_or(GroupTimes {
+            push_time: unix_seconds(now),
+            failure_time: group.failure_time,
+            pushed_at: now,
+            failed_at: group.failure_time_family.pushed_at,
+        });
+        set_times(index, names, &canonical, group, times);
     }
 
     /// Sets the failure time of the group, if it exists; true if it did.
@@ -982,16 +988,14 @@ impl Inner {
             return false;
         };
         let group = groups.get_mut(&canonical).expect("looked up above");
-        let push_time = group.push_time;
-        set_times(
-            index,
-            names,
-            &canonical,
-            group,
-            push_time,
-            unix_seconds(now),
-            now,
-        );
+        // The push time and its family's time stamp stay, as upstream.
+        let times = GroupTimes {
+            push_time: group.push_time,
+            failure_time: unix_seconds(now),
+            pushed_at: group.push_time_family.pushed_at,
+            failed_at: now,
+        };
+        set_times(index, names, &canonical, group, times);
         true
     }
 
@@ -1063,18 +1067,24 @@ fn set_times(
     names: &mut BTreeSet<Arc<str>>,
     canonical: &Arc<[u8]>,
     group: &mut Group,
-    push_time: f64,
-    failure_time: f64,
-    now: SystemTime,
+    times: GroupTimes,
 ) {
+    let GroupTimes {
+        push_time,
+        failure_time,
+        pushed_at,
+        failed_at,
+    } = times;
     group.push_time = push_time;
     group.failure_time = failure_time;
-    group.push_time_family = Arc::new(synthetic_family(&group.key, PUSH_TIME, push_time, now));
+    group.push_time_family = Arc::new(synthetic_family(
+        &group.key, PUSH_TIME, push_time, pushed_at,
+    ));
     group.failure_time_family = Arc::new(synthetic_family(
         &group.key,
         PUSH_FAILURE_TIME,
         failure_time,
-        now,
+        failed_at,
     ));
     index_insert(index, names, canonical, &group.push_time_family);
     index_insert(index, names, canonical, &group.failure_time_family);
@@ -1516,6 +1526,28 @@ mod tests {
         assert!(g.failure_time > 0.0 && g.push_time > 0.0);
         store.record_failure(&key(&[("job", "nope")]), SystemTime::now());
         assert_eq!(store.stats().groups, 1);
+    }
+
+    #[test]
+    fn push_and_failure_times_keep_their_own_time_stamps() {
+        let store = Store::new(OWN_TYPES);
+        let k = key(&[("job", "a")]);
+        let t = |s| UNIX_EPOCH + Duration::from_secs(s);
+        // A new group: both families stamped with its first push.
+        push_at(&store, &k, "x 1\n", Mode::Replace, None, t(100)).unwrap();
+        let stamps = |store: &Store| {
+            let g = &store.groups()[0];
+            (g.synthetic[1].pushed_at, g.synthetic[0].pushed_at)
+        };
+        assert_eq!(stamps(&store), (t(100), t(100)));
+        // A refusal stamps only the failure time.
+        store.record_failure(&k, t(200));
+        assert_eq!(stamps(&store), (t(100), t(200)));
+        // A success stamps only the push time.
+        push_at(&store, &k, "x 2\n", Mode::Merge, None, t(300)).unwrap();
+        assert_eq!(stamps(&store), (t(300), t(200)));
+        let g = &store.groups()[0];
+        assert_eq!((g.push_time, g.failure_time), (300.0, 200.0));
     }
 
     #[test]

@@ -14,7 +14,7 @@
 //! cannot read at its next save.)
 
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -23,7 +23,9 @@ use anyhow::{anyhow, bail, Context as _};
 use crate::server::store::Store;
 use crate::server::State;
 
+pub mod gob;
 pub mod journal;
+pub mod official;
 pub mod record;
 
 use journal::{Files, Journal, Start};
@@ -62,9 +64,21 @@ pub struct Loaded {
 /// Restores the store from the files and starts logging to them. Called
 /// before the server listens.
 pub fn open(state: &Arc<State>) -> anyhow::Result<()> {
+    let import = state.config.persistence_import.as_deref();
     let Some(path) = state.config.persistence_file.clone() else {
+        // Memory only: every start begins empty, so every start imports.
+        if let Some(source) = import {
+            import_official(state, source)?;
+        }
         return Ok(());
     };
+    if import.is_some_and(|source| same_file(source, &path)) {
+        bail!(
+            "--persistence.import and --persistence.file name the same file, {}: pgw writes its \
+             own format, so it imports the official file into another one",
+            path.display()
+        );
+    }
     let files = Files { snapshot: path };
     let recover = state.config.persistence_recover;
     // Before reading: another server may be writing, or moving files aside.
@@ -93,6 +107,23 @@ pub fn open(state: &Arc<State>) -> anyhow::Result<()> {
             replayed = r.replayed
         );
     }
+    // A store with a snapshot or a logged change is pgw's own from then on:
+    // the import happens once, and the flag can stay in a service file.
+    let imported = match import {
+        Some(source) if loaded.last_seq == 0 && !files.snapshot.exists() => {
+            import_official(state, source)?;
+            true
+        }
+        Some(source) => {
+            crate::info!(
+                "not importing: the store has its own files already",
+                file = source.display(),
+                store = files.snapshot.display()
+            );
+            false
+        }
+        None => false,
+    };
     let mut segments = Vec::new();
     let unix = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -132,6 +163,10 @@ pub fn open(state: &Arc<State>) -> anyhow::Result<()> {
         },
         state.config.persistence_interval,
     )?;
+    if imported {
+        // The imported groups are in no log: a snapshot makes them pgw's.
+        journal.compact(&state.store)?;
+    }
     if !loaded.problems.is_empty() {
         // The kept records go into a new snapshot at once, so that nothing
         // depends on the files moved aside any more.
@@ -151,6 +186,28 @@ pub fn open(state: &Arc<State>) -> anyhow::Result<()> {
         eprintln!("pgw: {message}");
     }
     Ok(())
+}
+
+/// Takes over the groups of the official server's file at `source`.
+fn import_official(state: &State, source: &Path) -> anyhow::Result<()> {
+    let groups = official::import(source, &state.store, state.config.expire_after)?;
+    let stats = state.store.stats();
+    crate::info!(
+        "imported the official Pushgateway's store",
+        file = source.display(),
+        groups = groups,
+        series = stats.series
+    );
+    Ok(())
+}
+
+/// True when `a` and `b` are one file (or both do not exist and are spelt
+/// alike).
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (fs::canonicalize(a), fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
 }
 
 /// Waits until every change the store has applied so far is on disk; at
@@ -286,6 +343,14 @@ fn load_snapshot(files: &Files, store: &Store, loaded: &mut Loaded) -> anyhow::R
     };
     let scan = match record::scan(&bytes, record::SNAPSHOT_MAGIC) {
         Ok(scan) => scan,
+        Err(why) if official::looks_official(&bytes) => {
+            problem(format!(
+                "{why}; it is the official Pushgateway's file: to take its groups over, name it \
+                 with --persistence.import and give --persistence.file a new path"
+            ));
+            loaded.lost = None;
+            return Ok(0);
+        }
         Err(why) => {
             problem(why);
             loaded.lost = None;
@@ -302,7 +367,7 @@ fn load_snapshot(files: &Files, store: &Store, loaded: &mut Loaded) -> anyhow::R
             Change::Group(g) => {
                 let key = g.key.clone();
                 let p = record::prepare(g.key, g.families, g.ttl);
-                match store.restore(p, g.push_time, g.failure_time, g.changed_at) {
+                match store.restore(p, g.times) {
                     Ok(()) => kept += 1,
                     Err(e) => problem(format!("group {key} cannot be restored: {e:#}")),
                 }

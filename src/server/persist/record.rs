@@ -21,7 +21,7 @@ use anyhow::{bail, Context as _};
 
 use crate::exposition::MetricType;
 use crate::grouping::GroupingKey;
-use crate::server::store::{GroupView, Mode, PreparedPush, StoredFamily};
+use crate::server::store::{GroupTimes, GroupView, Mode, PreparedPush, StoredFamily};
 
 pub const SNAPSHOT_MAGIC: &[u8; 8] = b"PGWSNAP2";
 pub const LOG_MAGIC: &[u8; 8] = b"PGWLOG01";
@@ -46,9 +46,7 @@ pub struct FamilyRecord {
 #[derive(Debug, Clone, PartialEq)]
 pub struct GroupRecord {
     pub key: GroupingKey,
-    pub push_time: f64,
-    pub failure_time: f64,
-    pub changed_at: SystemTime,
+    pub times: GroupTimes,
     pub ttl: Option<Duration>,
     pub families: Vec<FamilyRecord>,
 }
@@ -87,8 +85,11 @@ const DELETE: u8 = 2;
 const WIPE: u8 = 3;
 const FAILURE: u8 = 4;
 const SNAPSHOT_START: u8 = 5;
-const GROUP: u8 = 6;
+/// A group without the time stamp of its failure time, as the first
+/// snapshots held it: read as the time stamp of its push time.
+const GROUP_V1: u8 = 6;
 const SNAPSHOT_END: u8 = 7;
+const GROUP: u8 = 8;
 
 /// Appends one frame around an already compressed payload.
 pub fn frame(out: &mut Vec<u8>, seq: u64, payload: &[u8]) {
@@ -195,6 +196,7 @@ pub fn encode_snapshot(groups: &[GroupView], covers: u64) -> Vec<u8> {
         put_u64(&mut b, g.push_time.to_bits());
         put_u64(&mut b, g.failure_time.to_bits());
         put_u64(&mut b, nanos(g.synthetic[1].pushed_at));
+        put_u64(&mut b, nanos(g.synthetic[0].pushed_at));
         put_u64(&mut b, ttl_millis(g.ttl));
         put_u32(&mut b, g.families.len());
         for f in &g.families {
@@ -247,8 +249,7 @@ pub fn scan(bytes: &[u8], magic: &[u8; 8]) -> Result<Scan, String> {
             "the file is empty".to_string()
         } else {
             format!(
-                "it does not start with {:?} but with \"{shown}\": not a file pgw wrote \
-                 (the official Pushgateway's files cannot be read)",
+                "it does not start with {:?} but with \"{shown}\": not a file pgw wrote",
                 String::from_utf8_lossy(magic)
             )
         });
@@ -379,14 +380,24 @@ fn decode_body(body: &[u8]) -> anyhow::Result<Change> {
             covers: r.u64()?,
             groups: r.u64()?,
         },
-        Some(GROUP) => Change::Group(GroupRecord {
-            key: r.key()?,
-            push_time: f64::from_bits(r.u64()?),
-            failure_time: f64::from_bits(r.u64()?),
-            changed_at: r.time()?,
-            ttl: r.ttl()?,
-            families: r.families()?,
-        }),
+        Some(kind @ (GROUP | GROUP_V1)) => {
+            let key = r.key()?;
+            let push_time = f64::from_bits(r.u64()?);
+            let failure_time = f64::from_bits(r.u64()?);
+            let pushed_at = r.time()?;
+            let failed_at = if kind == GROUP { r.time()? } else { pushed_at };
+            Change::Group(GroupRecord {
+                key,
+                times: GroupTimes {
+                    push_time,
+                    failure_time,
+                    pushed_at,
+                    failed_at,
+                },
+                ttl: r.ttl()?,
+                families: r.families()?,
+            })
+        }
         Some(SNAPSHOT_END) => Change::SnapshotEnd { groups: r.u64()? },
         _ => bail!("unknown record type"),
     };
@@ -772,7 +783,9 @@ mod tests {
             panic!()
         };
         assert_eq!(g.ttl, Some(Duration::from_millis(1500)));
-        assert_eq!(g.push_time, groups[0].push_time);
+        assert_eq!(g.times.push_time, groups[0].push_time);
+        assert_eq!(g.times.pushed_at, groups[0].synthetic[1].pushed_at);
+        assert_eq!(g.times.failed_at, groups[0].synthetic[0].pushed_at);
         let again = prepare(g.key.clone(), g.families.clone(), g.ttl);
         assert_eq!(again.ttl, g.ttl);
         assert_eq!(
