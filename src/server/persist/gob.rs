@@ -111,7 +111,9 @@ const MAX_DEPTH: usize = 64;
 
 /// Decodes a stream that holds exactly one value.
 pub fn decode(buf: &[u8]) -> Result<Value, GobError> {
-    let mut types: HashMap<i64, Type> = HashMap::new();
+    let mut types: HashMap<i64, Type> = (1..=8)
+        .filter_map(|id| builtin(id).map(|t| (id, t)))
+        .collect();
     let mut outer = Reader { buf, pos: 0 };
     while outer.pos < buf.len() {
         let start = outer.pos;
@@ -128,6 +130,9 @@ pub fn decode(buf: &[u8]) -> Result<Value, GobError> {
         let id = msg.int()?;
         if id < 0 {
             let def = msg.wire_type()?;
+            if -id <= 8 {
+                return Err(msg.error(format!("a definition of the basic type {}", -id)));
+            }
             types.insert(-id, def);
         } else {
             let mut d = Decoder {
@@ -404,14 +409,12 @@ struct Decoder<'a, 'b> {
     types: &'b HashMap<i64, Type>,
 }
 
-impl Decoder<'_, '_> {
-    fn ty(&self, id: i64) -> Result<Type, GobError> {
-        builtin(id)
-            .or_else(|| self.types.get(&id).cloned())
-            .ok_or_else(|| {
-                self.r
-                    .error(format!("type {id} is used before it is defined"))
-            })
+impl<'b> Decoder<'_, 'b> {
+    fn ty(&self, id: i64) -> Result<&'b Type, GobError> {
+        self.types.get(&id).ok_or_else(|| {
+            self.r
+                .error(format!("type {id} is used before it is defined"))
+        })
     }
 
     fn value(&mut self, id: i64, depth: usize) -> Result<Value, GobError> {
@@ -444,7 +447,7 @@ impl Decoder<'_, '_> {
                 let n = self.r.count()?;
                 let mut items = Vec::with_capacity(n);
                 for _ in 0..n {
-                    items.push(self.value(elem, depth + 1)?);
+                    items.push(self.value(*elem, depth + 1)?);
                 }
                 Value::List(items)
             }
@@ -452,8 +455,8 @@ impl Decoder<'_, '_> {
                 let n = self.r.count()?;
                 let mut entries = Vec::with_capacity(n);
                 for _ in 0..n {
-                    let k = self.value(key, depth + 1)?;
-                    let v = self.value(elem, depth + 1)?;
+                    let k = self.value(*key, depth + 1)?;
+                    let v = self.value(*elem, depth + 1)?;
                     entries.push((k, v));
                 }
                 Value::Map(entries)
@@ -687,6 +690,37 @@ mod tests {
 
         assert!(decode(b"").unwrap_err().what.contains("empty"));
         assert!(decode(b"hello world, not gob").is_err());
+    }
+
+    proptest::proptest! {
+        /// A cut and a flipped bit anywhere, or bytes of any kind: an
+        /// answer, never a panic or a runaway allocation.
+        #[test]
+        fn damaged_streams_never_panic(
+            cut in 0.0f64..=1.0,
+            at in 0.0f64..1.0,
+            bit in 0u8..8,
+            noise in proptest::collection::vec(proptest::num::u8::ANY, 0..64),
+        ) {
+            let mut v = Vec::new();
+            int(&mut v, 65);
+            v.push(1);
+            string(&mut v, "hello");
+            v.extend([1, 1]);
+            string(&mut v, "x");
+            uint(&mut v, 17f64.to_bits().swap_bytes());
+            v.extend([1, 1]);
+            int(&mut v, 5);
+            v.push(0);
+            let good = struct_stream(&v);
+            let mut bytes = good[..(good.len() as f64 * cut) as usize].to_vec();
+            if !bytes.is_empty() {
+                let i = ((bytes.len() as f64 * at) as usize).min(bytes.len() - 1);
+                bytes[i] ^= 1 << bit;
+            }
+            let _ = decode(&bytes);
+            let _ = decode(&noise);
+        }
     }
 
     #[test]
