@@ -65,16 +65,21 @@ fn kill_9(mut g: Pgw) {
 }
 
 fn sigterm(g: &mut Pgw) {
+    sigterm_proc(&mut g.proc);
+}
+
+/// SIGTERM, and a clean exit: the official server writes its file then.
+fn sigterm_proc(proc: &mut Proc) {
     let status = Command::new("kill")
-        .args(["-TERM", &g.proc.child.id().to_string()])
+        .args(["-TERM", &proc.child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
-    let exit = g.proc.wait_exit(Duration::from_secs(20));
+    let exit = proc.wait_exit(Duration::from_secs(20));
     assert!(
         exit.is_some_and(|s| s.success()),
         "exit after SIGTERM: {exit:?}\n{}",
-        g.proc.log()
+        proc.log()
     );
 }
 
@@ -444,12 +449,7 @@ fn files_of_another_format_are_refused_then_moved_aside() {
     let mut official = Official::start(&[&file_arg(&file)]);
     let r = put(&format!("{}/metrics/job/o", official.url()), "x 1\n");
     assert_eq!(r.status, 200);
-    let status = Command::new("kill")
-        .args(["-TERM", &official.proc.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    official.proc.wait_exit(Duration::from_secs(20));
+    sigterm_proc(&mut official.proc);
     let gob = fs::read(&file).expect("the official server wrote its file");
     let random: Vec<u8> = (0..4096u32)
         .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
@@ -626,12 +626,7 @@ fn the_official_pushgateways_file_is_imported_once() {
     let want_series = scrape_pushed(&format!("{url}/metrics"));
     let want_api = api_by_instant(&url);
     assert_eq!(want_api["data"].as_array().unwrap().len(), 3);
-    let status = Command::new("kill")
-        .args(["-TERM", &official.proc.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    official.proc.wait_exit(Duration::from_secs(20));
+    sigterm_proc(&mut official.proc);
     let original = fs::read(&official_file).expect("the official server wrote its file");
 
     // Every group, series, help text, push and failure time and family
