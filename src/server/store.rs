@@ -391,6 +391,9 @@ impl Group {
 struct FamilyIndex {
     kind: MetricType,
     groups: BTreeMap<Arc<[u8]>, Arc<StoredFamily>>,
+    /// The length of every group's text: a scrape sizes its buffer from
+    /// these, instead of visiting every family twice.
+    text_bytes: usize,
 }
 
 #[derive(Default)]
@@ -733,12 +736,7 @@ impl Store {
         // Reserving the whole size first saves the copies (and the memory
         // the allocator keeps afterwards) of growing a multi-megabyte buffer
         // by doubling.
-        let series_bytes: usize = inner
-            .families
-            .values()
-            .flat_map(|index| index.groups.values())
-            .map(|f| f.text.len())
-            .sum();
+        let series_bytes: usize = inner.families.values().map(|i| i.text_bytes).sum();
         let own_bytes: usize = own.iter().map(|o| o.text.len() + 256).sum();
         out.reserve(series_bytes + own_bytes + inner.names.len() * 256);
         let mut own = own.iter().peekable();
@@ -1036,10 +1034,14 @@ fn index_insert(
         FamilyIndex {
             kind: family.kind,
             groups: BTreeMap::new(),
+            text_bytes: 0,
         }
     });
     entry.kind = family.kind;
-    entry.groups.insert(canonical.clone(), family.clone());
+    entry.text_bytes += family.text.len();
+    if let Some(old) = entry.groups.insert(canonical.clone(), family.clone()) {
+        entry.text_bytes -= old.text.len();
+    }
 }
 
 /// Takes one group's family out of the family index, and the name out of
@@ -1051,7 +1053,9 @@ fn index_remove(
     canonical: &[u8],
 ) {
     if let Some(entry) = index.get_mut(name) {
-        entry.groups.remove(canonical);
+        if let Some(old) = entry.groups.remove(canonical) {
+            entry.text_bytes -= old.text.len();
+        }
         if entry.groups.is_empty() {
             index.remove(name);
             names.remove(name);
@@ -1526,6 +1530,55 @@ mod tests {
         assert!(g.failure_time > 0.0 && g.push_time > 0.0);
         store.record_failure(&key(&[("job", "nope")]), SystemTime::now());
         assert_eq!(store.stats().groups, 1);
+    }
+
+    /// Each family name's text size, kept up to date by every change, is
+    /// the sum of its groups' texts.
+    fn assert_text_bytes_agree(store: &Store, after: &str) {
+        let inner = store.inner.read();
+        for (name, index) in &inner.families {
+            let sum: usize = index.groups.values().map(|f| f.text.len()).sum();
+            assert_eq!(index.text_bytes, sum, "{name} after {after}");
+        }
+    }
+
+    #[test]
+    fn scrape_sizes_follow_every_change() {
+        let store = Store::new(OWN_TYPES);
+        let (a, b) = (key(&[("job", "a")]), key(&[("job", "b")]));
+        let steps: [(&str, &GroupingKey, &str, Mode); 5] = [
+            ("a first push", &a, "x 1\ny 2\n", Mode::Replace),
+            (
+                "a longer series by POST",
+                &a,
+                "x{l=\"long value\"} 3\n",
+                Mode::Merge,
+            ),
+            ("b", &b, "x 4\n", Mode::Replace),
+            ("a PUT that drops x", &a, "y 5\n", Mode::Replace),
+            ("an empty PUT", &b, "", Mode::Replace),
+        ];
+        for (what, k, body, mode) in steps {
+            push(&store, k, body, mode).unwrap();
+            assert_text_bytes_agree(&store, what);
+        }
+        store.record_failure(&a, SystemTime::now());
+        assert_text_bytes_agree(&store, "a failure");
+        store.delete(&b);
+        assert_text_bytes_agree(&store, "a delete");
+        // The reserved size is the scrape's size, give or take the headers.
+        let mut out = Vec::new();
+        store.write_exposition(&mut out, &[]);
+        let inner = store.inner.read();
+        let reserved: usize = inner.families.values().map(|i| i.text_bytes).sum();
+        assert!(
+            reserved > 0 && reserved <= out.len(),
+            "{reserved} {}",
+            out.len()
+        );
+        drop(inner);
+        store.wipe();
+        assert!(store.inner.read().families.is_empty());
     }
 
     #[test]
