@@ -49,7 +49,7 @@ set edit:completion:arg-completer[pgw] = {|@words|
             cand --store.max-series 'Most pushed series in the store; a push that would go beyond gets 429; 0 for no limit'
             cand --log.level 'Only log messages at or above this level'
             cand --log.format 'Output format of log messages'
-            cand --persistence.import 'The official Pushgateway''s persistence file, whose groups are taken over at start-up while pgw has no store of its own yet (with --persistence.file, only on the first start; the official file is only read)'
+            cand --persistence.import 'The official Pushgateway''s persistence file, whose groups are taken over at start-up while pgw''s store has never taken a change (with --persistence.file, only once; the official file is only read)'
             cand --web.config.file 'The official web configuration file (TLS, basic auth users who get every role, headers, rate limit), in the exporter-toolkit format. Reloaded when it changes and on SIGHUP'
             cand --auth.file 'pgw''s role file: credentials for the push, read and admin roles, push credentials optionally scoped to jobs (see the README). Reloaded when it changes and on SIGHUP'
             cand --web.tls-cert-file 'Serve HTTPS with this PEM certificate (chain) file; needs --web.tls-key-file. Reloaded when it changes and on SIGHUP'

@@ -54,7 +54,7 @@ warn\t''
 error\t''"
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l log.format -d 'Output format of log messages' -r -f -a "logfmt\t''
 json\t''"
-complete -c pgw -n "__fish_pgw_using_subcommand serve" -l persistence.import -d 'The official Pushgateway\'s persistence file, whose groups are taken over at start-up while pgw has no store of its own yet (with --persistence.file, only on the first start; the official file is only read)' -r -F
+complete -c pgw -n "__fish_pgw_using_subcommand serve" -l persistence.import -d 'The official Pushgateway\'s persistence file, whose groups are taken over at start-up while pgw\'s store has never taken a change (with --persistence.file, only once; the official file is only read)' -r -F
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l web.config.file -d 'The official web configuration file (TLS, basic auth users who get every role, headers, rate limit), in the exporter-toolkit format. Reloaded when it changes and on SIGHUP' -r
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l auth.file -d 'pgw\'s role file: credentials for the push, read and admin roles, push credentials optionally scoped to jobs (see the README). Reloaded when it changes and on SIGHUP' -r
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l web.tls-cert-file -d 'Serve HTTPS with this PEM certificate (chain) file; needs --web.tls-key-file. Reloaded when it changes and on SIGHUP' -r

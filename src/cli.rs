@@ -156,8 +156,8 @@ pub struct ServeArgs {
     pub persistence_recover: bool,
 
     /// The official Pushgateway's persistence file, whose groups are taken over at start-up while
-    /// pgw has no store of its own yet (with --persistence.file, only on the first start; the
-    /// official file is only read).
+    /// pgw's store has never taken a change (with --persistence.file, only once; the official file
+    /// is only read).
     #[arg(long = "persistence.import", value_name = "FILE")]
     pub persistence_import: Option<PathBuf>,
 

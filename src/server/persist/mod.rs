@@ -107,16 +107,18 @@ pub fn open(state: &Arc<State>) -> anyhow::Result<()> {
             replayed = r.replayed
         );
     }
-    // A store with a snapshot or a logged change is pgw's own from then on:
-    // the import happens once, and the flag can stay in a service file.
+    // A store that has taken a change or holds a group is pgw's own from
+    // then on: the import happens once, and the flag can stay in a service
+    // file. (An empty snapshot, from a start and stop without pushes, does
+    // not count.)
     let imported = match import {
-        Some(source) if loaded.last_seq == 0 && !files.snapshot.exists() => {
+        Some(source) if loaded.last_seq == 0 && loaded.restored.groups == 0 => {
             import_official(state, source)?;
             true
         }
         Some(source) => {
             crate::info!(
-                "not importing: the store has its own files already",
+                "not importing: the store has taken changes of its own already",
                 file = source.display(),
                 store = files.snapshot.display()
             );
