@@ -388,57 +388,57 @@ fn official_web_config_basic_auth_users_and_the_python_client() {
 #[test]
 fn start_up_errors_name_the_file_role_and_problem() {
     let dir = TempDir::new("auth-errors");
-    let fail = |args: &[String]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_pgw"))
-            .args(["serve", "--web.listen-address=127.0.0.1:0"])
-            .args(args)
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(1), "{args:?} must be refused");
-        String::from_utf8_lossy(&out.stderr).into_owned()
-    };
-    let auth = write(
-        dir.path(),
-        "auth.yml",
-        "push:\n  users:\n    - name: cron\n      bcrypt: plain-text\nread:\n  open: true\n",
+    let missing = format!(
+        "cannot read cert_file {}",
+        dir.path().join("missing.pem").display()
     );
-    let e = fail(&[format!("--auth.file={}", auth.display())]);
-    assert!(
-        e.contains("auth.yml") && e.contains("role push, user \"cron\": bad bcrypt hash"),
-        "{e}"
-    );
-    let auth = write(
-        dir.path(),
-        "auth2.yml",
-        "push:\n  tokens:\n    - name: t\n      sha256: xyz\n",
-    );
-    let e = fail(&[format!("--auth.file={}", auth.display())]);
-    assert!(e.contains("role push, token \"t\": bad sha256"), "{e}");
-    let web = write(
-        dir.path(),
-        "web.yml",
-        "tls_server_config:\n  cert_file: c.pem\n  keyfile: k.pem\n",
-    );
-    let e = fail(&[format!("--web.config.file={}", web.display())]);
-    assert!(
-        e.contains("web.yml") && e.contains("unknown field `keyfile`"),
-        "{e}"
-    );
-    let web = write(
-        dir.path(),
-        "web2.yml",
-        "tls_server_config:\n  cert_file: missing.pem\n  key_file: k.pem\n",
-    );
-    let e = fail(&[format!("--web.config.file={}", web.display())]);
-    assert!(
-        e.contains(&format!(
-            "cannot read cert_file {}",
-            dir.path().join("missing.pem").display()
-        )),
-        "{e}"
-    );
-    let e = fail(&["--web.tls-cert-file=c.pem".to_string()]);
+    // (flag, file name, its contents, what the message must say)
+    let cases: [(&str, &str, &str, &[&str]); 4] = [
+        (
+            "--auth.file",
+            "auth.yml",
+            "push:\n  users:\n    - name: cron\n      bcrypt: plain-text\nread:\n  open: true\n",
+            &["auth.yml", "role push, user \"cron\": bad bcrypt hash"],
+        ),
+        (
+            "--auth.file",
+            "auth2.yml",
+            "push:\n  tokens:\n    - name: t\n      sha256: xyz\n",
+            &["role push, token \"t\": bad sha256"],
+        ),
+        (
+            "--web.config.file",
+            "web.yml",
+            "tls_server_config:\n  cert_file: c.pem\n  keyfile: k.pem\n",
+            &["web.yml", "unknown field `keyfile`"],
+        ),
+        (
+            "--web.config.file",
+            "web2.yml",
+            "tls_server_config:\n  cert_file: missing.pem\n  key_file: k.pem\n",
+            &[&missing],
+        ),
+    ];
+    for (flag, name, contents, wanted) in cases {
+        let file = write(dir.path(), name, contents);
+        let e = refused_start(&[format!("{flag}={}", file.display())]);
+        for want in wanted {
+            assert!(e.contains(want), "{name}: {want:?} not in {e}");
+        }
+    }
+    let e = refused_start(&["--web.tls-cert-file=c.pem".to_string()]);
     assert!(e.contains("--web.tls-key-file"), "{e}");
+}
+
+/// Runs `pgw serve` with `args`, which must refuse to start; its stderr.
+fn refused_start(args: &[String]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_pgw"))
+        .args(["serve", "--web.listen-address=127.0.0.1:0"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{args:?} must be refused");
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// A CA and server certificates for `localhost` and 127.0.0.1 signed by it.
