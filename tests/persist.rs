@@ -122,7 +122,8 @@ fn segments(file: &Path) -> Vec<PathBuf> {
         .filter(|p| {
             p.file_name()
                 .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(&name))
+                .and_then(|n| n.strip_prefix(&name))
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
         })
         .collect();
     v.sort();
@@ -701,4 +702,60 @@ fn jobs_sorted(g: &Pgw) -> Vec<String> {
     let mut v = jobs(g);
     v.sort();
     v
+}
+
+#[test]
+fn a_full_segment_moves_on_to_the_spare_and_replays() {
+    let dir = TempDir::new("spare");
+    let file = dir.path().join("store");
+    let arg = file_arg(&file);
+    let spare = dir.path().join("store.wal.spare");
+    let g = Pgw::start(&[&arg]);
+    // The spare is made ahead of need.
+    poll(Duration::from_secs(20), || spare.exists().then_some(()))
+        .expect("a spare segment beside the first one");
+    // 12 pushes of about 1 MiB: more than the 8 MiB of zeros a segment
+    // starts with, so the log moves on to the spare.
+    let pad = "p".repeat(180);
+    let body: String = (0..5_000)
+        .map(|i| format!("big{{n=\"{i:05}\",pad=\"{pad}\"}} {i}\n"))
+        .collect();
+    assert!(body.len() > 1_000_000);
+    for i in 0..12 {
+        push_ok(&g, "PUT", &format!("/metrics/job/big-{i:02}"), &body);
+    }
+    assert!(segments(&file).len() >= 2, "{:?}", segments(&file));
+    poll(Duration::from_secs(20), || spare.exists().then_some(()))
+        .expect("a new spare once the first was taken");
+    let before = sorted_api(&g);
+    kill_9(g);
+
+    let mut g = Pgw::start(&[&arg]);
+    assert_eq!(sorted_api(&g), before, "kill -9 across two segments");
+    sigterm(&mut g);
+    assert!(!spare.exists(), "a clean stop leaves no spare");
+    let g = Pgw::start(&[&arg]);
+    assert_eq!(jobs(&g).len(), 12);
+}
+
+#[test]
+fn a_sigterm_as_soon_as_the_server_answers_still_flushes() {
+    // The handlers are in place before the first connection: a service
+    // manager stopping pgw right after it came up gets a clean stop.
+    let dir = TempDir::new("early-sigterm");
+    let file = dir.path().join("store");
+    let arg = file_arg(&file);
+    for round in 0..5 {
+        let mut g = Pgw::start(&[&arg]);
+        if round == 0 {
+            push_ok(&g, "PUT", "/metrics/job/early", "x 1\n");
+        }
+        sigterm(&mut g);
+        assert!(g.proc.log().contains("msg=\"stopped\""), "{}", g.proc.log());
+    }
+    for segment in segments(&file) {
+        assert_eq!(fs::metadata(&segment).unwrap().len(), 8, "{segment:?}");
+    }
+    let g = Pgw::start(&[&arg]);
+    assert_eq!(jobs(&g), ["early"]);
 }

@@ -154,6 +154,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     state.security.set(security);
     persist::open(&state).context("cannot open the persistence files")?;
+    // Before the first connection: a SIGTERM that comes as soon as the
+    // server answers must drain and flush, not kill.
+    let signals = register_signals()?;
     let mut listeners = Vec::new();
     for addr in &state.config.listen_addresses {
         let sock = resolve(addr).await?;
@@ -186,7 +189,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             stopped.clone(),
         )));
     }
-    let reason = wait_for_stop(&state).await;
+    let reason = wait_for_stop(&state, signals).await;
     crate::info!("shutting down", reason = reason);
     reloader.abort();
     let _ = stop.send(true);
@@ -201,22 +204,40 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn wait_for_stop(state: &State) -> &'static str {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// SIGINT and SIGTERM, caught from the moment they are registered.
+#[cfg(unix)]
+type Signals = (tokio::signal::unix::Signal, tokio::signal::unix::Signal);
+#[cfg(not(unix))]
+type Signals = ();
+
+fn register_signals() -> anyhow::Result<Signals> {
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("SIGTERM handler");
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok((
+            signal(SignalKind::interrupt()).context("cannot handle SIGINT")?,
+            signal(SignalKind::terminate()).context("cannot handle SIGTERM")?,
+        ))
+    }
+    #[cfg(not(unix))]
+    Ok(())
+}
+
+async fn wait_for_stop(state: &State, signals: Signals) -> &'static str {
+    #[cfg(unix)]
+    {
+        let (mut int, mut term) = signals;
         tokio::select! {
-            _ = ctrl_c => "SIGINT",
+            _ = int.recv() => "SIGINT",
             _ = term.recv() => "SIGTERM",
             _ = state.quit.notified() => "/-/quit",
         }
     }
     #[cfg(not(unix))]
     {
+        let () = signals;
         tokio::select! {
-            _ = ctrl_c => "Ctrl-C",
+            _ = tokio::signal::ctrl_c() => "Ctrl-C",
             _ = state.quit.notified() => "/-/quit",
         }
     }

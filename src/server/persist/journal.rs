@@ -141,6 +141,11 @@ impl Files {
         Ok(file)
     }
 
+    /// The next segment, made ahead of need: a name no reader looks at.
+    pub fn spare(&self) -> PathBuf {
+        self.dir().join(format!("{}.wal.spare", self.name()))
+    }
+
     pub fn sync_dir(&self) -> std::io::Result<()> {
         File::open(self.dir())?.sync_all()
     }
@@ -228,6 +233,13 @@ struct Shared {
     compacting: AtomicBool,
     /// One compaction at a time.
     compaction: Mutex<()>,
+    /// The next segment, already written full of zeros and synced by the
+    /// spare thread; see [`take_spare`].
+    spare: Mutex<Option<File>>,
+    /// Asks the spare thread for a new spare.
+    spare_wanted: Sender<()>,
+    /// Set at shutdown: no more spares.
+    closing: AtomicBool,
 }
 
 pub struct Journal {
@@ -272,6 +284,15 @@ impl Journal {
         interval: Duration,
     ) -> anyhow::Result<Arc<Journal>> {
         let segment = open_segment(&files, start.next_segment)?;
+        // A spare left by an earlier run holds no record: records are
+        // written to a spare only once it is renamed into a segment.
+        match fs::remove_file(files.spare()) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(e).with_context(|| format!("cannot remove {}", files.spare().display()))
+            }
+            _ => {}
+        }
+        let (spare_wanted, spare_rx) = mpsc::channel();
         let shared = Arc::new(Shared {
             files,
             _lock: start.lock,
@@ -283,7 +304,16 @@ impl Journal {
             last_compaction: Mutex::new(Instant::now()),
             compacting: AtomicBool::new(false),
             compaction: Mutex::new(()),
+            spare: Mutex::new(None),
+            spare_wanted,
+            closing: AtomicBool::new(false),
         });
+        let spare_shared = shared.clone();
+        std::thread::Builder::new()
+            .name("pgw-log-spare".into())
+            .spawn(move || spare_loop(&spare_shared, &spare_rx))
+            .context("cannot start the log spare thread")?;
+        let _ = shared.spare_wanted.send(());
         let (tx, rx) = mpsc::channel();
         let (synced_tx, synced) = watch::channel(Synced {
             seq: start.last_seq,
@@ -351,6 +381,24 @@ impl Journal {
     /// At shutdown, once the log is synced: cuts the zeros off the segment
     /// being written. A change logged after this extends it again.
     pub fn close(&self) -> anyhow::Result<()> {
+        {
+            // Under the spare's lock, so that the spare thread either has
+            // created its file (removed here) or sees `closing`.
+            let mut spare = self.shared.spare.lock();
+            self.shared.closing.store(true, Ordering::SeqCst);
+            spare.take();
+            let path = self.shared.files.spare();
+            match fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    crate::warn!(
+                        "cannot remove the spare log segment",
+                        file = path.display(),
+                        err = e
+                    )
+                }
+                _ => {}
+            }
+        }
         self.shared.segment.lock().close()
     }
 }
@@ -386,9 +434,11 @@ fn write_loop(
                 }
                 let written = {
                     let mut segment = shared.segment.lock();
-                    segment
-                        .append(&buf)
-                        .with_context(|| format!("cannot write the log {}", segment.path.display()))
+                    roll_over(shared, &mut segment, buf.len()).and_then(|()| {
+                        segment.append(&buf).with_context(|| {
+                            format!("cannot write the log {}", segment.path.display())
+                        })
+                    })
                 };
                 match written {
                     Ok(()) => {
@@ -415,6 +465,95 @@ fn write_loop(
         }
         if synced.borrow().error.is_none() && compaction_due(shared) {
             start_compaction(shared, state);
+        }
+    }
+}
+
+/// Moves the log to the spare segment when the batch does not fit in the
+/// zeros left in the current one and a spare is ready; otherwise the current
+/// segment grows (as it does when no spare is ready in time).
+fn roll_over(shared: &Shared, segment: &mut Segment, batch: usize) -> anyhow::Result<()> {
+    if segment.len + batch as u64 <= segment.allocated {
+        return Ok(());
+    }
+    let Some(next) = take_spare(shared, segment.number + 1)? else {
+        return Ok(());
+    };
+    let old = std::mem::replace(segment, next);
+    shared.older.lock().push(old.path.clone());
+    // The old segment keeps its zero tail, which a reader takes as its end:
+    // cutting it here would cost a sync while requests wait. Compaction
+    // deletes it.
+    Ok(())
+}
+
+/// Turns the spare into segment `number`: a rename and a directory sync,
+/// where growing a segment writes and syncs 8 MiB. `None` when no spare is
+/// ready; a new one is asked for either way.
+fn take_spare(shared: &Shared, number: u64) -> anyhow::Result<Option<Segment>> {
+    let Some(file) = shared.spare.lock().take() else {
+        let _ = shared.spare_wanted.send(());
+        return Ok(None);
+    };
+    let (spare, path) = (shared.files.spare(), shared.files.segment(number));
+    // Records go into the file only once its new name is durable: a spare
+    // found at start-up never holds any.
+    let renamed = fs::rename(&spare, &path)
+        .and_then(|()| shared.files.sync_dir())
+        .with_context(|| {
+            format!(
+                "cannot turn the spare log segment {} into {}",
+                spare.display(),
+                path.display()
+            )
+        });
+    // Only now: the next spare is made under the name this one had.
+    let _ = shared.spare_wanted.send(());
+    renamed?;
+    let len = record::LOG_MAGIC.len() as u64;
+    Ok(Some(Segment {
+        file,
+        path,
+        number,
+        len,
+        allocated: len + EXTEND_BYTES,
+    }))
+}
+
+/// Makes a spare segment whenever asked and none is ready: the magic and
+/// `EXTEND_BYTES` of zeros, synced, so that the writer can move on to a new
+/// segment without writing them while requests wait.
+fn spare_loop(shared: &Shared, wanted: &Receiver<()>) {
+    let path = shared.files.spare();
+    while wanted.recv().is_ok() {
+        let created = {
+            let spare = shared.spare.lock();
+            if spare.is_some() || shared.closing.load(Ordering::SeqCst) {
+                continue;
+            }
+            File::create(&path)
+        };
+        let made = (|| -> std::io::Result<File> {
+            let mut file = created?;
+            file.write_all(record::LOG_MAGIC)?;
+            let mut segment = Segment {
+                file,
+                path: path.clone(),
+                number: 0,
+                len: record::LOG_MAGIC.len() as u64,
+                allocated: record::LOG_MAGIC.len() as u64,
+            };
+            segment.extend(EXTEND_BYTES)?;
+            Ok(segment.file)
+        })();
+        match made {
+            Ok(file) => *shared.spare.lock() = Some(file),
+            // The writer grows its segment instead, as without a spare.
+            Err(e) => crate::warn!(
+                "cannot make a spare log segment",
+                file = path.display(),
+                err = e
+            ),
         }
     }
 }
@@ -460,7 +599,11 @@ fn compact(shared: &Shared, store: &Store) -> anyhow::Result<()> {
     // replace; everything in the older ones is in the cut taken after.
     let (covered, mut old) = {
         let mut segment = shared.segment.lock();
-        let next = open_segment(&shared.files, segment.number + 1)?;
+        let number = segment.number + 1;
+        let next = match take_spare(shared, number)? {
+            Some(spare) => spare,
+            None => open_segment(&shared.files, number)?,
+        };
         let old = std::mem::replace(&mut *segment, next);
         let mut older = shared.older.lock();
         older.push(old.path.clone());
