@@ -671,6 +671,14 @@ fn the_official_pushgateways_file_is_imported_once() {
     assert!(g.proc.log().contains("not importing"), "{}", g.proc.log());
     drop(g);
 
+    // Any flipped bit of a real file: the groups or an error, never a panic.
+    for i in 0..500usize {
+        let mut bytes = original.clone();
+        let at = i.wrapping_mul(2_654_435_761) % bytes.len();
+        bytes[at] ^= 1 << (i % 8);
+        let _ = pgw::server::persist::official::parse(&bytes);
+    }
+
     // A damaged file imports nothing, and pgw writes nothing.
     let cut = dir.path().join("cut.data");
     fs::write(&cut, &original[..original.len() - 40]).unwrap();
