@@ -722,28 +722,48 @@ fn a_full_segment_moves_on_to_the_spare_and_replays() {
     // The spare is made ahead of need.
     poll(Duration::from_secs(20), || spare.exists().then_some(()))
         .expect("a spare segment beside the first one");
-    // 12 pushes of about 1 MiB: more than the 8 MiB of zeros a segment
-    // starts with, so the log moves on to the spare.
+    // 24 pushes of about 1 MiB from 4 clients at once: three times the
+    // 8 MiB of zeros a segment starts with, so the log moves on to a spare,
+    // then to the next one, while other batches wait.
     let pad = "p".repeat(180);
-    let body: String = (0..5_000)
-        .map(|i| format!("big{{n=\"{i:05}\",pad=\"{pad}\"}} {i}\n"))
-        .collect();
-    assert!(body.len() > 1_000_000);
-    for i in 0..12 {
-        push_ok(&g, "PUT", &format!("/metrics/job/big-{i:02}"), &body);
-    }
-    assert!(segments(&file).len() >= 2, "{:?}", segments(&file));
+    let body = |job: usize| -> String {
+        let mut b: String = (0..5_000)
+            .map(|i| format!("big{{n=\"{i:05}\",pad=\"{pad}\"}} {i}\n"))
+            .collect();
+        b.push_str(&format!("marker {job}\n"));
+        b
+    };
+    assert!(body(0).len() > 1_000_000);
+    std::thread::scope(|scope| {
+        for client in 0..4 {
+            let (g, body) = (&g, &body);
+            scope.spawn(move || {
+                for job in (client * 6)..(client * 6 + 6) {
+                    push_ok(g, "PUT", &format!("/metrics/job/big-{job:02}"), &body(job));
+                }
+            });
+        }
+    });
+    assert!(segments(&file).len() >= 3, "{:?}", segments(&file));
     poll(Duration::from_secs(20), || spare.exists().then_some(()))
-        .expect("a new spare once the first was taken");
-    let before = sorted_api(&g);
+        .expect("a new spare once the last was taken");
+    // Every group's marker and the number of big series, before and after.
+    let seen = |g: &Pgw| {
+        let text = get(&format!("{}/metrics", g.url())).text();
+        let big = text.lines().filter(|l| l.starts_with("big{")).count();
+        (values(g, "marker"), big)
+    };
+    let before = seen(&g);
+    assert_eq!(before.0.len(), 24);
+    assert_eq!(before.1, 24 * 5_000);
     kill_9(g);
 
     let mut g = Pgw::start(&[&arg]);
-    assert_eq!(sorted_api(&g), before, "kill -9 across two segments");
+    assert_eq!(seen(&g), before, "kill -9 across the segments");
     sigterm(&mut g);
     assert!(!spare.exists(), "a clean stop leaves no spare");
     let g = Pgw::start(&[&arg]);
-    assert_eq!(jobs(&g).len(), 12);
+    assert_eq!(seen(&g), before, "SIGTERM and restart");
 }
 
 #[test]

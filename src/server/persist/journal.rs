@@ -491,7 +491,11 @@ fn roll_over(shared: &Shared, segment: &mut Segment, batch: usize) -> anyhow::Re
 /// where growing a segment writes and syncs 8 MiB. `None` when no spare is
 /// ready; a new one is asked for either way.
 fn take_spare(shared: &Shared, number: u64) -> anyhow::Result<Option<Segment>> {
-    let Some(file) = shared.spare.lock().take() else {
+    // The lock is held until the rename is done: the spare thread creates
+    // the next spare under the same name, and must not truncate this one.
+    let mut ready = shared.spare.lock();
+    let Some(file) = ready.take() else {
+        drop(ready);
         let _ = shared.spare_wanted.send(());
         return Ok(None);
     };
@@ -507,7 +511,7 @@ fn take_spare(shared: &Shared, number: u64) -> anyhow::Result<Option<Segment>> {
                 path.display()
             )
         });
-    // Only now: the next spare is made under the name this one had.
+    drop(ready);
     let _ = shared.spare_wanted.send(());
     renamed?;
     let len = record::LOG_MAGIC.len() as u64;
@@ -526,6 +530,8 @@ fn take_spare(shared: &Shared, number: u64) -> anyhow::Result<Option<Segment>> {
 fn spare_loop(shared: &Shared, wanted: &Receiver<()>) {
     let path = shared.files.spare();
     while wanted.recv().is_ok() {
+        // Created under the lock: `take_spare` renames the previous spare
+        // away under it, and `close` removes this one under it.
         let created = {
             let spare = shared.spare.lock();
             if spare.is_some() || shared.closing.load(Ordering::SeqCst) {
