@@ -695,36 +695,13 @@ fn client_certificates_are_required_when_configured() {
         "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.pem\n",
     );
     let g = Pgw::start(&[&format!("--web.config.file={}", web.display())]);
-    let curl = |extra: &[&str]| {
-        let out = Command::new("curl")
-            .args([
-                "-s",
-                "--max-time",
-                "10",
-                "-o",
-                "/dev/null",
-                "-w",
-                "%{http_code}",
-                "--cacert",
-            ])
-            .arg(dir.path().join("ca.pem"))
-            .args(["--resolve", &format!("localhost:{}:127.0.0.1", g.port)])
-            .args(extra)
-            .arg(format!("https://localhost:{}/metrics", g.port))
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
+    let ca = dir.path().join("ca.pem");
+    assert_eq!(tls_status(&ca, g.port, Some((&ccert, &ckey))), "200");
     assert_eq!(
-        curl(&[
-            "--cert",
-            ccert.to_str().unwrap(),
-            "--key",
-            ckey.to_str().unwrap()
-        ]),
-        "200"
+        tls_status(&ca, g.port, None),
+        "000",
+        "no client certificate, no connection"
     );
-    assert_eq!(curl(&[]), "000", "no client certificate, no connection");
     drop(g);
 
     // Only some names may connect.
@@ -737,35 +714,39 @@ fn client_certificates_are_required_when_configured() {
         "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.pem\n  client_allowed_sans: [client, 10.0.0.1]\n",
     );
     let g = Pgw::start(&[&format!("--web.config.file={}", web.display())]);
-    let curl = |cert: &Path, key: &Path| {
-        let out = Command::new("curl")
-            .args([
-                "-s",
-                "--max-time",
-                "10",
-                "-o",
-                "/dev/null",
-                "-w",
-                "%{http_code}",
-                "--cacert",
-            ])
-            .arg(dir.path().join("ca.pem"))
-            .args(["--resolve", &format!("localhost:{}:127.0.0.1", g.port)])
-            .arg("--cert")
-            .arg(cert)
-            .arg("--key")
-            .arg(key)
-            .arg(format!("https://localhost:{}/metrics", g.port))
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
-    assert_eq!(curl(&ccert, &ckey), "200");
+    assert_eq!(tls_status(&ca, g.port, Some((&ccert, &ckey))), "200");
     assert_eq!(
-        curl(&ocert, &okey),
+        tls_status(&ca, g.port, Some((&ocert, &okey))),
         "000",
         "a SAN not in client_allowed_sans"
     );
+}
+
+/// The status of a GET of `/metrics` over TLS from `localhost:port`,
+/// trusting `ca`, with a client certificate and key if given: "000" when
+/// the handshake fails.
+fn tls_status(ca: &Path, port: u16, client: Option<(&Path, &Path)>) -> String {
+    let mut cmd = Command::new("curl");
+    cmd.args([
+        "-s",
+        "--max-time",
+        "10",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+    ])
+    .arg("--cacert")
+    .arg(ca)
+    .args(["--resolve", &format!("localhost:{port}:127.0.0.1")]);
+    if let Some((cert, key)) = client {
+        cmd.arg("--cert").arg(cert).arg("--key").arg(key);
+    }
+    let out = cmd
+        .arg(format!("https://localhost:{port}/metrics"))
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Reads from `stream` until the server closes it; returns how long it took.
