@@ -99,7 +99,7 @@ impl Files {
         Ok(found)
     }
 
-    pub fn lock_path(&self) -> PathBuf {
+    fn lock_path(&self) -> PathBuf {
         self.dir().join(format!("{}.lock", self.name()))
     }
 
@@ -188,15 +188,7 @@ impl Segment {
     /// actually written, not `fallocate`: its unwritten extents would still
     /// need a metadata change on the first write into them.
     fn extend(&mut self, by: u64) -> std::io::Result<()> {
-        static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
-        self.file.seek(SeekFrom::Start(self.allocated))?;
-        let mut left = by;
-        while left > 0 {
-            let n = left.min(ZEROS.len() as u64) as usize;
-            self.file.write_all(&ZEROS[..n])?;
-            left -= n as u64;
-        }
-        self.file.sync_all()?;
+        write_zeros(&mut self.file, self.allocated, by)?;
         self.allocated += by;
         Ok(())
     }
@@ -215,6 +207,19 @@ impl Segment {
         }
         Ok(())
     }
+}
+
+/// Writes `by` zeros at `at` and syncs the file with its new size.
+fn write_zeros(file: &mut File, at: u64, by: u64) -> std::io::Result<()> {
+    static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
+    file.seek(SeekFrom::Start(at))?;
+    let mut left = by;
+    while left > 0 {
+        let n = left.min(ZEROS.len() as u64) as usize;
+        file.write_all(&ZEROS[..n])?;
+        left -= n as u64;
+    }
+    file.sync_all()
 }
 
 /// What the writer thread, compaction and the shutdown share.
@@ -539,19 +544,11 @@ fn spare_loop(shared: &Shared, wanted: &Receiver<()>) {
             }
             File::create(&path)
         };
-        let made = (|| -> std::io::Result<File> {
-            let mut file = created?;
+        let made = created.and_then(|mut file| {
             file.write_all(record::LOG_MAGIC)?;
-            let mut segment = Segment {
-                file,
-                path: path.clone(),
-                number: 0,
-                len: record::LOG_MAGIC.len() as u64,
-                allocated: record::LOG_MAGIC.len() as u64,
-            };
-            segment.extend(EXTEND_BYTES)?;
-            Ok(segment.file)
-        })();
+            write_zeros(&mut file, record::LOG_MAGIC.len() as u64, EXTEND_BYTES)?;
+            Ok(file)
+        });
         match made {
             Ok(file) => *shared.spare.lock() = Some(file),
             // The writer grows its segment instead, as without a spare.
