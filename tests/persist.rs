@@ -40,7 +40,12 @@ fn jobs(g: &Pgw) -> Vec<String> {
 }
 
 fn sorted_api(g: &Pgw) -> serde_json::Value {
-    let mut api = get(&format!("{}/api/v1/metrics", g.url())).json();
+    sorted_api_at(&g.url())
+}
+
+/// `/api/v1/metrics` of the server at `base`, its groups sorted by labels.
+fn sorted_api_at(base: &str) -> serde_json::Value {
+    let mut api = get(&format!("{base}/api/v1/metrics")).json();
     api["data"]
         .as_array_mut()
         .unwrap()
@@ -570,9 +575,8 @@ fn a_second_server_on_the_same_file_is_refused_and_the_first_goes_on() {
 /// `time_stamp` as the instant it names (the official server trims trailing
 /// zeros of the nanoseconds).
 fn api_by_instant(base: &str) -> serde_json::Value {
-    let mut api = get(&format!("{base}/api/v1/metrics")).json();
-    let groups = api["data"].as_array_mut().unwrap();
-    for group in groups.iter_mut() {
+    let mut api = sorted_api_at(base);
+    for group in api["data"].as_array_mut().unwrap() {
         for (name, family) in group.as_object_mut().unwrap() {
             if let Some(ts) = family.get("time_stamp").and_then(|t| t.as_str()) {
                 let at = humantime::parse_rfc3339(ts)
@@ -582,7 +586,6 @@ fn api_by_instant(base: &str) -> serde_json::Value {
             }
         }
     }
-    groups.sort_by_key(|g| g["labels"].to_string());
     api
 }
 
