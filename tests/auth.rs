@@ -72,18 +72,6 @@ fn failures(g: &Pgw, auth: Option<&str>, role: &str, reason: &str) -> f64 {
         .map_or(0.0, |v| v.parse().unwrap())
 }
 
-/// The `job` label of every group, sorted.
-fn jobs(g: &Pgw, auth: Option<&str>) -> Vec<String> {
-    let r = call(g, "GET", "/api/v1/metrics", auth, "");
-    assert_eq!(r.status, 200, "{}", r.text());
-    let mut jobs: Vec<String> = group_labels(&r.json())
-        .into_iter()
-        .map(|l| l["job"].clone())
-        .collect();
-    jobs.sort();
-    jobs
-}
-
 fn assert_refused(r: &Resp, status: u16, challenge: Option<&str>, body_has: &str) {
     assert_eq!(r.status, status, "{}", r.text());
     assert_eq!(r.header("www-authenticate"), challenge, "{:?}", r.headers);
@@ -133,7 +121,7 @@ fn each_role_with_basic_auth() {
     let r = call(&g, "PUT", "/metrics/job/a", Some(&reader), "x 1\n");
     assert_refused(&r, 403, None, "user \"reader\" has the read role");
     assert_eq!(
-        jobs(&g, Some(&reader)),
+        g.jobs_as(Some(&reader)),
         Vec::<String>::new(),
         "refused pushes change nothing"
     );
@@ -167,14 +155,14 @@ fn each_role_with_basic_auth() {
         assert_refused(&r, 403, None, "needs the read role");
     }
     assert_eq!(call(&g, "GET", "/metrics", Some(&reader), "").status, 200);
-    assert_eq!(jobs(&g, Some(&admin)), ["a", "b", "c"]);
+    assert_eq!(g.jobs_as(Some(&admin)), ["a", "b", "c"]);
 
     // admin
     let r = call(&g, "PUT", "/api/v1/admin/wipe", Some(&pusher), "");
     assert_refused(&r, 403, None, "needs the admin role");
     let r = call(&g, "PUT", "/-/quit", Some(&reader), "");
     assert_refused(&r, 403, None, "needs the admin role");
-    assert_eq!(jobs(&g, Some(&reader)), ["a", "b", "c"]);
+    assert_eq!(g.jobs_as(Some(&reader)), ["a", "b", "c"]);
 
     // open
     assert_eq!(call(&g, "GET", "/-/healthy", None, "").status, 200);
@@ -192,7 +180,7 @@ fn each_role_with_basic_auth() {
         call(&g, "PUT", "/api/v1/admin/wipe", Some(&admin), "").status,
         202
     );
-    assert_eq!(jobs(&g, Some(&reader)), Vec::<String>::new());
+    assert_eq!(g.jobs_as(Some(&reader)), Vec::<String>::new());
 }
 
 #[test]
@@ -251,7 +239,7 @@ fn tokens_and_job_scoped_push() {
         call(&g, "PUT", "/metrics/job/web", Some(&ci), "x 1\n").status,
         200
     );
-    assert_eq!(jobs(&g, None), ["backup", "backup", "web"]);
+    assert_eq!(g.jobs_as(None), ["backup", "backup", "web"]);
 
     let r = call(&g, "PUT", "/metrics/job/web", Some(&backup), "x 666\n");
     assert_refused(
@@ -283,7 +271,7 @@ fn tokens_and_job_scoped_push() {
     );
     assert_refused(&r, 401, challenge, "wrong credentials");
     assert_eq!(
-        jobs(&g, None),
+        g.jobs_as(None),
         ["backup", "backup", "web"],
         "refused requests change nothing"
     );
@@ -309,7 +297,7 @@ fn tokens_and_job_scoped_push() {
         call(&g, "PUT", "/api/v1/admin/wipe", Some(&ops), "").status,
         202
     );
-    assert_eq!(jobs(&g, None), Vec::<String>::new());
+    assert_eq!(g.jobs_as(None), Vec::<String>::new());
 }
 
 #[test]
@@ -375,7 +363,7 @@ fn official_web_config_basic_auth_users_and_the_python_client() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(jobs(&g, Some(&alice)), ["py-auth", "x"]);
+    assert_eq!(g.jobs_as(Some(&alice)), ["py-auth", "x"]);
 
     assert_eq!(failures(&g, Some(&alice), "read", "missing"), 1.0);
     assert_eq!(failures(&g, Some(&alice), "push", "wrong"), 2.0);
@@ -421,24 +409,13 @@ fn start_up_errors_name_the_file_role_and_problem() {
     ];
     for (flag, name, contents, wanted) in cases {
         let file = write(dir.path(), name, contents);
-        let e = refused_start(&[format!("{flag}={}", file.display())]);
+        let e = refused_start(&[&format!("{flag}={}", file.display())]);
         for want in wanted {
             assert!(e.contains(want), "{name}: {want:?} not in {e}");
         }
     }
-    let e = refused_start(&["--web.tls-cert-file=c.pem".to_string()]);
+    let e = refused_start(&["--web.tls-cert-file=c.pem"]);
     assert!(e.contains("--web.tls-key-file"), "{e}");
-}
-
-/// Runs `pgw serve` with `args`, which must refuse to start; its stderr.
-fn refused_start(args: &[String]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_pgw"))
-        .args(["serve", "--web.listen-address=127.0.0.1:0"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{args:?} must be refused");
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// A CA and server certificates for `localhost` and 127.0.0.1 signed by it.
@@ -665,11 +642,7 @@ fn tls_flags_reload_on_sighup() {
         (&f).write_all(text.as_bytes()).unwrap();
         f.set_modified(before).unwrap();
     }
-    let status = Command::new("kill")
-        .args(["-HUP", &g.proc.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    g.proc.signal("HUP");
     let served = poll(Duration::from_secs(20), || {
         tls_get(g.port, &pki.ca_pem, "/-/healthy", None).filter(|(_, d)| *d == der_b)
     });
@@ -883,11 +856,7 @@ fn sigterm_answers_requests_in_flight_and_closes_idle_connections() {
         String::from_utf8_lossy(&buf[..n])
     );
     slow.write_all(&body.as_bytes()[..5]).unwrap();
-    let status = Command::new("kill")
-        .args(["-TERM", &g.proc.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    g.proc.signal("TERM");
     poll(Duration::from_secs(10), || {
         g.proc.log().contains("shutting down").then_some(())
     })

@@ -8,7 +8,6 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -31,28 +30,6 @@ fn values(g: &Pgw, name: &str) -> BTreeMap<String, f64> {
         .collect()
 }
 
-fn jobs(g: &Pgw) -> Vec<String> {
-    let r = get(&format!("{}/api/v1/metrics", g.url()));
-    group_labels(&r.json())
-        .into_iter()
-        .map(|l| l["job"].clone())
-        .collect()
-}
-
-fn sorted_api(g: &Pgw) -> serde_json::Value {
-    sorted_api_at(&g.url())
-}
-
-/// `/api/v1/metrics` of the server at `base`, its groups sorted by labels.
-fn sorted_api_at(base: &str) -> serde_json::Value {
-    let mut api = get(&format!("{base}/api/v1/metrics")).json();
-    api["data"]
-        .as_array_mut()
-        .unwrap()
-        .sort_by_key(|g| g["labels"].to_string());
-    api
-}
-
 fn push_ok(g: &Pgw, method: &str, path: &str, body: &str) {
     let r = request(method, &format!("{}{path}", g.url()), &[], body.as_bytes());
     assert!(
@@ -67,47 +44,6 @@ fn push_ok(g: &Pgw, method: &str, path: &str, body: &str) {
 fn kill_9(mut g: Pgw) {
     g.proc.child.kill().unwrap();
     g.proc.child.wait().unwrap();
-}
-
-fn sigterm(g: &mut Pgw) {
-    sigterm_proc(&mut g.proc);
-}
-
-/// SIGTERM, and a clean exit: the official server writes its file then.
-fn sigterm_proc(proc: &mut Proc) {
-    let status = Command::new("kill")
-        .args(["-TERM", &proc.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let exit = proc.wait_exit(Duration::from_secs(20));
-    assert!(
-        exit.is_some_and(|s| s.success()),
-        "exit after SIGTERM: {exit:?}\n{}",
-        proc.log()
-    );
-}
-
-/// Runs `pgw serve` that must refuse to start; returns its stderr.
-fn refused(args: &[&str]) -> String {
-    let dir = TempDir::new("refused-log");
-    let log = dir.path().join("stderr");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pgw"))
-        .arg("serve")
-        .arg("--web.listen-address=127.0.0.1:0")
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let status = poll(Duration::from_secs(20), || child.try_wait().unwrap());
-    if status.is_none() {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    let stderr = fs::read_to_string(&log).unwrap();
-    assert_eq!(status.and_then(|s| s.code()), Some(1), "{stderr}");
-    stderr
 }
 
 /// A number that differs from run to run, for the moment of the kill.
@@ -245,12 +181,12 @@ fn deletes_and_wipes_acknowledged_before_kill_9_stay_done() {
     push_ok(&g, "DELETE", "/metrics/job/a", "");
     kill_9(g);
     let g = Pgw::start(&[&arg, "--web.enable-admin-api"]);
-    assert_eq!(jobs(&g), ["b", "c"]);
+    assert_eq!(g.jobs(), ["b", "c"]);
     push_ok(&g, "PUT", "/api/v1/admin/wipe", "");
     push_ok(&g, "POST", "/metrics/job/d", "x 2\n");
     kill_9(g);
     let g = Pgw::start(&[&arg]);
-    assert_eq!(jobs(&g), ["d"]);
+    assert_eq!(g.jobs(), ["d"]);
 }
 
 #[test]
@@ -285,7 +221,7 @@ fn clean_ups_expiries_and_times_to_live_survive_kill_9() {
     assert_eq!(r.status, 200, "{}", r.text());
     // The expiry deletes `short` within a second or two of its push.
     poll(Duration::from_secs(10), || {
-        (!jobs(&g).contains(&"short".to_string())).then_some(())
+        (!g.jobs().contains(&"short".to_string())).then_some(())
     })
     .expect("the group did not expire");
     // An expiry answers nobody; the next acknowledged change is synced with
@@ -293,7 +229,7 @@ fn clean_ups_expiries_and_times_to_live_survive_kill_9() {
     push_ok(&g, "PUT", "/metrics/job/keep", "x 2\n");
     kill_9(g);
     let g = Pgw::start(&[&arg]);
-    assert_eq!(jobs(&g), ["keep", "long"]);
+    assert_eq!(g.jobs(), ["keep", "long"]);
     let api = get(&format!("{}/api/v1/metrics", g.url())).json();
     let long = api["data"]
         .as_array()
@@ -327,22 +263,26 @@ fn push_times_survive_kill_9_and_sigterm_flushes() {
         b"x 1 123\n",
     );
     assert_eq!(r.status, 400);
-    let before = sorted_api(&g);
+    let before = sorted_groups(g.api());
     let scraped = values(&g, "push_failure_time_seconds");
     assert!(scraped["b"] > 0.0, "{scraped:?}");
     kill_9(g);
 
     let mut g = Pgw::start(&[&arg]);
-    assert_eq!(sorted_api(&g), before, "kill -9 and replay of the log");
+    assert_eq!(
+        sorted_groups(g.api()),
+        before,
+        "kill -9 and replay of the log"
+    );
     push_ok(&g, "PUT", "/metrics/job/c", "w 3\n");
-    let before = sorted_api(&g);
-    sigterm(&mut g);
+    let before = sorted_groups(g.api());
+    g.terminate();
     // The shutdown compacted everything into the snapshot.
     for segment in segments(&file) {
         assert_eq!(fs::metadata(&segment).unwrap().len(), 8, "{segment:?}");
     }
     let g = Pgw::start(&[&arg]);
-    assert_eq!(sorted_api(&g), before, "SIGTERM and restart");
+    assert_eq!(sorted_groups(g.api()), before, "SIGTERM and restart");
 }
 
 /// Three groups, written to the snapshot by a clean shutdown.
@@ -352,7 +292,7 @@ fn snapshot_with_three_groups(file: &Path) {
         let body: String = (0..50).map(|i| format!("m{{i=\"{i}\"}} {i}\n")).collect();
         push_ok(&g, "PUT", &format!("/metrics/job/{job}"), &body);
     }
-    sigterm(&mut g);
+    g.terminate();
 }
 
 #[test]
@@ -363,7 +303,7 @@ fn a_truncated_snapshot_is_refused_then_recovered() {
     let bytes = fs::read(&file).unwrap();
     let cut = &bytes[..bytes.len() * 2 / 3];
     fs::write(&file, cut).unwrap();
-    let stderr = refused(&[&file_arg(&file)]);
+    let stderr = refused_start(&[&file_arg(&file)]);
     assert!(
         stderr.contains(&file.display().to_string())
             && stderr.contains("truncated")
@@ -375,14 +315,14 @@ fn a_truncated_snapshot_is_refused_then_recovered() {
     let g = Pgw::start(&[&file_arg(&file), "--persistence.recover"]);
     let log = g.proc.log();
     assert!(log.contains("kept 2 groups, lost 1 records"), "{log}");
-    assert_eq!(jobs(&g), ["a", "b"]);
+    assert_eq!(g.jobs(), ["a", "b"]);
     let aside = damaged_copies(&file);
     assert_eq!(aside.len(), 1);
     assert_eq!(fs::read(&aside[0]).unwrap(), cut);
     kill_9(g);
     // What was recovered is on disk again: a plain start works.
     let g = Pgw::start(&[&file_arg(&file)]);
-    assert_eq!(jobs(&g), ["a", "b"]);
+    assert_eq!(g.jobs(), ["a", "b"]);
 }
 
 #[test]
@@ -401,7 +341,7 @@ fn a_corrupt_log_record_in_the_middle_is_refused_then_recovered() {
     bytes[offsets[1] + 30] ^= 0x55;
     fs::write(&segment, &bytes).unwrap();
 
-    let stderr = refused(&[&file_arg(&file)]);
+    let stderr = refused_start(&[&file_arg(&file)]);
     assert!(
         stderr.contains(&segment.display().to_string())
             && stderr.contains(&format!("at byte {}", offsets[1]))
@@ -414,11 +354,11 @@ fn a_corrupt_log_record_in_the_middle_is_refused_then_recovered() {
     let g = Pgw::start(&[&file_arg(&file), "--persistence.recover"]);
     let log = g.proc.log();
     assert!(log.contains("lost 1 records"), "{log}");
-    assert_eq!(jobs(&g), ["a", "c"]);
+    assert_eq!(g.jobs(), ["a", "c"]);
     assert_eq!(damaged_copies(&file).len(), 1);
     kill_9(g);
     let g = Pgw::start(&[&file_arg(&file)]);
-    assert_eq!(jobs(&g), ["a", "c"]);
+    assert_eq!(g.jobs(), ["a", "c"]);
 }
 
 #[test]
@@ -444,7 +384,7 @@ fn a_torn_last_record_is_dropped_with_a_warning() {
         "{}",
         g.proc.log()
     );
-    assert_eq!(jobs(&g), ["a"]);
+    assert_eq!(g.jobs(), ["a"]);
 }
 
 #[test]
@@ -455,14 +395,14 @@ fn files_of_another_format_are_refused_then_moved_aside() {
     let mut official = Official::start(&[&file_arg(&file)]);
     let r = put(&format!("{}/metrics/job/o", official.url()), "x 1\n");
     assert_eq!(r.status, 200);
-    sigterm_proc(&mut official.proc);
+    official.proc.terminate();
     let gob = fs::read(&file).expect("the official server wrote its file");
     let random: Vec<u8> = (0..4096u32)
         .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
         .collect();
     for contents in [gob, random] {
         fs::write(&file, &contents).unwrap();
-        let stderr = refused(&[&file_arg(&file)]);
+        let stderr = refused_start(&[&file_arg(&file)]);
         assert!(
             stderr.contains("not a file pgw wrote") && stderr.contains("--persistence.recover"),
             "{stderr}"
@@ -474,7 +414,7 @@ fn files_of_another_format_are_refused_then_moved_aside() {
             "{}",
             g.proc.log()
         );
-        assert!(jobs(&g).is_empty());
+        assert!(g.jobs().is_empty());
         kill_9(g);
         for aside in damaged_copies(&file) {
             assert_eq!(fs::read(&aside).unwrap(), contents);
@@ -488,10 +428,10 @@ fn an_empty_file_is_refused_then_moved_aside() {
     let dir = TempDir::new("empty");
     let file = dir.path().join("store");
     fs::write(&file, b"").unwrap();
-    let stderr = refused(&[&file_arg(&file)]);
+    let stderr = refused_start(&[&file_arg(&file)]);
     assert!(stderr.contains("the file is empty"), "{stderr}");
     let g = Pgw::start(&[&file_arg(&file), "--persistence.recover"]);
-    assert!(jobs(&g).is_empty());
+    assert!(g.jobs().is_empty());
     assert_eq!(damaged_copies(&file).len(), 1);
 }
 
@@ -527,7 +467,7 @@ fn kill_9_leaves_a_zero_tail_that_a_restart_accepts() {
     let mut g = Pgw::start(&[&arg, interval]);
     let log = g.proc.log();
     assert!(!log.contains("unfinished last write"), "{log}");
-    assert_eq!(jobs(&g), jobs_pushed);
+    assert_eq!(g.jobs(), jobs_pushed);
     let got = values(&g, "x");
     for (i, job) in jobs_pushed.iter().enumerate() {
         assert_eq!(got[job], i as f64, "{got:?}");
@@ -535,12 +475,12 @@ fn kill_9_leaves_a_zero_tail_that_a_restart_accepts() {
     // The new segment goes on after the old one's zeros; SIGTERM compacts
     // both and leaves no zeros at rest.
     push_ok(&g, "PUT", "/metrics/job/j00", "x 100\n");
-    sigterm(&mut g);
+    g.terminate();
     for segment in segments(&file) {
         assert_eq!(fs::metadata(&segment).unwrap().len(), 8, "{segment:?}");
     }
     let g = Pgw::start(&[&arg]);
-    assert_eq!(jobs(&g), jobs_pushed);
+    assert_eq!(g.jobs(), jobs_pushed);
     assert_eq!(values(&g, "x")["j00"], 100.0);
 }
 
@@ -552,7 +492,7 @@ fn a_second_server_on_the_same_file_is_refused_and_the_first_goes_on() {
     let mut first = Pgw::start(&[&arg]);
     push_ok(&first, "PUT", "/metrics/job/a", "x 1\n");
 
-    let stderr = refused(&[&arg]);
+    let stderr = refused_start(&[&arg]);
     let pid = first.proc.child.id().to_string();
     assert!(
         stderr.contains(&format!("{} is in use", file.display()))
@@ -563,19 +503,19 @@ fn a_second_server_on_the_same_file_is_refused_and_the_first_goes_on() {
     // The refused server touched nothing: the first one still logs and
     // answers, and its files replay in full.
     push_ok(&first, "PUT", "/metrics/job/b", "x 2\n");
-    assert_eq!(jobs(&first), ["a", "b"]);
-    sigterm(&mut first);
+    assert_eq!(first.jobs(), ["a", "b"]);
+    first.terminate();
 
     // The lock goes with its process.
     let g = Pgw::start(&[&arg]);
-    assert_eq!(jobs(&g), ["a", "b"]);
+    assert_eq!(g.jobs(), ["a", "b"]);
 }
 
 /// `/api/v1/metrics` with groups in a fixed order and each family's
 /// `time_stamp` as the instant it names (the official server trims trailing
 /// zeros of the nanoseconds).
 fn api_by_instant(base: &str) -> serde_json::Value {
-    let mut api = sorted_api_at(base);
+    let mut api = sorted_groups(api_at(base, None));
     for group in api["data"].as_array_mut().unwrap() {
         for (name, family) in group.as_object_mut().unwrap() {
             if let Some(ts) = family.get("time_stamp").and_then(|t| t.as_str()) {
@@ -630,14 +570,14 @@ fn the_official_pushgateways_file_is_imported_once() {
     let want_series = scrape_pushed(&format!("{url}/metrics"));
     let want_api = api_by_instant(&url);
     assert_eq!(want_api["data"].as_array().unwrap().len(), 3);
-    sigterm_proc(&mut official.proc);
+    official.proc.terminate();
     let original = fs::read(&official_file).expect("the official server wrote its file");
 
     // Every group, series, help text, push and failure time and family
     // time stamp comes over as it was; an empty store that pgw started and
     // stopped with no push is no reason to skip the import.
     let store = dir.path().join("store");
-    sigterm(&mut Pgw::start(&[&file_arg(&store)]));
+    Pgw::start(&[&file_arg(&store)]).terminate();
     assert!(store.exists(), "an empty snapshot at shutdown");
     let g = Pgw::start(&[&file_arg(&store), &import_arg]);
     assert_eq!(scrape_pushed(&format!("{}/metrics", g.url())), want_series);
@@ -663,14 +603,14 @@ fn the_official_pushgateways_file_is_imported_once() {
     kill_9(g);
     let admin = "--web.enable-admin-api";
     let g = Pgw::start(&[&file_arg(&store), &import_arg, admin]);
-    assert_eq!(jobs_sorted(&g), ["batch", "empty-instance"]);
+    assert_eq!(g.jobs(), ["batch", "empty-instance"]);
     assert!(g.proc.log().contains("not importing"), "{}", g.proc.log());
     // Nor once every group is deleted.
     let r = request("PUT", &format!("{}/api/v1/admin/wipe", g.url()), &[], b"");
     assert_eq!(r.status, 202, "{}", r.text());
     kill_9(g);
     let g = Pgw::start(&[&file_arg(&store), &import_arg]);
-    assert!(jobs(&g).is_empty());
+    assert!(g.jobs().is_empty());
     assert!(g.proc.log().contains("not importing"), "{}", g.proc.log());
     drop(g);
 
@@ -686,7 +626,7 @@ fn the_official_pushgateways_file_is_imported_once() {
     let cut = dir.path().join("cut.data");
     fs::write(&cut, &original[..original.len() - 40]).unwrap();
     let fresh = dir.path().join("fresh");
-    let stderr = refused(&[
+    let stderr = refused_start(&[
         &file_arg(&fresh),
         &format!("--persistence.import={}", cut.display()),
     ]);
@@ -699,20 +639,14 @@ fn the_official_pushgateways_file_is_imported_once() {
     assert!(!fresh.exists() && segments(&fresh).is_empty());
 
     // The official file given as pgw's own: refused, with the way to import.
-    let stderr = refused(&[&format!("--persistence.file={}", official_file.display())]);
+    let stderr = refused_start(&[&format!("--persistence.file={}", official_file.display())]);
     assert!(stderr.contains("--persistence.import"), "{stderr}");
-    let stderr = refused(&[
+    let stderr = refused_start(&[
         &format!("--persistence.file={}", official_file.display()),
         &import_arg,
     ]);
     assert!(stderr.contains("name the same file"), "{stderr}");
     assert_eq!(fs::read(&official_file).unwrap(), original);
-}
-
-fn jobs_sorted(g: &Pgw) -> Vec<String> {
-    let mut v = jobs(g);
-    v.sort();
-    v
 }
 
 #[test]
@@ -763,7 +697,7 @@ fn a_full_segment_moves_on_to_the_spare_and_replays() {
 
     let mut g = Pgw::start(&[&arg]);
     assert_eq!(seen(&g), before, "kill -9 across the segments");
-    sigterm(&mut g);
+    g.terminate();
     assert!(!spare.exists(), "a clean stop leaves no spare");
     let g = Pgw::start(&[&arg]);
     assert_eq!(seen(&g), before, "SIGTERM and restart");
@@ -781,12 +715,12 @@ fn a_sigterm_as_soon_as_the_server_answers_still_flushes() {
         if round == 0 {
             push_ok(&g, "PUT", "/metrics/job/early", "x 1\n");
         }
-        sigterm(&mut g);
+        g.terminate();
         assert!(g.proc.log().contains("msg=\"stopped\""), "{}", g.proc.log());
     }
     for segment in segments(&file) {
         assert_eq!(fs::metadata(&segment).unwrap().len(), 8, "{segment:?}");
     }
     let g = Pgw::start(&[&arg]);
-    assert_eq!(jobs(&g), ["early"]);
+    assert_eq!(g.jobs(), ["early"]);
 }

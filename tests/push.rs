@@ -11,7 +11,8 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 use crate::util::{
-    self, get, group_labels, labels, poll, put, scrape_pushed, Official, Pgw, TempDir,
+    self, code, get, group_labels, labels, poll, put, scrape_pushed, stderr, stdout, Official, Pgw,
+    TempDir,
 };
 
 /// Runs `pgw push -g GATEWAY ARGS...` with `stdin` (empty when `None`) and a
@@ -40,18 +41,6 @@ fn push_with(gateway: &str, args: &[&str], stdin: Option<&[u8]>, env: &[(&str, &
 
 fn push(gateway: &str, args: &[&str], stdin: Option<&[u8]>) -> Output {
     push_with(gateway, args, stdin, &[])
-}
-
-fn code(out: &Output) -> i32 {
-    out.status.code().expect("pgw exited by itself")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[track_caller]

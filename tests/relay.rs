@@ -51,14 +51,6 @@ fn relay(args: &[&str]) -> Output {
         .expect("run pgw relay")
 }
 
-fn code(out: &Output) -> i32 {
-    out.status.code().expect("exited by itself")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
 /// The value of `name{job=..,instance=..}` on a gateway's /metrics, if present.
 fn gateway_value(gateway: &str, name: &str, job: &str, instance: &str) -> Option<f64> {
     let body = get(&format!("{gateway}/metrics")).text();
@@ -71,15 +63,6 @@ fn gateway_value(gateway: &str, name: &str, job: &str, instance: &str) -> Option
                 && labels.get("instance").map(String::as_str) == Some(instance))
             .then(|| value.parse().unwrap())
         })
-}
-
-fn sigterm(proc: &Proc) {
-    let ok = Command::new("kill")
-        .args(["-TERM", &proc.child.id().to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok);
 }
 
 #[test]
@@ -167,7 +150,7 @@ fn daemon_relays_node_exporter_and_reports_its_death_and_return() {
     let groups = get(&format!("{gw}/api/v1/metrics")).json();
     assert_eq!(groups["data"][0]["expire_after_seconds"], 3.0);
 
-    sigterm(&daemon);
+    daemon.signal("TERM");
     let status = daemon
         .wait_exit(Duration::from_secs(10))
         .expect("exits on SIGTERM");
@@ -441,7 +424,7 @@ fn remote_write_into_prometheus() {
     assert!(gone.is_some(), "series not ended:\n{}", daemon.log());
     let health = prometheus.query_until("pgw_relay_scrape_success{instance=\"rw-daemon\"} == 0", 1);
     assert_eq!(health.len(), 1);
-    sigterm(&daemon);
+    daemon.signal("TERM");
     assert!(daemon.wait_exit(Duration::from_secs(10)).is_some());
 }
 
@@ -529,12 +512,7 @@ fn windows_build_relays_under_wine() {
         gateway_value(&gw, "pgw_relay_scrape_success", "windaemon", &host)
     });
     assert_eq!(pushed, Some(1.0), "{}", read_log("daemon.log"));
-    let ok = Command::new("kill")
-        .args(["-INT", &daemon.id().to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok);
+    signal(daemon.id(), "INT");
     let stopped = poll(Duration::from_secs(30), || {
         read_log("daemon.log")
             .contains("relay stopped")

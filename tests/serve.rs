@@ -18,12 +18,6 @@ use crate::util::*;
 const PROTO_CT: &str =
     "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited";
 
-fn api(g: &Pgw) -> serde_json::Value {
-    let r = get(&format!("{}/api/v1/metrics", g.url()));
-    assert_eq!(r.status, 200, "GET /api/v1/metrics: {}", r.text());
-    r.json()
-}
-
 fn scrape(g: &Pgw) -> BTreeSet<Series> {
     scrape_pushed(&format!("{}/metrics", g.url()))
 }
@@ -57,24 +51,10 @@ fn user_series(g: &Pgw) -> BTreeSet<Series> {
 
 /// The group of an `/api/v1/metrics` reply with exactly these grouping labels.
 fn group<'a>(api: &'a serde_json::Value, pairs: &[(&str, &str)]) -> Option<&'a serde_json::Value> {
-    let want: BTreeMap<String, String> = pairs
-        .iter()
-        .map(|(n, v)| (n.to_string(), v.to_string()))
-        .collect();
+    let want = key(pairs);
     api["data"].as_array().unwrap().iter().find(|g| {
         serde_json::from_value::<BTreeMap<String, String>>(g["labels"].clone()).unwrap() == want
     })
-}
-
-fn groups(g: &Pgw) -> BTreeSet<BTreeMap<String, String>> {
-    group_labels(&api(g)).into_iter().collect()
-}
-
-fn key(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs
-        .iter()
-        .map(|(n, v)| (n.to_string(), v.to_string()))
-        .collect()
 }
 
 /// Sends a request that must be refused with 400 and a message containing
@@ -87,7 +67,7 @@ fn rejected(
     body: &[u8],
     needles: &[&str],
 ) {
-    let before_api = api(g);
+    let before_api = g.api();
     let before = scrape(g);
     let r = request(method, &format!("{}{path}", g.url()), headers, body);
     let text = r.text();
@@ -106,7 +86,7 @@ fn rejected(
     // Sorted, so that the official server's random group order does not
     // matter when the expectations are checked against it.
     assert_eq!(
-        sorted_groups(api(g)),
+        sorted_groups(g.api()),
         sorted_groups(before_api),
         "{method} {path}: a refused push changed the store"
     );
@@ -115,25 +95,6 @@ fn rejected(
         before,
         "{method} {path}: a refused push changed /metrics"
     );
-}
-
-fn sorted_groups(mut api: serde_json::Value) -> serde_json::Value {
-    api["data"]
-        .as_array_mut()
-        .expect("data array")
-        .sort_by_key(|g| g["labels"].to_string());
-    api
-}
-
-/// Waits until the store holds exactly these groups: upstream applies a
-/// DELETE or wipe after answering 202, so the checks after one poll.
-fn wait_groups(g: &Pgw, want: &[&[(&str, &str)]]) {
-    let want: BTreeSet<_> = want.iter().map(|pairs| key(pairs)).collect();
-    let got = poll(Duration::from_secs(10), || {
-        let got = groups(g);
-        (got == want).then_some(())
-    });
-    assert!(got.is_some(), "groups {:?}, want {want:?}", groups(g));
 }
 
 #[test]
@@ -164,7 +125,7 @@ fn put_replaces_the_group_and_post_replaces_families_by_name() {
     assert_eq!(user_series(&g), [series("c", &j, "5")].into());
     ok(&g, "PUT", "/metrics/job/j", "");
     assert_eq!(user_series(&g), BTreeSet::new());
-    assert_eq!(groups(&g), [key(&[("job", "j")])].into());
+    assert_eq!(g.groups(), [key(&[("job", "j")])].into());
 }
 
 #[test]
@@ -205,7 +166,7 @@ fn accepted_pushes_set_push_time_and_a_zero_failure_time() {
         all.contains(&series("b", &[("job", "k"), ("instance", "body")], "1")),
         "{all:?}"
     );
-    let a = api(&g);
+    let a = g.api();
     assert_eq!(group(&a, &ls).unwrap()["last_push_successful"], json!(true));
 }
 
@@ -229,11 +190,11 @@ fn delete_removes_exactly_the_key_and_answers_202() {
     ok(&g, "PUT", "/metrics/job/x/instance/y", "a 2\n");
     let r = delete(&format!("{}/metrics/job/x", g.url()));
     assert_eq!(r.status, 202, "{}", r.text());
-    wait_groups(&g, &[&[("job", "x"), ("instance", "y")]]);
+    g.wait_groups(&[&[("job", "x"), ("instance", "y")]]);
     // A group that does not exist: still 202, nothing changes.
     let r = delete(&format!("{}/metrics/job/nope/instance/y", g.url()));
     assert_eq!(r.status, 202);
-    wait_groups(&g, &[&[("job", "x"), ("instance", "y")]]);
+    g.wait_groups(&[&[("job", "x"), ("instance", "y")]]);
     // Any body is ignored.
     let r = request(
         "DELETE",
@@ -242,7 +203,7 @@ fn delete_removes_exactly_the_key_and_answers_202() {
         b"junk{",
     );
     assert_eq!(r.status, 202);
-    wait_groups(&g, &[]);
+    g.wait_groups(&[]);
 }
 
 #[test]
@@ -285,13 +246,13 @@ fn base64_job_and_label_values() {
     for (path, want) in cases {
         ok(&g, "PUT", path, "m 1\n");
         assert!(
-            group(&api(&g), want).is_some(),
+            group(&g.api(), want).is_some(),
             "{path}: no group {want:?} in {:?}",
-            groups(&g)
+            g.groups()
         );
         let r = delete(&format!("{}{path}", g.url()));
         assert_eq!(r.status, 202, "{path}");
-        wait_groups(&g, &[]);
+        g.wait_groups(&[]);
     }
 }
 
@@ -335,9 +296,9 @@ fn base64_with_the_standard_alphabet_or_garbage_is_400() {
     // The URL-safe spelling of the same value works.
     ok(&g, "PUT", "/metrics/job/x/lbl@base64/Pz8-", "m 1\n");
     assert!(
-        group(&api(&g), &[("job", "x"), ("lbl", "??>")]).is_some(),
+        group(&g.api(), &[("job", "x"), ("lbl", "??>")]).is_some(),
         "{:?}",
-        groups(&g)
+        g.groups()
     );
 }
 
@@ -346,7 +307,7 @@ fn path_is_percent_decoded_without_turning_plus_into_space() {
     let g = Pgw::start(&[]);
     ok(&g, "PUT", "/metrics/job/x/l/a+b%20c", "m 1\n");
     ok(&g, "PUT", "/metrics/job/y/l/%CE%A0", "m 1\n");
-    let a = api(&g);
+    let a = g.api();
     assert!(
         group(&a, &[("job", "x"), ("l", "a+b c")]).is_some(),
         "{:?}",
@@ -372,12 +333,12 @@ fn path_is_percent_decoded_without_turning_plus_into_space() {
 fn path_quirks_trailing_slash_and_repeated_names() {
     let g = Pgw::start(&[]);
     ok(&g, "PUT", "/metrics/job/x/", "m 1\n");
-    assert_eq!(groups(&g), [key(&[("job", "x")])].into());
+    assert_eq!(g.groups(), [key(&[("job", "x")])].into());
     // A `job` pair in the tail loses against the :job segment; otherwise the
     // last value of a repeated name wins.
     ok(&g, "PUT", "/metrics/job/x/job/y/a/1/a/2", "n 1\n");
     assert_eq!(
-        groups(&g),
+        g.groups(),
         [key(&[("job", "x")]), key(&[("job", "x"), ("a", "2")])].into()
     );
 }
@@ -584,7 +545,7 @@ fn every_bad_push_is_400_with_a_precise_message_and_changes_nothing() {
         "/metrics/job/base",
         "# TYPE clash_total gauge\nclash_total 2\n",
     );
-    let a = api(&g);
+    let a = g.api();
     assert_eq!(
         group(&a, &[("job", "base")]).unwrap()["clash_total"]["type"],
         json!("GAUGE")
@@ -660,7 +621,7 @@ fn bodies_over_the_limit_are_413_even_when_compressed() {
     assert!(r.text().contains("1000 bytes"), "{}", r.text());
     let r = request("PUT", &url, &[], text.as_bytes());
     assert_eq!(r.status, 413, "{}", r.text());
-    assert_eq!(api(&g)["data"], serde_json::json!([]));
+    assert_eq!(g.api()["data"], serde_json::json!([]));
 }
 
 #[test]
@@ -741,7 +702,7 @@ fn protobuf_push_bodies() {
     ]
     .into();
     assert_eq!(got, want);
-    let a = api(&g);
+    let a = g.api();
     let grp = group(&a, &[("job", "pb")]).unwrap();
     assert_eq!(grp["pb_requests_total"]["type"], json!("COUNTER"));
     assert_eq!(grp["pb_requests_total"]["help"], json!("Requests."));
@@ -945,7 +906,7 @@ fn json_api_shapes() {
          # TYPE rpc_seconds summary\nrpc_seconds{quantile=\"0.5\"} 0.2\nrpc_seconds{quantile=\"0.9\"} 0.7\nrpc_seconds_sum 12.5\nrpc_seconds_count 40\n\
          # TYPE temp gauge\ntemp{quote=\"a\\\"b\\\\c\"} 1795389525.6667845\nsome_metric 3.14\n",
     );
-    let a = api(&g);
+    let a = g.api();
     assert_eq!(a["status"], json!("success"));
     let grp = group(&a, &[("job", "batch")]).expect("group job=batch");
     let base = json!({"instance": "", "job": "batch"});
@@ -1060,13 +1021,13 @@ fn json_groups_come_in_grouping_key_order() {
     ] {
         ok(&g, "PUT", path, "m 1\n");
     }
-    let got = group_labels(&api(&g));
+    let got = group_labels(&g.api());
     let mut want = got.clone();
     want.sort_by_key(grouping_key_bytes);
     assert_eq!(got.len(), 7);
     assert_eq!(got, want, "groups are not in grouping-key order");
     // And it stays so across requests.
-    assert_eq!(group_labels(&api(&g)), got);
+    assert_eq!(group_labels(&g.api()), got);
 }
 
 #[test]
@@ -1121,7 +1082,7 @@ fn wipe_needs_the_admin_flag() {
     ok(&g, "PUT", "/metrics/job/j", "m 1\n");
     let r = request("PUT", &format!("{}/api/v1/admin/wipe", g.url()), &[], b"");
     assert_eq!(r.status, 404);
-    assert_eq!(groups(&g).len(), 1);
+    assert_eq!(g.groups().len(), 1);
 
     let g = Pgw::start(&["--web.enable-admin-api"]);
     ok(&g, "PUT", "/metrics/job/j", "m 1\n");
@@ -1133,9 +1094,9 @@ fn wipe_needs_the_admin_flag() {
     assert_eq!(r.status, 202, "{}", r.text());
     // Upstream queues the deletes after answering: poll.
     let emptied = poll(Duration::from_secs(10), || {
-        groups(&g).is_empty().then_some(())
+        g.groups().is_empty().then_some(())
     });
-    assert!(emptied.is_some(), "wipe left {:?}", groups(&g));
+    assert!(emptied.is_some(), "wipe left {:?}", g.groups());
     assert_eq!(user_series(&g), BTreeSet::new());
 }
 
@@ -1262,7 +1223,7 @@ fn difference_crlf_bom_and_missing_final_newline_are_accepted() {
     ]
     .into();
     assert_eq!(got, want);
-    let a = api(&g);
+    let a = g.api();
     assert_eq!(
         group(&a, &[("job", "crlf")]).unwrap()["crlf"]["type"],
         json!("GAUGE")
@@ -1313,7 +1274,7 @@ fn difference_rejected_pushes_never_poison_the_store() {
         b"n 2\n",
         &[],
     );
-    assert_eq!(groups(&g), [key(&[("job", "x")])].into());
+    assert_eq!(g.groups(), [key(&[("job", "x")])].into());
     // Everything keeps working.
     let r = get(&format!("{}/metrics", g.url()));
     assert_eq!(r.status, 200, "{}", r.text());
@@ -1407,7 +1368,7 @@ fn persistence_file_survives_a_graceful_restart() {
         "/metrics/job/q",
         "# TYPE other counter\nother 2\n",
     );
-    let before = sorted_groups(api(&g));
+    let before = sorted_groups(g.api());
     // The interval is long: only the shutdown can have written the file.
     let r = request("PUT", &format!("{}/-/quit", g.url()), &[], b"");
     assert_eq!(r.status, 200, "{}", r.text());
@@ -1417,7 +1378,7 @@ fn persistence_file_survives_a_graceful_restart() {
 
     let g = Pgw::start(&[&arg]);
     assert_eq!(
-        sorted_groups(api(&g)),
+        sorted_groups(g.api()),
         before,
         "the store changed across a restart"
     );

@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -93,6 +93,33 @@ impl Proc {
     pub fn log(&self) -> String {
         self.log.lock().unwrap().clone()
     }
+
+    /// Sends `SIG<name>` ("TERM", "HUP", "INT") and returns at once.
+    pub fn signal(&self, name: &str) {
+        signal(self.child.id(), name);
+    }
+
+    /// SIGTERM, and a clean exit within 20 s: pgw drains and flushes then,
+    /// and the official server writes its persistence file.
+    pub fn terminate(&mut self) {
+        self.signal("TERM");
+        let exit = self.wait_exit(Duration::from_secs(20));
+        assert!(
+            exit.is_some_and(|s| s.success()),
+            "exit after SIGTERM: {exit:?}\n{}",
+            self.log()
+        );
+    }
+}
+
+/// Sends `SIG<name>` to process `pid` with kill(1), the way an operator or
+/// a service manager would.
+pub fn signal(pid: u32, name: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{name}"), &pid.to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -{name} {pid}: {status}");
 }
 
 impl Drop for Proc {
@@ -177,6 +204,85 @@ impl Pgw {
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
+
+    /// `GET /api/v1/metrics`, which must answer 200.
+    pub fn api(&self) -> serde_json::Value {
+        api_at(&self.url(), None)
+    }
+
+    /// `GET /api/v1/metrics` with this `Authorization` header, if any.
+    pub fn api_as(&self, auth: Option<&str>) -> serde_json::Value {
+        api_at(&self.url(), auth)
+    }
+
+    /// The `job` label of every group, in the order the API answers: pgw's
+    /// grouping-key order, so comparing with a literal checks the order too.
+    pub fn jobs(&self) -> Vec<String> {
+        jobs(&self.api())
+    }
+
+    /// The jobs, read with this `Authorization` header, if any.
+    pub fn jobs_as(&self, auth: Option<&str>) -> Vec<String> {
+        jobs(&self.api_as(auth))
+    }
+
+    /// The grouping labels of every group, as a set.
+    pub fn groups(&self) -> BTreeSet<BTreeMap<String, String>> {
+        groups_at(&self.url())
+    }
+
+    /// Waits until the store holds exactly these groups.
+    pub fn wait_groups(&self, want: &[&[(&str, &str)]]) {
+        wait_groups(&self.url(), want);
+    }
+
+    /// SIGTERM, and a clean exit (see [`Proc::terminate`]).
+    pub fn terminate(&mut self) {
+        self.proc.terminate();
+    }
+}
+
+/// Runs `pgw serve --web.listen-address=127.0.0.1:0 <args>`, which must
+/// refuse to start (exit 1) within 20 s; returns its stderr.
+pub fn refused_start(args: &[&str]) -> String {
+    let dir = TempDir::new("refused-log");
+    let log = dir.path().join("stderr");
+    // stderr goes to a file, not a pipe, so that a server that does start
+    // after all is killed at the deadline instead of hanging the test.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pgw"))
+        .arg("serve")
+        .arg("--web.listen-address=127.0.0.1:0")
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let status = poll(START_TIMEOUT, || child.try_wait().unwrap());
+    if status.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let stderr = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        status.and_then(|s| s.code()),
+        Some(1),
+        "{args:?} must be refused: {stderr}"
+    );
+    stderr
+}
+
+/// The exit code of a client run (`pgw push`, `pgw relay`), which must have
+/// exited by itself rather than by a signal.
+pub fn code(out: &Output) -> i32 {
+    out.status.code().expect("pgw exited by itself")
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// The port of a `msg="listening" address=127.0.0.1:PORT` log line.
@@ -513,6 +619,62 @@ pub fn labels(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect();
     v.sort();
     v
+}
+
+/// A grouping key (or any label map) from pairs.
+pub fn key(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect()
+}
+
+/// `/api/v1/metrics` of the server at `base`, read with this
+/// `Authorization` header if any; it must answer 200.
+pub fn api_at(base: &str, auth: Option<&str>) -> serde_json::Value {
+    let headers: Vec<(&str, &str)> = auth.map(|a| ("Authorization", a)).into_iter().collect();
+    let r = request("GET", &format!("{base}/api/v1/metrics"), &headers, b"");
+    assert_eq!(r.status, 200, "GET {base}/api/v1/metrics: {}", r.text());
+    r.json()
+}
+
+/// An `/api/v1/metrics` reply with its groups sorted by their labels, for
+/// comparing replies of the official server, whose group order is random.
+pub fn sorted_groups(mut api: serde_json::Value) -> serde_json::Value {
+    api["data"]
+        .as_array_mut()
+        .expect("data array")
+        .sort_by_key(|g| g["labels"].to_string());
+    api
+}
+
+/// The `job` label of every group of an `/api/v1/metrics` reply, in its order.
+pub fn jobs(api: &serde_json::Value) -> Vec<String> {
+    group_labels(api)
+        .into_iter()
+        .map(|l| l["job"].clone())
+        .collect()
+}
+
+/// The grouping labels of every group of the server at `base`, as a set:
+/// the official server answers in random order.
+pub fn groups_at(base: &str) -> BTreeSet<BTreeMap<String, String>> {
+    group_labels(&api_at(base, None)).into_iter().collect()
+}
+
+/// Waits until the gateway at `base` holds exactly these groups: the
+/// official server applies a DELETE or a wipe after answering 202, so the
+/// checks after one poll.
+pub fn wait_groups(base: &str, want: &[&[(&str, &str)]]) {
+    let want: BTreeSet<_> = want.iter().map(|pairs| key(pairs)).collect();
+    let got = poll(Duration::from_secs(10), || {
+        (groups_at(base) == want).then_some(())
+    });
+    assert!(
+        got.is_some(),
+        "groups at {base}: want {want:?}, have {:?}",
+        groups_at(base)
+    );
 }
 
 /// The grouping labels of every group in a `/api/v1/metrics` reply.
