@@ -9,6 +9,7 @@
 //! Every refused request is checked to leave the store as it was and to be
 //! counted in `pgw_auth_failures_total`.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -61,26 +62,122 @@ fn call(g: &Pgw, method: &str, path: &str, auth: Option<&str>, body: &str) -> Re
     )
 }
 
-/// The value of `pgw_auth_failures_total{role,reason}` (0 when absent).
-fn failures(g: &Pgw, auth: Option<&str>, role: &str, reason: &str) -> f64 {
+/// Every `pgw_auth_failures_total` series, by (role, reason), and the pushed
+/// series, of one scrape read with `auth`.
+fn scrape_as(g: &Pgw, auth: Option<&str>) -> (BTreeMap<(String, String), f64>, BTreeSet<Series>) {
     let r = call(g, "GET", "/metrics", auth, "");
     assert_eq!(r.status, 200, "{}", r.text());
-    let line = format!("pgw_auth_failures_total{{role=\"{role}\",reason=\"{reason}\"}} ");
-    r.text()
-        .lines()
-        .find_map(|l| l.strip_prefix(&line))
-        .map_or(0.0, |v| v.parse().unwrap())
+    let text = r.text();
+    let failures = parse_exposition(&text)
+        .into_iter()
+        .filter(|(name, _, _)| name == "pgw_auth_failures_total")
+        .map(|(_, labels, value)| {
+            let label = |name: &str| {
+                let (_, v) = labels.iter().find(|(n, _)| n == name).unwrap();
+                v.clone()
+            };
+            ((label("role"), label("reason")), value.parse().unwrap())
+        })
+        .collect();
+    (failures, pushed_series(&text))
 }
 
-fn assert_refused(r: &Resp, status: u16, challenge: Option<&str>, body_has: &str) {
-    assert_eq!(r.status, status, "{}", r.text());
-    assert_eq!(r.header("www-authenticate"), challenge, "{:?}", r.headers);
-    assert!(
-        r.text().contains(body_has),
-        "{:?} not in {:?}",
-        body_has,
-        r.text()
-    );
+/// The value of `pgw_auth_failures_total{role,reason}` (0 when absent).
+fn failures(g: &Pgw, auth: Option<&str>, role: &str, reason: &str) -> f64 {
+    let (failures, _) = scrape_as(g, auth);
+    failures
+        .get(&(role.to_string(), reason.to_string()))
+        .copied()
+        .unwrap_or(0.0)
+}
+
+/// A request that must be refused, and how.
+struct Refusal<'a> {
+    /// What the row is about; every failure names it.
+    case: String,
+    method: &'a str,
+    path: &'a str,
+    auth: Option<&'a str>,
+    status: u16,
+    /// A part of the body that gives the reason.
+    message: &'a str,
+    /// The `pgw_auth_failures_total` series it counts in: (role, reason).
+    counted: (&'a str, &'a str),
+}
+
+/// A row of a refusal table: (case, method, path, credential, status,
+/// message, (role, reason)).
+fn refusal<'a>(
+    case: &str,
+    method: &'a str,
+    path: &'a str,
+    auth: Option<&'a str>,
+    status: u16,
+    message: &'a str,
+    counted: (&'a str, &'a str),
+) -> Refusal<'a> {
+    Refusal {
+        case: case.to_string(),
+        method,
+        path,
+        auth,
+        status,
+        message,
+        counted,
+    }
+}
+
+/// Sends each refused request, in order, and checks its status, message and
+/// `WWW-Authenticate` (`challenge` on a 401, which asks for credentials,
+/// none on a 403), that it left the store as it was (groups and series), and
+/// that it counted once, in its own failure series and no other. The store
+/// and counters are read with `observer`, a credential that may read.
+/// Returns the answers, for checks that only some tables need.
+fn assert_refusals(
+    g: &Pgw,
+    observer: Option<&str>,
+    challenge: &str,
+    rows: &[Refusal],
+) -> Vec<Resp> {
+    rows.iter()
+        .map(|row| {
+            let case = &row.case;
+            let api = g.api_as(observer);
+            let (mut failures, series) = scrape_as(g, observer);
+            // A push body that would change the store if it got through.
+            let body = if row.path.starts_with("/metrics/job") && row.method != "DELETE" {
+                "x 666\n"
+            } else {
+                ""
+            };
+            let r = call(g, row.method, row.path, row.auth, body);
+            assert_eq!(r.status, row.status, "{case}: {}", r.text());
+            assert_eq!(
+                r.header("www-authenticate"),
+                (row.status == 401).then_some(challenge),
+                "{case}: {:?}",
+                r.headers
+            );
+            assert!(
+                r.text().contains(row.message),
+                "{case}: {:?} not in {:?}",
+                row.message,
+                r.text()
+            );
+            assert_eq!(g.api_as(observer), api, "{case}: the groups changed");
+            let (role, reason) = row.counted;
+            *failures
+                .entry((role.to_string(), reason.to_string()))
+                .or_default() += 1.0;
+            let (failures_after, series_after) = scrape_as(g, observer);
+            assert_eq!(series_after, series, "{case}: the series changed");
+            assert_eq!(
+                failures_after, failures,
+                "{case}: counted once, as role {role:?}, reason {reason:?}"
+            );
+            r
+        })
+        .collect()
 }
 
 #[test]
@@ -105,26 +202,105 @@ fn each_role_with_basic_auth() {
         basic("reader", "read-pw"),
         basic("admin", "admin-pw"),
     );
-    let challenge = Some("Basic realm=\"pgw\"");
+    let challenge = "Basic realm=\"pgw\"";
+    let wrong = basic("pusher", "nope");
 
-    // push
-    let r = call(&g, "PUT", "/metrics/job/a", None, "x 1\n");
-    assert_refused(&r, 401, challenge, "needs the push role");
-    let r = call(
-        &g,
-        "PUT",
-        "/metrics/job/a",
-        Some(&basic("pusher", "nope")),
-        "x 1\n",
+    // A group for the refusals to leave alone; admin implies push.
+    assert_eq!(
+        call(&g, "PUT", "/metrics/job/c", Some(&admin), "x 3\n").status,
+        200
     );
-    assert_refused(&r, 401, challenge, "wrong credentials");
-    let r = call(&g, "PUT", "/metrics/job/a", Some(&reader), "x 1\n");
-    assert_refused(&r, 403, None, "user \"reader\" has the read role");
+    let mut refusals = vec![
+        refusal(
+            "push without credentials",
+            "PUT",
+            "/metrics/job/a",
+            None,
+            401,
+            "needs the push role",
+            ("push", "missing"),
+        ),
+        refusal(
+            "push with a wrong password",
+            "PUT",
+            "/metrics/job/a",
+            Some(&wrong),
+            401,
+            "wrong credentials",
+            ("push", "wrong"),
+        ),
+        refusal(
+            "push as a reader",
+            "PUT",
+            "/metrics/job/a",
+            Some(&reader),
+            403,
+            "user \"reader\" has the read role",
+            ("push", "forbidden"),
+        ),
+        refusal(
+            "delete without credentials",
+            "DELETE",
+            "/metrics/job/a",
+            None,
+            401,
+            "needs the push role",
+            ("push", "missing"),
+        ),
+    ];
+    for path in [
+        "/metrics",
+        "/api/v1/metrics",
+        "/api/v1/status",
+        "/",
+        "/no/such/page",
+    ] {
+        refusals.push(refusal(
+            &format!("GET {path} without credentials"),
+            "GET",
+            path,
+            None,
+            401,
+            "needs the read role",
+            ("read", "missing"),
+        ));
+        refusals.push(refusal(
+            &format!("GET {path} as a pusher"),
+            "GET",
+            path,
+            Some(&pusher),
+            403,
+            "needs the read role",
+            ("read", "forbidden"),
+        ));
+    }
+    refusals.extend([
+        refusal(
+            "wipe as a pusher",
+            "PUT",
+            "/api/v1/admin/wipe",
+            Some(&pusher),
+            403,
+            "needs the admin role",
+            ("admin", "forbidden"),
+        ),
+        refusal(
+            "quit as a reader",
+            "PUT",
+            "/-/quit",
+            Some(&reader),
+            403,
+            "needs the admin role",
+            ("admin", "forbidden"),
+        ),
+    ]);
+    assert_refusals(&g, Some(&admin), challenge, &refusals);
     assert_eq!(
         g.jobs_as(Some(&reader)),
-        Vec::<String>::new(),
-        "refused pushes change nothing"
+        ["c"],
+        "refused requests change nothing"
     );
+
     assert_eq!(
         call(&g, "PUT", "/metrics/job/a", Some(&pusher), "x 1\n").status,
         200
@@ -134,35 +310,8 @@ fn each_role_with_basic_auth() {
         call(&g, "POST", "/metrics/job/b", Some(&pusher), "x 2\n").status,
         200
     );
-    assert_eq!(
-        call(&g, "PUT", "/metrics/job/c", Some(&admin), "x 3\n").status,
-        200
-    );
-    let r = call(&g, "DELETE", "/metrics/job/a", None, "");
-    assert_refused(&r, 401, challenge, "needs the push role");
-
-    // read
-    for path in [
-        "/metrics",
-        "/api/v1/metrics",
-        "/api/v1/status",
-        "/",
-        "/no/such/page",
-    ] {
-        let r = call(&g, "GET", path, None, "");
-        assert_refused(&r, 401, challenge, "needs the read role");
-        let r = call(&g, "GET", path, Some(&pusher), "");
-        assert_refused(&r, 403, None, "needs the read role");
-    }
     assert_eq!(call(&g, "GET", "/metrics", Some(&reader), "").status, 200);
     assert_eq!(g.jobs_as(Some(&admin)), ["a", "b", "c"]);
-
-    // admin
-    let r = call(&g, "PUT", "/api/v1/admin/wipe", Some(&pusher), "");
-    assert_refused(&r, 403, None, "needs the admin role");
-    let r = call(&g, "PUT", "/-/quit", Some(&reader), "");
-    assert_refused(&r, 403, None, "needs the admin role");
-    assert_eq!(g.jobs_as(Some(&reader)), ["a", "b", "c"]);
 
     // open
     assert_eq!(call(&g, "GET", "/-/healthy", None, "").status, 200);
@@ -205,7 +354,7 @@ fn tokens_and_job_scoped_push() {
         bearer("ci-secret"),
         bearer("ops-secret"),
     );
-    let challenge = Some("Bearer realm=\"pgw\"");
+    let challenge = "Bearer realm=\"pgw\"";
     let scrape = call(&g, "GET", "/metrics", None, "").text();
     assert!(
         scrape.contains("pgw_auth_failures_total{role=\"admin\",reason=\"wrong\"} 0\n"),
@@ -241,35 +390,74 @@ fn tokens_and_job_scoped_push() {
     );
     assert_eq!(g.jobs_as(None), ["backup", "backup", "web"]);
 
-    let r = call(&g, "PUT", "/metrics/job/web", Some(&backup), "x 666\n");
-    assert_refused(
-        &r,
-        403,
-        None,
-        "token \"backup-cron\" may push only to job \"backup\", not to job \"web\"",
-    );
-    let r = call(&g, "DELETE", "/metrics/job/web", Some(&backup), "");
-    assert_refused(&r, 403, None, "not to job \"web\"");
-    let r = call(&g, "DELETE", "/api/v1/groups", Some(&backup), "");
-    assert_refused(&r, 403, None, "only unscoped push credentials or admin");
-    let r = call(
-        &g,
-        "PUT",
-        "/metrics/job/web",
-        Some(&bearer("guess")),
-        "x 666\n",
-    );
-    assert_refused(&r, 401, challenge, "wrong credentials");
-    let r = call(&g, "PUT", "/metrics/job/web", None, "x 666\n");
-    assert_refused(&r, 401, challenge, "send a bearer token");
-    let r = call(
-        &g,
-        "PUT",
-        "/metrics/job/web",
-        Some(&basic("ci", "ci-secret")),
-        "x 666\n",
-    );
-    assert_refused(&r, 401, challenge, "wrong credentials");
+    let guess = bearer("guess");
+    let ci_as_user = basic("ci", "ci-secret");
+    let refusals = [
+        refusal(
+            "a scoped token pushes to another job",
+            "PUT",
+            "/metrics/job/web",
+            Some(&backup),
+            403,
+            "token \"backup-cron\" may push only to job \"backup\", not to job \"web\"",
+            ("push", "forbidden"),
+        ),
+        refusal(
+            "a scoped token deletes another job",
+            "DELETE",
+            "/metrics/job/web",
+            Some(&backup),
+            403,
+            "not to job \"web\"",
+            ("push", "forbidden"),
+        ),
+        refusal(
+            "a scoped token cleans up in bulk",
+            "DELETE",
+            "/api/v1/groups",
+            Some(&backup),
+            403,
+            "only unscoped push credentials or admin",
+            ("push", "forbidden"),
+        ),
+        refusal(
+            "an unknown token",
+            "PUT",
+            "/metrics/job/web",
+            Some(&guess),
+            401,
+            "wrong credentials",
+            ("push", "wrong"),
+        ),
+        refusal(
+            "no token",
+            "PUT",
+            "/metrics/job/web",
+            None,
+            401,
+            "send a bearer token",
+            ("push", "missing"),
+        ),
+        refusal(
+            "a token sent as a basic auth password",
+            "PUT",
+            "/metrics/job/web",
+            Some(&ci_as_user),
+            401,
+            "wrong credentials",
+            ("push", "wrong"),
+        ),
+        refusal(
+            "a push token wipes",
+            "PUT",
+            "/api/v1/admin/wipe",
+            Some(&ci),
+            403,
+            "needs the admin role",
+            ("admin", "forbidden"),
+        ),
+    ];
+    assert_refusals(&g, None, challenge, &refusals);
     assert_eq!(
         g.jobs_as(None),
         ["backup", "backup", "web"],
@@ -280,9 +468,6 @@ fn tokens_and_job_scoped_push() {
         scrape.contains("x{instance=\"\",job=\"web\"} 1\n"),
         "{scrape}"
     );
-
-    let r = call(&g, "PUT", "/api/v1/admin/wipe", Some(&ci), "");
-    assert_refused(&r, 403, None, "needs the admin role");
     assert_eq!(failures(&g, None, "push", "forbidden"), 3.0);
     assert_eq!(failures(&g, None, "push", "wrong"), 2.0);
     assert_eq!(failures(&g, None, "push", "missing"), 1.0);
@@ -317,23 +502,40 @@ fn official_web_config_basic_auth_users_and_the_python_client() {
         "--web.enable-admin-api",
     ]);
     let alice = basic("alice", "wonderland");
-    let challenge = Some("Basic realm=\"pgw\"");
+    let challenge = "Basic realm=\"pgw\"";
 
-    let r = call(&g, "GET", "/metrics", None, "");
-    assert_refused(&r, 401, challenge, "needs the read role");
-    assert_eq!(
-        r.header("x-frame-options"),
-        Some("deny"),
-        "headers go on refusals too"
-    );
-    let r = call(
-        &g,
-        "PUT",
-        "/metrics/job/x",
-        Some(&basic("alice", "rabbit")),
-        "x 1\n",
-    );
-    assert_refused(&r, 401, challenge, "wrong credentials");
+    let rabbit = basic("alice", "rabbit");
+    let refusals = [
+        refusal(
+            "a read without credentials",
+            "GET",
+            "/metrics",
+            None,
+            401,
+            "needs the read role",
+            ("read", "missing"),
+        ),
+        refusal(
+            "a push with a wrong password",
+            "PUT",
+            "/metrics/job/x",
+            Some(&rabbit),
+            401,
+            "wrong credentials",
+            ("push", "wrong"),
+        ),
+    ];
+    for (row, r) in refusals
+        .iter()
+        .zip(assert_refusals(&g, Some(&alice), challenge, &refusals))
+    {
+        assert_eq!(
+            r.header("x-frame-options"),
+            Some("deny"),
+            "{}: headers go on refusals too",
+            row.case
+        );
+    }
     let r = call(&g, "GET", "/-/healthy", None, "");
     assert_eq!((r.status, r.header("x-frame-options")), (200, Some("deny")));
 
