@@ -100,7 +100,6 @@ fn rejected(
 #[test]
 fn put_replaces_the_group_and_post_replaces_families_by_name() {
     let g = Pgw::start(&[]);
-    let j = [("job", "j"), ("instance", "")];
     ok(
         &g,
         "PUT",
@@ -109,20 +108,21 @@ fn put_replaces_the_group_and_post_replaces_families_by_name() {
     );
     // POST replaces `b` as a whole (its x="2" series goes), adds `c`, keeps `a`.
     ok(&g, "POST", "/metrics/job/j", "b{x=\"1\"} 20\nc 4\n");
-    let want: BTreeSet<Series> = [
-        series("a", &j, "1"),
-        series("b", &[("job", "j"), ("instance", ""), ("x", "1")], "20"),
-        series("c", &j, "4"),
-    ]
-    .into();
-    assert_eq!(user_series(&g), want);
+    assert_series(
+        &user_series(&g),
+        r#"
+a{job="j",instance=""} 1
+b{job="j",instance="",x="1"} 20
+c{job="j",instance=""} 4
+"#,
+    );
     // PUT drops every family not in the body.
     ok(&g, "PUT", "/metrics/job/j", "c 5\n");
-    assert_eq!(user_series(&g), [series("c", &j, "5")].into());
+    assert_series(&user_series(&g), r#"c{job="j",instance=""} 5"#);
     // An empty POST only refreshes the push time; an empty PUT keeps the
     // group with only its timestamps.
     ok(&g, "POST", "/metrics/job/j", "");
-    assert_eq!(user_series(&g), [series("c", &j, "5")].into());
+    assert_series(&user_series(&g), r#"c{job="j",instance=""} 5"#);
     ok(&g, "PUT", "/metrics/job/j", "");
     assert_eq!(user_series(&g), BTreeSet::new());
     assert_eq!(g.groups(), [key(&[("job", "j")])].into());
@@ -177,10 +177,7 @@ fn disabled_consistency_check_answers_202() {
         let r = send(&g, method, "/metrics/job/j", "a 1\n");
         assert_eq!(r.status, 202, "{method}: {}", r.text());
     }
-    assert_eq!(
-        user_series(&g),
-        [series("a", &[("job", "j"), ("instance", "")], "1")].into()
-    );
+    assert_series(&user_series(&g), r#"a{job="j",instance=""} 1"#);
 }
 
 #[test]
@@ -360,26 +357,14 @@ fn url_labels_override_body_labels_and_instance_is_filled_in() {
         "/metrics/job/lbl/instance/url",
         "m3{instance=\"body\"} 3\n",
     );
-    let want: BTreeSet<Series> = [
-        series(
-            "m1",
-            &[("foo", "bar"), ("instance", "body"), ("job", "lbl")],
-            "1",
-        ),
-        series(
-            "m2",
-            &[
-                ("foo", "bar"),
-                ("instance", ""),
-                ("job", "lbl"),
-                ("other", "o"),
-            ],
-            "2",
-        ),
-        series("m3", &[("instance", "url"), ("job", "lbl")], "3"),
-    ]
-    .into();
-    assert_eq!(user_series(&g), want);
+    assert_series(
+        &user_series(&g),
+        r#"
+m1{foo="bar",instance="body",job="lbl"} 1
+m2{foo="bar",instance="",job="lbl",other="o"} 2
+m3{instance="url",job="lbl"} 3
+"#,
+    );
     let all = scrape(&g);
     assert!(
         all.contains(&series(
@@ -662,46 +647,21 @@ fn protobuf_push_bodies() {
         &body,
     );
     assert_eq!(r.status, 200, "{}", r.text());
-    let base = [("job", "pb"), ("instance", "")];
-    let got = user_series(&g);
-    let want: BTreeSet<Series> = [
-        series(
-            "pb_requests_total",
-            &[("job", "pb"), ("instance", ""), ("code", "200")],
-            "7",
-        ),
-        series(
-            "pb_latency_seconds",
-            &[("job", "pb"), ("instance", ""), ("quantile", "0.5")],
-            "0.2",
-        ),
-        series(
-            "pb_latency_seconds",
-            &[("job", "pb"), ("instance", ""), ("quantile", "0.9")],
-            "0.7",
-        ),
-        series("pb_latency_seconds_sum", &base, "12.5"),
-        series("pb_latency_seconds_count", &base, "40"),
-        series(
-            "pb_size_bytes_bucket",
-            &[("job", "pb"), ("instance", ""), ("le", "0.5")],
-            "1",
-        ),
-        series(
-            "pb_size_bytes_bucket",
-            &[("job", "pb"), ("instance", ""), ("le", "1")],
-            "3",
-        ),
-        series(
-            "pb_size_bytes_bucket",
-            &[("job", "pb"), ("instance", ""), ("le", "+Inf")],
-            "4",
-        ),
-        series("pb_size_bytes_sum", &base, "2.5"),
-        series("pb_size_bytes_count", &base, "4"),
-    ]
-    .into();
-    assert_eq!(got, want);
+    assert_series(
+        &user_series(&g),
+        r#"
+pb_requests_total{job="pb",instance="",code="200"} 7
+pb_latency_seconds{job="pb",instance="",quantile="0.5"} 0.2
+pb_latency_seconds{job="pb",instance="",quantile="0.9"} 0.7
+pb_latency_seconds_sum{job="pb",instance=""} 12.5
+pb_latency_seconds_count{job="pb",instance=""} 40
+pb_size_bytes_bucket{job="pb",instance="",le="0.5"} 1
+pb_size_bytes_bucket{job="pb",instance="",le="1"} 3
+pb_size_bytes_bucket{job="pb",instance="",le="+Inf"} 4
+pb_size_bytes_sum{job="pb",instance=""} 2.5
+pb_size_bytes_count{job="pb",instance=""} 4
+"#,
+    );
     let a = g.api();
     let grp = group(&a, &[("job", "pb")]).unwrap();
     assert_eq!(grp["pb_requests_total"]["type"], json!("COUNTER"));
@@ -1211,18 +1171,14 @@ fn difference_crlf_bom_and_missing_final_newline_are_accepted() {
         "\u{feff}# TYPE bom gauge\nbom 2\n",
     );
     ok(&g, "PUT", "/metrics/job/nonl", "nonl 3");
-    let got = user_series(&g);
-    let want: BTreeSet<Series> = [
-        series(
-            "crlf",
-            &[("job", "crlf"), ("instance", ""), ("a", "1")],
-            "1",
-        ),
-        series("bom", &[("job", "bom"), ("instance", "")], "2"),
-        series("nonl", &[("job", "nonl"), ("instance", "")], "3"),
-    ]
-    .into();
-    assert_eq!(got, want);
+    assert_series(
+        &user_series(&g),
+        r#"
+crlf{job="crlf",instance="",a="1"} 1
+bom{job="bom",instance=""} 2
+nonl{job="nonl",instance=""} 3
+"#,
+    );
     let a = g.api();
     assert_eq!(
         group(&a, &[("job", "crlf")]).unwrap()["crlf"]["type"],
@@ -1279,13 +1235,12 @@ fn difference_rejected_pushes_never_poison_the_store() {
     let r = get(&format!("{}/metrics", g.url()));
     assert_eq!(r.status, 200, "{}", r.text());
     ok(&g, "PUT", "/metrics/job/y", "n 1\n");
-    assert_eq!(
-        user_series(&g),
-        [
-            series("m", &[("job", "x"), ("instance", "")], "1"),
-            series("n", &[("job", "y"), ("instance", "")], "1")
-        ]
-        .into()
+    assert_series(
+        &user_series(&g),
+        r#"
+m{job="x",instance=""} 1
+n{job="y",instance=""} 1
+"#,
     );
 }
 

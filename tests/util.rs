@@ -611,6 +611,55 @@ pub fn scrape_pushed(url: &str) -> BTreeSet<Series> {
     pushed_series(&r.text())
 }
 
+/// One series as an exposition line, labels in name order.
+pub fn series_line((name, labels, value): &Series) -> String {
+    if labels.is_empty() {
+        return format!("{name} {value}");
+    }
+    let labels: Vec<String> = labels
+        .iter()
+        .map(|(n, v)| {
+            let v = v
+                .replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('\n', "\\n");
+            format!("{n}=\"{v}\"")
+        })
+        .collect();
+    format!("{name}{{{}}} {value}", labels.join(","))
+}
+
+/// Checks that `got` holds exactly the series written in `want`, an
+/// exposition text (labels in any order, values as the server writes them).
+/// They compare as sets: the order of series inside a family may differ
+/// between servers. A failure prints both sides and the lines only one has.
+#[track_caller]
+pub fn assert_series(got: &BTreeSet<Series>, want: &str) {
+    let listed = parse_exposition(want);
+    let wanted: BTreeSet<Series> = listed.iter().cloned().collect();
+    assert_eq!(
+        listed.len(),
+        wanted.len(),
+        "the expectation lists a series twice:\n{want}"
+    );
+    if *got == wanted {
+        return;
+    }
+    let lines = |set: &BTreeSet<Series>, other: &BTreeSet<Series>, mark: char| {
+        set.iter()
+            .map(|s| {
+                let m = if other.contains(s) { ' ' } else { mark };
+                format!("{m} {}\n", series_line(s))
+            })
+            .collect::<String>()
+    };
+    panic!(
+        "the series differ ('-' only wanted, '+' only got)\nwant:\n{}got:\n{}",
+        lines(&wanted, got, '-'),
+        lines(got, &wanted, '+'),
+    );
+}
+
 /// Builds a label list from pairs, sorted, for comparing with `Series`.
 pub fn labels(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     let mut v: Vec<_> = pairs
