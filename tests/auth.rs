@@ -653,6 +653,18 @@ impl Pki {
     }
 }
 
+/// A certificate for `localhost` signed by `pki` and its key, written to
+/// `dir` (c.pem, k.pem), as the two `--web.tls-*-file` flags that serve them.
+fn tls_flags(dir: &Path, pki: &Pki) -> [String; 2] {
+    let (cert, key, _) = pki.leaf(&["localhost"]);
+    let cert = write(dir, "c.pem", &cert);
+    let key = write(dir, "k.pem", &key);
+    [
+        format!("--web.tls-cert-file={}", cert.display()),
+        format!("--web.tls-key-file={}", key.display()),
+    ]
+}
+
 /// Replaces a file atomically (write aside, rename), as deployment tools do.
 fn replace(path: &Path, text: &str) {
     let aside = path.with_extension("new");
@@ -1007,14 +1019,8 @@ fn slow_and_idle_connections_are_closed() {
 fn silent_tls_clients_are_closed() {
     let dir = TempDir::new("auth-tls-timeout");
     let pki = Pki::new();
-    let (cert, key, _) = pki.leaf(&["localhost"]);
-    let cert = write(dir.path(), "c.pem", &cert);
-    let key = write(dir.path(), "k.pem", &key);
-    let g = Pgw::start(&[
-        &format!("--web.tls-cert-file={}", cert.display()),
-        &format!("--web.tls-key-file={}", key.display()),
-        "--web.read-header-timeout=1s",
-    ]);
+    let [cert, key] = tls_flags(dir.path(), &pki);
+    let g = Pgw::start(&[&cert, &key, "--web.read-header-timeout=1s"]);
     let silent = TcpStream::connect(("127.0.0.1", g.port)).unwrap();
     let took = time_until_closed(silent, Duration::from_secs(10));
     assert!(
@@ -1149,10 +1155,7 @@ fn a_changed_auth_file_is_reloaded_and_a_broken_one_ignored() {
 fn prometheus_scrapes_over_tls_with_a_read_credential() {
     let dir = TempDir::new("auth-prometheus");
     let pki = Pki::new();
-    let (cert, key, _) = pki.leaf(&["localhost"]);
     let ca = write(dir.path(), "ca.pem", &pki.ca_pem);
-    let cert = write(dir.path(), "c.pem", &cert);
-    let key = write(dir.path(), "k.pem", &key);
     let auth = write(
         dir.path(),
         "auth.yml",
@@ -1162,11 +1165,8 @@ fn prometheus_scrapes_over_tls_with_a_read_credential() {
             hash("scrape-pw")
         ),
     );
-    let g = Pgw::start(&[
-        &format!("--auth.file={}", auth.display()),
-        &format!("--web.tls-cert-file={}", cert.display()),
-        &format!("--web.tls-key-file={}", key.display()),
-    ]);
+    let [cert, key] = tls_flags(dir.path(), &pki);
+    let g = Pgw::start(&[&format!("--auth.file={}", auth.display()), &cert, &key]);
     let push = Command::new("curl")
         .args([
             "-sS",
@@ -1199,10 +1199,7 @@ fn prometheus_scrapes_over_tls_with_a_read_credential() {
 fn pgw_push_reaches_pgw_serve_over_tls_with_a_scoped_token_and_basic_auth() {
     let dir = TempDir::new("auth-push");
     let pki = Pki::new();
-    let (cert, key, _) = pki.leaf(&["localhost"]);
     let ca = write(dir.path(), "ca.pem", &pki.ca_pem);
-    let cert = write(dir.path(), "c.pem", &cert);
-    let key = write(dir.path(), "k.pem", &key);
     let token_file = write(dir.path(), "token", "backup-secret\n");
     let password_file = write(dir.path(), "password", "cron-pw\n");
     let auth = write(
@@ -1214,11 +1211,8 @@ fn pgw_push_reaches_pgw_serve_over_tls_with_a_scoped_token_and_basic_auth() {
             hash("cron-pw")
         ),
     );
-    let g = Pgw::start(&[
-        &format!("--auth.file={}", auth.display()),
-        &format!("--web.tls-cert-file={}", cert.display()),
-        &format!("--web.tls-key-file={}", key.display()),
-    ]);
+    let [cert, key] = tls_flags(dir.path(), &pki);
+    let g = Pgw::start(&[&format!("--auth.file={}", auth.display()), &cert, &key]);
     let gateway = format!("https://localhost:{}", g.port);
     let push = |job: &str, credential: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_pgw"))
@@ -1281,14 +1275,9 @@ fn pgw_push_reaches_pgw_serve_over_tls_with_a_scoped_token_and_basic_auth() {
 fn client_tls_flags_ca_cert_and_insecure() {
     let dir = TempDir::new("client-tls");
     let pki = Pki::new();
-    let (cert, key, _) = pki.leaf(&["localhost"]);
     let ca = write(dir.path(), "ca.pem", &pki.ca_pem);
-    let cert = write(dir.path(), "c.pem", &cert);
-    let key = write(dir.path(), "k.pem", &key);
-    let g = Pgw::start(&[
-        &format!("--web.tls-cert-file={}", cert.display()),
-        &format!("--web.tls-key-file={}", key.display()),
-    ]);
+    let [cert, key] = tls_flags(dir.path(), &pki);
+    let g = Pgw::start(&[&cert, &key]);
     let gateway = format!("https://localhost:{}", g.port);
     let pgw = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_pgw"))
