@@ -7,7 +7,6 @@
 //! Any 2xx answer is success: servers differ (the official one answers 200,
 //! or 202 with its consistency check off and for deletions).
 
-use std::fmt;
 use std::io::Read as _;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,7 +17,7 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 
 use crate::cli::{ConnectionArgs, GatewayArgs};
-use crate::exit::BadInput;
+use crate::error::{Attempts, BadInput, GatewayError, Message, Status};
 
 /// An answer of the gateway, read whole.
 #[derive(Debug, Clone)]
@@ -31,101 +30,6 @@ pub struct Reply {
 impl Reply {
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-/// Why a request to the gateway failed; each kind has its own exit code.
-#[derive(Debug, thiserror::Error)]
-pub enum GatewayError {
-    #[error("cannot reach the gateway at {url}: {cause}{attempts}")]
-    Unreachable {
-        url: String,
-        cause: String,
-        attempts: Attempts,
-    },
-    #[error("the gateway at {url} did not answer {method} {path} within {timeout}{attempts}")]
-    TimedOut {
-        url: String,
-        method: String,
-        path: String,
-        timeout: String,
-        attempts: Attempts,
-    },
-    /// A 4xx: the gateway understood and refused; retrying cannot help.
-    #[error("the gateway at {url} refused {method} {path} with {status}{message}")]
-    Rejected {
-        url: String,
-        method: String,
-        path: String,
-        status: Status,
-        message: Message,
-    },
-    /// A 5xx (or another non-2xx answer) after the last retry.
-    #[error("the gateway at {url} failed {method} {path} with {status}{message}{attempts}")]
-    Failed {
-        url: String,
-        method: String,
-        path: String,
-        status: Status,
-        message: Message,
-        attempts: Attempts,
-    },
-}
-
-impl GatewayError {
-    /// The HTTP status, when the gateway answered.
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            GatewayError::Rejected { status, .. } | GatewayError::Failed { status, .. } => {
-                Some(status.0)
-            }
-            _ => None,
-        }
-    }
-}
-
-/// An HTTP status shown with its reason phrase: `404 Not Found`.
-#[derive(Debug, Clone, Copy)]
-pub struct Status(pub u16);
-
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let reason = axum::http::StatusCode::from_u16(self.0)
-            .ok()
-            .and_then(|s| s.canonical_reason());
-        match reason {
-            Some(r) => write!(f, "{} {r}", self.0),
-            None => write!(f, "{}", self.0),
-        }
-    }
-}
-
-/// The gateway's own words about a refusal, shown after a colon.
-#[derive(Debug, Clone)]
-pub struct Message(pub String);
-
-impl fmt::Display for Message {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let m = self.0.trim();
-        if m.is_empty() {
-            Ok(())
-        } else {
-            write!(f, ": {m}")
-        }
-    }
-}
-
-/// How many attempts were made, shown only when there were retries.
-#[derive(Debug, Clone, Copy)]
-pub struct Attempts(pub u32);
-
-impl fmt::Display for Attempts {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0 > 1 {
-            write!(f, " (gave up after {} attempts)", self.0)
-        } else {
-            Ok(())
-        }
     }
 }
 

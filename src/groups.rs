@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use crate::cli::{FilterArgs, KeyArgs};
 use crate::client::Gateway;
-use crate::exit::BadInput;
+use crate::error::BadInput;
 use crate::grouping::GroupingKey;
 use crate::selector::{Op, Selector};
 
@@ -741,7 +741,7 @@ mod tests {
             let err = key_from_args(&key_args(Some(bad), None, &[])).unwrap_err();
             assert_eq!(
                 crate::exit::code_for(&err),
-                crate::exit::ExitCode::BadInput,
+                crate::exit::Code::BadInput,
                 "{bad}: {err:#}"
             );
         }

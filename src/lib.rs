@@ -15,6 +15,7 @@
 pub mod cli;
 pub mod client;
 pub mod cmd;
+pub mod error;
 pub mod exit;
 pub mod exposition;
 pub mod grouping;

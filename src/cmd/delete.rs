@@ -20,8 +20,9 @@ use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use serde_json::Value;
 
 use crate::cli::DeleteArgs;
-use crate::client::{Gateway, GatewayError};
-use crate::exit::NothingMatched;
+use crate::client::Gateway;
+use crate::error::GatewayError;
+use crate::error::NothingMatched;
 use crate::grouping::GroupingKey;
 use crate::groups::{self, format_ago, Filter, Group};
 

@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use crate::cli::{ListArgs, OutputFormat, SortOrder};
 use crate::client::Gateway;
-use crate::exit::{BadInput, NothingMatched};
+use crate::error::{BadInput, NothingMatched};
 use crate::grouping::GroupingKey;
 use crate::groups::{self, format_age, format_ago, format_unix, Family, Filter, Group};
 

@@ -22,8 +22,9 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 use crate::cli::{ArgMetricType, GatewayArgs, GzipMode, PushArgs};
-use crate::client::{Gateway, GatewayError, Reply};
-use crate::exit::BadInput;
+use crate::client::{Gateway, Reply};
+use crate::error::BadInput;
+use crate::error::GatewayError;
 use crate::exposition::{render, text, validate, Family, Label, MetricType};
 use crate::grouping::GroupingKey;
 

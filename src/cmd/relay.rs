@@ -11,8 +11,9 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::Context as _;
 
 use crate::cli::{ConnectionArgs, RelayArgs};
-use crate::client::{self, Gateway, GatewayError};
-use crate::exit::{BadInput, ExporterFailed};
+use crate::client::{self, Gateway};
+use crate::error::GatewayError;
+use crate::error::{BadInput, ExporterFailed};
 use crate::exposition::{text, validate::is_valid_label_name};
 use crate::grouping::GroupingKey;
 use crate::relay::fanout::{self, Fanout};

@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::cli::WipeArgs;
 use crate::client::Gateway;
 use crate::cmd::delete::delete_one;
-use crate::exit::Usage;
+use crate::error::Usage;
 use crate::groups;
 
 pub fn run(args: WipeArgs) -> anyhow::Result<()> {

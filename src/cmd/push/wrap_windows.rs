@@ -24,7 +24,7 @@ pub(super) fn run(
     _: Vec<Family<'static>>,
     _: &[String],
 ) -> anyhow::Result<i32> {
-    Err(crate::exit::Usage(
+    Err(crate::error::Usage(
         "wrapping a command (pgw push -- COMMAND) is not supported on Windows".into(),
     )
     .into())
