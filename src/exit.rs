@@ -77,7 +77,7 @@ pub fn code_for(err: &anyhow::Error) -> Code {
             };
         }
         if cause.is::<BadInput>()
-            || cause.is::<crate::selector::SelectorError>()
+            || cause.is::<crate::client::selector::SelectorError>()
             || cause.is::<crate::exposition::text::ParseError>()
         {
             return Code::BadInput;
@@ -152,7 +152,11 @@ mod tests {
         assert_eq!(code_for(&failed), Code::GatewayFailed);
         let input = anyhow::Error::new(BadInput("line 3: bad".into())).context("reading stdin");
         assert_eq!(code_for(&input), Code::BadInput);
-        let sel = anyhow::Error::new("job".parse::<crate::selector::Selector>().unwrap_err());
+        let sel = anyhow::Error::new(
+            "job"
+                .parse::<crate::client::selector::Selector>()
+                .unwrap_err(),
+        );
         assert_eq!(code_for(&sel), Code::BadInput);
         let none = anyhow::Error::new(NothingMatched("no group matched".into()));
         assert_eq!(code_for(&none), Code::NothingMatched);

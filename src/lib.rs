@@ -19,9 +19,7 @@ pub mod error;
 pub mod exit;
 pub mod exposition;
 pub mod grouping;
-pub mod groups;
 #[macro_use]
 pub mod log;
 pub mod relay;
-pub mod selector;
 pub mod server;

@@ -263,7 +263,7 @@ fn once_with_a_dead_exporter_pushes_health_and_exits_9() {
     );
     // Usage mistakes are bad input, before anything is sent.
     let out = relay(&["--from", &nothing, "-g", &gw]);
-    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
     assert!(stderr(&out).contains("--job"));
 }
 

@@ -20,11 +20,11 @@ use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use serde_json::Value;
 
 use crate::cli::DeleteArgs;
+use crate::client::groups::{self, format_ago, Filter, Group};
 use crate::client::Gateway;
 use crate::error::GatewayError;
 use crate::error::NothingMatched;
 use crate::grouping::GroupingKey;
-use crate::groups::{self, format_ago, Filter, Group};
 
 /// How old the listing may be that a group's push time is checked against
 /// right before its DELETE. Re-listing before every DELETE would make a
@@ -33,9 +33,9 @@ use crate::groups::{self, format_ago, Filter, Group};
 const RECHECK_AGE: Duration = Duration::from_millis(100);
 
 pub fn run(args: DeleteArgs) -> anyhow::Result<()> {
-    let key = groups::key_from_args(&args.key)?;
-    let filter = Filter::from_args(&args.filter, false)?;
-    let gateway = Gateway::new(&args.gateway)?;
+    let key = super::group_key(&args.key)?;
+    let filter = super::filter(&args.filter, false)?;
+    let gateway = Gateway::new(&super::gateway_options(&args.gateway)?)?;
     let mut out = Printer {
         dry_run: args.dry_run,
         now: groups::now(),

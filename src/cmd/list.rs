@@ -16,15 +16,15 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::cli::{ListArgs, OutputFormat, SortOrder};
+use crate::client::groups::{self, format_age, format_ago, format_unix, Family, Filter, Group};
 use crate::client::Gateway;
 use crate::error::{BadInput, NothingMatched};
 use crate::grouping::GroupingKey;
-use crate::groups::{self, format_age, format_ago, format_unix, Family, Filter, Group};
 
 pub fn run(args: ListArgs) -> anyhow::Result<()> {
-    let key = groups::key_from_args(&args.key)?;
-    let filter = Filter::from_args(&args.filter, args.failed)?;
-    let gateway = Gateway::new(&args.gateway)?;
+    let key = super::group_key(&args.key)?;
+    let filter = super::filter(&args.filter, args.failed)?;
+    let gateway = Gateway::new(&super::gateway_options(&args.gateway)?)?;
     let style = Style::detect();
     let now = groups::now();
     let body = groups::fetch_body(&gateway)?;
@@ -156,7 +156,8 @@ impl Style {
     }
 
     /// No colour, a fixed width: what snapshot tests render.
-    pub fn plain(width: u16) -> Style {
+    #[cfg(test)]
+    fn plain(width: u16) -> Style {
         Style {
             width: Some(width),
             color: false,

@@ -21,8 +21,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 
-use crate::cli::{ArgMetricType, GatewayArgs, GzipMode, PushArgs};
-use crate::client::{Gateway, Reply};
+use crate::cli::{ArgMetricType, GzipMode, PushArgs};
+use crate::client::{self, Gateway, Reply};
 use crate::error::BadInput;
 use crate::error::GatewayError;
 use crate::exposition::{render, text, validate, Family, Label, MetricType};
@@ -79,9 +79,10 @@ struct Config {
     strip_timestamps: bool,
     expire_after: Option<Duration>,
     gzip: GzipMode,
-    dry_run: bool,
     command: Option<Vec<String>>,
-    gateway: GatewayArgs,
+    /// `None` with `--dry-run`, which reaches no gateway and does not
+    /// check its flags.
+    gateway: Option<client::Options>,
 }
 
 pub fn run(args: PushArgs) -> anyhow::Result<i32> {
@@ -89,10 +90,9 @@ pub fn run(args: PushArgs) -> anyhow::Result<i32> {
     let config = Config::from_args(args, stdin_is_terminal)?;
     // The gateway flags (URL, credential files, CA) are checked before any
     // input is read, so a typo there does not swallow a pipeline's output.
-    let gateway = if config.dry_run {
-        None
-    } else {
-        Some(Gateway::new(&config.gateway)?)
+    let gateway = match &config.gateway {
+        None => None,
+        Some(options) => Some(Gateway::new(options)?),
     };
     let mut families = config.arg_families.clone();
     for source in &config.sources {
@@ -184,6 +184,11 @@ impl Config {
             ArgMetricType::Untyped => MetricType::Untyped,
         };
         let arg_families = parse_arg_metrics(&args.metrics, kind, args.help_text.as_deref())?;
+        let gateway = if args.dry_run {
+            None
+        } else {
+            Some(super::gateway_options(&args.gateway)?)
+        };
         Ok(Config {
             key,
             method,
@@ -192,9 +197,8 @@ impl Config {
             strip_timestamps: args.strip_timestamps,
             expire_after: args.expire_after,
             gzip: args.gzip,
-            dry_run: args.dry_run,
             command,
-            gateway: args.gateway,
+            gateway,
         })
     }
 }

@@ -8,10 +8,10 @@ use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::WipeArgs;
+use crate::client::groups;
 use crate::client::Gateway;
 use crate::cmd::delete::delete_one;
 use crate::error::Usage;
-use crate::groups;
 
 pub fn run(args: WipeArgs) -> anyhow::Result<()> {
     let interactive = std::io::stdin().is_terminal();
@@ -21,7 +21,7 @@ pub fn run(args: WipeArgs) -> anyhow::Result<()> {
         )
         .into());
     }
-    let gateway = Gateway::new(&args.gateway)?;
+    let gateway = Gateway::new(&super::gateway_options(&args.gateway)?)?;
     let base = gateway.base();
     let listed = groups::fetch(&gateway)?;
     let n = listed.len();

@@ -5,6 +5,7 @@
 //! body (`remote_write`). The command itself (flags, schedule, pushes, logs,
 //! exit codes) is `cmd::relay`.
 
+pub(crate) mod engine;
 pub mod fanout;
 pub mod openmetrics;
 pub mod remote_write;

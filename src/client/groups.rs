@@ -15,11 +15,10 @@ use std::time::{Duration, SystemTime};
 use anyhow::Context as _;
 use serde_json::Value;
 
-use crate::cli::{FilterArgs, KeyArgs};
+use crate::client::selector::{Op, Selector};
 use crate::client::Gateway;
 use crate::error::BadInput;
 use crate::grouping::GroupingKey;
-use crate::selector::{Op, Selector};
 
 /// The families every group has, kept by the gateway itself; they are not
 /// counted as the group's metrics.
@@ -86,6 +85,8 @@ fn data(body: &[u8]) -> Result<Vec<Value>, ShapeError> {
 /// A listing only needs counts, so this reads the JSON straight into
 /// [`Group`] records, skipping the series instead of building a tree of
 /// every value (for 10,000 groups that is a fifth of the memory and time).
+/// [`parse_one`], which keeps one group's series, runs the same reader over
+/// the tree, so both read a group alike.
 pub fn parse(body: &[u8]) -> Result<Vec<Group>, ShapeError> {
     let doc: wire::Envelope = serde_json::from_slice(body).map_err(|e| match e.classify() {
         serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
@@ -99,7 +100,7 @@ pub fn parse(body: &[u8]) -> Result<Vec<Group>, ShapeError> {
     Ok(groups.into_iter().map(|g| g.0).collect())
 }
 
-/// The typed reading of `GET /api/v1/metrics` behind [`parse`].
+/// The typed reading of a group object, behind [`parse`] and [`parse_one`].
 mod wire {
     use std::collections::BTreeMap;
     use std::fmt;
@@ -304,61 +305,12 @@ pub fn parse_one(
     Ok(None)
 }
 
+/// One group object of the answer, read by the same reader as [`parse`].
 fn group(value: &Value) -> Result<Group, ShapeError> {
-    let obj = value
-        .as_object()
-        .ok_or_else(|| ShapeError("a group is not an object".into()))?;
-    let labels = obj
-        .get("labels")
-        .and_then(Value::as_object)
-        .ok_or_else(|| ShapeError("a group has no \"labels\" object".into()))?;
-    let mut pairs = Vec::with_capacity(labels.len());
-    for (name, v) in labels {
-        let v = v
-            .as_str()
-            .ok_or_else(|| ShapeError(format!("label {name:?} is not a string")))?;
-        pairs.push((name.as_str(), v));
-    }
-    let key = GroupingKey::new(pairs);
-    let mut metrics = 0;
-    let mut series = 0;
-    for (name, family) in obj {
-        if name == PUSH_TIME || name == PUSH_FAILURE_TIME {
-            continue;
-        }
-        if let Some(list) = family.get("metrics").and_then(Value::as_array) {
-            metrics += 1;
-            series += list.len();
-        }
-    }
-    let push_time = unix_time(obj.get(PUSH_TIME));
-    let failure_time = unix_time(obj.get(PUSH_FAILURE_TIME));
-    let last_push_ok = match obj.get("last_push_successful") {
-        Some(Value::Bool(b)) => *b,
-        // Not sent by a gateway older than the field: derive it the same way.
-        _ => failure_time.unwrap_or(0.0) <= push_time.unwrap_or(0.0),
-    };
-    Ok(Group {
-        key,
-        push_time,
-        failure_time,
-        last_push_ok,
-        metrics,
-        series,
-        expire_after: obj.get("expire_after_seconds").and_then(Value::as_f64),
-        expires_in: obj.get("expires_in_seconds").and_then(Value::as_f64),
-    })
-}
-
-/// The Unix time of a push-time family: its one series' `value`, a string
-/// (spec 3.1: every number is a string); 0 means never.
-fn unix_time(family: Option<&Value>) -> Option<f64> {
-    let value = family?.get("metrics")?.get(0)?.get("value")?;
-    let t = match value {
-        Value::String(s) => s.parse::<f64>().ok()?,
-        other => other.as_f64()?,
-    };
-    (t.is_finite() && t > 0.0).then_some(t)
+    use serde::Deserialize as _;
+    wire::GroupDoc::deserialize(value)
+        .map(|g| g.0)
+        .map_err(|e| ShapeError(e.to_string()))
 }
 
 fn families(value: Value) -> Vec<Family> {
@@ -392,15 +344,6 @@ pub fn fetch(gateway: &Gateway) -> anyhow::Result<Vec<Group>> {
     parse(&body).with_context(|| format!("cannot read the groups of {}", gateway.base()))
 }
 
-/// One group and its families; `None` when the gateway has no such group.
-pub fn fetch_one(
-    gateway: &Gateway,
-    key: &GroupingKey,
-) -> anyhow::Result<Option<(Group, Vec<Family>)>> {
-    let body = fetch_body(gateway)?;
-    parse_one(&body, key).with_context(|| format!("cannot read the groups of {}", gateway.base()))
-}
-
 /// The raw answer of `GET /api/v1/metrics`, for [`parse`] and [`parse_one`].
 pub fn fetch_body(gateway: &Gateway) -> anyhow::Result<Vec<u8>> {
     let reply = gateway
@@ -425,19 +368,6 @@ pub struct Filter {
 }
 
 impl Filter {
-    /// Reads `-s` and `--stale`; a bad selector is bad input (exit 3).
-    pub fn from_args(args: &FilterArgs, failed: bool) -> anyhow::Result<Filter> {
-        let selector = match &args.selector {
-            Some(s) => Some(s.parse::<Selector>().context("-s/--selector")?),
-            None => None,
-        };
-        Ok(Filter {
-            selector,
-            stale: args.stale,
-            failed,
-        })
-    }
-
     pub fn matches(&self, group: &Group, now: f64) -> bool {
         if let Some(sel) = &self.selector {
             if !sel.matches(|name| group.key.get(name)) {
@@ -480,31 +410,11 @@ impl Filter {
     }
 }
 
-/// The group named by `GROUP` or `-j`/`-l`, if any. `GROUP` is the group's
-/// whole label set written as equality matchers (`job=x,instance=y`), so it
-/// names one group exactly: `instance=""` is the group with an empty
-/// instance, which the official server keeps apart from the one without.
-pub fn key_from_args(args: &KeyArgs) -> anyhow::Result<Option<GroupingKey>> {
-    if let Some(job) = &args.job {
-        if job.is_empty() {
-            return Err(BadInput("-j/--job: the job name is empty".into()).into());
-        }
-        let pairs = args
-            .labels
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str()))
-            .chain([("job", job.as_str())]);
-        let mut seen = std::collections::HashSet::new();
-        for (name, _) in &args.labels {
-            if !seen.insert(name) {
-                return Err(BadInput(format!("-l/--label: label {name:?} is given twice")).into());
-            }
-        }
-        return Ok(Some(GroupingKey::new(pairs)));
-    }
-    let Some(text) = &args.group else {
-        return Ok(None);
-    };
+/// The group named by `GROUP`, the group's whole label set written as
+/// equality matchers (`job=x,instance=y`), so it names one group exactly:
+/// `instance=""` is the group with an empty instance, which the official
+/// server keeps apart from the one without. A bad one is bad input.
+pub(crate) fn parse_key(text: &str) -> anyhow::Result<GroupingKey> {
     let bad = |msg: String| BadInput(format!("group {text:?}: {msg}"));
     let sel: Selector = text.parse().context("GROUP")?;
     let mut pairs: Vec<(&str, &str)> = Vec::new();
@@ -532,7 +442,7 @@ pub fn key_from_args(args: &KeyArgs) -> anyhow::Result<Option<GroupingKey>> {
     match pairs.iter().find(|(n, _)| *n == "job") {
         None => Err(bad("no job label (write job=NAME first)".into()).into()),
         Some((_, "")) => Err(bad("the job name is empty".into()).into()),
-        Some(_) => Ok(Some(GroupingKey::new(pairs))),
+        Some(_) => Ok(GroupingKey::new(pairs)),
     }
 }
 
@@ -709,28 +619,8 @@ mod tests {
         assert!(!failed.matches(&fresh, now) && failed.matches(&old, now));
     }
 
-    fn key_args(group: Option<&str>, job: Option<&str>, labels: &[(&str, &str)]) -> KeyArgs {
-        KeyArgs {
-            group: group.map(str::to_string),
-            job: job.map(str::to_string),
-            labels: labels
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.to_string()))
-                .collect(),
-        }
-    }
-
     #[test]
     fn a_group_is_named_exactly() {
-        let k = key_from_args(&key_args(Some(r#"job=x,instance="""#), None, &[]))
-            .unwrap()
-            .unwrap();
-        assert_eq!(k, GroupingKey::new([("job", "x"), ("instance", "")]));
-        let k = key_from_args(&key_args(None, Some("x"), &[("path", "/var/tmp")]))
-            .unwrap()
-            .unwrap();
-        assert_eq!(k.get("path"), Some("/var/tmp"));
-        assert!(key_from_args(&key_args(None, None, &[])).unwrap().is_none());
         for bad in [
             "instance=a",
             "job=~x",
@@ -738,7 +628,7 @@ mod tests {
             "job=\"\"",
             "job=x,__a=b",
         ] {
-            let err = key_from_args(&key_args(Some(bad), None, &[])).unwrap_err();
+            let err = parse_key(bad).unwrap_err();
             assert_eq!(
                 crate::exit::code_for(&err),
                 crate::exit::Code::BadInput,
