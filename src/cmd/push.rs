@@ -23,8 +23,8 @@ use anyhow::Context as _;
 
 use crate::cli::{ArgMetricType, GzipMode, PushArgs};
 use crate::client::{self, Gateway, Reply};
-use crate::error::BadInput;
 use crate::error::GatewayError;
+use crate::error::{BadInput, Usage};
 use crate::exposition::{render, text, validate, Family, Label, MetricType};
 use crate::grouping::GroupingKey;
 
@@ -154,19 +154,19 @@ impl Config {
                 Source::File(file)
             };
             if source == Source::Stdin && sources.contains(&Source::Stdin) {
-                return Err(BadInput("-f - is given twice; stdin can be read once".into()).into());
+                return Err(Usage("-f - is given twice; stdin can be read once".into()).into());
             }
             sources.push(source);
         }
         if command.is_some() && sources.contains(&Source::Stdin) {
-            return Err(BadInput(
+            return Err(Usage(
                 "-f - cannot be used with a wrapped command, which keeps stdin for itself".into(),
             )
             .into());
         }
         if args.metrics.is_empty() && sources.is_empty() && command.is_none() {
             if stdin_is_terminal {
-                return Err(BadInput(
+                return Err(Usage(
                     "no metrics to push: give NAME=VALUE arguments, -f FILE, pipe the text \
                      format to stdin, or a command to wrap after --"
                         .into(),
@@ -176,7 +176,7 @@ impl Config {
             sources.push(Source::Stdin);
         }
         if args.expire_after.is_some_and(|d| d.is_zero()) {
-            return Err(BadInput("--expire-after must be longer than 0s".into()).into());
+            return Err(Usage("--expire-after must be longer than 0s".into()).into());
         }
         let kind = match args.kind {
             ArgMetricType::Gauge => MetricType::Gauge,
@@ -204,30 +204,28 @@ impl Config {
 }
 
 /// The grouping key from `--job` and `--label NAME=VALUE` flags.
-fn grouping_key(job: &str, labels: &[String]) -> Result<GroupingKey, BadInput> {
+fn grouping_key(job: &str, labels: &[String]) -> Result<GroupingKey, Usage> {
     if job.is_empty() {
-        return Err(BadInput("--job: the job name must not be empty".into()));
+        return Err(Usage("--job: the job name must not be empty".into()));
     }
     let mut pairs = vec![("job".to_string(), job.to_string())];
     for label in labels {
         let Some((name, value)) = label.split_once('=') else {
-            return Err(BadInput(format!("--label {label:?}: expected NAME=VALUE")));
+            return Err(Usage(format!("--label {label:?}: expected NAME=VALUE")));
         };
         if name == "job" {
-            return Err(BadInput(format!(
+            return Err(Usage(format!(
                 "--label {label:?}: the job is given with --job"
             )));
         }
         if !validate::is_valid_label_name(name) || name.starts_with("__") {
-            return Err(BadInput(format!(
+            return Err(Usage(format!(
                 "--label {label:?}: {name:?} is not a valid label name \
                  ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)"
             )));
         }
         if pairs.iter().any(|(n, _)| n == name) {
-            return Err(BadInput(format!(
-                "--label {label:?}: {name} is given twice"
-            )));
+            return Err(Usage(format!("--label {label:?}: {name} is given twice")));
         }
         pairs.push((name.to_string(), value.to_string()));
     }
