@@ -2,7 +2,9 @@
 //! shared by every format, the strict text parser (`text`), the delimited
 //! protobuf decoder and encoder (`proto`), the renderer that writes the text
 //! format the way the Go client library does (`render`), the checks a push must
-//! pass (`validate`) and body decompression (`encoding`).
+//! pass (`validate`), body decompression (`encoding`) and the conversion of
+//! OpenMetrics text into the text format (`openmetrics`, for the relay's
+//! exporters).
 //!
 //! The model borrows from the request body wherever it can (`Cow<'a, str>`), so
 //! a push is parsed, checked and rendered without copying its names and values.
@@ -11,6 +13,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 pub mod encoding;
+pub(crate) mod openmetrics;
 pub mod proto;
 pub mod render;
 pub mod text;

@@ -6,7 +6,7 @@
 use std::io::Read as _;
 use std::time::{Duration, Instant};
 
-use super::openmetrics;
+use crate::exposition::openmetrics;
 
 /// What the relay asks for: 0.0.4 first, anything else as a fallback it can
 /// still read (OpenMetrics is converted).

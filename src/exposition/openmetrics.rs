@@ -1,6 +1,6 @@
 //! OpenMetrics text to Prometheus text 0.0.4, line by line, so that the strict
-//! 0.0.4 parser can read an exporter that answers OpenMetrics although the
-//! relay asked for 0.0.4. Pure.
+//! 0.0.4 parser can read an exporter that answers OpenMetrics although
+//! `pgw relay` asked for 0.0.4. Pure.
 //!
 //! What changes: `# EOF` and `# UNIT` lines go; a counter family `x` is
 //! announced as `x_total` (its samples are already called so); `_created`
