@@ -454,6 +454,15 @@ pub fn label_order(a: &GroupingKey, b: &GroupingKey) -> std::cmp::Ordering {
         .then_with(|| a.labels().cmp(b.labels()))
 }
 
+/// `1 group`, `3 groups`: how the commands count groups in messages.
+pub(crate) fn plural(n: usize) -> String {
+    if n == 1 {
+        "1 group".into()
+    } else {
+        format!("{n} groups")
+    }
+}
+
 /// Now, as Unix seconds.
 pub fn now() -> f64 {
     SystemTime::now()

@@ -64,26 +64,18 @@ pub fn run(args: DeleteArgs) -> anyhow::Result<()> {
     } else if args.dry_run {
         eprintln!(
             "pgw: dry run: {} would be deleted at {base}",
-            plural(out.done)
+            groups::plural(out.done)
         );
     } else if out.skipped > 0 {
         eprintln!(
             "pgw: deleted {} at {base}, skipped {}",
-            plural(out.done),
+            groups::plural(out.done),
             out.skipped
         );
     } else {
-        eprintln!("pgw: deleted {} at {base}", plural(out.done));
+        eprintln!("pgw: deleted {} at {base}", groups::plural(out.done));
     }
     Ok(())
-}
-
-fn plural(n: usize) -> String {
-    if n == 1 {
-        "1 group".into()
-    } else {
-        format!("{n} groups")
-    }
 }
 
 /// Prints each group as it goes (an interrupted clean-up still shows what
