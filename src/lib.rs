@@ -13,13 +13,13 @@
 //! - `exit`: exit codes; `log`: logfmt/JSON logging.
 
 pub mod cli;
-pub mod client;
+pub(crate) mod client;
 pub mod cmd;
-pub mod error;
+pub(crate) mod error;
 pub mod exit;
 pub mod exposition;
 pub mod grouping;
 #[macro_use]
-pub mod log;
-pub mod relay;
+pub(crate) mod log;
+pub(crate) mod relay;
 pub mod server;
