@@ -9,27 +9,27 @@ use std::fmt;
 /// Bad local input; the message names what and where.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct BadInput(pub String);
+pub(crate) struct BadInput(pub String);
 
 /// A command line that parses but cannot be acted on where it runs (`wipe`
 /// without `--yes` when nobody can answer the question).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct Usage(pub String);
+pub(crate) struct Usage(pub String);
 
 /// Nothing matched a selection and the user asked for that to be an error.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct NothingMatched(pub String);
+pub(crate) struct NothingMatched(pub String);
 
 /// An exporter that `pgw relay` could not scrape.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct ExporterFailed(pub String);
+pub(crate) struct ExporterFailed(pub String);
 
 /// Why a request to the gateway failed; each kind has its own exit code.
 #[derive(Debug, thiserror::Error)]
-pub enum GatewayError {
+pub(crate) enum GatewayError {
     #[error("cannot reach the gateway at {url}: {cause}{attempts}")]
     Unreachable {
         url: String,
@@ -67,7 +67,7 @@ pub enum GatewayError {
 
 impl GatewayError {
     /// The HTTP status, when the gateway answered.
-    pub fn status(&self) -> Option<u16> {
+    pub(crate) fn status(&self) -> Option<u16> {
         match self {
             GatewayError::Rejected { status, .. } | GatewayError::Failed { status, .. } => {
                 Some(status.0)
@@ -79,7 +79,7 @@ impl GatewayError {
 
 /// An HTTP status shown with its reason phrase: `404 Not Found`.
 #[derive(Debug, Clone, Copy)]
-pub struct Status(pub u16);
+pub(crate) struct Status(pub u16);
 
 impl fmt::Display for Status {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -95,7 +95,7 @@ impl fmt::Display for Status {
 
 /// The gateway's own words about a refusal, shown after a colon.
 #[derive(Debug, Clone)]
-pub struct Message(pub String);
+pub(crate) struct Message(pub String);
 
 impl fmt::Display for Message {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -110,7 +110,7 @@ impl fmt::Display for Message {
 
 /// How many attempts were made, shown only when there were retries.
 #[derive(Debug, Clone, Copy)]
-pub struct Attempts(pub u32);
+pub(crate) struct Attempts(pub u32);
 
 impl fmt::Display for Attempts {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -22,12 +22,12 @@ use crate::grouping::GroupingKey;
 
 /// The families every group has, kept by the gateway itself; they are not
 /// counted as the group's metrics.
-pub const PUSH_TIME: &str = "push_time_seconds";
-pub const PUSH_FAILURE_TIME: &str = "push_failure_time_seconds";
+pub(crate) const PUSH_TIME: &str = "push_time_seconds";
+pub(crate) const PUSH_FAILURE_TIME: &str = "push_failure_time_seconds";
 
 /// One group, as listed.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Group {
+pub(crate) struct Group {
     pub key: GroupingKey,
     /// Unix seconds of the last successful push; `None` if none succeeded
     /// (the official server keeps a group created by a refused push, with 0).
@@ -47,7 +47,7 @@ pub struct Group {
 
 /// One family of a group, for `pgw list GROUP`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Family {
+pub(crate) struct Family {
     pub name: String,
     /// `COUNTER`, `GAUGE`, `SUMMARY`, `HISTOGRAM`, `UNTYPED`...
     pub kind: String,
@@ -61,11 +61,11 @@ pub struct Family {
 /// The answer of `GET /api/v1/metrics` does not have the expected shape.
 #[derive(Debug, thiserror::Error)]
 #[error("unexpected JSON from GET /api/v1/metrics: {0}")]
-pub struct ShapeError(String);
+pub(crate) struct ShapeError(String);
 
 impl Group {
     /// Seconds since the last successful push, `None` if there was none.
-    pub fn age(&self, now: f64) -> Option<f64> {
+    pub(crate) fn age(&self, now: f64) -> Option<f64> {
         self.push_time.map(|t| (now - t).max(0.0))
     }
 }
@@ -87,7 +87,7 @@ fn data(body: &[u8]) -> Result<Vec<Value>, ShapeError> {
 /// every value (for 10,000 groups that is a fifth of the memory and time).
 /// [`parse_one`], which keeps one group's series, runs the same reader over
 /// the tree, so both read a group alike.
-pub fn parse(body: &[u8]) -> Result<Vec<Group>, ShapeError> {
+pub(crate) fn parse(body: &[u8]) -> Result<Vec<Group>, ShapeError> {
     let doc: wire::Envelope = serde_json::from_slice(body).map_err(|e| match e.classify() {
         serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
             ShapeError(format!("not JSON: {e}"))
@@ -112,11 +112,11 @@ mod wire {
     use crate::grouping::GroupingKey;
 
     #[derive(Deserialize)]
-    pub struct Envelope {
+    pub(super) struct Envelope {
         pub data: Option<Vec<GroupDoc>>,
     }
 
-    pub struct GroupDoc(pub Group);
+    pub(super) struct GroupDoc(pub Group);
 
     impl<'de> Deserialize<'de> for GroupDoc {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<GroupDoc, D::Error> {
@@ -292,7 +292,7 @@ mod wire {
 
 /// The group with `key` and its families (push-time families left out), if
 /// the answer has it.
-pub fn parse_one(
+pub(crate) fn parse_one(
     body: &[u8],
     key: &GroupingKey,
 ) -> Result<Option<(Group, Vec<Family>)>, ShapeError> {
@@ -339,13 +339,13 @@ fn families(value: Value) -> Vec<Family> {
 }
 
 /// `GET /api/v1/metrics`, parsed.
-pub fn fetch(gateway: &Gateway) -> anyhow::Result<Vec<Group>> {
+pub(crate) fn fetch(gateway: &Gateway) -> anyhow::Result<Vec<Group>> {
     let body = fetch_body(gateway)?;
     parse(&body).with_context(|| format!("cannot read the groups of {}", gateway.base()))
 }
 
 /// The raw answer of `GET /api/v1/metrics`, for [`parse`] and [`parse_one`].
-pub fn fetch_body(gateway: &Gateway) -> anyhow::Result<Vec<u8>> {
+pub(crate) fn fetch_body(gateway: &Gateway) -> anyhow::Result<Vec<u8>> {
     let reply = gateway
         .send(
             "GET",
@@ -359,7 +359,7 @@ pub fn fetch_body(gateway: &Gateway) -> anyhow::Result<Vec<u8>> {
 
 /// Which groups a command acts on: all of the given conditions.
 #[derive(Debug, Clone, Default)]
-pub struct Filter {
+pub(crate) struct Filter {
     pub selector: Option<Selector>,
     /// Last successful push longer ago than this (or never).
     pub stale: Option<Duration>,
@@ -368,7 +368,7 @@ pub struct Filter {
 }
 
 impl Filter {
-    pub fn matches(&self, group: &Group, now: f64) -> bool {
+    pub(crate) fn matches(&self, group: &Group, now: f64) -> bool {
         if let Some(sel) = &self.selector {
             if !sel.matches(|name| group.key.get(name)) {
                 return false;
@@ -386,7 +386,7 @@ impl Filter {
     }
 
     /// The filter as it was given, for messages: `-s job="x" --stale 1h`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let mut parts = Vec::new();
         if let Some(sel) = &self.selector {
             parts.push(format!("-s '{sel}'"));
@@ -401,7 +401,7 @@ impl Filter {
     }
 
     /// What to say when no group at `base` passes the filter.
-    pub fn none_at(&self, base: &str) -> String {
+    pub(crate) fn none_at(&self, base: &str) -> String {
         if self.selector.is_none() && self.stale.is_none() && !self.failed {
             format!("the gateway at {base} holds no group")
         } else {
@@ -448,7 +448,7 @@ pub(crate) fn parse_key(text: &str) -> anyhow::Result<GroupingKey> {
 
 /// The order groups are shown and deleted in: by job, then by the other
 /// labels (names sorted).
-pub fn label_order(a: &GroupingKey, b: &GroupingKey) -> std::cmp::Ordering {
+pub(crate) fn label_order(a: &GroupingKey, b: &GroupingKey) -> std::cmp::Ordering {
     a.get("job")
         .cmp(&b.get("job"))
         .then_with(|| a.labels().cmp(b.labels()))
@@ -464,7 +464,7 @@ pub(crate) fn plural(n: usize) -> String {
 }
 
 /// Now, as Unix seconds.
-pub fn now() -> f64 {
+pub(crate) fn now() -> f64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
@@ -473,7 +473,7 @@ pub fn now() -> f64 {
 
 /// An age in its two largest units, as humantime writes them: `42s`,
 /// `3m 12s`, `2h 5m`, `3days 4h`. More precision is noise in a listing.
-pub fn format_age(secs: f64) -> String {
+pub(crate) fn format_age(secs: f64) -> String {
     let secs = if secs.is_finite() && secs > 0.0 {
         secs as u64
     } else {
@@ -492,7 +492,7 @@ pub fn format_age(secs: f64) -> String {
 }
 
 /// `3m 12s ago`, or `never` for a group that no push has reached.
-pub fn format_ago(age: Option<f64>) -> String {
+pub(crate) fn format_ago(age: Option<f64>) -> String {
     match age {
         Some(a) => format!("{} ago", format_age(a)),
         None => "never".into(),
@@ -500,7 +500,7 @@ pub fn format_ago(age: Option<f64>) -> String {
 }
 
 /// Unix seconds as RFC 3339 UTC, to the second.
-pub fn format_unix(t: f64) -> String {
+pub(crate) fn format_unix(t: f64) -> String {
     let d = Duration::from_secs_f64(t.max(0.0));
     humantime::format_rfc3339_seconds(SystemTime::UNIX_EPOCH + d).to_string()
 }

@@ -21,13 +21,13 @@ use crate::error::{Attempts, BadInput, GatewayError, Message, Status, Usage};
 
 /// An answer of the gateway, read whole.
 #[derive(Debug, Clone)]
-pub struct Reply {
+pub(crate) struct Reply {
     pub content_type: Option<String>,
     pub body: Vec<u8>,
 }
 
 impl Reply {
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 }
@@ -76,7 +76,7 @@ pub(crate) enum Secret {
 }
 
 /// A gateway to talk to, configured from [`Options`].
-pub struct Gateway {
+pub(crate) struct Gateway {
     /// Without a trailing slash; may carry a path prefix (`https://gw/pgw`).
     base: String,
     agent: ureq::Agent,
@@ -110,13 +110,13 @@ impl Gateway {
     }
 
     /// The gateway's base URL, as requests are built from it.
-    pub fn base(&self) -> &str {
+    pub(crate) fn base(&self) -> &str {
         &self.base
     }
 
     /// Sends `method path` (path absolute, already escaped, with its query),
     /// retrying on connection errors, timeouts and 5xx answers.
-    pub fn send(
+    pub(crate) fn send(
         &self,
         method: &str,
         path: &str,
@@ -215,7 +215,7 @@ impl Gateway {
 
 /// Exponential backoff from 250 ms, capped at 8 s, with up to 25 % jitter so
 /// that a fleet of cron jobs does not retry in lockstep.
-pub fn backoff(attempt: u32) -> Duration {
+pub(crate) fn backoff(attempt: u32) -> Duration {
     let base = Duration::from_millis(250) * 2u32.saturating_pow(attempt.saturating_sub(1).min(5));
     let base = base.min(Duration::from_secs(8));
     let nanos = std::time::SystemTime::now()
@@ -259,7 +259,7 @@ fn is_timeout(t: &ureq::Transport) -> bool {
     false
 }
 
-pub fn transport_cause(t: &ureq::Transport) -> String {
+pub(crate) fn transport_cause(t: &ureq::Transport) -> String {
     let mut out = t.message().map(str::to_string).unwrap_or_default();
     let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(t);
     while let Some(e) = source {

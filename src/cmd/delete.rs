@@ -32,7 +32,7 @@ use crate::grouping::GroupingKey;
 /// to about one listing per interval while keeping the window small.
 const RECHECK_AGE: Duration = Duration::from_millis(100);
 
-pub fn run(args: DeleteArgs) -> anyhow::Result<()> {
+pub(crate) fn run(args: DeleteArgs) -> anyhow::Result<()> {
     let key = super::group_key(&args.key)?;
     let filter = super::filter(&args.filter, false)?;
     let gateway = Gateway::new(&super::gateway_options(&args.gateway)?)?;
@@ -123,7 +123,7 @@ fn delete_key(gateway: &Gateway, key: &GroupingKey, out: &mut Printer) -> anyhow
 }
 
 /// `DELETE /metrics/job/...` for one group.
-pub fn delete_one(gateway: &Gateway, key: &GroupingKey) -> anyhow::Result<()> {
+pub(crate) fn delete_one(gateway: &Gateway, key: &GroupingKey) -> anyhow::Result<()> {
     gateway
         .send("DELETE", &key.to_path(), &[], None)
         .with_context(|| format!("cannot delete group {key}"))?;
@@ -132,7 +132,7 @@ pub fn delete_one(gateway: &Gateway, key: &GroupingKey) -> anyhow::Result<()> {
 
 /// The query of `DELETE /api/v1/groups`: `match` (the selector's canonical
 /// form), `stale` (humantime) and `dry_run`, percent-encoded.
-pub fn clean_up_query(filter: &Filter, dry_run: bool) -> String {
+pub(crate) fn clean_up_query(filter: &Filter, dry_run: bool) -> String {
     let mut params = Vec::new();
     if let Some(sel) = &filter.selector {
         params.push(format!(
@@ -183,7 +183,7 @@ fn server_side(gateway: &Gateway, filter: &Filter, out: &mut Printer) -> anyhow:
 
 /// The groups of a `DELETE /api/v1/groups` answer:
 /// `{"status":"success","data":{"dry_run":..,"groups":[{"labels":{..},"push_time_seconds":..}]}}`.
-pub fn parse_clean_up(body: &[u8]) -> anyhow::Result<Vec<(GroupingKey, Option<f64>)>> {
+pub(crate) fn parse_clean_up(body: &[u8]) -> anyhow::Result<Vec<(GroupingKey, Option<f64>)>> {
     let doc: Value = serde_json::from_slice(body).context("not JSON")?;
     let list = doc["data"]["groups"]
         .as_array()

@@ -30,7 +30,7 @@ use crate::grouping::GroupingKey;
 
 /// Bodies larger than this are gzip-compressed in `--gzip=auto` mode: below
 /// it, compression saves less time on the wire than it costs.
-pub const GZIP_THRESHOLD: usize = 64 << 10;
+pub(crate) const GZIP_THRESHOLD: usize = 64 << 10;
 
 /// The families the gateway adds to every group itself: a pushed one is
 /// overwritten (official) or ignored (pgw), so pushing one is a mistake.
@@ -38,7 +38,7 @@ const GATEWAY_FAMILIES: [&str; 2] = ["push_time_seconds", "push_failure_time_sec
 
 /// PUT replaces the whole group, POST only the families in the body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Method {
+pub(crate) enum Method {
     Put,
     Post,
 }
@@ -85,7 +85,7 @@ struct Config {
     gateway: Option<client::Options>,
 }
 
-pub fn run(args: PushArgs) -> anyhow::Result<i32> {
+pub(crate) fn run(args: PushArgs) -> anyhow::Result<i32> {
     let stdin_is_terminal = std::io::stdin().is_terminal();
     let config = Config::from_args(args, stdin_is_terminal)?;
     // The gateway flags (URL, credential files, CA) are checked before any

@@ -11,7 +11,7 @@ use crate::error::Usage;
 use crate::server::limits::Limits;
 use crate::server::{self, Config};
 
-pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
     crate::log::init(args.log.log_level, args.log.log_format);
     let config = config(args)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -23,7 +23,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
 
 /// Validates the flags into a [`Config`]; a mistake in them is a usage
 /// error (exit 2), found before any file is read or address bound.
-pub fn config(args: ServeArgs) -> anyhow::Result<Config> {
+pub(crate) fn config(args: ServeArgs) -> anyhow::Result<Config> {
     if !args.telemetry_path.starts_with('/') {
         return Err(Usage(format!(
             "--web.telemetry-path must start with '/', got {:?}",

@@ -13,7 +13,7 @@ use crate::client::Gateway;
 use crate::cmd::delete::delete_one;
 use crate::error::Usage;
 
-pub fn run(args: WipeArgs) -> anyhow::Result<()> {
+pub(crate) fn run(args: WipeArgs) -> anyhow::Result<()> {
     let interactive = std::io::stdin().is_terminal();
     if !args.yes && !interactive {
         return Err(Usage(

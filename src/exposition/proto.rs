@@ -21,7 +21,7 @@ pub struct DecodeError(pub String);
 /// The messages of `io.prometheus.client`, field numbers as in metrics.proto.
 pub(crate) mod pb {
     #[derive(Clone, PartialEq, prost::Message)]
-    pub struct LabelPair {
+    pub(crate) struct LabelPair {
         #[prost(string, optional, tag = "1")]
         pub name: Option<String>,
         #[prost(string, optional, tag = "2")]
@@ -42,7 +42,7 @@ pub(crate) mod pb {
     /// `google.protobuf.Timestamp`, needed only so that created timestamps and
     /// exemplar timestamps decode instead of landing in unknown fields.
     #[derive(Clone, PartialEq, prost::Message)]
-    pub struct Timestamp {
+    pub(crate) struct Timestamp {
         #[prost(int64, tag = "1")]
         pub seconds: i64,
         #[prost(int32, tag = "2")]
@@ -50,13 +50,13 @@ pub(crate) mod pb {
     }
 
     #[derive(Clone, PartialEq, prost::Message)]
-    pub struct Gauge {
+    pub(crate) struct Gauge {
         #[prost(double, optional, tag = "1")]
         pub value: Option<f64>,
     }
 
     #[derive(Clone, PartialEq, prost::Message)]
-    pub struct Counter {
+    pub(crate) struct Counter {
         #[prost(double, optional, tag = "1")]
         pub value: Option<f64>,
         #[prost(message, optional, tag = "2")]
@@ -66,7 +66,7 @@ pub(crate) mod pb {
     }
 
     #[derive(Clone, PartialEq, prost::Message)]
-    pub struct Quantile {
+    pub(crate) struct Quantile {
         #[prost(double, optional, tag = "1")]
         pub quantile: Option<f64>,
         #[prost(double, optional, tag = "2")]
@@ -74,7 +74,7 @@ pub(crate) mod pb {
     }
 
     #[derive(Clone, PartialEq, prost::Message)]
-    pub struct Summary {
+    pub(crate) struct Summary {
         #[prost(uint64, optional, tag = "1")]
         pub sample_count: Option<u64>,
         #[prost(double, optional, tag = "2")]
@@ -86,13 +86,13 @@ pub(crate) mod pb {
     }
 
     #[derive(Clone, PartialEq, prost::Message)]
-    pub struct Untyped {
+    pub(crate) struct Untyped {
         #[prost(double, optional, tag = "1")]
         pub value: Option<f64>,
     }
 
     #[derive(Clone, PartialEq, prost::Message)]
-    pub struct Histogram {
+    pub(crate) struct Histogram {
         #[prost(uint64, optional, tag = "1")]
         pub sample_count: Option<u64>,
         /// Overrides `sample_count` when > 0.
@@ -130,7 +130,7 @@ pub(crate) mod pb {
     }
 
     #[derive(Clone, PartialEq, prost::Message)]
-    pub struct Bucket {
+    pub(crate) struct Bucket {
         #[prost(uint64, optional, tag = "1")]
         pub cumulative_count: Option<u64>,
         /// Overrides `cumulative_count` when > 0.
@@ -143,7 +143,7 @@ pub(crate) mod pb {
     }
 
     #[derive(Clone, PartialEq, prost::Message)]
-    pub struct BucketSpan {
+    pub(crate) struct BucketSpan {
         #[prost(sint32, optional, tag = "1")]
         pub offset: Option<i32>,
         #[prost(uint32, optional, tag = "2")]
@@ -151,7 +151,7 @@ pub(crate) mod pb {
     }
 
     #[derive(Clone, PartialEq, prost::Message)]
-    pub struct Exemplar {
+    pub(crate) struct Exemplar {
         #[prost(message, repeated, tag = "1")]
         pub label: Vec<LabelPair>,
         #[prost(double, optional, tag = "2")]
@@ -161,7 +161,7 @@ pub(crate) mod pb {
     }
 
     #[derive(Clone, PartialEq, prost::Message)]
-    pub struct Metric {
+    pub(crate) struct Metric {
         #[prost(message, repeated, tag = "1")]
         pub label: Vec<LabelPair>,
         #[prost(message, optional, tag = "2")]
@@ -179,7 +179,7 @@ pub(crate) mod pb {
     }
 
     #[derive(Clone, PartialEq, prost::Message)]
-    pub struct MetricFamily {
+    pub(crate) struct MetricFamily {
         #[prost(string, optional, tag = "1")]
         pub name: Option<String>,
         #[prost(string, optional, tag = "2")]

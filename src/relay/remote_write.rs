@@ -8,7 +8,7 @@ use crate::exposition::{render, Family, Label, Value};
 use crate::grouping::GroupingKey;
 
 /// The headers that go with a remote-write body, as the protocol requires.
-pub const HEADERS: [(&str, &str); 3] = [
+pub(crate) const HEADERS: [(&str, &str); 3] = [
     ("Content-Type", "application/x-protobuf"),
     ("Content-Encoding", "snappy"),
     ("X-Prometheus-Remote-Write-Version", "0.1.0"),
@@ -17,7 +17,7 @@ pub const HEADERS: [(&str, &str); 3] = [
 /// Converts families to a write request: every sample at `timestamp_ms`,
 /// with the group's labels added (the families carry none of them, see
 /// `transform::prepare`).
-pub fn write_request(
+pub(crate) fn write_request(
     parts: &[&[Family<'_>]],
     group: &GroupingKey,
     timestamp_ms: i64,
@@ -83,14 +83,14 @@ pub fn write_request(
 
 /// The value Prometheus stores as a staleness marker (a NaN with a payload
 /// of its own, `value.StaleNaN` upstream).
-pub const STALE_NAN_BITS: u64 = 0x7ff0_0000_0000_0002;
+pub(crate) const STALE_NAN_BITS: u64 = 0x7ff0_0000_0000_0002;
 
 /// Ends the series that the previous write had and this one has not, with a
 /// staleness marker at `timestamp_ms`: what a scrape does when a series
 /// disappears, so a dead exporter's series vanish from queries at once
 /// instead of lingering for the 5-minute lookback. Returns the label sets of
 /// this write, to pass as `previous` next time.
-pub fn mark_stale(
+pub(crate) fn mark_stale(
     request: &mut prompb::WriteRequest,
     previous: Vec<Vec<prompb::Label>>,
     timestamp_ms: i64,
@@ -138,7 +138,7 @@ fn label(name: &str, value: &str) -> prompb::Label {
 }
 
 /// The body on the wire: the encoded request, snappy block-compressed.
-pub fn encode(request: &prompb::WriteRequest) -> Vec<u8> {
+pub(crate) fn encode(request: &prompb::WriteRequest) -> Vec<u8> {
     let bytes = prost::Message::encode_to_vec(request);
     snap::raw::Encoder::new()
         .compress_vec(&bytes)

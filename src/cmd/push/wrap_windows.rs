@@ -9,7 +9,7 @@ use crate::exposition::Family;
 pub(super) struct Outcome;
 
 impl Outcome {
-    pub fn placeholder() -> Outcome {
+    pub(super) fn placeholder() -> Outcome {
         Outcome
     }
 }
