@@ -33,7 +33,7 @@ pub enum Code {
 }
 
 /// The table as documented (README, man pages): code and meaning.
-pub const TABLE: &[(Code, &str)] = &[
+pub(crate) const TABLE: &[(Code, &str)] = &[
     (Code::Ok, "success"),
     (
         Code::General,
