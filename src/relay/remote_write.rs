@@ -4,7 +4,7 @@
 //! `prometheus.WriteRequest` and compressed with snappy's block format. Pure.
 
 use crate::exposition::proto::prompb;
-use crate::exposition::{render, Family, Label, Value};
+use crate::exposition::{render, Family, Label};
 use crate::grouping::GroupingKey;
 
 /// The headers that go with a remote-write body, as the protocol requires.
@@ -25,10 +25,13 @@ pub(crate) fn write_request(
     let mut timeseries = Vec::new();
     for family in parts.iter().flat_map(|p| p.iter()) {
         for metric in &family.metrics {
-            let mut push = |suffix: &str, extra: Option<(&str, f64)>, value: f64| {
+            metric.for_each_sample(|sample| {
                 let mut labels: Vec<prompb::Label> =
                     Vec::with_capacity(metric.labels.len() + group.labels().len() + 2);
-                labels.push(label("__name__", &format!("{}{suffix}", family.name)));
+                labels.push(label(
+                    "__name__",
+                    &format!("{}{}", family.name, sample.suffix),
+                ));
                 labels.extend(group.labels().iter().map(|(n, v)| label(n, v)));
                 labels.extend(
                     metric
@@ -36,46 +39,18 @@ pub(crate) fn write_request(
                         .iter()
                         .map(|Label { name, value }| label(name, value)),
                 );
-                if let Some((name, v)) = extra {
+                if let Some((name, v)) = sample.extra {
                     labels.push(label(name, &render::format_float(v)));
                 }
                 labels.sort_by(|a, b| a.name.cmp(&b.name));
                 timeseries.push(prompb::TimeSeries {
                     labels,
                     samples: vec![prompb::Sample {
-                        value,
+                        value: sample.value,
                         timestamp: timestamp_ms,
                     }],
                 });
-            };
-            match &metric.value {
-                Value::Single(v) => push("", None, *v),
-                Value::Summary {
-                    sample_count,
-                    sample_sum,
-                    quantiles,
-                } => {
-                    for &(q, v) in quantiles {
-                        push("", Some(("quantile", q)), v);
-                    }
-                    push("_sum", None, *sample_sum);
-                    push("_count", None, *sample_count);
-                }
-                Value::Histogram {
-                    sample_count,
-                    sample_sum,
-                    buckets,
-                } => {
-                    for &(le, c) in buckets {
-                        push("_bucket", Some(("le", le)), c);
-                    }
-                    if !buckets.iter().any(|&(le, _)| le == f64::INFINITY) {
-                        push("_bucket", Some(("le", f64::INFINITY)), *sample_count);
-                    }
-                    push("_sum", None, *sample_sum);
-                    push("_count", None, *sample_count);
-                }
-            }
+            });
         }
     }
     prompb::WriteRequest { timeseries }
