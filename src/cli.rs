@@ -634,10 +634,19 @@ pub struct RelayArgs {
         default_value = "all",
         help_heading = "Gateway"
     )]
-    pub fanout: crate::relay::fanout::Fanout,
+    pub fanout: FanoutArg,
 
     #[command(flatten)]
     pub connection: ConnectionArgs,
+}
+
+/// `--fanout`: how pushes are spread over several gateways (`relay::fanout`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FanoutArg {
+    /// Every gateway gets every push.
+    All,
+    /// Each group goes to one gateway, chosen by a consistent hash of its grouping key.
+    Hash,
 }
 
 /// Durations as humantime reads them (`5m`, `1h30m`, `90s`), which covers Go's

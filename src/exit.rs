@@ -1,16 +1,17 @@
-//! Exit codes: the one table, the error kinds that have a code of their own,
-//! and the one function that picks a code for an error. Usage errors are
-//! clap's and exit with 2 before any of this runs.
+//! Exit codes: the one table and the one function that picks a code for an
+//! error from its kind (`error`). A command line clap refuses exits with 2
+//! before any of this runs; the flags the commands check themselves, while
+//! turning them into options, fail with `error::Usage` for the same code.
 
-use crate::client::GatewayError;
+use crate::error::{BadInput, ExporterFailed, GatewayError, NothingMatched, Usage};
 
 /// Exit codes of pgw, documented in the README and the man pages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExitCode {
+pub enum Code {
     Ok = 0,
     /// Any failure that has no code of its own.
     General = 1,
-    /// The command line was wrong (clap exits with this code itself).
+    /// The command line was wrong: clap's refusals and `error::Usage`.
     Usage = 2,
     /// Local input was wrong: metrics that do not parse, a bad selector, an
     /// unreadable file. Nothing was sent.
@@ -32,93 +33,72 @@ pub enum ExitCode {
 }
 
 /// The table as documented (README, man pages): code and meaning.
-pub const TABLE: &[(ExitCode, &str)] = &[
-    (ExitCode::Ok, "success"),
+pub(crate) const TABLE: &[(Code, &str)] = &[
+    (Code::Ok, "success"),
     (
-        ExitCode::General,
+        Code::General,
         "any other error (the message says what and where)",
     ),
     (
-        ExitCode::Usage,
+        Code::Usage,
         "the command line is wrong (also `pgw wipe` without `--yes` when stdin is not a terminal)",
     ),
     (
-        ExitCode::BadInput,
+        Code::BadInput,
         "bad local input (metrics that do not parse, a bad selector or group key, an unreadable file); nothing was sent",
     ),
     (
-        ExitCode::Unreachable,
+        Code::Unreachable,
         "the gateway could not be reached (connection refused, DNS, TLS)",
     ),
-    (ExitCode::TimedOut, "the gateway did not answer in time"),
-    (ExitCode::Rejected, "the gateway refused the request (4xx)"),
-    (ExitCode::GatewayFailed, "the gateway failed (5xx)"),
+    (Code::TimedOut, "the gateway did not answer in time"),
+    (Code::Rejected, "the gateway refused the request (4xx)"),
+    (Code::GatewayFailed, "the gateway failed (5xx)"),
     (
-        ExitCode::NothingMatched,
+        Code::NothingMatched,
         "nothing matched (`--fail-if-none`; `pgw list` of a group that does not exist)",
     ),
     (
-        ExitCode::ExporterFailed,
+        Code::ExporterFailed,
         "`pgw relay`: the exporter could not be scraped; only the health series were pushed",
     ),
 ];
 
-/// Bad local input; the message names what and where.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct BadInput(pub String);
-
-/// A command line that parses but cannot be acted on where it runs (`wipe`
-/// without `--yes` when nobody can answer the question).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct Usage(pub String);
-
-/// Nothing matched a selection and the user asked for that to be an error.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct NothingMatched(pub String);
-
-/// An exporter that `pgw relay` could not scrape.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct ExporterFailed(pub String);
-
 /// Chooses the exit code for an error: the first cause in its chain that has
 /// a code of its own decides.
-pub fn code_for(err: &anyhow::Error) -> ExitCode {
+pub fn code_for(err: &anyhow::Error) -> Code {
     for cause in err.chain() {
         if let Some(g) = cause.downcast_ref::<GatewayError>() {
             return match g {
-                GatewayError::Unreachable { .. } => ExitCode::Unreachable,
-                GatewayError::TimedOut { .. } => ExitCode::TimedOut,
-                GatewayError::Rejected { .. } => ExitCode::Rejected,
-                GatewayError::Failed { .. } => ExitCode::GatewayFailed,
+                GatewayError::Unreachable { .. } => Code::Unreachable,
+                GatewayError::TimedOut { .. } => Code::TimedOut,
+                GatewayError::Rejected { .. } => Code::Rejected,
+                GatewayError::Failed { .. } => Code::GatewayFailed,
             };
         }
         if cause.is::<BadInput>()
-            || cause.is::<crate::selector::SelectorError>()
+            || cause.is::<crate::client::selector::SelectorError>()
             || cause.is::<crate::exposition::text::ParseError>()
         {
-            return ExitCode::BadInput;
+            return Code::BadInput;
         }
         if cause.is::<NothingMatched>() {
-            return ExitCode::NothingMatched;
+            return Code::NothingMatched;
         }
         if cause.is::<Usage>() {
-            return ExitCode::Usage;
+            return Code::Usage;
         }
         if cause.is::<ExporterFailed>() {
-            return ExitCode::ExporterFailed;
+            return Code::ExporterFailed;
         }
     }
-    ExitCode::General
+    Code::General
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::{Attempts, Message, Status};
+    use crate::error::{Attempts, Message, Status};
 
     /// The README's table is this one, row for row.
     #[test]
@@ -133,16 +113,16 @@ mod tests {
     #[test]
     fn codes_are_stable() {
         let table = [
-            (ExitCode::Ok, 0),
-            (ExitCode::General, 1),
-            (ExitCode::Usage, 2),
-            (ExitCode::BadInput, 3),
-            (ExitCode::Unreachable, 4),
-            (ExitCode::TimedOut, 5),
-            (ExitCode::Rejected, 6),
-            (ExitCode::GatewayFailed, 7),
-            (ExitCode::NothingMatched, 8),
-            (ExitCode::ExporterFailed, 9),
+            (Code::Ok, 0),
+            (Code::General, 1),
+            (Code::Usage, 2),
+            (Code::BadInput, 3),
+            (Code::Unreachable, 4),
+            (Code::TimedOut, 5),
+            (Code::Rejected, 6),
+            (Code::GatewayFailed, 7),
+            (Code::NothingMatched, 8),
+            (Code::ExporterFailed, 9),
         ];
         for (code, n) in table {
             assert_eq!(code as i32, n);
@@ -151,7 +131,7 @@ mod tests {
 
     #[test]
     fn the_first_cause_with_a_code_decides() {
-        assert_eq!(code_for(&anyhow::anyhow!("x")), ExitCode::General);
+        assert_eq!(code_for(&anyhow::anyhow!("x")), Code::General);
         let rejected = anyhow::Error::new(GatewayError::Rejected {
             url: "u".into(),
             method: "PUT".into(),
@@ -160,7 +140,7 @@ mod tests {
             message: Message(String::new()),
         })
         .context("cannot push group {job=\"x\"}");
-        assert_eq!(code_for(&rejected), ExitCode::Rejected);
+        assert_eq!(code_for(&rejected), Code::Rejected);
         let failed = anyhow::Error::new(GatewayError::Failed {
             url: "u".into(),
             method: "PUT".into(),
@@ -169,16 +149,20 @@ mod tests {
             message: Message(String::new()),
             attempts: Attempts(1),
         });
-        assert_eq!(code_for(&failed), ExitCode::GatewayFailed);
+        assert_eq!(code_for(&failed), Code::GatewayFailed);
         let input = anyhow::Error::new(BadInput("line 3: bad".into())).context("reading stdin");
-        assert_eq!(code_for(&input), ExitCode::BadInput);
-        let sel = anyhow::Error::new("job".parse::<crate::selector::Selector>().unwrap_err());
-        assert_eq!(code_for(&sel), ExitCode::BadInput);
+        assert_eq!(code_for(&input), Code::BadInput);
+        let sel = anyhow::Error::new(
+            "job"
+                .parse::<crate::client::selector::Selector>()
+                .unwrap_err(),
+        );
+        assert_eq!(code_for(&sel), Code::BadInput);
         let none = anyhow::Error::new(NothingMatched("no group matched".into()));
-        assert_eq!(code_for(&none), ExitCode::NothingMatched);
+        assert_eq!(code_for(&none), Code::NothingMatched);
         let usage = anyhow::Error::new(Usage("pass --yes".into()));
-        assert_eq!(code_for(&usage), ExitCode::Usage);
+        assert_eq!(code_for(&usage), Code::Usage);
         let exporter = anyhow::Error::new(ExporterFailed("refused".into()));
-        assert_eq!(code_for(&exporter), ExitCode::ExporterFailed);
+        assert_eq!(code_for(&exporter), Code::ExporterFailed);
     }
 }

@@ -37,17 +37,17 @@ static LEVEL: AtomicU8 = AtomicU8::new(Level::Info as u8);
 static JSON: AtomicU8 = AtomicU8::new(0);
 
 /// Sets the level and format for the rest of the process.
-pub fn init(level: Level, format: Format) {
+pub(crate) fn init(level: Level, format: Format) {
     LEVEL.store(level as u8, Ordering::Relaxed);
     JSON.store(u8::from(format == Format::Json), Ordering::Relaxed);
 }
 
-pub fn enabled(level: Level) -> bool {
+pub(crate) fn enabled(level: Level) -> bool {
     level as u8 >= LEVEL.load(Ordering::Relaxed)
 }
 
 /// Writes one event: a message and key/value pairs.
-pub fn log(level: Level, msg: &str, fields: &[(&str, &dyn std::fmt::Display)]) {
+pub(crate) fn log(level: Level, msg: &str, fields: &[(&str, &dyn std::fmt::Display)]) {
     if !enabled(level) {
         return;
     }

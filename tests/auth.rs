@@ -616,7 +616,7 @@ fn start_up_errors_name_the_file_role_and_problem() {
             assert!(e.contains(want), "{name}: {want:?} not in {e}");
         }
     }
-    let e = refused_start(&["--web.tls-cert-file=c.pem"]);
+    let e = refused_start_with(2, &["--web.tls-cert-file=c.pem"]);
     assert!(e.contains("--web.tls-key-file"), "{e}");
 }
 

@@ -228,37 +228,42 @@ fn timestamps(url: &str) {
 }
 on_both!(timestamps_pgw, timestamps_official, timestamps);
 
-/// Bad input exits 3, names the problem and leaves the gateway untouched.
+/// Bad input exits 3 (a wrong flag, 2), names the problem and leaves the gateway
+/// untouched.
 fn bad_input(url: &str) {
-    let cases: &[(&[&str], &[u8], &str)] = &[
+    let cases: &[(&[&str], &[u8], &str, i32)] = &[
         (
             &["-j", "x"],
             b"a 1\nb{ 2\n",
             "stdin: text format parsing error in line 2",
+            3,
         ),
-        (&["-j", "x", "a=zz"], b"", "metric argument \"a=zz\""),
-        (&["-j", "x"], b"a{__n=\"1\"} 1\n", "invalid name"),
+        (&["-j", "x", "a=zz"], b"", "metric argument \"a=zz\"", 3),
+        (&["-j", "x"], b"a{__n=\"1\"} 1\n", "invalid name", 3),
         (
             &["-j", "x", "-l", "instance=a"],
             b"a{instance=\"b\"} 1\n",
             "would overwrite",
+            3,
         ),
-        (&["-j", "x"], b"", "no metrics in the input (stdin)"),
+        (&["-j", "x"], b"", "no metrics in the input (stdin)", 3),
         (
             &["-j", "x", "-f", "/nonexistent/a.prom"],
             b"",
             "cannot read /nonexistent/a.prom",
+            3,
         ),
         (
             &["-j", "x", "-l", "a-b=1", "a=1"],
             b"",
             "not a valid label name",
+            2,
         ),
-        (&["-j", "x", "a=1", "a=2"], b"", "duplicate series"),
+        (&["-j", "x", "a=1", "a=2"], b"", "duplicate series", 3),
     ];
-    for (args, stdin, needle) in cases {
+    for (args, stdin, needle, want) in cases {
         let out = push(url, args, Some(stdin));
-        assert_eq!(code(&out), 3, "{args:?}: {}", stderr(&out));
+        assert_eq!(code(&out), *want, "{args:?}: {}", stderr(&out));
         let err = stderr(&out);
         assert!(err.starts_with("pgw: error: "), "{err}");
         assert!(err.contains(needle), "{args:?}: {err}");

@@ -244,9 +244,9 @@ fn once_with_a_dead_exporter_pushes_health_and_exits_9() {
         gateway_value(&gw, "pgw_relay_scrape_success", "dead", "h"),
         Some(0.0)
     );
-    // Usage mistakes are bad input, before anything is sent.
+    // A wrong command line exits 2, before anything is sent.
     let out = relay(&["--from", &nothing, "-g", &gw]);
-    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
     assert!(stderr(&out).contains("--job"));
 }
 

@@ -245,6 +245,12 @@ impl Pgw {
 /// Runs `pgw serve --web.listen-address=127.0.0.1:0 <args>`, which must
 /// refuse to start (exit 1) within 20 s; returns its stderr.
 pub fn refused_start(args: &[&str]) -> String {
+    refused_start_with(1, args)
+}
+
+/// Runs `pgw serve` with `args`, which must refuse to start with exit `code`;
+/// its stderr.
+pub fn refused_start_with(code: i32, args: &[&str]) -> String {
     let dir = TempDir::new("refused-log");
     let log = dir.path().join("stderr");
     // stderr goes to a file, not a pipe, so that a server that does start
@@ -265,7 +271,7 @@ pub fn refused_start(args: &[&str]) -> String {
     let stderr = std::fs::read_to_string(&log).unwrap();
     assert_eq!(
         status.and_then(|s| s.code()),
-        Some(1),
+        Some(code),
         "{args:?} must be refused: {stderr}"
     );
     stderr

@@ -20,10 +20,11 @@ use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use serde_json::Value;
 
 use crate::cli::DeleteArgs;
-use crate::client::{Gateway, GatewayError};
-use crate::exit::NothingMatched;
+use crate::client::groups::{self, format_ago, Filter, Group};
+use crate::client::Gateway;
+use crate::error::GatewayError;
+use crate::error::NothingMatched;
 use crate::grouping::GroupingKey;
-use crate::groups::{self, format_ago, Filter, Group};
 
 /// How old the listing may be that a group's push time is checked against
 /// right before its DELETE. Re-listing before every DELETE would make a
@@ -31,10 +32,10 @@ use crate::groups::{self, format_ago, Filter, Group};
 /// to about one listing per interval while keeping the window small.
 const RECHECK_AGE: Duration = Duration::from_millis(100);
 
-pub fn run(args: DeleteArgs) -> anyhow::Result<()> {
-    let key = groups::key_from_args(&args.key)?;
-    let filter = Filter::from_args(&args.filter, false)?;
-    let gateway = Gateway::new(&args.gateway)?;
+pub(crate) fn run(args: DeleteArgs) -> anyhow::Result<()> {
+    let key = super::group_key(&args.key)?;
+    let filter = super::filter(&args.filter, false)?;
+    let gateway = Gateway::new(&super::gateway_options(&args.gateway)?)?;
     let mut out = Printer {
         dry_run: args.dry_run,
         now: groups::now(),
@@ -63,26 +64,18 @@ pub fn run(args: DeleteArgs) -> anyhow::Result<()> {
     } else if args.dry_run {
         eprintln!(
             "pgw: dry run: {} would be deleted at {base}",
-            plural(out.done)
+            groups::plural(out.done)
         );
     } else if out.skipped > 0 {
         eprintln!(
             "pgw: deleted {} at {base}, skipped {}",
-            plural(out.done),
+            groups::plural(out.done),
             out.skipped
         );
     } else {
-        eprintln!("pgw: deleted {} at {base}", plural(out.done));
+        eprintln!("pgw: deleted {} at {base}", groups::plural(out.done));
     }
     Ok(())
-}
-
-fn plural(n: usize) -> String {
-    if n == 1 {
-        "1 group".into()
-    } else {
-        format!("{n} groups")
-    }
 }
 
 /// Prints each group as it goes (an interrupted clean-up still shows what
@@ -130,7 +123,7 @@ fn delete_key(gateway: &Gateway, key: &GroupingKey, out: &mut Printer) -> anyhow
 }
 
 /// `DELETE /metrics/job/...` for one group.
-pub fn delete_one(gateway: &Gateway, key: &GroupingKey) -> anyhow::Result<()> {
+pub(crate) fn delete_one(gateway: &Gateway, key: &GroupingKey) -> anyhow::Result<()> {
     gateway
         .send("DELETE", &key.to_path(), &[], None)
         .with_context(|| format!("cannot delete group {key}"))?;
@@ -139,7 +132,7 @@ pub fn delete_one(gateway: &Gateway, key: &GroupingKey) -> anyhow::Result<()> {
 
 /// The query of `DELETE /api/v1/groups`: `match` (the selector's canonical
 /// form), `stale` (humantime) and `dry_run`, percent-encoded.
-pub fn clean_up_query(filter: &Filter, dry_run: bool) -> String {
+pub(crate) fn clean_up_query(filter: &Filter, dry_run: bool) -> String {
     let mut params = Vec::new();
     if let Some(sel) = &filter.selector {
         params.push(format!(
@@ -190,7 +183,7 @@ fn server_side(gateway: &Gateway, filter: &Filter, out: &mut Printer) -> anyhow:
 
 /// The groups of a `DELETE /api/v1/groups` answer:
 /// `{"status":"success","data":{"dry_run":..,"groups":[{"labels":{..},"push_time_seconds":..}]}}`.
-pub fn parse_clean_up(body: &[u8]) -> anyhow::Result<Vec<(GroupingKey, Option<f64>)>> {
+pub(crate) fn parse_clean_up(body: &[u8]) -> anyhow::Result<Vec<(GroupingKey, Option<f64>)>> {
     let doc: Value = serde_json::from_slice(body).context("not JSON")?;
     let list = doc["data"]["groups"]
         .as_array()

@@ -15,7 +15,7 @@ use clap_mangen::Man;
 
 use crate::cli::{Cli, GenerateArgs};
 
-pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
+pub(crate) fn run(args: GenerateArgs) -> anyhow::Result<()> {
     let man = args.out.join("man");
     let completions = args.out.join("completions");
     for dir in [&man, &completions] {

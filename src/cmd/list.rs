@@ -16,15 +16,15 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::cli::{ListArgs, OutputFormat, SortOrder};
+use crate::client::groups::{self, format_age, format_ago, format_unix, Family, Filter, Group};
 use crate::client::Gateway;
-use crate::exit::{BadInput, NothingMatched};
+use crate::error::{BadInput, NothingMatched};
 use crate::grouping::GroupingKey;
-use crate::groups::{self, format_age, format_ago, format_unix, Family, Filter, Group};
 
-pub fn run(args: ListArgs) -> anyhow::Result<()> {
-    let key = groups::key_from_args(&args.key)?;
-    let filter = Filter::from_args(&args.filter, args.failed)?;
-    let gateway = Gateway::new(&args.gateway)?;
+pub(crate) fn run(args: ListArgs) -> anyhow::Result<()> {
+    let key = super::group_key(&args.key)?;
+    let filter = super::filter(&args.filter, args.failed)?;
+    let gateway = Gateway::new(&super::gateway_options(&args.gateway)?)?;
     let style = Style::detect();
     let now = groups::now();
     let body = groups::fetch_body(&gateway)?;
@@ -110,7 +110,7 @@ fn print(text: &str) -> anyhow::Result<()> {
 
 /// Orders groups by labels (job first, then the other labels by name), or
 /// by age, oldest push first (never pushed before anything else).
-pub fn sort(groups: &mut [Group], order: SortOrder, reverse: bool) {
+pub(crate) fn sort(groups: &mut [Group], order: SortOrder, reverse: bool) {
     let by_labels = |a: &Group, b: &Group| groups::label_order(&a.key, &b.key);
     match order {
         SortOrder::Labels => groups.sort_by(by_labels),
@@ -129,7 +129,7 @@ pub fn sort(groups: &mut [Group], order: SortOrder, reverse: bool) {
 /// How the table is drawn: on a terminal it fits its width and may use
 /// colour; otherwise it is as wide as its content, without colour.
 #[derive(Debug, Clone, Copy)]
-pub struct Style {
+pub(crate) struct Style {
     /// The width to fit, `None` for no limit.
     pub width: Option<u16>,
     pub color: bool,
@@ -139,7 +139,7 @@ impl Style {
     /// For stdout: on a terminal, its width (`COLUMNS` first) and colour
     /// unless `NO_COLOR` is set and not empty (no-color.org); into a pipe or
     /// a file, whole lines and no colour, whatever the environment says.
-    pub fn detect() -> Style {
+    pub(crate) fn detect() -> Style {
         let tty = std::io::stdout().is_terminal();
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         let columns = || std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok());
@@ -156,7 +156,8 @@ impl Style {
     }
 
     /// No colour, a fixed width: what snapshot tests render.
-    pub fn plain(width: u16) -> Style {
+    #[cfg(test)]
+    fn plain(width: u16) -> Style {
         Style {
             width: Some(width),
             color: false,
@@ -263,7 +264,7 @@ fn expires(group: &Group) -> String {
 
 /// The groups as a table. The EXPIRES column appears only when some group
 /// has an expiry (never against the official server).
-pub fn render_table(groups: &[Group], now: f64, wide: bool, style: &Style) -> String {
+pub(crate) fn render_table(groups: &[Group], now: f64, wide: bool, style: &Style) -> String {
     let with_expiry = groups.iter().any(|g| g.expires_in.is_some());
     let mut header = vec!["JOB", "LABELS", "METRICS", "SERIES", "LAST PUSH", "STATUS"];
     if with_expiry {
@@ -371,7 +372,7 @@ impl<'a> GroupJson<'a> {
 }
 
 /// `{"groups":[...]}`, pretty-printed, with a final newline.
-pub fn render_json(groups: &[Group], now: f64) -> String {
+pub(crate) fn render_json(groups: &[Group], now: f64) -> String {
     #[derive(Serialize)]
     struct Doc<'a> {
         groups: Vec<GroupJson<'a>>,
@@ -386,7 +387,7 @@ pub fn render_json(groups: &[Group], now: f64) -> String {
 
 /// `{"group":{...},"metrics":[{"name","type","help","time_stamp","series"}]}`;
 /// the series objects are the gateway's own (spec 3.1).
-pub fn render_metrics_json(group: &Group, families: &[Family], now: f64) -> String {
+pub(crate) fn render_metrics_json(group: &Group, families: &[Family], now: f64) -> String {
     #[derive(Serialize)]
     struct FamilyJson<'a> {
         name: &'a str,
@@ -421,7 +422,7 @@ pub fn render_metrics_json(group: &Group, families: &[Family], now: f64) -> Stri
 
 /// One group's metrics: a line about the group, then one row per series,
 /// with the series' labels other than the grouping ones.
-pub fn render_metrics(
+pub(crate) fn render_metrics(
     group: &Group,
     families: &[Family],
     now: f64,

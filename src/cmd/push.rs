@@ -21,15 +21,16 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 
-use crate::cli::{ArgMetricType, GatewayArgs, GzipMode, PushArgs};
-use crate::client::{Gateway, GatewayError, Reply};
-use crate::exit::BadInput;
+use crate::cli::{ArgMetricType, GzipMode, PushArgs};
+use crate::client::{self, Gateway, Reply};
+use crate::error::GatewayError;
+use crate::error::{BadInput, Usage};
 use crate::exposition::{render, text, validate, Family, Label, MetricType};
 use crate::grouping::GroupingKey;
 
 /// Bodies larger than this are gzip-compressed in `--gzip=auto` mode: below
 /// it, compression saves less time on the wire than it costs.
-pub const GZIP_THRESHOLD: usize = 64 << 10;
+pub(crate) const GZIP_THRESHOLD: usize = 64 << 10;
 
 /// The families the gateway adds to every group itself: a pushed one is
 /// overwritten (official) or ignored (pgw), so pushing one is a mistake.
@@ -37,7 +38,7 @@ const GATEWAY_FAMILIES: [&str; 2] = ["push_time_seconds", "push_failure_time_sec
 
 /// PUT replaces the whole group, POST only the families in the body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Method {
+pub(crate) enum Method {
     Put,
     Post,
 }
@@ -78,20 +79,20 @@ struct Config {
     strip_timestamps: bool,
     expire_after: Option<Duration>,
     gzip: GzipMode,
-    dry_run: bool,
     command: Option<Vec<String>>,
-    gateway: GatewayArgs,
+    /// `None` with `--dry-run`, which reaches no gateway and does not
+    /// check its flags.
+    gateway: Option<client::Options>,
 }
 
-pub fn run(args: PushArgs) -> anyhow::Result<i32> {
+pub(crate) fn run(args: PushArgs) -> anyhow::Result<i32> {
     let stdin_is_terminal = std::io::stdin().is_terminal();
     let config = Config::from_args(args, stdin_is_terminal)?;
     // The gateway flags (URL, credential files, CA) are checked before any
     // input is read, so a typo there does not swallow a pipeline's output.
-    let gateway = if config.dry_run {
-        None
-    } else {
-        Some(Gateway::new(&config.gateway)?)
+    let gateway = match &config.gateway {
+        None => None,
+        Some(options) => Some(Gateway::new(options)?),
     };
     let mut families = config.arg_families.clone();
     for source in &config.sources {
@@ -153,19 +154,19 @@ impl Config {
                 Source::File(file)
             };
             if source == Source::Stdin && sources.contains(&Source::Stdin) {
-                return Err(BadInput("-f - is given twice; stdin can be read once".into()).into());
+                return Err(Usage("-f - is given twice; stdin can be read once".into()).into());
             }
             sources.push(source);
         }
         if command.is_some() && sources.contains(&Source::Stdin) {
-            return Err(BadInput(
+            return Err(Usage(
                 "-f - cannot be used with a wrapped command, which keeps stdin for itself".into(),
             )
             .into());
         }
         if args.metrics.is_empty() && sources.is_empty() && command.is_none() {
             if stdin_is_terminal {
-                return Err(BadInput(
+                return Err(Usage(
                     "no metrics to push: give NAME=VALUE arguments, -f FILE, pipe the text \
                      format to stdin, or a command to wrap after --"
                         .into(),
@@ -175,7 +176,7 @@ impl Config {
             sources.push(Source::Stdin);
         }
         if args.expire_after.is_some_and(|d| d.is_zero()) {
-            return Err(BadInput("--expire-after must be longer than 0s".into()).into());
+            return Err(Usage("--expire-after must be longer than 0s".into()).into());
         }
         let kind = match args.kind {
             ArgMetricType::Gauge => MetricType::Gauge,
@@ -183,6 +184,11 @@ impl Config {
             ArgMetricType::Untyped => MetricType::Untyped,
         };
         let arg_families = parse_arg_metrics(&args.metrics, kind, args.help_text.as_deref())?;
+        let gateway = if args.dry_run {
+            None
+        } else {
+            Some(super::gateway_options(&args.gateway)?)
+        };
         Ok(Config {
             key,
             method,
@@ -191,38 +197,35 @@ impl Config {
             strip_timestamps: args.strip_timestamps,
             expire_after: args.expire_after,
             gzip: args.gzip,
-            dry_run: args.dry_run,
             command,
-            gateway: args.gateway,
+            gateway,
         })
     }
 }
 
 /// The grouping key from `--job` and `--label NAME=VALUE` flags.
-fn grouping_key(job: &str, labels: &[String]) -> Result<GroupingKey, BadInput> {
+fn grouping_key(job: &str, labels: &[String]) -> Result<GroupingKey, Usage> {
     if job.is_empty() {
-        return Err(BadInput("--job: the job name must not be empty".into()));
+        return Err(Usage("--job: the job name must not be empty".into()));
     }
     let mut pairs = vec![("job".to_string(), job.to_string())];
     for label in labels {
         let Some((name, value)) = label.split_once('=') else {
-            return Err(BadInput(format!("--label {label:?}: expected NAME=VALUE")));
+            return Err(Usage(format!("--label {label:?}: expected NAME=VALUE")));
         };
         if name == "job" {
-            return Err(BadInput(format!(
+            return Err(Usage(format!(
                 "--label {label:?}: the job is given with --job"
             )));
         }
         if !validate::is_valid_label_name(name) || name.starts_with("__") {
-            return Err(BadInput(format!(
+            return Err(Usage(format!(
                 "--label {label:?}: {name:?} is not a valid label name \
                  ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)"
             )));
         }
         if pairs.iter().any(|(n, _)| n == name) {
-            return Err(BadInput(format!(
-                "--label {label:?}: {name} is given twice"
-            )));
+            return Err(Usage(format!("--label {label:?}: {name} is given twice")));
         }
         pairs.push((name.to_string(), value.to_string()));
     }

@@ -1,146 +1,122 @@
-//! `pgw relay`: scrape exporters and push what they expose to gateways (and
-//! or remote-write receivers), once (for cron) or every interval (as a
-//! daemon). Flags become a checked [`Config`] first; then each exporter runs
-//! its own cycle (scrape, prepare, push to every target in parallel) on its
-//! own thread. Blocking I/O on a few threads keeps the relay light: it lives
-//! on every machine of a fleet.
+//! `pgw relay`: the flags become checked [`relay::Options`] (every mistake
+//! in them found before anything is scraped or sent), then the engine runs
+//! (`relay::engine`).
 
-use std::sync::{Arc, Condvar, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Duration;
 
-use anyhow::Context as _;
-
-use crate::cli::{ConnectionArgs, RelayArgs};
-use crate::client::{self, Gateway, GatewayError};
-use crate::exit::{BadInput, ExporterFailed};
-use crate::exposition::{text, validate::is_valid_label_name};
+use crate::cli::{FanoutArg, RelayArgs};
+use crate::client;
+use crate::error::Usage;
+use crate::exposition::validate::is_valid_label_name;
 use crate::grouping::GroupingKey;
-use crate::relay::fanout::{self, Fanout};
-use crate::relay::remote_write;
-use crate::relay::scrape::{self, Exporter};
-use crate::relay::transform::{self, Filters, Health};
-use crate::{debug, error, info, log, warn};
+use crate::log;
+use crate::relay::engine::{self as relay, Source};
+use crate::relay::fanout::Fanout;
+use crate::relay::transform::Filters;
 
 /// The default scrape time limit, lowered to half the interval when that is shorter.
 const DEFAULT_SCRAPE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How many intervals a group outlives its last push when the relay asks `pgw serve` for an expiry.
 const EXPIRY_INTERVALS: u32 = 3;
 
-/// One exporter and the group it is pushed to.
-#[derive(Debug, Clone, PartialEq)]
-struct Source {
-    url: String,
-    group: GroupingKey,
+pub(crate) fn run(args: RelayArgs) -> anyhow::Result<i32> {
+    log::init(args.log.log_level, args.log.log_format);
+    let hostname = gethostname::gethostname().to_string_lossy().into_owned();
+    relay::run(&options(&args, &hostname)?)
 }
 
-/// The relay's configuration, checked before anything is sent.
-#[derive(Debug)]
-struct Config {
-    sources: Vec<Source>,
-    every: Option<Duration>,
-    scrape_timeout: Duration,
-    max_size: usize,
-    filters: Filters,
-    /// `Pgw-Expire-After` for each push, when asked for.
-    expire_after: Option<Duration>,
-    fanout: Fanout,
-    gateways: Vec<String>,
-    remote_write: Vec<String>,
-    retries: u32,
-}
-
-impl Config {
-    fn from_args(args: &RelayArgs, hostname: &str) -> anyhow::Result<Config> {
-        let instance = args
-            .instance
-            .clone()
-            .unwrap_or_else(|| hostname.to_string());
-        if instance.is_empty() {
-            return Err(BadInput("--instance: the instance must not be empty".into()).into());
-        }
-        let mut extra = Vec::new();
-        for l in &args.labels {
-            extra.push(parse_label(l)?);
-        }
-        let mut sources: Vec<Source> = Vec::new();
-        for from in &args.from {
-            let (job, url) = split_from(from);
-            let job = match job.or(args.job.as_deref()) {
-                Some(j) => j.to_string(),
-                None => {
-                    return Err(BadInput(format!(
-                        "--from {from:?}: no job for this exporter; give --job or write JOB=URL"
-                    ))
-                    .into())
-                }
-            };
-            let url = exporter_url(url).map_err(|m| BadInput(format!("--from {from:?}: {m}")))?;
-            let mut pairs = vec![
-                ("job".to_string(), job),
-                ("instance".to_string(), instance.clone()),
-            ];
-            pairs.extend(extra.iter().cloned());
-            let group = GroupingKey::new(pairs);
-            if let Some(other) = sources.iter().find(|s| s.group == group) {
-                return Err(BadInput(format!(
-                    "--from {from:?}: {} goes to the group {group} already; give each exporter its own job (JOB=URL)",
-                    other.url
-                ))
-                .into());
-            }
-            sources.push(Source { url, group });
-        }
-        let scrape_timeout = match (args.scrape_timeout, args.every) {
-            (Some(t), Some(every)) if t >= every => {
-                return Err(BadInput(format!(
-                    "--scrape-timeout {} must be shorter than --every {}",
-                    humantime::format_duration(t),
-                    humantime::format_duration(every)
+/// The flags as the engine's options; `hostname` is the default instance.
+fn options(args: &RelayArgs, hostname: &str) -> anyhow::Result<relay::Options> {
+    let instance = args
+        .instance
+        .clone()
+        .unwrap_or_else(|| hostname.to_string());
+    if instance.is_empty() {
+        return Err(Usage("--instance: the instance must not be empty".into()).into());
+    }
+    let mut extra = Vec::new();
+    for l in &args.labels {
+        extra.push(parse_label(l)?);
+    }
+    let mut sources: Vec<Source> = Vec::new();
+    for from in &args.from {
+        let (job, url) = split_from(from);
+        let job = match job.or(args.job.as_deref()) {
+            Some(j) => j.to_string(),
+            None => {
+                return Err(Usage(format!(
+                    "--from {from:?}: no job for this exporter; give --job or write JOB=URL"
                 ))
                 .into())
             }
-            (Some(t), _) => t,
-            (None, Some(every)) => DEFAULT_SCRAPE_TIMEOUT.min(every / 2),
-            (None, None) => DEFAULT_SCRAPE_TIMEOUT,
         };
-        if args.every.is_some_and(|e| e.is_zero()) {
-            return Err(BadInput("--every must be longer than 0s".into()).into());
+        let url = exporter_url(url).map_err(|m| Usage(format!("--from {from:?}: {m}")))?;
+        let mut pairs = vec![
+            ("job".to_string(), job),
+            ("instance".to_string(), instance.clone()),
+        ];
+        pairs.extend(extra.iter().cloned());
+        let group = GroupingKey::new(pairs);
+        if let Some(other) = sources.iter().find(|s| s.group == group) {
+            return Err(Usage(format!(
+                "--from {from:?}: {} goes to the group {group} already; give each exporter its own job (JOB=URL)",
+                other.url
+            ))
+            .into());
         }
-        let filters = Filters::new(&args.keep, &args.drop)
-            .map_err(|e| BadInput(format!("--keep/--drop: {e}")))?;
-        let expire_after = match (args.expire_after, args.every) {
-            (Some(d), _) if d.is_zero() => None,
-            (Some(d), _) => Some(d),
-            (None, Some(every)) => Some(every * EXPIRY_INTERVALS),
-            (None, None) => None,
-        };
-        let mut gateways = Vec::new();
-        for g in &args.gateways {
-            gateways.push(client::normalize_base(g)?);
-        }
-        if gateways.is_empty() && args.remote_write.is_empty() {
-            gateways.push("http://localhost:9091".to_string());
-        }
-        let mut remote_write = Vec::new();
-        for r in &args.remote_write {
-            remote_write.push(
-                client::normalize_base(r)
-                    .map_err(|e| BadInput(format!("--remote-write: {e:#}")))?,
-            );
-        }
-        Ok(Config {
-            sources,
-            every: args.every,
-            scrape_timeout,
-            max_size: args.max_size,
-            filters,
-            expire_after,
-            fanout: args.fanout,
-            gateways,
-            remote_write,
-            retries: args.connection.retries,
-        })
+        sources.push(Source { url, group });
     }
+    let scrape_timeout = match (args.scrape_timeout, args.every) {
+        (Some(t), Some(every)) if t >= every => {
+            return Err(Usage(format!(
+                "--scrape-timeout {} must be shorter than --every {}",
+                humantime::format_duration(t),
+                humantime::format_duration(every)
+            ))
+            .into())
+        }
+        (Some(t), _) => t,
+        (None, Some(every)) => DEFAULT_SCRAPE_TIMEOUT.min(every / 2),
+        (None, None) => DEFAULT_SCRAPE_TIMEOUT,
+    };
+    if args.every.is_some_and(|e| e.is_zero()) {
+        return Err(Usage("--every must be longer than 0s".into()).into());
+    }
+    let filters =
+        Filters::new(&args.keep, &args.drop).map_err(|e| Usage(format!("--keep/--drop: {e}")))?;
+    let expire_after = match (args.expire_after, args.every) {
+        (Some(d), _) if d.is_zero() => None,
+        (Some(d), _) => Some(d),
+        (None, Some(every)) => Some(every * EXPIRY_INTERVALS),
+        (None, None) => None,
+    };
+    let mut gateways = Vec::new();
+    for g in &args.gateways {
+        gateways.push(client::normalize_base(g)?);
+    }
+    if gateways.is_empty() && args.remote_write.is_empty() {
+        gateways.push("http://localhost:9091".to_string());
+    }
+    let mut remote_write = Vec::new();
+    for r in &args.remote_write {
+        remote_write
+            .push(client::normalize_base(r).map_err(|e| Usage(format!("--remote-write: {e:#}")))?);
+    }
+    Ok(relay::Options {
+        sources,
+        every: args.every,
+        scrape_timeout,
+        max_size: args.max_size,
+        filters,
+        expire_after,
+        fanout: match args.fanout {
+            FanoutArg::All => Fanout::All,
+            FanoutArg::Hash => Fanout::Hash,
+        },
+        gateways,
+        remote_write,
+        connection: super::connection(&args.connection)?,
+    })
 }
 
 /// `JOB=URL` or `URL`: a prefix before `=` is a job when it cannot be part
@@ -169,7 +145,7 @@ fn exporter_url(url: &str) -> Result<String, String> {
 }
 
 fn parse_label(l: &str) -> anyhow::Result<(String, String)> {
-    let bad = |m: &str| BadInput(format!("--label {l:?}: {m}"));
+    let bad = |m: &str| Usage(format!("--label {l:?}: {m}"));
     let (name, value) = l
         .split_once('=')
         .ok_or_else(|| bad("expected NAME=VALUE"))?;
@@ -182,473 +158,19 @@ fn parse_label(l: &str) -> anyhow::Result<(String, String)> {
     Ok((name.to_string(), value.to_string()))
 }
 
-/// Where pushes go.
-struct Target {
-    url: String,
-    remote_write: bool,
-    client: Gateway,
-}
-
-fn targets(args: &RelayArgs, config: &Config) -> anyhow::Result<Vec<Target>> {
-    let build = |url: &str| {
-        // The relay retries by itself (within the interval in daemon mode).
-        Gateway::connect(
-            url,
-            &ConnectionArgs {
-                retries: 0,
-                ..args.connection.clone()
-            },
-        )
-    };
-    let mut out = Vec::new();
-    for url in &config.gateways {
-        out.push(Target {
-            url: url.clone(),
-            remote_write: false,
-            client: build(url)?,
-        });
-    }
-    for url in &config.remote_write {
-        out.push(Target {
-            url: url.clone(),
-            remote_write: true,
-            client: build(url)?,
-        });
-    }
-    Ok(out)
-}
-
-/// Set by SIGTERM, SIGINT or Ctrl-C; every wait of the daemon ends early on it.
-#[derive(Default)]
-struct Stop {
-    stopped: Mutex<bool>,
-    cv: Condvar,
-}
-
-impl Stop {
-    fn stop(&self) {
-        *self.stopped.lock().unwrap_or_else(|e| e.into_inner()) = true;
-        self.cv.notify_all();
-    }
-
-    fn is_stopped(&self) -> bool {
-        *self.stopped.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Waits until `deadline`; true when stopped first.
-    fn wait_until(&self, deadline: Instant) -> bool {
-        let mut stopped = self.stopped.lock().unwrap_or_else(|e| e.into_inner());
-        loop {
-            if *stopped {
-                return true;
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return false;
-            }
-            stopped = self
-                .cv
-                .wait_timeout(stopped, deadline - now)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
-    }
-}
-
-pub fn run(args: RelayArgs) -> anyhow::Result<i32> {
-    log::init(args.log.log_level, args.log.log_format);
-    let hostname = gethostname::gethostname().to_string_lossy().into_owned();
-    let config = Config::from_args(&args, &hostname)?;
-    let targets = targets(&args, &config)?;
-    let stop = Arc::new(Stop::default());
-    match config.every {
-        None => once(&config, &targets, &stop),
-        Some(every) => {
-            let handler_stop = stop.clone();
-            ctrlc::set_handler(move || handler_stop.stop())
-                .context("cannot install the signal handler")?;
-            daemon(&config, &targets, every, &stop);
-            Ok(0)
-        }
-    }
-}
-
-/// What one cycle of one source came to.
-#[derive(Default)]
-struct Outcome {
-    scrape_error: Option<String>,
-    /// One per target pushed to: its index and the result.
-    pushes: Vec<(usize, Result<(), GatewayError>)>,
-}
-
-/// Scrape and push every source once; the exit code says what went wrong:
-/// a push that failed first (its kind decides), then an exporter that failed.
-fn once(config: &Config, targets: &[Target], stop: &Stop) -> anyhow::Result<i32> {
-    let outcomes: Vec<Outcome> = std::thread::scope(|s| {
-        let handles: Vec<_> = config
-            .sources
-            .iter()
-            .map(|source| {
-                s.spawn(move || {
-                    let exporter =
-                        Exporter::new(&source.url, config.scrape_timeout, config.max_size);
-                    cycle(config, source, &exporter, targets, None, stop, None)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("a relay cycle panicked"))
-            .collect()
-    });
-    let mut first_push_error = None;
-    let mut scrape_error = None;
-    for (source, outcome) in config.sources.iter().zip(outcomes) {
-        let total = outcome.pushes.len();
-        let failed = outcome.pushes.iter().filter(|(_, r)| r.is_err()).count();
-        for (i, result) in outcome.pushes {
-            let url = &targets[i].url;
-            // With several targets each one's status is logged; the first
-            // failure is also the command's error and picks the exit code.
-            match result {
-                Ok(()) if total > 1 && failed > 0 => {
-                    info!("pushed", group = source.group, target = url)
-                }
-                Ok(()) => debug!("pushed", group = source.group, target = url),
-                Err(e) => {
-                    if total > 1 {
-                        error!("push failed", group = source.group, target = url, err = e);
-                    }
-                    if first_push_error.is_none() {
-                        first_push_error = Some(anyhow::Error::new(e).context(format!(
-                            "cannot push group {} ({failed} of {total} targets failed)",
-                            source.group
-                        )));
-                    }
-                }
-            }
-        }
-        if let Some(e) = outcome.scrape_error {
-            if scrape_error.is_some() || first_push_error.is_some() {
-                warn!(
-                    "scrape failed; pushed only the health series",
-                    group = source.group,
-                    err = e
-                );
-            } else {
-                scrape_error = Some(e);
-            }
-        }
-    }
-    if let Some(e) = first_push_error {
-        if let Some(s) = scrape_error {
-            warn!("scrape failed; pushed only the health series", err = s);
-        }
-        return Err(e);
-    }
-    match scrape_error {
-        Some(e) => Err(ExporterFailed(e).into()),
-        None => Ok(0),
-    }
-}
-
-/// The targets one source's pushes go to: the gateways by fanout, then every
-/// remote-write receiver.
-fn chosen(config: &Config, targets: &[Target], source: &Source) -> Vec<usize> {
-    let mut out = fanout::targets(config.fanout, &source.group.canonical(), &config.gateways);
-    out.extend(config.gateways.len()..targets.len());
-    out
-}
-
-/// Runs every source on its own thread, a cycle per interval, until stopped.
-fn daemon(config: &Config, targets: &[Target], every: Duration, stop: &Stop) {
-    info!(
-        "relay started",
-        sources = config.sources.len(),
-        every = humantime::format_duration(every),
-        targets = targets
-            .iter()
-            .map(|t| t.url.as_str())
-            .collect::<Vec<_>>()
-            .join(","),
-    );
-    std::thread::scope(|s| {
-        for source in &config.sources {
-            s.spawn(move || source_loop(config, source, targets, every, stop));
-        }
-    });
-    info!("relay stopped");
-}
-
-/// One source's schedule. Cycles start on a fixed grid (`start + k *
-/// every`) plus a little jitter, so a fleet started together does not push
-/// in lockstep; a cycle that runs late skips the grid points it missed
-/// instead of starting cycles back to back, so cycles never overlap.
-fn source_loop(config: &Config, source: &Source, targets: &[Target], every: Duration, stop: &Stop) {
-    let exporter = Exporter::new(&source.url, config.scrape_timeout, config.max_size);
-    let jitter_max = (every / 10).min(Duration::from_secs(5));
-    let mut tick = Instant::now();
-    let mut state = State::default();
-    let mut run_at = tick;
-    loop {
-        if stop.wait_until(run_at) {
-            return;
-        }
-        let deadline = tick + every;
-        let outcome = cycle(
-            config,
-            source,
-            &exporter,
-            targets,
-            Some(deadline),
-            stop,
-            Some(&mut state),
-        );
-        state.pushed(source, targets, &outcome);
-        tick += every;
-        let now = Instant::now();
-        if tick <= now {
-            let behind = (now - tick).as_nanos() / every.as_nanos() + 1;
-            warn!(
-                "cycle took longer than the interval; skipping to the next",
-                group = source.group,
-                skipped = behind,
-            );
-            tick += every * behind as u32;
-        }
-        run_at = tick + jitter_max.mul_f64(fastrand::f64());
-    }
-}
-
-/// What the last cycle of a source saw: so the logs tell of changes (a
-/// failure every cycle, a recovery once) rather than of every success, and
-/// so remote write can end the series that disappeared.
-#[derive(Default)]
-struct State {
-    scrape_failed: bool,
-    failed_targets: Vec<usize>,
-    /// The series of the last remote write, to end those that disappear.
-    remote_series: Vec<Vec<crate::exposition::proto::prompb::Label>>,
-}
-
-impl State {
-    /// Logs how a scrape went, as soon as it is over (before the pushes,
-    /// which may be retried until the next cycle).
-    fn scraped(&mut self, source: &Source, scrape_error: Option<&str>) {
-        match scrape_error {
-            Some(e) => {
-                warn!(
-                    "scrape failed; pushing only the health series",
-                    group = source.group,
-                    err = e
-                );
-                self.scrape_failed = true;
-            }
-            None if self.scrape_failed => {
-                info!(
-                    "scrape recovered",
-                    group = source.group,
-                    exporter = source.url
-                );
-                self.scrape_failed = false;
-            }
-            None => {}
-        }
-    }
-
-    /// Logs how the pushes went.
-    fn pushed(&mut self, source: &Source, targets: &[Target], outcome: &Outcome) {
-        for (i, result) in &outcome.pushes {
-            let url = &targets[*i].url;
-            let was_failing = self.failed_targets.contains(i);
-            match result {
-                Err(e) => {
-                    warn!("push failed", group = source.group, target = url, err = e);
-                    if !was_failing {
-                        self.failed_targets.push(*i);
-                    }
-                }
-                Ok(()) if was_failing => {
-                    info!("push recovered", group = source.group, target = url);
-                    self.failed_targets.retain(|t| t != i);
-                }
-                Ok(()) => debug!("pushed", group = source.group, target = url),
-            }
-        }
-    }
-}
-
-/// One scrape and the pushes of what it gave (or of the health series alone).
-fn cycle(
-    config: &Config,
-    source: &Source,
-    exporter: &Exporter,
-    targets: &[Target],
-    deadline: Option<Instant>,
-    stop: &Stop,
-    state: Option<&mut State>,
-) -> Outcome {
-    let (scraped, duration) = scrape::timed(|| exporter.scrape());
-    let timestamp_ms = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0);
-    let mut health = Health {
-        duration,
-        ..Health::default()
-    };
-    let mut outcome = Outcome::default();
-    let names: Vec<&str> = source
-        .group
-        .labels()
-        .iter()
-        .map(|(n, _)| n.as_str())
-        .collect();
-    let mut families = Vec::new();
-    let mut size_hint = 0;
-    match &scraped {
-        Ok(s) => {
-            health.size_bytes = s.size_bytes;
-            size_hint = s.text.len();
-            match text::parse(&s.text) {
-                Ok(parsed) => {
-                    let (prepared, stats) = transform::prepare(parsed, &names, &config.filters);
-                    families = prepared;
-                    health.stats = stats;
-                    health.success = true;
-                }
-                Err(e) => {
-                    outcome.scrape_error = Some(format!(
-                        "the exporter at {} answered{} text that does not parse: {e}",
-                        exporter.url,
-                        if s.openmetrics { " OpenMetrics" } else { "" }
-                    ))
-                }
-            }
-        }
-        Err(e) => outcome.scrape_error = Some(e.to_string()),
-    }
-    let mut state = state;
-    if let Some(state) = state.as_deref_mut() {
-        state.scraped(source, outcome.scrape_error.as_deref());
-    }
-    let health_families = transform::health_families(&health);
-    let chosen = chosen(config, targets, source);
-    let gateway_body = chosen
-        .iter()
-        .any(|&i| !targets[i].remote_write)
-        .then(|| transform::render_body(&families, &health_families, size_hint));
-    let remote_body = chosen.iter().any(|&i| targets[i].remote_write).then(|| {
-        let mut request = remote_write::write_request(
-            &[&families, &health_families],
-            &source.group,
-            timestamp_ms,
-        );
-        if let Some(state) = state {
-            let previous = std::mem::take(&mut state.remote_series);
-            state.remote_series = remote_write::mark_stale(&mut request, previous, timestamp_ms);
-        }
-        remote_write::encode(&request)
-    });
-    drop(families);
-    let path = source.group.to_path();
-    let expire = config
-        .expire_after
-        .map(|d| humantime::format_duration(d).to_string());
-    let mut gateway_headers = vec![("Content-Type", "text/plain; version=0.0.4; charset=utf-8")];
-    if let Some(e) = &expire {
-        gateway_headers.push(("Pgw-Expire-After", e.as_str()));
-    }
-    let send = |i: usize| {
-        let target = &targets[i];
-        let (path, headers, body): (&str, &[(&str, &str)], &[u8]) = if target.remote_write {
-            (
-                "",
-                &remote_write::HEADERS,
-                remote_body.as_deref().unwrap_or_default(),
-            )
-        } else {
-            (
-                &path,
-                &gateway_headers,
-                gateway_body.as_deref().unwrap_or_default(),
-            )
-        };
-        push(target, path, headers, body, config.retries, deadline, stop)
-    };
-    // Several targets are pushed to in parallel, so that one that is down
-    // and retried does not hold back the others; one needs no thread.
-    let results: Vec<(usize, Result<(), GatewayError>)> = if chosen.len() == 1 {
-        vec![(chosen[0], send(chosen[0]))]
-    } else {
-        std::thread::scope(|s| {
-            let handles: Vec<_> = chosen
-                .iter()
-                .map(|&i| (i, s.spawn(move || send(i))))
-                .collect();
-            handles
-                .into_iter()
-                .map(|(i, h)| (i, h.join().expect("a push panicked")))
-                .collect()
-        })
-    };
-    outcome.pushes = results;
-    outcome
-}
-
-/// One push with retries: `retries` of them in once mode, as many as fit
-/// before `deadline` (the next cycle) in daemon mode. A 4xx is final.
-fn push(
-    target: &Target,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-    retries: u32,
-    deadline: Option<Instant>,
-    stop: &Stop,
-) -> Result<(), GatewayError> {
-    let method = if target.remote_write { "POST" } else { "PUT" };
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let err = match target.client.send(method, path, headers, Some(body)) {
-            Ok(_) => return Ok(()),
-            Err(e @ GatewayError::Rejected { .. }) => return Err(e),
-            Err(e) => e,
-        };
-        let wait = client::backoff(attempt);
-        let retry = match deadline {
-            Some(d) => Instant::now() + wait < d,
-            None => attempt <= retries,
-        };
-        if !retry || stop.is_stopped() {
-            return Err(err);
-        }
-        debug!(
-            "retrying push",
-            target = target.url,
-            attempt = attempt,
-            err = err
-        );
-        if stop.wait_until(Instant::now() + wait) {
-            return Err(err);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::cli::{Cli, Command};
     use clap::Parser as _;
 
-    fn config(args: &[&str]) -> anyhow::Result<Config> {
+    fn config(args: &[&str]) -> anyhow::Result<relay::Options> {
         let mut argv = vec!["pgw", "relay"];
         argv.extend_from_slice(args);
         let Command::Relay(a) = Cli::try_parse_from(argv)?.command else {
             panic!("not relay")
         };
-        Config::from_args(&a, "host1")
+        options(&a, "host1")
     }
 
     #[test]
@@ -738,13 +260,5 @@ mod tests {
         ])
         .unwrap();
         assert!(c.gateways.is_empty());
-    }
-
-    #[test]
-    fn stop_ends_waits() {
-        let stop = Stop::default();
-        assert!(!stop.wait_until(Instant::now() + Duration::from_millis(1)));
-        stop.stop();
-        assert!(stop.wait_until(Instant::now() + Duration::from_secs(3600)));
     }
 }

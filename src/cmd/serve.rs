@@ -4,13 +4,14 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{bail, Context as _};
+use anyhow::Context as _;
 
 use crate::cli::ServeArgs;
+use crate::error::Usage;
 use crate::server::limits::Limits;
 use crate::server::{self, Config};
 
-pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
     crate::log::init(args.log.log_level, args.log.log_format);
     let config = config(args)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -20,22 +21,27 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     runtime.block_on(server::run(config))
 }
 
-/// Validates the flags into a [`Config`].
-pub fn config(args: ServeArgs) -> anyhow::Result<Config> {
+/// Validates the flags into a [`Config`]; a mistake in them is a usage
+/// error (exit 2), found before any file is read or address bound.
+pub(crate) fn config(args: ServeArgs) -> anyhow::Result<Config> {
     if !args.telemetry_path.starts_with('/') {
-        bail!(
+        return Err(Usage(format!(
             "--web.telemetry-path must start with '/', got {:?}",
             args.telemetry_path
-        );
+        ))
+        .into());
     }
     if args.telemetry_path.starts_with("/metrics/job") {
-        bail!("--web.telemetry-path must not be under /metrics/job, which is the push API");
+        return Err(Usage(
+            "--web.telemetry-path must not be under /metrics/job, which is the push API".into(),
+        )
+        .into());
     }
     if args.max_body_size == 0 {
-        bail!("--push.max-body-size must be at least 1 byte");
+        return Err(Usage("--push.max-body-size must be at least 1 byte".into()).into());
     }
     if args.read_header_timeout.is_zero() {
-        bail!("--web.read-header-timeout must be longer than 0s");
+        return Err(Usage("--web.read-header-timeout must be longer than 0s".into()).into());
     }
     // `--flag=` (empty) means unset, as kingpin treats upstream's file flags.
     let file = |f: &Option<String>| f.as_deref().filter(|p| !p.is_empty()).map(PathBuf::from);
@@ -46,13 +52,19 @@ pub fn config(args: ServeArgs) -> anyhow::Result<Config> {
         tls_key_file: file(&args.tls_key_file),
     };
     if security.tls_cert_file.is_some() != security.tls_key_file.is_some() {
-        bail!("--web.tls-cert-file and --web.tls-key-file go together: give both or neither");
+        return Err(Usage(
+            "--web.tls-cert-file and --web.tls-key-file go together: give both or neither".into(),
+        )
+        .into());
     }
     if args.read_timeout.is_zero() {
-        bail!("--web.read-timeout must be longer than 0");
+        return Err(Usage("--web.read-timeout must be longer than 0".into()).into());
     }
     if args.expire_after.is_some_and(|d| d.is_zero()) {
-        bail!("--expire-after must be longer than 0 (leave it out to keep groups forever)");
+        return Err(Usage(
+            "--expire-after must be longer than 0 (leave it out to keep groups forever)".into(),
+        )
+        .into());
     }
     let limits = Limits {
         max_series_per_push: args.max_series_per_push,

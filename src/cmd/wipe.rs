@@ -8,12 +8,12 @@ use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::WipeArgs;
+use crate::client::groups;
 use crate::client::Gateway;
 use crate::cmd::delete::delete_one;
-use crate::exit::Usage;
-use crate::groups;
+use crate::error::Usage;
 
-pub fn run(args: WipeArgs) -> anyhow::Result<()> {
+pub(crate) fn run(args: WipeArgs) -> anyhow::Result<()> {
     let interactive = std::io::stdin().is_terminal();
     if !args.yes && !interactive {
         return Err(Usage(
@@ -21,7 +21,7 @@ pub fn run(args: WipeArgs) -> anyhow::Result<()> {
         )
         .into());
     }
-    let gateway = Gateway::new(&args.gateway)?;
+    let gateway = Gateway::new(&super::gateway_options(&args.gateway)?)?;
     let base = gateway.base();
     let listed = groups::fetch(&gateway)?;
     let n = listed.len();
@@ -31,7 +31,7 @@ pub fn run(args: WipeArgs) -> anyhow::Result<()> {
     }
     if !args.yes {
         let how = if args.per_group { " one by one" } else { "" };
-        eprint!("Delete all {} at {base}{how}? [y/N] ", plural(n));
+        eprint!("Delete all {} at {base}{how}? [y/N] ", groups::plural(n));
         let _ = std::io::stderr().flush();
         let mut answer = String::new();
         std::io::stdin().lock().read_line(&mut answer)?;
@@ -44,7 +44,7 @@ pub fn run(args: WipeArgs) -> anyhow::Result<()> {
     }
     match gateway.send("PUT", "/api/v1/admin/wipe", &[], None) {
         Ok(_) => {
-            println!("wiped {} at {base}", plural(n));
+            println!("wiped {} at {base}", groups::plural(n));
             Ok(())
         }
         // The official server (and pgw serve) register the route only with
@@ -52,17 +52,9 @@ pub fn run(args: WipeArgs) -> anyhow::Result<()> {
         Err(e) if e.status() == Some(404) => Err(anyhow::Error::new(e).context(format!(
             "the admin API is off at {base}: start the gateway with --web.enable-admin-api, \
              or run `pgw wipe --per-group` to delete the {} one by one",
-            plural(n)
+            groups::plural(n)
         ))),
         Err(e) => Err(anyhow::Error::new(e).context(format!("cannot wipe {base}"))),
-    }
-}
-
-fn plural(n: usize) -> String {
-    if n == 1 {
-        "1 group".into()
-    } else {
-        format!("{n} groups")
     }
 }
 
@@ -95,12 +87,15 @@ fn per_group(gateway: &Gateway, listed: &[groups::Group]) -> anyhow::Result<()> 
     let base = gateway.base();
     match first_error {
         None => {
-            println!("deleted {} at {base}, one by one", plural(n));
+            println!("deleted {} at {base}, one by one", groups::plural(n));
             Ok(())
         }
         Some(e) => {
-            println!("deleted {} of {} at {base}", n - failed, plural(n));
-            Err(e.context(format!("{failed} of {} could not be deleted", plural(n))))
+            println!("deleted {} of {} at {base}", n - failed, groups::plural(n));
+            Err(e.context(format!(
+                "{failed} of {} could not be deleted",
+                groups::plural(n)
+            )))
         }
     }
 }

@@ -2,7 +2,9 @@
 //! shared by every format, the strict text parser (`text`), the delimited
 //! protobuf decoder and encoder (`proto`), the renderer that writes the text
 //! format the way the Go client library does (`render`), the checks a push must
-//! pass (`validate`) and body decompression (`encoding`).
+//! pass (`validate`), body decompression (`encoding`) and the conversion of
+//! OpenMetrics text into the text format (`openmetrics`, for the relay's
+//! exporters).
 //!
 //! The model borrows from the request body wherever it can (`Cow<'a, str>`), so
 //! a push is parsed, checked and rendered without copying its names and values.
@@ -11,6 +13,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 pub mod encoding;
+pub(crate) mod openmetrics;
 pub mod proto;
 pub mod render;
 pub mod text;
@@ -129,6 +132,64 @@ pub struct Metric<'a> {
     pub labels: Vec<Label<'a>>,
     pub value: Value,
     pub timestamp_ms: Option<i64>,
+}
+
+/// One line of a series in the text format (one sample in remote write):
+/// the suffix of its name, the label it adds (`quantile` or `le`), its
+/// value, and whether that value is a count.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Sample {
+    pub(crate) suffix: &'static str,
+    pub(crate) extra: Option<(&'static str, f64)>,
+    pub(crate) value: f64,
+    pub(crate) count: bool,
+}
+
+impl Metric<'_> {
+    /// Calls `f` with each sample of the series, in the order of the text
+    /// format. Like expfmt, a histogram always has a `+Inf` bucket: when
+    /// none was given it is the total count.
+    pub(crate) fn for_each_sample(&self, mut f: impl FnMut(Sample)) {
+        let sample = |suffix, extra, value, count| Sample {
+            suffix,
+            extra,
+            value,
+            count,
+        };
+        match &self.value {
+            Value::Single(v) => f(sample("", None, *v, false)),
+            Value::Summary {
+                sample_count,
+                sample_sum,
+                quantiles,
+            } => {
+                for &(q, v) in quantiles {
+                    f(sample("", Some(("quantile", q)), v, false));
+                }
+                f(sample("_sum", None, *sample_sum, false));
+                f(sample("_count", None, *sample_count, true));
+            }
+            Value::Histogram {
+                sample_count,
+                sample_sum,
+                buckets,
+            } => {
+                for &(le, c) in buckets {
+                    f(sample("_bucket", Some(("le", le)), c, true));
+                }
+                if !buckets.iter().any(|&(le, _)| le == f64::INFINITY) {
+                    f(sample(
+                        "_bucket",
+                        Some(("le", f64::INFINITY)),
+                        *sample_count,
+                        true,
+                    ));
+                }
+                f(sample("_sum", None, *sample_sum, false));
+                f(sample("_count", None, *sample_count, true));
+            }
+        }
+    }
 }
 
 /// A metric family: every series of one metric name.

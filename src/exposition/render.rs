@@ -6,7 +6,7 @@
 //! thousands of pushes a second), so everything appends straight into a
 //! `Vec<u8>` with `itoa` and `ryu` and nothing allocates per line.
 
-use super::{Family, Label, Metric, MetricType, Value};
+use super::{Family, Label, Metric, MetricType};
 
 /// Appends `v` formatted like Go's `strconv.FormatFloat(v, 'g', -1, 64)`.
 ///
@@ -229,70 +229,16 @@ fn write_line_end(out: &mut Vec<u8>, timestamp_ms: Option<i64>) {
 /// The layout follows the value, not `kind`: the two agree for anything that
 /// passed validation, and following the value never loses data.
 pub fn write_series(out: &mut Vec<u8>, name: &str, _kind: MetricType, metric: &Metric<'_>) {
-    let labels = &metric.labels;
-    let ts = metric.timestamp_ms;
-    match &metric.value {
-        Value::Single(v) => {
-            write_name_and_labels(out, name, "", labels, None);
-            out.push(b' ');
-            write_float(out, *v);
-            write_line_end(out, ts);
+    metric.for_each_sample(|sample| {
+        write_name_and_labels(out, name, sample.suffix, &metric.labels, sample.extra);
+        out.push(b' ');
+        if sample.count {
+            write_count(out, sample.value);
+        } else {
+            write_float(out, sample.value);
         }
-        Value::Summary {
-            sample_count,
-            sample_sum,
-            quantiles,
-        } => {
-            for &(q, v) in quantiles {
-                write_name_and_labels(out, name, "", labels, Some(("quantile", q)));
-                out.push(b' ');
-                write_float(out, v);
-                write_line_end(out, ts);
-            }
-            write_sum_count(out, name, labels, *sample_sum, *sample_count, ts);
-        }
-        Value::Histogram {
-            sample_count,
-            sample_sum,
-            buckets,
-        } => {
-            let mut inf_seen = false;
-            for &(le, count) in buckets {
-                write_name_and_labels(out, name, "_bucket", labels, Some(("le", le)));
-                out.push(b' ');
-                write_count(out, count);
-                write_line_end(out, ts);
-                inf_seen |= le == f64::INFINITY;
-            }
-            // Like expfmt, a histogram always shows a `+Inf` bucket: when none
-            // was given it is the total count.
-            if !inf_seen {
-                write_name_and_labels(out, name, "_bucket", labels, Some(("le", f64::INFINITY)));
-                out.push(b' ');
-                write_count(out, *sample_count);
-                write_line_end(out, ts);
-            }
-            write_sum_count(out, name, labels, *sample_sum, *sample_count, ts);
-        }
-    }
-}
-
-fn write_sum_count(
-    out: &mut Vec<u8>,
-    name: &str,
-    labels: &[Label<'_>],
-    sum: f64,
-    count: f64,
-    ts: Option<i64>,
-) {
-    write_name_and_labels(out, name, "_sum", labels, None);
-    out.push(b' ');
-    write_float(out, sum);
-    write_line_end(out, ts);
-    write_name_and_labels(out, name, "_count", labels, None);
-    out.push(b' ');
-    write_count(out, count);
-    write_line_end(out, ts);
+        write_line_end(out, metric.timestamp_ms);
+    });
 }
 
 /// Appends a whole family: header, then every series in order.
@@ -306,6 +252,7 @@ pub fn write_family(out: &mut Vec<u8>, family: &Family<'_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exposition::Value;
     use proptest::prelude::*;
 
     #[test]

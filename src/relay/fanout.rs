@@ -8,8 +8,8 @@
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 /// How pushes are spread over several gateways.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Fanout {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fanout {
     /// Every gateway gets every push.
     All,
     /// Each group goes to one gateway, chosen by a consistent hash of its grouping key.
@@ -18,7 +18,7 @@ pub enum Fanout {
 
 /// The indexes into `gateways` that get the group whose canonical key is
 /// `key`.
-pub fn targets(fanout: Fanout, key: &[u8], gateways: &[String]) -> Vec<usize> {
+pub(crate) fn targets(fanout: Fanout, key: &[u8], gateways: &[String]) -> Vec<usize> {
     match fanout {
         Fanout::All => (0..gateways.len()).collect(),
         Fanout::Hash => pick(key, gateways).into_iter().collect(),

@@ -1,12 +1,13 @@
-//! `pgw relay`'s parts that do not depend on the command line: scraping an
-//! exporter (`scrape`, with `openmetrics` for exporters that answer in that
-//! format), preparing what was scraped for a gateway and adding the health
-//! series (`transform`), choosing gateways (`fanout`) and the remote-write
-//! body (`remote_write`). The command itself (flags, schedule, pushes, logs,
-//! exit codes) is `cmd::relay`.
+//! `pgw relay`, apart from its flags (which `cmd::relay` turns into
+//! [`engine::Options`]): scraping an exporter (`scrape`, converting
+//! OpenMetrics answers with `exposition::openmetrics`), preparing what was
+//! scraped for a gateway and adding the health series (`transform`),
+//! choosing gateways (`fanout`), the remote-write body (`remote_write`), and
+//! the engine that runs the cycles once or every interval, pushes, retries,
+//! logs and picks the exit code (`engine`).
 
-pub mod fanout;
-pub mod openmetrics;
-pub mod remote_write;
-pub mod scrape;
-pub mod transform;
+pub(crate) mod engine;
+pub(crate) mod fanout;
+pub(crate) mod remote_write;
+pub(crate) mod scrape;
+pub(crate) mod transform;

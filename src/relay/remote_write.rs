@@ -4,11 +4,11 @@
 //! `prometheus.WriteRequest` and compressed with snappy's block format. Pure.
 
 use crate::exposition::proto::prompb;
-use crate::exposition::{render, Family, Label, Value};
+use crate::exposition::{render, Family, Label};
 use crate::grouping::GroupingKey;
 
 /// The headers that go with a remote-write body, as the protocol requires.
-pub const HEADERS: [(&str, &str); 3] = [
+pub(crate) const HEADERS: [(&str, &str); 3] = [
     ("Content-Type", "application/x-protobuf"),
     ("Content-Encoding", "snappy"),
     ("X-Prometheus-Remote-Write-Version", "0.1.0"),
@@ -17,7 +17,7 @@ pub const HEADERS: [(&str, &str); 3] = [
 /// Converts families to a write request: every sample at `timestamp_ms`,
 /// with the group's labels added (the families carry none of them, see
 /// `transform::prepare`).
-pub fn write_request(
+pub(crate) fn write_request(
     parts: &[&[Family<'_>]],
     group: &GroupingKey,
     timestamp_ms: i64,
@@ -25,10 +25,13 @@ pub fn write_request(
     let mut timeseries = Vec::new();
     for family in parts.iter().flat_map(|p| p.iter()) {
         for metric in &family.metrics {
-            let mut push = |suffix: &str, extra: Option<(&str, f64)>, value: f64| {
+            metric.for_each_sample(|sample| {
                 let mut labels: Vec<prompb::Label> =
                     Vec::with_capacity(metric.labels.len() + group.labels().len() + 2);
-                labels.push(label("__name__", &format!("{}{suffix}", family.name)));
+                labels.push(label(
+                    "__name__",
+                    &format!("{}{}", family.name, sample.suffix),
+                ));
                 labels.extend(group.labels().iter().map(|(n, v)| label(n, v)));
                 labels.extend(
                     metric
@@ -36,46 +39,18 @@ pub fn write_request(
                         .iter()
                         .map(|Label { name, value }| label(name, value)),
                 );
-                if let Some((name, v)) = extra {
+                if let Some((name, v)) = sample.extra {
                     labels.push(label(name, &render::format_float(v)));
                 }
                 labels.sort_by(|a, b| a.name.cmp(&b.name));
                 timeseries.push(prompb::TimeSeries {
                     labels,
                     samples: vec![prompb::Sample {
-                        value,
+                        value: sample.value,
                         timestamp: timestamp_ms,
                     }],
                 });
-            };
-            match &metric.value {
-                Value::Single(v) => push("", None, *v),
-                Value::Summary {
-                    sample_count,
-                    sample_sum,
-                    quantiles,
-                } => {
-                    for &(q, v) in quantiles {
-                        push("", Some(("quantile", q)), v);
-                    }
-                    push("_sum", None, *sample_sum);
-                    push("_count", None, *sample_count);
-                }
-                Value::Histogram {
-                    sample_count,
-                    sample_sum,
-                    buckets,
-                } => {
-                    for &(le, c) in buckets {
-                        push("_bucket", Some(("le", le)), c);
-                    }
-                    if !buckets.iter().any(|&(le, _)| le == f64::INFINITY) {
-                        push("_bucket", Some(("le", f64::INFINITY)), *sample_count);
-                    }
-                    push("_sum", None, *sample_sum);
-                    push("_count", None, *sample_count);
-                }
-            }
+            });
         }
     }
     prompb::WriteRequest { timeseries }
@@ -83,14 +58,14 @@ pub fn write_request(
 
 /// The value Prometheus stores as a staleness marker (a NaN with a payload
 /// of its own, `value.StaleNaN` upstream).
-pub const STALE_NAN_BITS: u64 = 0x7ff0_0000_0000_0002;
+pub(crate) const STALE_NAN_BITS: u64 = 0x7ff0_0000_0000_0002;
 
 /// Ends the series that the previous write had and this one has not, with a
 /// staleness marker at `timestamp_ms`: what a scrape does when a series
 /// disappears, so a dead exporter's series vanish from queries at once
 /// instead of lingering for the 5-minute lookback. Returns the label sets of
 /// this write, to pass as `previous` next time.
-pub fn mark_stale(
+pub(crate) fn mark_stale(
     request: &mut prompb::WriteRequest,
     previous: Vec<Vec<prompb::Label>>,
     timestamp_ms: i64,
@@ -138,7 +113,7 @@ fn label(name: &str, value: &str) -> prompb::Label {
 }
 
 /// The body on the wire: the encoded request, snappy block-compressed.
-pub fn encode(request: &prompb::WriteRequest) -> Vec<u8> {
+pub(crate) fn encode(request: &prompb::WriteRequest) -> Vec<u8> {
     let bytes = prost::Message::encode_to_vec(request);
     snap::raw::Encoder::new()
         .compress_vec(&bytes)

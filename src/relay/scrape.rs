@@ -6,7 +6,7 @@
 use std::io::Read as _;
 use std::time::{Duration, Instant};
 
-use super::openmetrics;
+use crate::exposition::openmetrics;
 
 /// What the relay asks for: 0.0.4 first, anything else as a fallback it can
 /// still read (OpenMetrics is converted).
@@ -15,7 +15,7 @@ const ACCEPT: &str =
 
 /// Why a scrape gave nothing to relay.
 #[derive(Debug, thiserror::Error)]
-pub enum ScrapeError {
+pub(crate) enum ScrapeError {
     #[error("cannot reach the exporter at {url}: {cause}")]
     Unreachable { url: String, cause: String },
     #[error("the exporter at {url} answered {status}")]
@@ -28,7 +28,7 @@ pub enum ScrapeError {
 
 /// A successful scrape: the 0.0.4 text, the answer's size and how long it took.
 #[derive(Debug)]
-pub struct Scraped {
+pub(crate) struct Scraped {
     pub text: String,
     pub size_bytes: u64,
     pub openmetrics: bool,
@@ -36,14 +36,14 @@ pub struct Scraped {
 
 /// An exporter to scrape, with its HTTP agent kept across cycles (so the
 /// connection is reused in daemon mode).
-pub struct Exporter {
+pub(crate) struct Exporter {
     pub url: String,
     agent: ureq::Agent,
     max_size: usize,
 }
 
 impl Exporter {
-    pub fn new(url: &str, timeout: Duration, max_size: usize) -> Exporter {
+    pub(crate) fn new(url: &str, timeout: Duration, max_size: usize) -> Exporter {
         let agent = ureq::AgentBuilder::new()
             .timeout(timeout)
             .user_agent(concat!("pgw-relay/", env!("CARGO_PKG_VERSION")))
@@ -56,7 +56,7 @@ impl Exporter {
     }
 
     /// Scrapes once; the duration is measured by the caller around this call.
-    pub fn scrape(&self) -> Result<Scraped, ScrapeError> {
+    pub(crate) fn scrape(&self) -> Result<Scraped, ScrapeError> {
         let url = self.url.clone();
         let response = match self.agent.get(&self.url).set("Accept", ACCEPT).call() {
             Ok(r) => r,
@@ -107,7 +107,7 @@ impl Exporter {
 }
 
 /// Runs `f` and returns its result with the time it took.
-pub fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
+pub(crate) fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
     let start = Instant::now();
     let out = f();
     (out, start.elapsed())

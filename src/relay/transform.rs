@@ -14,12 +14,12 @@ use crate::exposition::{render, Family, Label, Metric, MetricType, Value};
 
 /// The prefix of the health series; exporter families that use it are dropped
 /// so the health series cannot be forged or duplicated by a chained relay.
-pub const HEALTH_PREFIX: &str = "pgw_relay_";
+pub(crate) const HEALTH_PREFIX: &str = "pgw_relay_";
 
 /// Keep/drop filters on family names, each a regex matched against the whole
 /// name (anchored, as in Prometheus relabelling).
 #[derive(Debug, Clone, Default)]
-pub struct Filters {
+pub(crate) struct Filters {
     pub keep: Option<Regex>,
     pub drop: Option<Regex>,
 }
@@ -27,7 +27,7 @@ pub struct Filters {
 impl Filters {
     /// Builds anchored filters from the `--keep`/`--drop` patterns; several
     /// patterns of one kind are alternatives.
-    pub fn new(keep: &[String], drop: &[String]) -> Result<Filters, regex::Error> {
+    pub(crate) fn new(keep: &[String], drop: &[String]) -> Result<Filters, regex::Error> {
         let anchored = |pats: &[String]| -> Result<Option<Regex>, regex::Error> {
             if pats.is_empty() {
                 return Ok(None);
@@ -49,7 +49,7 @@ impl Filters {
 
 /// What preparing a scrape changed, reported in the health series.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Stats {
+pub(crate) struct Stats {
     /// Samples (lines of the text format) that are sent.
     pub samples: u64,
     /// Timestamps removed, since a gateway refuses a push that has any.
@@ -70,7 +70,7 @@ pub struct Stats {
 /// the same by removing those labels from the body, so the gateway and remote
 /// write see the same series. When that makes two series of a family equal,
 /// the gateway would refuse the whole push, so only the first is kept.
-pub fn prepare<'a>(
+pub(crate) fn prepare<'a>(
     families: Vec<Family<'a>>,
     grouping_names: &[&str],
     filters: &Filters,
@@ -123,7 +123,7 @@ fn sample_count(metric: &Metric<'_>) -> u64 {
 
 /// How one scrape went.
 #[derive(Debug, Clone, Default)]
-pub struct Health {
+pub(crate) struct Health {
     pub success: bool,
     pub duration: Duration,
     /// Bytes of the exporter's answer after decompression.
@@ -132,7 +132,7 @@ pub struct Health {
 }
 
 /// The health series names, in the order they are written.
-pub const HEALTH_SERIES: [&str; 7] = [
+pub(crate) const HEALTH_SERIES: [&str; 7] = [
     "pgw_relay_scrape_success",
     "pgw_relay_scrape_duration_seconds",
     "pgw_relay_scrape_size_bytes",
@@ -144,7 +144,7 @@ pub const HEALTH_SERIES: [&str; 7] = [
 
 /// The health series: gauges without labels (the group's labels are added by
 /// the gateway, or by the remote-write conversion).
-pub fn health_families(h: &Health) -> Vec<Family<'static>> {
+pub(crate) fn health_families(h: &Health) -> Vec<Family<'static>> {
     let values = [
         (
             "1 if the relay's last scrape of the exporter succeeded, else 0.",
@@ -192,7 +192,11 @@ pub fn health_families(h: &Health) -> Vec<Family<'static>> {
 }
 
 /// Renders the push body: the exporter's families, then the health series.
-pub fn render_body(families: &[Family<'_>], health: &[Family<'_>], size_hint: usize) -> Vec<u8> {
+pub(crate) fn render_body(
+    families: &[Family<'_>],
+    health: &[Family<'_>],
+    size_hint: usize,
+) -> Vec<u8> {
     let mut out = Vec::with_capacity(size_hint + 1024);
     for family in families.iter().chain(health) {
         render::write_family(&mut out, family);

@@ -17,9 +17,9 @@ use flate2::write::GzEncoder;
 use http_body_util::BodyExt as _;
 use percent_encoding::percent_decode_str;
 
+use crate::client::selector::Selector;
 use crate::exposition::{encoding, proto, text};
 use crate::grouping::{GroupingKey, KeyError};
-use crate::selector::Selector;
 use crate::server::limits::{self, Limit};
 use crate::server::store::{self, Mode, PushError};
 use crate::server::{api, persist, security, ui, State};

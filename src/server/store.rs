@@ -18,11 +18,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use parking_lot::RwLock;
 use rustc_hash::FxHashMap;
 
+use crate::client::selector::Selector;
 use crate::exposition::render::{write_header, write_series};
 use crate::exposition::validate::check_families;
 use crate::exposition::{Family, Label, Metric, MetricType, Value};
 use crate::grouping::GroupingKey;
-use crate::selector::Selector;
 use crate::server::limits::{Limit, LimitHit, Limits};
 use crate::server::persist::journal::Journal;
 use crate::server::persist::record;

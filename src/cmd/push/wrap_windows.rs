@@ -9,7 +9,7 @@ use crate::exposition::Family;
 pub(super) struct Outcome;
 
 impl Outcome {
-    pub fn placeholder() -> Outcome {
+    pub(super) fn placeholder() -> Outcome {
         Outcome
     }
 }
@@ -24,7 +24,7 @@ pub(super) fn run(
     _: Vec<Family<'static>>,
     _: &[String],
 ) -> anyhow::Result<i32> {
-    Err(crate::exit::Usage(
+    Err(crate::error::Usage(
         "wrapping a command (pgw push -- COMMAND) is not supported on Windows".into(),
     )
     .into())

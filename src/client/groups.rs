@@ -15,20 +15,19 @@ use std::time::{Duration, SystemTime};
 use anyhow::Context as _;
 use serde_json::Value;
 
-use crate::cli::{FilterArgs, KeyArgs};
+use crate::client::selector::{Op, Selector};
 use crate::client::Gateway;
-use crate::exit::BadInput;
+use crate::error::BadInput;
 use crate::grouping::GroupingKey;
-use crate::selector::{Op, Selector};
 
 /// The families every group has, kept by the gateway itself; they are not
 /// counted as the group's metrics.
-pub const PUSH_TIME: &str = "push_time_seconds";
-pub const PUSH_FAILURE_TIME: &str = "push_failure_time_seconds";
+pub(crate) const PUSH_TIME: &str = "push_time_seconds";
+pub(crate) const PUSH_FAILURE_TIME: &str = "push_failure_time_seconds";
 
 /// One group, as listed.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Group {
+pub(crate) struct Group {
     pub key: GroupingKey,
     /// Unix seconds of the last successful push; `None` if none succeeded
     /// (the official server keeps a group created by a refused push, with 0).
@@ -48,7 +47,7 @@ pub struct Group {
 
 /// One family of a group, for `pgw list GROUP`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Family {
+pub(crate) struct Family {
     pub name: String,
     /// `COUNTER`, `GAUGE`, `SUMMARY`, `HISTOGRAM`, `UNTYPED`...
     pub kind: String,
@@ -62,11 +61,11 @@ pub struct Family {
 /// The answer of `GET /api/v1/metrics` does not have the expected shape.
 #[derive(Debug, thiserror::Error)]
 #[error("unexpected JSON from GET /api/v1/metrics: {0}")]
-pub struct ShapeError(String);
+pub(crate) struct ShapeError(String);
 
 impl Group {
     /// Seconds since the last successful push, `None` if there was none.
-    pub fn age(&self, now: f64) -> Option<f64> {
+    pub(crate) fn age(&self, now: f64) -> Option<f64> {
         self.push_time.map(|t| (now - t).max(0.0))
     }
 }
@@ -86,7 +85,9 @@ fn data(body: &[u8]) -> Result<Vec<Value>, ShapeError> {
 /// A listing only needs counts, so this reads the JSON straight into
 /// [`Group`] records, skipping the series instead of building a tree of
 /// every value (for 10,000 groups that is a fifth of the memory and time).
-pub fn parse(body: &[u8]) -> Result<Vec<Group>, ShapeError> {
+/// [`parse_one`], which keeps one group's series, runs the same reader over
+/// the tree, so both read a group alike.
+pub(crate) fn parse(body: &[u8]) -> Result<Vec<Group>, ShapeError> {
     let doc: wire::Envelope = serde_json::from_slice(body).map_err(|e| match e.classify() {
         serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
             ShapeError(format!("not JSON: {e}"))
@@ -99,7 +100,7 @@ pub fn parse(body: &[u8]) -> Result<Vec<Group>, ShapeError> {
     Ok(groups.into_iter().map(|g| g.0).collect())
 }
 
-/// The typed reading of `GET /api/v1/metrics` behind [`parse`].
+/// The typed reading of a group object, behind [`parse`] and [`parse_one`].
 mod wire {
     use std::collections::BTreeMap;
     use std::fmt;
@@ -111,11 +112,11 @@ mod wire {
     use crate::grouping::GroupingKey;
 
     #[derive(Deserialize)]
-    pub struct Envelope {
+    pub(super) struct Envelope {
         pub data: Option<Vec<GroupDoc>>,
     }
 
-    pub struct GroupDoc(pub Group);
+    pub(super) struct GroupDoc(pub Group);
 
     impl<'de> Deserialize<'de> for GroupDoc {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<GroupDoc, D::Error> {
@@ -291,7 +292,7 @@ mod wire {
 
 /// The group with `key` and its families (push-time families left out), if
 /// the answer has it.
-pub fn parse_one(
+pub(crate) fn parse_one(
     body: &[u8],
     key: &GroupingKey,
 ) -> Result<Option<(Group, Vec<Family>)>, ShapeError> {
@@ -304,61 +305,12 @@ pub fn parse_one(
     Ok(None)
 }
 
+/// One group object of the answer, read by the same reader as [`parse`].
 fn group(value: &Value) -> Result<Group, ShapeError> {
-    let obj = value
-        .as_object()
-        .ok_or_else(|| ShapeError("a group is not an object".into()))?;
-    let labels = obj
-        .get("labels")
-        .and_then(Value::as_object)
-        .ok_or_else(|| ShapeError("a group has no \"labels\" object".into()))?;
-    let mut pairs = Vec::with_capacity(labels.len());
-    for (name, v) in labels {
-        let v = v
-            .as_str()
-            .ok_or_else(|| ShapeError(format!("label {name:?} is not a string")))?;
-        pairs.push((name.as_str(), v));
-    }
-    let key = GroupingKey::new(pairs);
-    let mut metrics = 0;
-    let mut series = 0;
-    for (name, family) in obj {
-        if name == PUSH_TIME || name == PUSH_FAILURE_TIME {
-            continue;
-        }
-        if let Some(list) = family.get("metrics").and_then(Value::as_array) {
-            metrics += 1;
-            series += list.len();
-        }
-    }
-    let push_time = unix_time(obj.get(PUSH_TIME));
-    let failure_time = unix_time(obj.get(PUSH_FAILURE_TIME));
-    let last_push_ok = match obj.get("last_push_successful") {
-        Some(Value::Bool(b)) => *b,
-        // Not sent by a gateway older than the field: derive it the same way.
-        _ => failure_time.unwrap_or(0.0) <= push_time.unwrap_or(0.0),
-    };
-    Ok(Group {
-        key,
-        push_time,
-        failure_time,
-        last_push_ok,
-        metrics,
-        series,
-        expire_after: obj.get("expire_after_seconds").and_then(Value::as_f64),
-        expires_in: obj.get("expires_in_seconds").and_then(Value::as_f64),
-    })
-}
-
-/// The Unix time of a push-time family: its one series' `value`, a string
-/// (spec 3.1: every number is a string); 0 means never.
-fn unix_time(family: Option<&Value>) -> Option<f64> {
-    let value = family?.get("metrics")?.get(0)?.get("value")?;
-    let t = match value {
-        Value::String(s) => s.parse::<f64>().ok()?,
-        other => other.as_f64()?,
-    };
-    (t.is_finite() && t > 0.0).then_some(t)
+    use serde::Deserialize as _;
+    wire::GroupDoc::deserialize(value)
+        .map(|g| g.0)
+        .map_err(|e| ShapeError(e.to_string()))
 }
 
 fn families(value: Value) -> Vec<Family> {
@@ -387,22 +339,13 @@ fn families(value: Value) -> Vec<Family> {
 }
 
 /// `GET /api/v1/metrics`, parsed.
-pub fn fetch(gateway: &Gateway) -> anyhow::Result<Vec<Group>> {
+pub(crate) fn fetch(gateway: &Gateway) -> anyhow::Result<Vec<Group>> {
     let body = fetch_body(gateway)?;
     parse(&body).with_context(|| format!("cannot read the groups of {}", gateway.base()))
 }
 
-/// One group and its families; `None` when the gateway has no such group.
-pub fn fetch_one(
-    gateway: &Gateway,
-    key: &GroupingKey,
-) -> anyhow::Result<Option<(Group, Vec<Family>)>> {
-    let body = fetch_body(gateway)?;
-    parse_one(&body, key).with_context(|| format!("cannot read the groups of {}", gateway.base()))
-}
-
 /// The raw answer of `GET /api/v1/metrics`, for [`parse`] and [`parse_one`].
-pub fn fetch_body(gateway: &Gateway) -> anyhow::Result<Vec<u8>> {
+pub(crate) fn fetch_body(gateway: &Gateway) -> anyhow::Result<Vec<u8>> {
     let reply = gateway
         .send(
             "GET",
@@ -416,7 +359,7 @@ pub fn fetch_body(gateway: &Gateway) -> anyhow::Result<Vec<u8>> {
 
 /// Which groups a command acts on: all of the given conditions.
 #[derive(Debug, Clone, Default)]
-pub struct Filter {
+pub(crate) struct Filter {
     pub selector: Option<Selector>,
     /// Last successful push longer ago than this (or never).
     pub stale: Option<Duration>,
@@ -425,20 +368,7 @@ pub struct Filter {
 }
 
 impl Filter {
-    /// Reads `-s` and `--stale`; a bad selector is bad input (exit 3).
-    pub fn from_args(args: &FilterArgs, failed: bool) -> anyhow::Result<Filter> {
-        let selector = match &args.selector {
-            Some(s) => Some(s.parse::<Selector>().context("-s/--selector")?),
-            None => None,
-        };
-        Ok(Filter {
-            selector,
-            stale: args.stale,
-            failed,
-        })
-    }
-
-    pub fn matches(&self, group: &Group, now: f64) -> bool {
+    pub(crate) fn matches(&self, group: &Group, now: f64) -> bool {
         if let Some(sel) = &self.selector {
             if !sel.matches(|name| group.key.get(name)) {
                 return false;
@@ -456,7 +386,7 @@ impl Filter {
     }
 
     /// The filter as it was given, for messages: `-s job="x" --stale 1h`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let mut parts = Vec::new();
         if let Some(sel) = &self.selector {
             parts.push(format!("-s '{sel}'"));
@@ -471,7 +401,7 @@ impl Filter {
     }
 
     /// What to say when no group at `base` passes the filter.
-    pub fn none_at(&self, base: &str) -> String {
+    pub(crate) fn none_at(&self, base: &str) -> String {
         if self.selector.is_none() && self.stale.is_none() && !self.failed {
             format!("the gateway at {base} holds no group")
         } else {
@@ -480,31 +410,11 @@ impl Filter {
     }
 }
 
-/// The group named by `GROUP` or `-j`/`-l`, if any. `GROUP` is the group's
-/// whole label set written as equality matchers (`job=x,instance=y`), so it
-/// names one group exactly: `instance=""` is the group with an empty
-/// instance, which the official server keeps apart from the one without.
-pub fn key_from_args(args: &KeyArgs) -> anyhow::Result<Option<GroupingKey>> {
-    if let Some(job) = &args.job {
-        if job.is_empty() {
-            return Err(BadInput("-j/--job: the job name is empty".into()).into());
-        }
-        let pairs = args
-            .labels
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str()))
-            .chain([("job", job.as_str())]);
-        let mut seen = std::collections::HashSet::new();
-        for (name, _) in &args.labels {
-            if !seen.insert(name) {
-                return Err(BadInput(format!("-l/--label: label {name:?} is given twice")).into());
-            }
-        }
-        return Ok(Some(GroupingKey::new(pairs)));
-    }
-    let Some(text) = &args.group else {
-        return Ok(None);
-    };
+/// The group named by `GROUP`, the group's whole label set written as
+/// equality matchers (`job=x,instance=y`), so it names one group exactly:
+/// `instance=""` is the group with an empty instance, which the official
+/// server keeps apart from the one without. A bad one is bad input.
+pub(crate) fn parse_key(text: &str) -> anyhow::Result<GroupingKey> {
     let bad = |msg: String| BadInput(format!("group {text:?}: {msg}"));
     let sel: Selector = text.parse().context("GROUP")?;
     let mut pairs: Vec<(&str, &str)> = Vec::new();
@@ -532,20 +442,29 @@ pub fn key_from_args(args: &KeyArgs) -> anyhow::Result<Option<GroupingKey>> {
     match pairs.iter().find(|(n, _)| *n == "job") {
         None => Err(bad("no job label (write job=NAME first)".into()).into()),
         Some((_, "")) => Err(bad("the job name is empty".into()).into()),
-        Some(_) => Ok(Some(GroupingKey::new(pairs))),
+        Some(_) => Ok(GroupingKey::new(pairs)),
     }
 }
 
 /// The order groups are shown and deleted in: by job, then by the other
 /// labels (names sorted).
-pub fn label_order(a: &GroupingKey, b: &GroupingKey) -> std::cmp::Ordering {
+pub(crate) fn label_order(a: &GroupingKey, b: &GroupingKey) -> std::cmp::Ordering {
     a.get("job")
         .cmp(&b.get("job"))
         .then_with(|| a.labels().cmp(b.labels()))
 }
 
+/// `1 group`, `3 groups`: how the commands count groups in messages.
+pub(crate) fn plural(n: usize) -> String {
+    if n == 1 {
+        "1 group".into()
+    } else {
+        format!("{n} groups")
+    }
+}
+
 /// Now, as Unix seconds.
-pub fn now() -> f64 {
+pub(crate) fn now() -> f64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
@@ -554,7 +473,7 @@ pub fn now() -> f64 {
 
 /// An age in its two largest units, as humantime writes them: `42s`,
 /// `3m 12s`, `2h 5m`, `3days 4h`. More precision is noise in a listing.
-pub fn format_age(secs: f64) -> String {
+pub(crate) fn format_age(secs: f64) -> String {
     let secs = if secs.is_finite() && secs > 0.0 {
         secs as u64
     } else {
@@ -573,7 +492,7 @@ pub fn format_age(secs: f64) -> String {
 }
 
 /// `3m 12s ago`, or `never` for a group that no push has reached.
-pub fn format_ago(age: Option<f64>) -> String {
+pub(crate) fn format_ago(age: Option<f64>) -> String {
     match age {
         Some(a) => format!("{} ago", format_age(a)),
         None => "never".into(),
@@ -581,7 +500,7 @@ pub fn format_ago(age: Option<f64>) -> String {
 }
 
 /// Unix seconds as RFC 3339 UTC, to the second.
-pub fn format_unix(t: f64) -> String {
+pub(crate) fn format_unix(t: f64) -> String {
     let d = Duration::from_secs_f64(t.max(0.0));
     humantime::format_rfc3339_seconds(SystemTime::UNIX_EPOCH + d).to_string()
 }
@@ -709,28 +628,8 @@ mod tests {
         assert!(!failed.matches(&fresh, now) && failed.matches(&old, now));
     }
 
-    fn key_args(group: Option<&str>, job: Option<&str>, labels: &[(&str, &str)]) -> KeyArgs {
-        KeyArgs {
-            group: group.map(str::to_string),
-            job: job.map(str::to_string),
-            labels: labels
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.to_string()))
-                .collect(),
-        }
-    }
-
     #[test]
     fn a_group_is_named_exactly() {
-        let k = key_from_args(&key_args(Some(r#"job=x,instance="""#), None, &[]))
-            .unwrap()
-            .unwrap();
-        assert_eq!(k, GroupingKey::new([("job", "x"), ("instance", "")]));
-        let k = key_from_args(&key_args(None, Some("x"), &[("path", "/var/tmp")]))
-            .unwrap()
-            .unwrap();
-        assert_eq!(k.get("path"), Some("/var/tmp"));
-        assert!(key_from_args(&key_args(None, None, &[])).unwrap().is_none());
         for bad in [
             "instance=a",
             "job=~x",
@@ -738,10 +637,10 @@ mod tests {
             "job=\"\"",
             "job=x,__a=b",
         ] {
-            let err = key_from_args(&key_args(Some(bad), None, &[])).unwrap_err();
+            let err = parse_key(bad).unwrap_err();
             assert_eq!(
                 crate::exit::code_for(&err),
-                crate::exit::ExitCode::BadInput,
+                crate::exit::Code::BadInput,
                 "{bad}: {err:#}"
             );
         }

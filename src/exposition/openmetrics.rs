@@ -1,6 +1,6 @@
 //! OpenMetrics text to Prometheus text 0.0.4, line by line, so that the strict
-//! 0.0.4 parser can read an exporter that answers OpenMetrics although the
-//! relay asked for 0.0.4. Pure.
+//! 0.0.4 parser can read an exporter that answers OpenMetrics although
+//! `pgw relay` asked for 0.0.4. Pure.
 //!
 //! What changes: `# EOF` and `# UNIT` lines go; a counter family `x` is
 //! announced as `x_total` (its samples are already called so); `_created`
@@ -16,7 +16,7 @@ use std::collections::HashMap;
 /// True when an answer is OpenMetrics: by its Content-Type, or (for an
 /// exporter that mislabels it) by the `# EOF` line that ends every
 /// OpenMetrics exposition and never appears in 0.0.4.
-pub fn is_openmetrics(content_type: Option<&str>, body: &str) -> bool {
+pub(crate) fn is_openmetrics(content_type: Option<&str>, body: &str) -> bool {
     if content_type.is_some_and(|c| {
         c.trim_start()
             .to_ascii_lowercase()
@@ -39,7 +39,7 @@ enum OmType {
 }
 
 /// Converts an OpenMetrics exposition to the 0.0.4 text format.
-pub fn to_text_004(input: &str) -> String {
+pub(crate) fn to_text_004(input: &str) -> String {
     // HELP may come before TYPE, so the types are read first.
     let mut types: HashMap<&str, OmType> = HashMap::new();
     for line in input.lines() {

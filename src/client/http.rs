@@ -1,14 +1,14 @@
-//! The HTTP side of the client commands (`push`, `list`, `delete`, `wipe`):
-//! one [`Gateway`] built from the common flags, which sends a request with
-//! the configured TLS, credentials and timeout, retries with backoff where a
-//! retry can help, and turns every failure into a [`GatewayError`] whose kind
-//! picks the exit code (`exit::code_for`).
+//! The HTTP side of the client commands (`push`, `list`, `delete`, `wipe`)
+//! and of `pgw relay`'s pushes: one [`Gateway`] built from [`Options`],
+//! which sends a request with the configured TLS, credentials and timeout,
+//! retries with backoff where a retry can help, and turns every failure into
+//! a [`GatewayError`] whose kind picks the exit code (`exit::code_for`).
 //!
 //! Any 2xx answer is success: servers differ (the official one answers 200,
 //! or 202 with its consistency check off and for deletions).
 
-use std::fmt;
 use std::io::Read as _;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,120 +17,66 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 
-use crate::cli::{ConnectionArgs, GatewayArgs};
-use crate::exit::BadInput;
+use crate::error::{Attempts, BadInput, GatewayError, Message, Status, Usage};
 
 /// An answer of the gateway, read whole.
 #[derive(Debug, Clone)]
-pub struct Reply {
-    pub status: u16,
+pub(crate) struct Reply {
     pub content_type: Option<String>,
     pub body: Vec<u8>,
 }
 
 impl Reply {
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 }
 
-/// Why a request to the gateway failed; each kind has its own exit code.
-#[derive(Debug, thiserror::Error)]
-pub enum GatewayError {
-    #[error("cannot reach the gateway at {url}: {cause}{attempts}")]
-    Unreachable {
-        url: String,
-        cause: String,
-        attempts: Attempts,
-    },
-    #[error("the gateway at {url} did not answer {method} {path} within {timeout}{attempts}")]
-    TimedOut {
-        url: String,
-        method: String,
-        path: String,
-        timeout: String,
-        attempts: Attempts,
-    },
-    /// A 4xx: the gateway understood and refused; retrying cannot help.
-    #[error("the gateway at {url} refused {method} {path} with {status}{message}")]
-    Rejected {
-        url: String,
-        method: String,
-        path: String,
-        status: Status,
-        message: Message,
-    },
-    /// A 5xx (or another non-2xx answer) after the last retry.
-    #[error("the gateway at {url} failed {method} {path} with {status}{message}{attempts}")]
-    Failed {
-        url: String,
-        method: String,
-        path: String,
-        status: Status,
-        message: Message,
-        attempts: Attempts,
-    },
-}
-
-impl GatewayError {
-    /// The HTTP status, when the gateway answered.
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            GatewayError::Rejected { status, .. } | GatewayError::Failed { status, .. } => {
-                Some(status.0)
-            }
-            _ => None,
-        }
-    }
-}
-
-/// An HTTP status shown with its reason phrase: `404 Not Found`.
-#[derive(Debug, Clone, Copy)]
-pub struct Status(pub u16);
-
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let reason = axum::http::StatusCode::from_u16(self.0)
-            .ok()
-            .and_then(|s| s.canonical_reason());
-        match reason {
-            Some(r) => write!(f, "{} {r}", self.0),
-            None => write!(f, "{}", self.0),
-        }
-    }
-}
-
-/// The gateway's own words about a refusal, shown after a colon.
+/// One gateway to reach, and how.
 #[derive(Debug, Clone)]
-pub struct Message(pub String);
-
-impl fmt::Display for Message {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let m = self.0.trim();
-        if m.is_empty() {
-            Ok(())
-        } else {
-            write!(f, ": {m}")
-        }
-    }
+pub(crate) struct Options {
+    /// The gateway's URL as [`normalize_base`] returns it.
+    pub(crate) url: String,
+    pub(crate) connection: Connection,
 }
 
-/// How many attempts were made, shown only when there were retries.
-#[derive(Debug, Clone, Copy)]
-pub struct Attempts(pub u32);
-
-impl fmt::Display for Attempts {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0 > 1 {
-            write!(f, " (gave up after {} attempts)", self.0)
-        } else {
-            Ok(())
-        }
-    }
+/// How to reach gateways: what the connection flags say, checked (credentials
+/// that exclude each other) but with the files they name not read yet.
+#[derive(Debug, Clone)]
+pub(crate) struct Connection {
+    /// PEM file of extra certificate authorities to trust.
+    pub(crate) ca_cert: Option<PathBuf>,
+    /// Accept any certificate (the connection stays encrypted).
+    pub(crate) insecure: bool,
+    pub(crate) credentials: Credentials,
+    /// Time limit of each request.
+    pub(crate) timeout: Duration,
+    /// Retries after a connection error, a timeout or a 5xx answer.
+    pub(crate) retries: u32,
 }
 
-/// A gateway to talk to, configured from the common flags.
-pub struct Gateway {
+/// The credential a request carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Credentials {
+    None,
+    Basic {
+        user: String,
+        password: Option<Secret>,
+    },
+    /// Never empty when given as a value.
+    Bearer(Secret),
+}
+
+/// A secret given as a value, or as a file whose first line it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Secret {
+    Value(String),
+    /// The flag that named the file, for messages, and the file.
+    File(&'static str, PathBuf),
+}
+
+/// A gateway to talk to, configured from [`Options`].
+pub(crate) struct Gateway {
     /// Without a trailing slash; may carry a path prefix (`https://gw/pgw`).
     base: String,
     agent: ureq::Agent,
@@ -140,39 +86,37 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    pub fn new(args: &GatewayArgs) -> anyhow::Result<Gateway> {
-        Gateway::connect(&args.gateway, &args.connection)
-    }
-
-    /// A gateway at `url`, reached as `args` say.
-    pub fn connect(url: &str, args: &ConnectionArgs) -> anyhow::Result<Gateway> {
-        let base = normalize_base(url)?;
+    /// Reads the files the options name (CA certificates, secrets) and sets
+    /// up the connection; nothing is sent yet.
+    pub(crate) fn new(options: &Options) -> anyhow::Result<Gateway> {
+        let base = options.url.clone();
+        let connection = &options.connection;
         let mut builder = ureq::AgentBuilder::new()
-            .timeout(args.timeout)
+            .timeout(connection.timeout)
             .user_agent(concat!("pgw/", env!("CARGO_PKG_VERSION")))
             // Redirects would turn a PUT into a GET; a gateway does not
             // redirect, so one is reported rather than followed.
             .redirects(0);
         if base.starts_with("https://") {
-            builder = builder.tls_config(Arc::new(tls_config(args)?));
+            builder = builder.tls_config(Arc::new(tls_config(connection)?));
         }
         Ok(Gateway {
             base,
             agent: builder.build(),
-            authorization: authorization(args)?,
-            retries: args.retries,
-            timeout: args.timeout,
+            authorization: authorization(&connection.credentials)?,
+            retries: connection.retries,
+            timeout: connection.timeout,
         })
     }
 
     /// The gateway's base URL, as requests are built from it.
-    pub fn base(&self) -> &str {
+    pub(crate) fn base(&self) -> &str {
         &self.base
     }
 
     /// Sends `method path` (path absolute, already escaped, with its query),
     /// retrying on connection errors, timeouts and 5xx answers.
-    pub fn send(
+    pub(crate) fn send(
         &self,
         method: &str,
         path: &str,
@@ -247,11 +191,7 @@ impl Gateway {
         };
         // A body that breaks off is still worth showing as far as it came.
         let _ = response.into_reader().take(limit).read_to_end(&mut body);
-        let reply = Reply {
-            status,
-            content_type,
-            body,
-        };
+        let reply = Reply { content_type, body };
         match status {
             200..=299 => Ok(reply),
             400..=499 => Err(GatewayError::Rejected {
@@ -275,7 +215,7 @@ impl Gateway {
 
 /// Exponential backoff from 250 ms, capped at 8 s, with up to 25 % jitter so
 /// that a fleet of cron jobs does not retry in lockstep.
-pub fn backoff(attempt: u32) -> Duration {
+pub(crate) fn backoff(attempt: u32) -> Duration {
     let base = Duration::from_millis(250) * 2u32.saturating_pow(attempt.saturating_sub(1).min(5));
     let base = base.min(Duration::from_secs(8));
     let nanos = std::time::SystemTime::now()
@@ -319,7 +259,7 @@ fn is_timeout(t: &ureq::Transport) -> bool {
     false
 }
 
-pub fn transport_cause(t: &ureq::Transport) -> String {
+pub(crate) fn transport_cause(t: &ureq::Transport) -> String {
     let mut out = t.message().map(str::to_string).unwrap_or_default();
     let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(t);
     while let Some(e) = source {
@@ -341,7 +281,7 @@ pub fn transport_cause(t: &ureq::Transport) -> String {
 
 /// Checks and normalises the gateway URL: `host:9091` means `http://host:9091`,
 /// and a trailing slash is dropped so paths can be appended.
-pub fn normalize_base(gateway: &str) -> anyhow::Result<String> {
+pub(crate) fn normalize_base(gateway: &str) -> Result<String, Usage> {
     let g = gateway.trim();
     let full = if g.contains("://") {
         g.to_string()
@@ -350,79 +290,67 @@ pub fn normalize_base(gateway: &str) -> anyhow::Result<String> {
     };
     let (scheme, rest) = full.split_once("://").unwrap_or(("", ""));
     if scheme != "http" && scheme != "https" {
-        return Err(BadInput(format!(
+        return Err(Usage(format!(
             "--gateway {gateway:?}: the scheme must be http or https"
-        ))
-        .into());
+        )));
     }
     let host = rest.split('/').next().unwrap_or("");
     if host.is_empty() {
-        return Err(BadInput(format!("--gateway {gateway:?}: no host")).into());
+        return Err(Usage(format!("--gateway {gateway:?}: no host")));
     }
     if rest.contains(['?', '#']) {
-        return Err(BadInput(format!(
+        return Err(Usage(format!(
             "--gateway {gateway:?}: a query or fragment has no place in a gateway URL"
-        ))
-        .into());
+        )));
     }
     Ok(full.trim_end_matches('/').to_string())
 }
 
-/// The `Authorization` header from the credential flags and variables.
-fn authorization(args: &ConnectionArgs) -> anyhow::Result<Option<String>> {
+/// The `Authorization` header for `credentials`, reading the secret files.
+fn authorization(credentials: &Credentials) -> anyhow::Result<Option<String>> {
     use base64::Engine as _;
-    let token = match (&args.token_file, &args.token) {
-        (Some(file), _) => Some(read_secret(file, "--token-file")?),
-        (None, Some(t)) => Some(t.trim().to_string()),
-        (None, None) => None,
-    };
-    let password = match (&args.password_file, &args.password) {
-        (Some(file), _) => Some(read_secret(file, "--password-file")?),
-        (None, Some(p)) => Some(p.clone()),
-        (None, None) => None,
-    };
-    match (&args.user, password, token) {
-        (Some(_), _, Some(_)) => Err(BadInput(
-            "both a user (--user, PGW_USER) and a token (--token-file, PGW_TOKEN) are set; \
-             give one kind of credential"
-                .into(),
-        )
-        .into()),
-        (Some(user), password, None) => {
-            let pair = format!("{user}:{}", password.unwrap_or_default());
+    match credentials {
+        Credentials::None => Ok(None),
+        Credentials::Basic { user, password } => {
+            let password = match password {
+                Some(p) => read_secret(p)?,
+                None => String::new(),
+            };
+            let pair = format!("{user}:{password}");
             Ok(Some(format!(
                 "Basic {}",
                 base64::engine::general_purpose::STANDARD.encode(pair)
             )))
         }
-        (None, Some(_), None) if args.password_file.is_some() => {
-            Err(BadInput("--password-file is set but --user (or PGW_USER) is not".into()).into())
-        }
-        (None, _, Some(token)) => {
+        Credentials::Bearer(token) => {
+            let token = read_secret(token)?;
             if token.is_empty() {
                 return Err(BadInput("the bearer token is empty".into()).into());
             }
             Ok(Some(format!("Bearer {token}")))
         }
-        (None, _, None) => Ok(None),
     }
 }
 
-/// A secret from a file: the first line, so a trailing newline written by
-/// `echo` is not part of it.
-fn read_secret(path: &std::path::Path, flag: &str) -> anyhow::Result<String> {
+/// A secret's value; from a file, its first line, so a trailing newline
+/// written by `echo` is not part of it.
+fn read_secret(secret: &Secret) -> anyhow::Result<String> {
+    let (flag, path) = match secret {
+        Secret::Value(v) => return Ok(v.clone()),
+        Secret::File(flag, path) => (flag, path),
+    };
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("{flag}: cannot read {}", path.display()))
         .map_err(|e| BadInput(format!("{e:#}")))?;
     Ok(text.lines().next().unwrap_or("").to_string())
 }
 
-fn tls_config(args: &ConnectionArgs) -> anyhow::Result<rustls::ClientConfig> {
+fn tls_config(connection: &Connection) -> anyhow::Result<rustls::ClientConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .context("cannot set up TLS")?;
-    if args.insecure {
+    if connection.insecure {
         return Ok(builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(NoVerify(provider)))
@@ -430,7 +358,7 @@ fn tls_config(args: &ConnectionArgs) -> anyhow::Result<rustls::ClientConfig> {
     }
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    if let Some(path) = &args.ca_cert {
+    if let Some(path) = &connection.ca_cert {
         let bad = |msg: String| BadInput(format!("--ca-cert {}: {msg}", path.display()));
         let pem = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
         let mut found = 0;
