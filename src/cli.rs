@@ -14,11 +14,11 @@ use crate::log;
 #[command(name = "pgw", version, about, long_about = None, propagate_version = true)]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Run a Pushgateway server, a drop-in replacement for the official one.
     #[command(after_help = SERVE_EXAMPLES)]
     Serve(ServeArgs),
@@ -50,10 +50,10 @@ pub enum Command {
 
 /// `pgw generate` flags.
 #[derive(Debug, Args)]
-pub struct GenerateArgs {
+pub(crate) struct GenerateArgs {
     /// Directory under which man/ and completions/ are written.
     #[arg(long, value_name = "DIR", default_value = ".")]
-    pub out: PathBuf,
+    pub(crate) out: PathBuf,
 }
 
 const SERVE_EXAMPLES: &str = "\
@@ -66,7 +66,7 @@ Flags keep the official Pushgateway's names, so a service file can swap the bina
 
 /// `pgw serve` flags, named as the official Pushgateway's.
 #[derive(Debug, Args)]
-pub struct ServeArgs {
+pub(crate) struct ServeArgs {
     /// Address to listen on for the web interface, API and telemetry (repeatable).
     #[arg(
         long = "web.listen-address",
@@ -74,7 +74,7 @@ pub struct ServeArgs {
         value_name = "ADDR",
         default_value = ":9091"
     )]
-    pub listen_address: Vec<String>,
+    pub(crate) listen_address: Vec<String>,
 
     /// Path under which to expose the server's metrics (the push API stays at /metrics/job/...).
     #[arg(
@@ -82,108 +82,108 @@ pub struct ServeArgs {
         value_name = "PATH",
         default_value = "/metrics"
     )]
-    pub telemetry_path: String,
+    pub(crate) telemetry_path: String,
 
     /// The URL under which the gateway is reached from outside; its path is the default route prefix.
     #[arg(long = "web.external-url", value_name = "URL")]
-    pub external_url: Option<String>,
+    pub(crate) external_url: Option<String>,
 
     /// Prefix for every route (defaults to the path of --web.external-url).
     #[arg(long = "web.route-prefix", value_name = "PATH")]
-    pub route_prefix: Option<String>,
+    pub(crate) route_prefix: Option<String>,
 
     /// Enable shutdown via HTTP: PUT or POST /-/quit.
     #[arg(long = "web.enable-lifecycle")]
-    pub enable_lifecycle: bool,
+    pub(crate) enable_lifecycle: bool,
 
     /// Enable the admin API: PUT /api/v1/admin/wipe deletes every group.
     #[arg(long = "web.enable-admin-api")]
-    pub enable_admin_api: bool,
+    pub(crate) enable_admin_api: bool,
 
     /// File in which to keep the store across restarts; empty means memory only.
     #[arg(long = "persistence.file", value_name = "FILE")]
-    pub persistence_file: Option<String>,
+    pub(crate) persistence_file: Option<String>,
 
     /// Longest time between two compactions of the persistence log into its snapshot (every change is
     /// on disk before it is answered; the log is also compacted whenever it outgrows the snapshot).
     #[arg(long = "persistence.interval", value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
-    pub persistence_interval: Duration,
+    pub(crate) persistence_interval: Duration,
 
     /// Answer accepted pushes with 202 instead of 200, as the official server does with this flag.
     /// pgw keeps checking pushes (its check costs time only in proportion to the push) and still refuses bad ones.
     #[arg(long = "push.disable-consistency-check")]
-    pub disable_consistency_check: bool,
+    pub(crate) disable_consistency_check: bool,
 
     /// Largest push body accepted after decompression, in bytes.
     #[arg(long = "push.max-body-size", value_name = "BYTES", default_value_t = crate::server::DEFAULT_BODY_LIMIT)]
-    pub max_body_size: usize,
+    pub(crate) max_body_size: usize,
 
     /// Time limit for reading a push body; a slower client gets 408.
     #[arg(long = "web.read-timeout", value_name = "DURATION", default_value = "1m", value_parser = parse_duration)]
-    pub read_timeout: Duration,
+    pub(crate) read_timeout: Duration,
 
     /// Delete a group not pushed for this long (off by default, as upstream keeps groups forever).
     /// A push can ask for its own time to live with the header `Pgw-Expire-After: DURATION`.
     #[arg(long = "expire-after", value_name = "DURATION", value_parser = parse_duration)]
-    pub expire_after: Option<Duration>,
+    pub(crate) expire_after: Option<Duration>,
 
     /// Most series in one push (413 beyond); 0 for no limit.
     #[arg(long = "push.max-series", value_name = "N", default_value_t = crate::server::limits::DEFAULT_MAX_SERIES_PER_PUSH)]
-    pub max_series_per_push: usize,
+    pub(crate) max_series_per_push: usize,
 
     /// Longest label name in bytes, in the body or the grouping key (400 beyond); 0 for no limit.
     #[arg(long = "push.max-label-name-length", value_name = "BYTES", default_value_t = crate::server::limits::DEFAULT_MAX_LABEL_NAME_LENGTH)]
-    pub max_label_name_length: usize,
+    pub(crate) max_label_name_length: usize,
 
     /// Longest label value in bytes, in the body or the grouping key (400 beyond); 0 for no limit.
     #[arg(long = "push.max-label-value-length", value_name = "BYTES", default_value_t = crate::server::limits::DEFAULT_MAX_LABEL_VALUE_LENGTH)]
-    pub max_label_value_length: usize,
+    pub(crate) max_label_value_length: usize,
 
     /// Most groups in the store; a push that would add one more gets 429; 0 for no limit.
     #[arg(long = "store.max-groups", value_name = "N", default_value_t = crate::server::limits::DEFAULT_MAX_GROUPS)]
-    pub max_groups: usize,
+    pub(crate) max_groups: usize,
 
     /// Most pushed series in the store; a push that would go beyond gets 429; 0 for no limit.
     #[arg(long = "store.max-series", value_name = "N", default_value_t = crate::server::limits::DEFAULT_MAX_SERIES)]
-    pub max_series: usize,
+    pub(crate) max_series: usize,
 
     #[command(flatten)]
-    pub log: LogArgs,
+    pub(crate) log: LogArgs,
 
     /// Start even if the persistence files are damaged: keep every valid record, move the damaged
     /// files aside (FILE.damaged-UNIXTIME) and report how many records were lost.
     #[arg(long = "persistence.recover")]
-    pub persistence_recover: bool,
+    pub(crate) persistence_recover: bool,
 
     /// The official Pushgateway's persistence file, whose groups are taken over at start-up while
     /// pgw's store has never taken a change (with --persistence.file, only once; the official file
     /// is only read).
     #[arg(long = "persistence.import", value_name = "FILE")]
-    pub persistence_import: Option<PathBuf>,
+    pub(crate) persistence_import: Option<PathBuf>,
 
     /// The official web configuration file (TLS, basic auth users who get every role, headers,
     /// rate limit), in the exporter-toolkit format. Reloaded when it changes and on SIGHUP.
     #[arg(long = "web.config.file", value_name = "FILE")]
-    pub web_config_file: Option<String>,
+    pub(crate) web_config_file: Option<String>,
 
     /// pgw's role file: credentials for the push, read and admin roles, push credentials
     /// optionally scoped to jobs (see the README). Reloaded when it changes and on SIGHUP.
     #[arg(long = "auth.file", value_name = "FILE")]
-    pub auth_file: Option<String>,
+    pub(crate) auth_file: Option<String>,
 
     /// Serve HTTPS with this PEM certificate (chain) file; needs --web.tls-key-file.
     /// Reloaded when it changes and on SIGHUP.
     #[arg(long = "web.tls-cert-file", value_name = "FILE")]
-    pub tls_cert_file: Option<String>,
+    pub(crate) tls_cert_file: Option<String>,
 
     /// PEM private key for --web.tls-cert-file.
     #[arg(long = "web.tls-key-file", value_name = "FILE")]
-    pub tls_key_file: Option<String>,
+    pub(crate) tls_key_file: Option<String>,
 
     /// Close a connection that takes longer than this to finish its TLS handshake or send a
     /// request's headers, or that stays idle this long between requests.
     #[arg(long = "web.read-header-timeout", value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
-    pub read_header_timeout: Duration,
+    pub(crate) read_header_timeout: Duration,
 }
 
 const PUSH_EXAMPLES: &str = "\
@@ -210,22 +210,22 @@ Exit codes: 0 pushed, 3 bad input (nothing sent), 4 gateway unreachable, 5 timed
 
 /// `pgw push` flags.
 #[derive(Debug, Args)]
-pub struct PushArgs {
+pub(crate) struct PushArgs {
     /// The job label of the group to push to.
     #[arg(short = 'j', long, value_name = "JOB")]
-    pub job: String,
+    pub(crate) job: String,
 
     /// Another grouping label of the group, NAME=VALUE (repeatable); any value works, even empty or with `/`.
     #[arg(short = 'l', long = "label", value_name = "NAME=VALUE")]
-    pub labels: Vec<String>,
+    pub(crate) labels: Vec<String>,
 
     /// Metrics as arguments: NAME=VALUE or NAME{LABEL="VALUE",...}=VALUE.
     #[arg(value_name = "METRIC")]
-    pub metrics: Vec<String>,
+    pub(crate) metrics: Vec<String>,
 
     /// File of metrics in the text format (repeatable); `-` is stdin, which is read anyway when nothing else is given.
     #[arg(short = 'f', long = "file", value_name = "FILE")]
-    pub files: Vec<PathBuf>,
+    pub(crate) files: Vec<PathBuf>,
 
     /// Type of the metrics given as arguments.
     #[arg(
@@ -234,47 +234,47 @@ pub struct PushArgs {
         value_name = "TYPE",
         default_value = "untyped"
     )]
-    pub kind: ArgMetricType,
+    pub(crate) kind: ArgMetricType,
 
     /// HELP text of the metrics given as arguments.
     #[arg(long, value_name = "TEXT")]
-    pub help_text: Option<String>,
+    pub(crate) help_text: Option<String>,
 
     /// Replace the whole group with this push (HTTP PUT); the default without a wrapped command.
     #[arg(long, conflicts_with_all = ["add", "command"])]
-    pub replace: bool,
+    pub(crate) replace: bool,
 
     /// Replace only the families in this push, keep the group's others (HTTP POST); always so with a wrapped command.
     #[arg(long)]
-    pub add: bool,
+    pub(crate) add: bool,
 
     /// Remove sample timestamps instead of refusing the input (the gateway refuses timestamps).
     #[arg(long)]
-    pub strip_timestamps: bool,
+    pub(crate) strip_timestamps: bool,
 
     /// Ask the gateway to drop the group when no push came for this long (header Pgw-Expire-After; pgw serve only).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    pub expire_after: Option<Duration>,
+    pub(crate) expire_after: Option<Duration>,
 
     /// Compress the body with gzip: auto does so above 64 KiB.
     #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
-    pub gzip: GzipMode,
+    pub(crate) gzip: GzipMode,
 
     /// Check the input and print the body that would be sent, without sending it.
     #[arg(long, conflicts_with = "command")]
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
 
     /// A command to run and report on, after `--`: its output and exit code pass through.
     #[arg(last = true, value_name = "COMMAND")]
-    pub command: Vec<String>,
+    pub(crate) command: Vec<String>,
 
     #[command(flatten)]
-    pub gateway: GatewayArgs,
+    pub(crate) gateway: GatewayArgs,
 }
 
 /// The types a metric given as an argument can have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ArgMetricType {
+pub(crate) enum ArgMetricType {
     Gauge,
     Counter,
     Untyped,
@@ -282,7 +282,7 @@ pub enum ArgMetricType {
 
 /// When `pgw push` compresses its body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum GzipMode {
+pub(crate) enum GzipMode {
     /// Above 64 KiB, falling back to a plain body if the gateway refuses the compressed one.
     Auto,
     /// Always, for gateways that are known to accept it.
@@ -294,7 +294,7 @@ pub enum GzipMode {
 /// Logging flags of the long-running commands (`serve`, `relay`), with
 /// the official Pushgateway's names.
 #[derive(Debug, Clone, Copy, Args)]
-pub struct LogArgs {
+pub(crate) struct LogArgs {
     /// Only log messages at or above this level.
     #[arg(
         long = "log.level",
@@ -302,7 +302,7 @@ pub struct LogArgs {
         value_name = "LEVEL",
         default_value = "info"
     )]
-    pub log_level: log::Level,
+    pub(crate) log_level: log::Level,
 
     /// Output format of log messages.
     #[arg(
@@ -311,14 +311,14 @@ pub struct LogArgs {
         value_name = "FORMAT",
         default_value = "logfmt"
     )]
-    pub log_format: log::Format,
+    pub(crate) log_format: log::Format,
 }
 
 /// How the client commands reach a gateway: shared by `push`, `list`,
 /// `delete` and `wipe` (flattened into each).
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Gateway")]
-pub struct GatewayArgs {
+pub(crate) struct GatewayArgs {
     /// The gateway's URL, with its route prefix if it has one.
     #[arg(
         short = 'g',
@@ -327,10 +327,10 @@ pub struct GatewayArgs {
         value_name = "URL",
         default_value = "http://localhost:9091"
     )]
-    pub gateway: String,
+    pub(crate) gateway: String,
 
     #[command(flatten)]
-    pub connection: ConnectionArgs,
+    pub(crate) connection: ConnectionArgs,
 }
 
 /// TLS, credentials, time limit and retries of requests to gateways: the
@@ -338,42 +338,42 @@ pub struct GatewayArgs {
 /// included.
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Gateway")]
-pub struct ConnectionArgs {
+pub(crate) struct ConnectionArgs {
     /// PEM file of certificate authorities to trust for https gateways (besides the usual ones).
     #[arg(long, value_name = "FILE")]
-    pub ca_cert: Option<PathBuf>,
+    pub(crate) ca_cert: Option<PathBuf>,
 
     /// Do not check the gateways' TLS certificates (the connection stays encrypted).
     #[arg(long)]
-    pub insecure: bool,
+    pub(crate) insecure: bool,
 
     /// User name for basic auth; the password comes from PGW_PASSWORD or --password-file.
     #[arg(short = 'u', long, env = "PGW_USER", value_name = "USER")]
-    pub user: Option<String>,
+    pub(crate) user: Option<String>,
 
     /// Password for basic auth; prefer --password-file, since the environment can leak.
     #[arg(long, env = "PGW_PASSWORD", hide_env_values = true, hide = true)]
-    pub password: Option<String>,
+    pub(crate) password: Option<String>,
 
     /// File whose first line is the basic-auth password.
     #[arg(long, value_name = "FILE")]
-    pub password_file: Option<PathBuf>,
+    pub(crate) password_file: Option<PathBuf>,
 
     /// Bearer token; prefer --token-file, since the environment can leak.
     #[arg(long, env = "PGW_TOKEN", hide_env_values = true, hide = true)]
-    pub token: Option<String>,
+    pub(crate) token: Option<String>,
 
     /// File whose first line is a bearer token.
     #[arg(long, value_name = "FILE")]
-    pub token_file: Option<PathBuf>,
+    pub(crate) token_file: Option<PathBuf>,
 
     /// Time limit for each request to a gateway.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
 
     /// Retries (with backoff) after a connection error, a timeout or a 5xx answer; never after a 4xx.
     #[arg(long, value_name = "N", default_value_t = 2)]
-    pub retries: u32,
+    pub(crate) retries: u32,
 }
 
 const LIST_EXAMPLES: &str = "\
@@ -414,71 +414,71 @@ Without --per-group this is PUT /api/v1/admin/wipe, which needs the gateway's
 /// Names one group exactly: `-j JOB -l NAME=VALUE...` (the same flags as
 /// `push`) or its labels as one argument, `job=x,instance=y`.
 #[derive(Debug, Clone, Args)]
-pub struct KeyArgs {
+pub(crate) struct KeyArgs {
     /// The group's labels, `job=JOB,NAME=VALUE...` (exact: every label, `=` only; `NAME=""` is an empty value).
     #[arg(value_name = "GROUP", conflicts_with = "job")]
-    pub group: Option<String>,
+    pub(crate) group: Option<String>,
 
     /// The group's job.
     #[arg(short = 'j', long, value_name = "JOB")]
-    pub job: Option<String>,
+    pub(crate) job: Option<String>,
 
     /// Another grouping label of the group (repeatable); `NAME=` is an empty value.
     #[arg(short = 'l', long = "label", value_name = "NAME=VALUE", requires = "job", value_parser = parse_key_label)]
-    pub labels: Vec<(String, String)>,
+    pub(crate) labels: Vec<(String, String)>,
 }
 
 /// Which groups to pick: `-s` selector, `--stale`.
 #[derive(Debug, Clone, Args)]
-pub struct FilterArgs {
+pub(crate) struct FilterArgs {
     /// Only groups matching this label selector (`job=node,instance=~web-.*`; `=`, `!=`, `=~`, `!~`).
     #[arg(short = 's', long, value_name = "SELECTOR", conflicts_with_all = ["group", "job"])]
-    pub selector: Option<String>,
+    pub(crate) selector: Option<String>,
 
     /// Only groups whose last successful push is older than this, or that have none (`90s`, `1h`, `2d`).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, conflicts_with_all = ["group", "job"])]
-    pub stale: Option<Duration>,
+    pub(crate) stale: Option<Duration>,
 }
 
 /// `pgw list` flags.
 #[derive(Debug, Args)]
-pub struct ListArgs {
+pub(crate) struct ListArgs {
     #[command(flatten)]
-    pub key: KeyArgs,
+    pub(crate) key: KeyArgs,
 
     #[command(flatten)]
-    pub filter: FilterArgs,
+    pub(crate) filter: FilterArgs,
 
     /// Only groups whose last push failed.
     #[arg(long, conflicts_with_all = ["group", "job"])]
-    pub failed: bool,
+    pub(crate) failed: bool,
 
     /// Show the metrics of one group: the one named, or the only one matching the filters.
     #[arg(long)]
-    pub metrics: bool,
+    pub(crate) metrics: bool,
 
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value = "table")]
-    pub output: OutputFormat,
+    pub(crate) output: OutputFormat,
 
     /// Order of the groups: by labels (job first), or by age (oldest push first).
     #[arg(long, value_enum, default_value = "labels")]
-    pub sort: SortOrder,
+    pub(crate) sort: SortOrder,
 
     /// Reverse the order.
     #[arg(short = 'r', long)]
-    pub reverse: bool,
+    pub(crate) reverse: bool,
 
     /// Exit with 8 when no group is listed.
     #[arg(long)]
-    pub fail_if_none: bool,
+    pub(crate) fail_if_none: bool,
 
     #[command(flatten)]
-    pub gateway: GatewayArgs,
+    pub(crate) gateway: GatewayArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum OutputFormat {
+pub(crate) enum OutputFormat {
     /// A table that fits the terminal.
     Table,
     /// The table with more columns (push times, last failure, time to live, URL path).
@@ -488,7 +488,7 @@ pub enum OutputFormat {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum SortOrder {
+pub(crate) enum SortOrder {
     Labels,
     Age,
 }
@@ -496,38 +496,38 @@ pub enum SortOrder {
 /// `pgw delete` flags.
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("what").required(true).multiple(true).args(["group", "job", "selector", "stale"])))]
-pub struct DeleteArgs {
+pub(crate) struct DeleteArgs {
     #[command(flatten)]
-    pub key: KeyArgs,
+    pub(crate) key: KeyArgs,
 
     #[command(flatten)]
-    pub filter: FilterArgs,
+    pub(crate) filter: FilterArgs,
 
     /// Print what would be deleted, delete nothing.
     #[arg(short = 'n', long)]
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
 
     /// Exit with 8 when no group matched (for scripts that want to know).
     #[arg(long)]
-    pub fail_if_none: bool,
+    pub(crate) fail_if_none: bool,
 
     #[command(flatten)]
-    pub gateway: GatewayArgs,
+    pub(crate) gateway: GatewayArgs,
 }
 
 /// `pgw wipe` flags.
 #[derive(Debug, Args)]
-pub struct WipeArgs {
+pub(crate) struct WipeArgs {
     /// Do not ask for confirmation (required when stdin is not a terminal).
     #[arg(short = 'y', long)]
-    pub yes: bool,
+    pub(crate) yes: bool,
 
     /// Delete the groups one by one (for a gateway whose admin API is off).
     #[arg(long)]
-    pub per_group: bool,
+    pub(crate) per_group: bool,
 
     #[command(flatten)]
-    pub gateway: GatewayArgs,
+    pub(crate) gateway: GatewayArgs,
 }
 
 /// A `-l NAME=VALUE` of a grouping key: a label name (not `job`, which has
@@ -565,55 +565,55 @@ scrape fails the group holds only those. Exit codes: see the README (9: the expo
 /// `pgw relay` flags. The gateway options are those of the other client
 /// commands, except that `-g` may be repeated.
 #[derive(Debug, Args)]
-pub struct RelayArgs {
+pub(crate) struct RelayArgs {
     /// Exporter to scrape, as URL or JOB=URL (repeatable; each goes to its own group).
     #[arg(long, value_name = "[JOB=]URL", required = true)]
-    pub from: Vec<String>,
+    pub(crate) from: Vec<String>,
 
     /// Job of the exporters given without JOB= in --from.
     #[arg(short = 'j', long, value_name = "JOB")]
-    pub job: Option<String>,
+    pub(crate) job: Option<String>,
 
     /// The instance label of the groups (default: this host's name).
     #[arg(long, value_name = "NAME")]
-    pub instance: Option<String>,
+    pub(crate) instance: Option<String>,
 
     /// A further grouping label (repeatable).
     #[arg(short = 'l', long = "label", value_name = "NAME=VALUE")]
-    pub labels: Vec<String>,
+    pub(crate) labels: Vec<String>,
 
     /// Keep running, scraping and pushing once per interval (with a little jitter).
     /// A failed push is then retried until the next cycle is due, instead of --retries times.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    pub every: Option<Duration>,
+    pub(crate) every: Option<Duration>,
 
     /// Time limit of a scrape (default: 10s, and at most half the interval).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    pub scrape_timeout: Option<Duration>,
+    pub(crate) scrape_timeout: Option<Duration>,
 
     /// Largest exporter answer accepted, in bytes after decompression; a larger one is a failed scrape.
     #[arg(long, value_name = "BYTES", default_value_t = 16 << 20)]
-    pub max_size: usize,
+    pub(crate) max_size: usize,
 
     /// Relay only the metric families whose name matches this regex (whole name; repeatable).
     #[arg(long, value_name = "REGEX")]
-    pub keep: Vec<String>,
+    pub(crate) keep: Vec<String>,
 
     /// Leave out the metric families whose name matches this regex (whole name; repeatable).
     #[arg(long, value_name = "REGEX")]
-    pub drop: Vec<String>,
+    pub(crate) drop: Vec<String>,
 
     /// Ask `pgw serve` to delete a group not pushed for this long (header Pgw-Expire-After;
     /// the official server ignores it). Default with --every: 3 intervals; 0s: never.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    pub expire_after: Option<Duration>,
+    pub(crate) expire_after: Option<Duration>,
 
     /// Also (or instead) send the samples with the Prometheus remote-write protocol to this URL (repeatable).
     #[arg(long, value_name = "URL")]
-    pub remote_write: Vec<String>,
+    pub(crate) remote_write: Vec<String>,
 
     #[command(flatten)]
-    pub log: LogArgs,
+    pub(crate) log: LogArgs,
 
     /// A gateway's URL (repeatable; default http://localhost:9091 unless --remote-write is given).
     #[arg(
@@ -624,7 +624,7 @@ pub struct RelayArgs {
         value_delimiter = ',',
         help_heading = "Gateway"
     )]
-    pub gateways: Vec<String>,
+    pub(crate) gateways: Vec<String>,
 
     /// With several gateways: give every push to all of them, or each group to one chosen by hash.
     #[arg(
@@ -634,24 +634,46 @@ pub struct RelayArgs {
         default_value = "all",
         help_heading = "Gateway"
     )]
-    pub fanout: FanoutArg,
+    pub(crate) fanout: FanoutArg,
 
     #[command(flatten)]
-    pub connection: ConnectionArgs,
+    pub(crate) connection: ConnectionArgs,
 }
 
 /// `--fanout`: how pushes are spread over several gateways (`relay::fanout`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum FanoutArg {
+pub(crate) enum FanoutArg {
     /// Every gateway gets every push.
     All,
     /// Each group goes to one gateway, chosen by a consistent hash of its grouping key.
     Hash,
 }
 
+// The log's level and format are plain enums of `log`, which knows no
+// clap; these impls let the flags name them.
+impl clap::ValueEnum for log::Level {
+    fn value_variants<'a>() -> &'a [Self] {
+        &log::Level::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.as_str()))
+    }
+}
+
+impl clap::ValueEnum for log::Format {
+    fn value_variants<'a>() -> &'a [Self] {
+        &log::Format::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.as_str()))
+    }
+}
+
 /// Durations as humantime reads them (`5m`, `1h30m`, `90s`), which covers Go's
 /// duration syntax as the official flags use it.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s).map_err(|e| format!("invalid duration {s:?}: {e}"))
 }
 

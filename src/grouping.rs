@@ -19,7 +19,7 @@ pub struct GroupingKey {
 /// Why a push path does not name a group. The message is sent as the body of
 /// a 400 answer, so it says what is wrong and where.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum KeyError {
+pub(crate) enum KeyError {
     #[error("job name is required")]
     EmptyJob,
     #[error("odd number of components in label string {0:?}")]
@@ -60,11 +60,11 @@ impl GroupingKey {
     }
 
     /// The labels, sorted by name.
-    pub fn labels(&self) -> &[(String, String)] {
+    pub(crate) fn labels(&self) -> &[(String, String)] {
         &self.labels
     }
 
-    pub fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.labels
             .iter()
             .find(|(n, _)| n == name)
@@ -75,7 +75,7 @@ impl GroupingKey {
     /// the same bytes the official server uses. 0xFF never occurs in UTF-8, so
     /// the encoding is unambiguous, and groups sort in the order the official UI
     /// shows them.
-    pub fn canonical(&self) -> Vec<u8> {
+    pub(crate) fn canonical(&self) -> Vec<u8> {
         let mut out =
             Vec::with_capacity(self.labels.iter().map(|(n, v)| n.len() + v.len() + 2).sum());
         for (i, (name, value)) in self.labels.iter().enumerate() {
@@ -92,7 +92,7 @@ impl GroupingKey {
     /// Parses the part of a push path after `/metrics/job`, already
     /// percent-decoded: `/<JOB>{/<LABEL>/<VALUE>}` or `@base64/<B64JOB>...`.
     /// Returns `None` when it is not a push path at all (the caller answers 404).
-    pub fn from_path(rest: &str) -> Option<Result<GroupingKey, KeyError>> {
+    pub(crate) fn from_path(rest: &str) -> Option<Result<GroupingKey, KeyError>> {
         let (job_b64, rest) = if let Some(r) = rest.strip_prefix("@base64/") {
             (true, r)
         } else if let Some(r) = rest.strip_prefix('/') {
@@ -106,7 +106,7 @@ impl GroupingKey {
     /// The push path for this key, lossless: `job` first, then every other
     /// label; a value that is empty or holds anything outside the URL-safe
     /// characters is sent `@base64` (URL-safe alphabet, `=` for empty).
-    pub fn to_path(&self) -> String {
+    pub(crate) fn to_path(&self) -> String {
         let mut out = String::from("/metrics/job");
         let job = self.get("job").unwrap_or("");
         push_component(&mut out, "", job);

@@ -8,8 +8,9 @@ use std::io::Write as _;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::SystemTime;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
-pub enum Level {
+/// `--log.level`; clap reads it through the impl in `cli`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Level {
     Debug,
     Info,
     Warn,
@@ -17,7 +18,9 @@ pub enum Level {
 }
 
 impl Level {
-    fn as_str(self) -> &'static str {
+    pub(crate) const ALL: [Level; 4] = [Level::Debug, Level::Info, Level::Warn, Level::Error];
+
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Level::Debug => "debug",
             Level::Info => "info",
@@ -27,10 +30,22 @@ impl Level {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
+/// `--log.format`; clap reads it through the impl in `cli`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Format {
     Logfmt,
     Json,
+}
+
+impl Format {
+    pub(crate) const ALL: [Format; 2] = [Format::Logfmt, Format::Json];
+
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Format::Logfmt => "logfmt",
+            Format::Json => "json",
+        }
+    }
 }
 
 static LEVEL: AtomicU8 = AtomicU8::new(Level::Info as u8);

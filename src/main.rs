@@ -17,7 +17,7 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() {
     let cli = Cli::parse();
-    match pgw::cmd::execute(cli.command) {
+    match pgw::cmd::execute(cli) {
         Ok(0) => {}
         Ok(code) => std::process::exit(code),
         Err(err) => {

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Fails the test (never skips it) when an interop binary is not installed.
-pub fn require(bin: &str) {
+pub(crate) fn require(bin: &str) {
     let found = std::env::var_os("PATH")
         .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(bin).is_file()));
     assert!(
@@ -39,7 +39,7 @@ pub fn require(bin: &str) {
 }
 
 /// Fails the test when `python3` cannot import `prometheus_client`.
-pub fn require_python_client() {
+pub(crate) fn require_python_client() {
     require("python3");
     let ok = Command::new("python3")
         .args(["-c", "import prometheus_client"])
@@ -56,13 +56,13 @@ pub fn require_python_client() {
 /// A port nobody listens on right now. Only for programs that cannot be told
 /// to bind port 0 and report it (the official gateway, Prometheus); the short
 /// window between dropping the listener and the program binding is accepted.
-pub fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     listener.local_addr().unwrap().port()
 }
 
 /// Polls `cond` every 20 ms until it returns `Some` or `timeout` passes.
-pub fn poll<T>(timeout: Duration, mut cond: impl FnMut() -> Option<T>) -> Option<T> {
+pub(crate) fn poll<T>(timeout: Duration, mut cond: impl FnMut() -> Option<T>) -> Option<T> {
     let deadline = Instant::now() + timeout;
     loop {
         if let Some(v) = cond() {
@@ -77,31 +77,31 @@ pub fn poll<T>(timeout: Duration, mut cond: impl FnMut() -> Option<T>) -> Option
 
 /// A child process that is killed (and reaped) when the guard is dropped, so
 /// a failing test never leaves a server behind.
-pub struct Proc {
-    pub child: Child,
+pub(crate) struct Proc {
+    pub(crate) child: Child,
     /// What the process wrote to stderr so far (drained by a thread so that the
     /// pipe never fills and blocks the process).
-    pub log: Arc<Mutex<String>>,
+    pub(crate) log: Arc<Mutex<String>>,
 }
 
 impl Proc {
     /// Waits for the process to exit by itself within `timeout`.
-    pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+    pub(crate) fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
         poll(timeout, || self.child.try_wait().ok().flatten())
     }
 
-    pub fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         self.log.lock().unwrap().clone()
     }
 
     /// Sends `SIG<name>` ("TERM", "HUP", "INT") and returns at once.
-    pub fn signal(&self, name: &str) {
+    pub(crate) fn signal(&self, name: &str) {
         signal(self.child.id(), name);
     }
 
     /// SIGTERM, and a clean exit within 20 s: pgw drains and flushes then,
     /// and the official server writes its persistence file.
-    pub fn terminate(&mut self) {
+    pub(crate) fn terminate(&mut self) {
         self.signal("TERM");
         let exit = self.wait_exit(Duration::from_secs(20));
         assert!(
@@ -114,7 +114,7 @@ impl Proc {
 
 /// Sends `SIG<name>` to process `pid` with kill(1), the way an operator or
 /// a service manager would.
-pub fn signal(pid: u32, name: &str) {
+pub(crate) fn signal(pid: u32, name: &str) {
     let status = Command::new("kill")
         .args([&format!("-{name}"), &pid.to_string()])
         .status()
@@ -158,15 +158,15 @@ fn spawn_logged(mut cmd: Command) -> (Proc, mpsc::Receiver<String>) {
 }
 
 /// A running `pgw serve`.
-pub struct Pgw {
-    pub proc: Proc,
-    pub port: u16,
+pub(crate) struct Pgw {
+    pub(crate) proc: Proc,
+    pub(crate) port: u16,
 }
 
 impl Pgw {
     /// Starts `pgw serve --web.listen-address=127.0.0.1:0 <args>` and waits for
     /// the `msg="listening" address=127.0.0.1:PORT` line.
-    pub fn start(args: &[&str]) -> Pgw {
+    pub(crate) fn start(args: &[&str]) -> Pgw {
         if std::env::var_os("PGW_TEST_SERVER").is_some_and(|v| v == "official") {
             let official = Official::start(args);
             return Pgw {
@@ -201,56 +201,56 @@ impl Pgw {
     }
 
     /// `http://127.0.0.1:PORT`, without any route prefix.
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
     /// `GET /api/v1/metrics`, which must answer 200.
-    pub fn api(&self) -> serde_json::Value {
+    pub(crate) fn api(&self) -> serde_json::Value {
         api_at(&self.url(), None)
     }
 
     /// `GET /api/v1/metrics` with this `Authorization` header, if any.
-    pub fn api_as(&self, auth: Option<&str>) -> serde_json::Value {
+    pub(crate) fn api_as(&self, auth: Option<&str>) -> serde_json::Value {
         api_at(&self.url(), auth)
     }
 
     /// The `job` label of every group, in the order the API answers: pgw's
     /// grouping-key order, so comparing with a literal checks the order too.
-    pub fn jobs(&self) -> Vec<String> {
+    pub(crate) fn jobs(&self) -> Vec<String> {
         jobs(&self.api())
     }
 
     /// The jobs, read with this `Authorization` header, if any.
-    pub fn jobs_as(&self, auth: Option<&str>) -> Vec<String> {
+    pub(crate) fn jobs_as(&self, auth: Option<&str>) -> Vec<String> {
         jobs(&self.api_as(auth))
     }
 
     /// The grouping labels of every group, as a set.
-    pub fn groups(&self) -> BTreeSet<BTreeMap<String, String>> {
+    pub(crate) fn groups(&self) -> BTreeSet<BTreeMap<String, String>> {
         groups_at(&self.url())
     }
 
     /// Waits until the store holds exactly these groups.
-    pub fn wait_groups(&self, want: &[&[(&str, &str)]]) {
+    pub(crate) fn wait_groups(&self, want: &[&[(&str, &str)]]) {
         wait_groups(&self.url(), want);
     }
 
     /// SIGTERM, and a clean exit (see [`Proc::terminate`]).
-    pub fn terminate(&mut self) {
+    pub(crate) fn terminate(&mut self) {
         self.proc.terminate();
     }
 }
 
 /// Runs `pgw serve --web.listen-address=127.0.0.1:0 <args>`, which must
 /// refuse to start (exit 1) within 20 s; returns its stderr.
-pub fn refused_start(args: &[&str]) -> String {
+pub(crate) fn refused_start(args: &[&str]) -> String {
     refused_start_with(1, args)
 }
 
 /// Runs `pgw serve` with `args`, which must refuse to start with exit `code`;
 /// its stderr.
-pub fn refused_start_with(code: i32, args: &[&str]) -> String {
+pub(crate) fn refused_start_with(code: i32, args: &[&str]) -> String {
     let dir = TempDir::new("refused-log");
     let log = dir.path().join("stderr");
     // stderr goes to a file, not a pipe, so that a server that does start
@@ -279,15 +279,15 @@ pub fn refused_start_with(code: i32, args: &[&str]) -> String {
 
 /// The exit code of a client run (`pgw push`, `pgw relay`), which must have
 /// exited by itself rather than by a signal.
-pub fn code(out: &Output) -> i32 {
+pub(crate) fn code(out: &Output) -> i32 {
     out.status.code().expect("pgw exited by itself")
 }
 
-pub fn stdout(out: &Output) -> String {
+pub(crate) fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-pub fn stderr(out: &Output) -> String {
+pub(crate) fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
@@ -302,13 +302,13 @@ fn listening_port(line: &str) -> Option<u16> {
 }
 
 /// A running official Pushgateway (`prometheus-pushgateway`), memory only.
-pub struct Official {
-    pub proc: Proc,
-    pub port: u16,
+pub(crate) struct Official {
+    pub(crate) proc: Proc,
+    pub(crate) port: u16,
 }
 
 impl Official {
-    pub fn start(args: &[&str]) -> Official {
+    pub(crate) fn start(args: &[&str]) -> Official {
         require("prometheus-pushgateway");
         let port = free_port();
         let mut cmd = Command::new("prometheus-pushgateway");
@@ -338,7 +338,7 @@ impl Official {
         }
     }
 
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 }
@@ -365,26 +365,26 @@ fn route_prefix(args: &[&str]) -> String {
 
 /// An HTTP response, whatever its status.
 #[derive(Debug, Clone)]
-pub struct Resp {
-    pub status: u16,
+pub(crate) struct Resp {
+    pub(crate) status: u16,
     /// Header names in lower case, in the order received.
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Vec<u8>,
 }
 
 impl Resp {
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
 
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 
-    pub fn json(&self) -> serde_json::Value {
+    pub(crate) fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
     }
@@ -399,7 +399,7 @@ fn agent() -> ureq::Agent {
 }
 
 /// Sends one request; `None` only on a transport error (connection refused).
-pub fn try_request(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> Option<Resp> {
+pub(crate) fn try_request(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> Option<Resp> {
     let mut req = agent().request(method, url);
     // ureq asks for gzip and decompresses silently, dropping Content-Encoding;
     // tests that look at compression ask for it themselves (see `raw_get`).
@@ -440,31 +440,31 @@ pub fn try_request(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8
 }
 
 /// Sends one request and returns the response, whatever its status.
-pub fn request(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> Resp {
+pub(crate) fn request(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> Resp {
     try_request(method, url, headers, body)
         .unwrap_or_else(|| panic!("{method} {url}: connection failed"))
 }
 
-pub fn get(url: &str) -> Resp {
+pub(crate) fn get(url: &str) -> Resp {
     request("GET", url, &[], b"")
 }
 
-pub fn put(url: &str, body: &str) -> Resp {
+pub(crate) fn put(url: &str, body: &str) -> Resp {
     request("PUT", url, &[], body.as_bytes())
 }
 
-pub fn post(url: &str, body: &str) -> Resp {
+pub(crate) fn post(url: &str, body: &str) -> Resp {
     request("POST", url, &[], body.as_bytes())
 }
 
-pub fn delete(url: &str) -> Resp {
+pub(crate) fn delete(url: &str) -> Resp {
     request("DELETE", url, &[], b"")
 }
 
 /// A GET over a bare TCP connection, for what ureq hides: it decompresses
 /// gzip bodies itself and removes `Content-Encoding`. Returns the status, the
 /// lower-cased headers and the raw (possibly compressed) body.
-pub fn raw_get(base: &str, path: &str, headers: &[(&str, &str)]) -> Resp {
+pub(crate) fn raw_get(base: &str, path: &str, headers: &[(&str, &str)]) -> Resp {
     let addr = base.trim_start_matches("http://");
     let mut stream = TcpStream::connect(addr).expect("connect");
     stream
@@ -527,13 +527,13 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
 }
 
 /// Gzips `data`, for compressed push bodies.
-pub fn gzip(data: &[u8]) -> Vec<u8> {
+pub(crate) fn gzip(data: &[u8]) -> Vec<u8> {
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     enc.write_all(data).unwrap();
     enc.finish().unwrap()
 }
 
-pub fn gunzip(data: &[u8]) -> Vec<u8> {
+pub(crate) fn gunzip(data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     flate2::read::GzDecoder::new(data)
         .read_to_end(&mut out)
@@ -542,12 +542,12 @@ pub fn gunzip(data: &[u8]) -> Vec<u8> {
 }
 
 /// One exposed series: name, label pairs sorted by name, value as written.
-pub type Series = (String, Vec<(String, String)>, String);
+pub(crate) type Series = (String, Vec<(String, String)>, String);
 
 /// Every series of a `/metrics` text body, in order, with its family's
 /// comment lines skipped. Written for the well-formed output of a server,
 /// not as a general parser.
-pub fn parse_exposition(body: &str) -> Vec<Series> {
+pub(crate) fn parse_exposition(body: &str) -> Vec<Series> {
     let mut out = Vec::new();
     for line in body.lines() {
         if line.is_empty() || line.starts_with('#') {
@@ -603,7 +603,7 @@ fn parse_labels(mut s: &str) -> (Vec<(String, String)>, &str) {
 /// The series of a `/metrics` body that belong to pushed groups (they carry a
 /// `job` label; the server's own metrics do not), as a set: the order of
 /// series inside a family may legitimately differ between servers.
-pub fn pushed_series(body: &str) -> BTreeSet<Series> {
+pub(crate) fn pushed_series(body: &str) -> BTreeSet<Series> {
     parse_exposition(body)
         .into_iter()
         .filter(|(_, labels, _)| labels.iter().any(|(n, _)| n == "job"))
@@ -611,14 +611,14 @@ pub fn pushed_series(body: &str) -> BTreeSet<Series> {
 }
 
 /// Scrapes `url` (a full `/metrics` URL) and returns the pushed series.
-pub fn scrape_pushed(url: &str) -> BTreeSet<Series> {
+pub(crate) fn scrape_pushed(url: &str) -> BTreeSet<Series> {
     let r = get(url);
     assert_eq!(r.status, 200, "scrape {url}: {}", r.text());
     pushed_series(&r.text())
 }
 
 /// One series as an exposition line, labels in name order.
-pub fn series_line((name, labels, value): &Series) -> String {
+pub(crate) fn series_line((name, labels, value): &Series) -> String {
     if labels.is_empty() {
         return format!("{name} {value}");
     }
@@ -640,7 +640,7 @@ pub fn series_line((name, labels, value): &Series) -> String {
 /// They compare as sets: the order of series inside a family may differ
 /// between servers. A failure prints both sides and the lines only one has.
 #[track_caller]
-pub fn assert_series(got: &BTreeSet<Series>, want: &str) {
+pub(crate) fn assert_series(got: &BTreeSet<Series>, want: &str) {
     let listed = parse_exposition(want);
     let wanted: BTreeSet<Series> = listed.iter().cloned().collect();
     assert_eq!(
@@ -667,7 +667,7 @@ pub fn assert_series(got: &BTreeSet<Series>, want: &str) {
 }
 
 /// Builds a label list from pairs, sorted, for comparing with `Series`.
-pub fn labels(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+pub(crate) fn labels(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     let mut v: Vec<_> = pairs
         .iter()
         .map(|(n, v)| (n.to_string(), v.to_string()))
@@ -677,7 +677,7 @@ pub fn labels(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 }
 
 /// A grouping key (or any label map) from pairs.
-pub fn key(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+pub(crate) fn key(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs
         .iter()
         .map(|(n, v)| (n.to_string(), v.to_string()))
@@ -686,7 +686,7 @@ pub fn key(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 
 /// `/api/v1/metrics` of the server at `base`, read with this
 /// `Authorization` header if any; it must answer 200.
-pub fn api_at(base: &str, auth: Option<&str>) -> serde_json::Value {
+pub(crate) fn api_at(base: &str, auth: Option<&str>) -> serde_json::Value {
     let headers: Vec<(&str, &str)> = auth.map(|a| ("Authorization", a)).into_iter().collect();
     let r = request("GET", &format!("{base}/api/v1/metrics"), &headers, b"");
     assert_eq!(r.status, 200, "GET {base}/api/v1/metrics: {}", r.text());
@@ -695,7 +695,7 @@ pub fn api_at(base: &str, auth: Option<&str>) -> serde_json::Value {
 
 /// An `/api/v1/metrics` reply with its groups sorted by their labels, for
 /// comparing replies of the official server, whose group order is random.
-pub fn sorted_groups(mut api: serde_json::Value) -> serde_json::Value {
+pub(crate) fn sorted_groups(mut api: serde_json::Value) -> serde_json::Value {
     api["data"]
         .as_array_mut()
         .expect("data array")
@@ -704,7 +704,7 @@ pub fn sorted_groups(mut api: serde_json::Value) -> serde_json::Value {
 }
 
 /// The `job` label of every group of an `/api/v1/metrics` reply, in its order.
-pub fn jobs(api: &serde_json::Value) -> Vec<String> {
+pub(crate) fn jobs(api: &serde_json::Value) -> Vec<String> {
     group_labels(api)
         .into_iter()
         .map(|l| l["job"].clone())
@@ -713,14 +713,14 @@ pub fn jobs(api: &serde_json::Value) -> Vec<String> {
 
 /// The grouping labels of every group of the server at `base`, as a set:
 /// the official server answers in random order.
-pub fn groups_at(base: &str) -> BTreeSet<BTreeMap<String, String>> {
+pub(crate) fn groups_at(base: &str) -> BTreeSet<BTreeMap<String, String>> {
     group_labels(&api_at(base, None)).into_iter().collect()
 }
 
 /// Waits until the gateway at `base` holds exactly these groups: the
 /// official server applies a DELETE or a wipe after answering 202, so the
 /// checks after one poll.
-pub fn wait_groups(base: &str, want: &[&[(&str, &str)]]) {
+pub(crate) fn wait_groups(base: &str, want: &[&[(&str, &str)]]) {
     let want: BTreeSet<_> = want.iter().map(|pairs| key(pairs)).collect();
     let got = poll(Duration::from_secs(10), || {
         (groups_at(base) == want).then_some(())
@@ -733,7 +733,7 @@ pub fn wait_groups(base: &str, want: &[&[(&str, &str)]]) {
 }
 
 /// The grouping labels of every group in a `/api/v1/metrics` reply.
-pub fn group_labels(api: &serde_json::Value) -> Vec<BTreeMap<String, String>> {
+pub(crate) fn group_labels(api: &serde_json::Value) -> Vec<BTreeMap<String, String>> {
     api["data"]
         .as_array()
         .expect("data array")
@@ -743,10 +743,10 @@ pub fn group_labels(api: &serde_json::Value) -> Vec<BTreeMap<String, String>> {
 }
 
 /// A directory under the system temp dir, removed with its content on drop.
-pub struct TempDir(PathBuf);
+pub(crate) struct TempDir(PathBuf);
 
 impl TempDir {
-    pub fn new(tag: &str) -> TempDir {
+    pub(crate) fn new(tag: &str) -> TempDir {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let nanos = std::time::SystemTime::now()
@@ -759,7 +759,7 @@ impl TempDir {
         TempDir(path)
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.0
     }
 }
@@ -771,7 +771,7 @@ impl Drop for TempDir {
 }
 
 /// Spawns any program as a killed-on-drop `Proc` (stderr kept in its log).
-pub fn spawn(program: &str, args: &[String]) -> Proc {
+pub(crate) fn spawn(program: &str, args: &[String]) -> Proc {
     let mut cmd = Command::new(program);
     cmd.args(args);
     spawn_logged(cmd).0
@@ -780,16 +780,16 @@ pub fn spawn(program: &str, args: &[String]) -> Proc {
 /// A running Prometheus (the Debian package) on a free port, scraping every
 /// second with the `scrape_configs` the test gives (YAML list items, or
 /// nothing); killed, and its TSDB removed, on drop.
-pub struct Prometheus {
-    pub proc: Proc,
-    pub port: u16,
+pub(crate) struct Prometheus {
+    pub(crate) proc: Proc,
+    pub(crate) port: u16,
     _dir: TempDir,
 }
 
 impl Prometheus {
     /// Starts Prometheus; `scrape_configs` is the YAML under
     /// `scrape_configs:` (empty for none), `args` extra flags.
-    pub fn start(scrape_configs: &str, args: &[&str]) -> Prometheus {
+    pub(crate) fn start(scrape_configs: &str, args: &[&str]) -> Prometheus {
         require("prometheus");
         let dir = TempDir::new("prometheus");
         let config = dir.path().join("prometheus.yml");
@@ -825,7 +825,7 @@ impl Prometheus {
 
     /// Scraping a gateway on `port` with `honor_labels: true`, as a
     /// Pushgateway must be scraped.
-    pub fn scraping_gateway(port: u16) -> Prometheus {
+    pub(crate) fn scraping_gateway(port: u16) -> Prometheus {
         Prometheus::start(
             &format!(
                 "  - job_name: pushgateway\n    honor_labels: true\n    \
@@ -836,7 +836,7 @@ impl Prometheus {
     }
 
     /// The series an instant query returns now (`None` if it failed).
-    pub fn query_once(&self, query: &str) -> Option<Vec<serde_json::Value>> {
+    pub(crate) fn query_once(&self, query: &str) -> Option<Vec<serde_json::Value>> {
         let q: String = query
             .bytes()
             .map(|b| match b {
@@ -850,7 +850,7 @@ impl Prometheus {
     }
 
     /// Polls an instant query until it returns at least `n` series.
-    pub fn query_until(&self, query: &str, n: usize) -> Vec<serde_json::Value> {
+    pub(crate) fn query_until(&self, query: &str, n: usize) -> Vec<serde_json::Value> {
         let mut last = None;
         poll(Duration::from_secs(40), || {
             let result = self.query_once(query)?;

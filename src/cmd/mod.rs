@@ -16,17 +16,18 @@ use std::collections::HashSet;
 
 use anyhow::Context as _;
 
-use crate::cli::{Command, ConnectionArgs, FilterArgs, GatewayArgs, KeyArgs};
+use crate::cli::{Cli, Command, ConnectionArgs, FilterArgs, GatewayArgs, KeyArgs};
 use crate::client::groups::{self, Filter};
 use crate::client::selector::Selector;
 use crate::client::{self, Credentials, Secret};
 use crate::error::Usage;
 use crate::grouping::GroupingKey;
 
-/// Runs the chosen subcommand. `Ok` carries the exit code of a success
-/// (non-zero only when a command passes a wrapped program's code through).
-pub fn execute(command: Command) -> anyhow::Result<i32> {
-    match command {
+/// Runs the subcommand of a parsed command line. `Ok` carries the exit code
+/// of a success (non-zero only when a command passes a wrapped program's
+/// code through).
+pub fn execute(cli: Cli) -> anyhow::Result<i32> {
+    match cli.command {
         Command::Serve(args) => serve::run(args).map(|()| 0),
         Command::List(args) => list::run(args).map(|()| 0),
         Command::Delete(args) => delete::run(args).map(|()| 0),

@@ -12,7 +12,7 @@ use std::borrow::Cow;
 use std::io::{self, Read};
 
 #[derive(Debug, thiserror::Error)]
-pub enum BodyError {
+pub(crate) enum BodyError {
     #[error("body exceeds the limit of {limit} bytes after decompression")]
     TooLarge { limit: usize },
     #[error("{encoding}: {message}")]
@@ -24,7 +24,7 @@ pub enum BodyError {
 
 /// Decodes `body` according to `Content-Encoding` (case-insensitive; unknown
 /// encodings and `identity` pass the body through as it is).
-pub fn decode_body<'a>(
+pub(crate) fn decode_body<'a>(
     content_encoding: Option<&str>,
     body: &'a [u8],
     limit: usize,

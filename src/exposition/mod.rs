@@ -12,7 +12,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-pub mod encoding;
+pub(crate) mod encoding;
 pub(crate) mod openmetrics;
 pub mod proto;
 pub mod render;
@@ -33,7 +33,7 @@ pub enum MetricType {
 impl MetricType {
     /// The word used on a `# TYPE` line. The text format has no gauge
     /// histogram, so it is written as `histogram` (as the Go library does).
-    pub fn as_text(self) -> &'static str {
+    pub(crate) fn as_text(self) -> &'static str {
         match self {
             MetricType::Counter => "counter",
             MetricType::Gauge => "gauge",
@@ -44,7 +44,7 @@ impl MetricType {
     }
 
     /// The upper-case name used by the JSON API (`"COUNTER"`, ...).
-    pub fn as_json(self) -> &'static str {
+    pub(crate) fn as_json(self) -> &'static str {
         match self {
             MetricType::Counter => "COUNTER",
             MetricType::Gauge => "GAUGE",
@@ -55,20 +55,8 @@ impl MetricType {
         }
     }
 
-    /// Parses the word of a `# TYPE` line.
-    pub fn from_text(word: &str) -> Option<MetricType> {
-        Some(match word {
-            "counter" => MetricType::Counter,
-            "gauge" => MetricType::Gauge,
-            "summary" => MetricType::Summary,
-            "untyped" => MetricType::Untyped,
-            "histogram" => MetricType::Histogram,
-            _ => return None,
-        })
-    }
-
     /// Summaries and histograms are written as several lines per series.
-    pub fn is_compound(self) -> bool {
+    pub(crate) fn is_compound(self) -> bool {
         matches!(
             self,
             MetricType::Summary | MetricType::Histogram | MetricType::GaugeHistogram
@@ -97,7 +85,7 @@ impl<'a> Label<'a> {
         }
     }
 
-    pub fn into_owned(self) -> Label<'static> {
+    pub(crate) fn into_owned(self) -> Label<'static> {
         Label {
             name: Cow::Owned(self.name.into_owned()),
             value: Cow::Owned(self.value.into_owned()),
@@ -214,7 +202,7 @@ impl<'a> Family<'a> {
         }
     }
 
-    pub fn into_owned(self) -> Family<'static> {
+    pub(crate) fn into_owned(self) -> Family<'static> {
         Family {
             name: Cow::Owned(self.name.into_owned()),
             help: self.help.map(|h| Cow::Owned(h.into_owned())),

@@ -16,21 +16,21 @@ use super::{Family, Label, Metric, MetricType, Value};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
-pub struct DecodeError(pub String);
+pub(crate) struct DecodeError(pub String);
 
 /// The messages of `io.prometheus.client`, field numbers as in metrics.proto.
 pub(crate) mod pb {
     #[derive(Clone, PartialEq, prost::Message)]
     pub(crate) struct LabelPair {
         #[prost(string, optional, tag = "1")]
-        pub name: Option<String>,
+        pub(crate) name: Option<String>,
         #[prost(string, optional, tag = "2")]
-        pub value: Option<String>,
+        pub(crate) value: Option<String>,
     }
 
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, prost::Enumeration)]
     #[repr(i32)]
-    pub enum MetricType {
+    pub(crate) enum MetricType {
         Counter = 0,
         Gauge = 1,
         Summary = 2,
@@ -44,152 +44,152 @@ pub(crate) mod pb {
     #[derive(Clone, PartialEq, prost::Message)]
     pub(crate) struct Timestamp {
         #[prost(int64, tag = "1")]
-        pub seconds: i64,
+        pub(crate) seconds: i64,
         #[prost(int32, tag = "2")]
-        pub nanos: i32,
+        pub(crate) nanos: i32,
     }
 
     #[derive(Clone, PartialEq, prost::Message)]
     pub(crate) struct Gauge {
         #[prost(double, optional, tag = "1")]
-        pub value: Option<f64>,
+        pub(crate) value: Option<f64>,
     }
 
     #[derive(Clone, PartialEq, prost::Message)]
     pub(crate) struct Counter {
         #[prost(double, optional, tag = "1")]
-        pub value: Option<f64>,
+        pub(crate) value: Option<f64>,
         #[prost(message, optional, tag = "2")]
-        pub exemplar: Option<Exemplar>,
+        pub(crate) exemplar: Option<Exemplar>,
         #[prost(message, optional, tag = "3")]
-        pub created_timestamp: Option<Timestamp>,
+        pub(crate) created_timestamp: Option<Timestamp>,
     }
 
     #[derive(Clone, PartialEq, prost::Message)]
     pub(crate) struct Quantile {
         #[prost(double, optional, tag = "1")]
-        pub quantile: Option<f64>,
+        pub(crate) quantile: Option<f64>,
         #[prost(double, optional, tag = "2")]
-        pub value: Option<f64>,
+        pub(crate) value: Option<f64>,
     }
 
     #[derive(Clone, PartialEq, prost::Message)]
     pub(crate) struct Summary {
         #[prost(uint64, optional, tag = "1")]
-        pub sample_count: Option<u64>,
+        pub(crate) sample_count: Option<u64>,
         #[prost(double, optional, tag = "2")]
-        pub sample_sum: Option<f64>,
+        pub(crate) sample_sum: Option<f64>,
         #[prost(message, repeated, tag = "3")]
-        pub quantile: Vec<Quantile>,
+        pub(crate) quantile: Vec<Quantile>,
         #[prost(message, optional, tag = "4")]
-        pub created_timestamp: Option<Timestamp>,
+        pub(crate) created_timestamp: Option<Timestamp>,
     }
 
     #[derive(Clone, PartialEq, prost::Message)]
     pub(crate) struct Untyped {
         #[prost(double, optional, tag = "1")]
-        pub value: Option<f64>,
+        pub(crate) value: Option<f64>,
     }
 
     #[derive(Clone, PartialEq, prost::Message)]
     pub(crate) struct Histogram {
         #[prost(uint64, optional, tag = "1")]
-        pub sample_count: Option<u64>,
+        pub(crate) sample_count: Option<u64>,
         /// Overrides `sample_count` when > 0.
         #[prost(double, optional, tag = "4")]
-        pub sample_count_float: Option<f64>,
+        pub(crate) sample_count_float: Option<f64>,
         #[prost(double, optional, tag = "2")]
-        pub sample_sum: Option<f64>,
+        pub(crate) sample_sum: Option<f64>,
         #[prost(message, repeated, tag = "3")]
-        pub bucket: Vec<Bucket>,
+        pub(crate) bucket: Vec<Bucket>,
         #[prost(message, optional, tag = "15")]
-        pub created_timestamp: Option<Timestamp>,
+        pub(crate) created_timestamp: Option<Timestamp>,
         // Native histogram fields from here on.
         #[prost(sint32, optional, tag = "5")]
-        pub schema: Option<i32>,
+        pub(crate) schema: Option<i32>,
         #[prost(double, optional, tag = "6")]
-        pub zero_threshold: Option<f64>,
+        pub(crate) zero_threshold: Option<f64>,
         #[prost(uint64, optional, tag = "7")]
-        pub zero_count: Option<u64>,
+        pub(crate) zero_count: Option<u64>,
         #[prost(double, optional, tag = "8")]
-        pub zero_count_float: Option<f64>,
+        pub(crate) zero_count_float: Option<f64>,
         #[prost(message, repeated, tag = "9")]
-        pub negative_span: Vec<BucketSpan>,
+        pub(crate) negative_span: Vec<BucketSpan>,
         #[prost(sint64, repeated, packed = "false", tag = "10")]
-        pub negative_delta: Vec<i64>,
+        pub(crate) negative_delta: Vec<i64>,
         #[prost(double, repeated, packed = "false", tag = "11")]
-        pub negative_count: Vec<f64>,
+        pub(crate) negative_count: Vec<f64>,
         #[prost(message, repeated, tag = "12")]
-        pub positive_span: Vec<BucketSpan>,
+        pub(crate) positive_span: Vec<BucketSpan>,
         #[prost(sint64, repeated, packed = "false", tag = "13")]
-        pub positive_delta: Vec<i64>,
+        pub(crate) positive_delta: Vec<i64>,
         #[prost(double, repeated, packed = "false", tag = "14")]
-        pub positive_count: Vec<f64>,
+        pub(crate) positive_count: Vec<f64>,
         #[prost(message, repeated, tag = "16")]
-        pub exemplars: Vec<Exemplar>,
+        pub(crate) exemplars: Vec<Exemplar>,
     }
 
     #[derive(Clone, PartialEq, prost::Message)]
     pub(crate) struct Bucket {
         #[prost(uint64, optional, tag = "1")]
-        pub cumulative_count: Option<u64>,
+        pub(crate) cumulative_count: Option<u64>,
         /// Overrides `cumulative_count` when > 0.
         #[prost(double, optional, tag = "4")]
-        pub cumulative_count_float: Option<f64>,
+        pub(crate) cumulative_count_float: Option<f64>,
         #[prost(double, optional, tag = "2")]
-        pub upper_bound: Option<f64>,
+        pub(crate) upper_bound: Option<f64>,
         #[prost(message, optional, tag = "3")]
-        pub exemplar: Option<Exemplar>,
+        pub(crate) exemplar: Option<Exemplar>,
     }
 
     #[derive(Clone, PartialEq, prost::Message)]
     pub(crate) struct BucketSpan {
         #[prost(sint32, optional, tag = "1")]
-        pub offset: Option<i32>,
+        pub(crate) offset: Option<i32>,
         #[prost(uint32, optional, tag = "2")]
-        pub length: Option<u32>,
+        pub(crate) length: Option<u32>,
     }
 
     #[derive(Clone, PartialEq, prost::Message)]
     pub(crate) struct Exemplar {
         #[prost(message, repeated, tag = "1")]
-        pub label: Vec<LabelPair>,
+        pub(crate) label: Vec<LabelPair>,
         #[prost(double, optional, tag = "2")]
-        pub value: Option<f64>,
+        pub(crate) value: Option<f64>,
         #[prost(message, optional, tag = "3")]
-        pub timestamp: Option<Timestamp>,
+        pub(crate) timestamp: Option<Timestamp>,
     }
 
     #[derive(Clone, PartialEq, prost::Message)]
     pub(crate) struct Metric {
         #[prost(message, repeated, tag = "1")]
-        pub label: Vec<LabelPair>,
+        pub(crate) label: Vec<LabelPair>,
         #[prost(message, optional, tag = "2")]
-        pub gauge: Option<Gauge>,
+        pub(crate) gauge: Option<Gauge>,
         #[prost(message, optional, tag = "3")]
-        pub counter: Option<Counter>,
+        pub(crate) counter: Option<Counter>,
         #[prost(message, optional, tag = "4")]
-        pub summary: Option<Summary>,
+        pub(crate) summary: Option<Summary>,
         #[prost(message, optional, tag = "5")]
-        pub untyped: Option<Untyped>,
+        pub(crate) untyped: Option<Untyped>,
         #[prost(message, optional, tag = "7")]
-        pub histogram: Option<Histogram>,
+        pub(crate) histogram: Option<Histogram>,
         #[prost(int64, optional, tag = "6")]
-        pub timestamp_ms: Option<i64>,
+        pub(crate) timestamp_ms: Option<i64>,
     }
 
     #[derive(Clone, PartialEq, prost::Message)]
     pub(crate) struct MetricFamily {
         #[prost(string, optional, tag = "1")]
-        pub name: Option<String>,
+        pub(crate) name: Option<String>,
         #[prost(string, optional, tag = "2")]
-        pub help: Option<String>,
+        pub(crate) help: Option<String>,
         #[prost(enumeration = "MetricType", optional, tag = "3")]
-        pub r#type: Option<i32>,
+        pub(crate) r#type: Option<i32>,
         #[prost(message, repeated, tag = "4")]
-        pub metric: Vec<Metric>,
+        pub(crate) metric: Vec<Metric>,
         #[prost(string, optional, tag = "5")]
-        pub unit: Option<String>,
+        pub(crate) unit: Option<String>,
     }
 }
 
@@ -203,7 +203,7 @@ const PROTO_MEDIA_TYPE: &str = "application/vnd.google.protobuf";
 /// and `encoding=delimited`; a header that does not parse falls back to the
 /// text format. Media type and parameter names are case-insensitive there,
 /// parameter values are compared exactly, and so they are here.
-pub fn is_protobuf_content_type(content_type: &str) -> bool {
+pub(crate) fn is_protobuf_content_type(content_type: &str) -> bool {
     let Some((media_type, params)) = parse_media_type(content_type) else {
         return false;
     };
@@ -321,7 +321,7 @@ fn is_tspecial(c: char) -> bool {
 /// A family name given twice keeps only its last message: upstream collects
 /// the stream into a map keyed by name, so the earlier one is silently
 /// overwritten.
-pub fn decode_delimited(buf: &[u8]) -> Result<Vec<Family<'static>>, DecodeError> {
+pub(crate) fn decode_delimited(buf: &[u8]) -> Result<Vec<Family<'static>>, DecodeError> {
     let mut families = Vec::new();
     let mut offset = 0;
     while offset < buf.len() {
@@ -389,7 +389,7 @@ fn last_of_each_name(families: Vec<Family<'static>>) -> Vec<Family<'static>> {
 
 /// Decodes one MetricFamily message, without a length in front (as the
 /// official Pushgateway's persistence file holds them).
-pub fn decode_family(buf: &[u8]) -> Result<Family<'static>, DecodeError> {
+pub(crate) fn decode_family(buf: &[u8]) -> Result<Family<'static>, DecodeError> {
     let message = pb::MetricFamily::decode(buf)
         .map_err(|e| DecodeError(format!("not a MetricFamily message: {e}")))?;
     family_from_pb(message)
@@ -649,36 +649,36 @@ mod tests;
 /// numbers as there. Only what a sender fills in: no metadata, exemplars or
 /// native histograms. The body on the wire is the encoded `WriteRequest`
 /// compressed with the snappy *block* format.
-pub mod prompb {
+pub(crate) mod prompb {
     #[derive(Clone, PartialEq, prost::Message)]
-    pub struct WriteRequest {
+    pub(crate) struct WriteRequest {
         #[prost(message, repeated, tag = "1")]
-        pub timeseries: Vec<TimeSeries>,
+        pub(crate) timeseries: Vec<TimeSeries>,
     }
 
     /// One series: its labels sorted by name, `__name__` among them.
     #[derive(Clone, PartialEq, prost::Message)]
-    pub struct TimeSeries {
+    pub(crate) struct TimeSeries {
         #[prost(message, repeated, tag = "1")]
-        pub labels: Vec<Label>,
+        pub(crate) labels: Vec<Label>,
         #[prost(message, repeated, tag = "2")]
-        pub samples: Vec<Sample>,
+        pub(crate) samples: Vec<Sample>,
     }
 
     #[derive(Clone, PartialEq, prost::Message)]
-    pub struct Label {
+    pub(crate) struct Label {
         #[prost(string, tag = "1")]
-        pub name: String,
+        pub(crate) name: String,
         #[prost(string, tag = "2")]
-        pub value: String,
+        pub(crate) value: String,
     }
 
     #[derive(Clone, PartialEq, prost::Message)]
-    pub struct Sample {
+    pub(crate) struct Sample {
         #[prost(double, tag = "1")]
-        pub value: f64,
+        pub(crate) value: f64,
         /// Milliseconds since the Unix epoch.
         #[prost(int64, tag = "2")]
-        pub timestamp: i64,
+        pub(crate) timestamp: i64,
     }
 }

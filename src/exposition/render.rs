@@ -15,7 +15,7 @@ use super::{Family, Label, Metric, MetricType};
 /// first digit, and use `%e` iff `x < -4 || x >= 6` (for shortest output the
 /// precision used in that decision is fixed at 6, whatever the digit count).
 /// `%e` writes at least two exponent digits and always a sign.
-pub fn write_float(out: &mut Vec<u8>, v: f64) {
+pub(crate) fn write_float(out: &mut Vec<u8>, v: f64) {
     if v.is_nan() {
         out.extend_from_slice(b"NaN");
     } else if v.is_infinite() {
@@ -124,7 +124,7 @@ fn parse_exp(b: &[u8]) -> i32 {
 }
 
 /// `v` formatted like Go's `strconv.FormatFloat(v, 'g', -1, 64)`.
-pub fn format_float(v: f64) -> String {
+pub(crate) fn format_float(v: f64) -> String {
     let mut out = Vec::new();
     write_float(&mut out, v);
     String::from_utf8(out).expect("ascii")
@@ -163,7 +163,7 @@ fn write_escaped(out: &mut Vec<u8>, s: &str, quote: bool) {
 }
 
 /// Appends the `# HELP` (when `help` is non-empty) and `# TYPE` lines.
-pub fn write_header(out: &mut Vec<u8>, name: &str, help: Option<&str>, kind: MetricType) {
+pub(crate) fn write_header(out: &mut Vec<u8>, name: &str, help: Option<&str>, kind: MetricType) {
     if let Some(help) = help.filter(|h| !h.is_empty()) {
         out.extend_from_slice(b"# HELP ");
         out.extend_from_slice(name.as_bytes());
@@ -228,7 +228,7 @@ fn write_line_end(out: &mut Vec<u8>, timestamp_ms: Option<i64>) {
 ///
 /// The layout follows the value, not `kind`: the two agree for anything that
 /// passed validation, and following the value never loses data.
-pub fn write_series(out: &mut Vec<u8>, name: &str, _kind: MetricType, metric: &Metric<'_>) {
+pub(crate) fn write_series(out: &mut Vec<u8>, name: &str, _kind: MetricType, metric: &Metric<'_>) {
     metric.for_each_sample(|sample| {
         write_name_and_labels(out, name, sample.suffix, &metric.labels, sample.extra);
         out.push(b' ');

@@ -8,7 +8,7 @@ use rustc_hash::FxHashSet as HashSet;
 use super::{Family, Label, Metric, MetricType, Value};
 
 /// Legacy metric name: `[a-zA-Z_:][a-zA-Z0-9_:]*`.
-pub fn is_valid_metric_name(name: &str) -> bool {
+pub(crate) fn is_valid_metric_name(name: &str) -> bool {
     let b = name.as_bytes();
     match b.split_first() {
         Some((&first, rest)) => {
@@ -22,7 +22,7 @@ pub fn is_valid_metric_name(name: &str) -> bool {
 }
 
 /// Legacy label name: `[a-zA-Z_][a-zA-Z0-9_]*`.
-pub fn is_valid_label_name(name: &str) -> bool {
+pub(crate) fn is_valid_label_name(name: &str) -> bool {
     let b = name.as_bytes();
     match b.split_first() {
         Some((&first, rest)) => {
@@ -35,7 +35,7 @@ pub fn is_valid_label_name(name: &str) -> bool {
 
 /// Checks one push body on its own: valid names, no reserved `__` labels, no
 /// duplicate label names in a series, no duplicate series, no timestamps.
-pub fn check_families(families: &[Family<'_>]) -> Result<(), String> {
+pub(crate) fn check_families(families: &[Family<'_>]) -> Result<(), String> {
     // The timestamp check comes first, as in the Pushgateway, where it runs
     // before the gather that finds everything else.
     for family in families {
