@@ -68,7 +68,9 @@ pub struct Config {
 
 pub struct State {
     pub config: Config,
-    pub store: Store,
+    pub store: Arc<Store>,
+    /// The persistence log the store writes to, with `--persistence.file`.
+    pub journal: Option<Arc<persist::Journal>>,
     pub metrics: OwnMetrics,
     pub start_time: SystemTime,
     /// Notified on `/-/quit`.
@@ -81,12 +83,21 @@ pub struct State {
 }
 
 impl State {
-    pub fn new(config: Config) -> Arc<State> {
-        let start_time = SystemTime::now();
-        let limits = config.limits;
+    /// An empty store for `config`, which persistence restores into.
+    fn empty_store(config: &Config) -> Store {
+        Store::new(metrics::OWN_TYPES).with_limits(config.limits)
+    }
+
+    pub fn new(
+        config: Config,
+        start_time: SystemTime,
+        store: Arc<Store>,
+        journal: Option<Arc<persist::Journal>>,
+    ) -> Arc<State> {
         Arc::new(State {
             config,
-            store: Store::new(metrics::OWN_TYPES).with_limits(limits),
+            store,
+            journal,
             metrics: OwnMetrics::new(start_time),
             start_time,
             quit: Notify::new(),
@@ -94,6 +105,13 @@ impl State {
             scrape_buffers: Arc::default(),
             security: security::Live::default(),
         })
+    }
+
+    /// A memory-only server, as the unit tests drive it.
+    #[cfg(test)]
+    pub fn in_memory(config: Config) -> Arc<State> {
+        let store = Arc::new(State::empty_store(&config));
+        State::new(config, SystemTime::now(), store, None)
     }
 }
 
@@ -144,7 +162,17 @@ async fn resolve(addr: &str) -> anyhow::Result<SocketAddr> {
 pub async fn run(config: Config) -> anyhow::Result<()> {
     // Checked before anything else, so that a bad file stops the start.
     let security = security::Security::load(&config.security)?;
-    let state = State::new(config);
+    let start_time = SystemTime::now();
+    let options = persist::Options {
+        file: config.persistence_file.as_deref(),
+        interval: config.persistence_interval,
+        recover: config.persistence_recover,
+        import: config.persistence_import.as_deref(),
+        expire_after: config.expire_after,
+    };
+    let (store, journal) = persist::open(&options, State::empty_store(&config))
+        .context("cannot open the persistence files")?;
+    let state = State::new(config, start_time, store, journal);
     let tls = security.tls.is_some();
     if !security.policy.is_open() {
         state.metrics.init_auth_failures(
@@ -153,7 +181,6 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         );
     }
     state.security.set(security);
-    persist::open(&state).context("cannot open the persistence files")?;
     // Before the first connection: a SIGTERM that comes as soon as the
     // server answers must drain and flush, not kill.
     let signals = register_signals()?;
@@ -197,9 +224,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         server.await.context("server task failed")?;
     }
     expirer.abort();
-    persist::shutdown(&state)
-        .await
-        .context("cannot save the store")?;
+    if let Some(journal) = &state.journal {
+        persist::shutdown(journal, &state.store)
+            .await
+            .context("cannot save the store")?;
+    }
     crate::info!("stopped");
     Ok(())
 }

@@ -22,7 +22,7 @@ use crate::grouping::{GroupingKey, KeyError};
 use crate::selector::Selector;
 use crate::server::limits::{self, Limit};
 use crate::server::store::{self, Mode, PushError};
-use crate::server::{api, persist, security, ui, State};
+use crate::server::{api, security, ui, State};
 
 /// The header with which a push asks for a time to live for its group.
 /// The official server ignores it, so a client that sends it stays portable.
@@ -202,8 +202,8 @@ async fn push(state: &State, req: Request, key: Result<GroupingKey, KeyError>) -
             crate::debug!("deleted group", group = key);
             state.changed.notify_one();
         }
-        if let Err(e) = persist::durable(state).await {
-            return text_response(StatusCode::INTERNAL_SERVER_ERROR, e);
+        if let Err(e) = state.store.durable().await {
+            return text_response(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
         }
         return StatusCode::ACCEPTED.into_response();
     }
@@ -285,8 +285,8 @@ async fn push(state: &State, req: Request, key: Result<GroupingKey, KeyError>) -
         Ok(()) => {
             state.changed.notify_one();
             // The answer promises the change is on disk.
-            if let Err(e) = persist::durable(state).await {
-                return text_response(StatusCode::INTERNAL_SERVER_ERROR, e);
+            if let Err(e) = state.store.durable().await {
+                return text_response(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
             }
             if state.config.disable_consistency_check {
                 // Upstream answers 202 when the check is off, because it does
@@ -302,7 +302,7 @@ async fn push(state: &State, req: Request, key: Result<GroupingKey, KeyError>) -
             // client will see that time on the next read: it is on disk
             // before the answer, like any other change. A log that cannot be
             // written is reported by the next push that succeeds.
-            let _ = persist::durable(state).await;
+            let _ = state.store.durable().await;
             text_response(status, message)
         }
     }
@@ -488,8 +488,8 @@ async fn delete_groups(state: &State, query: Option<&str>) -> Response {
                 .unwrap_or_default()
         );
         state.changed.notify_one();
-        if let Err(e) = persist::durable(state).await {
-            return json_error(StatusCode::INTERNAL_SERVER_ERROR, &e);
+        if let Err(e) = state.store.durable().await {
+            return json_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string());
         }
     }
     let groups: Vec<serde_json::Value> = removed
@@ -650,7 +650,7 @@ fn persistence_status(state: &State) -> serde_json::Value {
         return serde_json::json!({"mode": "memory", "file": ""});
     };
     let mut v = serde_json::json!({"mode": "file", "file": file.display().to_string()});
-    if let Some(j) = state.store.journal() {
+    if let Some(j) = &state.journal {
         let s = j.status();
         v["state"] = match &s.error {
             None => "ok".into(),
@@ -671,8 +671,11 @@ async fn wipe(state: &State) -> Response {
     let n = state.store.wipe();
     crate::info!("wiped the store", groups = n);
     state.changed.notify_one();
-    if let Err(e) = persist::durable(state).await {
-        return with_cors(text_response(StatusCode::INTERNAL_SERVER_ERROR, e));
+    if let Err(e) = state.store.durable().await {
+        return with_cors(text_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            e.to_string(),
+        ));
     }
     with_cors(StatusCode::ACCEPTED.into_response())
 }
@@ -746,7 +749,7 @@ mod app_tests {
 
     #[tokio::test]
     async fn push_scrape_delete() {
-        let app = app(State::new(config("")));
+        let app = app(State::in_memory(config("")));
         let (code, _) = call(
             &app,
             "PUT",
@@ -775,7 +778,7 @@ mod app_tests {
 
     #[tokio::test]
     async fn percent_encoded_slash_splits_the_path_like_upstream() {
-        let app = app(State::new(config("")));
+        let app = app(State::in_memory(config("")));
         let (code, body) = call(&app, "PUT", "/metrics/job/x/a%2Fb/c", "x 1\n").await;
         assert_eq!(code, StatusCode::BAD_REQUEST);
         assert!(body.contains("odd number of components"), "{body}");
@@ -787,7 +790,7 @@ mod app_tests {
 
     #[tokio::test]
     async fn wrong_methods_and_paths() {
-        let app = app(State::new(config("/pgw")));
+        let app = app(State::in_memory(config("/pgw")));
         let (code, _) = call(&app, "GET", "/pgw/metrics/job/x", "").await;
         assert_eq!(code, StatusCode::METHOD_NOT_ALLOWED);
         let (code, _) = call(&app, "GET", "/metrics", "").await;
@@ -809,7 +812,7 @@ mod app_tests {
 
     #[tokio::test]
     async fn bad_push_names_the_line_and_stores_nothing() {
-        let app = app(State::new(config("")));
+        let app = app(State::in_memory(config("")));
         let (code, body) = call(&app, "PUT", "/metrics/job/x", "ok 1\nbad{ 1\n").await;
         assert_eq!(code, StatusCode::BAD_REQUEST);
         assert!(body.contains("line 2"), "{body}");

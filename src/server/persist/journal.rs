@@ -1,12 +1,12 @@
 //! The write-ahead log and its compaction.
 //!
-//! The store hands every change to [`Journal::append`] while it holds its
-//! write lock, so sequence numbers follow the order in which the store
+//! The journal is the store's [`ChangeLog`]: the store hands every change
+//! to [`Journal::append`] while it holds its write lock, so sequence numbers follow the order in which the store
 //! applied the changes; the send cannot block. One writer thread takes
 //! everything queued, writes it with one `write`, makes it durable with one
 //! `fdatasync` and then tells every waiter at once (group commit): a burst of
 //! concurrent pushes costs one sync, not one each. A request is answered
-//! only once [`Journal::wait`] saw its change synced.
+//! only once it saw its change synced.
 //!
 //! The log is a series of segment files beside the snapshot
 //! (`FILE.wal.0000000001`, ...); a running server never appends to a segment
@@ -30,8 +30,7 @@ use parking_lot::Mutex;
 use tokio::sync::watch;
 
 use crate::server::persist::record;
-use crate::server::store::Store;
-use crate::server::State;
+use crate::server::store::{self, Change, ChangeLog, Store, Synced};
 
 /// The log is compacted once it is larger than this and than twice the
 /// snapshot: compaction rewrites the whole store, so it should be paid for
@@ -151,13 +150,6 @@ impl Files {
     }
 }
 
-/// How far the log is durable, or why it stopped being written.
-#[derive(Debug, Clone, Default)]
-struct Synced {
-    seq: u64,
-    error: Option<Arc<str>>,
-}
-
 struct Segment {
     file: File,
     path: PathBuf,
@@ -245,6 +237,8 @@ struct Shared {
     spare_wanted: Sender<()>,
     /// Set at shutdown: no more spares.
     closing: AtomicBool,
+    /// Asks the compaction thread for a compaction.
+    compaction_wanted: Sender<()>,
 }
 
 pub struct Journal {
@@ -252,6 +246,31 @@ pub struct Journal {
     appended: AtomicU64,
     synced: watch::Receiver<Synced>,
     shared: Arc<Shared>,
+    /// The compaction requests, until [`Journal::compact_in_background`]
+    /// takes them.
+    compaction: Mutex<Option<Receiver<()>>>,
+}
+
+impl ChangeLog for Journal {
+    fn encode(&self, change: &Change<'_>) -> Vec<u8> {
+        record::payload(change)
+    }
+
+    fn append(&self, record: Vec<u8>) -> u64 {
+        let seq = self.appended.fetch_add(1, Ordering::SeqCst) + 1;
+        // The receiver lives as long as the process; if the writer thread
+        // died, `wait` reports it.
+        let _ = self.tx.send((seq, record));
+        seq
+    }
+
+    fn appended(&self) -> u64 {
+        self.appended.load(Ordering::SeqCst)
+    }
+
+    fn synced(&self) -> watch::Receiver<Synced> {
+        self.synced.clone()
+    }
 }
 
 /// How the persistence files stand.
@@ -280,14 +299,10 @@ pub struct Start {
 }
 
 impl Journal {
-    /// Opens a new segment and starts the writer thread; the store logs to
-    /// the journal from then on.
-    pub fn start(
-        state: &Arc<State>,
-        files: Files,
-        start: Start,
-        interval: Duration,
-    ) -> anyhow::Result<Arc<Journal>> {
+    /// Opens a new segment and starts the writer thread. The store given
+    /// this journal logs to it from then on; compactions wait for
+    /// [`Journal::compact_in_background`].
+    pub fn start(files: Files, start: Start, interval: Duration) -> anyhow::Result<Arc<Journal>> {
         let segment = open_segment(&files, start.next_segment)?;
         // A spare left by an earlier run holds no record: records are
         // written to a spare only once it is renamed into a segment.
@@ -298,6 +313,7 @@ impl Journal {
             _ => {}
         }
         let (spare_wanted, spare_rx) = mpsc::channel();
+        let (compaction_wanted, compaction_rx) = mpsc::channel();
         let shared = Arc::new(Shared {
             files,
             _lock: start.lock,
@@ -312,6 +328,7 @@ impl Journal {
             spare: Mutex::new(None),
             spare_wanted,
             closing: AtomicBool::new(false),
+            compaction_wanted,
         });
         let spare_shared = shared.clone();
         std::thread::Builder::new()
@@ -329,41 +346,46 @@ impl Journal {
             appended: AtomicU64::new(start.last_seq),
             synced,
             shared: shared.clone(),
+            compaction: Mutex::new(Some(compaction_rx)),
         });
-        state.store.set_journal(journal.clone());
-        let state = state.clone();
         std::thread::Builder::new()
             .name("pgw-log".into())
-            .spawn(move || write_loop(&shared, &rx, &synced_tx, &state))
+            .spawn(move || write_loop(&shared, &rx, &synced_tx))
             .context("cannot start the log writer thread")?;
         Ok(journal)
     }
 
-    /// Queues one change; called with the store's write lock held.
-    pub fn append(&self, payload: Vec<u8>) {
-        let seq = self.appended.fetch_add(1, Ordering::SeqCst) + 1;
-        // The receiver lives as long as the process; if the writer thread
-        // died, `wait` reports it.
-        let _ = self.tx.send((seq, payload));
-    }
-
-    /// The sequence number of the last change handed to the log.
-    pub fn appended(&self) -> u64 {
-        self.appended.load(Ordering::SeqCst)
+    /// Starts the thread that compacts the log into a snapshot of `store`
+    /// whenever the writer finds a compaction due. Called once, with the
+    /// store this journal is the log of.
+    pub fn compact_in_background(self: &Arc<Self>, store: Arc<Store>) -> anyhow::Result<()> {
+        let Some(wanted) = self.compaction.lock().take() else {
+            return Ok(());
+        };
+        let journal = self.clone();
+        std::thread::Builder::new()
+            .name("pgw-compact".into())
+            .spawn(move || {
+                while wanted.recv().is_ok() {
+                    let started = Instant::now();
+                    match journal.compact(&store) {
+                        Ok(()) => crate::debug!(
+                            "compacted the log into the snapshot",
+                            file = journal.shared.files.snapshot.display(),
+                            ms = started.elapsed().as_millis()
+                        ),
+                        Err(e) => crate::error!("cannot compact the log", err = format!("{e:#}")),
+                    }
+                    journal.shared.compacting.store(false, Ordering::SeqCst);
+                }
+            })
+            .context("cannot start the compaction thread")?;
+        Ok(())
     }
 
     /// Waits until every change up to `seq` is on disk.
     pub async fn wait(&self, seq: u64) -> Result<(), Arc<str>> {
-        let mut rx = self.synced.clone();
-        let result = rx
-            .wait_for(|s| s.seq >= seq || s.error.is_some())
-            .await
-            .map(|s| s.clone());
-        match result {
-            Ok(s) if s.seq >= seq => Ok(()),
-            Ok(s) => Err(s.error.unwrap_or_else(|| "unknown".into())),
-            Err(_) => Err("the log writer stopped".into()),
-        }
+        store::wait_synced(self.synced.clone(), seq).await
     }
 
     /// How the files stand, for the status view.
@@ -408,12 +430,7 @@ impl Journal {
     }
 }
 
-fn write_loop(
-    shared: &Shared,
-    rx: &Receiver<(u64, Vec<u8>)>,
-    synced: &watch::Sender<Synced>,
-    state: &Arc<State>,
-) {
+fn write_loop(shared: &Shared, rx: &Receiver<(u64, Vec<u8>)>, synced: &watch::Sender<Synced>) {
     let mut buf = Vec::new();
     loop {
         // Wakes up now and then with no change, for the time-based
@@ -469,7 +486,7 @@ fn write_loop(
             Err(RecvTimeoutError::Disconnected) => return,
         }
         if synced.borrow().error.is_none() && compaction_due(shared) {
-            start_compaction(shared, state);
+            start_compaction(shared);
         }
     }
 }
@@ -570,28 +587,12 @@ fn compaction_due(shared: &Shared) -> bool {
         || (log > 0 && shared.last_compaction.lock().elapsed() >= interval)
 }
 
-fn start_compaction(shared: &Shared, state: &Arc<State>) {
+/// Asks the compaction thread for a compaction, unless one is running.
+fn start_compaction(shared: &Shared) {
     if shared.compacting.swap(true, Ordering::SeqCst) {
         return;
     }
-    let state = state.clone();
-    let spawned = std::thread::Builder::new()
-        .name("pgw-compact".into())
-        .spawn(move || {
-            let journal = state.store.journal().expect("the journal is set");
-            let started = Instant::now();
-            match journal.compact(&state.store) {
-                Ok(()) => crate::debug!(
-                    "compacted the log into the snapshot",
-                    file = journal.shared.files.snapshot.display(),
-                    ms = started.elapsed().as_millis()
-                ),
-                Err(e) => crate::error!("cannot compact the log", err = format!("{e:#}")),
-            }
-            journal.shared.compacting.store(false, Ordering::SeqCst);
-        });
-    if let Err(e) = spawned {
-        crate::error!("cannot start a compaction", err = e);
+    if shared.compaction_wanted.send(()).is_err() {
         shared.compacting.store(false, Ordering::SeqCst);
     }
 }

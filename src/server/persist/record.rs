@@ -21,7 +21,7 @@ use anyhow::{bail, Context as _};
 
 use crate::exposition::MetricType;
 use crate::grouping::GroupingKey;
-use crate::server::store::{GroupTimes, GroupView, Mode, PreparedPush, StoredFamily};
+use crate::server::store::{self, GroupTimes, GroupView, Mode, PreparedPush, StoredFamily};
 
 pub const SNAPSHOT_MAGIC: &[u8; 8] = b"PGWSNAP2";
 pub const LOG_MAGIC: &[u8; 8] = b"PGWLOG01";
@@ -126,6 +126,16 @@ fn compress(body: &[u8]) -> Vec<u8> {
         .expect("snappy compresses any input below 4 GiB");
     out.truncate(1 + n);
     out
+}
+
+/// The payload of one change of the store's.
+pub fn payload(change: &store::Change<'_>) -> Vec<u8> {
+    match *change {
+        store::Change::Push { push, mode, at } => push_payload(push, mode, at),
+        store::Change::Delete(keys) => delete_payload(keys),
+        store::Change::Wipe => wipe_payload(),
+        store::Change::Failure { key, at } => failure_payload(key, at),
+    }
 }
 
 pub fn push_payload(push: &PreparedPush, mode: Mode, at: SystemTime) -> Vec<u8> {
