@@ -31,7 +31,7 @@ pub fn sweep(state: &State, now: SystemTime) -> usize {
             "group expired",
             group = removed.key,
             expire_after = humantime::format_duration(removed.ttl.unwrap_or_default()),
-            last_push = crate::server::api::rfc3339_nanos(seconds_to_time(removed.push_time))
+            last_push = crate::server::http::api::rfc3339_nanos(seconds_to_time(removed.push_time))
         );
     }
     if !expired.is_empty() {

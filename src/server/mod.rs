@@ -13,20 +13,13 @@ use anyhow::{bail, Context as _};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
-pub mod api;
-pub mod auth;
-pub mod buffers;
 pub mod expiry;
+pub mod http;
 pub mod limits;
-pub mod listen;
 pub mod metrics;
 pub mod persist;
-pub mod routes;
 pub mod security;
 pub mod store;
-pub mod tls;
-pub mod ui;
-pub mod webconfig;
 
 use metrics::OwnMetrics;
 use store::Store;
@@ -77,7 +70,7 @@ pub struct State {
     pub quit: Notify,
     /// Notified after every change.
     pub changed: Notify,
-    pub scrape_buffers: Arc<buffers::BufferPool>,
+    pub scrape_buffers: Arc<http::buffers::BufferPool>,
     /// Authentication and TLS in force (open until `run` loads the files).
     pub security: security::Live,
 }
@@ -176,8 +169,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let tls = security.tls.is_some();
     if !security.policy.is_open() {
         state.metrics.init_auth_failures(
-            &auth::Role::ALL.map(auth::Role::name),
-            &auth::Reason::ALL.map(auth::Reason::name),
+            &security::auth::Role::ALL.map(security::auth::Role::name),
+            &security::auth::Reason::ALL.map(security::auth::Reason::name),
         );
     }
     state.security.set(security);
@@ -204,10 +197,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     ));
 
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let app = routes::app(state.clone());
+    let app = http::app(state.clone());
     let mut servers = Vec::new();
     for listener in listeners {
-        servers.push(tokio::spawn(listen::serve(
+        servers.push(tokio::spawn(http::listen::serve(
             listener,
             app.clone(),
             state.clone(),

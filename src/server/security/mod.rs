@@ -17,9 +17,16 @@ use axum::response::{IntoResponse, Response};
 use parking_lot::{Mutex, RwLock};
 use percent_encoding::percent_decode_str;
 
-use crate::server::auth::{self, AuthFile, BcryptCache, Policy};
-use crate::server::tls::{TlsSettings, TlsVersion};
-use crate::server::webconfig::WebConfig;
+use auth::{AuthFile, Policy};
+use bcrypt::BcryptCache;
+use tls::{TlsSettings, TlsVersion};
+use webconfig::WebConfig;
+
+pub mod auth;
+mod auth_file;
+mod bcrypt;
+pub mod tls;
+pub mod webconfig;
 use crate::server::State;
 
 /// Where the security configuration comes from (the flags).
@@ -217,7 +224,7 @@ async fn check(
     if security.policy.is_open() {
         return None;
     }
-    let decoded = crate::server::routes::strip_route_prefix(path, &state.config.route_prefix)
+    let decoded = crate::server::http::strip_route_prefix(path, &state.config.route_prefix)
         .and_then(|rel| percent_decode_str(rel).decode_utf8().ok());
     let need = auth::need(method, decoded.as_deref());
     let refusal = security

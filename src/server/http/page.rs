@@ -12,8 +12,8 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::grouping::GroupingKey;
-use crate::server::routes::text_response;
-use crate::server::{api, State};
+use crate::server::http::{api, text_response};
+use crate::server::State;
 
 const INDEX_HTML: &str = include_str!("ui/index.html");
 const APP_JS: &str = include_str!("ui/app.js");

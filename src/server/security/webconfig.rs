@@ -13,7 +13,7 @@ use anyhow::{bail, Context as _};
 use axum::http::{HeaderName, HeaderValue};
 use serde::Deserialize;
 
-use crate::server::tls::{ClientAuth, PemSource, TlsSettings, TlsVersion};
+use crate::server::security::tls::{ClientAuth, PemSource, TlsSettings, TlsVersion};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -140,7 +140,7 @@ impl WebConfig {
         };
         let basic_auth_users = raw.basic_auth_users.unwrap_or_default();
         for (user, hash) in &basic_auth_users {
-            crate::server::auth::check_bcrypt(hash).with_context(|| {
+            crate::server::security::auth::check_bcrypt(hash).with_context(|| {
                 format!("basic_auth_users: user {user:?} has an invalid bcrypt hash")
             })?;
         }

@@ -22,7 +22,14 @@ use crate::grouping::{GroupingKey, KeyError};
 use crate::selector::Selector;
 use crate::server::limits::{self, Limit};
 use crate::server::store::{self, Mode, PushError};
-use crate::server::{api, security, ui, State};
+use crate::server::{security, State};
+
+pub mod api;
+pub mod buffers;
+pub mod listen;
+pub mod page;
+
+use page as ui;
 
 /// The header with which a push asks for a time to live for its group.
 /// The official server ignores it, so a client that sends it stays portable.

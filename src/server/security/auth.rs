@@ -2,8 +2,8 @@
 //! `read` (scrapes, the JSON API, the index page) and `admin` (wipe, quit),
 //! each open or granted by credentials: basic-auth users with bcrypt hashes
 //! and bearer tokens stored as SHA-256 hex digests; push credentials may be
-//! scoped to a list of jobs. This module parses `--auth.file`, merges in the
-//! official web config's `basic_auth_users` (who get every role), decides the
+//! scoped to a list of jobs. This module builds the policy from `--auth.file`
+//! (parsed and checked in `auth_file.rs`) and the official web config's `basic_auth_users` (who get every role), decides the
 //! role a request needs from its method and path alone ([`need`]), and checks
 //! a request's `Authorization` header against the policy ([`Policy::check`]).
 //!
@@ -11,20 +11,18 @@
 //! route added later needs `read` until it is listed: nothing is open by
 //! accident.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::path::Path;
-use std::sync::Arc;
 
 use anyhow::{bail, Context as _};
 use axum::http::{HeaderValue, Method, StatusCode};
 use base64::Engine as _;
-use parking_lot::Mutex;
-use serde::Deserialize;
 use subtle::ConstantTimeEq as _;
-use tokio::sync::OnceCell;
 
 use crate::grouping::GroupingKey;
+use crate::server::security::auth_file::parse_sha256;
+pub(crate) use crate::server::security::auth_file::{check_bcrypt, AuthFile};
+use crate::server::security::bcrypt::BcryptCache;
 
 /// The roles, in the order of [`Role::ALL`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -503,209 +501,11 @@ fn parse_authorization(header: &HeaderValue) -> Result<Credential, String> {
     }
 }
 
-/// Remembers credentials whose bcrypt verification succeeded, keyed by a
-/// SHA-256 of user, password and hash (as exporter-toolkit does), so that a
-/// fleet pushing every few seconds costs one bcrypt per distinct credential,
-/// not one per request. Concurrent checks of one credential share a single
-/// bcrypt run (a fleet's first pushes arrive together). Failures are not
-/// kept: they would let a guesser fill the cache. A changed hash in a
-/// reloaded file makes a different key.
-#[derive(Default)]
-pub struct BcryptCache {
-    entries: Mutex<HashMap<[u8; 32], Arc<OnceCell<bool>>>>,
-}
-
-/// Enough for every credential of a large fleet; beyond it the cache starts
-/// over rather than growing without bound.
-const CACHE_CAPACITY: usize = 16_384;
-
-impl BcryptCache {
-    fn key(user: &str, password: &str, hash: &str) -> [u8; 32] {
-        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
-        for part in [user, password, hash] {
-            ctx.update(&(part.len() as u64).to_le_bytes());
-            ctx.update(part.as_bytes());
-        }
-        ctx.finish()
-            .as_ref()
-            .try_into()
-            .expect("SHA-256 is 32 bytes")
-    }
-
-    /// Whether `password` matches `hash`, running bcrypt (on the blocking
-    /// pool) only when this credential is not known to be good.
-    async fn verify(&self, user: &str, password: &str, hash: &str) -> bool {
-        let key = BcryptCache::key(user, password, hash);
-        let cell = {
-            let mut entries = self.entries.lock();
-            if entries.len() >= CACHE_CAPACITY {
-                entries.clear();
-            }
-            entries.entry(key).or_default().clone()
-        };
-        let ok = *cell
-            .get_or_init(|| {
-                let (password, hash) = (password.to_string(), hash.to_string());
-                async move {
-                    tokio::task::spawn_blocking(move || bcrypt::verify(password, &hash))
-                        .await
-                        .ok()
-                        .and_then(Result::ok)
-                        .unwrap_or(false)
-                }
-            })
-            .await;
-        if !ok {
-            let mut entries = self.entries.lock();
-            if entries.get(&key).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
-                entries.remove(&key);
-            }
-        }
-        ok
-    }
-
-    #[cfg(test)]
-    fn holds(&self, user: &str, password: &str, hash: &str) -> bool {
-        let key = BcryptCache::key(user, password, hash);
-        self.entries
-            .lock()
-            .get(&key)
-            .is_some_and(|c| c.get() == Some(&true))
-    }
-}
-
 fn sha256(data: &[u8]) -> [u8; 32] {
     ring::digest::digest(&ring::digest::SHA256, data)
         .as_ref()
         .try_into()
         .expect("SHA-256 is 32 bytes")
-}
-
-fn parse_sha256(hex: &str) -> anyhow::Result<[u8; 32]> {
-    let hex = hex.trim();
-    if hex.len() != 64 {
-        bail!(
-            "expected 64 hex digits (the output of `printf %s TOKEN | sha256sum`), got {} characters",
-            hex.len()
-        );
-    }
-    let mut out = [0u8; 32];
-    for (i, pair) in hex.as_bytes().chunks(2).enumerate() {
-        let s = std::str::from_utf8(pair).unwrap_or("");
-        out[i] = u8::from_str_radix(s, 16)
-            .map_err(|_| anyhow::anyhow!("{s:?} at position {} is not hex", 2 * i + 1))?;
-    }
-    Ok(out)
-}
-
-pub(crate) fn check_bcrypt(hash: &str) -> anyhow::Result<()> {
-    hash.parse::<bcrypt::HashParts>()
-        .map(|_| ())
-        .map_err(|e| anyhow::anyhow!("{e} (expected something like $2y$10$ followed by 53 characters, as `htpasswd -nBC 10 \"\" | tr -d ':\\n'` prints)"))
-}
-
-/// `--auth.file`: one section per role.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AuthFile {
-    push: Option<RoleSection>,
-    read: Option<RoleSection>,
-    admin: Option<RoleSection>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RoleSection {
-    /// No credentials needed for this role.
-    #[serde(default)]
-    open: bool,
-    #[serde(default)]
-    users: Vec<UserSpec>,
-    #[serde(default)]
-    tokens: Vec<TokenSpec>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct UserSpec {
-    name: String,
-    bcrypt: String,
-    jobs: Option<Vec<String>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TokenSpec {
-    /// Shown in answers and logs instead of the token.
-    name: String,
-    /// Hex SHA-256 of the token.
-    sha256: String,
-    jobs: Option<Vec<String>>,
-}
-
-impl AuthFile {
-    pub fn parse(text: &str) -> anyhow::Result<AuthFile> {
-        let file: Option<AuthFile> = serde_norway::from_str(text)?;
-        Ok(file.unwrap_or_default())
-    }
-
-    pub fn load(path: &Path) -> anyhow::Result<AuthFile> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read the auth file {}", path.display()))?;
-        AuthFile::parse(&text).with_context(|| format!("auth file {}", path.display()))
-    }
-
-    fn section(&self, role: Role) -> Option<&RoleSection> {
-        match role {
-            Role::Push => self.push.as_ref(),
-            Role::Read => self.read.as_ref(),
-            Role::Admin => self.admin.as_ref(),
-        }
-    }
-}
-
-impl RoleSection {
-    fn validate(&self, role: Role) -> anyhow::Result<()> {
-        if self.open && !(self.users.is_empty() && self.tokens.is_empty()) {
-            bail!("auth file: role {role} is `open: true` and also lists credentials, which would never be asked for");
-        }
-        let mut names = HashSet::new();
-        for u in &self.users {
-            if u.name.is_empty() || u.name.contains(':') {
-                bail!("auth file: role {role}, user {:?}: a user name must be non-empty and hold no ':'", u.name);
-            }
-            if !names.insert(&u.name) {
-                bail!("auth file: role {role}, user {:?} is listed twice", u.name);
-            }
-            check_bcrypt(&u.bcrypt).with_context(|| {
-                format!("auth file: role {role}, user {:?}: bad bcrypt hash", u.name)
-            })?;
-            check_jobs(role, &format!("user {:?}", u.name), u.jobs.as_deref())?;
-        }
-        let mut names = HashSet::new();
-        for t in &self.tokens {
-            if !names.insert(&t.name) {
-                bail!("auth file: role {role}, token {:?} is listed twice", t.name);
-            }
-            check_jobs(role, &format!("token {:?}", t.name), t.jobs.as_deref())?;
-        }
-        Ok(())
-    }
-}
-
-fn check_jobs(role: Role, who: &str, jobs: Option<&[String]>) -> anyhow::Result<()> {
-    match jobs {
-        Some(_) if role != Role::Push => {
-            bail!("auth file: role {role}, {who}: `jobs` only scopes push credentials")
-        }
-        Some([]) => bail!(
-            "auth file: role {role}, {who}: `jobs` is empty, which allows nothing; leave it out to allow every job"
-        ),
-        Some(jobs) if jobs.iter().any(String::is_empty) => {
-            bail!("auth file: role {role}, {who}: `jobs` holds an empty job name")
-        }
-        _ => Ok(()),
-    }
 }
 
 #[cfg(test)]
@@ -888,7 +688,7 @@ mod tests {
 
     #[test]
     fn the_readme_example_is_a_valid_auth_file() {
-        let readme = include_str!("../../README.md");
+        let readme = include_str!("../../../README.md");
         let section = readme
             .split("### Authentication and TLS")
             .nth(1)
