@@ -9,7 +9,7 @@
 //! store-wide ones run under the lock in `Store::push`, so concurrent pushes
 //! cannot overshoot them.
 
-use axum::http::StatusCode;
+use hyper::http::StatusCode;
 
 use crate::exposition::Family;
 use crate::grouping::GroupingKey;

@@ -1,5 +1,5 @@
 //! `pgw serve`: the HTTP server. `Config` is what the command line decided;
-//! `State` is what every request shares; `routes::app` builds the router, so
+//! `State` is what every request shares; `http::app` builds the HTTP API, so
 //! the whole API can be driven without a socket; `run` binds the listeners
 //! and serves until SIGINT, SIGTERM or `/-/quit`, then drains in-flight
 //! requests and compacts the persistence log into its snapshot.
@@ -59,6 +59,34 @@ pub struct Config {
     pub read_header_timeout: Duration,
 }
 
+#[cfg(test)]
+impl Config {
+    /// The defaults of the flags, in memory only, listening on a random
+    /// port: tests change what they need with `..Config::for_tests()`.
+    pub fn for_tests() -> Config {
+        Config {
+            listen_addresses: vec!["127.0.0.1:0".into()],
+            route_prefix: String::new(),
+            telemetry_path: "/metrics".into(),
+            external_url: None,
+            enable_admin_api: false,
+            enable_lifecycle: false,
+            disable_consistency_check: false,
+            persistence_file: None,
+            persistence_interval: Duration::from_secs(300),
+            persistence_recover: false,
+            persistence_import: None,
+            body_limit: DEFAULT_BODY_LIMIT,
+            read_timeout: Duration::from_secs(60),
+            expire_after: None,
+            limits: limits::Limits::default(),
+            flags: vec![],
+            security: security::Sources::default(),
+            read_header_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
 pub struct State {
     pub config: Config,
     pub store: Arc<Store>,
@@ -70,7 +98,7 @@ pub struct State {
     pub quit: Notify,
     /// Notified after every change.
     pub changed: Notify,
-    pub scrape_buffers: Arc<http::buffers::BufferPool>,
+    pub scrape_buffers: Arc<http::scrape::BufferPool>,
     /// Authentication and TLS in force (open until `run` loads the files).
     pub security: security::Live,
 }

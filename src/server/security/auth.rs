@@ -2,10 +2,11 @@
 //! `read` (scrapes, the JSON API, the index page) and `admin` (wipe, quit),
 //! each open or granted by credentials: basic-auth users with bcrypt hashes
 //! and bearer tokens stored as SHA-256 hex digests; push credentials may be
-//! scoped to a list of jobs. This module builds the policy from `--auth.file`
-//! (parsed and checked in `auth_file.rs`) and the official web config's `basic_auth_users` (who get every role), decides the
-//! role a request needs from its method and path alone ([`need`]), and checks
-//! a request's `Authorization` header against the policy ([`Policy::check`]).
+//! scoped to a list of jobs. This module builds the policy from
+//! `--auth.file` (parsed and checked in `auth_file.rs`) and the official web
+//! config's `basic_auth_users` (who get every role), decides the role a
+//! request needs from its method and path alone ([`need`]), and checks a
+//! request's `Authorization` header against the policy ([`Policy::check`]).
 //!
 //! [`need`] lists the paths that need something other than `read`, so a
 //! route added later needs `read` until it is listed: nothing is open by
@@ -15,8 +16,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use anyhow::{bail, Context as _};
-use axum::http::{HeaderValue, Method, StatusCode};
 use base64::Engine as _;
+use hyper::http::{HeaderValue, Method, StatusCode};
 use subtle::ConstantTimeEq as _;
 
 use crate::grouping::GroupingKey;

@@ -11,9 +11,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{bail, Context as _};
-use axum::extract::Request;
-use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
-use axum::response::{IntoResponse, Response};
+use hyper::header::{self, HeaderName, HeaderValue};
+use hyper::{Method, Request, StatusCode};
 use parking_lot::{Mutex, RwLock};
 use percent_encoding::percent_decode_str;
 
@@ -27,6 +26,7 @@ mod auth_file;
 mod bcrypt;
 pub mod tls;
 pub mod webconfig;
+use crate::server::http::{HttpError, Response};
 use crate::server::State;
 
 /// Where the security configuration comes from (the flags).
@@ -185,12 +185,12 @@ impl RateLimiter {
 }
 
 /// Decides whether a request may go on to the router: the rate limit, then
-/// the role its method and path need. `None` lets it through; otherwise the
-/// answer to send (401, 403 or 429), which changes nothing.
-pub fn guard<'a>(
+/// the role its method and path need. `Ok` lets it through; otherwise the
+/// refusal to send (401, 403 or 429), which changes nothing.
+pub(crate) fn guard<'a, B>(
     state: &'a State,
-    req: &Request,
-) -> impl Future<Output = Option<Response>> + Send + 'a {
+    req: &Request<B>,
+) -> impl Future<Output = Result<(), HttpError>> + Send + 'a {
     let security = state.security.get();
     // The request's body is not `Sync`, so the future must not borrow the
     // request: it gets copies of what the check needs, and only when there
@@ -203,7 +203,9 @@ pub fn guard<'a>(
         )
     });
     async move {
-        let (method, path, authorization) = copies?;
+        let Some((method, path, authorization)) = copies else {
+            return Ok(());
+        };
         check(state, &security, &method, &path, authorization.as_ref()).await
     }
 }
@@ -214,24 +216,29 @@ async fn check(
     method: &Method,
     path: &str,
     authorization: Option<&HeaderValue>,
-) -> Option<Response> {
+) -> Result<(), HttpError> {
     if let Some(limiter) = &security.rate_limit {
         if !limiter.allow() {
             // Upstream's answer to a request over the rate limit.
-            return Some((StatusCode::TOO_MANY_REQUESTS, "Too Many Requests\n").into_response());
+            return Err(HttpError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too Many Requests",
+            ));
         }
     }
     if security.policy.is_open() {
-        return None;
+        return Ok(());
     }
     let decoded = crate::server::http::strip_route_prefix(path, &state.config.route_prefix)
         .and_then(|rel| percent_decode_str(rel).decode_utf8().ok());
     let need = auth::need(method, decoded.as_deref());
-    let refusal = security
+    let Err(refusal) = security
         .policy
         .check(&state.security.bcrypt_cache, authorization, &need)
         .await
-        .err()?;
+    else {
+        return Ok(());
+    };
     state
         .metrics
         .count_auth_failure(refusal.role.name(), refusal.reason.name());
@@ -249,22 +256,11 @@ async fn check(
             err = refusal.message
         ),
     }
-    let mut response = (
-        refusal.status,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        format!("{}\n", refusal.message),
-    )
-        .into_response();
-    for challenge in refusal.challenges {
-        response
-            .headers_mut()
-            .append(header::WWW_AUTHENTICATE, challenge);
-    }
-    Some(response)
+    Err(refusal.into())
 }
 
 /// Adds the web config's `http_server_config.headers` to an answer.
-pub fn add_headers(state: &State, response: &mut Response) {
+pub(crate) fn add_headers(state: &State, response: &mut Response) {
     let security = state.security.get();
     for (name, value) in &security.headers {
         response.headers_mut().insert(name.clone(), value.clone());

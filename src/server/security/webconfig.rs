@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
-use axum::http::{HeaderName, HeaderValue};
+use hyper::http::{HeaderName, HeaderValue};
 use serde::Deserialize;
 
 use crate::server::security::tls::{ClientAuth, PemSource, TlsSettings, TlsVersion};

@@ -1,12 +1,61 @@
-//! A small pool of scrape buffers. A scrape of a large store writes several
+//! Scrapes: `GET /metrics` writes the whole store into a pooled buffer and
+//! sends it (gzipped if asked). A scrape of a large store writes several
 //! megabytes; allocating that afresh each time costs page faults on every
 //! scrape (the allocator hands large blocks back to the kernel), so the
-//! buffer goes back to the pool once the response body has been sent.
+//! buffer goes back to a small pool once the response body has been sent.
 
+use std::io::Write as _;
 use std::sync::Arc;
 
-use axum::body::{Body, Bytes};
+use flate2::write::GzEncoder;
+use hyper::body::Bytes;
+use hyper::header::{self, HeaderMap, HeaderValue};
 use parking_lot::Mutex;
+
+use crate::server::http::{Body, Response};
+use crate::server::State;
+
+/// `GET /metrics`: the whole store and the server's own metrics, gzipped
+/// when the scraper accepts it.
+pub(super) fn scrape(state: &State, headers: &HeaderMap) -> Response {
+    let own = state.metrics.render(state.store.stats());
+    let mut body = state.scrape_buffers.take();
+    state.store.write_exposition(&mut body, &own);
+    let gzip = headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| {
+            v.split(',')
+                .any(|e| e.trim().split(';').next() == Some("gzip"))
+        });
+    let mut response = if gzip {
+        // The fastest level: a scrape of a large store must stay cheap, and
+        // exposition text compresses well even so.
+        let mut enc = GzEncoder::new(
+            Vec::with_capacity(body.len() / 8),
+            flate2::Compression::fast(),
+        );
+        let compressed = enc.write_all(&body).and_then(|_| enc.finish());
+        match compressed {
+            Ok(c) => {
+                state.scrape_buffers.give_back(body);
+                let mut r = Response::new(Body::from(c));
+                r.headers_mut()
+                    .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+                r
+            }
+            Err(_) => Response::new(state.scrape_buffers.body(body)),
+        }
+    } else {
+        Response::new(state.scrape_buffers.body(body))
+    };
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    response
+}
 
 /// Buffers kept for reuse: one per scrape that runs at the same time, and
 /// scrapes rarely overlap.
