@@ -13,12 +13,12 @@ use anyhow::{bail, Context as _};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
-pub mod expiry;
-pub mod http;
+pub(crate) mod expiry;
+pub(crate) mod http;
 pub mod limits;
 pub mod metrics;
 pub mod persist;
-pub mod security;
+pub(crate) mod security;
 pub mod store;
 
 use metrics::OwnMetrics;
@@ -26,44 +26,47 @@ use store::Store;
 
 /// Largest push body accepted, after decompression. Upstream has no limit at
 /// all; this one only stops a runaway or hostile client from exhausting memory.
-pub const DEFAULT_BODY_LIMIT: usize = 64 << 20;
+pub(crate) const DEFAULT_BODY_LIMIT: usize = 64 << 20;
 
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub listen_addresses: Vec<String>,
+    pub(crate) listen_addresses: Vec<String>,
     /// Normalised: empty, or starting with `/` and not ending with one.
-    pub route_prefix: String,
-    pub telemetry_path: String,
-    pub external_url: Option<String>,
-    pub enable_admin_api: bool,
-    pub enable_lifecycle: bool,
-    pub disable_consistency_check: bool,
-    pub persistence_file: Option<PathBuf>,
-    pub persistence_interval: Duration,
+    pub(crate) route_prefix: String,
+    pub(crate) telemetry_path: String,
+    /// `--web.external-url` as given. Nothing reads it: `cmd/serve.rs` takes
+    /// the route prefix from the flag itself.
+    #[allow(dead_code)]
+    pub(crate) external_url: Option<String>,
+    pub(crate) enable_admin_api: bool,
+    pub(crate) enable_lifecycle: bool,
+    pub(crate) disable_consistency_check: bool,
+    pub(crate) persistence_file: Option<PathBuf>,
+    pub(crate) persistence_interval: Duration,
     /// Start from damaged persistence files, keeping every valid record.
-    pub persistence_recover: bool,
+    pub(crate) persistence_recover: bool,
     /// The official server's file to import into a store that has no files.
-    pub persistence_import: Option<PathBuf>,
-    pub body_limit: usize,
+    pub(crate) persistence_import: Option<PathBuf>,
+    pub(crate) body_limit: usize,
     /// Time limit for reading a push body.
-    pub read_timeout: Duration,
+    pub(crate) read_timeout: Duration,
     /// Time to live of a group whose push does not ask for one.
-    pub expire_after: Option<Duration>,
-    pub limits: limits::Limits,
+    pub(crate) expire_after: Option<Duration>,
+    pub(crate) limits: limits::Limits,
     /// Every flag and its value, for `/api/v1/status`.
-    pub flags: Vec<(String, String)>,
+    pub(crate) flags: Vec<(String, String)>,
     /// The files and flags that configure authentication and TLS.
-    pub security: security::Sources,
+    pub(crate) security: security::Sources,
     /// Longest wait for a TLS handshake, for a request's headers, and
     /// between requests on a kept-alive connection.
-    pub read_header_timeout: Duration,
+    pub(crate) read_header_timeout: Duration,
 }
 
 #[cfg(test)]
 impl Config {
     /// The defaults of the flags, in memory only, listening on a random
     /// port: tests change what they need with `..Config::for_tests()`.
-    pub fn for_tests() -> Config {
+    pub(crate) fn for_tests() -> Config {
         Config {
             listen_addresses: vec!["127.0.0.1:0".into()],
             route_prefix: String::new(),
@@ -87,20 +90,20 @@ impl Config {
     }
 }
 
-pub struct State {
-    pub config: Config,
-    pub store: Arc<Store>,
+pub(crate) struct State {
+    pub(crate) config: Config,
+    pub(crate) store: Arc<Store>,
     /// The persistence log the store writes to, with `--persistence.file`.
-    pub journal: Option<Arc<persist::Journal>>,
-    pub metrics: OwnMetrics,
-    pub start_time: SystemTime,
+    pub(crate) journal: Option<Arc<persist::Journal>>,
+    pub(crate) metrics: OwnMetrics,
+    pub(crate) start_time: SystemTime,
     /// Notified on `/-/quit`.
-    pub quit: Notify,
+    pub(crate) quit: Notify,
     /// Notified after every change.
-    pub changed: Notify,
-    pub scrape_buffers: Arc<http::scrape::BufferPool>,
+    pub(crate) changed: Notify,
+    pub(crate) scrape_buffers: Arc<http::scrape::BufferPool>,
     /// Authentication and TLS in force (open until `run` loads the files).
-    pub security: security::Live,
+    pub(crate) security: security::Live,
 }
 
 impl State {
@@ -109,7 +112,7 @@ impl State {
         Store::new(metrics::OWN_TYPES).with_limits(config.limits)
     }
 
-    pub fn new(
+    pub(crate) fn new(
         config: Config,
         start_time: SystemTime,
         store: Arc<Store>,
@@ -130,7 +133,7 @@ impl State {
 
     /// A memory-only server, as the unit tests drive it.
     #[cfg(test)]
-    pub fn in_memory(config: Config) -> Arc<State> {
+    pub(crate) fn in_memory(config: Config) -> Arc<State> {
         let store = Arc::new(State::empty_store(&config));
         State::new(config, SystemTime::now(), store, None)
     }
@@ -138,7 +141,7 @@ impl State {
 
 /// Normalises a route prefix like upstream: `""` and `"/"` mean none; else it
 /// starts with `/` and does not end with one.
-pub fn normalize_prefix(prefix: &str) -> String {
+pub(crate) fn normalize_prefix(prefix: &str) -> String {
     let trimmed = prefix.trim_matches('/');
     if trimmed.is_empty() {
         String::new()
@@ -149,7 +152,7 @@ pub fn normalize_prefix(prefix: &str) -> String {
 
 /// The route prefix: `--web.route-prefix` if given, else the path of
 /// `--web.external-url`, as upstream.
-pub fn route_prefix(route_prefix: Option<&str>, external_url: Option<&str>) -> String {
+pub(crate) fn route_prefix(route_prefix: Option<&str>, external_url: Option<&str>) -> String {
     match (route_prefix, external_url) {
         (Some(p), _) => normalize_prefix(p),
         (None, Some(url)) => {
@@ -180,7 +183,7 @@ async fn resolve(addr: &str) -> anyhow::Result<SocketAddr> {
 }
 
 /// Runs the server until it is told to stop.
-pub async fn run(config: Config) -> anyhow::Result<()> {
+pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
     // Checked before anything else, so that a bad file stops the start.
     let security = security::Security::load(&config.security)?;
     let start_time = SystemTime::now();

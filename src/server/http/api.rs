@@ -34,7 +34,7 @@ use crate::server::State;
 
 /// `{"status":"success","data":[group...]}`. A group with a time to live
 /// also gets `expire_after_seconds` and `expires_in_seconds` (at `now`).
-pub fn write_metrics_json(out: &mut Vec<u8>, groups: &[GroupView], now: SystemTime) {
+pub(crate) fn write_metrics_json(out: &mut Vec<u8>, groups: &[GroupView], now: SystemTime) {
     out.extend_from_slice(b"{\"status\":\"success\",\"data\":[");
     for (i, group) in groups.iter().enumerate() {
         if i > 0 {
@@ -52,8 +52,8 @@ enum Entry<'a> {
     Number(f64),
 }
 
-pub const EXPIRE_AFTER_KEY: &str = "expire_after_seconds";
-pub const EXPIRES_IN_KEY: &str = "expires_in_seconds";
+pub(crate) const EXPIRE_AFTER_KEY: &str = "expire_after_seconds";
+pub(crate) const EXPIRES_IN_KEY: &str = "expires_in_seconds";
 
 fn write_group(out: &mut Vec<u8>, group: &GroupView, now: SystemTime) {
     // One object whose keys are the family names plus `labels` and
@@ -108,12 +108,12 @@ fn write_group(out: &mut Vec<u8>, group: &GroupView, now: SystemTime) {
 }
 
 /// Seconds rounded to milliseconds: all a time to live needs, and short.
-pub fn millis(seconds: f64) -> f64 {
+pub(crate) fn millis(seconds: f64) -> f64 {
     (seconds * 1000.0).round() / 1000.0
 }
 
 /// A grouping key's labels as a JSON object, for pgw's own API answers.
-pub fn labels_json(key: &GroupingKey) -> serde_json::Map<String, serde_json::Value> {
+pub(crate) fn labels_json(key: &GroupingKey) -> serde_json::Map<String, serde_json::Value> {
     key.labels()
         .iter()
         .map(|(n, v)| (n.clone(), serde_json::Value::String(v.clone())))
@@ -239,7 +239,7 @@ fn format_count(v: f64) -> String {
 
 /// RFC 3339 in UTC with nanoseconds, trailing zeros trimmed, as Go's
 /// `time.RFC3339Nano`.
-pub fn rfc3339_nanos(t: SystemTime) -> String {
+pub(crate) fn rfc3339_nanos(t: SystemTime) -> String {
     let full = humantime::format_rfc3339_nanos(t).to_string();
     // full: 2026-11-22T23:18:45.666784400Z
     let Some((head, frac)) = full.trim_end_matches('Z').split_once('.') else {

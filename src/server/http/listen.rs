@@ -25,7 +25,7 @@ use crate::server::http::App;
 use crate::server::State;
 
 /// Serves `listener` until `stop` turns true, then drains its connections.
-pub async fn serve(
+pub(crate) async fn serve(
     listener: TcpListener,
     app: App,
     state: Arc<State>,

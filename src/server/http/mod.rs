@@ -19,38 +19,37 @@ use percent_encoding::percent_decode_str;
 use crate::grouping::{GroupingKey, KeyError};
 use crate::server::{security, State};
 
-pub mod api;
+pub(crate) mod api;
 mod error;
-pub mod listen;
-pub mod page;
+pub(crate) mod listen;
+pub(crate) mod page;
 mod push;
-pub mod scrape;
+pub(crate) mod scrape;
 #[cfg(test)]
 mod tests;
 
 pub(crate) use error::HttpError;
-pub use push::EXPIRE_HEADER;
 
 /// Every answer's body: each is complete when it is made (a scrape is
 /// written whole before it is sent), so one chunk of bytes.
-pub type Body = Full<Bytes>;
-pub type Response = hyper::Response<Body>;
+pub(crate) type Body = Full<Bytes>;
+pub(crate) type Response = hyper::Response<Body>;
 
 /// The HTTP API: the security guard (rate limit, credentials), then the
 /// route. Cheap to clone: one per connection.
 #[derive(Clone)]
-pub struct App {
+pub(crate) struct App {
     state: Arc<State>,
 }
 
-pub fn app(state: Arc<State>) -> App {
+pub(crate) fn app(state: Arc<State>) -> App {
     App { state }
 }
 
 impl App {
     /// Answers one request. Generic over the body, so that tests can hand in
     /// a body of bytes where the server hands in hyper's.
-    pub async fn handle<B>(&self, req: Request<B>) -> Response
+    pub(crate) async fn handle<B>(&self, req: Request<B>) -> Response
     where
         B: hyper::body::Body<Data = Bytes> + Unpin,
         B::Error: std::fmt::Display,

@@ -20,7 +20,7 @@ use crate::server::State;
 
 /// The header with which a push asks for a time to live for its group.
 /// The official server ignores it, so a client that sends it stays portable.
-pub const EXPIRE_HEADER: &str = "pgw-expire-after";
+pub(crate) const EXPIRE_HEADER: &str = "pgw-expire-after";
 
 pub(super) async fn push<B>(
     state: &State,

@@ -62,18 +62,18 @@ pub(super) fn scrape(state: &State, headers: &HeaderMap) -> Response {
 const MAX_POOLED: usize = 2;
 
 #[derive(Default)]
-pub struct BufferPool {
+pub(crate) struct BufferPool {
     free: Mutex<Vec<Vec<u8>>>,
 }
 
 impl BufferPool {
     /// An empty buffer, with the capacity of an earlier one if there is one.
-    pub fn take(&self) -> Vec<u8> {
+    pub(crate) fn take(&self) -> Vec<u8> {
         self.free.lock().pop().unwrap_or_default()
     }
 
     /// Returns a buffer that is no longer needed.
-    pub fn give_back(&self, mut buf: Vec<u8>) {
+    pub(crate) fn give_back(&self, mut buf: Vec<u8>) {
         buf.clear();
         let mut free = self.free.lock();
         if free.len() < MAX_POOLED {
@@ -82,7 +82,7 @@ impl BufferPool {
     }
 
     /// A response body that returns `buf` to the pool once it has been sent.
-    pub fn body(self: &Arc<Self>, buf: Vec<u8>) -> Body {
+    pub(crate) fn body(self: &Arc<Self>, buf: Vec<u8>) -> Body {
         Body::from(Bytes::from_owner(Pooled {
             buf,
             pool: self.clone(),

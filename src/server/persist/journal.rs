@@ -47,12 +47,12 @@ const EXTEND_BYTES: u64 = 8 << 20;
 
 /// Where the files are.
 #[derive(Debug, Clone)]
-pub struct Files {
-    pub snapshot: PathBuf,
+pub(crate) struct Files {
+    pub(crate) snapshot: PathBuf,
 }
 
 impl Files {
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         self.snapshot
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
@@ -67,12 +67,12 @@ impl Files {
             .into_owned()
     }
 
-    pub fn segment(&self, number: u64) -> PathBuf {
+    pub(crate) fn segment(&self, number: u64) -> PathBuf {
         self.dir().join(format!("{}.wal.{number:010}", self.name()))
     }
 
     /// The numbers and paths of the log segments, oldest first.
-    pub fn segments(&self) -> anyhow::Result<Vec<(u64, PathBuf)>> {
+    pub(crate) fn segments(&self) -> anyhow::Result<Vec<(u64, PathBuf)>> {
         let prefix = format!("{}.wal.", self.name());
         let mut found = Vec::new();
         let entries = match fs::read_dir(self.dir()) {
@@ -106,7 +106,7 @@ impl Files {
     /// exits: two servers appending to one log would interleave their
     /// sequence numbers and damage it. The file holds the owner's process
     /// id, for the message the second server gives.
-    pub fn lock(&self) -> anyhow::Result<File> {
+    pub(crate) fn lock(&self) -> anyhow::Result<File> {
         let path = self.lock_path();
         let mut file = OpenOptions::new()
             .read(true)
@@ -141,11 +141,11 @@ impl Files {
     }
 
     /// The next segment, made ahead of need: a name no reader looks at.
-    pub fn spare(&self) -> PathBuf {
+    pub(crate) fn spare(&self) -> PathBuf {
         self.dir().join(format!("{}.wal.spare", self.name()))
     }
 
-    pub fn sync_dir(&self) -> std::io::Result<()> {
+    pub(crate) fn sync_dir(&self) -> std::io::Result<()> {
         File::open(self.dir())?.sync_all()
     }
 }
@@ -241,7 +241,7 @@ struct Shared {
     compaction_wanted: Sender<()>,
 }
 
-pub struct Journal {
+pub(crate) struct Journal {
     tx: Sender<(u64, Vec<u8>)>,
     appended: AtomicU64,
     synced: watch::Receiver<Synced>,
@@ -275,34 +275,38 @@ impl ChangeLog for Journal {
 
 /// How the persistence files stand.
 #[derive(Debug, Clone)]
-pub struct JournalStatus {
+pub(crate) struct JournalStatus {
     /// The last change on disk.
-    pub synced_seq: u64,
+    pub(crate) synced_seq: u64,
     /// Why the log stopped, if it did (every change is refused from then on).
-    pub error: Option<String>,
-    pub log_bytes: u64,
-    pub snapshot_bytes: u64,
-    pub since_compaction: Duration,
+    pub(crate) error: Option<String>,
+    pub(crate) log_bytes: u64,
+    pub(crate) snapshot_bytes: u64,
+    pub(crate) since_compaction: Duration,
 }
 
 /// Where a restored store left the files.
-pub struct Start {
+pub(crate) struct Start {
     /// The last sequence number in the files.
-    pub last_seq: u64,
+    pub(crate) last_seq: u64,
     /// Segments that still hold records.
-    pub segments: Vec<PathBuf>,
-    pub next_segment: u64,
-    pub log_bytes: u64,
-    pub snapshot_bytes: u64,
+    pub(crate) segments: Vec<PathBuf>,
+    pub(crate) next_segment: u64,
+    pub(crate) log_bytes: u64,
+    pub(crate) snapshot_bytes: u64,
     /// The lock on the files, from [`Files::lock`].
-    pub lock: File,
+    pub(crate) lock: File,
 }
 
 impl Journal {
     /// Opens a new segment and starts the writer thread. The store given
     /// this journal logs to it from then on; compactions wait for
     /// [`Journal::compact_in_background`].
-    pub fn start(files: Files, start: Start, interval: Duration) -> anyhow::Result<Arc<Journal>> {
+    pub(crate) fn start(
+        files: Files,
+        start: Start,
+        interval: Duration,
+    ) -> anyhow::Result<Arc<Journal>> {
         let segment = open_segment(&files, start.next_segment)?;
         // A spare left by an earlier run holds no record: records are
         // written to a spare only once it is renamed into a segment.
@@ -358,7 +362,7 @@ impl Journal {
     /// Starts the thread that compacts the log into a snapshot of `store`
     /// whenever the writer finds a compaction due. Called once, with the
     /// store this journal is the log of.
-    pub fn compact_in_background(self: &Arc<Self>, store: Arc<Store>) -> anyhow::Result<()> {
+    pub(crate) fn compact_in_background(self: &Arc<Self>, store: Arc<Store>) -> anyhow::Result<()> {
         let Some(wanted) = self.compaction.lock().take() else {
             return Ok(());
         };
@@ -384,12 +388,12 @@ impl Journal {
     }
 
     /// Waits until every change up to `seq` is on disk.
-    pub async fn wait(&self, seq: u64) -> Result<(), Arc<str>> {
+    pub(crate) async fn wait(&self, seq: u64) -> Result<(), Arc<str>> {
         store::wait_synced(self.synced.clone(), seq).await
     }
 
     /// How the files stand, for the status view.
-    pub fn status(&self) -> JournalStatus {
+    pub(crate) fn status(&self) -> JournalStatus {
         let synced = self.synced.borrow().clone();
         JournalStatus {
             synced_seq: synced.seq,
@@ -401,13 +405,13 @@ impl Journal {
     }
 
     /// Writes a snapshot of `store` and drops the log it includes.
-    pub fn compact(&self, store: &Store) -> anyhow::Result<()> {
+    pub(crate) fn compact(&self, store: &Store) -> anyhow::Result<()> {
         compact(&self.shared, store)
     }
 
     /// At shutdown, once the log is synced: cuts the zeros off the segment
     /// being written. A change logged after this extends it again.
-    pub fn close(&self) -> anyhow::Result<()> {
+    pub(crate) fn close(&self) -> anyhow::Result<()> {
         {
             // Under the spare's lock, so that the spare thread either has
             // created its file (removed here) or sees `closing`.
@@ -657,7 +661,7 @@ fn compact(shared: &Shared, store: &Store) -> anyhow::Result<()> {
 /// Writes the snapshot to a temporary file, syncs it, renames it over the
 /// snapshot and syncs the directory: the snapshot on disk is always a whole
 /// one.
-pub fn write_atomically(files: &Files, bytes: &[u8]) -> anyhow::Result<()> {
+pub(crate) fn write_atomically(files: &Files, bytes: &[u8]) -> anyhow::Result<()> {
     let path = &files.snapshot;
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(".tmp");

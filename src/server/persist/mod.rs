@@ -23,39 +23,39 @@ use anyhow::{anyhow, bail, Context as _};
 use crate::server::store::Store;
 
 pub mod gob;
-pub mod journal;
+pub(crate) mod journal;
 pub mod official;
 pub mod record;
 
 use crate::server::store::ChangeLog as _;
-pub use journal::Journal;
+pub(crate) use journal::Journal;
 use journal::{Files, Start};
 use record::Change;
 
 /// What a restore found.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Restored {
-    pub groups: usize,
-    pub series: usize,
+pub(crate) struct Restored {
+    pub(crate) groups: usize,
+    pub(crate) series: usize,
     /// Log records replayed.
-    pub replayed: usize,
+    pub(crate) replayed: usize,
 }
 
 /// A damaged file found at start-up.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    pub file: PathBuf,
-    pub what: String,
+pub(crate) struct Problem {
+    pub(crate) file: PathBuf,
+    pub(crate) what: String,
 }
 
 /// What the files held, and what is wrong with them.
 #[derive(Debug, Default)]
-pub struct Loaded {
-    pub restored: Restored,
-    pub problems: Vec<Problem>,
+pub(crate) struct Loaded {
+    pub(crate) restored: Restored,
+    pub(crate) problems: Vec<Problem>,
     /// Records known lost to damage; `None` when a damaged file cannot tell
     /// how many it held.
-    pub lost: Option<u64>,
+    pub(crate) lost: Option<u64>,
     last_seq: u64,
     segments: Vec<(u64, PathBuf)>,
     log_bytes: u64,
@@ -64,23 +64,23 @@ pub struct Loaded {
 
 /// What the command line asks of persistence.
 #[derive(Debug, Clone, Copy)]
-pub struct Options<'a> {
+pub(crate) struct Options<'a> {
     /// `--persistence.file`; `None` keeps the store in memory only.
-    pub file: Option<&'a Path>,
-    pub interval: Duration,
+    pub(crate) file: Option<&'a Path>,
+    pub(crate) interval: Duration,
     /// Start from damaged files, keeping every valid record.
-    pub recover: bool,
+    pub(crate) recover: bool,
     /// The official server's file to import into a store that has no files.
-    pub import: Option<&'a Path>,
+    pub(crate) import: Option<&'a Path>,
     /// The time to live of imported groups.
-    pub expire_after: Option<Duration>,
+    pub(crate) expire_after: Option<Duration>,
 }
 
 /// Restores `store` (empty) from the files and makes the journal its
 /// change log; the store is shared from then on. Called before the server
 /// listens. What is restored or imported goes into the store before it has
 /// a log, so it is never logged again.
-pub fn open(
+pub(crate) fn open(
     options: &Options<'_>,
     store: Store,
 ) -> anyhow::Result<(Arc<Store>, Option<Arc<Journal>>)> {
@@ -236,7 +236,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
 /// At shutdown, once no request is in flight: waits for the log, then
 /// compacts it into the snapshot of `store`, so the next start only reads a
 /// snapshot.
-pub async fn shutdown(journal: &Arc<Journal>, store: &Arc<Store>) -> anyhow::Result<()> {
+pub(crate) async fn shutdown(journal: &Arc<Journal>, store: &Arc<Store>) -> anyhow::Result<()> {
     journal
         .wait(journal.appended())
         .await
@@ -252,7 +252,7 @@ pub async fn shutdown(journal: &Arc<Journal>, store: &Arc<Store>) -> anyhow::Res
 
 /// Reads the snapshot and the log into `store`, keeping every valid record
 /// and noting every damaged file.
-pub fn load(files: &Files, store: &Store) -> anyhow::Result<Loaded> {
+pub(crate) fn load(files: &Files, store: &Store) -> anyhow::Result<Loaded> {
     let mut loaded = Loaded {
         lost: Some(0),
         ..Loaded::default()

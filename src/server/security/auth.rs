@@ -27,16 +27,16 @@ use crate::server::security::bcrypt::BcryptCache;
 
 /// The roles, in the order of [`Role::ALL`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Role {
+pub(crate) enum Role {
     Push,
     Read,
     Admin,
 }
 
 impl Role {
-    pub const ALL: [Role; 3] = [Role::Push, Role::Read, Role::Admin];
+    pub(crate) const ALL: [Role; 3] = [Role::Push, Role::Read, Role::Admin];
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Role::Push => "push",
             Role::Read => "read",
@@ -53,7 +53,7 @@ impl fmt::Display for Role {
 
 /// What a request needs, decided by [`need`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Need {
+pub(crate) enum Need {
     /// Health probes and CORS preflights: no credentials.
     Open,
     Read,
@@ -70,7 +70,7 @@ pub enum Need {
 }
 
 impl Need {
-    pub fn role(&self) -> Option<Role> {
+    pub(crate) fn role(&self) -> Option<Role> {
         match self {
             Need::Open => None,
             Need::Read => Some(Role::Read),
@@ -84,7 +84,7 @@ impl Need {
 /// route prefix, or `None` when the request is not under the prefix (or not
 /// decodable): such requests only ever get a 404, but they still need `read`
 /// so that an unauthenticated client learns nothing from them.
-pub fn need(method: &Method, path: Option<&str>) -> Need {
+pub(crate) fn need(method: &Method, path: Option<&str>) -> Need {
     // Browsers send CORS preflights without credentials, by the Fetch spec;
     // the answer only lists methods and headers.
     if method == Method::OPTIONS {
@@ -111,13 +111,13 @@ pub fn need(method: &Method, path: Option<&str>) -> Need {
 
 /// What one credential may do.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Grant {
+pub(crate) struct Grant {
     /// How the credential is named in answers and logs: `user "x"` or
     /// `token "y"` (a token's configured name, never the token).
-    pub who: String,
-    pub role: Role,
+    pub(crate) who: String,
+    pub(crate) role: Role,
     /// For push credentials: the only jobs it may push to; `None` for all.
-    pub jobs: Option<Vec<String>>,
+    pub(crate) jobs: Option<Vec<String>>,
 }
 
 impl Grant {
@@ -172,16 +172,16 @@ fn quoted_list(items: &[String]) -> String {
 
 /// Why a request was refused, for `pgw_auth_failures_total{reason=...}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Reason {
+pub(crate) enum Reason {
     Missing,
     Wrong,
     Forbidden,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 3] = [Reason::Missing, Reason::Wrong, Reason::Forbidden];
+    pub(crate) const ALL: [Reason; 3] = [Reason::Missing, Reason::Wrong, Reason::Forbidden];
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Reason::Missing => "missing",
             Reason::Wrong => "wrong",
@@ -193,13 +193,13 @@ impl Reason {
 /// A refused request: 401 (missing or wrong credentials, with a challenge)
 /// or 403 (a valid credential that may not do this).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    pub status: StatusCode,
-    pub reason: Reason,
-    pub role: Role,
-    pub message: String,
+pub(crate) struct Refusal {
+    pub(crate) status: StatusCode,
+    pub(crate) reason: Reason,
+    pub(crate) role: Role,
+    pub(crate) message: String,
     /// `WWW-Authenticate` values, for 401s.
-    pub challenges: Vec<HeaderValue>,
+    pub(crate) challenges: Vec<HeaderValue>,
 }
 
 struct User {
@@ -213,7 +213,7 @@ struct Token {
 }
 
 /// The configured access policy, immutable; a reload builds a new one.
-pub struct Policy {
+pub(crate) struct Policy {
     open: [bool; 3],
     users: HashMap<String, Vec<User>>,
     tokens: Vec<Token>,
@@ -244,7 +244,7 @@ fn idx(role: Role) -> usize {
 impl Policy {
     /// Everything open: what pgw does without `--auth.file` and without
     /// `basic_auth_users`, like the official server.
-    pub fn open() -> Policy {
+    pub(crate) fn open() -> Policy {
         Policy {
             open: [true; 3],
             users: HashMap::new(),
@@ -256,7 +256,7 @@ impl Policy {
     }
 
     /// True when no request needs credentials, so the check can be skipped.
-    pub fn is_open(&self) -> bool {
+    pub(crate) fn is_open(&self) -> bool {
         self.open.iter().all(|&o| o)
     }
 
@@ -264,7 +264,7 @@ impl Policy {
     /// config's `basic_auth_users`. Without an auth file, every role needs
     /// one of the web config users if there are any, else nothing. With one,
     /// a role is open only when its section says `open: true`.
-    pub fn build(
+    pub(crate) fn build(
         file: Option<AuthFile>,
         web_users: &BTreeMap<String, String>,
     ) -> anyhow::Result<Policy> {
@@ -366,7 +366,7 @@ impl Policy {
     /// Checks a request that needs `need`, given its `Authorization` header.
     /// Bcrypt runs on the blocking pool, and only once per distinct
     /// credential thanks to `cache`.
-    pub async fn check(
+    pub(crate) async fn check(
         &self,
         cache: &BcryptCache,
         authorization: Option<&HeaderValue>,

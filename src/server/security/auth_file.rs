@@ -37,7 +37,7 @@ pub(crate) fn check_bcrypt(hash: &str) -> anyhow::Result<()> {
 /// `--auth.file`: one section per role.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct AuthFile {
+pub(crate) struct AuthFile {
     pub(super) push: Option<RoleSection>,
     pub(super) read: Option<RoleSection>,
     pub(super) admin: Option<RoleSection>,
@@ -74,12 +74,12 @@ pub(super) struct TokenSpec {
 }
 
 impl AuthFile {
-    pub fn parse(text: &str) -> anyhow::Result<AuthFile> {
+    pub(crate) fn parse(text: &str) -> anyhow::Result<AuthFile> {
         let file: Option<AuthFile> = serde_norway::from_str(text)?;
         Ok(file.unwrap_or_default())
     }
 
-    pub fn load(path: &Path) -> anyhow::Result<AuthFile> {
+    pub(crate) fn load(path: &Path) -> anyhow::Result<AuthFile> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the auth file {}", path.display()))?;
         AuthFile::parse(&text).with_context(|| format!("auth file {}", path.display()))

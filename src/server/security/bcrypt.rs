@@ -16,7 +16,7 @@ use tokio::sync::OnceCell;
 /// kept: they would let a guesser fill the cache. A changed hash in a
 /// reloaded file makes a different key.
 #[derive(Default)]
-pub struct BcryptCache {
+pub(crate) struct BcryptCache {
     entries: Mutex<HashMap<[u8; 32], Arc<OnceCell<bool>>>>,
 }
 

@@ -21,25 +21,25 @@ use bcrypt::BcryptCache;
 use tls::{TlsSettings, TlsVersion};
 use webconfig::WebConfig;
 
-pub mod auth;
+pub(crate) mod auth;
 mod auth_file;
 mod bcrypt;
-pub mod tls;
-pub mod webconfig;
+pub(crate) mod tls;
+pub(crate) mod webconfig;
 use crate::server::http::{HttpError, Response};
 use crate::server::State;
 
 /// Where the security configuration comes from (the flags).
 #[derive(Debug, Clone, Default)]
-pub struct Sources {
-    pub web_config_file: Option<PathBuf>,
-    pub auth_file: Option<PathBuf>,
-    pub tls_cert_file: Option<PathBuf>,
-    pub tls_key_file: Option<PathBuf>,
+pub(crate) struct Sources {
+    pub(crate) web_config_file: Option<PathBuf>,
+    pub(crate) auth_file: Option<PathBuf>,
+    pub(crate) tls_cert_file: Option<PathBuf>,
+    pub(crate) tls_key_file: Option<PathBuf>,
 }
 
 impl Sources {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.web_config_file.is_none()
             && self.auth_file.is_none()
             && self.tls_cert_file.is_none()
@@ -48,18 +48,18 @@ impl Sources {
 }
 
 /// One loaded, validated security configuration.
-pub struct Security {
-    pub policy: Policy,
-    pub tls: Option<Arc<rustls::ServerConfig>>,
-    pub headers: Vec<(HeaderName, HeaderValue)>,
-    pub rate_limit: Option<RateLimiter>,
+pub(crate) struct Security {
+    pub(crate) policy: Policy,
+    pub(crate) tls: Option<Arc<rustls::ServerConfig>>,
+    pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
+    pub(crate) rate_limit: Option<RateLimiter>,
     /// Every file this was loaded from, for the change poll.
     files: Vec<PathBuf>,
 }
 
 impl Security {
     /// No files: everything open, plain HTTP, as upstream without a web config.
-    pub fn open() -> Security {
+    pub(crate) fn open() -> Security {
         Security {
             policy: Policy::open(),
             tls: None,
@@ -69,7 +69,7 @@ impl Security {
         }
     }
 
-    pub fn load(sources: &Sources) -> anyhow::Result<Security> {
+    pub(crate) fn load(sources: &Sources) -> anyhow::Result<Security> {
         let mut files = Vec::new();
         let web = match &sources.web_config_file {
             Some(path) => {
@@ -128,9 +128,9 @@ impl Security {
 
 /// The security configuration in force, swapped whole on reload, and the
 /// bcrypt cache, which outlives reloads (its keys include the hash).
-pub struct Live {
+pub(crate) struct Live {
     current: RwLock<Arc<Security>>,
-    pub bcrypt_cache: BcryptCache,
+    pub(crate) bcrypt_cache: BcryptCache,
 }
 
 impl Default for Live {
@@ -143,18 +143,18 @@ impl Default for Live {
 }
 
 impl Live {
-    pub fn get(&self) -> Arc<Security> {
+    pub(crate) fn get(&self) -> Arc<Security> {
         self.current.read().clone()
     }
 
-    pub fn set(&self, security: Security) {
+    pub(crate) fn set(&self, security: Security) {
         *self.current.write() = Arc::new(security);
     }
 }
 
 /// A token bucket over all requests, as upstream's `rate_limit`: one token
 /// per `interval`, at most `burst` saved up.
-pub struct RateLimiter {
+pub(crate) struct RateLimiter {
     interval: Duration,
     burst: f64,
     state: Mutex<(f64, Instant)>,
@@ -268,14 +268,14 @@ pub(crate) fn add_headers(state: &State, response: &mut Response) {
 }
 
 /// How often the configuration files are checked for changes.
-pub const POLL_INTERVAL: Duration = Duration::from_secs(2);
+pub(crate) const POLL_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Reloads the security configuration when one of its files changes (size
 /// or modification time, checked every [`POLL_INTERVAL`]) and on SIGHUP.
 /// A reload that fails logs an error and keeps the configuration in force;
 /// so does one that would turn TLS on or off, which needs a restart because
 /// the listeners were set up for one or the other.
-pub async fn watch(state: Arc<State>, sources: Sources) {
+pub(crate) async fn watch(state: Arc<State>, sources: Sources) {
     if sources.is_empty() {
         return;
     }

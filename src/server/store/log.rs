@@ -23,7 +23,7 @@ use crate::server::store::{Mode, PreparedPush, Store};
 
 /// One change the store applies, as the log is handed it.
 #[derive(Debug, Clone, Copy)]
-pub enum Change<'a> {
+pub(crate) enum Change<'a> {
     /// A push that passed every check, applied at `at`.
     Push {
         push: &'a PreparedPush,
@@ -43,16 +43,16 @@ pub enum Change<'a> {
 
 /// How far a log is durable, or why it stopped being written.
 #[derive(Debug, Clone, Default)]
-pub struct Synced {
+pub(crate) struct Synced {
     /// Every change up to this sequence number is durable.
-    pub seq: u64,
+    pub(crate) seq: u64,
     /// Set once the log cannot be written: no change is durable after it.
-    pub error: Option<Arc<str>>,
+    pub(crate) error: Option<Arc<str>>,
 }
 
 /// What makes the store's changes durable. Sequence numbers start after the
 /// last one the log already holds and grow by one per change.
-pub trait ChangeLog: Send + Sync {
+pub(crate) trait ChangeLog: Send + Sync {
     /// The record of one change, in the log's own format.
     fn encode(&self, change: &Change<'_>) -> Vec<u8>;
     /// Queues a record and returns its sequence number. Called with the
@@ -67,10 +67,13 @@ pub trait ChangeLog: Send + Sync {
 /// Why a change the store applied may not be durable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the change was applied but could not be written to the persistence file: {0}")]
-pub struct NotDurable(pub Arc<str>);
+pub(crate) struct NotDurable(pub(crate) Arc<str>);
 
 /// Waits until `synced` reports every change up to `seq` durable.
-pub async fn wait_synced(mut synced: watch::Receiver<Synced>, seq: u64) -> Result<(), Arc<str>> {
+pub(crate) async fn wait_synced(
+    mut synced: watch::Receiver<Synced>,
+    seq: u64,
+) -> Result<(), Arc<str>> {
     let result = synced
         .wait_for(|s| s.seq >= seq || s.error.is_some())
         .await
@@ -86,14 +89,14 @@ impl Store {
     /// Gives the store the log it hands every change to from now on. Taken
     /// by value, before the store is shared: what was put into the store
     /// before (a restore, an import) is never logged again.
-    pub fn with_log(mut self, log: Arc<dyn ChangeLog>) -> Store {
+    pub(crate) fn with_log(mut self, log: Arc<dyn ChangeLog>) -> Store {
         self.log = Some(log);
         self
     }
 
     /// Waits until every change the store has applied so far is durable; at
     /// once without a log.
-    pub async fn durable(&self) -> Result<(), NotDurable> {
+    pub(crate) async fn durable(&self) -> Result<(), NotDurable> {
         let Some(log) = &self.log else {
             return Ok(());
         };

@@ -37,19 +37,18 @@ mod tests;
 mod view;
 
 use index::{index_insert, index_remove, FamilyIndex, FingerprintMap};
-pub use log::{wait_synced, Change, ChangeLog, NotDurable, Synced};
-pub use prepare::{
-    prepare, prepare_timed, PreparedPush, StoredFamily, PUSH_FAILURE_TIME, PUSH_TIME,
-};
+pub(crate) use log::{wait_synced, Change, ChangeLog, NotDurable, Synced};
+pub use prepare::{prepare, PreparedPush};
+pub(crate) use prepare::{prepare_timed, StoredFamily, PUSH_FAILURE_TIME, PUSH_TIME};
 use prepare::{synthetic_family, unix_seconds};
 pub use scrape::OwnFamily;
 use view::seconds_left;
-pub use view::{expires_in, GroupSummary, GroupView, Removed, Stats};
+pub(crate) use view::{GroupView, Removed, Stats};
 
 /// Why a push was refused; sent as the body of a 400 answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("pushed metrics are invalid or inconsistent with existing metrics: {0}")]
-pub struct Rejection(pub String);
+pub struct Rejection(pub(crate) String);
 
 /// Why `Store::push` refused a push.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -72,11 +71,11 @@ pub enum Mode {
 /// leaves `push_time_seconds` and its time stamp alone, a successful one
 /// `push_failure_time_seconds` and its time stamp.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct GroupTimes {
-    pub push_time: f64,
-    pub failure_time: f64,
-    pub pushed_at: SystemTime,
-    pub failed_at: SystemTime,
+pub(crate) struct GroupTimes {
+    pub(crate) push_time: f64,
+    pub(crate) failure_time: f64,
+    pub(crate) pushed_at: SystemTime,
+    pub(crate) failed_at: SystemTime,
 }
 
 struct Group {
@@ -139,14 +138,14 @@ impl Store {
 
     /// Every group and the sequence number of the last change they include,
     /// read under one lock: a consistent cut for a snapshot.
-    pub fn cut(&self) -> (Vec<GroupView>, u64) {
+    pub(crate) fn cut(&self) -> (Vec<GroupView>, u64) {
         let inner = self.inner.read();
         let seq = self.log.as_ref().map_or(0, |l| l.appended());
         (inner.groups.values().map(Group::view).collect(), seq)
     }
 
     /// Sets the store-wide limits (groups and series).
-    pub fn with_limits(mut self, limits: Limits) -> Store {
+    pub(crate) fn with_limits(mut self, limits: Limits) -> Store {
         self.limits = limits;
         self
     }
@@ -241,7 +240,12 @@ impl Store {
     /// Applies a push from the persistence log: checked for consistency like
     /// any push, but not against the limits (they apply to new pushes, not
     /// to what the store already accepted), and not logged again.
-    pub fn replay(&self, push: PreparedPush, mode: Mode, now: SystemTime) -> Result<(), Rejection> {
+    pub(crate) fn replay(
+        &self,
+        push: PreparedPush,
+        mode: Mode,
+        now: SystemTime,
+    ) -> Result<(), Rejection> {
         let canonical: Arc<[u8]> = Arc::from(push.key.canonical());
         let mut inner = self.inner.write();
         self.check(&inner, &canonical, &push)?;
@@ -252,7 +256,7 @@ impl Store {
     /// Restores a group from persisted state, as it was: its families keep
     /// their own push times, and the group its push and failure times and the
     /// time of its last change.
-    pub fn restore(&self, push: PreparedPush, times: GroupTimes) -> Result<(), Rejection> {
+    pub(crate) fn restore(&self, push: PreparedPush, times: GroupTimes) -> Result<(), Rejection> {
         let canonical: Arc<[u8]> = Arc::from(push.key.canonical());
         let mut inner = self.inner.write();
         self.check(&inner, &canonical, &push)?;
@@ -261,7 +265,7 @@ impl Store {
     }
 
     /// Records a failed change of `key` (only if the group exists).
-    pub fn record_failure(&self, key: &GroupingKey, now: SystemTime) {
+    pub(crate) fn record_failure(&self, key: &GroupingKey, now: SystemTime) {
         let canonical = key.canonical();
         let mut inner = self.inner.write();
         if inner.record_failure(&canonical, now) {
@@ -270,13 +274,13 @@ impl Store {
     }
 
     /// Deletes exactly the group `key`; true if it existed.
-    pub fn delete(&self, key: &GroupingKey) -> bool {
+    pub(crate) fn delete(&self, key: &GroupingKey) -> bool {
         self.delete_groups(std::slice::from_ref(key)) == 1
     }
 
     /// Deletes exactly the groups `keys`, in one change (one log record);
     /// returns how many of them existed.
-    pub fn delete_groups(&self, keys: &[GroupingKey]) -> usize {
+    pub(crate) fn delete_groups(&self, keys: &[GroupingKey]) -> usize {
         let mut inner = self.inner.write();
         let deleted: Vec<&GroupingKey> = keys
             .iter()
@@ -292,7 +296,7 @@ impl Store {
     /// `selector` and whose last successful push is older than `stale` (when
     /// given); with `dry_run`, only says which groups those are. A group
     /// pushed while the request waited for the lock is judged by that push.
-    pub fn delete_matching(
+    pub(crate) fn delete_matching(
         &self,
         selector: &Selector,
         stale: Option<Duration>,
@@ -317,7 +321,7 @@ impl Store {
 
     /// Deletes every group whose time to live has run out at `now`; returns
     /// them. Cheap when nothing has expired: one pass under the read lock.
-    pub fn expire(&self, now: SystemTime) -> Vec<Removed> {
+    pub(crate) fn expire(&self, now: SystemTime) -> Vec<Removed> {
         let now_s = unix_seconds(now);
         if !self.inner.read().groups.values().any(|g| g.expired(now_s)) {
             return Vec::new();
@@ -345,7 +349,7 @@ impl Store {
     }
 
     /// Deletes every group; returns how many there were.
-    pub fn wipe(&self) -> usize {
+    pub(crate) fn wipe(&self) -> usize {
         let mut inner = self.inner.write();
         let n = inner.groups.len();
         let next_id = inner.next_id;

@@ -13,8 +13,8 @@ use crate::exposition::{Family, Label, Metric, MetricType, Value};
 use crate::grouping::GroupingKey;
 use crate::server::store::Rejection;
 
-pub const PUSH_TIME: &str = "push_time_seconds";
-pub const PUSH_FAILURE_TIME: &str = "push_failure_time_seconds";
+pub(crate) const PUSH_TIME: &str = "push_time_seconds";
+pub(crate) const PUSH_FAILURE_TIME: &str = "push_failure_time_seconds";
 const PUSH_TIME_HELP: &str =
     "Last Unix time when changing this group in the Pushgateway succeeded.";
 const PUSH_FAILURE_TIME_HELP: &str =
@@ -22,31 +22,31 @@ const PUSH_FAILURE_TIME_HELP: &str =
 
 /// One family of one group, rendered.
 #[derive(Debug)]
-pub struct StoredFamily {
-    pub name: Arc<str>,
-    pub kind: MetricType,
-    pub help: Option<Box<str>>,
-    pub pushed_at: SystemTime,
+pub(crate) struct StoredFamily {
+    pub(crate) name: Arc<str>,
+    pub(crate) kind: MetricType,
+    pub(crate) help: Option<Box<str>>,
+    pub(crate) pushed_at: SystemTime,
     /// The sample lines of every series, without HELP and TYPE.
-    pub text: Box<[u8]>,
+    pub(crate) text: Box<[u8]>,
     /// One fingerprint per series (name and full label set), sorted, for the
     /// cross-group duplicate check.
     pub(super) fingerprints: Box<[u64]>,
 }
 
 impl StoredFamily {
-    pub fn series_count(&self) -> usize {
+    pub(crate) fn series_count(&self) -> usize {
         self.fingerprints.len()
     }
 
-    pub fn fingerprints(&self) -> &[u64] {
+    pub(crate) fn fingerprints(&self) -> &[u64] {
         &self.fingerprints
     }
 
     /// A family as persistence stored it: `text` and `fingerprints` are
     /// what [`prepare`] made of a push (checksummed on disk), so a restore
     /// needs no parsing.
-    pub fn from_parts(
+    pub(crate) fn from_parts(
         name: &str,
         kind: MetricType,
         help: Option<&str>,
@@ -69,15 +69,15 @@ impl StoredFamily {
 /// sanitised, series rendered and fingerprinted.
 #[derive(Debug)]
 pub struct PreparedPush {
-    pub key: GroupingKey,
+    pub(crate) key: GroupingKey,
     pub(super) families: Vec<StoredFamily>,
     /// The group's time to live from now on (`None`: it never expires).
-    pub ttl: Option<Duration>,
+    pub(crate) ttl: Option<Duration>,
 }
 
 impl PreparedPush {
     /// A push rebuilt from persisted families.
-    pub fn from_parts(
+    pub(crate) fn from_parts(
         key: GroupingKey,
         families: Vec<StoredFamily>,
         ttl: Option<Duration>,
@@ -85,18 +85,11 @@ impl PreparedPush {
         PreparedPush { key, families, ttl }
     }
 
-    /// Sets the push time of one family (a restore keeps the original times).
-    pub fn set_pushed_at(&mut self, name: &str, at: SystemTime) {
-        if let Some(f) = self.families.iter_mut().find(|f| &*f.name == name) {
-            f.pushed_at = at;
-        }
-    }
-
-    pub fn series_count(&self) -> usize {
+    pub(crate) fn series_count(&self) -> usize {
         self.families.iter().map(StoredFamily::series_count).sum()
     }
 
-    pub fn families(&self) -> &[StoredFamily] {
+    pub(crate) fn families(&self) -> &[StoredFamily] {
         &self.families
     }
 }
@@ -117,7 +110,7 @@ pub fn prepare(
 
 /// As [`prepare`], each family with its own push time: a store imported
 /// from the official Pushgateway keeps the times its families were pushed.
-pub fn prepare_timed(
+pub(crate) fn prepare_timed(
     key: GroupingKey,
     families: Vec<(Family<'_>, SystemTime)>,
 ) -> Result<PreparedPush, Rejection> {

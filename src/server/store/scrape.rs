@@ -13,16 +13,16 @@ use crate::server::store::{Store, StoredFamily};
 /// A family of the server's own metrics, rendered, merged into scrapes.
 #[derive(Debug, Clone)]
 pub struct OwnFamily {
-    pub name: &'static str,
-    pub help: &'static str,
-    pub kind: MetricType,
-    pub text: Vec<u8>,
+    pub(crate) name: &'static str,
+    pub(crate) help: &'static str,
+    pub(crate) kind: MetricType,
+    pub(crate) text: Vec<u8>,
 }
 
 impl Store {
     /// Writes the text exposition of one group (its families sorted by name,
     /// with the synthetic ones); false if there is no such group.
-    pub fn write_group_exposition(&self, key: &GroupingKey, out: &mut Vec<u8>) -> bool {
+    pub(crate) fn write_group_exposition(&self, key: &GroupingKey, out: &mut Vec<u8>) -> bool {
         let inner = self.inner.read();
         let Some(group) = inner.groups.get(key.canonical().as_slice()) else {
             return false;

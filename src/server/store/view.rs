@@ -11,21 +11,21 @@ use crate::server::store::{Group, Store, StoredFamily};
 
 /// A read-only view of a group for the JSON API and persistence.
 #[derive(Debug, Clone)]
-pub struct GroupView {
-    pub key: GroupingKey,
-    pub push_time: f64,
-    pub failure_time: f64,
+pub(crate) struct GroupView {
+    pub(crate) key: GroupingKey,
+    pub(crate) push_time: f64,
+    pub(crate) failure_time: f64,
     /// The pushed families, sorted by name.
-    pub families: Vec<Arc<StoredFamily>>,
+    pub(crate) families: Vec<Arc<StoredFamily>>,
     /// `push_failure_time_seconds` and `push_time_seconds`.
-    pub synthetic: [Arc<StoredFamily>; 2],
+    pub(crate) synthetic: [Arc<StoredFamily>; 2],
     /// The group's time to live after its last successful push.
-    pub ttl: Option<Duration>,
+    pub(crate) ttl: Option<Duration>,
 }
 
 impl GroupView {
     /// Seconds until the group expires (0 when overdue), if it can expire.
-    pub fn expires_in(&self, now: SystemTime) -> Option<f64> {
+    pub(crate) fn expires_in(&self, now: SystemTime) -> Option<f64> {
         expires_in(self.push_time, self.ttl, now)
     }
 }
@@ -33,7 +33,7 @@ impl GroupView {
 /// Seconds from `now` until a group last pushed at `push_time` (Unix
 /// seconds) with time to live `ttl` expires, 0 when overdue; `None` when it
 /// never expires.
-pub fn expires_in(push_time: f64, ttl: Option<Duration>, now: SystemTime) -> Option<f64> {
+pub(crate) fn expires_in(push_time: f64, ttl: Option<Duration>, now: SystemTime) -> Option<f64> {
     Some(seconds_left(push_time, ttl?, unix_seconds(now)).max(0.0))
 }
 
@@ -43,19 +43,19 @@ pub(super) fn seconds_left(push_time: f64, ttl: Duration, now: f64) -> f64 {
 
 /// A group in brief, for the web page's list: no metric text is copied.
 #[derive(Debug, Clone, PartialEq)]
-pub struct GroupSummary {
-    pub key: GroupingKey,
-    pub push_time: f64,
-    pub failure_time: f64,
+pub(crate) struct GroupSummary {
+    pub(crate) key: GroupingKey,
+    pub(crate) push_time: f64,
+    pub(crate) failure_time: f64,
     /// Pushed families and series, not counting the two synthetic ones.
-    pub metrics: usize,
-    pub series: usize,
-    pub ttl: Option<Duration>,
+    pub(crate) metrics: usize,
+    pub(crate) series: usize,
+    pub(crate) ttl: Option<Duration>,
 }
 
 impl GroupSummary {
     /// Seconds until the group expires (0 when overdue), if it can expire.
-    pub fn expires_in(&self, now: SystemTime) -> Option<f64> {
+    pub(crate) fn expires_in(&self, now: SystemTime) -> Option<f64> {
         expires_in(self.push_time, self.ttl, now)
     }
 }
@@ -63,21 +63,21 @@ impl GroupSummary {
 /// A group that a clean-up or expiry deleted (or would delete, in a dry
 /// run).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Removed {
-    pub key: GroupingKey,
-    pub push_time: f64,
-    pub ttl: Option<Duration>,
+pub(crate) struct Removed {
+    pub(crate) key: GroupingKey,
+    pub(crate) push_time: f64,
+    pub(crate) ttl: Option<Duration>,
 }
 
 /// Counts that describe the store, for the server's own metrics and logs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Stats {
-    pub groups: usize,
-    pub series: usize,
+pub(crate) struct Stats {
+    pub(crate) groups: usize,
+    pub(crate) series: usize,
 }
 
 impl Store {
-    pub fn stats(&self) -> Stats {
+    pub(crate) fn stats(&self) -> Stats {
         let inner = self.inner.read();
         Stats {
             groups: inner.groups.len(),
@@ -86,7 +86,7 @@ impl Store {
     }
 
     /// Every group in brief, in grouping-key order.
-    pub fn summaries(&self) -> Vec<GroupSummary> {
+    pub(crate) fn summaries(&self) -> Vec<GroupSummary> {
         let inner = self.inner.read();
         inner
             .groups
@@ -103,7 +103,7 @@ impl Store {
     }
 
     /// Every group, in grouping-key order.
-    pub fn groups(&self) -> Vec<GroupView> {
+    pub(crate) fn groups(&self) -> Vec<GroupView> {
         let inner = self.inner.read();
         inner.groups.values().map(Group::view).collect()
     }
