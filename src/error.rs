@@ -83,7 +83,7 @@ pub(crate) struct Status(pub u16);
 
 impl fmt::Display for Status {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let reason = axum::http::StatusCode::from_u16(self.0)
+        let reason = hyper::StatusCode::from_u16(self.0)
             .ok()
             .and_then(|s| s.canonical_reason());
         match reason {

@@ -399,7 +399,12 @@ fn agent() -> ureq::Agent {
 }
 
 /// Sends one request; `None` only on a transport error (connection refused).
-pub(crate) fn try_request(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> Option<Resp> {
+pub(crate) fn try_request(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Option<Resp> {
     let mut req = agent().request(method, url);
     // ureq asks for gzip and decompresses silently, dropping Content-Encoding;
     // tests that look at compression ask for it themselves (see `raw_get`).

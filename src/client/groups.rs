@@ -28,34 +28,34 @@ pub(crate) const PUSH_FAILURE_TIME: &str = "push_failure_time_seconds";
 /// One group, as listed.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Group {
-    pub key: GroupingKey,
+    pub(crate) key: GroupingKey,
     /// Unix seconds of the last successful push; `None` if none succeeded
     /// (the official server keeps a group created by a refused push, with 0).
-    pub push_time: Option<f64>,
+    pub(crate) push_time: Option<f64>,
     /// Unix seconds of the last refused push; `None` if none was.
-    pub failure_time: Option<f64>,
-    pub last_push_ok: bool,
+    pub(crate) failure_time: Option<f64>,
+    pub(crate) last_push_ok: bool,
     /// Families pushed (the two push-time families not counted).
-    pub metrics: usize,
+    pub(crate) metrics: usize,
     /// Series in those families.
-    pub series: usize,
+    pub(crate) series: usize,
     /// Time to live, when the gateway gives the group one (pgw serve only).
-    pub expire_after: Option<f64>,
+    pub(crate) expire_after: Option<f64>,
     /// Time left before the group expires.
-    pub expires_in: Option<f64>,
+    pub(crate) expires_in: Option<f64>,
 }
 
 /// One family of a group, for `pgw list GROUP`.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Family {
-    pub name: String,
+    pub(crate) name: String,
     /// `COUNTER`, `GAUGE`, `SUMMARY`, `HISTOGRAM`, `UNTYPED`...
-    pub kind: String,
-    pub help: Option<String>,
+    pub(crate) kind: String,
+    pub(crate) help: Option<String>,
     /// When the family was last pushed, as the gateway wrote it (RFC 3339).
-    pub time_stamp: Option<String>,
+    pub(crate) time_stamp: Option<String>,
     /// The series objects as the gateway sent them.
-    pub series: Vec<Value>,
+    pub(crate) series: Vec<Value>,
 }
 
 /// The answer of `GET /api/v1/metrics` does not have the expected shape.
@@ -113,7 +113,7 @@ mod wire {
 
     #[derive(Deserialize)]
     pub(super) struct Envelope {
-        pub data: Option<Vec<GroupDoc>>,
+        pub(crate) data: Option<Vec<GroupDoc>>,
     }
 
     pub(super) struct GroupDoc(pub Group);
@@ -360,11 +360,11 @@ pub(crate) fn fetch_body(gateway: &Gateway) -> anyhow::Result<Vec<u8>> {
 /// Which groups a command acts on: all of the given conditions.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Filter {
-    pub selector: Option<Selector>,
+    pub(crate) selector: Option<Selector>,
     /// Last successful push longer ago than this (or never).
-    pub stale: Option<Duration>,
+    pub(crate) stale: Option<Duration>,
     /// Last push failed.
-    pub failed: bool,
+    pub(crate) failed: bool,
 }
 
 impl Filter {

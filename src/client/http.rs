@@ -22,8 +22,8 @@ use crate::error::{Attempts, BadInput, GatewayError, Message, Status, Usage};
 /// An answer of the gateway, read whole.
 #[derive(Debug, Clone)]
 pub(crate) struct Reply {
-    pub content_type: Option<String>,
-    pub body: Vec<u8>,
+    pub(crate) content_type: Option<String>,
+    pub(crate) body: Vec<u8>,
 }
 
 impl Reply {

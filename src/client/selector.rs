@@ -14,7 +14,7 @@ use std::str::FromStr;
 use regex::Regex;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Op {
+pub(crate) enum Op {
     Eq,
     Ne,
     Re,
@@ -33,16 +33,16 @@ impl Op {
 }
 
 #[derive(Debug, Clone)]
-pub struct Matcher {
-    pub name: String,
-    pub op: Op,
-    pub value: String,
+pub(crate) struct Matcher {
+    pub(crate) name: String,
+    pub(crate) op: Op,
+    pub(crate) value: String,
     /// Compiled, anchored, for `=~` and `!~`.
     regex: Option<Regex>,
 }
 
 impl Matcher {
-    pub fn matches(&self, value: &str) -> bool {
+    pub(crate) fn matches(&self, value: &str) -> bool {
         match (self.op, &self.regex) {
             (Op::Eq, _) => value == self.value,
             (Op::Ne, _) => value != self.value,
@@ -55,43 +55,29 @@ impl Matcher {
 
 /// A conjunction of matchers; the empty selector matches everything.
 #[derive(Debug, Clone, Default)]
-pub struct Selector {
-    pub matchers: Vec<Matcher>,
+pub(crate) struct Selector {
+    pub(crate) matchers: Vec<Matcher>,
 }
 
 /// Why a selector could not be read, with the 1-based column of the problem.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("bad selector {input:?} at column {column}: {message}")]
-pub struct SelectorError {
-    pub input: String,
-    pub column: usize,
-    pub message: String,
+pub(crate) struct SelectorError {
+    pub(crate) input: String,
+    pub(crate) column: usize,
+    pub(crate) message: String,
 }
 
 impl Selector {
     /// True if every matcher accepts the label value `get` returns for its
     /// name (a missing label is the empty string).
-    pub fn matches<'a>(&self, get: impl Fn(&str) -> Option<&'a str>) -> bool {
+    pub(crate) fn matches<'a>(&self, get: impl Fn(&str) -> Option<&'a str>) -> bool {
         self.matchers
             .iter()
             .all(|m| m.matches(get(&m.name).unwrap_or("")))
     }
 
-    /// Matches a list of `(name, value)` pairs.
-    pub fn matches_pairs<'a, I>(&self, pairs: I) -> bool
-    where
-        I: IntoIterator<Item = (&'a str, &'a str)> + Clone,
-    {
-        self.matches(|name| {
-            pairs
-                .clone()
-                .into_iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, v)| v)
-        })
-    }
-
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.matchers.is_empty()
     }
 }
@@ -281,7 +267,7 @@ mod tests {
     }
 
     fn m(s: &Selector, pairs: &[(&str, &str)]) -> bool {
-        s.matches_pairs(pairs.iter().copied())
+        s.matches(|name| pairs.iter().find(|(n, _)| *n == name).map(|(_, v)| *v))
     }
 
     #[test]

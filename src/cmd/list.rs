@@ -131,8 +131,8 @@ pub(crate) fn sort(groups: &mut [Group], order: SortOrder, reverse: bool) {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Style {
     /// The width to fit, `None` for no limit.
-    pub width: Option<u16>,
-    pub color: bool,
+    pub(crate) width: Option<u16>,
+    pub(crate) color: bool,
 }
 
 impl Style {

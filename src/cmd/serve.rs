@@ -165,7 +165,6 @@ pub(crate) fn config(args: ServeArgs) -> anyhow::Result<Config> {
         listen_addresses: args.listen_address,
         route_prefix,
         telemetry_path: args.telemetry_path,
-        external_url: args.external_url,
         enable_admin_api: args.enable_admin_api,
         enable_lifecycle: args.enable_lifecycle,
         disable_consistency_check: args.disable_consistency_check,

@@ -29,15 +29,15 @@ pub(crate) enum ScrapeError {
 /// A successful scrape: the 0.0.4 text, the answer's size and how long it took.
 #[derive(Debug)]
 pub(crate) struct Scraped {
-    pub text: String,
-    pub size_bytes: u64,
-    pub openmetrics: bool,
+    pub(crate) text: String,
+    pub(crate) size_bytes: u64,
+    pub(crate) openmetrics: bool,
 }
 
 /// An exporter to scrape, with its HTTP agent kept across cycles (so the
 /// connection is reused in daemon mode).
 pub(crate) struct Exporter {
-    pub url: String,
+    pub(crate) url: String,
     agent: ureq::Agent,
     max_size: usize,
 }

@@ -20,8 +20,8 @@ pub(crate) const HEALTH_PREFIX: &str = "pgw_relay_";
 /// name (anchored, as in Prometheus relabelling).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Filters {
-    pub keep: Option<Regex>,
-    pub drop: Option<Regex>,
+    pub(crate) keep: Option<Regex>,
+    pub(crate) drop: Option<Regex>,
 }
 
 impl Filters {
@@ -51,15 +51,15 @@ impl Filters {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Stats {
     /// Samples (lines of the text format) that are sent.
-    pub samples: u64,
+    pub(crate) samples: u64,
     /// Timestamps removed, since a gateway refuses a push that has any.
-    pub timestamps_dropped: u64,
+    pub(crate) timestamps_dropped: u64,
     /// Families left out by the filters or for using the health prefix.
-    pub families_filtered: u64,
+    pub(crate) families_filtered: u64,
     /// Series left out because, once the grouping labels replaced the body's,
     /// they repeated an earlier series of their family (a gateway refuses
     /// duplicates).
-    pub series_dropped: u64,
+    pub(crate) series_dropped: u64,
 }
 
 /// Prepares parsed families for a push to the group whose label names are
@@ -124,11 +124,11 @@ fn sample_count(metric: &Metric<'_>) -> u64 {
 /// How one scrape went.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Health {
-    pub success: bool,
-    pub duration: Duration,
+    pub(crate) success: bool,
+    pub(crate) duration: Duration,
     /// Bytes of the exporter's answer after decompression.
-    pub size_bytes: u64,
-    pub stats: Stats,
+    pub(crate) size_bytes: u64,
+    pub(crate) stats: Stats,
 }
 
 /// The health series names, in the order they are written.

@@ -11,10 +11,10 @@ use crate::server::State;
 
 /// How often the store is checked. Expiry is a clean-up, not a timer: a
 /// group may outlive its time to live by up to this much.
-pub const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
+pub(crate) const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Deletes expired groups until the task is aborted.
-pub async fn run(state: Arc<State>) {
+pub(crate) async fn run(state: Arc<State>) {
     let mut tick = tokio::time::interval(SWEEP_INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -24,19 +24,18 @@ pub async fn run(state: Arc<State>) {
 }
 
 /// Deletes what has expired at `now`; returns how many groups went.
-pub fn sweep(state: &State, now: SystemTime) -> usize {
+pub(crate) fn sweep(state: &State, now: SystemTime) -> usize {
     let expired = state.store.expire(now);
     for removed in &expired {
         crate::info!(
             "group expired",
             group = removed.key,
             expire_after = humantime::format_duration(removed.ttl.unwrap_or_default()),
-            last_push = crate::server::api::rfc3339_nanos(seconds_to_time(removed.push_time))
+            last_push = crate::server::http::api::rfc3339_nanos(seconds_to_time(removed.push_time))
         );
     }
     if !expired.is_empty() {
         state.metrics.count_expired(expired.len());
-        state.changed.notify_one();
     }
     expired.len()
 }

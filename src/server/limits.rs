@@ -9,25 +9,25 @@
 //! store-wide ones run under the lock in `Store::push`, so concurrent pushes
 //! cannot overshoot them.
 
-use axum::http::StatusCode;
+use hyper::http::StatusCode;
 
 use crate::exposition::Family;
 use crate::grouping::GroupingKey;
 
-pub const DEFAULT_MAX_SERIES_PER_PUSH: usize = 100_000;
-pub const DEFAULT_MAX_LABEL_NAME_LENGTH: usize = 1024;
-pub const DEFAULT_MAX_LABEL_VALUE_LENGTH: usize = 16 * 1024;
-pub const DEFAULT_MAX_GROUPS: usize = 100_000;
-pub const DEFAULT_MAX_SERIES: usize = 20_000_000;
+pub(crate) const DEFAULT_MAX_SERIES_PER_PUSH: usize = 100_000;
+pub(crate) const DEFAULT_MAX_LABEL_NAME_LENGTH: usize = 1024;
+pub(crate) const DEFAULT_MAX_LABEL_VALUE_LENGTH: usize = 16 * 1024;
+pub(crate) const DEFAULT_MAX_GROUPS: usize = 100_000;
+pub(crate) const DEFAULT_MAX_SERIES: usize = 20_000_000;
 
 /// Every limit; 0 means none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    pub max_series_per_push: usize,
-    pub max_label_name_length: usize,
-    pub max_label_value_length: usize,
-    pub max_groups: usize,
-    pub max_series: usize,
+pub(crate) struct Limits {
+    pub(crate) max_series_per_push: usize,
+    pub(crate) max_label_name_length: usize,
+    pub(crate) max_label_value_length: usize,
+    pub(crate) max_groups: usize,
+    pub(crate) max_series: usize,
 }
 
 impl Default for Limits {
@@ -45,7 +45,7 @@ impl Default for Limits {
 impl Limits {
     /// No limit at all, for restoring persisted state (what was accepted
     /// once is not refused at start-up because a flag changed).
-    pub const NONE: Limits = Limits {
+    pub(crate) const NONE: Limits = Limits {
         max_series_per_push: 0,
         max_label_name_length: 0,
         max_label_value_length: 0,
@@ -66,7 +66,7 @@ pub enum Limit {
 }
 
 impl Limit {
-    pub const ALL: [Limit; 6] = [
+    pub(crate) const ALL: [Limit; 6] = [
         Limit::BodySize,
         Limit::SeriesPerPush,
         Limit::LabelNameLength,
@@ -75,7 +75,7 @@ impl Limit {
         Limit::Series,
     ];
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Limit::BodySize => "body_size",
             Limit::SeriesPerPush => "series_per_push",
@@ -88,7 +88,7 @@ impl Limit {
 
     /// The flag that sets it, named in every refusal so the operator knows
     /// what to raise.
-    pub fn flag(self) -> &'static str {
+    pub(crate) fn flag(self) -> &'static str {
         match self {
             Limit::BodySize => "--push.max-body-size",
             Limit::SeriesPerPush => "--push.max-series",
@@ -99,7 +99,7 @@ impl Limit {
         }
     }
 
-    pub fn status(self) -> StatusCode {
+    pub(crate) fn status(self) -> StatusCode {
         match self {
             Limit::BodySize | Limit::SeriesPerPush => StatusCode::PAYLOAD_TOO_LARGE,
             Limit::LabelNameLength | Limit::LabelValueLength => StatusCode::BAD_REQUEST,
@@ -113,14 +113,14 @@ impl Limit {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message} (limit {max}, set by {flag})", flag = self.limit.flag())]
 pub struct LimitHit {
-    pub limit: Limit,
-    pub max: usize,
-    pub message: String,
+    pub(crate) limit: Limit,
+    pub(crate) max: usize,
+    pub(crate) message: String,
 }
 
 /// The checks that need only the push itself: series count and label
 /// lengths, of the body's labels and of the grouping key's.
-pub fn check_push(
+pub(crate) fn check_push(
     limits: &Limits,
     key: &GroupingKey,
     families: &[Family<'_>],

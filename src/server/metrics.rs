@@ -137,10 +137,10 @@ impl RateMeter {
 
 /// pgw's own figures for the status view.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Figures {
-    pub pushes_total: u64,
-    pub pushes_per_second: f64,
-    pub expired_groups_total: u64,
+pub(crate) struct Figures {
+    pub(crate) pushes_total: u64,
+    pub(crate) pushes_per_second: f64,
+    pub(crate) expired_groups_total: u64,
 }
 
 #[derive(Default)]
@@ -157,14 +157,14 @@ struct Counters {
     pushes: RateMeter,
 }
 
-pub struct OwnMetrics {
+pub(crate) struct OwnMetrics {
     counters: Mutex<Counters>,
     start_time: SystemTime,
     started: Instant,
 }
 
 impl OwnMetrics {
-    pub fn new(start_time: SystemTime) -> OwnMetrics {
+    pub(crate) fn new(start_time: SystemTime) -> OwnMetrics {
         OwnMetrics {
             counters: Mutex::new(Counters::default()),
             start_time,
@@ -174,7 +174,7 @@ impl OwnMetrics {
 
     /// Counts a request other than a scrape, as upstream's
     /// `pushgateway_http_requests_total` does.
-    pub fn count_request(&self, code: u16, handler: &'static str, method: &'static str) {
+    pub(crate) fn count_request(&self, code: u16, handler: &'static str, method: &'static str) {
         *self
             .counters
             .lock()
@@ -185,7 +185,7 @@ impl OwnMetrics {
 
     /// Counts a request refused for its credentials: `reason` is
     /// `missing`, `wrong` or `forbidden`, `role` what the request needed.
-    pub fn count_auth_failure(&self, role: &'static str, reason: &'static str) {
+    pub(crate) fn count_auth_failure(&self, role: &'static str, reason: &'static str) {
         *self
             .counters
             .lock()
@@ -197,7 +197,7 @@ impl OwnMetrics {
     /// Starts every `pgw_auth_failures_total` series at 0, so that the
     /// first refusal shows in `rate()` and `increase()`; called when
     /// credentials are configured.
-    pub fn init_auth_failures(&self, roles: &[&'static str], reasons: &[&'static str]) {
+    pub(crate) fn init_auth_failures(&self, roles: &[&'static str], reasons: &[&'static str]) {
         let mut c = self.counters.lock();
         for &role in roles {
             for &reason in reasons {
@@ -207,17 +207,17 @@ impl OwnMetrics {
     }
 
     /// Counts groups deleted by expiry.
-    pub fn count_expired(&self, n: usize) {
+    pub(crate) fn count_expired(&self, n: usize) {
         self.counters.lock().expired_groups += n as u64;
     }
 
     /// Counts a request refused by a limit.
-    pub fn count_limit_hit(&self, limit: Limit) {
+    pub(crate) fn count_limit_hit(&self, limit: Limit) {
         *self.counters.lock().limit_hits.entry(limit).or_default() += 1;
     }
 
     /// Records one push (PUT or POST): its duration and size in bytes.
-    pub fn observe_push(&self, method: &'static str, duration: Duration, size: usize) {
+    pub(crate) fn observe_push(&self, method: &'static str, duration: Duration, size: usize) {
         let now = Instant::now();
         let second = now.duration_since(self.started).as_secs();
         let mut c = self.counters.lock();
@@ -233,7 +233,7 @@ impl OwnMetrics {
     }
 
     /// Push totals and rate, and expiries, for the status view.
-    pub fn figures(&self) -> Figures {
+    pub(crate) fn figures(&self) -> Figures {
         let second = self.started.elapsed().as_secs();
         let c = self.counters.lock();
         Figures {
@@ -244,7 +244,7 @@ impl OwnMetrics {
     }
 
     /// Renders every own family, sorted by name.
-    pub fn render(&self, stats: Stats) -> Vec<OwnFamily> {
+    pub(crate) fn render(&self, stats: Stats) -> Vec<OwnFamily> {
         let now = Instant::now();
         let mut c = self.counters.lock();
         let mut out = Vec::new();

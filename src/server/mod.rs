@@ -1,5 +1,5 @@
 //! `pgw serve`: the HTTP server. `Config` is what the command line decided;
-//! `State` is what every request shares; `routes::app` builds the router, so
+//! `State` is what every request shares; `http::app` builds the HTTP API, so
 //! the whole API can be driven without a socket; `run` binds the listeners
 //! and serves until SIGINT, SIGTERM or `/-/quit`, then drains in-flight
 //! requests and compacts the persistence log into its snapshot.
@@ -13,93 +13,127 @@ use anyhow::{bail, Context as _};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
-pub mod api;
-pub mod auth;
-pub mod buffers;
-pub mod expiry;
+pub(crate) mod expiry;
+pub(crate) mod http;
 pub mod limits;
-pub mod listen;
 pub mod metrics;
 pub mod persist;
-pub mod routes;
-pub mod security;
+pub(crate) mod security;
 pub mod store;
-pub mod tls;
-pub mod ui;
-pub mod webconfig;
 
 use metrics::OwnMetrics;
 use store::Store;
 
 /// Largest push body accepted, after decompression. Upstream has no limit at
 /// all; this one only stops a runaway or hostile client from exhausting memory.
-pub const DEFAULT_BODY_LIMIT: usize = 64 << 20;
+pub(crate) const DEFAULT_BODY_LIMIT: usize = 64 << 20;
 
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub listen_addresses: Vec<String>,
+    pub(crate) listen_addresses: Vec<String>,
     /// Normalised: empty, or starting with `/` and not ending with one.
-    pub route_prefix: String,
-    pub telemetry_path: String,
-    pub external_url: Option<String>,
-    pub enable_admin_api: bool,
-    pub enable_lifecycle: bool,
-    pub disable_consistency_check: bool,
-    pub persistence_file: Option<PathBuf>,
-    pub persistence_interval: Duration,
+    pub(crate) route_prefix: String,
+    pub(crate) telemetry_path: String,
+    pub(crate) enable_admin_api: bool,
+    pub(crate) enable_lifecycle: bool,
+    pub(crate) disable_consistency_check: bool,
+    pub(crate) persistence_file: Option<PathBuf>,
+    pub(crate) persistence_interval: Duration,
     /// Start from damaged persistence files, keeping every valid record.
-    pub persistence_recover: bool,
+    pub(crate) persistence_recover: bool,
     /// The official server's file to import into a store that has no files.
-    pub persistence_import: Option<PathBuf>,
-    pub body_limit: usize,
+    pub(crate) persistence_import: Option<PathBuf>,
+    pub(crate) body_limit: usize,
     /// Time limit for reading a push body.
-    pub read_timeout: Duration,
+    pub(crate) read_timeout: Duration,
     /// Time to live of a group whose push does not ask for one.
-    pub expire_after: Option<Duration>,
-    pub limits: limits::Limits,
+    pub(crate) expire_after: Option<Duration>,
+    pub(crate) limits: limits::Limits,
     /// Every flag and its value, for `/api/v1/status`.
-    pub flags: Vec<(String, String)>,
+    pub(crate) flags: Vec<(String, String)>,
     /// The files and flags that configure authentication and TLS.
-    pub security: security::Sources,
+    pub(crate) security: security::Sources,
     /// Longest wait for a TLS handshake, for a request's headers, and
     /// between requests on a kept-alive connection.
-    pub read_header_timeout: Duration,
+    pub(crate) read_header_timeout: Duration,
 }
 
-pub struct State {
-    pub config: Config,
-    pub store: Store,
-    pub metrics: OwnMetrics,
-    pub start_time: SystemTime,
+#[cfg(test)]
+impl Config {
+    /// The defaults of the flags, in memory only, listening on a random
+    /// port: tests change what they need with `..Config::for_tests()`.
+    pub(crate) fn for_tests() -> Config {
+        Config {
+            listen_addresses: vec!["127.0.0.1:0".into()],
+            route_prefix: String::new(),
+            telemetry_path: "/metrics".into(),
+            enable_admin_api: false,
+            enable_lifecycle: false,
+            disable_consistency_check: false,
+            persistence_file: None,
+            persistence_interval: Duration::from_secs(300),
+            persistence_recover: false,
+            persistence_import: None,
+            body_limit: DEFAULT_BODY_LIMIT,
+            read_timeout: Duration::from_secs(60),
+            expire_after: None,
+            limits: limits::Limits::default(),
+            flags: vec![],
+            security: security::Sources::default(),
+            read_header_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+pub(crate) struct State {
+    pub(crate) config: Config,
+    pub(crate) store: Arc<Store>,
+    /// The persistence log the store writes to, with `--persistence.file`.
+    pub(crate) journal: Option<Arc<persist::Journal>>,
+    pub(crate) metrics: OwnMetrics,
+    pub(crate) start_time: SystemTime,
     /// Notified on `/-/quit`.
-    pub quit: Notify,
-    /// Notified after every change.
-    pub changed: Notify,
-    pub scrape_buffers: Arc<buffers::BufferPool>,
+    pub(crate) quit: Notify,
+    pub(crate) scrape_buffers: Arc<http::scrape::BufferPool>,
     /// Authentication and TLS in force (open until `run` loads the files).
-    pub security: security::Live,
+    pub(crate) security: security::Live,
 }
 
 impl State {
-    pub fn new(config: Config) -> Arc<State> {
-        let start_time = SystemTime::now();
-        let limits = config.limits;
+    /// An empty store for `config`, which persistence restores into.
+    fn empty_store(config: &Config) -> Store {
+        Store::new(metrics::OWN_TYPES).with_limits(config.limits)
+    }
+
+    pub(crate) fn new(
+        config: Config,
+        start_time: SystemTime,
+        store: Arc<Store>,
+        journal: Option<Arc<persist::Journal>>,
+    ) -> Arc<State> {
         Arc::new(State {
             config,
-            store: Store::new(metrics::OWN_TYPES).with_limits(limits),
+            store,
+            journal,
             metrics: OwnMetrics::new(start_time),
             start_time,
             quit: Notify::new(),
-            changed: Notify::new(),
             scrape_buffers: Arc::default(),
             security: security::Live::default(),
         })
+    }
+
+    /// A memory-only server, as the unit tests drive it.
+    #[cfg(test)]
+    pub(crate) fn in_memory(config: Config) -> Arc<State> {
+        let store = Arc::new(State::empty_store(&config));
+        State::new(config, SystemTime::now(), store, None)
     }
 }
 
 /// Normalises a route prefix like upstream: `""` and `"/"` mean none; else it
 /// starts with `/` and does not end with one.
-pub fn normalize_prefix(prefix: &str) -> String {
+pub(crate) fn normalize_prefix(prefix: &str) -> String {
     let trimmed = prefix.trim_matches('/');
     if trimmed.is_empty() {
         String::new()
@@ -110,7 +144,7 @@ pub fn normalize_prefix(prefix: &str) -> String {
 
 /// The route prefix: `--web.route-prefix` if given, else the path of
 /// `--web.external-url`, as upstream.
-pub fn route_prefix(route_prefix: Option<&str>, external_url: Option<&str>) -> String {
+pub(crate) fn route_prefix(route_prefix: Option<&str>, external_url: Option<&str>) -> String {
     match (route_prefix, external_url) {
         (Some(p), _) => normalize_prefix(p),
         (None, Some(url)) => {
@@ -141,19 +175,28 @@ async fn resolve(addr: &str) -> anyhow::Result<SocketAddr> {
 }
 
 /// Runs the server until it is told to stop.
-pub async fn run(config: Config) -> anyhow::Result<()> {
+pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
     // Checked before anything else, so that a bad file stops the start.
     let security = security::Security::load(&config.security)?;
-    let state = State::new(config);
+    let start_time = SystemTime::now();
+    let options = persist::Options {
+        file: config.persistence_file.as_deref(),
+        interval: config.persistence_interval,
+        recover: config.persistence_recover,
+        import: config.persistence_import.as_deref(),
+        expire_after: config.expire_after,
+    };
+    let (store, journal) = persist::open(&options, State::empty_store(&config))
+        .context("cannot open the persistence files")?;
+    let state = State::new(config, start_time, store, journal);
     let tls = security.tls.is_some();
     if !security.policy.is_open() {
         state.metrics.init_auth_failures(
-            &auth::Role::ALL.map(auth::Role::name),
-            &auth::Reason::ALL.map(auth::Reason::name),
+            &security::auth::Role::ALL.map(security::auth::Role::name),
+            &security::auth::Reason::ALL.map(security::auth::Reason::name),
         );
     }
     state.security.set(security);
-    persist::open(&state).context("cannot open the persistence files")?;
     // Before the first connection: a SIGTERM that comes as soon as the
     // server answers must drain and flush, not kill.
     let signals = register_signals()?;
@@ -177,10 +220,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     ));
 
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let app = routes::app(state.clone());
+    let app = http::app(state.clone());
     let mut servers = Vec::new();
     for listener in listeners {
-        servers.push(tokio::spawn(listen::serve(
+        servers.push(tokio::spawn(http::listen::serve(
             listener,
             app.clone(),
             state.clone(),
@@ -197,9 +240,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         server.await.context("server task failed")?;
     }
     expirer.abort();
-    persist::shutdown(&state)
-        .await
-        .context("cannot save the store")?;
+    if let Some(journal) = &state.journal {
+        persist::shutdown(journal, &state.store)
+            .await
+            .context("cannot save the store")?;
+    }
     crate::info!("stopped");
     Ok(())
 }

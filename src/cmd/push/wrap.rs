@@ -40,9 +40,9 @@ const SIGNAL_GRACE: Duration = Duration::from_secs(1);
 /// How a run of the command went.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) struct Outcome {
-    pub start: SystemTime,
-    pub duration: Duration,
-    pub exit_code: i32,
+    pub(crate) start: SystemTime,
+    pub(crate) duration: Duration,
+    pub(crate) exit_code: i32,
 }
 
 impl Outcome {

@@ -41,7 +41,7 @@ pub enum Value {
 impl Value {
     /// The field `name` of a struct; `None` when it was not sent (zero) or
     /// this is no struct.
-    pub fn field(&self, name: &str) -> Option<&Value> {
+    pub(crate) fn field(&self, name: &str) -> Option<&Value> {
         match self {
             Value::Struct(fields) => fields.iter().find(|(n, _)| n == name).map(|(_, v)| v),
             _ => None,
@@ -49,7 +49,7 @@ impl Value {
     }
 
     /// A short name of the kind, for messages.
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             Value::Bool(_) => "bool",
             Value::Int(_) => "int",
@@ -70,7 +70,7 @@ impl Value {
 #[error("at byte {offset}: {what}")]
 pub struct GobError {
     pub offset: usize,
-    pub what: String,
+    pub(crate) what: String,
 }
 
 /// A type as the stream defined it.

@@ -1,12 +1,12 @@
 //! The write-ahead log and its compaction.
 //!
-//! The store hands every change to [`Journal::append`] while it holds its
-//! write lock, so sequence numbers follow the order in which the store
+//! The journal is the store's [`ChangeLog`]: the store hands every change
+//! to [`Journal::append`] while it holds its write lock, so sequence numbers follow the order in which the store
 //! applied the changes; the send cannot block. One writer thread takes
 //! everything queued, writes it with one `write`, makes it durable with one
 //! `fdatasync` and then tells every waiter at once (group commit): a burst of
 //! concurrent pushes costs one sync, not one each. A request is answered
-//! only once [`Journal::wait`] saw its change synced.
+//! only once it saw its change synced.
 //!
 //! The log is a series of segment files beside the snapshot
 //! (`FILE.wal.0000000001`, ...); a running server never appends to a segment
@@ -30,8 +30,7 @@ use parking_lot::Mutex;
 use tokio::sync::watch;
 
 use crate::server::persist::record;
-use crate::server::store::Store;
-use crate::server::State;
+use crate::server::store::{self, Change, ChangeLog, Store, Synced};
 
 /// The log is compacted once it is larger than this and than twice the
 /// snapshot: compaction rewrites the whole store, so it should be paid for
@@ -48,12 +47,12 @@ const EXTEND_BYTES: u64 = 8 << 20;
 
 /// Where the files are.
 #[derive(Debug, Clone)]
-pub struct Files {
-    pub snapshot: PathBuf,
+pub(crate) struct Files {
+    pub(crate) snapshot: PathBuf,
 }
 
 impl Files {
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         self.snapshot
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
@@ -68,12 +67,12 @@ impl Files {
             .into_owned()
     }
 
-    pub fn segment(&self, number: u64) -> PathBuf {
+    pub(crate) fn segment(&self, number: u64) -> PathBuf {
         self.dir().join(format!("{}.wal.{number:010}", self.name()))
     }
 
     /// The numbers and paths of the log segments, oldest first.
-    pub fn segments(&self) -> anyhow::Result<Vec<(u64, PathBuf)>> {
+    pub(crate) fn segments(&self) -> anyhow::Result<Vec<(u64, PathBuf)>> {
         let prefix = format!("{}.wal.", self.name());
         let mut found = Vec::new();
         let entries = match fs::read_dir(self.dir()) {
@@ -107,7 +106,7 @@ impl Files {
     /// exits: two servers appending to one log would interleave their
     /// sequence numbers and damage it. The file holds the owner's process
     /// id, for the message the second server gives.
-    pub fn lock(&self) -> anyhow::Result<File> {
+    pub(crate) fn lock(&self) -> anyhow::Result<File> {
         let path = self.lock_path();
         let mut file = OpenOptions::new()
             .read(true)
@@ -142,20 +141,13 @@ impl Files {
     }
 
     /// The next segment, made ahead of need: a name no reader looks at.
-    pub fn spare(&self) -> PathBuf {
+    pub(crate) fn spare(&self) -> PathBuf {
         self.dir().join(format!("{}.wal.spare", self.name()))
     }
 
-    pub fn sync_dir(&self) -> std::io::Result<()> {
+    pub(crate) fn sync_dir(&self) -> std::io::Result<()> {
         File::open(self.dir())?.sync_all()
     }
-}
-
-/// How far the log is durable, or why it stopped being written.
-#[derive(Debug, Clone, Default)]
-struct Synced {
-    seq: u64,
-    error: Option<Arc<str>>,
 }
 
 struct Segment {
@@ -245,45 +237,72 @@ struct Shared {
     spare_wanted: Sender<()>,
     /// Set at shutdown: no more spares.
     closing: AtomicBool,
+    /// Asks the compaction thread for a compaction.
+    compaction_wanted: Sender<()>,
 }
 
-pub struct Journal {
+pub(crate) struct Journal {
     tx: Sender<(u64, Vec<u8>)>,
     appended: AtomicU64,
     synced: watch::Receiver<Synced>,
     shared: Arc<Shared>,
+    /// The compaction requests, until [`Journal::compact_in_background`]
+    /// takes them.
+    compaction: Mutex<Option<Receiver<()>>>,
+}
+
+impl ChangeLog for Journal {
+    fn encode(&self, change: &Change<'_>) -> Vec<u8> {
+        record::payload(change)
+    }
+
+    fn append(&self, record: Vec<u8>) -> u64 {
+        let seq = self.appended.fetch_add(1, Ordering::SeqCst) + 1;
+        // The receiver lives as long as the process; if the writer thread
+        // died, `wait` reports it.
+        let _ = self.tx.send((seq, record));
+        seq
+    }
+
+    fn appended(&self) -> u64 {
+        self.appended.load(Ordering::SeqCst)
+    }
+
+    fn synced(&self) -> watch::Receiver<Synced> {
+        self.synced.clone()
+    }
 }
 
 /// How the persistence files stand.
 #[derive(Debug, Clone)]
-pub struct JournalStatus {
+pub(crate) struct JournalStatus {
     /// The last change on disk.
-    pub synced_seq: u64,
+    pub(crate) synced_seq: u64,
     /// Why the log stopped, if it did (every change is refused from then on).
-    pub error: Option<String>,
-    pub log_bytes: u64,
-    pub snapshot_bytes: u64,
-    pub since_compaction: Duration,
+    pub(crate) error: Option<String>,
+    pub(crate) log_bytes: u64,
+    pub(crate) snapshot_bytes: u64,
+    pub(crate) since_compaction: Duration,
 }
 
 /// Where a restored store left the files.
-pub struct Start {
+pub(crate) struct Start {
     /// The last sequence number in the files.
-    pub last_seq: u64,
+    pub(crate) last_seq: u64,
     /// Segments that still hold records.
-    pub segments: Vec<PathBuf>,
-    pub next_segment: u64,
-    pub log_bytes: u64,
-    pub snapshot_bytes: u64,
+    pub(crate) segments: Vec<PathBuf>,
+    pub(crate) next_segment: u64,
+    pub(crate) log_bytes: u64,
+    pub(crate) snapshot_bytes: u64,
     /// The lock on the files, from [`Files::lock`].
-    pub lock: File,
+    pub(crate) lock: File,
 }
 
 impl Journal {
-    /// Opens a new segment and starts the writer thread; the store logs to
-    /// the journal from then on.
-    pub fn start(
-        state: &Arc<State>,
+    /// Opens a new segment and starts the writer thread. The store given
+    /// this journal logs to it from then on; compactions wait for
+    /// [`Journal::compact_in_background`].
+    pub(crate) fn start(
         files: Files,
         start: Start,
         interval: Duration,
@@ -298,6 +317,7 @@ impl Journal {
             _ => {}
         }
         let (spare_wanted, spare_rx) = mpsc::channel();
+        let (compaction_wanted, compaction_rx) = mpsc::channel();
         let shared = Arc::new(Shared {
             files,
             _lock: start.lock,
@@ -312,6 +332,7 @@ impl Journal {
             spare: Mutex::new(None),
             spare_wanted,
             closing: AtomicBool::new(false),
+            compaction_wanted,
         });
         let spare_shared = shared.clone();
         std::thread::Builder::new()
@@ -329,45 +350,50 @@ impl Journal {
             appended: AtomicU64::new(start.last_seq),
             synced,
             shared: shared.clone(),
+            compaction: Mutex::new(Some(compaction_rx)),
         });
-        state.store.set_journal(journal.clone());
-        let state = state.clone();
         std::thread::Builder::new()
             .name("pgw-log".into())
-            .spawn(move || write_loop(&shared, &rx, &synced_tx, &state))
+            .spawn(move || write_loop(&shared, &rx, &synced_tx))
             .context("cannot start the log writer thread")?;
         Ok(journal)
     }
 
-    /// Queues one change; called with the store's write lock held.
-    pub fn append(&self, payload: Vec<u8>) {
-        let seq = self.appended.fetch_add(1, Ordering::SeqCst) + 1;
-        // The receiver lives as long as the process; if the writer thread
-        // died, `wait` reports it.
-        let _ = self.tx.send((seq, payload));
-    }
-
-    /// The sequence number of the last change handed to the log.
-    pub fn appended(&self) -> u64 {
-        self.appended.load(Ordering::SeqCst)
+    /// Starts the thread that compacts the log into a snapshot of `store`
+    /// whenever the writer finds a compaction due. Called once, with the
+    /// store this journal is the log of.
+    pub(crate) fn compact_in_background(self: &Arc<Self>, store: Arc<Store>) -> anyhow::Result<()> {
+        let Some(wanted) = self.compaction.lock().take() else {
+            return Ok(());
+        };
+        let journal = self.clone();
+        std::thread::Builder::new()
+            .name("pgw-compact".into())
+            .spawn(move || {
+                while wanted.recv().is_ok() {
+                    let started = Instant::now();
+                    match journal.compact(&store) {
+                        Ok(()) => crate::debug!(
+                            "compacted the log into the snapshot",
+                            file = journal.shared.files.snapshot.display(),
+                            ms = started.elapsed().as_millis()
+                        ),
+                        Err(e) => crate::error!("cannot compact the log", err = format!("{e:#}")),
+                    }
+                    journal.shared.compacting.store(false, Ordering::SeqCst);
+                }
+            })
+            .context("cannot start the compaction thread")?;
+        Ok(())
     }
 
     /// Waits until every change up to `seq` is on disk.
-    pub async fn wait(&self, seq: u64) -> Result<(), Arc<str>> {
-        let mut rx = self.synced.clone();
-        let result = rx
-            .wait_for(|s| s.seq >= seq || s.error.is_some())
-            .await
-            .map(|s| s.clone());
-        match result {
-            Ok(s) if s.seq >= seq => Ok(()),
-            Ok(s) => Err(s.error.unwrap_or_else(|| "unknown".into())),
-            Err(_) => Err("the log writer stopped".into()),
-        }
+    pub(crate) async fn wait(&self, seq: u64) -> Result<(), Arc<str>> {
+        store::wait_synced(self.synced.clone(), seq).await
     }
 
     /// How the files stand, for the status view.
-    pub fn status(&self) -> JournalStatus {
+    pub(crate) fn status(&self) -> JournalStatus {
         let synced = self.synced.borrow().clone();
         JournalStatus {
             synced_seq: synced.seq,
@@ -379,13 +405,13 @@ impl Journal {
     }
 
     /// Writes a snapshot of `store` and drops the log it includes.
-    pub fn compact(&self, store: &Store) -> anyhow::Result<()> {
+    pub(crate) fn compact(&self, store: &Store) -> anyhow::Result<()> {
         compact(&self.shared, store)
     }
 
     /// At shutdown, once the log is synced: cuts the zeros off the segment
     /// being written. A change logged after this extends it again.
-    pub fn close(&self) -> anyhow::Result<()> {
+    pub(crate) fn close(&self) -> anyhow::Result<()> {
         {
             // Under the spare's lock, so that the spare thread either has
             // created its file (removed here) or sees `closing`.
@@ -408,12 +434,7 @@ impl Journal {
     }
 }
 
-fn write_loop(
-    shared: &Shared,
-    rx: &Receiver<(u64, Vec<u8>)>,
-    synced: &watch::Sender<Synced>,
-    state: &Arc<State>,
-) {
+fn write_loop(shared: &Shared, rx: &Receiver<(u64, Vec<u8>)>, synced: &watch::Sender<Synced>) {
     let mut buf = Vec::new();
     loop {
         // Wakes up now and then with no change, for the time-based
@@ -469,7 +490,7 @@ fn write_loop(
             Err(RecvTimeoutError::Disconnected) => return,
         }
         if synced.borrow().error.is_none() && compaction_due(shared) {
-            start_compaction(shared, state);
+            start_compaction(shared);
         }
     }
 }
@@ -570,28 +591,12 @@ fn compaction_due(shared: &Shared) -> bool {
         || (log > 0 && shared.last_compaction.lock().elapsed() >= interval)
 }
 
-fn start_compaction(shared: &Shared, state: &Arc<State>) {
+/// Asks the compaction thread for a compaction, unless one is running.
+fn start_compaction(shared: &Shared) {
     if shared.compacting.swap(true, Ordering::SeqCst) {
         return;
     }
-    let state = state.clone();
-    let spawned = std::thread::Builder::new()
-        .name("pgw-compact".into())
-        .spawn(move || {
-            let journal = state.store.journal().expect("the journal is set");
-            let started = Instant::now();
-            match journal.compact(&state.store) {
-                Ok(()) => crate::debug!(
-                    "compacted the log into the snapshot",
-                    file = journal.shared.files.snapshot.display(),
-                    ms = started.elapsed().as_millis()
-                ),
-                Err(e) => crate::error!("cannot compact the log", err = format!("{e:#}")),
-            }
-            journal.shared.compacting.store(false, Ordering::SeqCst);
-        });
-    if let Err(e) = spawned {
-        crate::error!("cannot start a compaction", err = e);
+    if shared.compaction_wanted.send(()).is_err() {
         shared.compacting.store(false, Ordering::SeqCst);
     }
 }
@@ -656,7 +661,7 @@ fn compact(shared: &Shared, store: &Store) -> anyhow::Result<()> {
 /// Writes the snapshot to a temporary file, syncs it, renames it over the
 /// snapshot and syncs the directory: the snapshot on disk is always a whole
 /// one.
-pub fn write_atomically(files: &Files, bytes: &[u8]) -> anyhow::Result<()> {
+pub(crate) fn write_atomically(files: &Files, bytes: &[u8]) -> anyhow::Result<()> {
     let path = &files.snapshot;
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(".tmp");

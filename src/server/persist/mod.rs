@@ -16,61 +16,81 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, bail, Context as _};
 
 use crate::server::store::Store;
-use crate::server::State;
 
 pub mod gob;
-pub mod journal;
+pub(crate) mod journal;
 pub mod official;
 pub mod record;
 
-use journal::{Files, Journal, Start};
+use crate::server::store::ChangeLog as _;
+pub(crate) use journal::Journal;
+use journal::{Files, Start};
 use record::Change;
 
 /// What a restore found.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Restored {
-    pub groups: usize,
-    pub series: usize,
+pub(crate) struct Restored {
+    pub(crate) groups: usize,
+    pub(crate) series: usize,
     /// Log records replayed.
-    pub replayed: usize,
+    pub(crate) replayed: usize,
 }
 
 /// A damaged file found at start-up.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    pub file: PathBuf,
-    pub what: String,
+pub(crate) struct Problem {
+    pub(crate) file: PathBuf,
+    pub(crate) what: String,
 }
 
 /// What the files held, and what is wrong with them.
 #[derive(Debug, Default)]
-pub struct Loaded {
-    pub restored: Restored,
-    pub problems: Vec<Problem>,
+pub(crate) struct Loaded {
+    pub(crate) restored: Restored,
+    pub(crate) problems: Vec<Problem>,
     /// Records known lost to damage; `None` when a damaged file cannot tell
     /// how many it held.
-    pub lost: Option<u64>,
+    pub(crate) lost: Option<u64>,
     last_seq: u64,
     segments: Vec<(u64, PathBuf)>,
     log_bytes: u64,
     snapshot_bytes: u64,
 }
 
-/// Restores the store from the files and starts logging to them. Called
-/// before the server listens.
-pub fn open(state: &Arc<State>) -> anyhow::Result<()> {
-    let import = state.config.persistence_import.as_deref();
-    let Some(path) = state.config.persistence_file.clone() else {
+/// What the command line asks of persistence.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Options<'a> {
+    /// `--persistence.file`; `None` keeps the store in memory only.
+    pub(crate) file: Option<&'a Path>,
+    pub(crate) interval: Duration,
+    /// Start from damaged files, keeping every valid record.
+    pub(crate) recover: bool,
+    /// The official server's file to import into a store that has no files.
+    pub(crate) import: Option<&'a Path>,
+    /// The time to live of imported groups.
+    pub(crate) expire_after: Option<Duration>,
+}
+
+/// Restores `store` (empty) from the files and makes the journal its
+/// change log; the store is shared from then on. Called before the server
+/// listens. What is restored or imported goes into the store before it has
+/// a log, so it is never logged again.
+pub(crate) fn open(
+    options: &Options<'_>,
+    store: Store,
+) -> anyhow::Result<(Arc<Store>, Option<Arc<Journal>>)> {
+    let import = options.import;
+    let Some(path) = options.file.map(Path::to_path_buf) else {
         // Memory only: every start begins empty, so every start imports.
         if let Some(source) = import {
-            import_official(state, source)?;
+            import_official(&store, source, options.expire_after)?;
         }
-        return Ok(());
+        return Ok((Arc::new(store), None));
     };
     if import.is_some_and(|source| same_file(source, &path)) {
         bail!(
@@ -80,10 +100,10 @@ pub fn open(state: &Arc<State>) -> anyhow::Result<()> {
         );
     }
     let files = Files { snapshot: path };
-    let recover = state.config.persistence_recover;
+    let recover = options.recover;
     // Before reading: another server may be writing, or moving files aside.
     let lock = files.lock()?;
-    let loaded = load(&files, &state.store)?;
+    let loaded = load(&files, &store)?;
     if !loaded.problems.is_empty() && !recover {
         let list: Vec<String> = loaded
             .problems
@@ -113,7 +133,7 @@ pub fn open(state: &Arc<State>) -> anyhow::Result<()> {
     // not count.)
     let imported = match import {
         Some(source) if loaded.last_seq == 0 && loaded.restored.groups == 0 => {
-            import_official(state, source)?;
+            import_official(&store, source, options.expire_after)?;
             true
         }
         Some(source) => {
@@ -153,7 +173,6 @@ pub fn open(state: &Arc<State>) -> anyhow::Result<()> {
     }
     let next_segment = loaded.segments.last().map_or(1, |(n, _)| n + 1);
     let journal = Journal::start(
-        state,
         files,
         Start {
             last_seq: loaded.last_seq,
@@ -163,16 +182,17 @@ pub fn open(state: &Arc<State>) -> anyhow::Result<()> {
             snapshot_bytes: loaded.snapshot_bytes,
             lock,
         },
-        state.config.persistence_interval,
+        options.interval,
     )?;
+    let store = Arc::new(store.with_log(journal.clone()));
     if imported {
         // The imported groups are in no log: a snapshot makes them pgw's.
-        journal.compact(&state.store)?;
+        journal.compact(&store)?;
     }
     if !loaded.problems.is_empty() {
         // The kept records go into a new snapshot at once, so that nothing
         // depends on the files moved aside any more.
-        journal.compact(&state.store)?;
+        journal.compact(&store)?;
         let lost = loaded
             .lost
             .map_or("an unknown number of".to_string(), |n| n.to_string());
@@ -187,13 +207,14 @@ pub fn open(state: &Arc<State>) -> anyhow::Result<()> {
         crate::warn!("recovered the store", detail = message);
         eprintln!("pgw: {message}");
     }
-    Ok(())
+    journal.compact_in_background(store.clone())?;
+    Ok((store, Some(journal)))
 }
 
 /// Takes over the groups of the official server's file at `source`.
-fn import_official(state: &State, source: &Path) -> anyhow::Result<()> {
-    let groups = official::import(source, &state.store, state.config.expire_after)?;
-    let stats = state.store.stats();
+fn import_official(store: &Store, source: &Path, ttl: Option<Duration>) -> anyhow::Result<()> {
+    let groups = official::import(source, store, ttl)?;
+    let stats = store.stats();
     crate::info!(
         "imported the official Pushgateway's store",
         file = source.display(),
@@ -212,31 +233,17 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// Waits until every change the store has applied so far is on disk; at
-/// once without `--persistence.file`.
-pub async fn durable(state: &State) -> Result<(), String> {
-    let Some(journal) = state.store.journal() else {
-        return Ok(());
-    };
-    journal.wait(journal.appended()).await.map_err(|e| {
-        format!("the change was applied but could not be written to the persistence file: {e}")
-    })
-}
-
 /// At shutdown, once no request is in flight: waits for the log, then
-/// compacts it into the snapshot, so the next start only reads a snapshot.
-pub async fn shutdown(state: &Arc<State>) -> anyhow::Result<()> {
-    let Some(journal) = state.store.journal() else {
-        return Ok(());
-    };
+/// compacts it into the snapshot of `store`, so the next start only reads a
+/// snapshot.
+pub(crate) async fn shutdown(journal: &Arc<Journal>, store: &Arc<Store>) -> anyhow::Result<()> {
     journal
         .wait(journal.appended())
         .await
         .map_err(|e| anyhow!("the log could not be written: {e}"))?;
-    let state = state.clone();
+    let (journal, store) = (journal.clone(), store.clone());
     tokio::task::spawn_blocking(move || {
-        let journal = state.store.journal().expect("the journal is set");
-        journal.compact(&state.store)?;
+        journal.compact(&store)?;
         journal.close()
     })
     .await
@@ -245,7 +252,7 @@ pub async fn shutdown(state: &Arc<State>) -> anyhow::Result<()> {
 
 /// Reads the snapshot and the log into `store`, keeping every valid record
 /// and noting every damaged file.
-pub fn load(files: &Files, store: &Store) -> anyhow::Result<Loaded> {
+pub(crate) fn load(files: &Files, store: &Store) -> anyhow::Result<Loaded> {
     let mut loaded = Loaded {
         lost: Some(0),
         ..Loaded::default()

@@ -24,12 +24,12 @@ use crate::server::store::{self, GroupTimes, Store, PUSH_FAILURE_TIME, PUSH_TIME
 /// One group of the file, checked and ready for the store.
 #[derive(Debug)]
 pub struct Group {
-    pub key: GroupingKey,
+    pub(crate) key: GroupingKey,
     /// The values and time stamps of `push_time_seconds` and
     /// `push_failure_time_seconds`.
-    pub times: GroupTimes,
+    pub(crate) times: GroupTimes,
     /// Each family with the time it was pushed.
-    pub families: Vec<(Family<'static>, SystemTime)>,
+    pub(crate) families: Vec<(Family<'static>, SystemTime)>,
 }
 
 /// The name the official server gives the type of its file's value. A file
@@ -37,7 +37,7 @@ pub struct Group {
 const TOP_TYPE: &[u8] = b"GroupingKeyToMetricGroup";
 
 /// True when `bytes` start like the official server's persistence file.
-pub fn looks_official(bytes: &[u8]) -> bool {
+pub(crate) fn looks_official(bytes: &[u8]) -> bool {
     bytes
         .get(..64)
         .unwrap_or(bytes)
@@ -181,7 +181,7 @@ fn go_time(b: &[u8]) -> Result<SystemTime, String> {
 
 /// Reads the official file at `path` and puts its groups into `store`, each
 /// with `ttl`. Every group is checked before the first goes in.
-pub fn import(path: &Path, store: &Store, ttl: Option<Duration>) -> anyhow::Result<usize> {
+pub(crate) fn import(path: &Path, store: &Store, ttl: Option<Duration>) -> anyhow::Result<usize> {
     let bytes = std::fs::read(path)
         .with_context(|| format!("cannot read the file to import, {}", path.display()))?;
     let groups = parse(&bytes).map_err(|e| {

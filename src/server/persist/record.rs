@@ -21,7 +21,7 @@ use anyhow::{bail, Context as _};
 
 use crate::exposition::MetricType;
 use crate::grouping::GroupingKey;
-use crate::server::store::{GroupTimes, GroupView, Mode, PreparedPush, StoredFamily};
+use crate::server::store::{self, GroupTimes, GroupView, Mode, PreparedPush, StoredFamily};
 
 pub const SNAPSHOT_MAGIC: &[u8; 8] = b"PGWSNAP2";
 pub const LOG_MAGIC: &[u8; 8] = b"PGWLOG01";
@@ -30,30 +30,30 @@ const FRAME_HEADER: usize = 4 + 4 + 8 + 8;
 
 /// One family as persisted: its header fields and its rendered series.
 #[derive(Debug, Clone, PartialEq)]
-pub struct FamilyRecord {
-    pub name: String,
-    pub kind: MetricType,
-    pub help: String,
-    pub pushed_at: SystemTime,
-    pub text: Vec<u8>,
+pub(crate) struct FamilyRecord {
+    pub(crate) name: String,
+    pub(crate) kind: MetricType,
+    pub(crate) help: String,
+    pub(crate) pushed_at: SystemTime,
+    pub(crate) text: Vec<u8>,
     /// The store's fingerprints of the series, sorted: with them a restore
     /// needs no parsing. (A change of the fingerprint function needs a new
     /// file format.)
-    pub fingerprints: Vec<u64>,
+    pub(crate) fingerprints: Vec<u64>,
 }
 
 /// One group of a snapshot, as it was.
 #[derive(Debug, Clone, PartialEq)]
-pub struct GroupRecord {
-    pub key: GroupingKey,
-    pub times: GroupTimes,
-    pub ttl: Option<Duration>,
-    pub families: Vec<FamilyRecord>,
+pub(crate) struct GroupRecord {
+    pub(crate) key: GroupingKey,
+    pub(crate) times: GroupTimes,
+    pub(crate) ttl: Option<Duration>,
+    pub(crate) families: Vec<FamilyRecord>,
 }
 
 /// What one record says.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Change {
+pub(crate) enum Change {
     Push {
         key: GroupingKey,
         mode: Mode,
@@ -92,7 +92,7 @@ const SNAPSHOT_END: u8 = 7;
 const GROUP: u8 = 8;
 
 /// Appends one frame around an already compressed payload.
-pub fn frame(out: &mut Vec<u8>, seq: u64, payload: &[u8]) {
+pub(crate) fn frame(out: &mut Vec<u8>, seq: u64, payload: &[u8]) {
     let start = out.len();
     out.extend_from_slice(MARKER);
     out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
@@ -128,7 +128,17 @@ fn compress(body: &[u8]) -> Vec<u8> {
     out
 }
 
-pub fn push_payload(push: &PreparedPush, mode: Mode, at: SystemTime) -> Vec<u8> {
+/// The payload of one change of the store's.
+pub(crate) fn payload(change: &store::Change<'_>) -> Vec<u8> {
+    match *change {
+        store::Change::Push { push, mode, at } => push_payload(push, mode, at),
+        store::Change::Delete(keys) => delete_payload(keys),
+        store::Change::Wipe => wipe_payload(),
+        store::Change::Failure { key, at } => failure_payload(key, at),
+    }
+}
+
+pub(crate) fn push_payload(push: &PreparedPush, mode: Mode, at: SystemTime) -> Vec<u8> {
     let families = push.families();
     let size: usize = families
         .iter()
@@ -155,7 +165,7 @@ pub fn push_payload(push: &PreparedPush, mode: Mode, at: SystemTime) -> Vec<u8> 
     }
 }
 
-pub fn delete_payload(keys: &[&GroupingKey]) -> Vec<u8> {
+pub(crate) fn delete_payload(keys: &[&GroupingKey]) -> Vec<u8> {
     let mut b = vec![DELETE];
     put_u32(&mut b, keys.len());
     for k in keys {
@@ -164,11 +174,11 @@ pub fn delete_payload(keys: &[&GroupingKey]) -> Vec<u8> {
     compress(&b)
 }
 
-pub fn wipe_payload() -> Vec<u8> {
+pub(crate) fn wipe_payload() -> Vec<u8> {
     compress(&[WIPE])
 }
 
-pub fn failure_payload(key: &GroupingKey, at: SystemTime) -> Vec<u8> {
+pub(crate) fn failure_payload(key: &GroupingKey, at: SystemTime) -> Vec<u8> {
     let mut b = vec![FAILURE];
     put_key(&mut b, key);
     put_u64(&mut b, nanos(at));
@@ -176,7 +186,7 @@ pub fn failure_payload(key: &GroupingKey, at: SystemTime) -> Vec<u8> {
 }
 
 /// A whole snapshot file: the groups as of log sequence number `covers`.
-pub fn encode_snapshot(groups: &[GroupView], covers: u64) -> Vec<u8> {
+pub(crate) fn encode_snapshot(groups: &[GroupView], covers: u64) -> Vec<u8> {
     let size: usize = groups
         .iter()
         .flat_map(|g| g.families.iter())
@@ -216,18 +226,18 @@ pub struct Damage {
     pub offset: usize,
     pub len: usize,
     /// Why the first frame of the stretch is bad.
-    pub why: &'static str,
+    pub(crate) why: &'static str,
     /// True when valid records follow it in the same file.
-    pub followed: bool,
+    pub(crate) followed: bool,
 }
 
 /// What a file holds: its valid records in order, and the damaged stretches.
 #[derive(Debug, Default)]
 pub struct Scan {
-    pub records: Vec<(u64, Change)>,
+    pub(crate) records: Vec<(u64, Change)>,
     pub damage: Vec<Damage>,
     /// Where the file's contents end: before its zero tail, if it has one.
-    pub end: usize,
+    pub(crate) end: usize,
 }
 
 /// Reads every valid record of a file that must start with `magic`. Fails
@@ -409,7 +419,7 @@ fn decode_body(body: &[u8]) -> anyhow::Result<Change> {
 
 /// Turns persisted families back into a push the store accepts, as they
 /// were pushed: same text, fingerprints and push times, no parsing.
-pub fn prepare(
+pub(crate) fn prepare(
     key: GroupingKey,
     families: Vec<FamilyRecord>,
     ttl: Option<Duration>,

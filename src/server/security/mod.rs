@@ -11,28 +11,35 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{bail, Context as _};
-use axum::extract::Request;
-use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
-use axum::response::{IntoResponse, Response};
+use hyper::header::{self, HeaderName, HeaderValue};
+use hyper::{Method, Request, StatusCode};
 use parking_lot::{Mutex, RwLock};
 use percent_encoding::percent_decode_str;
 
-use crate::server::auth::{self, AuthFile, BcryptCache, Policy};
-use crate::server::tls::{TlsSettings, TlsVersion};
-use crate::server::webconfig::WebConfig;
+use auth::{AuthFile, Policy};
+use bcrypt::BcryptCache;
+use tls::{TlsSettings, TlsVersion};
+use webconfig::WebConfig;
+
+pub(crate) mod auth;
+mod auth_file;
+mod bcrypt;
+pub(crate) mod tls;
+pub(crate) mod webconfig;
+use crate::server::http::{HttpError, Response};
 use crate::server::State;
 
 /// Where the security configuration comes from (the flags).
 #[derive(Debug, Clone, Default)]
-pub struct Sources {
-    pub web_config_file: Option<PathBuf>,
-    pub auth_file: Option<PathBuf>,
-    pub tls_cert_file: Option<PathBuf>,
-    pub tls_key_file: Option<PathBuf>,
+pub(crate) struct Sources {
+    pub(crate) web_config_file: Option<PathBuf>,
+    pub(crate) auth_file: Option<PathBuf>,
+    pub(crate) tls_cert_file: Option<PathBuf>,
+    pub(crate) tls_key_file: Option<PathBuf>,
 }
 
 impl Sources {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.web_config_file.is_none()
             && self.auth_file.is_none()
             && self.tls_cert_file.is_none()
@@ -41,18 +48,18 @@ impl Sources {
 }
 
 /// One loaded, validated security configuration.
-pub struct Security {
-    pub policy: Policy,
-    pub tls: Option<Arc<rustls::ServerConfig>>,
-    pub headers: Vec<(HeaderName, HeaderValue)>,
-    pub rate_limit: Option<RateLimiter>,
+pub(crate) struct Security {
+    pub(crate) policy: Policy,
+    pub(crate) tls: Option<Arc<rustls::ServerConfig>>,
+    pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
+    pub(crate) rate_limit: Option<RateLimiter>,
     /// Every file this was loaded from, for the change poll.
     files: Vec<PathBuf>,
 }
 
 impl Security {
     /// No files: everything open, plain HTTP, as upstream without a web config.
-    pub fn open() -> Security {
+    pub(crate) fn open() -> Security {
         Security {
             policy: Policy::open(),
             tls: None,
@@ -62,7 +69,7 @@ impl Security {
         }
     }
 
-    pub fn load(sources: &Sources) -> anyhow::Result<Security> {
+    pub(crate) fn load(sources: &Sources) -> anyhow::Result<Security> {
         let mut files = Vec::new();
         let web = match &sources.web_config_file {
             Some(path) => {
@@ -121,9 +128,9 @@ impl Security {
 
 /// The security configuration in force, swapped whole on reload, and the
 /// bcrypt cache, which outlives reloads (its keys include the hash).
-pub struct Live {
+pub(crate) struct Live {
     current: RwLock<Arc<Security>>,
-    pub bcrypt_cache: BcryptCache,
+    pub(crate) bcrypt_cache: BcryptCache,
 }
 
 impl Default for Live {
@@ -136,18 +143,18 @@ impl Default for Live {
 }
 
 impl Live {
-    pub fn get(&self) -> Arc<Security> {
+    pub(crate) fn get(&self) -> Arc<Security> {
         self.current.read().clone()
     }
 
-    pub fn set(&self, security: Security) {
+    pub(crate) fn set(&self, security: Security) {
         *self.current.write() = Arc::new(security);
     }
 }
 
 /// A token bucket over all requests, as upstream's `rate_limit`: one token
 /// per `interval`, at most `burst` saved up.
-pub struct RateLimiter {
+pub(crate) struct RateLimiter {
     interval: Duration,
     burst: f64,
     state: Mutex<(f64, Instant)>,
@@ -178,12 +185,12 @@ impl RateLimiter {
 }
 
 /// Decides whether a request may go on to the router: the rate limit, then
-/// the role its method and path need. `None` lets it through; otherwise the
-/// answer to send (401, 403 or 429), which changes nothing.
-pub fn guard<'a>(
+/// the role its method and path need. `Ok` lets it through; otherwise the
+/// refusal to send (401, 403 or 429), which changes nothing.
+pub(crate) fn guard<'a, B>(
     state: &'a State,
-    req: &Request,
-) -> impl Future<Output = Option<Response>> + Send + 'a {
+    req: &Request<B>,
+) -> impl Future<Output = Result<(), HttpError>> + Send + 'a {
     let security = state.security.get();
     // The request's body is not `Sync`, so the future must not borrow the
     // request: it gets copies of what the check needs, and only when there
@@ -196,7 +203,9 @@ pub fn guard<'a>(
         )
     });
     async move {
-        let (method, path, authorization) = copies?;
+        let Some((method, path, authorization)) = copies else {
+            return Ok(());
+        };
         check(state, &security, &method, &path, authorization.as_ref()).await
     }
 }
@@ -207,24 +216,29 @@ async fn check(
     method: &Method,
     path: &str,
     authorization: Option<&HeaderValue>,
-) -> Option<Response> {
+) -> Result<(), HttpError> {
     if let Some(limiter) = &security.rate_limit {
         if !limiter.allow() {
             // Upstream's answer to a request over the rate limit.
-            return Some((StatusCode::TOO_MANY_REQUESTS, "Too Many Requests\n").into_response());
+            return Err(HttpError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too Many Requests",
+            ));
         }
     }
     if security.policy.is_open() {
-        return None;
+        return Ok(());
     }
-    let decoded = crate::server::routes::strip_route_prefix(path, &state.config.route_prefix)
+    let decoded = crate::server::http::strip_route_prefix(path, &state.config.route_prefix)
         .and_then(|rel| percent_decode_str(rel).decode_utf8().ok());
     let need = auth::need(method, decoded.as_deref());
-    let refusal = security
+    let Err(refusal) = security
         .policy
         .check(&state.security.bcrypt_cache, authorization, &need)
         .await
-        .err()?;
+    else {
+        return Ok(());
+    };
     state
         .metrics
         .count_auth_failure(refusal.role.name(), refusal.reason.name());
@@ -242,22 +256,11 @@ async fn check(
             err = refusal.message
         ),
     }
-    let mut response = (
-        refusal.status,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        format!("{}\n", refusal.message),
-    )
-        .into_response();
-    for challenge in refusal.challenges {
-        response
-            .headers_mut()
-            .append(header::WWW_AUTHENTICATE, challenge);
-    }
-    Some(response)
+    Err(refusal.into())
 }
 
 /// Adds the web config's `http_server_config.headers` to an answer.
-pub fn add_headers(state: &State, response: &mut Response) {
+pub(crate) fn add_headers(state: &State, response: &mut Response) {
     let security = state.security.get();
     for (name, value) in &security.headers {
         response.headers_mut().insert(name.clone(), value.clone());
@@ -265,14 +268,14 @@ pub fn add_headers(state: &State, response: &mut Response) {
 }
 
 /// How often the configuration files are checked for changes.
-pub const POLL_INTERVAL: Duration = Duration::from_secs(2);
+pub(crate) const POLL_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Reloads the security configuration when one of its files changes (size
 /// or modification time, checked every [`POLL_INTERVAL`]) and on SIGHUP.
 /// A reload that fails logs an error and keeps the configuration in force;
 /// so does one that would turn TLS on or off, which needs a restart because
 /// the listeners were set up for one or the other.
-pub async fn watch(state: Arc<State>, sources: Sources) {
+pub(crate) async fn watch(state: Arc<State>, sources: Sources) {
     if sources.is_empty() {
         return;
     }

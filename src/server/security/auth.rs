@@ -2,42 +2,41 @@
 //! `read` (scrapes, the JSON API, the index page) and `admin` (wipe, quit),
 //! each open or granted by credentials: basic-auth users with bcrypt hashes
 //! and bearer tokens stored as SHA-256 hex digests; push credentials may be
-//! scoped to a list of jobs. This module parses `--auth.file`, merges in the
-//! official web config's `basic_auth_users` (who get every role), decides the
-//! role a request needs from its method and path alone ([`need`]), and checks
-//! a request's `Authorization` header against the policy ([`Policy::check`]).
+//! scoped to a list of jobs. This module builds the policy from
+//! `--auth.file` (parsed and checked in `auth_file.rs`) and the official web
+//! config's `basic_auth_users` (who get every role), decides the role a
+//! request needs from its method and path alone ([`need`]), and checks a
+//! request's `Authorization` header against the policy ([`Policy::check`]).
 //!
 //! [`need`] lists the paths that need something other than `read`, so a
 //! route added later needs `read` until it is listed: nothing is open by
 //! accident.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::path::Path;
-use std::sync::Arc;
 
 use anyhow::{bail, Context as _};
-use axum::http::{HeaderValue, Method, StatusCode};
 use base64::Engine as _;
-use parking_lot::Mutex;
-use serde::Deserialize;
+use hyper::http::{HeaderValue, Method, StatusCode};
 use subtle::ConstantTimeEq as _;
-use tokio::sync::OnceCell;
 
 use crate::grouping::GroupingKey;
+use crate::server::security::auth_file::parse_sha256;
+pub(crate) use crate::server::security::auth_file::{check_bcrypt, AuthFile};
+use crate::server::security::bcrypt::BcryptCache;
 
 /// The roles, in the order of [`Role::ALL`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Role {
+pub(crate) enum Role {
     Push,
     Read,
     Admin,
 }
 
 impl Role {
-    pub const ALL: [Role; 3] = [Role::Push, Role::Read, Role::Admin];
+    pub(crate) const ALL: [Role; 3] = [Role::Push, Role::Read, Role::Admin];
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Role::Push => "push",
             Role::Read => "read",
@@ -54,7 +53,7 @@ impl fmt::Display for Role {
 
 /// What a request needs, decided by [`need`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Need {
+pub(crate) enum Need {
     /// Health probes and CORS preflights: no credentials.
     Open,
     Read,
@@ -71,7 +70,7 @@ pub enum Need {
 }
 
 impl Need {
-    pub fn role(&self) -> Option<Role> {
+    pub(crate) fn role(&self) -> Option<Role> {
         match self {
             Need::Open => None,
             Need::Read => Some(Role::Read),
@@ -85,7 +84,7 @@ impl Need {
 /// route prefix, or `None` when the request is not under the prefix (or not
 /// decodable): such requests only ever get a 404, but they still need `read`
 /// so that an unauthenticated client learns nothing from them.
-pub fn need(method: &Method, path: Option<&str>) -> Need {
+pub(crate) fn need(method: &Method, path: Option<&str>) -> Need {
     // Browsers send CORS preflights without credentials, by the Fetch spec;
     // the answer only lists methods and headers.
     if method == Method::OPTIONS {
@@ -112,13 +111,13 @@ pub fn need(method: &Method, path: Option<&str>) -> Need {
 
 /// What one credential may do.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Grant {
+pub(crate) struct Grant {
     /// How the credential is named in answers and logs: `user "x"` or
     /// `token "y"` (a token's configured name, never the token).
-    pub who: String,
-    pub role: Role,
+    pub(crate) who: String,
+    pub(crate) role: Role,
     /// For push credentials: the only jobs it may push to; `None` for all.
-    pub jobs: Option<Vec<String>>,
+    pub(crate) jobs: Option<Vec<String>>,
 }
 
 impl Grant {
@@ -173,16 +172,16 @@ fn quoted_list(items: &[String]) -> String {
 
 /// Why a request was refused, for `pgw_auth_failures_total{reason=...}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Reason {
+pub(crate) enum Reason {
     Missing,
     Wrong,
     Forbidden,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 3] = [Reason::Missing, Reason::Wrong, Reason::Forbidden];
+    pub(crate) const ALL: [Reason; 3] = [Reason::Missing, Reason::Wrong, Reason::Forbidden];
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Reason::Missing => "missing",
             Reason::Wrong => "wrong",
@@ -194,13 +193,13 @@ impl Reason {
 /// A refused request: 401 (missing or wrong credentials, with a challenge)
 /// or 403 (a valid credential that may not do this).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    pub status: StatusCode,
-    pub reason: Reason,
-    pub role: Role,
-    pub message: String,
+pub(crate) struct Refusal {
+    pub(crate) status: StatusCode,
+    pub(crate) reason: Reason,
+    pub(crate) role: Role,
+    pub(crate) message: String,
     /// `WWW-Authenticate` values, for 401s.
-    pub challenges: Vec<HeaderValue>,
+    pub(crate) challenges: Vec<HeaderValue>,
 }
 
 struct User {
@@ -214,7 +213,7 @@ struct Token {
 }
 
 /// The configured access policy, immutable; a reload builds a new one.
-pub struct Policy {
+pub(crate) struct Policy {
     open: [bool; 3],
     users: HashMap<String, Vec<User>>,
     tokens: Vec<Token>,
@@ -245,7 +244,7 @@ fn idx(role: Role) -> usize {
 impl Policy {
     /// Everything open: what pgw does without `--auth.file` and without
     /// `basic_auth_users`, like the official server.
-    pub fn open() -> Policy {
+    pub(crate) fn open() -> Policy {
         Policy {
             open: [true; 3],
             users: HashMap::new(),
@@ -257,7 +256,7 @@ impl Policy {
     }
 
     /// True when no request needs credentials, so the check can be skipped.
-    pub fn is_open(&self) -> bool {
+    pub(crate) fn is_open(&self) -> bool {
         self.open.iter().all(|&o| o)
     }
 
@@ -265,7 +264,7 @@ impl Policy {
     /// config's `basic_auth_users`. Without an auth file, every role needs
     /// one of the web config users if there are any, else nothing. With one,
     /// a role is open only when its section says `open: true`.
-    pub fn build(
+    pub(crate) fn build(
         file: Option<AuthFile>,
         web_users: &BTreeMap<String, String>,
     ) -> anyhow::Result<Policy> {
@@ -367,7 +366,7 @@ impl Policy {
     /// Checks a request that needs `need`, given its `Authorization` header.
     /// Bcrypt runs on the blocking pool, and only once per distinct
     /// credential thanks to `cache`.
-    pub async fn check(
+    pub(crate) async fn check(
         &self,
         cache: &BcryptCache,
         authorization: Option<&HeaderValue>,
@@ -503,209 +502,11 @@ fn parse_authorization(header: &HeaderValue) -> Result<Credential, String> {
     }
 }
 
-/// Remembers credentials whose bcrypt verification succeeded, keyed by a
-/// SHA-256 of user, password and hash (as exporter-toolkit does), so that a
-/// fleet pushing every few seconds costs one bcrypt per distinct credential,
-/// not one per request. Concurrent checks of one credential share a single
-/// bcrypt run (a fleet's first pushes arrive together). Failures are not
-/// kept: they would let a guesser fill the cache. A changed hash in a
-/// reloaded file makes a different key.
-#[derive(Default)]
-pub struct BcryptCache {
-    entries: Mutex<HashMap<[u8; 32], Arc<OnceCell<bool>>>>,
-}
-
-/// Enough for every credential of a large fleet; beyond it the cache starts
-/// over rather than growing without bound.
-const CACHE_CAPACITY: usize = 16_384;
-
-impl BcryptCache {
-    fn key(user: &str, password: &str, hash: &str) -> [u8; 32] {
-        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
-        for part in [user, password, hash] {
-            ctx.update(&(part.len() as u64).to_le_bytes());
-            ctx.update(part.as_bytes());
-        }
-        ctx.finish()
-            .as_ref()
-            .try_into()
-            .expect("SHA-256 is 32 bytes")
-    }
-
-    /// Whether `password` matches `hash`, running bcrypt (on the blocking
-    /// pool) only when this credential is not known to be good.
-    async fn verify(&self, user: &str, password: &str, hash: &str) -> bool {
-        let key = BcryptCache::key(user, password, hash);
-        let cell = {
-            let mut entries = self.entries.lock();
-            if entries.len() >= CACHE_CAPACITY {
-                entries.clear();
-            }
-            entries.entry(key).or_default().clone()
-        };
-        let ok = *cell
-            .get_or_init(|| {
-                let (password, hash) = (password.to_string(), hash.to_string());
-                async move {
-                    tokio::task::spawn_blocking(move || bcrypt::verify(password, &hash))
-                        .await
-                        .ok()
-                        .and_then(Result::ok)
-                        .unwrap_or(false)
-                }
-            })
-            .await;
-        if !ok {
-            let mut entries = self.entries.lock();
-            if entries.get(&key).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
-                entries.remove(&key);
-            }
-        }
-        ok
-    }
-
-    #[cfg(test)]
-    fn holds(&self, user: &str, password: &str, hash: &str) -> bool {
-        let key = BcryptCache::key(user, password, hash);
-        self.entries
-            .lock()
-            .get(&key)
-            .is_some_and(|c| c.get() == Some(&true))
-    }
-}
-
 fn sha256(data: &[u8]) -> [u8; 32] {
     ring::digest::digest(&ring::digest::SHA256, data)
         .as_ref()
         .try_into()
         .expect("SHA-256 is 32 bytes")
-}
-
-fn parse_sha256(hex: &str) -> anyhow::Result<[u8; 32]> {
-    let hex = hex.trim();
-    if hex.len() != 64 {
-        bail!(
-            "expected 64 hex digits (the output of `printf %s TOKEN | sha256sum`), got {} characters",
-            hex.len()
-        );
-    }
-    let mut out = [0u8; 32];
-    for (i, pair) in hex.as_bytes().chunks(2).enumerate() {
-        let s = std::str::from_utf8(pair).unwrap_or("");
-        out[i] = u8::from_str_radix(s, 16)
-            .map_err(|_| anyhow::anyhow!("{s:?} at position {} is not hex", 2 * i + 1))?;
-    }
-    Ok(out)
-}
-
-pub(crate) fn check_bcrypt(hash: &str) -> anyhow::Result<()> {
-    hash.parse::<bcrypt::HashParts>()
-        .map(|_| ())
-        .map_err(|e| anyhow::anyhow!("{e} (expected something like $2y$10$ followed by 53 characters, as `htpasswd -nBC 10 \"\" | tr -d ':\\n'` prints)"))
-}
-
-/// `--auth.file`: one section per role.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AuthFile {
-    push: Option<RoleSection>,
-    read: Option<RoleSection>,
-    admin: Option<RoleSection>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RoleSection {
-    /// No credentials needed for this role.
-    #[serde(default)]
-    open: bool,
-    #[serde(default)]
-    users: Vec<UserSpec>,
-    #[serde(default)]
-    tokens: Vec<TokenSpec>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct UserSpec {
-    name: String,
-    bcrypt: String,
-    jobs: Option<Vec<String>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TokenSpec {
-    /// Shown in answers and logs instead of the token.
-    name: String,
-    /// Hex SHA-256 of the token.
-    sha256: String,
-    jobs: Option<Vec<String>>,
-}
-
-impl AuthFile {
-    pub fn parse(text: &str) -> anyhow::Result<AuthFile> {
-        let file: Option<AuthFile> = serde_norway::from_str(text)?;
-        Ok(file.unwrap_or_default())
-    }
-
-    pub fn load(path: &Path) -> anyhow::Result<AuthFile> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read the auth file {}", path.display()))?;
-        AuthFile::parse(&text).with_context(|| format!("auth file {}", path.display()))
-    }
-
-    fn section(&self, role: Role) -> Option<&RoleSection> {
-        match role {
-            Role::Push => self.push.as_ref(),
-            Role::Read => self.read.as_ref(),
-            Role::Admin => self.admin.as_ref(),
-        }
-    }
-}
-
-impl RoleSection {
-    fn validate(&self, role: Role) -> anyhow::Result<()> {
-        if self.open && !(self.users.is_empty() && self.tokens.is_empty()) {
-            bail!("auth file: role {role} is `open: true` and also lists credentials, which would never be asked for");
-        }
-        let mut names = HashSet::new();
-        for u in &self.users {
-            if u.name.is_empty() || u.name.contains(':') {
-                bail!("auth file: role {role}, user {:?}: a user name must be non-empty and hold no ':'", u.name);
-            }
-            if !names.insert(&u.name) {
-                bail!("auth file: role {role}, user {:?} is listed twice", u.name);
-            }
-            check_bcrypt(&u.bcrypt).with_context(|| {
-                format!("auth file: role {role}, user {:?}: bad bcrypt hash", u.name)
-            })?;
-            check_jobs(role, &format!("user {:?}", u.name), u.jobs.as_deref())?;
-        }
-        let mut names = HashSet::new();
-        for t in &self.tokens {
-            if !names.insert(&t.name) {
-                bail!("auth file: role {role}, token {:?} is listed twice", t.name);
-            }
-            check_jobs(role, &format!("token {:?}", t.name), t.jobs.as_deref())?;
-        }
-        Ok(())
-    }
-}
-
-fn check_jobs(role: Role, who: &str, jobs: Option<&[String]>) -> anyhow::Result<()> {
-    match jobs {
-        Some(_) if role != Role::Push => {
-            bail!("auth file: role {role}, {who}: `jobs` only scopes push credentials")
-        }
-        Some([]) => bail!(
-            "auth file: role {role}, {who}: `jobs` is empty, which allows nothing; leave it out to allow every job"
-        ),
-        Some(jobs) if jobs.iter().any(String::is_empty) => {
-            bail!("auth file: role {role}, {who}: `jobs` holds an empty job name")
-        }
-        _ => Ok(()),
-    }
 }
 
 #[cfg(test)]
@@ -888,7 +689,7 @@ mod tests {
 
     #[test]
     fn the_readme_example_is_a_valid_auth_file() {
-        let readme = include_str!("../../README.md");
+        let readme = include_str!("../../../README.md");
         let section = readme
             .split("### Authentication and TLS")
             .nth(1)

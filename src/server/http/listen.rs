@@ -12,20 +12,22 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
+use std::convert::Infallible;
+
 use hyper::server::conn::http1;
+use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::server::http::App;
 use crate::server::State;
 
 /// Serves `listener` until `stop` turns true, then drains its connections.
-pub async fn serve(
+pub(crate) async fn serve(
     listener: TcpListener,
-    app: Router,
+    app: App,
     state: Arc<State>,
     tls: bool,
     header_timeout: Duration,
@@ -43,7 +45,7 @@ pub async fn serve(
                 Ok(conn) => conn,
                 Err(e) => {
                     // Out of file descriptors and the like: wait a moment
-                    // instead of spinning, as Go's and axum's servers do.
+                    // instead of spinning, as Go's server does.
                     crate::error!("cannot accept a connection", err = e);
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
@@ -51,7 +53,11 @@ pub async fn serve(
             },
             _ = stopped(&mut stop) => break,
         };
-        let service = TowerToHyperService::new(app.clone());
+        let app = app.clone();
+        let service = service_fn(move |req| {
+            let app = app.clone();
+            async move { Ok::<_, Infallible>(app.handle(req).await) }
+        });
         let http = http.clone();
         let watcher = graceful.watcher();
         if tls {

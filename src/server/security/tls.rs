@@ -22,7 +22,7 @@ use rustls::{
 
 /// PEM text from a file or given inline in the web config.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PemSource {
+pub(crate) enum PemSource {
     File(PathBuf),
     Inline(String),
 }
@@ -45,14 +45,14 @@ impl PemSource {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ClientAuth {
+pub(crate) enum ClientAuth {
     None,
     VerifyIfGiven,
     RequireAndVerify,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum TlsVersion {
+pub(crate) enum TlsVersion {
     Tls10,
     Tls11,
     Tls12,
@@ -60,28 +60,28 @@ pub enum TlsVersion {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TlsSettings {
-    pub cert: PemSource,
-    pub key: PemSource,
-    pub client_ca: Option<PemSource>,
-    pub client_auth: ClientAuth,
-    pub min_version: TlsVersion,
-    pub max_version: TlsVersion,
+pub(crate) struct TlsSettings {
+    pub(crate) cert: PemSource,
+    pub(crate) key: PemSource,
+    pub(crate) client_ca: Option<PemSource>,
+    pub(crate) client_auth: ClientAuth,
+    pub(crate) min_version: TlsVersion,
+    pub(crate) max_version: TlsVersion,
     /// Go's names (`TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256`); they restrict
     /// TLS 1.2 only, as in Go. Empty: rustls's defaults.
-    pub cipher_suites: Vec<String>,
+    pub(crate) cipher_suites: Vec<String>,
     /// Go's names (`X25519`, `CurveP256`, `CurveP384`). Empty: defaults.
-    pub curve_preferences: Vec<String>,
-    pub prefer_server_cipher_suites: bool,
+    pub(crate) curve_preferences: Vec<String>,
+    pub(crate) prefer_server_cipher_suites: bool,
     /// A verified client certificate must also carry one of these DNS or
     /// IP subject alternative names (exactly), as upstream's
     /// `client_allowed_sans`. Empty: any verified certificate.
-    pub client_allowed_sans: Vec<String>,
+    pub(crate) client_allowed_sans: Vec<String>,
 }
 
 impl TlsSettings {
     /// Certificate and key files only, as the `--web.tls-*` flags give them.
-    pub fn from_files(cert: PathBuf, key: PathBuf) -> TlsSettings {
+    pub(crate) fn from_files(cert: PathBuf, key: PathBuf) -> TlsSettings {
         TlsSettings {
             cert: PemSource::File(cert),
             key: PemSource::File(key),
@@ -97,7 +97,7 @@ impl TlsSettings {
     }
 
     /// The files a reload should watch.
-    pub fn files(&self) -> Vec<PathBuf> {
+    pub(crate) fn files(&self) -> Vec<PathBuf> {
         [Some(&self.cert), Some(&self.key), self.client_ca.as_ref()]
             .into_iter()
             .flatten()
@@ -109,7 +109,7 @@ impl TlsSettings {
     }
 
     /// Reads the files and builds the rustls configuration.
-    pub fn build(&self) -> anyhow::Result<Arc<ServerConfig>> {
+    pub(crate) fn build(&self) -> anyhow::Result<Arc<ServerConfig>> {
         let provider = Arc::new(self.provider()?);
         let versions = self.versions()?;
         let builder = ServerConfig::builder_with_provider(provider.clone())

@@ -1,4 +1,5 @@
-//! The JSON API (`/api/v1/metrics`, `/api/v1/status`) in the official shapes:
+//! The JSON API, its handlers and its writer. `/api/v1/metrics` and
+//! `/api/v1/status` come in the official shapes:
 //! numbers as strings formatted like Go's `fmt.Sprint`, map keys sorted as Go
 //! marshals maps, struct fields in upstream's order, `time_stamp` in RFC 3339
 //! with nanoseconds. Groups come in grouping-key order (upstream's order is
@@ -7,19 +8,33 @@
 //! The metrics document is written straight into a byte buffer, family by
 //! family: building a `serde_json::Value` tree of a large store first would
 //! cost several times the memory of the answer.
+//!
+//! pgw's own routes beside them: `DELETE /api/v1/groups` (bulk clean-up by
+//! selector and staleness, in one step under the store's lock), and the two
+//! light routes the web page reads so that it stays quick with tens of
+//! thousands of groups: `GET /api/v1/groups` lists groups in brief (labels,
+//! times, counts, expiry; no metric text), and `GET /api/v1/group/job/...`
+//! returns one group's metrics as text, fetched only when a group is opened.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
+use hyper::header::{self, HeaderValue};
+use hyper::StatusCode;
+use percent_encoding::percent_decode_str;
+
+use crate::client::selector::Selector;
 use crate::exposition::render::format_float;
 use crate::exposition::{text, Value};
 use crate::grouping::GroupingKey;
+use crate::server::http::{status_response, with_cors, Body, HttpError, Response};
 use crate::server::store::{GroupView, StoredFamily};
+use crate::server::State;
 
 /// `{"status":"success","data":[group...]}`. A group with a time to live
 /// also gets `expire_after_seconds` and `expires_in_seconds` (at `now`).
-pub fn write_metrics_json(out: &mut Vec<u8>, groups: &[GroupView], now: SystemTime) {
+pub(crate) fn write_metrics_json(out: &mut Vec<u8>, groups: &[GroupView], now: SystemTime) {
     out.extend_from_slice(b"{\"status\":\"success\",\"data\":[");
     for (i, group) in groups.iter().enumerate() {
         if i > 0 {
@@ -37,8 +52,8 @@ enum Entry<'a> {
     Number(f64),
 }
 
-pub const EXPIRE_AFTER_KEY: &str = "expire_after_seconds";
-pub const EXPIRES_IN_KEY: &str = "expires_in_seconds";
+pub(crate) const EXPIRE_AFTER_KEY: &str = "expire_after_seconds";
+pub(crate) const EXPIRES_IN_KEY: &str = "expires_in_seconds";
 
 fn write_group(out: &mut Vec<u8>, group: &GroupView, now: SystemTime) {
     // One object whose keys are the family names plus `labels` and
@@ -93,12 +108,12 @@ fn write_group(out: &mut Vec<u8>, group: &GroupView, now: SystemTime) {
 }
 
 /// Seconds rounded to milliseconds: all a time to live needs, and short.
-pub fn millis(seconds: f64) -> f64 {
+pub(crate) fn millis(seconds: f64) -> f64 {
     (seconds * 1000.0).round() / 1000.0
 }
 
 /// A grouping key's labels as a JSON object, for pgw's own API answers.
-pub fn labels_json(key: &GroupingKey) -> serde_json::Map<String, serde_json::Value> {
+pub(crate) fn labels_json(key: &GroupingKey) -> serde_json::Map<String, serde_json::Value> {
     key.labels()
         .iter()
         .map(|(n, v)| (n.clone(), serde_json::Value::String(v.clone())))
@@ -224,7 +239,7 @@ fn format_count(v: f64) -> String {
 
 /// RFC 3339 in UTC with nanoseconds, trailing zeros trimmed, as Go's
 /// `time.RFC3339Nano`.
-pub fn rfc3339_nanos(t: SystemTime) -> String {
+pub(crate) fn rfc3339_nanos(t: SystemTime) -> String {
     let full = humantime::format_rfc3339_nanos(t).to_string();
     // full: 2026-11-22T23:18:45.666784400Z
     let Some((head, frac)) = full.trim_end_matches('Z').split_once('.') else {
@@ -238,6 +253,276 @@ pub fn rfc3339_nanos(t: SystemTime) -> String {
     }
     out.push('Z');
     out
+}
+
+/// `DELETE /api/v1/groups?match=SELECTOR&stale=DURATION&dry_run=true`:
+/// deletes, in one step under the store's lock, every group that matches
+/// the selector and was last pushed longer ago than `stale`. Clean-up
+/// scripts that list and then delete race with fresh pushes; this does not.
+pub(super) async fn delete_groups(
+    state: &State,
+    query: Option<&str>,
+) -> Result<Response, HttpError> {
+    let request = CleanupRequest::parse(query.unwrap_or(""))
+        .map_err(|message| HttpError::bad_request(message).json())?;
+    let now = SystemTime::now();
+    let removed =
+        state
+            .store
+            .delete_matching(&request.selector, request.stale, now, request.dry_run);
+    if !request.dry_run && !removed.is_empty() {
+        crate::info!(
+            "deleted groups",
+            count = removed.len(),
+            selector = request.selector,
+            stale = request
+                .stale
+                .map(|d| humantime::format_duration(d).to_string())
+                .unwrap_or_default()
+        );
+        state
+            .store
+            .durable()
+            .await
+            .map_err(|e| HttpError::from(e).json())?;
+    }
+    let groups: Vec<serde_json::Value> = removed
+        .iter()
+        .map(|r| {
+            serde_json::json!({"labels": labels_json(&r.key), "push_time_seconds": r.push_time})
+        })
+        .collect();
+    let body = serde_json::json!({
+        "status": "success",
+        "data": {"dry_run": request.dry_run, "groups": groups},
+    });
+    Ok(with_cors(Response::new(Body::from(body.to_string()))))
+}
+
+/// The query of a bulk clean-up, checked.
+#[derive(Debug)]
+struct CleanupRequest {
+    selector: Selector,
+    stale: Option<Duration>,
+    dry_run: bool,
+}
+
+impl CleanupRequest {
+    fn parse(query: &str) -> Result<CleanupRequest, String> {
+        let mut selector = None;
+        let mut stale = None;
+        let mut dry_run = false;
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            // Query strings encode spaces as `+`.
+            let value = value.replace('+', " ");
+            let value = percent_decode_str(&value)
+                .decode_utf8()
+                .map_err(|_| format!("query parameter {name:?} is not valid UTF-8"))?;
+            match name {
+                "match" => {
+                    selector = Some(value.parse::<Selector>().map_err(|e| e.to_string())?);
+                }
+                "stale" => {
+                    let d = humantime::parse_duration(value.trim()).map_err(|e| {
+                        format!("stale must be a duration such as 1h or 30m, got {value:?}: {e}")
+                    })?;
+                    stale = Some(d);
+                }
+                "dry_run" => {
+                    dry_run = match value.as_ref() {
+                        "" | "1" | "true" => true,
+                        "0" | "false" => false,
+                        other => {
+                            return Err(format!("dry_run must be true or false, got {other:?}"))
+                        }
+                    }
+                }
+                other => {
+                    return Err(format!(
+                        "unknown query parameter {other:?} (expected match, stale, dry_run)"
+                    ))
+                }
+            }
+        }
+        let selector = selector.unwrap_or_default();
+        if selector.is_empty() && stale.is_none() {
+            return Err(
+                "give match=SELECTOR and/or stale=DURATION; to delete every group, use the admin \
+                 API (PUT /api/v1/admin/wipe)"
+                    .into(),
+            );
+        }
+        Ok(CleanupRequest {
+            selector,
+            stale,
+            dry_run,
+        })
+    }
+}
+
+/// `GET /api/v1/metrics`: every group with its metrics.
+pub(super) fn metrics(state: &State) -> Response {
+    let groups = state.store.groups();
+    // The JSON is about twice the size of the exposition it comes from;
+    // reserving it up front avoids growing a large buffer by doubling.
+    let text_bytes: usize = groups
+        .iter()
+        .flat_map(|g| g.families.iter())
+        .map(|f| f.text.len())
+        .sum();
+    let mut out = Vec::with_capacity(text_bytes * 2 + 4096);
+    write_metrics_json(&mut out, &groups, SystemTime::now());
+    with_cors(Response::new(Body::from(out)))
+}
+
+/// `GET /api/v1/status`: upstream's fields, and pgw's own under `pgw`.
+pub(super) fn status(state: &State) -> Response {
+    let flags: serde_json::Map<String, serde_json::Value> = state
+        .config
+        .flags
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+        .collect();
+    let data = serde_json::json!({
+            "build_information": {
+                "branch": "",
+                "buildDate": "",
+                "buildUser": "",
+                "goVersion": "",
+                "revision": "",
+                "version": env!("CARGO_PKG_VERSION"),
+            },
+            "flags": flags,
+            "start_time": rfc3339_nanos(state.start_time),
+            "pgw": pgw_status(state),
+    });
+    // The envelope in upstream's field order: status, then data.
+    let mut out = br#"{"status":"success","data":"#.to_vec();
+    serde_json::to_writer(&mut out, &data).expect("writing to a Vec cannot fail");
+    out.push(b'}');
+    with_cors(Response::new(Body::from(out)))
+}
+
+/// pgw's own figures, beside upstream's status fields (clients ignore keys
+/// they do not know): the store, push rate, expiry, persistence, limits.
+fn pgw_status(state: &State) -> serde_json::Value {
+    let stats = state.store.stats();
+    let figures = state.metrics.figures();
+    let c = &state.config;
+    let duration = |d: Duration| humantime::format_duration(d).to_string();
+    serde_json::json!({
+        "groups": stats.groups,
+        "series": stats.series,
+        "pushes_total": figures.pushes_total,
+        "pushes_per_second": (figures.pushes_per_second * 100.0).round() / 100.0,
+        "expiry": {
+            "expire_after": c.expire_after.map(duration).unwrap_or_default(),
+            "expired_groups_total": figures.expired_groups_total,
+        },
+        "persistence": persistence_status(state),
+        "admin_api": c.enable_admin_api,
+        "limits": {
+            "max_body_size": c.body_limit,
+            "max_series_per_push": c.limits.max_series_per_push,
+            "max_label_name_length": c.limits.max_label_name_length,
+            "max_label_value_length": c.limits.max_label_value_length,
+            "max_groups": c.limits.max_groups,
+            "max_series": c.limits.max_series,
+        },
+    })
+}
+
+fn persistence_status(state: &State) -> serde_json::Value {
+    let c = &state.config;
+    let Some(file) = &c.persistence_file else {
+        return serde_json::json!({"mode": "memory", "file": ""});
+    };
+    let mut v = serde_json::json!({"mode": "file", "file": file.display().to_string()});
+    if let Some(j) = &state.journal {
+        let s = j.status();
+        v["state"] = match &s.error {
+            None => "ok".into(),
+            Some(e) => format!("failing: {e}").into(),
+        };
+        v["log_bytes"] = s.log_bytes.into();
+        v["snapshot_bytes"] = s.snapshot_bytes.into();
+        v["synced_changes"] = s.synced_seq.into();
+        v["seconds_since_compaction"] = s.since_compaction.as_secs().into();
+    }
+    v
+}
+
+/// `PUT /api/v1/admin/wipe`.
+pub(super) async fn wipe(state: &State) -> Result<Response, HttpError> {
+    // Upstream answers 202 first and deletes group by group through its write
+    // queue (slow under load); pgw empties the store in one step under its
+    // lock, then answers.
+    let n = state.store.wipe();
+    crate::info!("wiped the store", groups = n);
+    state
+        .store
+        .durable()
+        .await
+        .map_err(|e| HttpError::from(e).cors())?;
+    Ok(with_cors(status_response(StatusCode::ACCEPTED)))
+}
+
+/// `GET /api/v1/groups`: every group in brief, in grouping-key order.
+pub(super) fn groups(state: &State) -> Response {
+    let now = SystemTime::now();
+    let groups: Vec<serde_json::Value> = state
+        .store
+        .summaries()
+        .into_iter()
+        .map(|g| {
+            let mut entry = serde_json::json!({
+                "labels": labels_json(&g.key),
+                "path": g.key.to_path(),
+                "push_time_seconds": g.push_time,
+                "push_failure_time_seconds": g.failure_time,
+                "last_push_successful": g.failure_time <= g.push_time,
+                "metrics": g.metrics,
+                "series": g.series,
+            });
+            if let (Some(ttl), Some(left)) = (g.ttl, g.expires_in(now)) {
+                entry["expire_after_seconds"] = ttl.as_secs_f64().into();
+                entry["expires_in_seconds"] = millis(left).into();
+            }
+            entry
+        })
+        .collect();
+    let body = serde_json::json!({"status": "success", "data": groups});
+    json(body)
+}
+
+/// `GET /api/v1/group/job/<JOB>{/<LABEL>/<VALUE>}`: one group's metrics as
+/// text exposition (the same path as its push URL after `/metrics`).
+pub(super) fn group(state: &State, rest: &str) -> Result<Response, HttpError> {
+    let key = GroupingKey::from_path(rest)
+        .ok_or_else(|| HttpError::new(StatusCode::NOT_FOUND, "no group path given"))??;
+    let mut out = Vec::new();
+    if !state.store.write_group_exposition(&key, &mut out) {
+        return Err(HttpError::new(
+            StatusCode::NOT_FOUND,
+            format!("no group {key}"),
+        ));
+    }
+    let mut r = Response::new(Body::from(out));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    Ok(r)
+}
+
+fn json(value: serde_json::Value) -> Response {
+    let mut r = Response::new(Body::from(value.to_string()));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
 }
 
 #[cfg(test)]

@@ -10,10 +10,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
-use axum::http::{HeaderName, HeaderValue};
+use hyper::http::{HeaderName, HeaderValue};
 use serde::Deserialize;
 
-use crate::server::tls::{ClientAuth, PemSource, TlsSettings, TlsVersion};
+use crate::server::security::tls::{ClientAuth, PemSource, TlsSettings, TlsVersion};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -58,15 +58,15 @@ struct RawRateLimit {
 
 /// The web config, validated.
 #[derive(Debug, Default)]
-pub struct WebConfig {
+pub(crate) struct WebConfig {
     /// `None` when the file configures no TLS at all (plain HTTP).
-    pub tls: Option<TlsSettings>,
+    pub(crate) tls: Option<TlsSettings>,
     /// Headers added to every answer.
-    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
     /// User name → bcrypt hash; these users get every role.
-    pub basic_auth_users: BTreeMap<String, String>,
+    pub(crate) basic_auth_users: BTreeMap<String, String>,
     /// One request per `interval`, with bursts of `burst`.
-    pub rate_limit: Option<(Duration, u32)>,
+    pub(crate) rate_limit: Option<(Duration, u32)>,
 }
 
 /// The headers upstream lets the file set, and the values it accepts for
@@ -80,7 +80,7 @@ const HEADERS: &[(&str, Option<&[&str]>)] = &[
 ];
 
 impl WebConfig {
-    pub fn load(path: &Path) -> anyhow::Result<WebConfig> {
+    pub(crate) fn load(path: &Path) -> anyhow::Result<WebConfig> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the web config file {}", path.display()))?;
         let dir = path.parent().unwrap_or(Path::new("."));
@@ -88,7 +88,7 @@ impl WebConfig {
     }
 
     /// Parses the file's text; relative file names are joined to `dir`.
-    pub fn parse(text: &str, dir: &Path) -> anyhow::Result<WebConfig> {
+    pub(crate) fn parse(text: &str, dir: &Path) -> anyhow::Result<WebConfig> {
         let raw: Option<Raw> = serde_norway::from_str(text)?;
         let raw = raw.unwrap_or_default();
         let tls = match raw.tls_server_config {
@@ -140,7 +140,7 @@ impl WebConfig {
         };
         let basic_auth_users = raw.basic_auth_users.unwrap_or_default();
         for (user, hash) in &basic_auth_users {
-            crate::server::auth::check_bcrypt(hash).with_context(|| {
+            crate::server::security::auth::check_bcrypt(hash).with_context(|| {
                 format!("basic_auth_users: user {user:?} has an invalid bcrypt hash")
             })?;
         }

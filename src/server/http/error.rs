@@ -1,0 +1,158 @@
+//! The one error type of the HTTP handlers: a status and a message, in the
+//! shape its route answers errors in (plain text, or the JSON API's
+//! envelope), with the headers some refusals carry (`Allow`,
+//! `WWW-Authenticate`, the CORS headers of the API) and the limit it hit,
+//! counted when it is answered. Every error a handler meets converts into
+//! it, so handlers return `Result` and use `?`.
+
+use hyper::header::{self, HeaderName, HeaderValue};
+use hyper::StatusCode;
+
+use crate::exposition::encoding::BodyError;
+use crate::grouping::KeyError;
+use crate::server::http::{text_response, with_cors, Body, Response};
+use crate::server::limits::{Limit, LimitHit};
+use crate::server::metrics::OwnMetrics;
+use crate::server::security::auth::Refusal;
+use crate::server::store::{NotDurable, PushError};
+
+#[derive(Debug)]
+pub(crate) struct HttpError {
+    status: StatusCode,
+    message: String,
+    /// `{"status":"error","error":MESSAGE}`, as the API answers, instead of
+    /// the message as text.
+    json: bool,
+    /// The API's CORS headers (which include its JSON content type).
+    cors: bool,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    /// The limit that refused the request, for `pushgateway_limit_hits_total`.
+    limit: Option<Limit>,
+}
+
+impl HttpError {
+    /// A plain-text error.
+    pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> HttpError {
+        HttpError {
+            status,
+            message: message.into(),
+            json: false,
+            cors: false,
+            headers: Vec::new(),
+            limit: None,
+        }
+    }
+
+    pub(crate) fn not_found() -> HttpError {
+        HttpError::new(StatusCode::NOT_FOUND, "404 page not found")
+    }
+
+    pub(crate) fn bad_request(message: impl Into<String>) -> HttpError {
+        HttpError::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    /// 405, naming the methods the path takes.
+    pub(crate) fn method_not_allowed(allow: &'static str, message: &str) -> HttpError {
+        HttpError::new(StatusCode::METHOD_NOT_ALLOWED, message)
+            .header(header::ALLOW, HeaderValue::from_static(allow))
+    }
+
+    /// A limit refused the request.
+    pub(crate) fn limit(limit: Limit, message: impl Into<String>) -> HttpError {
+        HttpError {
+            limit: Some(limit),
+            ..HttpError::new(limit.status(), message)
+        }
+    }
+
+    /// Answered in the JSON API's envelope, with its CORS headers.
+    pub(crate) fn json(self) -> HttpError {
+        HttpError {
+            json: true,
+            cors: true,
+            ..self
+        }
+    }
+
+    /// Answered as text, with the API's CORS headers.
+    pub(crate) fn cors(self) -> HttpError {
+        HttpError { cors: true, ..self }
+    }
+
+    /// Adds a header; a name may come more than once.
+    pub(crate) fn header(mut self, name: HeaderName, value: HeaderValue) -> HttpError {
+        self.headers.push((name, value));
+        self
+    }
+
+    /// The answer, after counting the limit it hit.
+    pub(crate) fn respond(self, metrics: &OwnMetrics) -> Response {
+        if let Some(limit) = self.limit {
+            metrics.count_limit_hit(limit);
+        }
+        let mut response = if self.json {
+            let body = serde_json::json!({"status": "error", "error": self.message});
+            let mut r = Response::new(Body::from(body.to_string()));
+            *r.status_mut() = self.status;
+            r
+        } else {
+            text_response(self.status, self.message)
+        };
+        if self.cors {
+            response = with_cors(response);
+        }
+        for (name, value) in self.headers {
+            response.headers_mut().append(name, value);
+        }
+        response
+    }
+}
+
+impl From<KeyError> for HttpError {
+    fn from(e: KeyError) -> HttpError {
+        HttpError::bad_request(e.to_string())
+    }
+}
+
+impl From<NotDurable> for HttpError {
+    fn from(e: NotDurable) -> HttpError {
+        HttpError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+    }
+}
+
+impl From<LimitHit> for HttpError {
+    fn from(hit: LimitHit) -> HttpError {
+        HttpError::limit(hit.limit, hit.to_string())
+    }
+}
+
+impl From<PushError> for HttpError {
+    fn from(e: PushError) -> HttpError {
+        match e {
+            PushError::Rejected(r) => HttpError::bad_request(r.to_string()),
+            PushError::Limit(hit) => hit.into(),
+        }
+    }
+}
+
+impl From<BodyError> for HttpError {
+    fn from(e: BodyError) -> HttpError {
+        match e {
+            e @ BodyError::TooLarge { .. } => HttpError::limit(
+                Limit::BodySize,
+                format!("{e} (set by {})", Limit::BodySize.flag()),
+            ),
+            e => HttpError::bad_request(e.to_string()),
+        }
+    }
+}
+
+impl From<Refusal> for HttpError {
+    fn from(refusal: Refusal) -> HttpError {
+        let mut e = HttpError::new(refusal.status, refusal.message);
+        for challenge in refusal.challenges {
+            e = e.header(header::WWW_AUTHENTICATE, challenge);
+        }
+        e
+    }
+}

@@ -1,0 +1,179 @@
+//! The two store-wide indexes (family name -> the groups that have it, with
+//! its type; series fingerprint -> the group that exposes it) and the
+//! checks of a push against the rest of the store that they make cheap:
+//! time in proportion to the push, not to the store.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
+
+use crate::exposition::{Label, MetricType};
+use crate::grouping::GroupingKey;
+use crate::server::store::prepare::{fingerprint, sanitize_labels};
+use crate::server::store::{
+    Inner, PreparedPush, Rejection, Store, StoredFamily, PUSH_FAILURE_TIME, PUSH_TIME,
+};
+
+/// Fingerprints are already hashes: hashing them again is wasted work.
+#[derive(Default)]
+pub(super) struct IdentityHasher(u64);
+
+impl Hasher for IdentityHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+pub(super) type FingerprintMap = HashMap<u64, u64, BuildHasherDefault<IdentityHasher>>;
+
+/// Every group that has a family of one name, in grouping-key order.
+pub(super) struct FamilyIndex {
+    pub(super) kind: MetricType,
+    pub(super) groups: BTreeMap<Arc<[u8]>, Arc<StoredFamily>>,
+    /// The length of every group's text: a scrape sizes its buffer from
+    /// these, instead of visiting every family twice.
+    pub(super) text_bytes: usize,
+}
+
+impl Store {
+    /// The checks that need the rest of the store.
+    pub(super) fn check(
+        &self,
+        inner: &Inner,
+        canonical: &Arc<[u8]>,
+        push: &PreparedPush,
+    ) -> Result<(), Rejection> {
+        let existing = inner.groups.get(canonical);
+        let group_id = existing.map(|g| g.id);
+        for family in &push.families {
+            let own = self
+                .own_types
+                .binary_search_by_key(&family.name.as_ref(), |(n, _)| n)
+                .ok()
+                .map(|i| self.own_types[i].1);
+            if let Some(own) = own {
+                if own != family.kind {
+                    return Err(Rejection(format!(
+                        "metric family {} has type {} but the gateway's own metric of that name is a {}",
+                        family.name, family.kind, own
+                    )));
+                }
+            }
+            if let Some(index) = inner.families.get(&family.name) {
+                let other = (index.kind != family.kind)
+                    .then(|| index.groups.keys().find(|k| *k != canonical))
+                    .flatten();
+                if let Some(other) = other {
+                    return Err(Rejection(format!(
+                        "metric family {} is pushed as {} but group {} has it as {}",
+                        family.name, family.kind, inner.groups[other].key, index.kind
+                    )));
+                }
+            }
+        }
+        // A series may not be exposed twice: look every new series up among
+        // the series of other groups (a new group also brings its two
+        // synthetic series, which can clash: `{job="x",instance=""}` beside
+        // `{job="x"}` expose the same `push_time_seconds` series).
+        let synthetic = if existing.is_none() {
+            Some([
+                fingerprint_of_synthetic(&push.key, PUSH_TIME),
+                fingerprint_of_synthetic(&push.key, PUSH_FAILURE_TIME),
+            ])
+        } else {
+            None
+        };
+        // Series this group already exposes under the same family cannot
+        // clash with another group: the common re-push of the same series
+        // costs one slice comparison per family.
+        let unchanged = |f: &StoredFamily| {
+            existing
+                .and_then(|g| g.families.get(&f.name))
+                .is_some_and(|old| old.fingerprints == f.fingerprints)
+        };
+        let new_series = push
+            .families
+            .iter()
+            .filter(|f| !unchanged(f))
+            .flat_map(|f| f.fingerprints.iter().map(move |fp| (f.name.as_ref(), *fp)))
+            .chain(synthetic.iter().flatten().map(|(n, fp)| (*n, *fp)));
+        for (name, fp) in new_series {
+            if let Some(&owner) = inner.series.get(&fp) {
+                if Some(owner) != group_id {
+                    let other = inner
+                        .groups
+                        .values()
+                        .find(|g| g.id == owner)
+                        .map(|g| g.key.to_string())
+                        .unwrap_or_default();
+                    return Err(Rejection(format!(
+                        "a series of metric {name} has the same labels as a series of group {other}"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+pub(super) fn fingerprint_of_synthetic(
+    key: &GroupingKey,
+    name: &'static str,
+) -> (&'static str, u64) {
+    let mut labels: Vec<Label<'_>> = Vec::new();
+    sanitize_labels(key, &mut labels);
+    (name, fingerprint(name, &labels))
+}
+
+/// Puts one group's family into the family index (replacing the group's
+/// previous one). The index's type follows the newest push; the store's check
+/// made sure no other group holds the family with another type.
+pub(super) fn index_insert(
+    index: &mut FxHashMap<Arc<str>, FamilyIndex>,
+    names: &mut BTreeSet<Arc<str>>,
+    canonical: &Arc<[u8]>,
+    family: &Arc<StoredFamily>,
+) {
+    let entry = index.entry(family.name.clone()).or_insert_with(|| {
+        names.insert(family.name.clone());
+        FamilyIndex {
+            kind: family.kind,
+            groups: BTreeMap::new(),
+            text_bytes: 0,
+        }
+    });
+    entry.kind = family.kind;
+    entry.text_bytes += family.text.len();
+    if let Some(old) = entry.groups.insert(canonical.clone(), family.clone()) {
+        entry.text_bytes -= old.text.len();
+    }
+}
+
+/// Takes one group's family out of the family index, and the name out of
+/// the sorted names when no group has it any more.
+pub(super) fn index_remove(
+    index: &mut FxHashMap<Arc<str>, FamilyIndex>,
+    names: &mut BTreeSet<Arc<str>>,
+    name: &str,
+    canonical: &[u8],
+) {
+    if let Some(entry) = index.get_mut(name) {
+        if let Some(old) = entry.groups.remove(canonical) {
+            entry.text_bytes -= old.text.len();
+        }
+        if entry.groups.is_empty() {
+            index.remove(name);
+            names.remove(name);
+        }
+    }
+}

@@ -1,0 +1,532 @@
+//! The store: every group and its metric families, kept in the form the
+//! server serves most, the text exposition of each family of each group,
+//! rendered once when it is pushed. A scrape then only concatenates bytes, and
+//! a push costs time in proportion to its own size, not to the store's.
+//!
+//! Preparing a push (label sanitising, checks, rendering) is pure and happens
+//! outside the lock ([`prepare`]); under the write lock the store checks the
+//! push against the other groups (same family name with another type, a
+//! series that another group already exposes) through two indexes
+//! ([`index`]), and applies it. A push that fails any check changes nothing
+//! but the failure time of its group. This file owns the groups, the lock and
+//! the application of every change; [`view`] reads groups out, [`scrape`]
+//! writes the exposition.
+//!
+//! The store knows no disk: every change is handed, under the write lock, to
+//! the [`ChangeLog`] it was built with (see [`log`]), so a log holds changes
+//! in the order the store applied them.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use parking_lot::RwLock;
+use rustc_hash::FxHashMap;
+
+use crate::client::selector::Selector;
+use crate::exposition::MetricType;
+use crate::grouping::GroupingKey;
+use crate::server::limits::{Limit, LimitHit, Limits};
+
+mod index;
+mod log;
+mod prepare;
+mod scrape;
+#[cfg(test)]
+mod tests;
+mod view;
+
+use index::{index_insert, index_remove, FamilyIndex, FingerprintMap};
+pub(crate) use log::{wait_synced, Change, ChangeLog, NotDurable, Synced};
+pub use prepare::{prepare, PreparedPush};
+pub(crate) use prepare::{prepare_timed, StoredFamily, PUSH_FAILURE_TIME, PUSH_TIME};
+use prepare::{synthetic_family, unix_seconds};
+pub use scrape::OwnFamily;
+use view::seconds_left;
+pub(crate) use view::{GroupView, Removed, Stats};
+
+/// Why a push was refused; sent as the body of a 400 answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("pushed metrics are invalid or inconsistent with existing metrics: {0}")]
+pub struct Rejection(pub(crate) String);
+
+/// Why `Store::push` refused a push.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PushError {
+    #[error(transparent)]
+    Rejected(#[from] Rejection),
+    #[error(transparent)]
+    Limit(#[from] LimitHit),
+}
+
+/// PUT replaces the whole group; POST replaces only the families it names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Replace,
+    Merge,
+}
+
+/// A group's push and failure times, and the time stamps of the two
+/// families that show them. Upstream keeps the two apart: a refused push
+/// leaves `push_time_seconds` and its time stamp alone, a successful one
+/// `push_failure_time_seconds` and its time stamp.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct GroupTimes {
+    pub(crate) push_time: f64,
+    pub(crate) failure_time: f64,
+    pub(crate) pushed_at: SystemTime,
+    pub(crate) failed_at: SystemTime,
+}
+
+struct Group {
+    id: u64,
+    key: GroupingKey,
+    families: FxHashMap<Arc<str>, Arc<StoredFamily>>,
+    push_time: f64,
+    failure_time: f64,
+    push_time_family: Arc<StoredFamily>,
+    failure_time_family: Arc<StoredFamily>,
+    ttl: Option<Duration>,
+}
+
+impl Group {
+    /// True if the group has a time to live and it has run out at `now`.
+    fn expired(&self, now: f64) -> bool {
+        self.ttl
+            .is_some_and(|ttl| seconds_left(self.push_time, ttl, now) <= 0.0)
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    groups: BTreeMap<Arc<[u8]>, Group>,
+    /// Family name -> every group that has it. Hashed, because a push looks
+    /// up every family it brings; `names` keeps the names sorted for scrapes.
+    families: FxHashMap<Arc<str>, FamilyIndex>,
+    names: BTreeSet<Arc<str>>,
+    /// series fingerprint -> id of the group that exposes it.
+    series: FingerprintMap,
+    next_id: u64,
+    series_total: usize,
+}
+
+pub struct Store {
+    inner: RwLock<Inner>,
+    /// Names and types of the server's own metrics: a pushed family of the
+    /// same name must have the same type, or the scrape could not merge them.
+    own_types: Vec<(&'static str, MetricType)>,
+    /// Where every change is handed, under the write lock, so the log holds
+    /// changes in the order the store applied them (`None`: memory only).
+    log: Option<Arc<dyn ChangeLog>>,
+    /// The store-wide limits (`groups`, `series`); see `limits.rs`.
+    limits: Limits,
+}
+
+impl Store {
+    pub fn new(own_types: &[(&'static str, MetricType)]) -> Store {
+        Store {
+            inner: RwLock::new(Inner::default()),
+            own_types: {
+                let mut v = own_types.to_vec();
+                v.sort_unstable_by_key(|(n, _)| *n);
+                v
+            },
+            log: None,
+            limits: Limits::NONE,
+        }
+    }
+
+    /// Every group and the sequence number of the last change they include,
+    /// read under one lock: a consistent cut for a snapshot.
+    pub(crate) fn cut(&self) -> (Vec<GroupView>, u64) {
+        let inner = self.inner.read();
+        let seq = self.log.as_ref().map_or(0, |l| l.appended());
+        (inner.groups.values().map(Group::view).collect(), seq)
+    }
+
+    /// Sets the store-wide limits (groups and series).
+    pub(crate) fn with_limits(mut self, limits: Limits) -> Store {
+        self.limits = limits;
+        self
+    }
+
+    /// Applies a prepared push, or refuses it (and records the failure time on
+    /// the group if it exists; a refused push never creates a group).
+    pub fn push(&self, push: PreparedPush, mode: Mode, now: SystemTime) -> Result<(), PushError> {
+        let canonical: Arc<[u8]> = Arc::from(push.key.canonical());
+        // Encoded (and compressed) before the lock, which then only hands the
+        // record to the log writer.
+        let record = self.log.as_ref().map(|log| {
+            log.encode(&Change::Push {
+                push: &push,
+                mode,
+                at: now,
+            })
+        });
+        let mut inner = self.inner.write();
+        let checked = self
+            .check(&inner, &canonical, &push)
+            .map_err(PushError::from)
+            .and_then(|()| {
+                self.check_limits(&inner, &canonical, &push, mode)
+                    .map_err(PushError::from)
+            });
+        if let Err(e) = checked {
+            if inner.record_failure(&canonical, now) {
+                self.log(Change::Failure {
+                    key: &push.key,
+                    at: now,
+                });
+            }
+            return Err(e);
+        }
+        inner.apply(canonical, push, mode, now, None);
+        if let (Some(log), Some(record)) = (&self.log, record) {
+            log.append(record);
+        }
+        Ok(())
+    }
+
+    /// The store-wide limits, for a push that passed every other check.
+    fn check_limits(
+        &self,
+        inner: &Inner,
+        canonical: &Arc<[u8]>,
+        push: &PreparedPush,
+        mode: Mode,
+    ) -> Result<(), LimitHit> {
+        let existing = inner.groups.get(canonical);
+        let max_groups = self.limits.max_groups;
+        if max_groups > 0 && existing.is_none() && inner.groups.len() >= max_groups {
+            return Err(LimitHit {
+                limit: Limit::Groups,
+                max: max_groups,
+                message: format!(
+                    "the store holds {} groups, so group {} cannot be added",
+                    inner.groups.len(),
+                    push.key
+                ),
+            });
+        }
+        let max_series = self.limits.max_series;
+        if max_series > 0 {
+            // The series the push takes away: all of the group's on PUT,
+            // those of the families it names on POST.
+            let leaving: usize = match (existing, mode) {
+                (None, _) => 0,
+                (Some(g), Mode::Replace) => g.families.values().map(|f| f.series_count()).sum(),
+                (Some(g), Mode::Merge) => push
+                    .families
+                    .iter()
+                    .filter_map(|f| g.families.get(&f.name))
+                    .map(|f| f.series_count())
+                    .sum(),
+            };
+            let after = inner.series_total - leaving + push.series_count();
+            if after > max_series && after > inner.series_total {
+                return Err(LimitHit {
+                    limit: Limit::Series,
+                    max: max_series,
+                    message: format!(
+                        "the store holds {} series and the push of group {} would make it {after}",
+                        inner.series_total, push.key
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies a push from the persistence log: checked for consistency like
+    /// any push, but not against the limits (they apply to new pushes, not
+    /// to what the store already accepted), and not logged again.
+    pub(crate) fn replay(
+        &self,
+        push: PreparedPush,
+        mode: Mode,
+        now: SystemTime,
+    ) -> Result<(), Rejection> {
+        let canonical: Arc<[u8]> = Arc::from(push.key.canonical());
+        let mut inner = self.inner.write();
+        self.check(&inner, &canonical, &push)?;
+        inner.apply(canonical, push, mode, now, None);
+        Ok(())
+    }
+
+    /// Restores a group from persisted state, as it was: its families keep
+    /// their own push times, and the group its push and failure times and the
+    /// time of its last change.
+    pub(crate) fn restore(&self, push: PreparedPush, times: GroupTimes) -> Result<(), Rejection> {
+        let canonical: Arc<[u8]> = Arc::from(push.key.canonical());
+        let mut inner = self.inner.write();
+        self.check(&inner, &canonical, &push)?;
+        inner.apply(canonical, push, Mode::Replace, times.pushed_at, Some(times));
+        Ok(())
+    }
+
+    /// Records a failed change of `key` (only if the group exists).
+    pub(crate) fn record_failure(&self, key: &GroupingKey, now: SystemTime) {
+        let canonical = key.canonical();
+        let mut inner = self.inner.write();
+        if inner.record_failure(&canonical, now) {
+            self.log(Change::Failure { key, at: now });
+        }
+    }
+
+    /// Deletes exactly the group `key`; true if it existed.
+    pub(crate) fn delete(&self, key: &GroupingKey) -> bool {
+        self.delete_groups(std::slice::from_ref(key)) == 1
+    }
+
+    /// Deletes exactly the groups `keys`, in one change (one log record);
+    /// returns how many of them existed.
+    pub(crate) fn delete_groups(&self, keys: &[GroupingKey]) -> usize {
+        let mut inner = self.inner.write();
+        let deleted: Vec<&GroupingKey> = keys
+            .iter()
+            .filter(|k| inner.remove_group(&k.canonical()))
+            .collect();
+        if !deleted.is_empty() {
+            self.log(Change::Delete(&deleted));
+        }
+        deleted.len()
+    }
+
+    /// Deletes, in one step under the lock, every group that matches
+    /// `selector` and whose last successful push is older than `stale` (when
+    /// given); with `dry_run`, only says which groups those are. A group
+    /// pushed while the request waited for the lock is judged by that push.
+    pub(crate) fn delete_matching(
+        &self,
+        selector: &Selector,
+        stale: Option<Duration>,
+        now: SystemTime,
+        dry_run: bool,
+    ) -> Vec<Removed> {
+        let cutoff = stale.map(|d| unix_seconds(now) - d.as_secs_f64());
+        let select = |g: &Group| {
+            cutoff.is_none_or(|c| g.push_time < c) && selector.matches(|name| g.key.get(name))
+        };
+        if dry_run {
+            let inner = self.inner.read();
+            return inner
+                .groups
+                .values()
+                .filter(|g| select(g))
+                .map(Group::removed)
+                .collect();
+        }
+        self.remove_where(&mut self.inner.write(), select)
+    }
+
+    /// Deletes every group whose time to live has run out at `now`; returns
+    /// them. Cheap when nothing has expired: one pass under the read lock.
+    pub(crate) fn expire(&self, now: SystemTime) -> Vec<Removed> {
+        let now_s = unix_seconds(now);
+        if !self.inner.read().groups.values().any(|g| g.expired(now_s)) {
+            return Vec::new();
+        }
+        self.remove_where(&mut self.inner.write(), |g| g.expired(now_s))
+    }
+
+    /// Removes every group `select` picks, under the write lock the caller
+    /// holds, logged as one deletion; returns what they were.
+    fn remove_where(&self, inner: &mut Inner, select: impl Fn(&Group) -> bool) -> Vec<Removed> {
+        let doomed: Vec<(Arc<[u8]>, Removed)> = inner
+            .groups
+            .iter()
+            .filter(|(_, g)| select(g))
+            .map(|(c, g)| (c.clone(), g.removed()))
+            .collect();
+        for (canonical, _) in &doomed {
+            inner.remove_group(canonical);
+        }
+        if !doomed.is_empty() && self.log.is_some() {
+            let keys: Vec<&GroupingKey> = doomed.iter().map(|(_, r)| &r.key).collect();
+            self.log(Change::Delete(&keys));
+        }
+        doomed.into_iter().map(|(_, r)| r).collect()
+    }
+
+    /// Deletes every group; returns how many there were.
+    pub(crate) fn wipe(&self) -> usize {
+        let mut inner = self.inner.write();
+        let n = inner.groups.len();
+        let next_id = inner.next_id;
+        *inner = Inner {
+            next_id,
+            ..Inner::default()
+        };
+        self.log(Change::Wipe);
+        n
+    }
+}
+
+impl Inner {
+    fn apply(
+        &mut self,
+        canonical: Arc<[u8]>,
+        push: PreparedPush,
+        mode: Mode,
+        now: SystemTime,
+        times: Option<GroupTimes>,
+    ) {
+        let PreparedPush { key, families, ttl } = push;
+        let Inner {
+            groups,
+            families: index,
+            names,
+            series,
+            next_id,
+            series_total,
+        } = self;
+        let group = groups.entry(canonical.clone()).or_insert_with(|| {
+            *next_id += 1;
+            let group = Group {
+                id: *next_id,
+                push_time_family: Arc::new(synthetic_family(&key, PUSH_TIME, 0.0, now)),
+                failure_time_family: Arc::new(synthetic_family(&key, PUSH_FAILURE_TIME, 0.0, now)),
+                key,
+                families: FxHashMap::default(),
+                push_time: 0.0,
+                failure_time: 0.0,
+                ttl,
+            };
+            // The synthetic series keep their labels, and so their
+            // fingerprints, for the life of the group: they are registered
+            // once, here, and `set_times` only swaps their text.
+            for family in [&group.push_time_family, &group.failure_time_family] {
+                for fp in family.fingerprints.iter() {
+                    series.insert(*fp, group.id);
+                }
+                index_insert(index, names, &canonical, family);
+            }
+            group
+        });
+        // Every push says how long its group lives from now on.
+        group.ttl = ttl;
+        // PUT drops every family it does not re-push; POST keeps them.
+        let mut dropped = match mode {
+            Mode::Replace => std::mem::take(&mut group.families),
+            Mode::Merge => FxHashMap::default(),
+        };
+        for family in families {
+            let family = Arc::new(family);
+            let previous = match mode {
+                Mode::Replace => dropped.remove(&family.name),
+                Mode::Merge => group.families.remove(&family.name),
+            };
+            // The previous series go before the new ones come in: most of
+            // them are the same series, with the same fingerprints.
+            let same_series = previous
+                .as_ref()
+                .is_some_and(|p| p.fingerprints == family.fingerprints);
+            if !same_series {
+                if let Some(previous) = previous {
+                    for fp in previous.fingerprints.iter() {
+                        series.remove(fp);
+                    }
+                    *series_total -= previous.fingerprints.len();
+                }
+                for fp in family.fingerprints.iter() {
+                    series.insert(*fp, group.id);
+                }
+                *series_total += family.fingerprints.len();
+            }
+            index_insert(index, names, &canonical, &family);
+            group.families.insert(family.name.clone(), family);
+        }
+        for (name, previous) in dropped {
+            for fp in previous.fingerprints.iter() {
+                series.remove(fp);
+            }
+            *series_total -= previous.fingerprints.len();
+            index_remove(index, names, &name, &canonical);
+        }
+        // A successful change leaves the failure time, and the time stamp
+        // of its family, as they were (a new group's are now), as upstream.
+        let times = times.unwrap_or(GroupTimes {
+            push_time: unix_seconds(now),
+            failure_time: group.failure_time,
+            pushed_at: now,
+            failed_at: group.failure_time_family.pushed_at,
+        });
+        set_times(index, names, &canonical, group, times);
+    }
+
+    /// Sets the failure time of the group, if it exists; true if it did.
+    fn record_failure(&mut self, canonical: &[u8], now: SystemTime) -> bool {
+        let Inner {
+            groups,
+            families: index,
+            names,
+            ..
+        } = self;
+        let Some(canonical) = groups.get_key_value(canonical).map(|(k, _)| k.clone()) else {
+            return false;
+        };
+        let group = groups.get_mut(&canonical).expect("looked up above");
+        // The push time and its family's time stamp stay, as upstream.
+        let times = GroupTimes {
+            push_time: group.push_time,
+            failure_time: unix_seconds(now),
+            pushed_at: group.push_time_family.pushed_at,
+            failed_at: now,
+        };
+        set_times(index, names, &canonical, group, times);
+        true
+    }
+
+    fn remove_group(&mut self, canonical: &[u8]) -> bool {
+        let Some(group) = self.groups.remove(canonical) else {
+            return false;
+        };
+        for family in group
+            .families
+            .values()
+            .chain([&group.push_time_family, &group.failure_time_family])
+        {
+            for fp in family.fingerprints.iter() {
+                self.series.remove(fp);
+            }
+            index_remove(&mut self.families, &mut self.names, &family.name, canonical);
+        }
+        self.series_total -= group
+            .families
+            .values()
+            .map(|f| f.fingerprints.len())
+            .sum::<usize>();
+        true
+    }
+}
+
+/// Sets a group's push and failure times: re-renders its two synthetic
+/// families and swaps them into the family index. Their series, and so their
+/// fingerprints, are the same as before.
+fn set_times(
+    index: &mut FxHashMap<Arc<str>, FamilyIndex>,
+    names: &mut BTreeSet<Arc<str>>,
+    canonical: &Arc<[u8]>,
+    group: &mut Group,
+    times: GroupTimes,
+) {
+    let GroupTimes {
+        push_time,
+        failure_time,
+        pushed_at,
+        failed_at,
+    } = times;
+    group.push_time = push_time;
+    group.failure_time = failure_time;
+    group.push_time_family = Arc::new(synthetic_family(
+        &group.key, PUSH_TIME, push_time, pushed_at,
+    ));
+    group.failure_time_family = Arc::new(synthetic_family(
+        &group.key,
+        PUSH_FAILURE_TIME,
+        failure_time,
+        failed_at,
+    ));
+    index_insert(index, names, canonical, &group.push_time_family);
+    index_insert(index, names, canonical, &group.failure_time_family);
+}

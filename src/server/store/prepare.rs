@@ -1,0 +1,226 @@
+//! Preparing a push, outside the store's lock: grouping labels forced onto
+//! every series, the checks that need no other group, each family rendered
+//! to its exposition text once and its series fingerprinted. Pure: nothing
+//! here touches the store.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::exposition::render::write_series;
+use crate::exposition::validate::check_families;
+use crate::exposition::{Family, Label, Metric, MetricType, Value};
+use crate::grouping::GroupingKey;
+use crate::server::store::Rejection;
+
+pub(crate) const PUSH_TIME: &str = "push_time_seconds";
+pub(crate) const PUSH_FAILURE_TIME: &str = "push_failure_time_seconds";
+const PUSH_TIME_HELP: &str =
+    "Last Unix time when changing this group in the Pushgateway succeeded.";
+const PUSH_FAILURE_TIME_HELP: &str =
+    "Last Unix time when changing this group in the Pushgateway failed.";
+
+/// One family of one group, rendered.
+#[derive(Debug)]
+pub(crate) struct StoredFamily {
+    pub(crate) name: Arc<str>,
+    pub(crate) kind: MetricType,
+    pub(crate) help: Option<Box<str>>,
+    pub(crate) pushed_at: SystemTime,
+    /// The sample lines of every series, without HELP and TYPE.
+    pub(crate) text: Box<[u8]>,
+    /// One fingerprint per series (name and full label set), sorted, for the
+    /// cross-group duplicate check.
+    pub(super) fingerprints: Box<[u64]>,
+}
+
+impl StoredFamily {
+    pub(crate) fn series_count(&self) -> usize {
+        self.fingerprints.len()
+    }
+
+    pub(crate) fn fingerprints(&self) -> &[u64] {
+        &self.fingerprints
+    }
+
+    /// A family as persistence stored it: `text` and `fingerprints` are
+    /// what [`prepare`] made of a push (checksummed on disk), so a restore
+    /// needs no parsing.
+    pub(crate) fn from_parts(
+        name: &str,
+        kind: MetricType,
+        help: Option<&str>,
+        pushed_at: SystemTime,
+        text: Vec<u8>,
+        fingerprints: Vec<u64>,
+    ) -> StoredFamily {
+        StoredFamily {
+            name: Arc::from(name),
+            kind,
+            help: help.filter(|h| !h.is_empty()).map(Box::from),
+            pushed_at,
+            text: text.into_boxed_slice(),
+            fingerprints: fingerprints.into_boxed_slice(),
+        }
+    }
+}
+
+/// A push that passed every check that needs no other group: labels
+/// sanitised, series rendered and fingerprinted.
+#[derive(Debug)]
+pub struct PreparedPush {
+    pub(crate) key: GroupingKey,
+    pub(super) families: Vec<StoredFamily>,
+    /// The group's time to live from now on (`None`: it never expires).
+    pub(crate) ttl: Option<Duration>,
+}
+
+impl PreparedPush {
+    /// A push rebuilt from persisted families.
+    pub(crate) fn from_parts(
+        key: GroupingKey,
+        families: Vec<StoredFamily>,
+        ttl: Option<Duration>,
+    ) -> PreparedPush {
+        PreparedPush { key, families, ttl }
+    }
+
+    pub(crate) fn series_count(&self) -> usize {
+        self.families.iter().map(StoredFamily::series_count).sum()
+    }
+
+    pub(crate) fn families(&self) -> &[StoredFamily] {
+        &self.families
+    }
+}
+
+/// Sanitises, checks and renders a push body for the group `key`.
+///
+/// As upstream: every grouping label is forced onto every series (a body label
+/// of the same name is overwritten), `instance=""` is added where no instance
+/// label is left, labels are sorted, and pushed `push_time_seconds` /
+/// `push_failure_time_seconds` families are dropped (the store owns them).
+pub fn prepare(
+    key: GroupingKey,
+    families: Vec<Family<'_>>,
+    now: SystemTime,
+) -> Result<PreparedPush, Rejection> {
+    prepare_timed(key, families.into_iter().map(|f| (f, now)).collect())
+}
+
+/// As [`prepare`], each family with its own push time: a store imported
+/// from the official Pushgateway keeps the times its families were pushed.
+pub(crate) fn prepare_timed(
+    key: GroupingKey,
+    families: Vec<(Family<'_>, SystemTime)>,
+) -> Result<PreparedPush, Rejection> {
+    let (mut families, times): (Vec<Family<'_>>, Vec<SystemTime>) = families
+        .into_iter()
+        .filter(|(f, _)| f.name != PUSH_TIME && f.name != PUSH_FAILURE_TIME)
+        .unzip();
+    for family in &mut families {
+        for metric in &mut family.metrics {
+            sanitize_labels(&key, &mut metric.labels);
+        }
+    }
+    check_families(&families).map_err(Rejection)?;
+    let prepared = families
+        .iter()
+        .zip(times)
+        .map(|(family, at)| render_family(family, at))
+        .collect();
+    Ok(PreparedPush {
+        key,
+        families: prepared,
+        ttl: None,
+    })
+}
+
+pub(super) fn sanitize_labels<'a>(key: &'a GroupingKey, labels: &mut Vec<Label<'a>>) {
+    labels.retain(|l| key.get(&l.name).is_none());
+    labels.reserve(key.labels().len() + 1);
+    for (name, value) in key.labels() {
+        labels.push(Label::new(name.as_str(), value.as_str()));
+    }
+    if !labels.iter().any(|l| l.name == "instance") {
+        labels.push(Label::new("instance", ""));
+    }
+    labels.sort_by(|a, b| a.name.cmp(&b.name));
+}
+
+pub(super) fn render_family(family: &Family<'_>, now: SystemTime) -> StoredFamily {
+    let mut text = Vec::with_capacity(family.metrics.len() * 64);
+    let mut fingerprints = Vec::with_capacity(family.metrics.len());
+    for metric in &family.metrics {
+        write_series(&mut text, &family.name, family.kind, metric);
+        fingerprints.push(fingerprint(&family.name, &metric.labels));
+    }
+    // Sorted, so that a re-push of the same series is recognised by comparing
+    // two slices, without touching the store-wide index.
+    fingerprints.sort_unstable();
+    StoredFamily {
+        name: Arc::from(family.name.as_ref()),
+        kind: family.kind,
+        help: family
+            .help
+            .as_deref()
+            .filter(|h| !h.is_empty())
+            .map(Box::from),
+        pushed_at: now,
+        text: text.into_boxed_slice(),
+        fingerprints: fingerprints.into_boxed_slice(),
+    }
+}
+
+/// Identifies a series by its family name and label set. 64 bits: across a
+/// store of a million series the chance that two different series share one
+/// is about 1 in 10^7 per push of a thousand series.
+pub(super) fn fingerprint(name: &str, labels: &[Label<'_>]) -> u64 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    h.update(name.as_bytes());
+    for l in labels {
+        h.update(&[0xFF]);
+        h.update(l.name.as_bytes());
+        h.update(&[0xFE]);
+        h.update(l.value.as_bytes());
+    }
+    h.digest()
+}
+
+pub(super) fn unix_seconds(t: SystemTime) -> f64 {
+    // Upstream computes float64(UnixNano)/1e9; the same here, so that the
+    // values look alike.
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => d.as_nanos() as f64 / 1e9,
+        Err(_) => 0.0,
+    }
+}
+
+pub(super) fn synthetic_family(
+    key: &GroupingKey,
+    name: &'static str,
+    value: f64,
+    at: SystemTime,
+) -> StoredFamily {
+    let mut labels: Vec<Label<'_>> = Vec::new();
+    sanitize_labels(key, &mut labels);
+    let metric = Metric {
+        labels,
+        value: Value::Single(value),
+        timestamp_ms: None,
+    };
+    let help = if name == PUSH_TIME {
+        PUSH_TIME_HELP
+    } else {
+        PUSH_FAILURE_TIME_HELP
+    };
+    render_family(
+        &Family {
+            name: Cow::Borrowed(name),
+            help: Some(Cow::Borrowed(help)),
+            kind: MetricType::Gauge,
+            metrics: vec![metric],
+        },
+        at,
+    )
+}

@@ -1,0 +1,614 @@
+//! The store's unit tests: pushes, checks, limits, views and scrapes,
+//! driven through the store's own methods.
+
+use super::*;
+use crate::exposition::text;
+use crate::server::metrics::OWN_TYPES;
+use std::time::UNIX_EPOCH;
+
+fn key(pairs: &[(&str, &str)]) -> GroupingKey {
+    GroupingKey::new(pairs.iter().copied())
+}
+
+fn push(store: &Store, k: &GroupingKey, body: &str, mode: Mode) -> Result<(), PushError> {
+    push_at(store, k, body, mode, None, SystemTime::now())
+}
+
+fn push_at(
+    store: &Store,
+    k: &GroupingKey,
+    body: &str,
+    mode: Mode,
+    ttl: Option<Duration>,
+    now: SystemTime,
+) -> Result<(), PushError> {
+    let families = text::parse(body).expect("test bodies parse");
+    let mut p = prepare(k.clone(), families, now)?;
+    p.ttl = ttl;
+    store.push(p, mode, now)
+}
+
+fn keys(removed: &[Removed]) -> Vec<String> {
+    removed.iter().map(|r| r.key.to_string()).collect()
+}
+
+#[test]
+fn delete_matching_is_selector_and_staleness() {
+    let store = Store::new(OWN_TYPES);
+    let t0 = UNIX_EPOCH + Duration::from_secs(1_000_000);
+    let old = t0;
+    let fresh = t0 + Duration::from_secs(3600);
+    let now = t0 + Duration::from_secs(3700);
+    push_at(
+        &store,
+        &key(&[("job", "ci"), ("instance", "ci-1")]),
+        "a 1\n",
+        Mode::Replace,
+        None,
+        old,
+    )
+    .unwrap();
+    push_at(
+        &store,
+        &key(&[("job", "ci"), ("instance", "ci-2")]),
+        "a 2\n",
+        Mode::Replace,
+        None,
+        fresh,
+    )
+    .unwrap();
+    push_at(
+        &store,
+        &key(&[("job", "ci"), ("instance", "web-1")]),
+        "a 3\n",
+        Mode::Replace,
+        None,
+        old,
+    )
+    .unwrap();
+    push_at(
+        &store,
+        &key(&[("job", "node")]),
+        "b 1\n",
+        Mode::Replace,
+        None,
+        old,
+    )
+    .unwrap();
+    let sel: Selector = "job=ci,instance=~ci-.*".parse().unwrap();
+    let dry = store.delete_matching(&sel, None, now, true);
+    assert_eq!(
+        keys(&dry),
+        [
+            "{instance=\"ci-1\",job=\"ci\"}",
+            "{instance=\"ci-2\",job=\"ci\"}"
+        ]
+    );
+    assert_eq!(store.stats().groups, 4, "a dry run deletes nothing");
+    let stale = store.delete_matching(&sel, Some(Duration::from_secs(600)), now, false);
+    assert_eq!(keys(&stale), ["{instance=\"ci-1\",job=\"ci\"}"]);
+    assert_eq!(stale[0].push_time, 1_000_000.0);
+    assert_eq!(store.stats().groups, 3);
+    // Staleness alone: everything pushed more than ten minutes ago.
+    let all_stale = store.delete_matching(
+        &Selector::default(),
+        Some(Duration::from_secs(600)),
+        now,
+        false,
+    );
+    assert_eq!(all_stale.len(), 2);
+    assert_eq!(
+        store.stats(),
+        Stats {
+            groups: 1,
+            series: 1
+        }
+    );
+    assert!(!exposition(&store).contains("web-1"));
+}
+
+#[test]
+fn groups_expire_after_their_own_time_to_live() {
+    let store = Store::new(OWN_TYPES);
+    let t0 = UNIX_EPOCH + Duration::from_secs(1_000_000);
+    let short = key(&[("job", "short")]);
+    let long = key(&[("job", "long")]);
+    let never = key(&[("job", "never")]);
+    push_at(
+        &store,
+        &short,
+        "a 1\n",
+        Mode::Replace,
+        Some(Duration::from_secs(60)),
+        t0,
+    )
+    .unwrap();
+    push_at(
+        &store,
+        &long,
+        "b 1\n",
+        Mode::Replace,
+        Some(Duration::from_secs(600)),
+        t0,
+    )
+    .unwrap();
+    push_at(&store, &never, "c 1\n", Mode::Replace, None, t0).unwrap();
+    assert!(store.expire(t0 + Duration::from_secs(59)).is_empty());
+    let view = &store.groups()[2];
+    assert_eq!(view.key, short);
+    assert_eq!(view.expires_in(t0 + Duration::from_secs(45)), Some(15.0));
+    // A new push restarts the clock (and a refused one does not).
+    push_at(
+        &store,
+        &short,
+        "a 2\n",
+        Mode::Merge,
+        Some(Duration::from_secs(60)),
+        t0 + Duration::from_secs(30),
+    )
+    .unwrap();
+    assert!(push_at(
+        &store,
+        &short,
+        "a 2\na 2\n",
+        Mode::Merge,
+        Some(Duration::from_secs(60)),
+        t0 + Duration::from_secs(80)
+    )
+    .is_err());
+    assert!(store.expire(t0 + Duration::from_secs(89)).is_empty());
+    let gone = store.expire(t0 + Duration::from_secs(90));
+    assert_eq!(gone.len(), 1);
+    assert_eq!(gone[0].key, short);
+    assert_eq!(gone[0].ttl, Some(Duration::from_secs(60)));
+    // A push without a time to live makes the group permanent again.
+    push_at(
+        &store,
+        &long,
+        "b 2\n",
+        Mode::Replace,
+        None,
+        t0 + Duration::from_secs(100),
+    )
+    .unwrap();
+    assert!(store.expire(t0 + Duration::from_secs(100_000)).is_empty());
+    assert_eq!(store.stats().groups, 2);
+    assert_eq!(store.groups()[0].expires_in(t0), None);
+}
+
+#[test]
+fn store_limits_refuse_without_changing_anything() {
+    let limits = Limits {
+        max_groups: 2,
+        max_series: 3,
+        ..Limits::default()
+    };
+    let store = Store::new(OWN_TYPES).with_limits(limits);
+    push(&store, &key(&[("job", "a")]), "m 1\n", Mode::Replace).unwrap();
+    push(
+        &store,
+        &key(&[("job", "b")]),
+        "m{x=\"1\"} 1\n",
+        Mode::Replace,
+    )
+    .unwrap();
+    let err = push(&store, &key(&[("job", "c")]), "n 1\n", Mode::Replace).unwrap_err();
+    let PushError::Limit(hit) = err else {
+        panic!("{err}")
+    };
+    assert_eq!(hit.limit, Limit::Groups);
+    assert!(
+        hit.to_string()
+            .contains("group {job=\"c\"} cannot be added"),
+        "{hit}"
+    );
+    // Two series stored; replacing b's one by two makes three: allowed.
+    push(
+        &store,
+        &key(&[("job", "b")]),
+        "m{x=\"1\"} 1\nm{x=\"2\"} 1\n",
+        Mode::Replace,
+    )
+    .unwrap();
+    let before = exposition(&store);
+    let err = push(&store, &key(&[("job", "a")]), "k 1\n", Mode::Merge).unwrap_err();
+    let PushError::Limit(hit) = err else {
+        panic!("{err}")
+    };
+    assert_eq!(hit.limit, Limit::Series);
+    assert_eq!(pushed_lines(&before), pushed_lines(&exposition(&store)));
+    // Shrinking is always allowed, even over the limit.
+    push(&store, &key(&[("job", "a")]), "k 1\n", Mode::Replace).unwrap();
+}
+
+fn pushed_lines(s: &str) -> Vec<String> {
+    s.lines()
+        .filter(|l| !l.contains("push_failure_time_seconds"))
+        .map(str::to_string)
+        .collect()
+}
+
+fn exposition(store: &Store) -> String {
+    let mut out = Vec::new();
+    store.write_exposition(&mut out, &[]);
+    String::from_utf8(out).unwrap()
+}
+
+/// The exposition without the synthetic push-time series, whose values
+/// change with the clock.
+fn pushed(store: &Store) -> String {
+    exposition(store)
+        .lines()
+        .filter(|l| !l.contains("push_time_seconds") && !l.contains("push_failure_time_seconds"))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+#[test]
+fn grouping_labels_override_body_labels_and_instance_is_added() {
+    let store = Store::new(OWN_TYPES);
+    let k = key(&[("job", "lbl"), ("foo", "bar")]);
+    push(
+        &store,
+        &k,
+        "m1{foo=\"baz\",job=\"zzz\",instance=\"body\"} 1\nm2 2\n",
+        Mode::Replace,
+    )
+    .unwrap();
+    let out = pushed(&store);
+    assert!(
+        out.contains("m1{foo=\"bar\",instance=\"body\",job=\"lbl\"} 1\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("m2{foo=\"bar\",instance=\"\",job=\"lbl\"} 2\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn put_replaces_the_group_and_post_only_named_families() {
+    let store = Store::new(OWN_TYPES);
+    let k = key(&[("job", "j")]);
+    push(&store, &k, "a 1\nb 2\n", Mode::Replace).unwrap();
+    push(&store, &k, "b{x=\"1\"} 3\n", Mode::Merge).unwrap();
+    let out = pushed(&store);
+    assert!(out.contains("a{instance=\"\",job=\"j\"} 1"), "{out}");
+    assert!(
+        out.contains("b{instance=\"\",job=\"j\",x=\"1\"} 3"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("} 2\n"),
+        "POST drops unpushed series of a family: {out}"
+    );
+    push(&store, &k, "c 4\n", Mode::Replace).unwrap();
+    let out = pushed(&store);
+    assert!(!out.contains("\na{") && !out.contains("\nb{"), "{out}");
+    assert_eq!(
+        store.stats(),
+        Stats {
+            groups: 1,
+            series: 1
+        }
+    );
+}
+
+#[test]
+fn families_are_merged_sorted_with_one_header() {
+    let store = Store::new(OWN_TYPES);
+    push(
+        &store,
+        &key(&[("job", "b")]),
+        "# HELP z Zed.\n# TYPE z gauge\nz 1\na 1\n",
+        Mode::Replace,
+    )
+    .unwrap();
+    push(
+        &store,
+        &key(&[("job", "a")]),
+        "# TYPE z gauge\nz 2\n",
+        Mode::Replace,
+    )
+    .unwrap();
+    let out = pushed(&store);
+    assert_eq!(out.matches("# TYPE z gauge").count(), 1, "{out}");
+    assert!(out.contains("# HELP z Zed.\n# TYPE z gauge\nz{instance=\"\",job=\"a\"} 2\nz{instance=\"\",job=\"b\"} 1\n"), "{out}");
+    let a = out.find("# TYPE a").unwrap();
+    assert!(a < out.find("# TYPE z").unwrap());
+}
+
+#[test]
+fn help_is_the_first_group_with_one_in_key_order() {
+    let store = Store::new(OWN_TYPES);
+    push(
+        &store,
+        &key(&[("job", "c")]),
+        "# HELP m From c.\nm 1\n",
+        Mode::Replace,
+    )
+    .unwrap();
+    push(&store, &key(&[("job", "a")]), "m 1\n", Mode::Replace).unwrap();
+    push(
+        &store,
+        &key(&[("job", "b")]),
+        "# HELP m From b.\nm 1\n",
+        Mode::Replace,
+    )
+    .unwrap();
+    assert!(pushed(&store).contains("# HELP m From b.\n"));
+}
+
+#[test]
+fn type_clash_across_groups_is_refused_and_changes_nothing() {
+    let store = Store::new(OWN_TYPES);
+    push(
+        &store,
+        &key(&[("job", "a")]),
+        "# TYPE x counter\nx 1\n",
+        Mode::Replace,
+    )
+    .unwrap();
+    let before = pushed(&store);
+    let err = push(
+        &store,
+        &key(&[("job", "b")]),
+        "# TYPE x gauge\nx 1\n",
+        Mode::Replace,
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("metric family x") && err.to_string().contains("{job=\"a\"}"),
+        "{err}"
+    );
+    assert_eq!(pushed(&store), before);
+    assert_eq!(store.stats().groups, 1, "a refused push creates no group");
+    // The only group holding a family may change its type.
+    push(
+        &store,
+        &key(&[("job", "a")]),
+        "# TYPE x gauge\nx 1\n",
+        Mode::Replace,
+    )
+    .unwrap();
+}
+
+#[test]
+fn own_metric_type_clash_is_refused() {
+    let store = Store::new(OWN_TYPES);
+    let err = push(
+        &store,
+        &key(&[("job", "a")]),
+        "# TYPE pushgateway_http_requests_total gauge\npushgateway_http_requests_total 1\n",
+        Mode::Replace,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("gateway's own metric"), "{err}");
+}
+
+#[test]
+fn duplicate_series_across_groups_is_refused() {
+    let store = Store::new(OWN_TYPES);
+    push(
+        &store,
+        &key(&[("job", "x")]),
+        "m{instance=\"a\"} 1\n",
+        Mode::Replace,
+    )
+    .unwrap();
+    let err = push(
+        &store,
+        &key(&[("job", "x"), ("instance", "a")]),
+        "m 1\n",
+        Mode::Replace,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("same labels"), "{err}");
+    assert_eq!(store.stats().groups, 1);
+}
+
+#[test]
+fn empty_instance_beside_no_instance_cannot_poison_the_store() {
+    // Upstream accepts the group {job="ei",instance=""} beside {job="ei"}
+    // and from then on every scrape fails.
+    let store = Store::new(OWN_TYPES);
+    push(&store, &key(&[("job", "ei")]), "m 1\n", Mode::Replace).unwrap();
+    let err = push(
+        &store,
+        &key(&[("job", "ei"), ("instance", "")]),
+        "",
+        Mode::Replace,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("push_time_seconds"), "{err}");
+    assert_eq!(store.stats().groups, 1);
+}
+
+#[test]
+fn refused_push_marks_an_existing_group_failed() {
+    let store = Store::new(OWN_TYPES);
+    let k = key(&[("job", "a")]);
+    push(&store, &k, "x 1\n", Mode::Replace).unwrap();
+    store.record_failure(&k, SystemTime::now());
+    let g = &store.groups()[0];
+    assert!(g.failure_time > 0.0 && g.push_time > 0.0);
+    store.record_failure(&key(&[("job", "nope")]), SystemTime::now());
+    assert_eq!(store.stats().groups, 1);
+}
+
+/// Each family name's text size, kept up to date by every change, is
+/// the sum of its groups' texts.
+fn assert_text_bytes_agree(store: &Store, after: &str) {
+    let inner = store.inner.read();
+    for (name, index) in &inner.families {
+        let sum: usize = index.groups.values().map(|f| f.text.len()).sum();
+        assert_eq!(index.text_bytes, sum, "{name} after {after}");
+    }
+}
+
+#[test]
+fn scrape_sizes_follow_every_change() {
+    let store = Store::new(OWN_TYPES);
+    let (a, b) = (key(&[("job", "a")]), key(&[("job", "b")]));
+    let steps: [(&str, &GroupingKey, &str, Mode); 5] = [
+        ("a first push", &a, "x 1\ny 2\n", Mode::Replace),
+        (
+            "a longer series by POST",
+            &a,
+            "x{l=\"long value\"} 3\n",
+            Mode::Merge,
+        ),
+        ("b", &b, "x 4\n", Mode::Replace),
+        ("a PUT that drops x", &a, "y 5\n", Mode::Replace),
+        ("an empty PUT", &b, "", Mode::Replace),
+    ];
+    for (what, k, body, mode) in steps {
+        push(&store, k, body, mode).unwrap();
+        assert_text_bytes_agree(&store, what);
+    }
+    store.record_failure(&a, SystemTime::now());
+    assert_text_bytes_agree(&store, "a failure");
+    store.delete(&b);
+    assert_text_bytes_agree(&store, "a delete");
+    // The reserved size is the scrape's size, give or take the headers.
+    let mut out = Vec::new();
+    store.write_exposition(&mut out, &[]);
+    let inner = store.inner.read();
+    let reserved: usize = inner.families.values().map(|i| i.text_bytes).sum();
+    assert!(
+        reserved > 0 && reserved <= out.len(),
+        "{reserved} {}",
+        out.len()
+    );
+    drop(inner);
+    store.wipe();
+    assert!(store.inner.read().families.is_empty());
+}
+
+#[test]
+fn push_and_failure_times_keep_their_own_time_stamps() {
+    let store = Store::new(OWN_TYPES);
+    let k = key(&[("job", "a")]);
+    let t = |s| UNIX_EPOCH + Duration::from_secs(s);
+    // A new group: both families stamped with its first push.
+    push_at(&store, &k, "x 1\n", Mode::Replace, None, t(100)).unwrap();
+    let stamps = |store: &Store| {
+        let g = &store.groups()[0];
+        (g.synthetic[1].pushed_at, g.synthetic[0].pushed_at)
+    };
+    assert_eq!(stamps(&store), (t(100), t(100)));
+    // A refusal stamps only the failure time.
+    store.record_failure(&k, t(200));
+    assert_eq!(stamps(&store), (t(100), t(200)));
+    // A success stamps only the push time.
+    push_at(&store, &k, "x 2\n", Mode::Merge, None, t(300)).unwrap();
+    assert_eq!(stamps(&store), (t(300), t(200)));
+    let g = &store.groups()[0];
+    assert_eq!((g.push_time, g.failure_time), (300.0, 200.0));
+}
+
+#[test]
+fn a_push_refused_by_the_store_marks_its_group_failed() {
+    let store = Store::new(OWN_TYPES);
+    push(
+        &store,
+        &key(&[("job", "a")]),
+        "# TYPE x counter\nx 1\n",
+        Mode::Replace,
+    )
+    .unwrap();
+    push(&store, &key(&[("job", "b")]), "y 1\n", Mode::Replace).unwrap();
+    push(
+        &store,
+        &key(&[("job", "b")]),
+        "# TYPE x gauge\nx 1\n",
+        Mode::Replace,
+    )
+    .unwrap_err();
+    let groups = store.groups();
+    assert_eq!(groups[0].failure_time, 0.0);
+    assert!(groups[1].failure_time >= groups[1].push_time);
+    assert!(pushed(&store).contains("y{instance=\"\",job=\"b\"} 1"));
+}
+
+#[test]
+fn timestamps_and_duplicates_in_one_push_are_refused() {
+    let k = key(&[("job", "a")]);
+    let err = prepare(
+        k.clone(),
+        text::parse("x 1 1000\n").unwrap(),
+        SystemTime::now(),
+    )
+    .unwrap_err();
+    assert!(err.0.contains("timestamp"), "{err}");
+    // Two series that only differ in a label the grouping key overrides.
+    let err = prepare(
+        k,
+        text::parse("x{job=\"p\"} 1\nx{job=\"q\"} 2\n").unwrap(),
+        SystemTime::now(),
+    )
+    .unwrap_err();
+    assert!(err.0.contains("duplicate"), "{err}");
+}
+
+#[test]
+fn delete_is_exact_and_wipe_empties() {
+    let store = Store::new(OWN_TYPES);
+    push(&store, &key(&[("job", "x")]), "a 1\n", Mode::Replace).unwrap();
+    push(
+        &store,
+        &key(&[("job", "x"), ("instance", "y")]),
+        "a 1\n",
+        Mode::Replace,
+    )
+    .unwrap();
+    assert!(store.delete(&key(&[("job", "x")])));
+    assert!(!store.delete(&key(&[("job", "x")])));
+    assert_eq!(store.stats().groups, 1);
+    // The deleted group's series are free again.
+    push(&store, &key(&[("job", "x")]), "a 1\n", Mode::Replace).unwrap();
+    assert_eq!(store.wipe(), 2);
+    assert_eq!(store.stats(), Stats::default());
+    assert_eq!(exposition(&store), "");
+}
+
+#[test]
+fn pushed_push_time_is_ignored() {
+    let store = Store::new(OWN_TYPES);
+    push(
+        &store,
+        &key(&[("job", "x")]),
+        "push_time_seconds 5\npush_failure_time_seconds 7\n",
+        Mode::Replace,
+    )
+    .unwrap();
+    let out = exposition(&store);
+    assert!(
+        out.contains("push_failure_time_seconds{instance=\"\",job=\"x\"} 0\n"),
+        "{out}"
+    );
+    assert!(!out.contains("} 5\n"), "{out}");
+}
+
+#[test]
+fn own_families_merge_in_order() {
+    let store = Store::new(OWN_TYPES);
+    push(
+        &store,
+        &key(&[("job", "x")]),
+        "# HELP pgw_groups Mine.\n# TYPE pgw_groups gauge\npgw_groups 9\nzzz 1\n",
+        Mode::Replace,
+    )
+    .unwrap();
+    let own = vec![OwnFamily {
+        name: "pgw_groups",
+        help: "Number of groups in the store.",
+        kind: MetricType::Gauge,
+        text: b"pgw_groups 1\n".to_vec(),
+    }];
+    let mut out = Vec::new();
+    store.write_exposition(&mut out, &own);
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.contains("# HELP pgw_groups Number of groups in the store.\n# TYPE pgw_groups gauge\npgw_groups 1\npgw_groups{instance=\"\",job=\"x\"} 9\n"), "{out}");
+    assert_eq!(out.matches("# TYPE pgw_groups").count(), 1);
+}

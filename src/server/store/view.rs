@@ -1,0 +1,138 @@
+//! Read-only views of the groups, copied out under the read lock: in full
+//! for the JSON API and snapshots, in brief for the web page's list, and
+//! what a deletion removed.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use crate::grouping::GroupingKey;
+use crate::server::store::prepare::unix_seconds;
+use crate::server::store::{Group, Store, StoredFamily};
+
+/// A read-only view of a group for the JSON API and persistence.
+#[derive(Debug, Clone)]
+pub(crate) struct GroupView {
+    pub(crate) key: GroupingKey,
+    pub(crate) push_time: f64,
+    pub(crate) failure_time: f64,
+    /// The pushed families, sorted by name.
+    pub(crate) families: Vec<Arc<StoredFamily>>,
+    /// `push_failure_time_seconds` and `push_time_seconds`.
+    pub(crate) synthetic: [Arc<StoredFamily>; 2],
+    /// The group's time to live after its last successful push.
+    pub(crate) ttl: Option<Duration>,
+}
+
+impl GroupView {
+    /// Seconds until the group expires (0 when overdue), if it can expire.
+    pub(crate) fn expires_in(&self, now: SystemTime) -> Option<f64> {
+        expires_in(self.push_time, self.ttl, now)
+    }
+}
+
+/// Seconds from `now` until a group last pushed at `push_time` (Unix
+/// seconds) with time to live `ttl` expires, 0 when overdue; `None` when it
+/// never expires.
+pub(crate) fn expires_in(push_time: f64, ttl: Option<Duration>, now: SystemTime) -> Option<f64> {
+    Some(seconds_left(push_time, ttl?, unix_seconds(now)).max(0.0))
+}
+
+pub(super) fn seconds_left(push_time: f64, ttl: Duration, now: f64) -> f64 {
+    push_time + ttl.as_secs_f64() - now
+}
+
+/// A group in brief, for the web page's list: no metric text is copied.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct GroupSummary {
+    pub(crate) key: GroupingKey,
+    pub(crate) push_time: f64,
+    pub(crate) failure_time: f64,
+    /// Pushed families and series, not counting the two synthetic ones.
+    pub(crate) metrics: usize,
+    pub(crate) series: usize,
+    pub(crate) ttl: Option<Duration>,
+}
+
+impl GroupSummary {
+    /// Seconds until the group expires (0 when overdue), if it can expire.
+    pub(crate) fn expires_in(&self, now: SystemTime) -> Option<f64> {
+        expires_in(self.push_time, self.ttl, now)
+    }
+}
+
+/// A group that a clean-up or expiry deleted (or would delete, in a dry
+/// run).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Removed {
+    pub(crate) key: GroupingKey,
+    pub(crate) push_time: f64,
+    pub(crate) ttl: Option<Duration>,
+}
+
+/// Counts that describe the store, for the server's own metrics and logs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Stats {
+    pub(crate) groups: usize,
+    pub(crate) series: usize,
+}
+
+impl Store {
+    pub(crate) fn stats(&self) -> Stats {
+        let inner = self.inner.read();
+        Stats {
+            groups: inner.groups.len(),
+            series: inner.series_total,
+        }
+    }
+
+    /// Every group in brief, in grouping-key order.
+    pub(crate) fn summaries(&self) -> Vec<GroupSummary> {
+        let inner = self.inner.read();
+        inner
+            .groups
+            .values()
+            .map(|g| GroupSummary {
+                key: g.key.clone(),
+                push_time: g.push_time,
+                failure_time: g.failure_time,
+                metrics: g.families.len(),
+                series: g.families.values().map(|f| f.series_count()).sum(),
+                ttl: g.ttl,
+            })
+            .collect()
+    }
+
+    /// Every group, in grouping-key order.
+    pub(crate) fn groups(&self) -> Vec<GroupView> {
+        let inner = self.inner.read();
+        inner.groups.values().map(Group::view).collect()
+    }
+}
+
+impl Group {
+    pub(super) fn removed(&self) -> Removed {
+        Removed {
+            key: self.key.clone(),
+            push_time: self.push_time,
+            ttl: self.ttl,
+        }
+    }
+
+    pub(super) fn view(&self) -> GroupView {
+        GroupView {
+            key: self.key.clone(),
+            push_time: self.push_time,
+            failure_time: self.failure_time,
+            families: {
+                let mut f: Vec<_> = self.families.values().cloned().collect();
+                f.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+                f
+            },
+            synthetic: [
+                self.failure_time_family.clone(),
+                self.push_time_family.clone(),
+            ],
+            ttl: self.ttl,
+        }
+    }
+}
