@@ -13,7 +13,8 @@
 //! - `relay`: `pgw relay`'s scrape, transform, fanout, remote write and the
 //!   engine that runs them.
 //! - `error`: the error kinds with an exit code of their own; `exit`: the
-//!   exit-code table; `log`: logfmt/JSON logging.
+//!   exit-code table; `log`: logfmt/JSON logging; `tls`: what the client's
+//!   and the server's certificate verifiers share.
 
 pub mod cli;
 pub(crate) mod client;
@@ -26,3 +27,4 @@ pub mod grouping;
 pub(crate) mod log;
 pub(crate) mod relay;
 pub mod server;
+pub(crate) mod tls;

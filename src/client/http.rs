@@ -13,9 +13,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::danger::{ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, SignatureScheme};
 
 use crate::error::{Attempts, BadInput, GatewayError, Message, Status, Usage};
 
@@ -353,7 +353,9 @@ fn tls_config(connection: &Connection) -> anyhow::Result<rustls::ClientConfig> {
     if connection.insecure {
         return Ok(builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(NoVerify(provider)))
+            .with_custom_certificate_verifier(Arc::new(NoVerify {
+                algorithms: provider.signature_verification_algorithms,
+            }))
             .with_no_client_auth());
     }
     let mut roots = rustls::RootCertStore::empty();
@@ -377,7 +379,9 @@ fn tls_config(connection: &Connection) -> anyhow::Result<rustls::ClientConfig> {
 /// `--insecure`: accepts any certificate, but still checks the handshake's
 /// signatures, so the connection is encrypted, just not authenticated.
 #[derive(Debug)]
-struct NoVerify(Arc<rustls::crypto::CryptoProvider>);
+struct NoVerify {
+    algorithms: WebPkiSupportedAlgorithms,
+}
 
 impl ServerCertVerifier for NoVerify {
     fn verify_server_cert(
@@ -391,37 +395,7 @@ impl ServerCertVerifier for NoVerify {
         Ok(ServerCertVerified::assertion())
     }
 
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
+    crate::tls::signature_checks!(algorithms);
 }
 
 #[cfg(test)]

@@ -9,16 +9,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{bail, Context as _};
-use rustls::client::danger::HandshakeSignatureValid;
-use rustls::crypto::CryptoProvider;
+use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::WebPkiClientVerifier;
-use rustls::{
-    DigitallySignedStruct, DistinguishedName, RootCertStore, ServerConfig, SignatureScheme,
-    SupportedProtocolVersion,
-};
+use rustls::{DistinguishedName, RootCertStore, ServerConfig, SupportedProtocolVersion};
 
 /// PEM text from a file or given inline in the web config.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,6 +126,7 @@ impl TlsSettings {
                 if roots.is_empty() {
                     bail!("{} holds no certificate", ca.describe("client CA"));
                 }
+                let algorithms = provider.signature_verification_algorithms;
                 let verifier =
                     WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
                 let verifier = if auth == ClientAuth::VerifyIfGiven {
@@ -144,6 +141,7 @@ impl TlsSettings {
                     builder.with_client_cert_verifier(Arc::new(AllowedSans {
                         inner: verifier,
                         allowed: self.client_allowed_sans.clone(),
+                        algorithms,
                     }))
                 }
             }
@@ -243,6 +241,8 @@ impl TlsSettings {
 struct AllowedSans {
     inner: Arc<dyn ClientCertVerifier>,
     allowed: Vec<String>,
+    /// The provider's, as `inner` uses them.
+    algorithms: WebPkiSupportedAlgorithms,
 }
 
 impl AllowedSans {
@@ -294,27 +294,7 @@ impl ClientCertVerifier for AllowedSans {
         }
     }
 
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.inner.supported_verify_schemes()
-    }
+    crate::tls::signature_checks!(algorithms);
 }
 
 /// The name Go gives a cipher suite: the IANA name, with `TLS_` for the TLS
@@ -381,16 +361,16 @@ mod tests {
             .unwrap();
         let mut roots = RootCertStore::empty();
         roots.add(cert.der().clone()).unwrap();
-        let inner = WebPkiClientVerifier::builder_with_provider(
-            Arc::new(roots),
-            Arc::new(rustls::crypto::ring::default_provider()),
-        )
-        .build()
-        .unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let algorithms = provider.signature_verification_algorithms;
+        let inner = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+            .build()
+            .unwrap();
         let check = |allowed: &[&str]| {
             AllowedSans {
                 inner: inner.clone(),
                 allowed: allowed.iter().map(|s| s.to_string()).collect(),
+                algorithms,
             }
             .matches(cert.der())
         };
