@@ -2,9 +2,9 @@
 //! shared by every format, the strict text parser (`text`), the delimited
 //! protobuf decoder and encoder (`proto`), the renderer that writes the text
 //! format the way the Go client library does (`render`), the checks a push must
-//! pass (`validate`), body decompression (`encoding`) and the conversion of
-//! OpenMetrics text into the text format (`openmetrics`, for the relay's
-//! exporters).
+//! pass (`validate`), the decompression of bodies by their Content-Encoding
+//! (`compression`) and the conversion of OpenMetrics text into the text format
+//! (`openmetrics`, for the relay's exporters).
 //!
 //! The model borrows from the request body wherever it can (`Cow<'a, str>`), so
 //! a push is parsed, checked and rendered without copying its names and values.
@@ -12,7 +12,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-pub(crate) mod encoding;
+pub(crate) mod compression;
 pub(crate) mod openmetrics;
 pub mod proto;
 pub mod render;

@@ -8,7 +8,7 @@
 use hyper::header::{self, HeaderName, HeaderValue};
 use hyper::StatusCode;
 
-use crate::exposition::encoding::BodyError;
+use crate::exposition::compression::BodyError;
 use crate::grouping::KeyError;
 use crate::server::http::{text_response, with_cors, Body, Response};
 use crate::server::limits::{Limit, LimitHit};

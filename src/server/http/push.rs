@@ -11,7 +11,7 @@ use hyper::body::Bytes;
 use hyper::header::{self, HeaderMap};
 use hyper::{Method, Request, StatusCode};
 
-use crate::exposition::{encoding, proto, text};
+use crate::exposition::{compression, proto, text};
 use crate::grouping::{GroupingKey, KeyError};
 use crate::server::http::{method_label, status_response, HttpError, Response};
 use crate::server::limits::{self, Limit};
@@ -70,7 +70,7 @@ where
     let content_encoding = headers
         .get(header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok());
-    let body = encoding::decode_body(content_encoding, &raw, limit)?;
+    let body = compression::decode_body(content_encoding, &raw, limit)?;
     let is_proto = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
