@@ -131,6 +131,13 @@ impl State {
     }
 }
 
+/// The part of `path` after the route prefix, or `None` when the path is not
+/// under it (`/pgwx` is not under `/pgw`).
+pub(crate) fn strip_route_prefix<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
+    let rest = path.strip_prefix(prefix)?;
+    (rest.is_empty() || rest.starts_with('/')).then_some(rest)
+}
+
 /// Normalises a route prefix like upstream: `""` and `"/"` mean none; else it
 /// starts with `/` and does not end with one.
 pub(crate) fn normalize_prefix(prefix: &str) -> String {
@@ -303,5 +310,13 @@ mod tests {
             "/x"
         );
         assert_eq!(route_prefix(None, Some("http://example.com")), "");
+    }
+
+    #[test]
+    fn route_prefix_must_end_at_a_segment() {
+        assert_eq!(strip_route_prefix("/pgw/metrics", "/pgw"), Some("/metrics"));
+        assert_eq!(strip_route_prefix("/pgwx/metrics", "/pgw"), None);
+        assert_eq!(strip_route_prefix("/metrics", ""), Some("/metrics"));
+        assert_eq!(strip_route_prefix("/pgw", "/pgw"), Some(""));
     }
 }

@@ -14,6 +14,7 @@ use crate::server::http::{text_response, with_cors, Body, Response};
 use crate::server::limits::{Limit, LimitHit};
 use crate::server::metrics::OwnMetrics;
 use crate::server::security::auth::Refusal;
+use crate::server::security::Denied;
 use crate::server::store::{NotDurable, PushError};
 
 #[derive(Debug)]
@@ -143,6 +144,18 @@ impl From<BodyError> for HttpError {
                 format!("{e} (set by {})", Limit::BodySize.flag()),
             ),
             e => HttpError::bad_request(e.to_string()),
+        }
+    }
+}
+
+impl From<Denied> for HttpError {
+    fn from(denied: Denied) -> HttpError {
+        match denied {
+            // Upstream's answer to a request over the rate limit.
+            Denied::RateLimited => {
+                HttpError::new(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests")
+            }
+            Denied::Refused(refusal) => refusal.into(),
         }
     }
 }

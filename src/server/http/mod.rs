@@ -56,10 +56,10 @@ impl App {
     {
         let state = &self.state;
         let mut response = match security::guard(state, &req).await {
-            Err(refused) => refused.respond(&state.metrics),
+            Err(denied) => HttpError::from(denied).respond(&state.metrics),
             Ok(()) => dispatch(state, req).await,
         };
-        security::add_headers(state, &mut response);
+        security::add_headers(state, response.headers_mut());
         response
     }
 }
@@ -138,7 +138,7 @@ where
         Err(e) => e.respond(&state.metrics),
     };
     let raw_path = req.uri().path();
-    let Some(rel) = strip_route_prefix(raw_path, &state.config.route_prefix) else {
+    let Some(rel) = crate::server::strip_route_prefix(raw_path, &state.config.route_prefix) else {
         return respond(Err(HttpError::not_found()));
     };
     let path = match percent_decode_str(rel).decode_utf8() {
@@ -244,13 +244,6 @@ where
         .metrics
         .count_request(response.status().as_u16(), handler, method_label(&method));
     response
-}
-
-/// The part of `path` after the route prefix, or `None` when the path is not
-/// under it (`/pgwx` is not under `/pgw`).
-pub(crate) fn strip_route_prefix<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
-    let rest = path.strip_prefix(prefix)?;
-    (rest.is_empty() || rest.starts_with('/')).then_some(rest)
 }
 
 fn quit(state: &State, method: &Method) -> Result<Response, HttpError> {

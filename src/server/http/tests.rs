@@ -96,11 +96,3 @@ async fn bad_push_names_the_line_and_stores_nothing() {
     let (_, body) = call(&app, "GET", "/api/v1/metrics", "").await;
     assert_eq!(body, r#"{"status":"success","data":[]}"#);
 }
-
-#[test]
-fn route_prefix_must_end_at_a_segment() {
-    assert_eq!(strip_route_prefix("/pgw/metrics", "/pgw"), Some("/metrics"));
-    assert_eq!(strip_route_prefix("/pgwx/metrics", "/pgw"), None);
-    assert_eq!(strip_route_prefix("/metrics", ""), Some("/metrics"));
-    assert_eq!(strip_route_prefix("/pgw", "/pgw"), Some(""));
-}

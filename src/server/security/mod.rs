@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{bail, Context as _};
-use hyper::header::{self, HeaderName, HeaderValue};
-use hyper::{Method, Request, StatusCode};
+use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
+use hyper::{Method, Request};
 use parking_lot::{Mutex, RwLock};
 use percent_encoding::percent_decode_str;
 
@@ -26,7 +26,6 @@ mod auth_file;
 mod bcrypt;
 pub(crate) mod tls;
 pub(crate) mod webconfig;
-use crate::server::http::{HttpError, Response};
 use crate::server::State;
 
 /// Where the security configuration comes from (the flags).
@@ -184,13 +183,22 @@ impl RateLimiter {
     }
 }
 
+/// Why [`guard`] stopped a request; `http` turns it into the answer.
+#[derive(Debug)]
+pub(crate) enum Denied {
+    /// Over the web config's rate limit (429).
+    RateLimited,
+    /// Missing, wrong or insufficient credentials (401 or 403).
+    Refused(auth::Refusal),
+}
+
 /// Decides whether a request may go on to the router: the rate limit, then
-/// the role its method and path need. `Ok` lets it through; otherwise the
-/// refusal to send (401, 403 or 429), which changes nothing.
+/// the role its method and path need. `Ok` lets it through; otherwise why it
+/// is refused (401, 403 or 429), which changes nothing.
 pub(crate) fn guard<'a, B>(
     state: &'a State,
     req: &Request<B>,
-) -> impl Future<Output = Result<(), HttpError>> + Send + 'a {
+) -> impl Future<Output = Result<(), Denied>> + Send + 'a {
     let security = state.security.get();
     // The request's body is not `Sync`, so the future must not borrow the
     // request: it gets copies of what the check needs, and only when there
@@ -216,20 +224,16 @@ async fn check(
     method: &Method,
     path: &str,
     authorization: Option<&HeaderValue>,
-) -> Result<(), HttpError> {
+) -> Result<(), Denied> {
     if let Some(limiter) = &security.rate_limit {
         if !limiter.allow() {
-            // Upstream's answer to a request over the rate limit.
-            return Err(HttpError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "Too Many Requests",
-            ));
+            return Err(Denied::RateLimited);
         }
     }
     if security.policy.is_open() {
         return Ok(());
     }
-    let decoded = crate::server::http::strip_route_prefix(path, &state.config.route_prefix)
+    let decoded = crate::server::strip_route_prefix(path, &state.config.route_prefix)
         .and_then(|rel| percent_decode_str(rel).decode_utf8().ok());
     let need = auth::need(method, decoded.as_deref());
     let Err(refusal) = security
@@ -256,14 +260,14 @@ async fn check(
             err = refusal.message
         ),
     }
-    Err(refusal.into())
+    Err(Denied::Refused(refusal))
 }
 
 /// Adds the web config's `http_server_config.headers` to an answer.
-pub(crate) fn add_headers(state: &State, response: &mut Response) {
+pub(crate) fn add_headers(state: &State, headers: &mut HeaderMap) {
     let security = state.security.get();
     for (name, value) in &security.headers {
-        response.headers_mut().insert(name.clone(), value.clone());
+        headers.insert(name.clone(), value.clone());
     }
 }
 
