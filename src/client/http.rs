@@ -294,7 +294,14 @@ pub(crate) fn normalize_base(gateway: &str) -> Result<String, Usage> {
             "--gateway {gateway:?}: the scheme must be http or https"
         )));
     }
-    let host = rest.split('/').next().unwrap_or("");
+    let authority = rest.split('/').next().unwrap_or("");
+    // `:9091` names a port but no host; `[::1]:9091` is a host.
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = if host_port.starts_with('[') {
+        host_port
+    } else {
+        host_port.split(':').next().unwrap_or("")
+    };
     if host.is_empty() {
         return Err(Usage(format!("--gateway {gateway:?}: no host")));
     }
@@ -414,6 +421,9 @@ mod tests {
         );
         assert!(normalize_base("ftp://x").is_err());
         assert!(normalize_base("http://").is_err());
+        assert!(normalize_base(":9091").is_err());
+        assert!(normalize_base("http://:9091/x").is_err());
+        assert_eq!(normalize_base("[::1]:9091").unwrap(), "http://[::1]:9091");
         assert!(normalize_base("http://x/?a=1").is_err());
     }
 
