@@ -412,16 +412,7 @@ fn load_snapshot(files: &Files, store: &Store, loaded: &mut Loaded) -> anyhow::R
 
 fn apply(store: &Store, change: Change) -> anyhow::Result<()> {
     match change {
-        Change::Push {
-            key,
-            mode,
-            at,
-            ttl,
-            families,
-        } => {
-            let push = record::prepare(key, families, ttl);
-            store.replay(push, mode, at)?;
-        }
+        Change::Push(push) => push.replay(store)?,
         Change::Delete(keys) => {
             store.delete_groups(&keys);
         }

@@ -21,7 +21,9 @@ use anyhow::{bail, Context as _};
 
 use crate::exposition::MetricType;
 use crate::grouping::GroupingKey;
-use crate::server::store::{self, GroupTimes, GroupView, Mode, PreparedPush, StoredFamily};
+use crate::server::store::{
+    self, GroupTimes, GroupView, Mode, PreparedPush, Rejection, Store, StoredFamily,
+};
 
 pub const SNAPSHOT_MAGIC: &[u8; 8] = b"PGWSNAP2";
 pub const LOG_MAGIC: &[u8; 8] = b"PGWLOG01";
@@ -51,16 +53,32 @@ pub(crate) struct GroupRecord {
     pub(crate) families: Vec<FamilyRecord>,
 }
 
+/// One push as logged: the group's key, how it was applied and when, and
+/// the families as they were stored.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct PushRecord {
+    pub(crate) key: GroupingKey,
+    pub(crate) mode: Mode,
+    pub(crate) at: SystemTime,
+    pub(crate) ttl: Option<Duration>,
+    pub(crate) families: Vec<FamilyRecord>,
+}
+
+impl PushRecord {
+    /// The push again, ready for `Store::replay`.
+    pub(crate) fn replay(self, store: &Store) -> Result<(), Rejection> {
+        store.replay(
+            prepare(self.key, self.families, self.ttl),
+            self.mode,
+            self.at,
+        )
+    }
+}
+
 /// What one record says.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Change {
-    Push {
-        key: GroupingKey,
-        mode: Mode,
-        at: SystemTime,
-        ttl: Option<Duration>,
-        families: Vec<FamilyRecord>,
-    },
+    Push(PushRecord),
     Delete(Vec<GroupingKey>),
     Wipe,
     Failure {
@@ -365,13 +383,13 @@ fn decode_body(body: &[u8]) -> anyhow::Result<Change> {
             let at = r.time()?;
             let ttl = r.ttl()?;
             let families = r.families()?;
-            Change::Push {
+            Change::Push(PushRecord {
                 key,
                 mode,
                 at,
                 ttl,
                 families,
-            }
+            })
         }
         Some(DELETE) => {
             let n = r.u32()?;
@@ -395,14 +413,14 @@ fn decode_body(body: &[u8]) -> anyhow::Result<Change> {
             let push_time = f64::from_bits(r.u64()?);
             let failure_time = f64::from_bits(r.u64()?);
             let pushed_at = r.time()?;
-            let failed_at = if kind == GROUP { r.time()? } else { pushed_at };
             Change::Group(GroupRecord {
                 key,
                 times: GroupTimes {
                     push_time,
                     failure_time,
                     pushed_at,
-                    failed_at,
+                    // The first version kept one time stamp for both.
+                    failed_at: if kind == GROUP { r.time()? } else { pushed_at },
                 },
                 ttl: r.ttl()?,
                 families: r.families()?,
@@ -618,13 +636,13 @@ mod tests {
         let scan = scan(&bytes, LOG_MAGIC).unwrap();
         assert!(scan.damage.is_empty(), "{:?}", scan.damage);
         assert_eq!(scan.records.len(), 3);
-        let Change::Push {
+        let Change::Push(PushRecord {
             key,
             mode,
             ttl,
             families,
             ..
-        } = &scan.records[0].1
+        }) = &scan.records[0].1
         else {
             panic!("{:?}", scan.records[0]);
         };
