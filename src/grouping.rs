@@ -1,6 +1,7 @@
 //! Grouping keys: the labels that name a group, and their two spellings, the
 //! push URL path (`/metrics/job/<JOB>{/<LABEL>/<VALUE>}` with `@base64`
-//! values) and the canonical byte key that orders and indexes groups. Pure.
+//! values) and the canonical byte key that orders and indexes groups; and the
+//! names of the two families the gateway keeps in every group. Pure.
 
 use std::fmt;
 
@@ -9,6 +10,12 @@ use base64::engine::DecodePaddingMode;
 use base64::{alphabet, Engine};
 
 use crate::exposition::validate::is_valid_label_name;
+
+/// The two families a Pushgateway keeps in every group itself, official and
+/// pgw alike: when the group last changed, and when a change last failed.
+/// Clients do not push them and do not count them as a group's metrics.
+pub(crate) const PUSH_TIME: &str = "push_time_seconds";
+pub(crate) const PUSH_FAILURE_TIME: &str = "push_failure_time_seconds";
 
 /// The labels of a group, `job` included, sorted by name, names unique.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

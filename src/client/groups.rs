@@ -20,10 +20,7 @@ use crate::client::Gateway;
 use crate::error::BadInput;
 use crate::grouping::GroupingKey;
 
-/// The families every group has, kept by the gateway itself; they are not
-/// counted as the group's metrics.
-pub(crate) const PUSH_TIME: &str = "push_time_seconds";
-pub(crate) const PUSH_FAILURE_TIME: &str = "push_failure_time_seconds";
+pub(crate) use crate::grouping::{PUSH_FAILURE_TIME, PUSH_TIME};
 
 /// One group, as listed.
 #[derive(Debug, Clone, PartialEq)]

@@ -34,7 +34,10 @@ pub(crate) const GZIP_THRESHOLD: usize = 64 << 10;
 
 /// The families the gateway adds to every group itself: a pushed one is
 /// overwritten (official) or ignored (pgw), so pushing one is a mistake.
-const GATEWAY_FAMILIES: [&str; 2] = ["push_time_seconds", "push_failure_time_seconds"];
+const GATEWAY_FAMILIES: [&str; 2] = [
+    crate::grouping::PUSH_TIME,
+    crate::grouping::PUSH_FAILURE_TIME,
+];
 
 /// PUT replaces the whole group, POST only the families in the body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,10 +11,9 @@ use crate::exposition::render::write_series;
 use crate::exposition::validate::check_families;
 use crate::exposition::{Family, Label, Metric, MetricType, Value};
 use crate::grouping::GroupingKey;
+pub(crate) use crate::grouping::{PUSH_FAILURE_TIME, PUSH_TIME};
 use crate::server::store::Rejection;
 
-pub(crate) const PUSH_TIME: &str = "push_time_seconds";
-pub(crate) const PUSH_FAILURE_TIME: &str = "push_failure_time_seconds";
 const PUSH_TIME_HELP: &str =
     "Last Unix time when changing this group in the Pushgateway succeeded.";
 const PUSH_FAILURE_TIME_HELP: &str =
