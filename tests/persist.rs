@@ -397,10 +397,27 @@ fn files_of_another_format_are_refused_then_moved_aside() {
     assert_eq!(r.status, 200);
     official.proc.terminate();
     let gob = fs::read(&file).expect("the official server wrote its file");
+    // The official file is not damage: it is refused even with
+    // --persistence.recover, which would move it aside and start empty.
+    for recover in [&[][..], &["--persistence.recover"][..]] {
+        let mut args = vec![file_arg(&file)];
+        args.extend(recover.iter().map(|a| a.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let stderr = refused_start(&args);
+        assert!(
+            stderr.contains("is the official Pushgateway's persistence file")
+                && stderr.contains(&format!("--persistence.import={}", file.display()))
+                && !stderr.contains("damaged"),
+            "{stderr}"
+        );
+        assert_eq!(fs::read(&file).unwrap(), gob);
+        assert!(damaged_copies(&file).is_empty());
+    }
     let random: Vec<u8> = (0..4096u32)
         .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
         .collect();
-    for contents in [gob, random] {
+    {
+        let contents = random;
         fs::write(&file, &contents).unwrap();
         let stderr = refused_start(&[&file_arg(&file)]);
         assert!(

@@ -115,7 +115,8 @@ fn operator_filters_opens_and_deletes_groups_in_a_real_browser() {
         .contains("<i>x</i>"));
     assert_eq!(seen["odd_has_markup"], false);
     let expires = &seen["expires"];
-    assert_eq!(expires["job=\"db\" instance=\"db-1\""], "never");
+    // Only a group that can expire says when.
+    assert_eq!(expires["job=\"db\" instance=\"db-1\""], "");
     let web1 = expires["job=\"web\" instance=\"web-1\""].as_str().unwrap();
     assert!(web1.starts_with("59m") || web1 == "1h 0m", "{web1}");
     assert_eq!(
@@ -162,6 +163,148 @@ fn operator_filters_opens_and_deletes_groups_in_a_real_browser() {
         assert!(is_png(&path), "{} is not a screenshot", path.display());
         println!("screenshot: {}", path.display());
     }
+}
+
+/// `pgw push -g URL -j JOB -- sh -c SCRIPT`, a wrapped cron job.
+fn wrapped_run(gateway: &str, job: &str, script: &str) {
+    let out = Command::new(env!("CARGO_BIN_EXE_pgw"))
+        .args(["push", "-g", gateway, "-j", job, "--", "sh", "-c", script])
+        .output()
+        .expect("run pgw push");
+    assert!(
+        out.status.code().is_some(),
+        "pgw push -- {script}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn the_page_sorts_failed_first_in_natural_order_and_keeps_its_view_in_the_url() {
+    require_browser();
+    let g = Pgw::start(&["--web.route-prefix=/gw"]);
+    let base = format!("{}/gw", g.url());
+    let push = |path: &str, body: &str, headers: &[(&str, &str)]| {
+        let r = request(
+            "PUT",
+            &format!("{base}/metrics{path}"),
+            headers,
+            body.as_bytes(),
+        );
+        assert_eq!(r.status, 200, "{path}: {}", r.text());
+    };
+    // Pushed out of order: the page sorts.
+    for instance in ["web-10", "web-2", "web-1"] {
+        push(&format!("/job/web/instance/{instance}"), "up 1\n", &[]);
+    }
+    push("/job/api", "up 1\n", &[("Pgw-Expire-After", "2h")]);
+    push("/job/db/instance/db-1", "up 1\n", &[]);
+    assert_eq!(
+        put(
+            &format!("{base}/metrics/job/db/instance/db-1"),
+            "a 1\na 1\n"
+        )
+        .status,
+        400
+    );
+    // A wrapped job that succeeded once and then exited 3, and one that
+    // succeeded.
+    wrapped_run(&base, "nightly", "true");
+    wrapped_run(&base, "nightly", "exit 3");
+    wrapped_run(&base, "backup", "true");
+
+    let shots = screenshot_dir("ui-views");
+    let seen = run_browser(&["views", &base, shots.to_str().unwrap()]);
+    let strings = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .unwrap_or_else(|| panic!("not a list: {v}"))
+            .iter()
+            .map(|s| s.as_str().unwrap().to_string())
+            .collect()
+    };
+    let db = "job=\"db\" instance=\"db-1\"";
+    let nightly = "job=\"nightly\"";
+    assert_eq!(
+        strings(&seen["order"]),
+        [
+            db,
+            nightly,
+            "job=\"api\"",
+            "job=\"backup\"",
+            "job=\"web\" instance=\"web-1\"",
+            "job=\"web\" instance=\"web-2\"",
+            "job=\"web\" instance=\"web-10\"",
+        ],
+        "{seen}"
+    );
+    let status = &seen["status"];
+    assert_eq!(status[db], "push failed", "{seen}");
+    let night = status[nightly].as_str().unwrap();
+    assert!(
+        night.starts_with("exit 3") && night.contains("last success") && night.contains("s ago"),
+        "{night}"
+    );
+    let backup = status["job=\"backup\""].as_str().unwrap();
+    assert!(
+        backup.starts_with("ok") && backup.contains("last success"),
+        "{backup}"
+    );
+    assert_eq!(status["job=\"web\" instance=\"web-1\""], "ok");
+
+    // Expiry only where it is set.
+    assert_eq!(seen["expires_header_shown"], true);
+    let api = seen["expires"]["job=\"api\""].as_str().unwrap();
+    assert!(api.starts_with("1h 59m") || api == "2h 0m", "{api}");
+    assert_eq!(seen["expires"][db], "");
+
+    assert_eq!(
+        strings(&seen["count_links"]),
+        [
+            "1 with a failed last push",
+            "1 whose job last exited non-zero"
+        ],
+        "{seen}"
+    );
+    assert!(seen["failed_link_href"]
+        .as_str()
+        .unwrap()
+        .ends_with("/gw/?failed=1"));
+
+    assert_eq!(
+        strings(&seen["url_filter_rows"]),
+        [
+            "job=\"web\" instance=\"web-1\"",
+            "job=\"web\" instance=\"web-10\""
+        ]
+    );
+    assert_eq!(seen["url_filter_box"], "instance=~\"web-1.*\"");
+
+    assert!(seen["after_click_url"]
+        .as_str()
+        .unwrap()
+        .ends_with("/gw/?failed=1"));
+    assert_eq!(strings(&seen["after_click_rows"]), [db, nightly]);
+    assert_eq!(seen["after_click_checkbox"], true);
+    assert!(
+        seen["after_reload_url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/gw/?q=nightly&failed=1"),
+        "{seen}"
+    );
+    assert_eq!(strings(&seen["after_reload_rows"]), [nightly]);
+    assert_eq!(seen["after_reload_checkbox"], true);
+
+    // Limits in their units.
+    let pgw = seen["status_pgw"].as_str().unwrap();
+    assert!(pgw.contains("Limit max body size 64 MiB"), "{pgw}");
+    assert!(!pgw.contains("67108864"), "{pgw}");
+    let flags = seen["status_flags"].as_str().unwrap();
+    assert!(
+        flags.contains("push.max-body-size 67108864 (64 MiB)"),
+        "{flags}"
+    );
+    assert_eq!(seen["console_errors"], serde_json::json!([]), "{seen}");
+    println!("screenshot: {}", shots.join("sorted.png").display());
 }
 
 #[test]

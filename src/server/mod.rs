@@ -196,6 +196,7 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
     let (store, journal) = persist::open(&options, State::empty_store(&config))
         .context("cannot open the persistence files")?;
     let state = State::new(config, start_time, store, journal);
+    log_what_is_kept(&state.config);
     let tls = security.tls.is_some();
     if !security.policy.is_open() {
         state.metrics.init_auth_failures(
@@ -254,6 +255,33 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
     }
     crate::info!("stopped");
     Ok(())
+}
+
+/// Says at every start where the store lives and how long groups stay, the
+/// two things an operator most often gets wrong: a store that was meant to
+/// persist, or groups that were meant to expire.
+fn log_what_is_kept(config: &Config) {
+    match &config.persistence_file {
+        Some(file) => crate::info!(
+            "persistence",
+            file = file.display(),
+            mode = "log and snapshot, each change synced before it is answered",
+            compaction_interval = humantime::format_duration(config.persistence_interval)
+        ),
+        None => crate::info!(
+            "persistence off: the store lives in memory and is lost at exit (set --persistence.file to keep it)"
+        ),
+    }
+    match config.expire_after {
+        Some(ttl) => crate::info!(
+            "expiry",
+            expire_after = humantime::format_duration(ttl),
+            detail = "a group is deleted this long after its last push, unless the push set Pgw-Expire-After"
+        ),
+        None => crate::info!(
+            "groups never expire (as in the official Pushgateway) unless a push sets Pgw-Expire-After; --expire-after sets a default"
+        ),
+    }
 }
 
 /// SIGINT and SIGTERM, caught from the moment they are registered.

@@ -4,6 +4,7 @@ look at the status view. Prints one JSON object with what it saw; the Rust
 test (tests/ui.rs) checks it and the store through the API.
 
 usage: ui_check.py interact BASE_URL SCREENSHOT_DIR
+       ui_check.py views BASE_URL SCREENSHOT_DIR
        ui_check.py measure BASE_URL SCREENSHOT_DIR GROUPS
 """
 
@@ -130,6 +131,81 @@ def interact(base, shots):
     return out
 
 
+def keys(d):
+    return [r.get_attribute("data-key") for r in rows(d)]
+
+
+def views(base, shots):
+    """The order of the rows, what each says, and the filters in the URL:
+    loaded from a URL, applied by clicking a count, kept over a reload."""
+    out = {}
+    with tempfile.TemporaryDirectory() as profile:
+        d = browser(profile)
+        try:
+            d.get(base + "/")
+            WebDriverWait(d, TIMEOUT).until(lambda d: len(rows(d)) > 0)
+            out["order"] = keys(d)
+            out["status"] = {
+                r.get_attribute("data-key"): r.find_element(By.CSS_SELECTOR, "td.status").text
+                for r in rows(d)
+            }
+            out["expires"] = {
+                r.get_attribute("data-key"): r.find_element(By.CSS_SELECTOR, "td.expires").text
+                for r in rows(d)
+            }
+            out["expires_header_shown"] = d.find_element(
+                By.CSS_SELECTOR, "#groups th.expires"
+            ).is_displayed()
+            out["count_links"] = [
+                a.text for a in d.find_elements(By.CSS_SELECTOR, "#count a.filter-link")
+            ]
+            d.save_screenshot(f"{shots}/sorted.png")
+
+            # A shared URL with a selector: only the matching rows, and the
+            # filter box shows it.
+            d.get(base + '/?q=instance%3D~%22web-1.*%22')
+            WebDriverWait(d, TIMEOUT).until(
+                lambda d: len(rows(d)) > 0 and all("web-1" in k for k in keys(d))
+            )
+            out["url_filter_rows"] = keys(d)
+            out["url_filter_box"] = d.find_element(By.ID, "filter").get_attribute("value")
+
+            # Clicking a count applies its filter and puts it in the URL.
+            d.get(base + "/")
+            WebDriverWait(d, TIMEOUT).until(lambda d: len(rows(d)) == len(out["order"]))
+            link = d.find_element(By.CSS_SELECTOR, '#count a.filter-link[data-filter="failed"]')
+            out["failed_link_href"] = link.get_attribute("href")
+            link.click()
+            WebDriverWait(d, TIMEOUT).until(lambda d: "failed=1" in d.current_url)
+            WebDriverWait(d, TIMEOUT).until(lambda d: len(rows(d)) < len(out["order"]))
+            out["after_click_url"] = d.current_url
+            out["after_click_rows"] = keys(d)
+            out["after_click_checkbox"] = d.find_element(By.ID, "only-failed").is_selected()
+
+            # Typing a filter is in the URL too, and a reload keeps the view.
+            set_filter(d, "nightly")
+            WebDriverWait(d, TIMEOUT).until(lambda d: "q=nightly" in d.current_url)
+            d.refresh()
+            WebDriverWait(d, TIMEOUT).until(lambda d: len(rows(d)) > 0)
+            WebDriverWait(d, TIMEOUT).until(lambda d: len(rows(d)) == 1)
+            out["after_reload_url"] = d.current_url
+            out["after_reload_rows"] = keys(d)
+            out["after_reload_checkbox"] = d.find_element(By.ID, "only-failed").is_selected()
+
+            d.find_element(By.ID, "tab-status").click()
+            WebDriverWait(d, TIMEOUT).until(
+                lambda d: "Limit" in d.find_element(By.ID, "status-pgw").text
+            )
+            out["status_pgw"] = d.find_element(By.ID, "status-pgw").text
+            out["status_flags"] = d.find_element(By.ID, "status-flags").text
+            out["console_errors"] = [
+                e["message"] for e in d.get_log("browser") if e.get("level") == "SEVERE"
+            ]
+        finally:
+            d.quit()
+    return out
+
+
 def measure(base, shots, groups):
     """Times the page with a large store: first rows on screen, and a filter."""
     out = {}
@@ -170,6 +246,8 @@ if __name__ == "__main__":
     mode, base, shots = sys.argv[1], sys.argv[2], sys.argv[3]
     if mode == "interact":
         result = interact(base, shots)
+    elif mode == "views":
+        result = views(base, shots)
     else:
         result = measure(base, shots, int(sys.argv[4]))
     print(json.dumps(result))

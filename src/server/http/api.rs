@@ -485,6 +485,14 @@ pub(super) fn groups(state: &State) -> Response {
                 "metrics": g.metrics,
                 "series": g.series,
             });
+            // A run of `pgw push -- COMMAND`: how the job itself went, which
+            // the push's own success does not tell.
+            if let Some(code) = g.job_exit_code {
+                entry["job_exit_code"] = code.into();
+            }
+            if let Some(t) = g.job_last_success {
+                entry["job_last_success_time_seconds"] = t.into();
+            }
             if let (Some(ttl), Some(left)) = (g.ttl, g.expires_in(now)) {
                 entry["expire_after_seconds"] = ttl.as_secs_f64().into();
                 entry["expires_in_seconds"] = millis(left).into();

@@ -140,6 +140,12 @@ impl Files {
         Ok(file)
     }
 
+    /// Where the snapshot goes when the snapshot path holds a file pgw did
+    /// not write (see [`write_atomically`]).
+    pub(crate) fn aside(&self) -> PathBuf {
+        self.dir().join(format!("{}.pgw-snapshot", self.name()))
+    }
+
     /// The next segment, made ahead of need: a name no reader looks at.
     pub(crate) fn spare(&self) -> PathBuf {
         self.dir().join(format!("{}.wal.spare", self.name()))
@@ -661,19 +667,74 @@ fn compact(shared: &Shared, store: &Store) -> anyhow::Result<()> {
 /// Writes the snapshot to a temporary file, syncs it, renames it over the
 /// snapshot and syncs the directory: the snapshot on disk is always a whole
 /// one.
+///
+/// Only a snapshot of pgw's own is replaced. When another program has put a
+/// file of its own at the path since pgw read it (an official Pushgateway
+/// pointed at the same path, a restore gone wrong), that file is left
+/// untouched, the snapshot is written beside it as `FILE.pgw-snapshot`, and
+/// an error names both: the caller keeps the log segments, so the store is
+/// whole in the aside snapshot and the log.
 pub(crate) fn write_atomically(files: &Files, bytes: &[u8]) -> anyhow::Result<()> {
     let path = &files.snapshot;
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    let Some(why) = not_pgws(path) else {
+        return replace(files, path, bytes);
+    };
+    let aside = files.aside();
+    replace(files, &aside, bytes)?;
+    anyhow::bail!(
+        "{} is no longer pgw's snapshot ({why}): another program put it there after pgw \
+         started, so pgw left it untouched and wrote the snapshot to {} instead, and keeps its \
+         log segments; before the next start, move {} away and rename {} to {}",
+        path.display(),
+        aside.display(),
+        path.display(),
+        aside.display(),
+        path.display()
+    )
+}
+
+/// Why the file at `path` is not a pgw snapshot, or `None` when it is one or
+/// there is none. Its magic is what counts: pgw only ever renames a whole
+/// snapshot into place, so anything else was put there by someone else.
+fn not_pgws(path: &Path) -> Option<String> {
+    use std::io::Read as _;
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) => return Some(format!("it cannot be read: {e}")),
+    };
+    let mut head = Vec::with_capacity(64);
+    if let Err(e) = file.take(64).read_to_end(&mut head) {
+        return Some(format!("it cannot be read: {e}"));
+    }
+    if head.starts_with(record::SNAPSHOT_MAGIC) {
+        None
+    } else if head.is_empty() {
+        Some("it is empty".into())
+    } else if crate::server::persist::official::looks_official(&head) {
+        Some("it is the official Pushgateway's persistence file".into())
+    } else {
+        Some("it does not start like a pgw snapshot".into())
+    }
+}
+
+/// Writes `bytes` to `FILE.tmp`, syncs it and renames it to `target`.
+fn replace(files: &Files, target: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let mut name = files
+        .snapshot
+        .file_name()
+        .unwrap_or_default()
+        .to_os_string();
     name.push(".tmp");
-    let tmp = path.with_file_name(name);
+    let tmp = files.snapshot.with_file_name(name);
     let result = (|| -> anyhow::Result<()> {
         let mut f =
             File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
         f.write_all(bytes)
             .and_then(|()| f.sync_all())
             .with_context(|| format!("cannot write {}", tmp.display()))?;
-        fs::rename(&tmp, path)
-            .with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display()))?;
+        fs::rename(&tmp, target)
+            .with_context(|| format!("cannot rename {} to {}", tmp.display(), target.display()))?;
         files
             .sync_dir()
             .with_context(|| format!("cannot sync {}", files.dir().display()))?;

@@ -11,7 +11,9 @@
 //! files are left as they are; `--persistence.recover` keeps every valid
 //! record instead, moves the damaged files aside and says how many records
 //! were lost. (The official Pushgateway starts empty and overwrites a file it
-//! cannot read at its next save.)
+//! cannot read at its next save.) The official server's own file is not
+//! damage: it is refused even with `--persistence.recover`, with the way to
+//! import it, because moving it aside would start an empty store.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -56,6 +58,8 @@ pub(crate) struct Loaded {
     /// Records known lost to damage; `None` when a damaged file cannot tell
     /// how many it held.
     pub(crate) lost: Option<u64>,
+    /// The snapshot is the official Pushgateway's file.
+    official: bool,
     last_seq: u64,
     segments: Vec<(u64, PathBuf)>,
     log_bytes: u64,
@@ -101,15 +105,44 @@ pub(crate) fn open(
     }
     let files = Files { snapshot: path };
     let recover = options.recover;
+    check_dir(&files)?;
     // Before reading: another server may be writing, or moving files aside.
     let lock = files.lock()?;
     let loaded = load(&files, &store)?;
+    // A snapshot that could not replace a file another program put at the
+    // path: the store is there, and importing or recovering would lose it.
+    let aside = files.aside();
+    let saved = aside.exists().then(|| {
+        format!(
+            ". pgw's last snapshot is in {}: to go on with that store, move {} away and rename {} \
+             to {}",
+            aside.display(),
+            files.snapshot.display(),
+            aside.display(),
+            files.snapshot.display()
+        )
+    });
+    if loaded.official {
+        let path = files.snapshot.display();
+        bail!(
+            "{path} is the official Pushgateway's persistence file, not pgw's: import it with \
+             --persistence.import={path} (and a new --persistence.file for pgw's own store); \
+             the file was left untouched{}",
+            saved.unwrap_or_default()
+        );
+    }
     if !loaded.problems.is_empty() && !recover {
         let list: Vec<String> = loaded
             .problems
             .iter()
             .map(|p| format!("{}: {}", p.file.display(), p.what))
             .collect();
+        if let Some(saved) = saved {
+            bail!(
+                "the persistence files are damaged and were left untouched: {}{saved}",
+                list.join("; ")
+            );
+        }
         bail!(
             "the persistence files are damaged and were left untouched: {}. Start once with \
              --persistence.recover to keep every valid record and move the damaged files aside, \
@@ -211,6 +244,36 @@ pub(crate) fn open(
     Ok((store, Some(journal)))
 }
 
+/// Refuses a `--persistence.file` whose directory is missing, or is not a
+/// directory, naming it: the lock file would be the first thing to fail, with
+/// a message about a file the operator never named. pgw does not create the
+/// directory, as it creates no other directory: a typo in the path should
+/// not become a new, empty store.
+fn check_dir(files: &Files) -> anyhow::Result<()> {
+    let dir = files.dir();
+    match fs::metadata(dir) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => bail!(
+            "the directory of --persistence.file {}, {}, is not a directory",
+            files.snapshot.display(),
+            dir.display()
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
+            "the directory of --persistence.file {}, {}, does not exist: create it first \
+             (pgw does not create directories)",
+            files.snapshot.display(),
+            dir.display()
+        ),
+        Err(e) => Err(e).with_context(|| {
+            format!(
+                "cannot read the directory of --persistence.file {}, {}",
+                files.snapshot.display(),
+                dir.display()
+            )
+        }),
+    }
+}
+
 /// Takes over the groups of the official server's file at `source`.
 fn import_official(store: &Store, source: &Path, ttl: Option<Duration>) -> anyhow::Result<()> {
     let groups = official::import(source, store, ttl)?;
@@ -243,8 +306,11 @@ pub(crate) async fn shutdown(journal: &Arc<Journal>, store: &Arc<Store>) -> anyh
         .map_err(|e| anyhow!("the log could not be written: {e}"))?;
     let (journal, store) = (journal.clone(), store.clone());
     tokio::task::spawn_blocking(move || {
-        journal.compact(&store)?;
-        journal.close()
+        // Closed even when the snapshot cannot be written: the segment then
+        // holds the store's last changes, and rests without its zero tail.
+        let compacted = journal.compact(&store);
+        let closed = journal.close();
+        compacted.and(closed)
     })
     .await
     .context("the final compaction failed")?
@@ -358,6 +424,7 @@ fn load_snapshot(files: &Files, store: &Store, loaded: &mut Loaded) -> anyhow::R
                  with --persistence.import and give --persistence.file a new path"
             ));
             loaded.lost = None;
+            loaded.official = true;
             return Ok(0);
         }
         Err(why) => {

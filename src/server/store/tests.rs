@@ -612,3 +612,25 @@ fn own_families_merge_in_order() {
     assert!(out.contains("# HELP pgw_groups Number of groups in the store.\n# TYPE pgw_groups gauge\npgw_groups 1\npgw_groups{instance=\"\",job=\"x\"} 9\n"), "{out}");
     assert_eq!(out.matches("# TYPE pgw_groups").count(), 1);
 }
+
+#[test]
+fn summaries_read_a_wrapped_jobs_outcome() {
+    let store = Store::new(OWN_TYPES);
+    // A label value with `}` and a space must not be taken for the value.
+    let k = key(&[("job", "backup"), ("path", "/var/x} 9")]);
+    let body = "pgw_job_exit_code 2\npgw_job_last_success_time_seconds 1.7e+09\n";
+    push(&store, &k, body, Mode::Replace).unwrap();
+    push(&store, &key(&[("job", "plain")]), "x 1\n", Mode::Replace).unwrap();
+    let summaries = store.summaries();
+    let get = |job: &str| {
+        summaries
+            .iter()
+            .find(|s| s.key.get("job") == Some(job))
+            .unwrap()
+    };
+    let backup = get("backup");
+    assert_eq!(backup.job_exit_code, Some(2.0));
+    assert_eq!(backup.job_last_success, Some(1.7e9));
+    assert_eq!(get("plain").job_exit_code, None);
+    assert_eq!(get("plain").job_last_success, None);
+}

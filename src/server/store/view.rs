@@ -51,6 +51,10 @@ pub(crate) struct GroupSummary {
     pub(crate) metrics: usize,
     pub(crate) series: usize,
     pub(crate) ttl: Option<Duration>,
+    /// `pgw_job_exit_code`, as `pgw push -- COMMAND` pushes it.
+    pub(crate) job_exit_code: Option<f64>,
+    /// `pgw_job_last_success_time_seconds`, likewise.
+    pub(crate) job_last_success: Option<f64>,
 }
 
 impl GroupSummary {
@@ -58,6 +62,40 @@ impl GroupSummary {
     pub(crate) fn expires_in(&self, now: SystemTime) -> Option<f64> {
         expires_in(self.push_time, self.ttl, now)
     }
+}
+
+/// The families of a wrapped job's run that the page shows (see
+/// `cmd::push::wrap`).
+const JOB_EXIT_CODE: &str = "pgw_job_exit_code";
+const JOB_LAST_SUCCESS: &str = "pgw_job_last_success_time_seconds";
+
+/// The value of a family's first series, read back from its sample lines
+/// (`name{labels} value [timestamp]`); label values are quoted and may hold
+/// `}` or spaces.
+fn first_value(family: &StoredFamily) -> Option<f64> {
+    let line = family.text.split(|&b| b == b'\n').next()?;
+    let line = std::str::from_utf8(line).ok()?;
+    let rest = match line.find(['{', ' ']) {
+        Some(i) if line[i..].starts_with('{') => {
+            let (mut quoted, mut escaped, mut end) = (false, false, None);
+            for (j, c) in line[i..].char_indices() {
+                match c {
+                    _ if escaped => escaped = false,
+                    '\\' if quoted => escaped = true,
+                    '"' => quoted = !quoted,
+                    '}' if !quoted => {
+                        end = Some(i + j + 1);
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            &line[end?..]
+        }
+        Some(i) => &line[i..],
+        None => return None,
+    };
+    rest.split_whitespace().next()?.parse().ok()
 }
 
 /// A group that a clean-up or expiry deleted (or would delete, in a dry
@@ -98,6 +136,11 @@ impl Store {
                 metrics: g.families.len(),
                 series: g.families.values().map(|f| f.series_count()).sum(),
                 ttl: g.ttl,
+                job_exit_code: g.families.get(JOB_EXIT_CODE).and_then(|f| first_value(f)),
+                job_last_success: g
+                    .families
+                    .get(JOB_LAST_SUCCESS)
+                    .and_then(|f| first_value(f)),
             })
             .collect()
     }
