@@ -14,4 +14,5 @@ mod persist;
 mod push;
 mod relay;
 mod serve;
+mod terminal;
 mod ui;
