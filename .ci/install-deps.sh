@@ -7,7 +7,7 @@
 set -euo pipefail
 
 missing_bins=()
-for bin in prometheus prometheus-pushgateway prometheus-node-exporter chromium chromedriver; do
+for bin in prometheus prometheus-pushgateway prometheus-node-exporter chromium chromedriver tmux; do
     command -v "$bin" >/dev/null 2>&1 || missing_bins+=("$bin")
 done
 
@@ -23,7 +23,7 @@ if ((${#missing_bins[@]} > 0)); then
     # machine with one the tests still run, because they only use free ports.
     "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
         prometheus prometheus-pushgateway prometheus-node-exporter curl wrk bc \
-        chromium chromium-driver >/dev/null
+        chromium chromium-driver tmux >/dev/null
 fi
 
 for module in prometheus_client selenium; do

@@ -358,7 +358,7 @@ _pgw() {
                     return 0
                     ;;
                 --sort)
-                    COMPREPLY=($(compgen -W "labels age" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "status labels age" -- "${cur}"))
                     return 0
                     ;;
                 --gateway)

@@ -100,8 +100,9 @@ complete -c pgw -n "__fish_pgw_using_subcommand list" -l stale -d 'Only groups w
 complete -c pgw -n "__fish_pgw_using_subcommand list" -s o -l output -d 'Output format' -r -f -a "table\t'A table that fits the terminal'
 wide\t'The table with more columns (push times, last failure, time to live, URL path)'
 json\t'JSON, in the shape the README documents'"
-complete -c pgw -n "__fish_pgw_using_subcommand list" -l sort -d 'Order of the groups: by labels (job first), or by age (oldest push first)' -r -f -a "labels\t''
-age\t''"
+complete -c pgw -n "__fish_pgw_using_subcommand list" -l sort -d 'Order of the groups (label values in natural order: web-2 before web-10)' -r -f -a "status\t'Failed groups first, then by labels'
+labels\t'By labels: job first, then the other labels'
+age\t'By age: oldest push first'"
 complete -c pgw -n "__fish_pgw_using_subcommand list" -s g -l gateway -d 'The gateway\'s URL, with its route prefix if it has one' -r
 complete -c pgw -n "__fish_pgw_using_subcommand list" -l ca-cert -d 'PEM file of certificate authorities to trust for https gateways (besides the usual ones)' -r -F
 complete -c pgw -n "__fish_pgw_using_subcommand list" -s u -l user -d 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file' -r
@@ -111,7 +112,7 @@ complete -c pgw -n "__fish_pgw_using_subcommand list" -l token -d 'Bearer token;
 complete -c pgw -n "__fish_pgw_using_subcommand list" -l token-file -d 'File whose first line is a bearer token' -r -F
 complete -c pgw -n "__fish_pgw_using_subcommand list" -l timeout -d 'Time limit for each request to a gateway' -r
 complete -c pgw -n "__fish_pgw_using_subcommand list" -l retries -d 'Retries (with backoff) after a connection error, a timeout or a 5xx answer; never after a 4xx' -r
-complete -c pgw -n "__fish_pgw_using_subcommand list" -l failed -d 'Only groups whose last push failed'
+complete -c pgw -n "__fish_pgw_using_subcommand list" -l failed -d 'Only failed groups: the last push was refused, or the job `pgw push --` wrapped exited non-zero'
 complete -c pgw -n "__fish_pgw_using_subcommand list" -l metrics -d 'Show the metrics of one group: the one named, or the only one matching the filters'
 complete -c pgw -n "__fish_pgw_using_subcommand list" -s r -l reverse -d 'Reverse the order'
 complete -c pgw -n "__fish_pgw_using_subcommand list" -l fail-if-none -d 'Exit with 8 when no group is listed'

@@ -449,7 +449,7 @@ pub(crate) struct ListArgs {
     #[command(flatten)]
     pub(crate) filter: FilterArgs,
 
-    /// Only groups whose last push failed.
+    /// Only failed groups: the last push was refused, or the job `pgw push --` wrapped exited non-zero.
     #[arg(long, conflicts_with_all = ["group", "job"])]
     pub(crate) failed: bool,
 
@@ -461,8 +461,8 @@ pub(crate) struct ListArgs {
     #[arg(short = 'o', long, value_enum, default_value = "table")]
     pub(crate) output: OutputFormat,
 
-    /// Order of the groups: by labels (job first), or by age (oldest push first).
-    #[arg(long, value_enum, default_value = "labels")]
+    /// Order of the groups (label values in natural order: web-2 before web-10).
+    #[arg(long, value_enum, default_value = "status")]
     pub(crate) sort: SortOrder,
 
     /// Reverse the order.
@@ -489,7 +489,11 @@ pub(crate) enum OutputFormat {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum SortOrder {
+    /// Failed groups first, then by labels.
+    Status,
+    /// By labels: job first, then the other labels.
     Labels,
+    /// By age: oldest push first.
     Age,
 }
 

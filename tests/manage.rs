@@ -354,12 +354,16 @@ fn list_one_groups_metrics() {
         assert_eq!(runs["type"], "COUNTER", "{name}: {doc}");
         assert_eq!(runs["series"].as_array().unwrap().len(), 2, "{name}: {doc}");
 
-        // A key names one group exactly: a missing label is another group.
-        let run = expect(8, &["list", "-g", &url, "-j", "backup"]);
+        // A key names one group exactly; one that is no group lists the
+        // groups that have its labels among others, and none is exit 8.
+        let run = expect(0, &["list", "-g", &url, "-j", "backup"]);
+        assert_eq!(run.stdout.lines().count(), 3, "{name}: {run:#?}");
         assert!(
-            run.stderr.contains("no group {job=\"backup\"}"),
+            run.stderr
+                .contains("no group is exactly {job=\"backup\"}; 2 groups"),
             "{name}: {run:#?}"
         );
+        expect(8, &["list", "-g", &url, "-j", "none"]);
         let run = expect(3, &["list", "-g", &url, "--metrics", "-s", "job=backup"]);
         assert!(run.stderr.contains("2 match"), "{name}: {run:#?}");
         expect(8, &["list", "-g", &url, "--metrics", "-s", "job=none"]);
@@ -782,7 +786,8 @@ fn list_colours_and_fits_only_on_a_terminal() {
         "a pipe gets full lines:\n{piped}"
     );
     let screen = on_terminal(&format!("list -g {url} -o wide"), 120, true);
-    assert!(screen.lines().count() > 3, "wrapped:\n{screen}");
+    assert_eq!(screen.lines().count(), 3, "one line a group:\n{screen}");
+    assert!(!screen.contains("PATH"), "PATH goes first:\n{screen}");
     assert!(
         screen.lines().all(|l| l.chars().count() <= 120),
         "the table fits the terminal:\n{screen}"

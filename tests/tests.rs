@@ -15,4 +15,5 @@ mod push;
 mod relay;
 mod serve;
 mod startup;
+mod terminal;
 mod ui;

@@ -1,8 +1,10 @@
 //! A gateway's groups as the client commands (`list`, `delete`, `wipe`) see
 //! them: `GET /api/v1/metrics` turned into one [`Group`] record per group
 //! (grouping key, last push and failure times, family and series counts,
-//! expiry), the filters the commands share (selector, `--stale`, `--failed`),
-//! how one group is named on the command line, and how ages are written.
+//! expiry) and, for `list`, the outcome of the job `pgw push -- COMMAND`
+//! wrapped ([`JobOutcome`]); the filters the commands share (selector,
+//! `--stale`, `--failed`), how one group is named on the command line, the
+//! natural order groups are shown in, and how ages are written.
 //!
 //! The JSON is the official shape (spec 3.1): each group object has `labels`,
 //! `last_push_successful`, optionally pgw's `expire_after_seconds` and
@@ -10,6 +12,7 @@
 //! list). `push_time_seconds` and `push_failure_time_seconds` are families
 //! whose one series carries the Unix time as a string.
 
+use std::cmp::Ordering;
 use std::time::{Duration, SystemTime};
 
 use anyhow::Context as _;
@@ -21,6 +24,11 @@ use crate::error::BadInput;
 use crate::grouping::GroupingKey;
 
 pub(crate) use crate::grouping::{PUSH_FAILURE_TIME, PUSH_TIME};
+
+/// The families `pgw push -- COMMAND` pushes that say how the job went
+/// (`src/cmd/push/wrap.rs`).
+pub(crate) const JOB_EXIT_CODE: &str = "pgw_job_exit_code";
+pub(crate) const JOB_LAST_SUCCESS: &str = "pgw_job_last_success_time_seconds";
 
 /// One group, as listed.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,6 +48,67 @@ pub(crate) struct Group {
     pub(crate) expire_after: Option<f64>,
     /// Time left before the group expires.
     pub(crate) expires_in: Option<f64>,
+}
+
+/// What a job wrapped by `pgw push -- COMMAND` left in its group: both
+/// `None` for a group no wrapped job pushed.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct JobOutcome {
+    /// `pgw_job_exit_code` of the last run (128+N: killed by signal N).
+    pub(crate) exit_code: Option<i64>,
+    /// `pgw_job_last_success_time_seconds`: Unix seconds the last run that
+    /// exited 0 ended.
+    pub(crate) last_success: Option<f64>,
+}
+
+impl JobOutcome {
+    /// Whether some wrapped job pushed to the group.
+    pub(crate) fn wrapped(&self) -> bool {
+        self.exit_code.is_some() || self.last_success.is_some()
+    }
+}
+
+/// A group as `pgw list` shows it: the record and its wrapped job's outcome.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Listed {
+    pub(crate) group: Group,
+    pub(crate) job: JobOutcome,
+}
+
+/// How a listed group is doing, the most urgent first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Status {
+    /// The gateway refused the last push: what it holds is older than the
+    /// pusher thinks, whatever exit code it shows.
+    PushFailed,
+    /// The wrapped job's last run exited with this non-zero code.
+    Exit(i64),
+    Ok,
+}
+
+impl Listed {
+    pub(crate) fn status(&self) -> Status {
+        match self.job.exit_code {
+            _ if !self.group.last_push_ok => Status::PushFailed,
+            Some(code) if code != 0 => Status::Exit(code),
+            _ => Status::Ok,
+        }
+    }
+
+    /// A refused push or a failed wrapped job: what `--failed` selects.
+    pub(crate) fn failed(&self) -> bool {
+        self.status() != Status::Ok
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Status::PushFailed => f.write_str("push failed"),
+            Status::Exit(code) => write!(f, "exit {code}"),
+            Status::Ok => f.write_str("ok"),
+        }
+    }
 }
 
 /// One family of a group, for `pgw list GROUP`.
@@ -85,6 +154,11 @@ fn data(body: &[u8]) -> Result<Vec<Value>, ShapeError> {
 /// [`parse_one`], which keeps one group's series, runs the same reader over
 /// the tree, so both read a group alike.
 pub(crate) fn parse(body: &[u8]) -> Result<Vec<Group>, ShapeError> {
+    Ok(parse_listed(body)?.into_iter().map(|l| l.group).collect())
+}
+
+/// [`parse`], with each group's wrapped-job outcome.
+pub(crate) fn parse_listed(body: &[u8]) -> Result<Vec<Listed>, ShapeError> {
     let doc: wire::Envelope = serde_json::from_slice(body).map_err(|e| match e.classify() {
         serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
             ShapeError(format!("not JSON: {e}"))
@@ -105,7 +179,8 @@ mod wire {
     use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
     use serde::Deserialize;
 
-    use super::{Group, PUSH_FAILURE_TIME, PUSH_TIME};
+    use super::{Group, JobOutcome, Listed, JOB_EXIT_CODE, JOB_LAST_SUCCESS};
+    use super::{PUSH_FAILURE_TIME, PUSH_TIME};
     use crate::grouping::GroupingKey;
 
     #[derive(Deserialize)]
@@ -113,7 +188,7 @@ mod wire {
         pub(crate) data: Option<Vec<GroupDoc>>,
     }
 
-    pub(super) struct GroupDoc(pub Group);
+    pub(super) struct GroupDoc(pub Listed);
 
     impl<'de> Deserialize<'de> for GroupDoc {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<GroupDoc, D::Error> {
@@ -136,6 +211,7 @@ mod wire {
             let (mut push_time, mut failure_time) = (None, None);
             let (mut expire_after, mut expires_in) = (None, None);
             let (mut metrics, mut series) = (0, 0);
+            let mut job = JobOutcome::default();
             while let Some(key) = map.next_key::<String>()? {
                 match key.as_str() {
                     "labels" => labels = Some(map.next_value()?),
@@ -144,6 +220,24 @@ mod wire {
                     "expires_in_seconds" => expires_in = map.next_value::<Option<f64>>()?,
                     PUSH_TIME => push_time = map.next_value::<TimeFamily>()?.time(),
                     PUSH_FAILURE_TIME => failure_time = map.next_value::<TimeFamily>()?.time(),
+                    // Counted like any family, and their values read.
+                    JOB_EXIT_CODE | JOB_LAST_SUCCESS => {
+                        let family = map.next_value::<TimeFamily>()?;
+                        metrics += 1;
+                        series += family.metrics.len();
+                        let values = family.values();
+                        if key == JOB_EXIT_CODE {
+                            // One series as pgw pushes it; of several, a
+                            // failed one speaks for the job.
+                            job.exit_code = values
+                                .clone()
+                                .find(|c| *c != 0.0)
+                                .or_else(|| values.clone().next())
+                                .map(|c| c as i64);
+                        } else {
+                            job.last_success = values.filter(|t| *t > 0.0).reduce(f64::max);
+                        }
+                    }
                     _ => {
                         if let Some(n) = map.next_value::<FamilyCount>()?.0 {
                             metrics += 1;
@@ -154,7 +248,7 @@ mod wire {
             }
             let labels = labels
                 .ok_or_else(|| serde::de::Error::custom("a group has no \"labels\" object"))?;
-            Ok(GroupDoc(Group {
+            let group = Group {
                 key: GroupingKey::new(labels),
                 push_time,
                 failure_time,
@@ -165,7 +259,8 @@ mod wire {
                 series,
                 expire_after,
                 expires_in,
-            }))
+            };
+            Ok(GroupDoc(Listed { group, job }))
         }
     }
 
@@ -192,11 +287,19 @@ mod wire {
 
     impl TimeFamily {
         fn time(&self) -> Option<f64> {
-            let t = match self.metrics.first()?.value.as_ref()? {
-                Number::Text(s) => s.parse::<f64>().ok()?,
-                Number::Float(f) => *f,
-            };
-            (t.is_finite() && t > 0.0).then_some(t)
+            let t = self.values().next()?;
+            (t > 0.0).then_some(t)
+        }
+
+        /// The finite values of its series, in order.
+        fn values(&self) -> impl Iterator<Item = f64> + Clone + '_ {
+            self.metrics.iter().filter_map(|s| {
+                let v = match s.value.as_ref()? {
+                    Number::Text(s) => s.parse::<f64>().ok()?,
+                    Number::Float(f) => *f,
+                };
+                v.is_finite().then_some(v)
+            })
         }
     }
 
@@ -292,18 +395,18 @@ mod wire {
 pub(crate) fn parse_one(
     body: &[u8],
     key: &GroupingKey,
-) -> Result<Option<(Group, Vec<Family>)>, ShapeError> {
+) -> Result<Option<(Listed, Vec<Family>)>, ShapeError> {
     for value in data(body)? {
-        let g = group(&value)?;
-        if g.key == *key {
-            return Ok(Some((g, families(value))));
+        let l = listed(&value)?;
+        if l.group.key == *key {
+            return Ok(Some((l, families(value))));
         }
     }
     Ok(None)
 }
 
 /// One group object of the answer, read by the same reader as [`parse`].
-fn group(value: &Value) -> Result<Group, ShapeError> {
+fn listed(value: &Value) -> Result<Listed, ShapeError> {
     use serde::Deserialize as _;
     wire::GroupDoc::deserialize(value)
         .map(|g| g.0)
@@ -365,7 +468,19 @@ pub(crate) struct Filter {
 }
 
 impl Filter {
+    /// For `delete`, which never sets `failed`: a refused push is the only
+    /// failure a bare [`Group`] knows.
     pub(crate) fn matches(&self, group: &Group, now: f64) -> bool {
+        let listed = Listed {
+            group: group.clone(),
+            job: JobOutcome::default(),
+        };
+        self.matches_listed(&listed, now)
+    }
+
+    /// `failed` selects a refused push and a wrapped job that exited non-zero.
+    pub(crate) fn matches_listed(&self, listed: &Listed, now: f64) -> bool {
+        let group = &listed.group;
         if let Some(sel) = &self.selector {
             if !sel.matches(|name| group.key.get(name)) {
                 return false;
@@ -379,7 +494,7 @@ impl Filter {
                 }
             }
         }
-        !self.failed || !group.last_push_ok
+        !self.failed || listed.failed()
     }
 
     /// The filter as it was given, for messages: `-s job="x" --stale 1h`.
@@ -389,7 +504,7 @@ impl Filter {
             parts.push(format!("-s '{sel}'"));
         }
         if let Some(stale) = self.stale {
-            parts.push(format!("--stale {}", humantime::format_duration(stale)));
+            parts.push(format!("--stale {}", format_duration(stale)));
         }
         if self.failed {
             parts.push("--failed".into());
@@ -444,11 +559,62 @@ pub(crate) fn parse_key(text: &str) -> anyhow::Result<GroupingKey> {
 }
 
 /// The order groups are shown and deleted in: by job, then by the other
-/// labels (names sorted).
-pub(crate) fn label_order(a: &GroupingKey, b: &GroupingKey) -> std::cmp::Ordering {
-    a.get("job")
-        .cmp(&b.get("job"))
-        .then_with(|| a.labels().cmp(b.labels()))
+/// labels (names sorted), values in natural order (`web-2` before `web-10`).
+pub(crate) fn label_order(a: &GroupingKey, b: &GroupingKey) -> Ordering {
+    fn rest(k: &GroupingKey) -> impl Iterator<Item = &(String, String)> {
+        k.labels().iter().filter(|(n, _)| n != "job")
+    }
+    let job = natural_cmp(a.get("job").unwrap_or(""), b.get("job").unwrap_or(""));
+    job.then_with(|| {
+        for ((na, va), (nb, vb)) in rest(a).zip(rest(b)) {
+            let o = na.cmp(nb).then_with(|| natural_cmp(va, vb));
+            if o != Ordering::Equal {
+                return o;
+            }
+        }
+        rest(a).count().cmp(&rest(b).count())
+    })
+}
+
+/// Compares strings as people sort names: runs of ASCII digits by their
+/// number (`web-2` < `web-10`, `v1.9` < `v1.10`), everything else by
+/// character. A tie (`web-2`, `web-02`) falls back to the plain order, so
+/// unequal strings never compare equal.
+pub(crate) fn natural_cmp(a: &str, b: &str) -> Ordering {
+    let (mut x, mut y) = (a.as_bytes(), b.as_bytes());
+    loop {
+        match (x.first(), y.first()) {
+            (None, None) => return a.cmp(b),
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(c), Some(d)) if c.is_ascii_digit() && d.is_ascii_digit() => {
+                let run = |s: &[u8]| s.iter().take_while(|c| c.is_ascii_digit()).count();
+                let (nx, ny) = (run(x), run(y));
+                let trim = |s: &[u8]| {
+                    let z = s.iter().take_while(|c| **c == b'0').count();
+                    s[z..].to_vec()
+                };
+                let (dx, dy) = (trim(&x[..nx]), trim(&y[..ny]));
+                let o = dx.len().cmp(&dy.len()).then_with(|| dx.cmp(&dy));
+                if o != Ordering::Equal {
+                    return o;
+                }
+                (x, y) = (&x[nx..], &y[ny..]);
+            }
+            (Some(_), Some(_)) => {
+                // Whole UTF-8 characters compare as their bytes do.
+                let len = |s: &[u8]| s.iter().take_while(|c| !c.is_ascii_digit()).count();
+                let (lx, ly) = (len(x), len(y));
+                let o = x[..lx].cmp(&y[..ly]);
+                if o != Ordering::Equal {
+                    // `a` before `a1`: a shorter text run that is a prefix
+                    // of the other sorts first, as plain order would.
+                    return o;
+                }
+                (x, y) = (&x[lx..], &y[ly..]);
+            }
+        }
+    }
 }
 
 /// `1 group`, `3 groups`: how the commands count groups in messages.
@@ -468,24 +634,57 @@ pub(crate) fn now() -> f64 {
         .unwrap_or(0.0)
 }
 
-/// An age in its two largest units, as humantime writes them: `42s`,
-/// `3m 12s`, `2h 5m`, `3days 4h`. More precision is noise in a listing.
+const MINUTE: u64 = 60;
+const HOUR: u64 = 60 * MINUTE;
+const DAY: u64 = 24 * HOUR;
+
+/// An age in its two largest units: `42s`, `3m 12s`, `2h 5m`, `24h`,
+/// `47h 59m`, `3d 4h`, `45d`. Hours run up to two days, as kubectl counts
+/// them, so a day-old push reads `24h` (the `--stale 24h` people write), not
+/// humantime's `1day`; every form reads back as a DURATION flag. More
+/// precision is noise in a listing.
 pub(crate) fn format_age(secs: f64) -> String {
     let secs = if secs.is_finite() && secs > 0.0 {
         secs as u64
     } else {
         0
     };
-    const MINUTE: u64 = 60;
-    const HOUR: u64 = 60 * MINUTE;
-    const DAY: u64 = 24 * HOUR;
     let unit = match secs {
         s if s >= 30 * DAY => DAY,
-        s if s >= DAY => HOUR,
+        s if s >= 2 * DAY => HOUR,
         s if s >= HOUR => MINUTE,
         _ => 1,
     };
-    humantime::format_duration(Duration::from_secs(secs / unit * unit)).to_string()
+    write_duration(secs / unit * unit)
+}
+
+/// A duration exactly, in the units [`format_age`] writes: `24h`,
+/// `1h 30m`, `3d 4h 5s`; whole seconds (what the flags take).
+pub(crate) fn format_duration(d: Duration) -> String {
+    write_duration(d.as_secs())
+}
+
+fn write_duration(secs: u64) -> String {
+    if secs == 0 {
+        return "0s".into();
+    }
+    let (days, rest) = if secs >= 2 * DAY {
+        (secs / DAY, secs % DAY)
+    } else {
+        (0, secs)
+    };
+    let parts = [
+        (days, "d"),
+        (rest / HOUR, "h"),
+        (rest % HOUR / MINUTE, "m"),
+        (rest % MINUTE, "s"),
+    ];
+    let words: Vec<String> = parts
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, unit)| format!("{n}{unit}"))
+        .collect();
+    words.join(" ")
 }
 
 /// `3m 12s ago`, or `never` for a group that no push has reached.
@@ -547,7 +746,7 @@ mod tests {
             .as_array()
             .unwrap()
             .iter()
-            .map(|g| group(g).unwrap())
+            .map(|g| listed(g).unwrap().group)
             .collect();
         assert_eq!(parse(BODY.as_bytes()).unwrap(), tree);
         // Keys that are no family (a newer gateway's fields) are skipped.
@@ -559,8 +758,8 @@ mod tests {
     #[test]
     fn one_group_with_its_families() {
         let key = GroupingKey::new([("job", "batch")]);
-        let (g, fams) = parse_one(BODY.as_bytes(), &key).unwrap().unwrap();
-        assert_eq!(g.key, key);
+        let (l, fams) = parse_one(BODY.as_bytes(), &key).unwrap().unwrap();
+        assert_eq!(l.group.key, key);
         let names: Vec<_> = fams.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(names, ["job_duration_seconds", "job_runs_total"]);
         assert_eq!(fams[1].kind, "COUNTER");
@@ -626,6 +825,64 @@ mod tests {
     }
 
     #[test]
+    fn a_wrapped_job_outcome_is_read_and_fails_the_group() {
+        let body = br#"{"data":[
+          {"labels":{"job":"nightly"},"last_push_successful":true,
+           "pgw_job_exit_code":{"type":"GAUGE","metrics":[{"labels":{"job":"nightly"},"value":"2"}]},
+           "pgw_job_last_success_time_seconds":{"type":"GAUGE","metrics":[{"labels":{"job":"nightly"},"value":"1.796156107589828e+09"}]},
+           "push_time_seconds":{"metrics":[{"value":"1.8e9"}]}},
+          {"labels":{"job":"fine"},"last_push_successful":true,
+           "pgw_job_exit_code":{"type":"GAUGE","metrics":[{"value":"0"}]}},
+          {"labels":{"job":"refused"},"last_push_successful":false,
+           "pgw_job_exit_code":{"type":"GAUGE","metrics":[{"value":"1"}]}},
+          {"labels":{"job":"plain"},"last_push_successful":true}
+        ]}"#;
+        let listed = parse_listed(body).unwrap();
+        let nightly = &listed[0];
+        assert_eq!(nightly.job.exit_code, Some(2));
+        assert_eq!(nightly.job.last_success, Some(1.796156107589828e9));
+        assert_eq!((nightly.group.metrics, nightly.group.series), (2, 2));
+        assert_eq!(nightly.status(), Status::Exit(2));
+        assert_eq!(nightly.status().to_string(), "exit 2");
+        assert_eq!(listed[1].status(), Status::Ok);
+        assert!(listed[1].job.wrapped() && !listed[1].failed());
+        // A refused push is more urgent than the exit code it left behind.
+        assert_eq!(listed[2].status().to_string(), "push failed");
+        assert!(!listed[3].job.wrapped());
+        let failed = Filter {
+            failed: true,
+            ..Filter::default()
+        };
+        let picked: Vec<_> = listed
+            .iter()
+            .filter(|l| failed.matches_listed(l, 2e9))
+            .map(|l| l.group.key.get("job").unwrap())
+            .collect();
+        assert_eq!(picked, ["nightly", "refused"]);
+        assert_eq!(parse(body).unwrap()[0], nightly.group);
+    }
+
+    #[test]
+    fn natural_order_reads_numbers_as_numbers() {
+        let mut v = vec![
+            "web-10", "web-2", "web-1", "web-02", "web", "web-1a", "db", "v1.10", "v1.9", "",
+        ];
+        v.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(
+            v,
+            ["", "db", "v1.9", "v1.10", "web", "web-1", "web-1a", "web-02", "web-2", "web-10"]
+        );
+        assert_eq!(natural_cmp("a", "a"), Ordering::Equal);
+        assert_eq!(natural_cmp("Προμηθεύς2", "Προμηθεύς10"), Ordering::Less);
+        let key = |i: &str| GroupingKey::new([("job", "node"), ("instance", i)]);
+        assert_eq!(label_order(&key("web-2"), &key("web-10")), Ordering::Less);
+        let job = |j: &str| GroupingKey::new([("job", j), ("a", "z")]);
+        assert_eq!(label_order(&job("b2"), &job("b10")), Ordering::Less);
+        let bare = GroupingKey::new([("job", "node")]);
+        assert_eq!(label_order(&bare, &key("a")), Ordering::Less);
+    }
+
+    #[test]
     fn a_group_is_named_exactly() {
         for bad in [
             "instance=a",
@@ -648,8 +905,24 @@ mod tests {
         assert_eq!(format_age(42.7), "42s");
         assert_eq!(format_age(192.0), "3m 12s");
         assert_eq!(format_age(7_512.0), "2h 5m");
-        assert_eq!(format_age(3.0 * 86_400.0 + 4.0 * 3_600.0 + 5.0), "3days 4h");
+        assert_eq!(format_age(3.0 * 86_400.0 + 4.0 * 3_600.0 + 5.0), "3d 4h");
+        assert_eq!(format_age(86_400.0), "24h");
+        assert_eq!(format_age(2.0 * 86_400.0 - 1.0), "47h 59m");
+        assert_eq!(format_age(45.5 * 86_400.0), "45d");
+        assert_eq!(format_age(3_600.0), "1h");
         assert_eq!(format_age(-3.0), "0s");
+        assert_eq!(format_duration(Duration::from_secs(86_400)), "24h");
+        assert_eq!(format_duration(Duration::from_secs(5_400)), "1h 30m");
+        assert_eq!(
+            format_duration(Duration::from_secs(3 * 86_400 + 5)),
+            "3d 5s"
+        );
+        assert_eq!(format_duration(Duration::ZERO), "0s");
+        for secs in [90, 86_400, 3 * 86_400 + 4 * 3_600 + 5] {
+            let text = format_duration(Duration::from_secs(secs));
+            let back = humantime::parse_duration(&text).unwrap();
+            assert_eq!(back.as_secs(), secs, "{text} reads back");
+        }
         assert_eq!(format_ago(None), "never");
         assert_eq!(format_ago(Some(60.0)), "1m ago");
         assert_eq!(format_unix(1_764_000_000.5), "2025-11-24T16:00:00Z");

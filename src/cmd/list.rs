@@ -1,22 +1,25 @@
-//! `pgw list`: the groups of a gateway as a table (comfy-table), a wide table
-//! or JSON, filtered by selector, staleness and failure, sorted by labels or
-//! age; or the metrics of one group. The rendering is pure (records and a
+//! `pgw list`: the groups of a gateway as a table, a wide table or JSON,
+//! filtered by selector, staleness and failure (a refused push or a wrapped
+//! job that exited non-zero), sorted failed first and in natural label
+//! order; or the metrics of one group. The rendering is pure (records and a
 //! fixed "now" in, text out) so the output is snapshot-tested without a
-//! gateway.
+//! gateway; `table` lays the text out to the terminal or to a pipe.
+
+mod table;
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::io::{IsTerminal as _, Write as _};
 
 use anyhow::Context as _;
-use comfy_table::{
-    Attribute, Cell, CellAlignment, Color, ColumnConstraint, ContentArrangement, Table, Width,
-};
 use serde::Serialize;
 use serde_json::Value;
 
+use self::table::{Cell, Color, Column, Table};
 use crate::cli::{ListArgs, OutputFormat, SortOrder};
-use crate::client::groups::{self, format_age, format_ago, format_unix, Family, Filter, Group};
+use crate::client::groups::{
+    self, format_age, format_ago, format_unix, Family, Group, Listed, Status,
+};
 use crate::client::Gateway;
 use crate::error::{BadInput, NothingMatched};
 use crate::grouping::GroupingKey;
@@ -28,37 +31,70 @@ pub(crate) fn run(args: ListArgs) -> anyhow::Result<()> {
     let style = Style::detect();
     let now = groups::now();
     let body = groups::fetch_body(&gateway)?;
-    let context = || format!("cannot read the groups of {}", gateway.base());
+    let base = gateway.base();
+    let context = || format!("cannot read the groups of {base}");
+    let all =
+        || -> anyhow::Result<Vec<Listed>> { groups::parse_listed(&body).with_context(context) };
 
-    let key = match key {
-        Some(key) => Some(key),
-        None if args.metrics => {
-            let matched: Vec<Group> = groups::parse(&body)
-                .with_context(context)?
+    let (one, mut listed) = match key {
+        Some(key) => match groups::parse_one(&body, &key).with_context(context)? {
+            Some(found) => (Some(found), Vec::new()),
+            None => {
+                // No group has exactly this key: list the groups it selects,
+                // those whose keys hold these labels among others.
+                let selected: Vec<Listed> = all()?
+                    .into_iter()
+                    .filter(|l| has_labels(&l.group.key, &key))
+                    .collect();
+                if selected.is_empty() {
+                    return Err(NothingMatched(format!(
+                        "no group at {base} is {key} or has its labels among others"
+                    ))
+                    .into());
+                }
+                if args.metrics {
+                    let only = only_one(selected, &format!("the labels of {key}"))?;
+                    (parse_again(&body, &only, base)?, Vec::new())
+                } else {
+                    eprintln!(
+                        "pgw: no group is exactly {key}; {} with these labels among others",
+                        groups::plural(selected.len())
+                    );
+                    (None, selected)
+                }
+            }
+        },
+        None => {
+            let matched: Vec<Listed> = all()?
                 .into_iter()
-                .filter(|g| filter.matches(g, now))
+                .filter(|l| filter.matches_listed(l, now))
                 .collect();
-            Some(only_one(matched, &filter, gateway.base())?)
+            if args.metrics {
+                if matched.is_empty() {
+                    return Err(NothingMatched(filter.none_at(base)).into());
+                }
+                let only = only_one(matched, &filter.describe())?;
+                (parse_again(&body, &only, base)?, Vec::new())
+            } else {
+                (None, matched)
+            }
         }
-        None => None,
     };
 
-    if let Some(key) = key {
-        let Some((group, families)) = groups::parse_one(&body, &key).with_context(context)? else {
-            return Err(NothingMatched(format!("no group {key} at {}", gateway.base())).into());
-        };
+    if let Some((listed, families)) = one {
         let text = match args.output {
-            OutputFormat::Json => render_metrics_json(&group, &families, now),
-            format => render_metrics(&group, &families, now, format == OutputFormat::Wide, &style),
+            OutputFormat::Json => render_metrics_json(&listed, &families, now),
+            format => render_metrics(
+                &listed,
+                &families,
+                now,
+                format == OutputFormat::Wide,
+                &style,
+            ),
         };
         return print(&text);
     }
 
-    let mut listed: Vec<Group> = groups::parse(&body)
-        .with_context(context)?
-        .into_iter()
-        .filter(|g| filter.matches(g, now))
-        .collect();
     sort(&mut listed, args.sort, args.reverse);
     let text = match args.output {
         OutputFormat::Json => render_json(&listed, now),
@@ -67,7 +103,7 @@ pub(crate) fn run(args: ListArgs) -> anyhow::Result<()> {
     };
     print(&text)?;
     if listed.is_empty() {
-        let what = filter.none_at(gateway.base());
+        let what = filter.none_at(base);
         if args.fail_if_none {
             return Err(NothingMatched(what).into());
         }
@@ -78,20 +114,43 @@ pub(crate) fn run(args: ListArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The key of the one group of `matched` (`--metrics` with filters).
-fn only_one(matched: Vec<Group>, filter: &Filter, base: &str) -> anyhow::Result<GroupingKey> {
+/// Whether `key` has every label of `wanted`, with its value.
+fn has_labels(key: &GroupingKey, wanted: &GroupingKey) -> bool {
+    wanted
+        .labels()
+        .iter()
+        .all(|(n, v)| key.get(n) == Some(v.as_str()))
+}
+
+/// The group with `key` and its families, which the listing just had.
+fn parse_again(
+    body: &[u8],
+    key: &GroupingKey,
+    base: &str,
+) -> anyhow::Result<Option<(Listed, Vec<Family>)>> {
+    let found = groups::parse_one(body, key)
+        .with_context(|| format!("cannot read the groups of {base}"))?;
+    Ok(Some(
+        found.context("the group left the answer it was read from")?,
+    ))
+}
+
+/// The key of the one group of `matched` (`--metrics`), which is not empty;
+/// `what` names what selected them.
+fn only_one(matched: Vec<Listed>, what: &str) -> anyhow::Result<GroupingKey> {
     match matched.len() {
-        0 => Err(NothingMatched(filter.none_at(base)).into()),
-        1 => Ok(matched.into_iter().next().expect("one group").key),
+        1 => Ok(matched.into_iter().next().expect("one group").group.key),
         n => {
-            let mut names: Vec<String> =
-                matched.iter().take(5).map(|g| g.key.to_string()).collect();
+            let mut names: Vec<String> = matched
+                .iter()
+                .take(5)
+                .map(|l| l.group.key.to_string())
+                .collect();
             if n > 5 {
                 names.push("...".into());
             }
             Err(BadInput(format!(
-                "--metrics shows one group, but {n} match {}: {}; narrow the selector or name the group with -j/-l",
-                filter.describe(),
+                "--metrics shows one group, but {n} match {what}: {}; narrow the selector or name the group with -j/-l",
                 names.join(", ")
             ))
             .into())
@@ -108,47 +167,62 @@ fn print(text: &str) -> anyhow::Result<()> {
     }
 }
 
-/// Orders groups by labels (job first, then the other labels by name), or
-/// by age, oldest push first (never pushed before anything else).
-pub(crate) fn sort(groups: &mut [Group], order: SortOrder, reverse: bool) {
-    let by_labels = |a: &Group, b: &Group| groups::label_order(&a.key, &b.key);
+/// Orders groups: by status (failed first: a refused push, then the
+/// highest exit code), then by labels (job first, then the other labels by
+/// name, values in natural order); by labels alone; or by age, oldest push
+/// first (never pushed before anything else).
+pub(crate) fn sort(listed: &mut [Listed], order: SortOrder, reverse: bool) {
+    let by_labels = |a: &Listed, b: &Listed| groups::label_order(&a.group.key, &b.group.key);
+    let urgency = |l: &Listed| match l.status() {
+        Status::PushFailed => (0, 0),
+        Status::Exit(code) => (1, -code),
+        Status::Ok => (2, 0),
+    };
     match order {
-        SortOrder::Labels => groups.sort_by(by_labels),
-        SortOrder::Age => groups.sort_by(|a, b| {
-            let t = |g: &Group| g.push_time.unwrap_or(f64::NEG_INFINITY);
+        SortOrder::Status => {
+            listed.sort_by(|a, b| urgency(a).cmp(&urgency(b)).then_with(|| by_labels(a, b)))
+        }
+        SortOrder::Labels => listed.sort_by(by_labels),
+        SortOrder::Age => listed.sort_by(|a, b| {
+            let t = |l: &Listed| l.group.push_time.unwrap_or(f64::NEG_INFINITY);
             t(a).partial_cmp(&t(b))
                 .unwrap_or(Ordering::Equal)
                 .then_with(|| by_labels(a, b))
         }),
     }
     if reverse {
-        groups.reverse();
+        listed.reverse();
     }
 }
 
 /// How the table is drawn: on a terminal it fits its width and may use
-/// colour; otherwise it is as wide as its content, without colour.
+/// colour; otherwise it is as wide as its content, one line per row,
+/// without colour.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Style {
     /// The width to fit, `None` for no limit.
-    pub(crate) width: Option<u16>,
+    pub(crate) width: Option<usize>,
     pub(crate) color: bool,
 }
 
 impl Style {
-    /// For stdout: on a terminal, its width (`COLUMNS` first) and colour
-    /// unless `NO_COLOR` is set and not empty (no-color.org); into a pipe or
-    /// a file, whole lines and no colour, whatever the environment says.
+    /// For stdout: on a terminal, its width (`COLUMNS` first, then what the
+    /// terminal says, else 80) and colour unless `NO_COLOR` is set and not
+    /// empty (no-color.org); into a pipe or a file, whole lines and no
+    /// colour, whatever the environment says.
     pub(crate) fn detect() -> Style {
         let tty = std::io::stdout().is_terminal();
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         let columns = || std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok());
         // comfy-table asks the terminal; a pseudo-terminal nobody sized
         // answers 0, which is no width to fit.
-        let width = tty
-            .then(|| columns().or_else(|| Table::new().width()))
-            .flatten()
-            .filter(|w| *w >= 20);
+        let asked = || comfy_table::Table::new().width().map(usize::from);
+        let width = tty.then(|| {
+            columns()
+                .filter(|w| *w > 0)
+                .or_else(|| asked().filter(|w| *w > 0))
+                .unwrap_or(80)
+        });
         Style {
             width,
             color: tty && !no_color,
@@ -157,58 +231,15 @@ impl Style {
 
     /// No colour, a fixed width: what snapshot tests render.
     #[cfg(test)]
-    fn plain(width: u16) -> Style {
+    fn plain(width: usize) -> Style {
         Style {
             width: Some(width),
             color: false,
         }
     }
 
-    /// A table with these column headers; `right` columns are aligned right,
-    /// and only `flexible` ones wrap to fit the width (the others keep
-    /// their content's width: an age or a status broken over lines is
-    /// unreadable).
-    fn table(&self, header: &[&str], right: &[usize], flexible: &[usize]) -> Table {
-        let mut t = Table::new();
-        // Plain columns, as `kubectl get` and `ps` print them: easy to read,
-        // and `grep`/`awk` work on the lines.
-        t.load_style(comfy_table::presets::NOTHING);
-        t.force_no_tty();
-        if self.color {
-            t.enforce_styling();
-        }
-        if let Some(w) = self.width {
-            t.set_content_arrangement(ContentArrangement::Dynamic);
-            t.set_width(w);
-        }
-        let color = self.color;
-        t.set_header(header.iter().map(|h| {
-            let c = Cell::new(h);
-            if color {
-                c.add_attribute(Attribute::Bold)
-            } else {
-                c
-            }
-        }));
-        for (i, column) in t.column_iter_mut().enumerate() {
-            column.set_padding((0, 2));
-            if right.contains(&i) {
-                column.set_cell_alignment(CellAlignment::Right);
-            }
-            if !flexible.contains(&i) {
-                column.set_constraint(ColumnConstraint::ContentWidth);
-            }
-        }
-        t
-    }
-
-    fn colored(&self, text: String, color: Color) -> Cell {
-        let cell = Cell::new(text);
-        if self.color {
-            cell.fg(color)
-        } else {
-            cell
-        }
+    fn render(&self, table: &Table) -> String {
+        table.render(self.width, self.color)
     }
 }
 
@@ -226,19 +257,20 @@ fn show_value(v: &str) -> String {
     }
 }
 
-/// `instance=web-1 zone=eu`: every label of the group but `job`.
-fn show_labels<'a>(labels: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+/// `instance=web-1`, `zone=eu`: one part per label, `-` for none.
+fn show_labels<'a>(labels: impl Iterator<Item = (&'a str, &'a str)>) -> Vec<String> {
     let parts: Vec<String> = labels
         .map(|(n, v)| format!("{n}={}", show_value(v)))
         .collect();
     if parts.is_empty() {
-        "-".into()
+        vec!["-".into()]
     } else {
-        parts.join(" ")
+        parts
     }
 }
 
-fn other_labels(key: &GroupingKey) -> String {
+/// Every label of the group but `job`.
+fn other_labels(key: &GroupingKey) -> Vec<String> {
     show_labels(
         key.labels()
             .iter()
@@ -247,12 +279,14 @@ fn other_labels(key: &GroupingKey) -> String {
     )
 }
 
-fn status(group: &Group, style: &Style) -> Cell {
-    if group.last_push_ok {
-        style.colored("ok".into(), Color::Green)
+fn status(listed: &Listed) -> Cell {
+    let status = listed.status();
+    let color = if status == Status::Ok {
+        Color::Green
     } else {
-        style.colored("failed".into(), Color::Red)
-    }
+        Color::Red
+    };
+    Cell::new(status).color(color)
 }
 
 fn expires(group: &Group) -> String {
@@ -263,34 +297,45 @@ fn expires(group: &Group) -> String {
 }
 
 /// The groups as a table. The EXPIRES column appears only when some group
-/// has an expiry (never against the official server).
-pub(crate) fn render_table(groups: &[Group], now: f64, wide: bool, style: &Style) -> String {
-    let with_expiry = groups.iter().any(|g| g.expires_in.is_some());
-    let mut header = vec!["JOB", "LABELS", "METRICS", "SERIES", "LAST PUSH", "STATUS"];
+/// has an expiry (never against the official server), LAST SUCCESS only
+/// when some group was pushed by a wrapped job. On a narrow terminal the
+/// columns go in this order: (wide) PATH, PUSHED AT, TTL, then SERIES,
+/// METRICS, (wide) LAST FAILURE.
+pub(crate) fn render_table(listed: &[Listed], now: f64, wide: bool, style: &Style) -> String {
+    let with_expiry = listed.iter().any(|l| l.group.expires_in.is_some());
+    let with_jobs = wide && listed.iter().any(|l| l.job.wrapped());
+    let mut columns = vec![
+        Column::cut("JOB", 16, 8),
+        Column::wrap("LABELS", 24, 16),
+        Column::whole("METRICS").right().drop(5),
+        Column::whole("SERIES").right().drop(4),
+        Column::whole("LAST PUSH"),
+        Column::whole("STATUS"),
+    ];
     if with_expiry {
-        header.push("EXPIRES");
+        columns.push(Column::whole("EXPIRES"));
     }
     if wide {
-        header.extend(["PUSHED AT", "LAST FAILURE"]);
-        if with_expiry {
-            header.push("TTL");
+        columns.push(Column::whole("PUSHED AT").drop(2));
+        columns.push(Column::whole("LAST FAILURE").drop(6));
+        if with_jobs {
+            columns.push(Column::whole("LAST SUCCESS"));
         }
-        header.push("PATH");
+        if with_expiry {
+            columns.push(Column::whole("TTL").drop(3));
+        }
+        columns.push(Column::whole("PATH").drop(1));
     }
-    let flexible = [0, 1, header.len() - 1];
-    let mut table = style.table(
-        &header,
-        &[2, 3],
-        if wide { &flexible } else { &flexible[..2] },
-    );
-    for g in groups {
+    let mut table = Table::new(columns);
+    for l in listed {
+        let g = &l.group;
         let mut row = vec![
             Cell::new(show_value(g.key.get("job").unwrap_or(""))),
-            Cell::new(other_labels(&g.key)),
+            Cell::parts(other_labels(&g.key)),
             Cell::new(g.metrics),
             Cell::new(g.series),
             Cell::new(format_ago(g.age(now))),
-            status(g, style),
+            status(l),
         ];
         if with_expiry {
             row.push(Cell::new(expires(g)));
@@ -300,6 +345,9 @@ pub(crate) fn render_table(groups: &[Group], now: f64, wide: bool, style: &Style
             row.push(Cell::new(g.failure_time.map_or("never".into(), |t| {
                 format_ago(Some((now - t).max(0.0)))
             })));
+            if with_jobs {
+                row.push(Cell::new(last_success(l, now)));
+            }
             if with_expiry {
                 row.push(Cell::new(
                     g.expire_after
@@ -308,27 +356,19 @@ pub(crate) fn render_table(groups: &[Group], now: f64, wide: bool, style: &Style
             }
             row.push(Cell::new(g.key.to_path()));
         }
-        table.add_row(row);
+        table.row(row);
     }
-    finish(&mut table)
+    style.render(&table)
 }
 
-/// The table's lines without trailing blanks, ending with a newline. A
-/// column that may wrap keeps at least 16 characters (or its content's
-/// width): on a very narrow terminal the lines get longer rather than the
-/// labels one character wide.
-fn finish(table: &mut Table) -> String {
-    let widths = table.column_max_content_widths();
-    for (column, width) in table.column_iter_mut().zip(widths) {
-        if column.constraint().is_none() {
-            // The boundary counts the padding too.
-            let least = width.min(16) + column.padding_width();
-            column.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(least)));
-        }
+/// `2h 5m ago`, `never` for a wrapped job that never succeeded, `-` for a
+/// group no wrapped job pushed.
+fn last_success(l: &Listed, now: f64) -> String {
+    match l.job.last_success {
+        Some(t) => format_ago(Some((now - t).max(0.0))),
+        None if l.job.wrapped() => "never".into(),
+        None => "-".into(),
     }
-    let mut out = table.trim_fmt();
-    out.push('\n');
-    out
 }
 
 /// One group in the documented JSON shape (README "pgw list").
@@ -345,10 +385,20 @@ struct GroupJson<'a> {
     last_failure_unix: Option<f64>,
     expire_after_seconds: Option<f64>,
     expires_in_seconds: Option<f64>,
+    status: String,
+    job_exit_code: Option<i64>,
+    job_last_success_unix: Option<f64>,
+    job_last_success_age_seconds: Option<f64>,
+}
+
+/// Milliseconds are all the precision an age needs.
+fn age_seconds(t: f64, now: f64) -> f64 {
+    ((now - t).max(0.0) * 1000.0).round() / 1000.0
 }
 
 impl<'a> GroupJson<'a> {
-    fn new(g: &'a Group, now: f64) -> GroupJson<'a> {
+    fn new(l: &'a Listed, now: f64) -> GroupJson<'a> {
+        let g = &l.group;
         GroupJson {
             labels: g
                 .key
@@ -361,24 +411,27 @@ impl<'a> GroupJson<'a> {
             series: g.series,
             last_push: g.push_time.map(format_unix),
             last_push_unix: g.push_time,
-            // Milliseconds are all the precision an age needs.
-            last_push_age_seconds: g.age(now).map(|a| (a * 1000.0).round() / 1000.0),
+            last_push_age_seconds: g.push_time.map(|t| age_seconds(t, now)),
             last_push_ok: g.last_push_ok,
             last_failure_unix: g.failure_time,
             expire_after_seconds: g.expire_after,
             expires_in_seconds: g.expires_in,
+            status: l.status().to_string(),
+            job_exit_code: l.job.exit_code,
+            job_last_success_unix: l.job.last_success,
+            job_last_success_age_seconds: l.job.last_success.map(|t| age_seconds(t, now)),
         }
     }
 }
 
 /// `{"groups":[...]}`, pretty-printed, with a final newline.
-pub(crate) fn render_json(groups: &[Group], now: f64) -> String {
+pub(crate) fn render_json(listed: &[Listed], now: f64) -> String {
     #[derive(Serialize)]
     struct Doc<'a> {
         groups: Vec<GroupJson<'a>>,
     }
     let doc = Doc {
-        groups: groups.iter().map(|g| GroupJson::new(g, now)).collect(),
+        groups: listed.iter().map(|l| GroupJson::new(l, now)).collect(),
     };
     let mut out = serde_json::to_string_pretty(&doc).expect("plain data serialises");
     out.push('\n');
@@ -386,8 +439,8 @@ pub(crate) fn render_json(groups: &[Group], now: f64) -> String {
 }
 
 /// `{"group":{...},"metrics":[{"name","type","help","time_stamp","series"}]}`;
-/// the series objects are the gateway's own (spec 3.1).
-pub(crate) fn render_metrics_json(group: &Group, families: &[Family], now: f64) -> String {
+/// the series objects are the gateway's own (spec 3.1), raw values included.
+pub(crate) fn render_metrics_json(listed: &Listed, families: &[Family], now: f64) -> String {
     #[derive(Serialize)]
     struct FamilyJson<'a> {
         name: &'a str,
@@ -403,7 +456,7 @@ pub(crate) fn render_metrics_json(group: &Group, families: &[Family], now: f64) 
         metrics: Vec<FamilyJson<'a>>,
     }
     let doc = Doc {
-        group: GroupJson::new(group, now),
+        group: GroupJson::new(listed, now),
         metrics: families
             .iter()
             .map(|f| FamilyJson {
@@ -420,52 +473,68 @@ pub(crate) fn render_metrics_json(group: &Group, families: &[Family], now: f64) 
     out
 }
 
-/// One group's metrics: a line about the group, then one row per series,
+/// One group's metrics: a line about the group (on two lines when it does
+/// not fit the terminal: the key, then the rest), then one row per series,
 /// with the series' labels other than the grouping ones.
 pub(crate) fn render_metrics(
-    group: &Group,
+    listed: &Listed,
     families: &[Family],
     now: f64,
     wide: bool,
     style: &Style,
 ) -> String {
-    let mut out = format!(
-        "{}  {}, {}, last push {} ({})\n",
-        group.key,
+    let group = &listed.group;
+    let mut about = vec![
         count(group.metrics, "metric"),
         count(group.series, "series"),
-        format_ago(group.age(now)),
-        if group.last_push_ok { "ok" } else { "failed" },
-    );
-    if let Some(left) = group.expires_in {
-        out.truncate(out.len() - 1);
-        out.push_str(&format!(", expires in {}\n", format_age(left)));
+        format!("last push {}", format_ago(group.age(now))),
+        listed.status().to_string(),
+    ];
+    if listed.job.wrapped() {
+        about.push(format!("last success {}", last_success(listed, now)));
     }
+    if let Some(left) = group.expires_in {
+        about.push(format!("expires in {}", format_age(left)));
+    }
+    let (key, about) = (group.key.to_string(), about.join(", "));
+    let one_line = table::width(&key) + 2 + table::width(&about);
+    let mut out = if style.width.is_some_and(|w| one_line > w) {
+        format!("{key}\n{about}\n")
+    } else {
+        format!("{key}  {about}\n")
+    };
     if families.is_empty() {
         return out;
     }
-    let mut header = vec!["METRIC", "TYPE", "LABELS", "VALUE"];
+    let mut columns = vec![
+        Column::cut("METRIC", 40, 12),
+        Column::whole("TYPE").drop(3),
+        Column::wrap("LABELS", 16, 10),
+        Column::wrap("VALUE", 24, 12),
+    ];
     if wide {
-        header.extend(["PUSHED AT", "HELP"]);
+        columns.push(Column::whole("PUSHED AT").drop(1));
+        columns.push(Column::wrap("HELP", 20, 10).drop(2));
     }
-    let mut table = style.table(&header, &[], &[0, 2, 3, 5]);
+    let mut table = Table::new(columns);
     for f in families {
         for s in &f.series {
             let mut row = vec![
                 Cell::new(&f.name),
                 Cell::new(f.kind.to_ascii_lowercase()),
-                Cell::new(series_labels(&group.key, s)),
-                Cell::new(series_value(s, wide)),
+                Cell::parts(series_labels(&group.key, s)),
+                Cell::parts(series_value(&f.name, s, wide, now)),
             ];
             if wide {
                 row.push(Cell::new(f.time_stamp.as_deref().unwrap_or("-")));
-                row.push(Cell::new(f.help.as_deref().unwrap_or("")));
+                let help = f.help.as_deref().unwrap_or("");
+                row.push(Cell::parts(help.split(' ').map(str::to_string).collect()));
             }
-            table.add_row(row);
+            table.row(row);
         }
     }
     out.push('\n');
-    out.push_str(&finish(&mut table));
+    out.push_str(&style.render(&table));
     out
 }
 
@@ -480,9 +549,9 @@ fn count(n: usize, noun: &str) -> String {
 
 /// The labels of a series that the grouping key does not already say; the
 /// empty `instance` the gateway adds to every series is left out too.
-fn series_labels(key: &GroupingKey, series: &Value) -> String {
+fn series_labels(key: &GroupingKey, series: &Value) -> Vec<String> {
     let Some(labels) = series.get("labels").and_then(Value::as_object) else {
-        return "-".into();
+        return vec!["-".into()];
     };
     show_labels(labels.iter().filter_map(|(n, v)| {
         let v = v.as_str()?;
@@ -491,14 +560,42 @@ fn series_labels(key: &GroupingKey, series: &Value) -> String {
     }))
 }
 
-/// `7`, or `count=4 sum=2.5` for a summary or histogram (wide: with its
-/// quantiles or buckets, `0.5=1 1=3 +Inf=4`, in numeric order).
-fn series_value(series: &Value, wide: bool) -> String {
+/// Whether a family's values are Unix times: the gateway's push times and,
+/// by the Prometheus naming convention, `*_time_seconds` and
+/// `*_timestamp_seconds` (`pgw_job_last_success_time_seconds`,
+/// `process_start_time_seconds`).
+fn holds_times(family: &str) -> bool {
+    family.ends_with("_time_seconds") || family.ends_with("_timestamp_seconds")
+}
+
+/// `2026-12-01T10:00:00Z (3m ago)` for a Unix time after 2001 in a family
+/// that holds times; anything else (a 0 for "never", a small count) is
+/// left as the gateway wrote it.
+fn show_time(family: &str, value: &str, now: f64) -> Option<Vec<String>> {
+    let t: f64 = value.parse().ok()?;
+    if !holds_times(family) || !(1e9..1e11).contains(&t) {
+        return None;
+    }
+    let when = if t <= now {
+        format_ago(Some(now - t))
+    } else {
+        format!("in {}", format_age(t - now))
+    };
+    Some(vec![format_unix(t), format!("({when})")])
+}
+
+/// `7`, a time as [`show_time`] writes it, or `count=4 sum=2.5` for a
+/// summary or histogram (wide: with its quantiles or buckets, `0.5=1 1=3
+/// +Inf=4`, in numeric order); one part per word.
+fn series_value(family: &str, series: &Value, wide: bool, now: f64) -> Vec<String> {
     if let Some(v) = series.get("value").and_then(Value::as_str) {
-        return v.to_string();
+        return show_time(family, v, now).unwrap_or_else(|| vec![v.to_string()]);
     }
     let text = |k: &str| series.get(k).and_then(Value::as_str).unwrap_or("?");
-    let mut out = format!("count={} sum={}", text("count"), text("sum"));
+    let mut out = vec![
+        format!("count={}", text("count")),
+        format!("sum={}", text("sum")),
+    ];
     if wide {
         for k in ["quantiles", "buckets"] {
             let Some(map) = series.get(k).and_then(Value::as_object) else {
@@ -508,7 +605,7 @@ fn series_value(series: &Value, wide: bool) -> String {
             let num = |s: &str| s.parse::<f64>().unwrap_or(f64::NAN);
             entries.sort_by(|a, b| num(a.0).total_cmp(&num(b.0)));
             for (bound, count) in entries {
-                out.push_str(&format!(" {bound}={}", count.as_str().unwrap_or("?")));
+                out.push(format!("{bound}={}", count.as_str().unwrap_or("?")));
             }
         }
     }
@@ -518,32 +615,36 @@ fn series_value(series: &Value, wide: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client::groups::JobOutcome;
 
     const NOW: f64 = 1_764_000_000.0;
 
-    fn group(labels: &[(&str, &str)], push: Option<f64>, ok: bool) -> Group {
-        Group {
-            key: GroupingKey::new(labels.iter().copied()),
-            push_time: push,
-            failure_time: None,
-            last_push_ok: ok,
-            metrics: 2,
-            series: 5,
-            expire_after: None,
-            expires_in: None,
+    fn group(labels: &[(&str, &str)], push: Option<f64>, ok: bool) -> Listed {
+        Listed {
+            group: Group {
+                key: GroupingKey::new(labels.iter().copied()),
+                push_time: push,
+                failure_time: None,
+                last_push_ok: ok,
+                metrics: 2,
+                series: 5,
+                expire_after: None,
+                expires_in: None,
+            },
+            job: JobOutcome::default(),
         }
     }
 
-    fn fixture() -> Vec<Group> {
+    fn fixture() -> Vec<Listed> {
         let mut failed = group(
             &[("job", "node"), ("instance", "db 1")],
             Some(NOW - 7_512.0),
             false,
         );
-        failed.failure_time = Some(NOW - 30.0);
+        failed.group.failure_time = Some(NOW - 30.0);
         let mut v = vec![
             group(
-                &[("job", "node"), ("instance", "web-1")],
+                &[("job", "node"), ("instance", "web-10")],
                 Some(NOW - 192.4),
                 true,
             ),
@@ -554,9 +655,24 @@ mod tests {
                 true,
             ),
             group(&[("job", "ghost")], None, false),
+            group(
+                &[("job", "node"), ("instance", "web-2")],
+                Some(NOW - 86_400.0),
+                true,
+            ),
         ];
         sort(&mut v, SortOrder::Labels, false);
         v
+    }
+
+    /// A group `pgw push -- COMMAND` pushed, whose last run exited `code`.
+    fn wrapped(job: &str, code: i64, success: Option<f64>) -> Listed {
+        let mut l = group(&[("job", job)], Some(NOW - 60.0), true);
+        l.job = JobOutcome {
+            exit_code: Some(code),
+            last_success: success,
+        };
+        l
     }
 
     #[test]
@@ -564,53 +680,119 @@ mod tests {
         let text = render_table(&fixture(), NOW, false, &Style::plain(100));
         let expected = "\
 JOB     LABELS                     METRICS  SERIES  LAST PUSH   STATUS
-backup  instance=\"\" path=/var/tmp        2       5  3days ago   ok
-ghost   -                                2       5  never       failed
-node    instance=\"db 1\"                  2       5  2h 5m ago   failed
-node    instance=web-1                   2       5  3m 12s ago  ok
+backup  instance=\"\" path=/var/tmp        2       5  3d ago      ok
+ghost   -                                2       5  never       push failed
+node    instance=\"db 1\"                  2       5  2h 5m ago   push failed
+node    instance=web-2                   2       5  24h ago     ok
+node    instance=web-10                  2       5  3m 12s ago  ok
 ";
         assert_eq!(text, expected, "\n{text}");
+    }
+
+    #[test]
+    fn default_order_is_failed_first_then_natural_labels() {
+        let mut v = fixture();
+        v.push(wrapped("nightly", 2, Some(NOW - 90_000.0)));
+        v.push(wrapped("hourly", 0, Some(NOW - 60.0)));
+        sort(&mut v, SortOrder::Status, false);
+        let keys: Vec<String> = v.iter().map(|l| l.group.key.to_string()).collect();
+        assert_eq!(
+            keys,
+            [
+                r#"{job="ghost"}"#,
+                r#"{instance="db 1",job="node"}"#,
+                r#"{job="nightly"}"#,
+                r#"{instance="",job="backup",path="/var/tmp"}"#,
+                r#"{job="hourly"}"#,
+                r#"{instance="web-2",job="node"}"#,
+                r#"{instance="web-10",job="node"}"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn a_failed_wrapped_job_shows_its_exit_code_and_last_success() {
+        let v = [
+            wrapped("nightly", 2, Some(NOW - 90_000.0)),
+            wrapped("never-ran-well", 1, None),
+            group(&[("job", "plain")], Some(NOW - 5.0), true),
+        ];
+        let text = render_table(&v, NOW, true, &Style::plain(200));
+        let expected = "\
+JOB             LABELS  METRICS  SERIES  LAST PUSH  STATUS  PUSHED AT             LAST FAILURE  LAST SUCCESS  PATH
+nightly         -             2       5  1m ago     exit 2  2025-11-24T15:59:00Z  never         25h ago       /metrics/job/nightly
+never-ran-well  -             2       5  1m ago     exit 1  2025-11-24T15:59:00Z  never         never         /metrics/job/never-ran-well
+plain           -             2       5  5s ago     ok      2025-11-24T15:59:55Z  never         -             /metrics/job/plain
+";
+        assert_eq!(text, expected, "\n{text}");
+        let doc: Value = serde_json::from_str(&render_json(&v, NOW)).unwrap();
+        let nightly = &doc["groups"][0];
+        assert_eq!(nightly["status"], "exit 2");
+        assert_eq!(nightly["job_exit_code"], 2);
+        assert_eq!(nightly["job_last_success_unix"], NOW - 90_000.0);
+        assert_eq!(nightly["job_last_success_age_seconds"], 90_000.0);
+        assert_eq!(doc["groups"][2]["job_exit_code"], Value::Null);
+        assert_eq!(doc["groups"][2]["status"], "ok");
     }
 
     #[test]
     fn wide_table_snapshot_with_expiry() {
         let mut groups = fixture();
-        groups[3].expire_after = Some(600.0);
-        groups[3].expires_in = Some(407.6);
+        groups[4].group.expire_after = Some(86_400.0);
+        groups[4].group.expires_in = Some(407.6);
         let text = render_table(&groups, NOW, true, &Style::plain(250));
         let expected = "\
-JOB     LABELS                     METRICS  SERIES  LAST PUSH   STATUS  EXPIRES    PUSHED AT             LAST FAILURE  TTL  PATH
-backup  instance=\"\" path=/var/tmp        2       5  3days ago   ok      -          2025-11-21T16:00:00Z  never         -    /metrics/job/backup/instance@base64/=/path@base64/L3Zhci90bXA
-ghost   -                                2       5  never       failed  -          -                     never         -    /metrics/job/ghost
-node    instance=\"db 1\"                  2       5  2h 5m ago   failed  -          2025-11-24T13:54:48Z  30s ago       -    /metrics/job/node/instance@base64/ZGIgMQ
-node    instance=web-1                   2       5  3m 12s ago  ok      in 6m 47s  2025-11-24T15:56:47Z  never         10m  /metrics/job/node/instance/web-1
+JOB     LABELS                     METRICS  SERIES  LAST PUSH   STATUS       EXPIRES    PUSHED AT             LAST FAILURE  TTL  PATH
+backup  instance=\"\" path=/var/tmp        2       5  3d ago      ok           -          2025-11-21T16:00:00Z  never         -    /metrics/job/backup/instance@base64/=/path@base64/L3Zhci90bXA
+ghost   -                                2       5  never       push failed  -          -                     never         -    /metrics/job/ghost
+node    instance=\"db 1\"                  2       5  2h 5m ago   push failed  -          2025-11-24T13:54:48Z  30s ago       -    /metrics/job/node/instance@base64/ZGIgMQ
+node    instance=web-2                   2       5  24h ago     ok           -          2025-11-23T16:00:00Z  never         -    /metrics/job/node/instance/web-2
+node    instance=web-10                  2       5  3m 12s ago  ok           in 6m 47s  2025-11-24T15:56:47Z  never         24h  /metrics/job/node/instance/web-10
 ";
         assert_eq!(text, expected, "\n{text}");
     }
 
     #[test]
-    fn narrow_terminal_wraps_labels_only() {
+    fn eighty_columns_wrap_whole_labels_and_drop_wide_columns() {
         let mut groups = fixture();
-        groups[0].key = GroupingKey::new([
+        groups[0].group.key = GroupingKey::new([
             ("job", "backup"),
-            ("path", "/var/lib/backups/nightly/full"),
+            ("path", "/var/lib/backups/nightly/full/and/a/very/long/tail"),
             ("host", "db-primary-1.eu-west.example.com"),
+            ("branch", "feature/very-long-branch-name-for-testing"),
         ]);
-        let text = render_table(&groups, NOW, false, &Style::plain(70));
-        assert!(text.lines().all(|l| l.chars().count() <= 70), "\n{text}");
-        assert!(text.contains("3m 12s ago"), "ages are not wrapped\n{text}");
-        assert_eq!(text.lines().count(), 8, "\n{text}");
-        let wide = render_table(&groups, NOW, false, &Style::plain(10));
-        assert!(
-            wide.contains("instance=web-1"),
-            "at least 16 columns\n{wide}"
-        );
+        for wide in [false, true] {
+            let text = render_table(&groups, NOW, wide, &Style::plain(80));
+            assert!(text.lines().all(|l| l.chars().count() <= 80), "\n{text}");
+            assert!(text.contains("3m 12s ago"), "ages are whole\n{text}");
+            // Every label is whole on one line, or cut with `…`.
+            for label in [
+                "host=db-primary-1.eu-west.example.com",
+                "branch=feature/very-long-branch-name-for-testing",
+                "instance=web-10",
+            ] {
+                let whole_or_cut = |w: &&str| {
+                    *w == label || (w.ends_with('…') && label.starts_with(w.trim_end_matches('…')))
+                };
+                let words: Vec<&str> = text.split_whitespace().collect();
+                assert!(words.iter().any(whole_or_cut), "{label}\n{text}");
+                let broken = words
+                    .iter()
+                    .any(|w| w.len() < label.len() && label.starts_with(w) && !w.ends_with('='));
+                assert!(!broken, "{label} is broken\n{text}");
+            }
+            assert!(text.contains("path=/var/lib/backups/n"), "\n{text}");
+            assert!(!text.contains("PATH"), "PATH goes first\n{text}");
+        }
+        // A terminal too narrow for anything keeps the floors.
+        let tiny = render_table(&groups, NOW, false, &Style::plain(10));
+        assert!(tiny.contains("instance=web-10"), "\n{tiny}");
     }
 
     #[test]
     fn json_snapshot() {
         let groups = fixture();
-        let text = render_json(&groups[2..4], NOW);
+        let text = render_json(&groups[2..3], NOW);
         let expected = r#"{
   "groups": [
     {
@@ -627,23 +809,11 @@ node    instance=web-1                   2       5  3m 12s ago  ok      in 6m 47
       "last_push_ok": false,
       "last_failure_unix": 1763999970.0,
       "expire_after_seconds": null,
-      "expires_in_seconds": null
-    },
-    {
-      "labels": {
-        "instance": "web-1",
-        "job": "node"
-      },
-      "path": "/metrics/job/node/instance/web-1",
-      "metrics": 2,
-      "series": 5,
-      "last_push": "2025-11-24T15:56:47Z",
-      "last_push_unix": 1763999807.6,
-      "last_push_age_seconds": 192.4,
-      "last_push_ok": true,
-      "last_failure_unix": null,
-      "expire_after_seconds": null,
-      "expires_in_seconds": null
+      "expires_in_seconds": null,
+      "status": "push failed",
+      "job_exit_code": null,
+      "job_last_success_unix": null,
+      "job_last_success_age_seconds": null
     }
   ]
 }
@@ -656,18 +826,19 @@ node    instance=web-1                   2       5  3m 12s ago  ok      in 6m 47
     fn age_order_puts_the_oldest_first() {
         let mut groups = fixture();
         sort(&mut groups, SortOrder::Age, false);
-        let jobs: Vec<_> = groups.iter().map(|g| g.key.to_string()).collect();
+        let jobs: Vec<_> = groups.iter().map(|l| l.group.key.to_string()).collect();
         assert_eq!(
             jobs,
             [
                 r#"{job="ghost"}"#,
                 r#"{instance="",job="backup",path="/var/tmp"}"#,
+                r#"{instance="web-2",job="node"}"#,
                 r#"{instance="db 1",job="node"}"#,
-                r#"{instance="web-1",job="node"}"#,
+                r#"{instance="web-10",job="node"}"#,
             ]
         );
         sort(&mut groups, SortOrder::Age, true);
-        assert_eq!(groups[0].key.get("instance"), Some("web-1"));
+        assert_eq!(groups[0].group.key.get("instance"), Some("web-10"));
     }
 
     fn families() -> Vec<Family> {
@@ -679,7 +850,7 @@ node    instance=web-1                   2       5  3m 12s ago  ok      in 6m 47
                 help: Some("Duration.".into()),
                 time_stamp: Some("2025-11-24T15:56:47.6Z".into()),
                 series: series(serde_json::json!({
-                    "labels": {"instance": "web-1", "job": "node"},
+                    "labels": {"instance": "web-10", "job": "node"},
                     "buckets": {"+Inf": "4", "0.5": "1", "1": "3"},
                     "count": "4", "sum": "2.5"
                 })),
@@ -690,9 +861,18 @@ node    instance=web-1                   2       5  3m 12s ago  ok      in 6m 47
                 help: None,
                 time_stamp: None,
                 series: vec![
-                    serde_json::json!({"labels": {"instance": "web-1", "job": "node"}, "value": "7"}),
-                    serde_json::json!({"labels": {"instance": "web-1", "job": "node", "result": "fail ed"}, "value": "1"}),
+                    serde_json::json!({"labels": {"instance": "web-10", "job": "node"}, "value": "7"}),
+                    serde_json::json!({"labels": {"instance": "web-10", "job": "node", "result": "fail ed"}, "value": "1"}),
                 ],
+            },
+            Family {
+                name: "pgw_job_last_success_time_seconds".into(),
+                kind: "GAUGE".into(),
+                help: None,
+                time_stamp: None,
+                series: series(
+                    serde_json::json!({"labels": {"job": "node"}, "value": "1.7639998076e+09"}),
+                ),
             },
         ]
     }
@@ -700,33 +880,84 @@ node    instance=web-1                   2       5  3m 12s ago  ok      in 6m 47
     #[test]
     fn metrics_snapshot() {
         let groups = fixture();
-        let g = &groups[3];
+        let g = &groups[4];
         let text = render_metrics(g, &families(), NOW, false, &Style::plain(100));
         let expected = "\
-{instance=\"web-1\",job=\"node\"}  2 metrics, 5 series, last push 3m 12s ago (ok)
+{instance=\"web-10\",job=\"node\"}  2 metrics, 5 series, last push 3m 12s ago, ok
 
-METRIC                TYPE       LABELS            VALUE
-job_duration_seconds  histogram  -                 count=4 sum=2.5
-job_runs_total        counter    -                 7
-job_runs_total        counter    result=\"fail ed\"  1
+METRIC                             TYPE       LABELS            VALUE
+job_duration_seconds               histogram  -                 count=4 sum=2.5
+job_runs_total                     counter    -                 7
+job_runs_total                     counter    result=\"fail ed\"  1
+pgw_job_last_success_time_seconds  gauge      -                 2025-11-24T15:56:47Z (3m 12s ago)
 ";
         assert_eq!(text, expected, "\n{text}");
         let wide = render_metrics(g, &families(), NOW, true, &Style::plain(200));
-        assert!(
-            wide.contains("count=4 sum=2.5 0.5=1 1=3 +Inf=4  2025-11-24T15:56:47.6Z  Duration."),
+        let line = wide
+            .lines()
+            .find(|l| l.starts_with("job_duration"))
+            .unwrap();
+        let words: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(
+            words[3..],
+            [
+                "count=4",
+                "sum=2.5",
+                "0.5=1",
+                "1=3",
+                "+Inf=4",
+                "2025-11-24T15:56:47.6Z",
+                "Duration."
+            ],
             "\n{wide}"
         );
     }
 
     #[test]
+    fn metrics_at_eighty_columns_keep_names_whole() {
+        let groups = fixture();
+        let g = &groups[4];
+        let text = render_metrics(g, &families(), NOW, true, &Style::plain(80));
+        assert!(text.lines().all(|l| l.chars().count() <= 80), "\n{text}");
+        let names = text
+            .lines()
+            .filter(|l| l.starts_with("pgw_job_last_success_time_seconds "));
+        assert_eq!(names.count(), 1, "one line starts with the name\n{text}");
+        assert!(text.contains("2025-11-24T15:56:47Z"), "\n{text}");
+        assert!(!text.contains("1.7639998076e+09"), "\n{text}");
+    }
+
+    #[test]
+    fn times_show_only_where_the_name_says_so() {
+        let t = |f: &str, v: &str| show_time(f, v, NOW);
+        assert_eq!(
+            t("process_start_time_seconds", "1763999000"),
+            Some(vec![
+                "2025-11-24T15:43:20Z".to_string(),
+                "(16m 40s ago)".to_string()
+            ])
+        );
+        assert_eq!(
+            t("x_timestamp_seconds", "1764000060")
+                .unwrap()
+                .last()
+                .unwrap(),
+            "(in 1m)"
+        );
+        assert_eq!(t("job_duration_seconds", "1763999000"), None);
+        assert_eq!(t("push_failure_time_seconds", "0"), None);
+    }
+
+    #[test]
     fn metrics_json_keeps_the_gateway_series() {
         let groups = fixture();
-        let text = render_metrics_json(&groups[3], &families(), NOW);
+        let text = render_metrics_json(&groups[4], &families(), NOW);
         let doc: Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(doc["group"]["labels"]["instance"], "web-1");
+        assert_eq!(doc["group"]["labels"]["instance"], "web-10");
         assert_eq!(doc["metrics"][0]["type"], "HISTOGRAM");
         assert_eq!(doc["metrics"][0]["series"][0]["buckets"]["+Inf"], "4");
         assert_eq!(doc["metrics"][1]["help"], Value::Null);
+        assert_eq!(doc["metrics"][2]["series"][0]["value"], "1.7639998076e+09");
     }
 
     #[test]
