@@ -15,3 +15,4 @@ mod push;
 mod relay;
 mod serve;
 mod ui;
+mod urls;
