@@ -197,9 +197,12 @@ impl Gateway {
         // A body that breaks off is still worth showing as far as it came.
         let _ = response.into_reader().take(limit).read_to_end(&mut body);
         let reply = Reply { content_type, body };
-        let expects_json = headers
-            .iter()
-            .any(|(k, v)| k.eq_ignore_ascii_case("accept") && v.contains("json"));
+        // Only a read's answer must be JSON: a gateway may answer a change
+        // with an empty 2xx whatever was asked for.
+        let expects_json = method == "GET"
+            && headers
+                .iter()
+                .any(|(k, v)| k.eq_ignore_ascii_case("accept") && v.contains("json"));
         if let Some(answer) = not_a_gateway(status, &reply, path, expects_json) {
             let answer = match (status, self.identify()) {
                 (404, Some(what)) => format!("{answer}; {what}"),
