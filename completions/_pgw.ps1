@@ -26,12 +26,11 @@ Register-ArgumentCompleter -Native -CommandName 'pgw' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run a Pushgateway server, a drop-in replacement for the official one')
-            [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'Push metrics to a gateway: from arguments, files or stdin, or about a command it runs')
+            [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'Push metrics to a gateway; replaces the group (PUT) unless --add (POST, like curl''s)')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List a gateway''s groups, or the metrics of one group')
             [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete one group, or every group matching a selector and/or not pushed for a while')
             [CompletionResult]::new('wipe', 'wipe', [CompletionResultType]::ParameterValue, 'Delete every group of a gateway')
             [CompletionResult]::new('relay', 'relay', [CompletionResultType]::ParameterValue, 'Scrape exporters and push what they expose to gateways (or remote write), once or every interval')
-            [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write the man pages (man/) and shell completions (completions/) from these definitions')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -70,8 +69,8 @@ Register-ArgumentCompleter -Native -CommandName 'pgw' -ScriptBlock {
             break
         }
         'pgw;push' {
-            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'The job label of the group to push to')
-            [CompletionResult]::new('--job', '--job', [CompletionResultType]::ParameterName, 'The job label of the group to push to')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'The job label of the group to push to (needed unless a push URL names the group)')
+            [CompletionResult]::new('--job', '--job', [CompletionResultType]::ParameterName, 'The job label of the group to push to (needed unless a push URL names the group)')
             [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Another grouping label of the group, NAME=VALUE (repeatable); any value works, even empty or with `/`')
             [CompletionResult]::new('--label', '--label', [CompletionResultType]::ParameterName, 'Another grouping label of the group, NAME=VALUE (repeatable); any value works, even empty or with `/`')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'File of metrics in the text format (repeatable); `-` is stdin, which is read anyway when nothing else is given')
@@ -80,8 +79,8 @@ Register-ArgumentCompleter -Native -CommandName 'pgw' -ScriptBlock {
             [CompletionResult]::new('--help-text', '--help-text', [CompletionResultType]::ParameterName, 'HELP text of the metrics given as arguments')
             [CompletionResult]::new('--expire-after', '--expire-after', [CompletionResultType]::ParameterName, 'Ask the gateway to drop the group when no push came for this long (header Pgw-Expire-After; pgw serve only)')
             [CompletionResult]::new('--gzip', '--gzip', [CompletionResultType]::ParameterName, 'Compress the body with gzip: auto does so above 64 KiB')
-            [CompletionResult]::new('-g', '-g', [CompletionResultType]::ParameterName, 'The gateway''s URL, with its route prefix if it has one')
-            [CompletionResult]::new('--gateway', '--gateway', [CompletionResultType]::ParameterName, 'The gateway''s URL, with its route prefix if it has one')
+            [CompletionResult]::new('-g', '-g', [CompletionResultType]::ParameterName, 'The gateway''s URL, with its route prefix if it has one (default http://localhost:9091; an empty PGW_GATEWAY counts as unset). push and delete take several (-g repeated, or commas in PGW_GATEWAY) and send every request to each; push also takes a push URL (http://gw:9091/metrics/job/JOB/...), whose path names the group')
+            [CompletionResult]::new('--gateway', '--gateway', [CompletionResultType]::ParameterName, 'The gateway''s URL, with its route prefix if it has one (default http://localhost:9091; an empty PGW_GATEWAY counts as unset). push and delete take several (-g repeated, or commas in PGW_GATEWAY) and send every request to each; push also takes a push URL (http://gw:9091/metrics/job/JOB/...), whose path names the group')
             [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'PEM file of certificate authorities to trust for https gateways (besides the usual ones)')
             [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file')
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file')
@@ -113,8 +112,8 @@ Register-ArgumentCompleter -Native -CommandName 'pgw' -ScriptBlock {
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--sort', '--sort', [CompletionResultType]::ParameterName, 'Order of the groups (label values in natural order: web-2 before web-10)')
-            [CompletionResult]::new('-g', '-g', [CompletionResultType]::ParameterName, 'The gateway''s URL, with its route prefix if it has one')
-            [CompletionResult]::new('--gateway', '--gateway', [CompletionResultType]::ParameterName, 'The gateway''s URL, with its route prefix if it has one')
+            [CompletionResult]::new('-g', '-g', [CompletionResultType]::ParameterName, 'The gateway''s URL, with its route prefix if it has one (default http://localhost:9091; an empty PGW_GATEWAY counts as unset). push and delete take several (-g repeated, or commas in PGW_GATEWAY) and send every request to each; push also takes a push URL (http://gw:9091/metrics/job/JOB/...), whose path names the group')
+            [CompletionResult]::new('--gateway', '--gateway', [CompletionResultType]::ParameterName, 'The gateway''s URL, with its route prefix if it has one (default http://localhost:9091; an empty PGW_GATEWAY counts as unset). push and delete take several (-g repeated, or commas in PGW_GATEWAY) and send every request to each; push also takes a push URL (http://gw:9091/metrics/job/JOB/...), whose path names the group')
             [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'PEM file of certificate authorities to trust for https gateways (besides the usual ones)')
             [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file')
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file')
@@ -144,8 +143,8 @@ Register-ArgumentCompleter -Native -CommandName 'pgw' -ScriptBlock {
             [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Only groups matching this label selector (`job=node,instance=~web-.*`; `=`, `!=`, `=~`, `!~`)')
             [CompletionResult]::new('--selector', '--selector', [CompletionResultType]::ParameterName, 'Only groups matching this label selector (`job=node,instance=~web-.*`; `=`, `!=`, `=~`, `!~`)')
             [CompletionResult]::new('--stale', '--stale', [CompletionResultType]::ParameterName, 'Only groups whose last successful push is older than this, or that have none (`90s`, `1h`, `2d`)')
-            [CompletionResult]::new('-g', '-g', [CompletionResultType]::ParameterName, 'The gateway''s URL, with its route prefix if it has one')
-            [CompletionResult]::new('--gateway', '--gateway', [CompletionResultType]::ParameterName, 'The gateway''s URL, with its route prefix if it has one')
+            [CompletionResult]::new('-g', '-g', [CompletionResultType]::ParameterName, 'The gateway''s URL, with its route prefix if it has one (default http://localhost:9091; an empty PGW_GATEWAY counts as unset). push and delete take several (-g repeated, or commas in PGW_GATEWAY) and send every request to each; push also takes a push URL (http://gw:9091/metrics/job/JOB/...), whose path names the group')
+            [CompletionResult]::new('--gateway', '--gateway', [CompletionResultType]::ParameterName, 'The gateway''s URL, with its route prefix if it has one (default http://localhost:9091; an empty PGW_GATEWAY counts as unset). push and delete take several (-g repeated, or commas in PGW_GATEWAY) and send every request to each; push also takes a push URL (http://gw:9091/metrics/job/JOB/...), whose path names the group')
             [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'PEM file of certificate authorities to trust for https gateways (besides the usual ones)')
             [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file')
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file')
@@ -166,8 +165,8 @@ Register-ArgumentCompleter -Native -CommandName 'pgw' -ScriptBlock {
             break
         }
         'pgw;wipe' {
-            [CompletionResult]::new('-g', '-g', [CompletionResultType]::ParameterName, 'The gateway''s URL, with its route prefix if it has one')
-            [CompletionResult]::new('--gateway', '--gateway', [CompletionResultType]::ParameterName, 'The gateway''s URL, with its route prefix if it has one')
+            [CompletionResult]::new('-g', '-g', [CompletionResultType]::ParameterName, 'The gateway''s URL, with its route prefix if it has one (default http://localhost:9091; an empty PGW_GATEWAY counts as unset). push and delete take several (-g repeated, or commas in PGW_GATEWAY) and send every request to each; push also takes a push URL (http://gw:9091/metrics/job/JOB/...), whose path names the group')
+            [CompletionResult]::new('--gateway', '--gateway', [CompletionResultType]::ParameterName, 'The gateway''s URL, with its route prefix if it has one (default http://localhost:9091; an empty PGW_GATEWAY counts as unset). push and delete take several (-g repeated, or commas in PGW_GATEWAY) and send every request to each; push also takes a push URL (http://gw:9091/metrics/job/JOB/...), whose path names the group')
             [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'PEM file of certificate authorities to trust for https gateways (besides the usual ones)')
             [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file')
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file')
@@ -188,7 +187,7 @@ Register-ArgumentCompleter -Native -CommandName 'pgw' -ScriptBlock {
             break
         }
         'pgw;relay' {
-            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Exporter to scrape, as URL or JOB=URL (repeatable; each goes to its own group)')
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Exporter to scrape, as URL or JOB=URL (repeatable; each goes to its own group). As in Prometheus'' targets, `host:9100` means http://host:9100/metrics')
             [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Job of the exporters given without JOB= in --from')
             [CompletionResult]::new('--job', '--job', [CompletionResultType]::ParameterName, 'Job of the exporters given without JOB= in --from')
             [CompletionResult]::new('--instance', '--instance', [CompletionResultType]::ParameterName, 'The instance label of the groups (default: this host''s name)')
@@ -197,14 +196,14 @@ Register-ArgumentCompleter -Native -CommandName 'pgw' -ScriptBlock {
             [CompletionResult]::new('--every', '--every', [CompletionResultType]::ParameterName, 'Keep running, scraping and pushing once per interval (with a little jitter). A failed push is then retried until the next cycle is due, instead of --retries times')
             [CompletionResult]::new('--scrape-timeout', '--scrape-timeout', [CompletionResultType]::ParameterName, 'Time limit of a scrape (default: 10s, and at most half the interval)')
             [CompletionResult]::new('--max-size', '--max-size', [CompletionResultType]::ParameterName, 'Largest exporter answer accepted, in bytes after decompression; a larger one is a failed scrape')
-            [CompletionResult]::new('--keep', '--keep', [CompletionResultType]::ParameterName, 'Relay only the metric families whose name matches this regex (whole name; repeatable)')
-            [CompletionResult]::new('--drop', '--drop', [CompletionResultType]::ParameterName, 'Leave out the metric families whose name matches this regex (whole name; repeatable)')
+            [CompletionResult]::new('--keep', '--keep', [CompletionResultType]::ParameterName, 'Relay only the metric families whose name matches this regex (repeatable). Anchored as in Prometheus: it must match the whole name, so a prefix is `node_load.*`; a warning says when the filters leave no family')
+            [CompletionResult]::new('--drop', '--drop', [CompletionResultType]::ParameterName, 'Leave out the metric families whose name matches this regex (whole name, anchored; repeatable)')
             [CompletionResult]::new('--expire-after', '--expire-after', [CompletionResultType]::ParameterName, 'Ask `pgw serve` to delete a group not pushed for this long (header Pgw-Expire-After; the official server ignores it). Default with --every: 3 intervals; 0s: never')
             [CompletionResult]::new('--remote-write', '--remote-write', [CompletionResultType]::ParameterName, 'Also (or instead) send the samples with the Prometheus remote-write protocol to this URL (repeatable)')
             [CompletionResult]::new('--log.level', '--log.level', [CompletionResultType]::ParameterName, 'Only log messages at or above this level')
             [CompletionResult]::new('--log.format', '--log.format', [CompletionResultType]::ParameterName, 'Output format of log messages')
-            [CompletionResult]::new('-g', '-g', [CompletionResultType]::ParameterName, 'A gateway''s URL (repeatable; default http://localhost:9091 unless --remote-write is given)')
-            [CompletionResult]::new('--gateway', '--gateway', [CompletionResultType]::ParameterName, 'A gateway''s URL (repeatable; default http://localhost:9091 unless --remote-write is given)')
+            [CompletionResult]::new('-g', '-g', [CompletionResultType]::ParameterName, 'A gateway''s URL (repeatable, or commas in PGW_GATEWAY; default http://localhost:9091 unless --remote-write is given; an empty PGW_GATEWAY counts as unset)')
+            [CompletionResult]::new('--gateway', '--gateway', [CompletionResultType]::ParameterName, 'A gateway''s URL (repeatable, or commas in PGW_GATEWAY; default http://localhost:9091 unless --remote-write is given; an empty PGW_GATEWAY counts as unset)')
             [CompletionResult]::new('--fanout', '--fanout', [CompletionResultType]::ParameterName, 'With several gateways: give every push to all of them, or each group to one chosen by hash')
             [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'PEM file of certificate authorities to trust for https gateways (besides the usual ones)')
             [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file')
@@ -222,22 +221,13 @@ Register-ArgumentCompleter -Native -CommandName 'pgw' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
-        'pgw;generate' {
-            [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Directory under which man/ and completions/ are written')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            break
-        }
         'pgw;help' {
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run a Pushgateway server, a drop-in replacement for the official one')
-            [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'Push metrics to a gateway: from arguments, files or stdin, or about a command it runs')
+            [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'Push metrics to a gateway; replaces the group (PUT) unless --add (POST, like curl''s)')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List a gateway''s groups, or the metrics of one group')
             [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete one group, or every group matching a selector and/or not pushed for a while')
             [CompletionResult]::new('wipe', 'wipe', [CompletionResultType]::ParameterValue, 'Delete every group of a gateway')
             [CompletionResult]::new('relay', 'relay', [CompletionResultType]::ParameterValue, 'Scrape exporters and push what they expose to gateways (or remote write), once or every interval')
-            [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write the man pages (man/) and shell completions (completions/) from these definitions')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -257,9 +247,6 @@ Register-ArgumentCompleter -Native -CommandName 'pgw' -ScriptBlock {
             break
         }
         'pgw;help;relay' {
-            break
-        }
-        'pgw;help;generate' {
             break
         }
         'pgw;help;help' {

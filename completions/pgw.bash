@@ -19,9 +19,6 @@ _pgw() {
             pgw,delete)
                 cmd="pgw__subcmd__delete"
                 ;;
-            pgw,generate)
-                cmd="pgw__subcmd__generate"
-                ;;
             pgw,help)
                 cmd="pgw__subcmd__help"
                 ;;
@@ -42,9 +39,6 @@ _pgw() {
                 ;;
             pgw__subcmd__help,delete)
                 cmd="pgw__subcmd__help__subcmd__delete"
-                ;;
-            pgw__subcmd__help,generate)
-                cmd="pgw__subcmd__help__subcmd__generate"
                 ;;
             pgw__subcmd__help,help)
                 cmd="pgw__subcmd__help__subcmd__help"
@@ -71,7 +65,7 @@ _pgw() {
 
     case "${cmd}" in
         pgw)
-            opts="-h -V --help --version serve push list delete wipe relay generate help"
+            opts="-h -V --help --version serve push list delete wipe relay help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -170,26 +164,8 @@ _pgw() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        pgw__subcmd__generate)
-            opts="-h -V --out --help --version"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --out)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
         pgw__subcmd__help)
-            opts="serve push list delete wipe relay generate help"
+            opts="serve push list delete wipe relay help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -203,20 +179,6 @@ _pgw() {
             return 0
             ;;
         pgw__subcmd__help__subcmd__delete)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        pgw__subcmd__help__subcmd__generate)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

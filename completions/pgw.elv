@@ -23,12 +23,11 @@ set edit:completion:arg-completer[pgw] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand serve 'Run a Pushgateway server, a drop-in replacement for the official one'
-            cand push 'Push metrics to a gateway: from arguments, files or stdin, or about a command it runs'
+            cand push 'Push metrics to a gateway; replaces the group (PUT) unless --add (POST, like curl''s)'
             cand list 'List a gateway''s groups, or the metrics of one group'
             cand delete 'Delete one group, or every group matching a selector and/or not pushed for a while'
             cand wipe 'Delete every group of a gateway'
             cand relay 'Scrape exporters and push what they expose to gateways (or remote write), once or every interval'
-            cand generate 'Write the man pages (man/) and shell completions (completions/) from these definitions'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'pgw;serve'= {
@@ -65,8 +64,8 @@ set edit:completion:arg-completer[pgw] = {|@words|
             cand --version 'Print version'
         }
         &'pgw;push'= {
-            cand -j 'The job label of the group to push to'
-            cand --job 'The job label of the group to push to'
+            cand -j 'The job label of the group to push to (needed unless a push URL names the group)'
+            cand --job 'The job label of the group to push to (needed unless a push URL names the group)'
             cand -l 'Another grouping label of the group, NAME=VALUE (repeatable); any value works, even empty or with `/`'
             cand --label 'Another grouping label of the group, NAME=VALUE (repeatable); any value works, even empty or with `/`'
             cand -f 'File of metrics in the text format (repeatable); `-` is stdin, which is read anyway when nothing else is given'
@@ -75,8 +74,8 @@ set edit:completion:arg-completer[pgw] = {|@words|
             cand --help-text 'HELP text of the metrics given as arguments'
             cand --expire-after 'Ask the gateway to drop the group when no push came for this long (header Pgw-Expire-After; pgw serve only)'
             cand --gzip 'Compress the body with gzip: auto does so above 64 KiB'
-            cand -g 'The gateway''s URL, with its route prefix if it has one'
-            cand --gateway 'The gateway''s URL, with its route prefix if it has one'
+            cand -g 'The gateway''s URL, with its route prefix if it has one (default http://localhost:9091; an empty PGW_GATEWAY counts as unset). push and delete take several (-g repeated, or commas in PGW_GATEWAY) and send every request to each; push also takes a push URL (http://gw:9091/metrics/job/JOB/...), whose path names the group'
+            cand --gateway 'The gateway''s URL, with its route prefix if it has one (default http://localhost:9091; an empty PGW_GATEWAY counts as unset). push and delete take several (-g repeated, or commas in PGW_GATEWAY) and send every request to each; push also takes a push URL (http://gw:9091/metrics/job/JOB/...), whose path names the group'
             cand --ca-cert 'PEM file of certificate authorities to trust for https gateways (besides the usual ones)'
             cand -u 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file'
             cand --user 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file'
@@ -107,8 +106,8 @@ set edit:completion:arg-completer[pgw] = {|@words|
             cand -o 'Output format'
             cand --output 'Output format'
             cand --sort 'Order of the groups (label values in natural order: web-2 before web-10)'
-            cand -g 'The gateway''s URL, with its route prefix if it has one'
-            cand --gateway 'The gateway''s URL, with its route prefix if it has one'
+            cand -g 'The gateway''s URL, with its route prefix if it has one (default http://localhost:9091; an empty PGW_GATEWAY counts as unset). push and delete take several (-g repeated, or commas in PGW_GATEWAY) and send every request to each; push also takes a push URL (http://gw:9091/metrics/job/JOB/...), whose path names the group'
+            cand --gateway 'The gateway''s URL, with its route prefix if it has one (default http://localhost:9091; an empty PGW_GATEWAY counts as unset). push and delete take several (-g repeated, or commas in PGW_GATEWAY) and send every request to each; push also takes a push URL (http://gw:9091/metrics/job/JOB/...), whose path names the group'
             cand --ca-cert 'PEM file of certificate authorities to trust for https gateways (besides the usual ones)'
             cand -u 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file'
             cand --user 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file'
@@ -137,8 +136,8 @@ set edit:completion:arg-completer[pgw] = {|@words|
             cand -s 'Only groups matching this label selector (`job=node,instance=~web-.*`; `=`, `!=`, `=~`, `!~`)'
             cand --selector 'Only groups matching this label selector (`job=node,instance=~web-.*`; `=`, `!=`, `=~`, `!~`)'
             cand --stale 'Only groups whose last successful push is older than this, or that have none (`90s`, `1h`, `2d`)'
-            cand -g 'The gateway''s URL, with its route prefix if it has one'
-            cand --gateway 'The gateway''s URL, with its route prefix if it has one'
+            cand -g 'The gateway''s URL, with its route prefix if it has one (default http://localhost:9091; an empty PGW_GATEWAY counts as unset). push and delete take several (-g repeated, or commas in PGW_GATEWAY) and send every request to each; push also takes a push URL (http://gw:9091/metrics/job/JOB/...), whose path names the group'
+            cand --gateway 'The gateway''s URL, with its route prefix if it has one (default http://localhost:9091; an empty PGW_GATEWAY counts as unset). push and delete take several (-g repeated, or commas in PGW_GATEWAY) and send every request to each; push also takes a push URL (http://gw:9091/metrics/job/JOB/...), whose path names the group'
             cand --ca-cert 'PEM file of certificate authorities to trust for https gateways (besides the usual ones)'
             cand -u 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file'
             cand --user 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file'
@@ -158,8 +157,8 @@ set edit:completion:arg-completer[pgw] = {|@words|
             cand --version 'Print version'
         }
         &'pgw;wipe'= {
-            cand -g 'The gateway''s URL, with its route prefix if it has one'
-            cand --gateway 'The gateway''s URL, with its route prefix if it has one'
+            cand -g 'The gateway''s URL, with its route prefix if it has one (default http://localhost:9091; an empty PGW_GATEWAY counts as unset). push and delete take several (-g repeated, or commas in PGW_GATEWAY) and send every request to each; push also takes a push URL (http://gw:9091/metrics/job/JOB/...), whose path names the group'
+            cand --gateway 'The gateway''s URL, with its route prefix if it has one (default http://localhost:9091; an empty PGW_GATEWAY counts as unset). push and delete take several (-g repeated, or commas in PGW_GATEWAY) and send every request to each; push also takes a push URL (http://gw:9091/metrics/job/JOB/...), whose path names the group'
             cand --ca-cert 'PEM file of certificate authorities to trust for https gateways (besides the usual ones)'
             cand -u 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file'
             cand --user 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file'
@@ -179,7 +178,7 @@ set edit:completion:arg-completer[pgw] = {|@words|
             cand --version 'Print version'
         }
         &'pgw;relay'= {
-            cand --from 'Exporter to scrape, as URL or JOB=URL (repeatable; each goes to its own group)'
+            cand --from 'Exporter to scrape, as URL or JOB=URL (repeatable; each goes to its own group). As in Prometheus'' targets, `host:9100` means http://host:9100/metrics'
             cand -j 'Job of the exporters given without JOB= in --from'
             cand --job 'Job of the exporters given without JOB= in --from'
             cand --instance 'The instance label of the groups (default: this host''s name)'
@@ -188,14 +187,14 @@ set edit:completion:arg-completer[pgw] = {|@words|
             cand --every 'Keep running, scraping and pushing once per interval (with a little jitter). A failed push is then retried until the next cycle is due, instead of --retries times'
             cand --scrape-timeout 'Time limit of a scrape (default: 10s, and at most half the interval)'
             cand --max-size 'Largest exporter answer accepted, in bytes after decompression; a larger one is a failed scrape'
-            cand --keep 'Relay only the metric families whose name matches this regex (whole name; repeatable)'
-            cand --drop 'Leave out the metric families whose name matches this regex (whole name; repeatable)'
+            cand --keep 'Relay only the metric families whose name matches this regex (repeatable). Anchored as in Prometheus: it must match the whole name, so a prefix is `node_load.*`; a warning says when the filters leave no family'
+            cand --drop 'Leave out the metric families whose name matches this regex (whole name, anchored; repeatable)'
             cand --expire-after 'Ask `pgw serve` to delete a group not pushed for this long (header Pgw-Expire-After; the official server ignores it). Default with --every: 3 intervals; 0s: never'
             cand --remote-write 'Also (or instead) send the samples with the Prometheus remote-write protocol to this URL (repeatable)'
             cand --log.level 'Only log messages at or above this level'
             cand --log.format 'Output format of log messages'
-            cand -g 'A gateway''s URL (repeatable; default http://localhost:9091 unless --remote-write is given)'
-            cand --gateway 'A gateway''s URL (repeatable; default http://localhost:9091 unless --remote-write is given)'
+            cand -g 'A gateway''s URL (repeatable, or commas in PGW_GATEWAY; default http://localhost:9091 unless --remote-write is given; an empty PGW_GATEWAY counts as unset)'
+            cand --gateway 'A gateway''s URL (repeatable, or commas in PGW_GATEWAY; default http://localhost:9091 unless --remote-write is given; an empty PGW_GATEWAY counts as unset)'
             cand --fanout 'With several gateways: give every push to all of them, or each group to one chosen by hash'
             cand --ca-cert 'PEM file of certificate authorities to trust for https gateways (besides the usual ones)'
             cand -u 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file'
@@ -212,21 +211,13 @@ set edit:completion:arg-completer[pgw] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
-        &'pgw;generate'= {
-            cand --out 'Directory under which man/ and completions/ are written'
-            cand -h 'Print help'
-            cand --help 'Print help'
-            cand -V 'Print version'
-            cand --version 'Print version'
-        }
         &'pgw;help'= {
             cand serve 'Run a Pushgateway server, a drop-in replacement for the official one'
-            cand push 'Push metrics to a gateway: from arguments, files or stdin, or about a command it runs'
+            cand push 'Push metrics to a gateway; replaces the group (PUT) unless --add (POST, like curl''s)'
             cand list 'List a gateway''s groups, or the metrics of one group'
             cand delete 'Delete one group, or every group matching a selector and/or not pushed for a while'
             cand wipe 'Delete every group of a gateway'
             cand relay 'Scrape exporters and push what they expose to gateways (or remote write), once or every interval'
-            cand generate 'Write the man pages (man/) and shell completions (completions/) from these definitions'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'pgw;help;serve'= {
@@ -240,8 +231,6 @@ set edit:completion:arg-completer[pgw] = {|@words|
         &'pgw;help;wipe'= {
         }
         &'pgw;help;relay'= {
-        }
-        &'pgw;help;generate'= {
         }
         &'pgw;help;help'= {
         }

@@ -27,12 +27,11 @@ end
 complete -c pgw -n "__fish_pgw_needs_command" -s h -l help -d 'Print help'
 complete -c pgw -n "__fish_pgw_needs_command" -s V -l version -d 'Print version'
 complete -c pgw -n "__fish_pgw_needs_command" -f -a "serve" -d 'Run a Pushgateway server, a drop-in replacement for the official one'
-complete -c pgw -n "__fish_pgw_needs_command" -f -a "push" -d 'Push metrics to a gateway: from arguments, files or stdin, or about a command it runs'
+complete -c pgw -n "__fish_pgw_needs_command" -f -a "push" -d 'Push metrics to a gateway; replaces the group (PUT) unless --add (POST, like curl\'s)'
 complete -c pgw -n "__fish_pgw_needs_command" -f -a "list" -d 'List a gateway\'s groups, or the metrics of one group'
 complete -c pgw -n "__fish_pgw_needs_command" -f -a "delete" -d 'Delete one group, or every group matching a selector and/or not pushed for a while'
 complete -c pgw -n "__fish_pgw_needs_command" -f -a "wipe" -d 'Delete every group of a gateway'
 complete -c pgw -n "__fish_pgw_needs_command" -f -a "relay" -d 'Scrape exporters and push what they expose to gateways (or remote write), once or every interval'
-complete -c pgw -n "__fish_pgw_needs_command" -f -a "generate" -d 'Write the man pages (man/) and shell completions (completions/) from these definitions'
 complete -c pgw -n "__fish_pgw_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l web.listen-address -l listen -d 'Address to listen on for the web interface, API and telemetry (repeatable)' -r
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l web.telemetry-path -d 'Path under which to expose the server\'s metrics (the push API stays at /metrics/job/...)' -r
@@ -66,7 +65,7 @@ complete -c pgw -n "__fish_pgw_using_subcommand serve" -l push.disable-consisten
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l persistence.recover -d 'Start even if the persistence files are damaged: keep every valid record, move the damaged files aside (FILE.damaged-UNIXTIME) and report how many records were lost'
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -s h -l help -d 'Print help'
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -s V -l version -d 'Print version'
-complete -c pgw -n "__fish_pgw_using_subcommand push" -s j -l job -d 'The job label of the group to push to' -r
+complete -c pgw -n "__fish_pgw_using_subcommand push" -s j -l job -d 'The job label of the group to push to (needed unless a push URL names the group)' -r
 complete -c pgw -n "__fish_pgw_using_subcommand push" -s l -l label -d 'Another grouping label of the group, NAME=VALUE (repeatable); any value works, even empty or with `/`' -r
 complete -c pgw -n "__fish_pgw_using_subcommand push" -s f -l file -d 'File of metrics in the text format (repeatable); `-` is stdin, which is read anyway when nothing else is given' -r -F
 complete -c pgw -n "__fish_pgw_using_subcommand push" -l type -d 'Type of the metrics given as arguments' -r -f -a "gauge\t''
@@ -77,7 +76,7 @@ complete -c pgw -n "__fish_pgw_using_subcommand push" -l expire-after -d 'Ask th
 complete -c pgw -n "__fish_pgw_using_subcommand push" -l gzip -d 'Compress the body with gzip: auto does so above 64 KiB' -r -f -a "auto\t'Above 64 KiB, falling back to a plain body if the gateway refuses the compressed one'
 always\t'Always, for gateways that are known to accept it'
 never\t'Never, for gateways that do not decompress'"
-complete -c pgw -n "__fish_pgw_using_subcommand push" -s g -l gateway -d 'The gateway\'s URL, with its route prefix if it has one' -r
+complete -c pgw -n "__fish_pgw_using_subcommand push" -s g -l gateway -d 'The gateway\'s URL, with its route prefix if it has one (default http://localhost:9091; an empty PGW_GATEWAY counts as unset). push and delete take several (-g repeated, or commas in PGW_GATEWAY) and send every request to each; push also takes a push URL (http://gw:9091/metrics/job/JOB/...), whose path names the group' -r
 complete -c pgw -n "__fish_pgw_using_subcommand push" -l ca-cert -d 'PEM file of certificate authorities to trust for https gateways (besides the usual ones)' -r -F
 complete -c pgw -n "__fish_pgw_using_subcommand push" -s u -l user -d 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file' -r
 complete -c pgw -n "__fish_pgw_using_subcommand push" -l password -d 'Password for basic auth; prefer --password-file, since the environment can leak' -r
@@ -103,7 +102,7 @@ json\t'JSON, in the shape the README documents'"
 complete -c pgw -n "__fish_pgw_using_subcommand list" -l sort -d 'Order of the groups (label values in natural order: web-2 before web-10)' -r -f -a "status\t'Failed groups first, then by labels'
 labels\t'By labels: job first, then the other labels'
 age\t'By age: oldest push first'"
-complete -c pgw -n "__fish_pgw_using_subcommand list" -s g -l gateway -d 'The gateway\'s URL, with its route prefix if it has one' -r
+complete -c pgw -n "__fish_pgw_using_subcommand list" -s g -l gateway -d 'The gateway\'s URL, with its route prefix if it has one (default http://localhost:9091; an empty PGW_GATEWAY counts as unset). push and delete take several (-g repeated, or commas in PGW_GATEWAY) and send every request to each; push also takes a push URL (http://gw:9091/metrics/job/JOB/...), whose path names the group' -r
 complete -c pgw -n "__fish_pgw_using_subcommand list" -l ca-cert -d 'PEM file of certificate authorities to trust for https gateways (besides the usual ones)' -r -F
 complete -c pgw -n "__fish_pgw_using_subcommand list" -s u -l user -d 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file' -r
 complete -c pgw -n "__fish_pgw_using_subcommand list" -l password -d 'Password for basic auth; prefer --password-file, since the environment can leak' -r
@@ -123,7 +122,7 @@ complete -c pgw -n "__fish_pgw_using_subcommand delete" -s j -l job -d 'The grou
 complete -c pgw -n "__fish_pgw_using_subcommand delete" -s l -l label -d 'Another grouping label of the group (repeatable); `NAME=` is an empty value' -r
 complete -c pgw -n "__fish_pgw_using_subcommand delete" -s s -l selector -d 'Only groups matching this label selector (`job=node,instance=~web-.*`; `=`, `!=`, `=~`, `!~`)' -r
 complete -c pgw -n "__fish_pgw_using_subcommand delete" -l stale -d 'Only groups whose last successful push is older than this, or that have none (`90s`, `1h`, `2d`)' -r
-complete -c pgw -n "__fish_pgw_using_subcommand delete" -s g -l gateway -d 'The gateway\'s URL, with its route prefix if it has one' -r
+complete -c pgw -n "__fish_pgw_using_subcommand delete" -s g -l gateway -d 'The gateway\'s URL, with its route prefix if it has one (default http://localhost:9091; an empty PGW_GATEWAY counts as unset). push and delete take several (-g repeated, or commas in PGW_GATEWAY) and send every request to each; push also takes a push URL (http://gw:9091/metrics/job/JOB/...), whose path names the group' -r
 complete -c pgw -n "__fish_pgw_using_subcommand delete" -l ca-cert -d 'PEM file of certificate authorities to trust for https gateways (besides the usual ones)' -r -F
 complete -c pgw -n "__fish_pgw_using_subcommand delete" -s u -l user -d 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file' -r
 complete -c pgw -n "__fish_pgw_using_subcommand delete" -l password -d 'Password for basic auth; prefer --password-file, since the environment can leak' -r
@@ -137,7 +136,7 @@ complete -c pgw -n "__fish_pgw_using_subcommand delete" -l fail-if-none -d 'Exit
 complete -c pgw -n "__fish_pgw_using_subcommand delete" -l insecure -d 'Do not check the gateways\' TLS certificates (the connection stays encrypted)'
 complete -c pgw -n "__fish_pgw_using_subcommand delete" -s h -l help -d 'Print help'
 complete -c pgw -n "__fish_pgw_using_subcommand delete" -s V -l version -d 'Print version'
-complete -c pgw -n "__fish_pgw_using_subcommand wipe" -s g -l gateway -d 'The gateway\'s URL, with its route prefix if it has one' -r
+complete -c pgw -n "__fish_pgw_using_subcommand wipe" -s g -l gateway -d 'The gateway\'s URL, with its route prefix if it has one (default http://localhost:9091; an empty PGW_GATEWAY counts as unset). push and delete take several (-g repeated, or commas in PGW_GATEWAY) and send every request to each; push also takes a push URL (http://gw:9091/metrics/job/JOB/...), whose path names the group' -r
 complete -c pgw -n "__fish_pgw_using_subcommand wipe" -l ca-cert -d 'PEM file of certificate authorities to trust for https gateways (besides the usual ones)' -r -F
 complete -c pgw -n "__fish_pgw_using_subcommand wipe" -s u -l user -d 'User name for basic auth; the password comes from PGW_PASSWORD or --password-file' -r
 complete -c pgw -n "__fish_pgw_using_subcommand wipe" -l password -d 'Password for basic auth; prefer --password-file, since the environment can leak' -r
@@ -151,15 +150,15 @@ complete -c pgw -n "__fish_pgw_using_subcommand wipe" -l per-group -d 'Delete th
 complete -c pgw -n "__fish_pgw_using_subcommand wipe" -l insecure -d 'Do not check the gateways\' TLS certificates (the connection stays encrypted)'
 complete -c pgw -n "__fish_pgw_using_subcommand wipe" -s h -l help -d 'Print help'
 complete -c pgw -n "__fish_pgw_using_subcommand wipe" -s V -l version -d 'Print version'
-complete -c pgw -n "__fish_pgw_using_subcommand relay" -l from -d 'Exporter to scrape, as URL or JOB=URL (repeatable; each goes to its own group)' -r
+complete -c pgw -n "__fish_pgw_using_subcommand relay" -l from -d 'Exporter to scrape, as URL or JOB=URL (repeatable; each goes to its own group). As in Prometheus\' targets, `host:9100` means http://host:9100/metrics' -r
 complete -c pgw -n "__fish_pgw_using_subcommand relay" -s j -l job -d 'Job of the exporters given without JOB= in --from' -r
 complete -c pgw -n "__fish_pgw_using_subcommand relay" -l instance -d 'The instance label of the groups (default: this host\'s name)' -r
 complete -c pgw -n "__fish_pgw_using_subcommand relay" -s l -l label -d 'A further grouping label (repeatable)' -r
 complete -c pgw -n "__fish_pgw_using_subcommand relay" -l every -d 'Keep running, scraping and pushing once per interval (with a little jitter). A failed push is then retried until the next cycle is due, instead of --retries times' -r
 complete -c pgw -n "__fish_pgw_using_subcommand relay" -l scrape-timeout -d 'Time limit of a scrape (default: 10s, and at most half the interval)' -r
 complete -c pgw -n "__fish_pgw_using_subcommand relay" -l max-size -d 'Largest exporter answer accepted, in bytes after decompression; a larger one is a failed scrape' -r
-complete -c pgw -n "__fish_pgw_using_subcommand relay" -l keep -d 'Relay only the metric families whose name matches this regex (whole name; repeatable)' -r
-complete -c pgw -n "__fish_pgw_using_subcommand relay" -l drop -d 'Leave out the metric families whose name matches this regex (whole name; repeatable)' -r
+complete -c pgw -n "__fish_pgw_using_subcommand relay" -l keep -d 'Relay only the metric families whose name matches this regex (repeatable). Anchored as in Prometheus: it must match the whole name, so a prefix is `node_load.*`; a warning says when the filters leave no family' -r
+complete -c pgw -n "__fish_pgw_using_subcommand relay" -l drop -d 'Leave out the metric families whose name matches this regex (whole name, anchored; repeatable)' -r
 complete -c pgw -n "__fish_pgw_using_subcommand relay" -l expire-after -d 'Ask `pgw serve` to delete a group not pushed for this long (header Pgw-Expire-After; the official server ignores it). Default with --every: 3 intervals; 0s: never' -r
 complete -c pgw -n "__fish_pgw_using_subcommand relay" -l remote-write -d 'Also (or instead) send the samples with the Prometheus remote-write protocol to this URL (repeatable)' -r
 complete -c pgw -n "__fish_pgw_using_subcommand relay" -l log.level -d 'Only log messages at or above this level' -r -f -a "debug\t''
@@ -168,7 +167,7 @@ warn\t''
 error\t''"
 complete -c pgw -n "__fish_pgw_using_subcommand relay" -l log.format -d 'Output format of log messages' -r -f -a "logfmt\t''
 json\t''"
-complete -c pgw -n "__fish_pgw_using_subcommand relay" -s g -l gateway -d 'A gateway\'s URL (repeatable; default http://localhost:9091 unless --remote-write is given)' -r
+complete -c pgw -n "__fish_pgw_using_subcommand relay" -s g -l gateway -d 'A gateway\'s URL (repeatable, or commas in PGW_GATEWAY; default http://localhost:9091 unless --remote-write is given; an empty PGW_GATEWAY counts as unset)' -r
 complete -c pgw -n "__fish_pgw_using_subcommand relay" -l fanout -d 'With several gateways: give every push to all of them, or each group to one chosen by hash' -r -f -a "all\t'Every gateway gets every push'
 hash\t'Each group goes to one gateway, chosen by a consistent hash of its grouping key'"
 complete -c pgw -n "__fish_pgw_using_subcommand relay" -l ca-cert -d 'PEM file of certificate authorities to trust for https gateways (besides the usual ones)' -r -F
@@ -182,14 +181,10 @@ complete -c pgw -n "__fish_pgw_using_subcommand relay" -l retries -d 'Retries (w
 complete -c pgw -n "__fish_pgw_using_subcommand relay" -l insecure -d 'Do not check the gateways\' TLS certificates (the connection stays encrypted)'
 complete -c pgw -n "__fish_pgw_using_subcommand relay" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pgw -n "__fish_pgw_using_subcommand relay" -s V -l version -d 'Print version'
-complete -c pgw -n "__fish_pgw_using_subcommand generate" -l out -d 'Directory under which man/ and completions/ are written' -r -F
-complete -c pgw -n "__fish_pgw_using_subcommand generate" -s h -l help -d 'Print help'
-complete -c pgw -n "__fish_pgw_using_subcommand generate" -s V -l version -d 'Print version'
-complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve push list delete wipe relay generate help" -f -a "serve" -d 'Run a Pushgateway server, a drop-in replacement for the official one'
-complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve push list delete wipe relay generate help" -f -a "push" -d 'Push metrics to a gateway: from arguments, files or stdin, or about a command it runs'
-complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve push list delete wipe relay generate help" -f -a "list" -d 'List a gateway\'s groups, or the metrics of one group'
-complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve push list delete wipe relay generate help" -f -a "delete" -d 'Delete one group, or every group matching a selector and/or not pushed for a while'
-complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve push list delete wipe relay generate help" -f -a "wipe" -d 'Delete every group of a gateway'
-complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve push list delete wipe relay generate help" -f -a "relay" -d 'Scrape exporters and push what they expose to gateways (or remote write), once or every interval'
-complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve push list delete wipe relay generate help" -f -a "generate" -d 'Write the man pages (man/) and shell completions (completions/) from these definitions'
-complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve push list delete wipe relay generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve push list delete wipe relay help" -f -a "serve" -d 'Run a Pushgateway server, a drop-in replacement for the official one'
+complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve push list delete wipe relay help" -f -a "push" -d 'Push metrics to a gateway; replaces the group (PUT) unless --add (POST, like curl\'s)'
+complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve push list delete wipe relay help" -f -a "list" -d 'List a gateway\'s groups, or the metrics of one group'
+complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve push list delete wipe relay help" -f -a "delete" -d 'Delete one group, or every group matching a selector and/or not pushed for a while'
+complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve push list delete wipe relay help" -f -a "wipe" -d 'Delete every group of a gateway'
+complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve push list delete wipe relay help" -f -a "relay" -d 'Scrape exporters and push what they expose to gateways (or remote write), once or every interval'
+complete -c pgw -n "__fish_pgw_using_subcommand help; and not __fish_seen_subcommand_from serve push list delete wipe relay help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

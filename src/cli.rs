@@ -23,7 +23,9 @@ pub(crate) enum Command {
     #[command(after_help = SERVE_EXAMPLES)]
     Serve(ServeArgs),
 
-    /// Push metrics to a gateway: from arguments, files or stdin, or about a command it runs.
+    /// Push metrics to a gateway; replaces the group (PUT) unless --add (POST, like curl's).
+    ///
+    /// The metrics come from arguments, files or stdin, or are about a command it runs.
     #[command(after_help = PUSH_EXAMPLES)]
     Push(PushArgs),
 
@@ -202,18 +204,26 @@ failed runs. Alert when it is older than a day:
   time() - pgw_job_last_success_time_seconds{job=\"nightly-backup\"} > 86400
 
 --replace (PUT, the default) makes the group hold exactly what is pushed: every family the
-group had before is gone. --add (POST) replaces only the families named in this push and
-keeps the group's others.
+group had before is gone. --add (POST, what curl --data-binary does) replaces only the
+families named in this push and keeps the group's others. On a terminal, pgw says which
+families a default replace removed.
 
-Exit codes: 0 pushed, 3 bad input (nothing sent), 4 gateway unreachable, 5 timed out,
-6 refused by the gateway (4xx), 7 gateway failed (5xx); with a wrapped command, its own code.";
+A push URL works as in curl: pgw push http://gw:9091/metrics/job/backup/instance/db1 a=1
+(or -g with that URL) pushes to that group; -j/-l may be given too if they name the same one.
+Stdin is read when no metric arguments or files are given, or with -f -; metrics in
+arguments with data waiting on stdin are refused (exit 2) rather than dropping stdin.
+Several -g (or PGW_GATEWAY=URL,URL) push to each gateway; the worst failure is the exit code.
+
+Exit codes: 0 pushed, 2 wrong command line, 3 bad input (nothing sent), 4 gateway unreachable,
+5 timed out, 6 refused by the gateway (4xx) or not a gateway, 7 gateway failed (5xx); with a
+wrapped command, its own code.";
 
 /// `pgw push` flags.
 #[derive(Debug, Args)]
 pub(crate) struct PushArgs {
-    /// The job label of the group to push to.
+    /// The job label of the group to push to (needed unless a push URL names the group).
     #[arg(short = 'j', long, value_name = "JOB")]
-    pub(crate) job: String,
+    pub(crate) job: Option<String>,
 
     /// Another grouping label of the group, NAME=VALUE (repeatable); any value works, even empty or with `/`.
     #[arg(short = 'l', long = "label", value_name = "NAME=VALUE")]
@@ -319,15 +329,18 @@ pub(crate) struct LogArgs {
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Gateway")]
 pub(crate) struct GatewayArgs {
-    /// The gateway's URL, with its route prefix if it has one.
+    /// The gateway's URL, with its route prefix if it has one (default http://localhost:9091; an
+    /// empty PGW_GATEWAY counts as unset). push and delete take several (-g repeated, or commas in
+    /// PGW_GATEWAY) and send every request to each; push also takes a push URL
+    /// (http://gw:9091/metrics/job/JOB/...), whose path names the group.
     #[arg(
         short = 'g',
-        long,
+        long = "gateway",
         env = "PGW_GATEWAY",
         value_name = "URL",
-        default_value = "http://localhost:9091"
+        value_delimiter = ','
     )]
-    pub(crate) gateway: String,
+    pub(crate) gateways: Vec<String>,
 
     #[command(flatten)]
     pub(crate) connection: ConnectionArgs,
@@ -498,7 +511,7 @@ pub(crate) enum SortOrder {
 }
 
 /// `pgw delete` flags.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(group(clap::ArgGroup::new("what").required(true).multiple(true).args(["group", "job", "selector", "stale"])))]
 pub(crate) struct DeleteArgs {
     #[command(flatten)]
@@ -570,7 +583,8 @@ scrape fails the group holds only those. Exit codes: see the README (9: the expo
 /// commands, except that `-g` may be repeated.
 #[derive(Debug, Args)]
 pub(crate) struct RelayArgs {
-    /// Exporter to scrape, as URL or JOB=URL (repeatable; each goes to its own group).
+    /// Exporter to scrape, as URL or JOB=URL (repeatable; each goes to its own group). As in
+    /// Prometheus' targets, `host:9100` means http://host:9100/metrics.
     #[arg(long, value_name = "[JOB=]URL", required = true)]
     pub(crate) from: Vec<String>,
 
@@ -599,11 +613,13 @@ pub(crate) struct RelayArgs {
     #[arg(long, value_name = "BYTES", default_value_t = 16 << 20)]
     pub(crate) max_size: usize,
 
-    /// Relay only the metric families whose name matches this regex (whole name; repeatable).
+    /// Relay only the metric families whose name matches this regex (repeatable). Anchored as in
+    /// Prometheus: it must match the whole name, so a prefix is `node_load.*`; a warning says
+    /// when the filters leave no family.
     #[arg(long, value_name = "REGEX")]
     pub(crate) keep: Vec<String>,
 
-    /// Leave out the metric families whose name matches this regex (whole name; repeatable).
+    /// Leave out the metric families whose name matches this regex (whole name, anchored; repeatable).
     #[arg(long, value_name = "REGEX")]
     pub(crate) drop: Vec<String>,
 
@@ -619,7 +635,8 @@ pub(crate) struct RelayArgs {
     #[command(flatten)]
     pub(crate) log: LogArgs,
 
-    /// A gateway's URL (repeatable; default http://localhost:9091 unless --remote-write is given).
+    /// A gateway's URL (repeatable, or commas in PGW_GATEWAY; default http://localhost:9091 unless
+    /// --remote-write is given; an empty PGW_GATEWAY counts as unset).
     #[arg(
         short = 'g',
         long = "gateway",

@@ -63,6 +63,25 @@ pub(crate) enum GatewayError {
         message: Message,
         attempts: Attempts,
     },
+    /// What answered is not a Pushgateway (Prometheus, an exporter, a web
+    /// server, a gateway without its route prefix): a wrong URL, which no
+    /// retry fixes.
+    #[error("{url} does not look like a Pushgateway: {method} {path} {answer}")]
+    NotAGateway {
+        url: String,
+        method: String,
+        path: String,
+        answer: String,
+    },
+}
+
+/// Several gateways were asked and some failed; each failure has been
+/// printed with its gateway already. The worst of them picks the exit code.
+#[derive(Debug, thiserror::Error)]
+#[error("{summary}")]
+pub(crate) struct SomeGatewaysFailed {
+    pub(crate) summary: String,
+    pub(crate) worst: anyhow::Error,
 }
 
 impl GatewayError {

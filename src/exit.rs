@@ -3,7 +3,9 @@
 //! before any of this runs; the flags the commands check themselves, while
 //! turning them into options, fail with `error::Usage` for the same code.
 
-use crate::error::{BadInput, ExporterFailed, GatewayError, NothingMatched, Usage};
+use crate::error::{
+    BadInput, ExporterFailed, GatewayError, NothingMatched, SomeGatewaysFailed, Usage,
+};
 
 /// Exit codes of pgw, documented in the README and the man pages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,7 +22,8 @@ pub enum Code {
     Unreachable = 4,
     /// The gateway did not answer in time.
     TimedOut = 5,
-    /// The gateway refused the request (4xx).
+    /// The gateway refused the request (4xx), or what answered at the URL
+    /// is not a gateway.
     Rejected = 6,
     /// The gateway failed (5xx).
     GatewayFailed = 7,
@@ -52,7 +55,10 @@ pub(crate) const TABLE: &[(Code, &str)] = &[
         "the gateway could not be reached (connection refused, DNS, TLS)",
     ),
     (Code::TimedOut, "the gateway did not answer in time"),
-    (Code::Rejected, "the gateway refused the request (4xx)"),
+    (
+        Code::Rejected,
+        "the gateway refused the request (4xx), or what answered is not a Pushgateway",
+    ),
     (Code::GatewayFailed, "the gateway failed (5xx)"),
     (
         Code::NothingMatched,
@@ -74,7 +80,11 @@ pub fn code_for(err: &anyhow::Error) -> Code {
                 GatewayError::TimedOut { .. } => Code::TimedOut,
                 GatewayError::Rejected { .. } => Code::Rejected,
                 GatewayError::Failed { .. } => Code::GatewayFailed,
+                GatewayError::NotAGateway { .. } => Code::Rejected,
             };
+        }
+        if let Some(several) = cause.downcast_ref::<SomeGatewaysFailed>() {
+            return code_for(&several.worst);
         }
         if cause.is::<BadInput>()
             || cause.is::<crate::client::selector::SelectorError>()

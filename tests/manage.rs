@@ -846,10 +846,12 @@ fn route_prefix_refusals_and_failures() {
     expect(0, &["delete", "-g", &url, "-j", "a"]);
     wait_groups(&url, &[]);
 
-    // Without the prefix every path is unknown: a refusal (4xx), exit 6.
+    // Without the prefix every path is unknown: not a gateway there, exit 6,
+    // with a word about the prefix.
     let run = expect(6, &["list", "-g", &g.url()]);
     assert!(
-        run.stderr.contains("refused GET /api/v1/metrics with 404"),
+        run.stderr.contains("GET /api/v1/metrics was answered 404")
+            && run.stderr.contains("route prefix needs it in the URL"),
         "{run:#?}"
     );
 

@@ -17,3 +17,4 @@ mod serve;
 mod startup;
 mod terminal;
 mod ui;
+mod urls;

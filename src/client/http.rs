@@ -18,6 +18,7 @@ use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 
 use crate::error::{Attempts, BadInput, GatewayError, Message, Status, Usage};
+use crate::grouping::GroupingKey;
 
 /// An answer of the gateway, read whole.
 #[derive(Debug, Clone)]
@@ -128,7 +129,11 @@ impl Gateway {
             attempt += 1;
             let result = self.send_once(method, path, headers, body, attempt);
             let retry = match &result {
-                Ok(_) | Err(GatewayError::Rejected { .. }) => false,
+                Ok(_) | Err(GatewayError::Rejected { .. } | GatewayError::NotAGateway { .. }) => {
+                    false
+                }
+                // A server that speaks plain HTTP will not start speaking TLS.
+                Err(GatewayError::Unreachable { cause, .. }) if cause == PLAIN_HTTP => false,
                 Err(_) => attempt <= self.retries,
             };
             if !retry {
@@ -192,6 +197,28 @@ impl Gateway {
         // A body that breaks off is still worth showing as far as it came.
         let _ = response.into_reader().take(limit).read_to_end(&mut body);
         let reply = Reply { content_type, body };
+        // Only a read's answer must be JSON: a gateway may answer a change
+        // with an empty 2xx whatever was asked for.
+        let expects_json = method == "GET"
+            && headers
+                .iter()
+                .any(|(k, v)| k.eq_ignore_ascii_case("accept") && v.contains("json"));
+        if let Some(answer) = not_a_gateway(status, &reply, path, expects_json) {
+            let answer = match (status, self.identify()) {
+                (404, Some(what)) => format!("{answer}; {what}"),
+                (404, None) => format!(
+                    "{answer}; a gateway with a route prefix needs it in the URL \
+                     (-g http://host:9091/PREFIX)"
+                ),
+                _ => answer,
+            };
+            return Err(GatewayError::NotAGateway {
+                url: self.base.clone(),
+                method: method.to_string(),
+                path: path.to_string(),
+                answer,
+            });
+        }
         match status {
             200..=299 => Ok(reply),
             400..=499 => Err(GatewayError::Rejected {
@@ -211,6 +238,80 @@ impl Gateway {
             }),
         }
     }
+}
+
+impl Gateway {
+    /// What answered at the base URL, when it is not a gateway: Prometheus
+    /// (and the servers that copy its API) say so at
+    /// `/api/v1/status/buildinfo`, which no Pushgateway has. One attempt,
+    /// and nothing when it says nothing.
+    fn identify(&self) -> Option<String> {
+        let url = format!("{}/api/v1/status/buildinfo", self.base);
+        let mut req = self.agent.get(&url);
+        if let Some(auth) = &self.authorization {
+            req = req.set("Authorization", auth);
+        }
+        let response = req.call().ok()?;
+        let mut body = Vec::new();
+        let _ = response.into_reader().take(64 << 10).read_to_end(&mut body);
+        let doc: serde_json::Value = serde_json::from_slice(&body).ok()?;
+        let version = doc["data"]["version"].as_str()?;
+        Some(format!(
+            "it is Prometheus {version} (its /api/v1/status/buildinfo says so)"
+        ))
+    }
+}
+
+/// The cause given for an `https://` URL whose server answered the TLS
+/// handshake in plain HTTP (rustls says `InvalidContentType`).
+const PLAIN_HTTP: &str = "the server answered plain HTTP to a TLS handshake: use http://";
+
+/// How an answer shows that no Pushgateway (nor pgw) is at the URL, if it
+/// does. A gateway never answers HTML to a request of the client commands
+/// (node_exporter answers its page, 200, to any method and path, so a push
+/// would seem to succeed), answers its JSON API with JSON, and never 404s
+/// a push path or `/api/v1/metrics` (Prometheus does, with Go's `404 page
+/// not found`; so does a gateway whose route prefix is missing from the URL).
+fn not_a_gateway(status: u16, reply: &Reply, path: &str, expects_json: bool) -> Option<String> {
+    let is_html = reply
+        .content_type
+        .as_deref()
+        .is_some_and(|c| c.contains("html"));
+    let answered = format!("was answered {}", Status(status));
+    if (200..300).contains(&status) {
+        if is_html {
+            return Some(match html_title(&reply.text()) {
+                Some(t) => format!("{answered} with an HTML page titled {t:?}"),
+                None => format!("{answered} with an HTML page"),
+            });
+        }
+        let body = reply.text();
+        if expects_json && !body.trim_start().starts_with('{') {
+            let ct = reply.content_type.as_deref().unwrap_or("no Content-Type");
+            return Some(format!("{answered} with {ct}, not JSON"));
+        }
+        return None;
+    }
+    let gateway_path = path.starts_with("/metrics/job") || path.starts_with("/api/v1/metrics");
+    if status == 404 && gateway_path {
+        let text = short_message(reply);
+        let said = if text.is_empty() {
+            String::new()
+        } else {
+            format!(" ({text:?})")
+        };
+        return Some(format!("{answered}{said}"));
+    }
+    None
+}
+
+/// The text of an HTML page's `<title>`, to say what answered.
+pub(crate) fn html_title(html: &str) -> Option<String> {
+    let lower = html.to_ascii_lowercase();
+    let start = lower.find("<title>")? + "<title>".len();
+    let end = start + lower[start..].find("</title>")?;
+    let title = html[start..end].trim();
+    (!title.is_empty()).then(|| title.chars().take(80).collect())
 }
 
 /// Exponential backoff from 250 ms, capped at 8 s, with up to 25 % jitter so
@@ -260,6 +361,11 @@ fn is_timeout(t: &ureq::Transport) -> bool {
 }
 
 pub(crate) fn transport_cause(t: &ureq::Transport) -> String {
+    // rustls reads an HTTP answer as a TLS record of an unknown type.
+    let is_tls = t.kind() == ureq::ErrorKind::ConnectionFailed || t.to_string().contains("tls");
+    if is_tls && format!("{t:?}{t}").contains("InvalidContentType") {
+        return PLAIN_HTTP.to_string();
+    }
     let mut out = t.message().map(str::to_string).unwrap_or_default();
     let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(t);
     while let Some(e) = source {
@@ -311,6 +417,67 @@ pub(crate) fn normalize_base(gateway: &str) -> Result<String, Usage> {
         )));
     }
     Ok(full.trim_end_matches('/').to_string())
+}
+
+/// A `--gateway` value taken apart: the gateway's base URL and, when the
+/// value was a push URL (`http://gw:9091/metrics/job/x/instance/y`, as
+/// pasted from a curl line), the group it names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct GatewayUrl {
+    /// As [`normalize_base`] returns it, without the push path.
+    pub(crate) base: String,
+    pub(crate) key: Option<GroupingKey>,
+    /// Said once on stderr: how the value was read, when it was not taken
+    /// as it is.
+    pub(crate) note: Option<String>,
+}
+
+/// Reads a `--gateway` value. A path that ends in `/metrics` is the
+/// gateway's scrape URL: the gateway is what comes before it (with a note,
+/// since `/metrics/metrics/job/...` would otherwise get a bare 404). A path
+/// with `/metrics/job/...` is a push URL: its group is read as the gateway
+/// reads it (percent-decoding, then `@base64`), so nothing is lost.
+pub(crate) fn parse_gateway(gateway: &str) -> anyhow::Result<GatewayUrl> {
+    let full = normalize_base(gateway)?;
+    let (scheme, rest) = full.split_once("://").expect("normalize_base checked it");
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let push_at = path.match_indices("/metrics/job").find_map(|(i, m)| {
+        let after = &path[i + m.len()..];
+        (after.is_empty() || after.starts_with(['/', '@'])).then_some(i)
+    });
+    if let Some(at) = push_at {
+        let base = format!("{scheme}://{authority}{}", &path[..at]);
+        let bad = |why: String| BadInput(format!("--gateway {gateway:?}: {why}"));
+        let rest = percent_encoding::percent_decode_str(&path[at + "/metrics/job".len()..])
+            .decode_utf8()
+            .map_err(|_| bad("the push path is not UTF-8 after percent-decoding".into()))?;
+        let key = match GroupingKey::from_path(&rest) {
+            Some(Ok(key)) => key,
+            Some(Err(e)) => return Err(bad(format!("the push URL's group: {e}")).into()),
+            None => return Err(bad("the push URL names no job (/metrics/job/JOB)".into()).into()),
+        };
+        return Ok(GatewayUrl {
+            base,
+            key: Some(key),
+            note: None,
+        });
+    }
+    if let Some(prefix) = path.strip_suffix("/metrics") {
+        let base = format!("{scheme}://{authority}{prefix}");
+        return Ok(GatewayUrl {
+            note: Some(format!(
+                "--gateway {gateway}: /metrics is where the gateway is scraped, not part of its \
+                 URL; pushing to {base}"
+            )),
+            base,
+            key: None,
+        });
+    }
+    Ok(GatewayUrl {
+        base: full,
+        key: None,
+        note: None,
+    })
 }
 
 /// The `Authorization` header for `credentials`, reading the secret files.
@@ -425,6 +592,77 @@ mod tests {
         assert!(normalize_base("http://:9091/x").is_err());
         assert_eq!(normalize_base("[::1]:9091").unwrap(), "http://[::1]:9091");
         assert!(normalize_base("http://x/?a=1").is_err());
+    }
+
+    #[test]
+    fn pasted_urls_are_taken_apart() {
+        let u = parse_gateway("http://gw:9091/metrics").unwrap();
+        assert_eq!(u.base, "http://gw:9091");
+        assert!(u
+            .note
+            .unwrap()
+            .contains("/metrics is where the gateway is scraped"));
+        let u = parse_gateway("https://gw/pgw/metrics/").unwrap();
+        assert_eq!(u.base, "https://gw/pgw");
+        let u = parse_gateway("gw:9091/metrics/job/x/instance/y").unwrap();
+        assert_eq!(u.base, "http://gw:9091");
+        assert_eq!(
+            u.key.unwrap(),
+            GroupingKey::new([("job", "x"), ("instance", "y")])
+        );
+        assert!(u.note.is_none());
+        // `@base64` and percent-encoding, as the gateway reads them.
+        let u =
+            parse_gateway("http://gw/p/metrics/job@base64/YS9i/path@base64/=/dc/e%20u").unwrap();
+        assert_eq!(u.base, "http://gw/p");
+        assert_eq!(
+            u.key.unwrap(),
+            GroupingKey::new([("job", "a/b"), ("path", ""), ("dc", "e u")])
+        );
+        let err = |g: &str| format!("{:#}", parse_gateway(g).unwrap_err());
+        assert!(err("http://gw/metrics/job/x/instance").contains("odd number"));
+        assert!(err("http://gw/metrics/job").contains("names no job"));
+        assert_eq!(
+            parse_gateway("http://gw/metricsx").unwrap().base,
+            "http://gw/metricsx"
+        );
+        assert_eq!(parse_gateway("http://gw/pgw").unwrap().note, None);
+    }
+
+    #[test]
+    fn answers_that_are_not_from_a_gateway() {
+        let reply = |ct: &str, body: &str| Reply {
+            content_type: Some(ct.to_string()),
+            body: body.as_bytes().to_vec(),
+        };
+        let page = reply(
+            "text/html; charset=utf-8",
+            "<html><head><title>Node Exporter</title>",
+        );
+        let what = not_a_gateway(200, &page, "/metrics/job/x", false).unwrap();
+        assert!(
+            what.contains("HTML page titled \"Node Exporter\""),
+            "{what}"
+        );
+        let text = reply("text/plain", "hello");
+        assert!(not_a_gateway(200, &text, "/api/v1/metrics", true)
+            .unwrap()
+            .contains("not JSON"));
+        assert!(not_a_gateway(
+            200,
+            &reply("application/json", "{}"),
+            "/api/v1/metrics",
+            true
+        )
+        .is_none());
+        assert!(not_a_gateway(202, &reply("text/plain", ""), "/metrics/job/x", false).is_none());
+        let nf = reply("text/plain", "404 page not found\n");
+        assert!(not_a_gateway(404, &nf, "/metrics/job/x", false)
+            .unwrap()
+            .contains("\"404 page not found\""));
+        // The official server's answer to pgw's bulk clean-up, which delete
+        // falls back from.
+        assert!(not_a_gateway(404, &nf, "/api/v1/groups?match=x", true).is_none());
     }
 
     #[test]

@@ -129,6 +129,18 @@ fn write_page(
     Ok(())
 }
 
+/// The command without its hidden subcommands: the completion generators
+/// offer hidden subcommands (and `help <hidden>`), and clap cannot remove a
+/// subcommand, so the root is rebuilt around the visible ones.
+fn visible(full: clap::Command) -> clap::Command {
+    clap::Command::new("pgw")
+        .about(full.get_about().cloned().unwrap_or_default())
+        .version(env!("CARGO_PKG_VERSION"))
+        .propagate_version(true)
+        .subcommand_required(true)
+        .subcommands(full.get_subcommands().filter(|c| !c.is_hide_set()).cloned())
+}
+
 fn write_completions(dir: &Path) -> anyhow::Result<()> {
     for shell in [
         Shell::Bash,
@@ -137,7 +149,7 @@ fn write_completions(dir: &Path) -> anyhow::Result<()> {
         Shell::PowerShell,
         Shell::Elvish,
     ] {
-        let mut cmd = Cli::command();
+        let mut cmd = visible(Cli::command());
         clap_complete::generate_to(shell, &mut cmd, "pgw", dir)
             .with_context(|| format!("cannot write the {shell} completions"))?;
     }

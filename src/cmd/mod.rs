@@ -16,11 +16,12 @@ use std::collections::HashSet;
 
 use anyhow::Context as _;
 
-use crate::cli::{Cli, Command, ConnectionArgs, FilterArgs, GatewayArgs, KeyArgs};
+use crate::cli::{Cli, Command, ConnectionArgs, DeleteArgs, FilterArgs, GatewayArgs, KeyArgs};
 use crate::client::groups::{self, Filter};
 use crate::client::selector::Selector;
 use crate::client::{self, Credentials, Secret};
-use crate::error::Usage;
+use crate::error::{SomeGatewaysFailed, Usage};
+use crate::exit;
 use crate::grouping::GroupingKey;
 
 /// Runs the subcommand of a parsed command line. `Ok` carries the exit code
@@ -30,7 +31,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Serve(args) => serve::run(args).map(|()| 0),
         Command::List(args) => list::run(args).map(|()| 0),
-        Command::Delete(args) => delete::run(args).map(|()| 0),
+        Command::Delete(args) => delete_everywhere(args).map(|()| 0),
         Command::Wipe(args) => wipe::run(args).map(|()| 0),
         Command::Relay(args) => relay::run(args),
         Command::Generate(args) => generate::run(args).map(|()| 0),
@@ -38,12 +39,164 @@ pub fn execute(cli: Cli) -> anyhow::Result<i32> {
     }
 }
 
-/// `-g` and the connection flags of `push`, `list`, `delete` and `wipe`.
+/// The gateway of the client commands when neither `-g` nor `PGW_GATEWAY`
+/// names one.
+pub(crate) const DEFAULT_GATEWAY: &str = "http://localhost:9091";
+
+/// The `-g` values as given, or `PGW_GATEWAY`'s comma-separated list. A
+/// variable that is set but empty (`PGW_GATEWAY=` in a unit file or a
+/// crontab) means unset, as an empty `http_proxy` does for curl; so do the
+/// empty items of a list (`a,`), which only a variable has. `-g ""` on the
+/// command line stays an error.
+pub(crate) fn gateway_values(values: &[String]) -> Vec<String> {
+    let from_env = std::env::var("PGW_GATEWAY")
+        .is_ok_and(|v| v.split(',').map(str::to_string).collect::<Vec<_>>() == values);
+    if !from_env {
+        return values.to_vec();
+    }
+    values
+        .iter()
+        .map(|v| v.trim())
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Every gateway `-g` (repeated) or `PGW_GATEWAY` names, the default when
+/// none, each read by [`client::parse_gateway`]; its note, if any, is said
+/// here, once.
+pub(crate) fn gateway_urls(args: &GatewayArgs) -> anyhow::Result<Vec<client::GatewayUrl>> {
+    let mut values = gateway_values(&args.gateways);
+    if values.is_empty() {
+        values.push(DEFAULT_GATEWAY.to_string());
+    }
+    let mut out: Vec<client::GatewayUrl> = Vec::new();
+    for value in &values {
+        let url = client::parse_gateway(value)?;
+        if out.iter().any(|u| u.base == url.base) {
+            return Err(Usage(format!(
+                "--gateway {}: the gateway is given twice",
+                url.base
+            ))
+            .into());
+        }
+        if let Some(note) = &url.note {
+            eprintln!("pgw: note: {note}");
+        }
+        out.push(url);
+    }
+    Ok(out)
+}
+
+/// `-g` and the connection flags of the commands that talk to one gateway
+/// (`list`, `wipe`, and `delete` once per gateway): a push URL is refused,
+/// since these name their groups with their own flags.
 pub(crate) fn gateway_options(args: &GatewayArgs) -> anyhow::Result<client::Options> {
+    let urls = gateway_urls(args)?;
+    let [url] = &urls[..] else {
+        return Err(Usage(format!(
+            "{} gateways are given (-g or PGW_GATEWAY), and this command reads one; \
+             give it -g URL",
+            urls.len()
+        ))
+        .into());
+    };
+    refuse_push_url(url)?;
     Ok(client::Options {
-        url: client::normalize_base(&args.gateway)?,
+        url: url.base.clone(),
         connection: connection(&args.connection)?,
     })
+}
+
+fn refuse_push_url(url: &client::GatewayUrl) -> Result<(), Usage> {
+    match &url.key {
+        Some(key) => Err(Usage(format!(
+            "--gateway: {}{} is the push URL of the group {key}; this command takes the \
+             gateway's URL, {}, and the group as -j/-l or GROUP",
+            url.base,
+            key.to_path(),
+            url.base
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// `pgw delete` against every gateway given, each with the same flags.
+fn delete_everywhere(args: DeleteArgs) -> anyhow::Result<()> {
+    let urls = gateway_urls(&args.gateway)?;
+    for url in &urls {
+        refuse_push_url(url)?;
+    }
+    let bases: Vec<String> = urls.into_iter().map(|u| u.base).collect();
+    on_each_gateway(&bases, |i| {
+        let mut one = args.clone();
+        one.gateway.gateways = vec![bases[i].clone()];
+        delete::run(one)
+    })
+}
+
+/// Runs `act` for each gateway in `bases` (by index), one after the other,
+/// as `pgw push` and `pgw delete` do with several `-g`: every gateway gets
+/// the request whatever happened at the others. With one gateway its error
+/// is the error. With several, when any failed, one line per gateway says
+/// how it went, and the error says which failed; its exit code is the worst
+/// of theirs, in the order of [`severity`].
+pub(crate) fn on_each_gateway(
+    bases: &[String],
+    mut act: impl FnMut(usize) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    if bases.len() == 1 {
+        return act(0);
+    }
+    let results: Vec<anyhow::Result<()>> = (0..bases.len()).map(&mut act).collect();
+    let failed: Vec<&str> = bases
+        .iter()
+        .zip(&results)
+        .filter(|(_, r)| r.is_err())
+        .map(|(b, _)| b.as_str())
+        .collect();
+    if failed.is_empty() {
+        return Ok(());
+    }
+    let summary = format!(
+        "{} of {} gateways failed: {}",
+        failed.len(),
+        bases.len(),
+        failed.join(", ")
+    );
+    let mut worst: Option<anyhow::Error> = None;
+    for (base, result) in bases.iter().zip(results) {
+        match result {
+            Ok(()) => eprintln!("pgw: {base}: ok"),
+            Err(e) => {
+                eprintln!("pgw: {base}: error: {e:#}");
+                let worse = worst
+                    .as_ref()
+                    .is_none_or(|w| severity(exit::code_for(&e)) > severity(exit::code_for(w)));
+                if worse {
+                    worst = Some(e);
+                }
+            }
+        }
+    }
+    let worst = worst.expect("at least one gateway failed");
+    Err(SomeGatewaysFailed { summary, worst }.into())
+}
+
+/// Which failure at one of several gateways picks the exit code: a refusal
+/// (6), which no retry fixes, over a gateway's own failure (7), a time-out
+/// (5), an unreachable gateway (4), any other error (1), and last a gateway
+/// that had nothing to delete (8, `--fail-if-none`).
+fn severity(code: exit::Code) -> u8 {
+    match code {
+        exit::Code::Rejected => 6,
+        exit::Code::GatewayFailed => 5,
+        exit::Code::TimedOut => 4,
+        exit::Code::Unreachable => 3,
+        exit::Code::NothingMatched => 1,
+        exit::Code::Ok => 0,
+        _ => 2,
+    }
 }
 
 /// TLS, credentials, time limit and retries: the same flags for every

@@ -83,19 +83,26 @@ struct Config {
     expire_after: Option<Duration>,
     gzip: GzipMode,
     command: Option<Vec<String>>,
-    /// `None` with `--dry-run`, which reaches no gateway and does not
-    /// check its flags.
-    gateway: Option<client::Options>,
+    /// Every gateway to push to; `None` with `--dry-run`, which reaches no
+    /// gateway and does not check the connection flags.
+    gateways: Option<Vec<client::Options>>,
+    /// Whether the user left the method to the default (PUT), to be told
+    /// when a replace removes families.
+    default_replace: bool,
 }
 
 pub(crate) fn run(args: PushArgs) -> anyhow::Result<i32> {
     let stdin_is_terminal = std::io::stdin().is_terminal();
-    let config = Config::from_args(args, stdin_is_terminal)?;
+    let config = Config::from_args(args, stdin_is_terminal, &stdin_has_data)?;
     // The gateway flags (URL, credential files, CA) are checked before any
     // input is read, so a typo there does not swallow a pipeline's output.
-    let gateway = match &config.gateway {
+    let gateways = match &config.gateways {
         None => None,
-        Some(options) => Some(Gateway::new(options)?),
+        Some(all) => Some(
+            all.iter()
+                .map(Gateway::new)
+                .collect::<anyhow::Result<Vec<Gateway>>>()?,
+        ),
     };
     let mut families = config.arg_families.clone();
     for source in &config.sources {
@@ -108,8 +115,8 @@ pub(crate) fn run(args: PushArgs) -> anyhow::Result<i32> {
             let mut all = families.clone();
             all.extend(wrap::families(&wrap::Outcome::placeholder()));
             check(&all, &config.key)?;
-            let gateway = gateway.expect("--dry-run conflicts with a command");
-            wrap::run(gateway, &config, families, argv)
+            let gateways = gateways.expect("--dry-run conflicts with a command");
+            wrap::run(gateways, &config, families, argv)
         }
         None => {
             // An empty PUT would leave the group with nothing but its push
@@ -125,12 +132,16 @@ pub(crate) fn run(args: PushArgs) -> anyhow::Result<i32> {
             }
             check(&families, &config.key)?;
             let body = render_body(&families);
-            match gateway {
+            match gateways {
                 None => std::io::stdout()
                     .write_all(&body)
                     .context("cannot write to stdout")?,
-                Some(gateway) => {
-                    push(&gateway, &config, config.method, &body)?;
+                Some(gateways) => {
+                    let before = replaced_families(&gateways, &config);
+                    push_everywhere(&gateways, &config, config.method, &body)?;
+                    if let Some(before) = before {
+                        note_dropped(&config.key, before, &families);
+                    }
                 }
             }
             Ok(0)
@@ -138,9 +149,115 @@ pub(crate) fn run(args: PushArgs) -> anyhow::Result<i32> {
     }
 }
 
+/// Pushes `body` to every gateway (`super::on_each_gateway`).
+fn push_everywhere(
+    gateways: &[Gateway],
+    config: &Config,
+    method: Method,
+    body: &[u8],
+) -> anyhow::Result<()> {
+    let bases: Vec<String> = gateways.iter().map(|g| g.base().to_string()).collect();
+    super::on_each_gateway(&bases, |i| {
+        push(&gateways[i], config, method, body).map(|_| ())
+    })
+}
+
+/// The families the group has now, when a default PUT is about to replace
+/// it and someone watches stderr: to tell them what the replace removes,
+/// the one surprise of PUT for a curl user (whose `--data-binary` is a
+/// POST). One listing of the first gateway; `None` when it cannot be had,
+/// for scripts (stderr not a terminal), and with `--replace`, which says
+/// the user knows.
+fn replaced_families(gateways: &[Gateway], config: &Config) -> Option<Vec<String>> {
+    if !config.default_replace || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let body = client::groups::fetch_body(gateways.first()?).ok()?;
+    let (_, families) = client::groups::parse_one(&body, &config.key).ok()??;
+    Some(families.into_iter().map(|f| f.name).collect())
+}
+
+/// Says which of the group's families a replace removed, if any.
+fn note_dropped(key: &GroupingKey, before: Vec<String>, pushed: &[Family<'_>]) {
+    let gone: Vec<String> = before
+        .into_iter()
+        .filter(|name| !GATEWAY_FAMILIES.contains(&name.as_str()))
+        .filter(|name| !pushed.iter().any(|f| f.name == *name))
+        .collect();
+    if !gone.is_empty() {
+        eprintln!(
+            "pgw: note: the push replaced the group {key} (PUT), which no longer has {}; \
+             --add (POST) keeps a group's other families, --replace says you mean it",
+            gone.join(", ")
+        );
+    }
+}
+
+/// Whether stdin has data waiting: a file with bytes left, or a pipe,
+/// socket or device that is readable within a moment and not at its end.
+/// A terminal is not asked. The moment (100 ms) covers a producer that
+/// starts with pgw (`echo 'c 3' | pgw push ...`); a pipe that stays open
+/// and silent (ssh, some CI runners) is then taken as empty, not read to
+/// an end that may never come.
+#[cfg(unix)]
+fn stdin_has_data() -> bool {
+    use rustix::event::{poll, PollFd, PollFlags};
+    use rustix::fs::{fstat, seek, FileType, SeekFrom};
+    let stdin = std::io::stdin();
+    let fd = std::os::fd::AsFd::as_fd(&stdin);
+    if let Ok(stat) = fstat(fd) {
+        if FileType::from_raw_mode(stat.st_mode) == FileType::RegularFile {
+            let at = seek(fd, SeekFrom::Current(0)).unwrap_or(0);
+            return u64::try_from(stat.st_size).unwrap_or(0) > at;
+        }
+    }
+    let timeout = rustix::event::Timespec {
+        tv_sec: 0,
+        tv_nsec: 100_000_000,
+    };
+    let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+    if !matches!(poll(&mut fds, Some(&timeout)), Ok(n) if n > 0)
+        || !fds[0].revents().contains(PollFlags::IN)
+    {
+        return false;
+    }
+    // Readable means data or the end; one byte tells which. It is lost, but
+    // pgw refuses the command line when there is one.
+    let mut byte = [0u8; 1];
+    matches!(rustix::io::read(fd, &mut byte), Ok(1))
+}
+
+/// Windows: stdin is only looked at when it is read.
+#[cfg(not(unix))]
+fn stdin_has_data() -> bool {
+    false
+}
+
 impl Config {
-    fn from_args(args: PushArgs, stdin_is_terminal: bool) -> anyhow::Result<Config> {
-        let key = grouping_key(&args.job, &args.labels)?;
+    fn from_args(
+        args: PushArgs,
+        stdin_is_terminal: bool,
+        stdin_has_data: &dyn Fn() -> bool,
+    ) -> anyhow::Result<Config> {
+        let mut metrics = args.metrics;
+        // A URL as the first argument is the push URL of a curl line: a
+        // metric argument never starts so (a metric name has no `/`).
+        let pasted = metrics
+            .first()
+            .filter(|m| m.starts_with("http://") || m.starts_with("https://"))
+            .is_some()
+            .then(|| metrics.remove(0));
+        let urls = match &pasted {
+            Some(url) => {
+                let url = client::parse_gateway(url).context("the push URL")?;
+                if let Some(note) = &url.note {
+                    eprintln!("pgw: note: {note}");
+                }
+                vec![url]
+            }
+            None => super::gateway_urls(&args.gateway)?,
+        };
+        let key = group(&urls, args.job.as_deref(), &args.labels)?;
         let command = (!args.command.is_empty()).then_some(args.command);
         // A wrapped run always adds: with PUT, a failed run would remove the
         // last success pushed by an earlier run.
@@ -167,7 +284,7 @@ impl Config {
             )
             .into());
         }
-        if args.metrics.is_empty() && sources.is_empty() && command.is_none() {
+        if metrics.is_empty() && sources.is_empty() && command.is_none() {
             if stdin_is_terminal {
                 return Err(Usage(
                     "no metrics to push: give NAME=VALUE arguments, -f FILE, pipe the text \
@@ -177,6 +294,19 @@ impl Config {
                 .into());
             }
             sources.push(Source::Stdin);
+        } else if command.is_none()
+            && !sources.contains(&Source::Stdin)
+            && !stdin_is_terminal
+            && stdin_has_data()
+        {
+            // Stdin is read only when nothing else is given, or with `-f -`:
+            // pushing the arguments alone would drop what was piped in.
+            return Err(Usage(
+                "stdin has data, but the metrics come from arguments or -f, and then stdin is \
+                 not read: add -f - to push it too, or give it </dev/null"
+                    .into(),
+            )
+            .into());
         }
         if args.expire_after.is_some_and(|d| d.is_zero()) {
             return Err(Usage("--expire-after must be longer than 0s".into()).into());
@@ -186,11 +316,19 @@ impl Config {
             ArgMetricType::Counter => MetricType::Counter,
             ArgMetricType::Untyped => MetricType::Untyped,
         };
-        let arg_families = parse_arg_metrics(&args.metrics, kind, args.help_text.as_deref())?;
-        let gateway = if args.dry_run {
+        let arg_families = parse_arg_metrics(&metrics, kind, args.help_text.as_deref())?;
+        let gateways = if args.dry_run {
             None
         } else {
-            Some(super::gateway_options(&args.gateway)?)
+            let connection = super::connection(&args.gateway.connection)?;
+            Some(
+                urls.into_iter()
+                    .map(|u| client::Options {
+                        url: u.base,
+                        connection: connection.clone(),
+                    })
+                    .collect(),
+            )
         };
         Ok(Config {
             key,
@@ -201,8 +339,53 @@ impl Config {
             expire_after: args.expire_after,
             gzip: args.gzip,
             command,
-            gateway,
+            gateways,
+            default_replace: method == Method::Put && !args.replace,
         })
+    }
+}
+
+/// The group to push to: named by `-j`/`-l`, or by the push URL(s), or by
+/// both when they agree exactly.
+fn group(
+    urls: &[client::GatewayUrl],
+    job: Option<&str>,
+    labels: &[String],
+) -> anyhow::Result<GroupingKey> {
+    let mut from_url: Option<&GroupingKey> = None;
+    for key in urls.iter().filter_map(|u| u.key.as_ref()) {
+        match from_url {
+            Some(other) if other != key => {
+                return Err(Usage(format!(
+                    "the push URLs name different groups, {other} and {key}; push to one group"
+                ))
+                .into())
+            }
+            _ => from_url = Some(key),
+        }
+    }
+    let from_flags = match job {
+        Some(job) => Some(grouping_key(job, labels)?),
+        None if !labels.is_empty() => {
+            return Err(
+                Usage("--label needs --job (or a push URL that names the group)".into()).into(),
+            )
+        }
+        None => None,
+    };
+    match (from_url, from_flags) {
+        (Some(url), Some(flags)) if *url != flags => Err(Usage(format!(
+            "the push URL names the group {url}, but -j/-l name {flags}; name the group once"
+        ))
+        .into()),
+        (Some(url), _) => Ok(url.clone()),
+        (None, Some(flags)) => Ok(flags),
+        (None, None) => Err(Usage(
+            "no group to push to: give -j JOB (and -l NAME=VALUE), or a push URL \
+             (http://gw:9091/metrics/job/JOB/...)"
+                .into(),
+        )
+        .into()),
     }
 }
 
@@ -474,7 +657,7 @@ mod tests {
         let crate::cli::Command::Push(args) = cli.command else {
             panic!("not push")
         };
-        Config::from_args(args, terminal)
+        Config::from_args(args, terminal, &|| false)
     }
 
     fn single(f: &Family<'_>, i: usize) -> f64 {
@@ -560,6 +743,50 @@ mod tests {
         assert!(c.sources.is_empty());
         assert!(config(&["-j", "x", "-f", "-", "--", "true"], false).is_err());
         assert!(config(&["-j", "x", "--expire-after=0s", "a=1"], true).is_err());
+    }
+
+    #[test]
+    fn a_push_url_names_the_group() {
+        let c = config(&["http://gw:9091/metrics/job/x/instance/y", "a=1"], true).unwrap();
+        assert_eq!(c.key, GroupingKey::new([("job", "x"), ("instance", "y")]));
+        assert_eq!(c.gateways.unwrap()[0].url, "http://gw:9091");
+        let c = config(&["-g", "gw/metrics/job/x", "-j", "x", "a=1"], true).unwrap();
+        assert_eq!(c.key, GroupingKey::new([("job", "x")]));
+        let err = |argv: &[&str]| format!("{:#}", config(argv, true).unwrap_err());
+        assert!(err(&["-g", "gw/metrics/job/x", "-j", "y", "a=1"]).contains("name the group once"));
+        assert!(
+            err(&["-g", "gw/metrics/job/x", "-j", "x", "-l", "a=b", "a=1"])
+                .contains("name the group once")
+        );
+        assert!(
+            err(&["-g", "a/metrics/job/x", "-g", "b/metrics/job/y", "a=1"])
+                .contains("different groups")
+        );
+        assert!(err(&["a=1"]).contains("no group to push to"));
+        assert!(err(&["-l", "a=b", "a=1"]).contains("--label needs --job"));
+    }
+
+    #[test]
+    fn stdin_with_data_is_never_dropped() {
+        let piped = |argv: &[&str]| {
+            let mut full = vec!["pgw", "push"];
+            full.extend_from_slice(argv);
+            let cli = crate::cli::Cli::try_parse_from(full).expect("valid command line");
+            let crate::cli::Command::Push(args) = cli.command else {
+                panic!("not push")
+            };
+            Config::from_args(args, false, &|| true)
+        };
+        let err = piped(&["-j", "x", "a=1"]).unwrap_err();
+        assert!(err.to_string().contains("add -f -"), "{err}");
+        assert!(piped(&["-j", "x", "-f", "a.prom"]).is_err());
+        assert_eq!(
+            piped(&["-j", "x", "a=1", "-f", "-"]).unwrap().sources,
+            [Source::Stdin]
+        );
+        assert_eq!(piped(&["-j", "x"]).unwrap().sources, [Source::Stdin]);
+        // A wrapped command keeps stdin for itself.
+        assert!(piped(&["-j", "x", "--", "true"]).is_ok());
     }
 
     #[test]

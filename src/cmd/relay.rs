@@ -91,11 +91,23 @@ fn options(args: &RelayArgs, hostname: &str) -> anyhow::Result<relay::Options> {
         (None, None) => None,
     };
     let mut gateways = Vec::new();
-    for g in &args.gateways {
-        gateways.push(client::normalize_base(g)?);
+    for g in super::gateway_values(&args.gateways) {
+        let url = client::parse_gateway(&g)?;
+        if let Some(key) = &url.key {
+            return Err(Usage(format!(
+                "--gateway {g:?}: a push URL (of the group {key}); pgw relay names its groups \
+                 itself (--job, --instance, -l), so give the gateway's URL, {}",
+                url.base
+            ))
+            .into());
+        }
+        if let Some(note) = &url.note {
+            eprintln!("pgw: note: {note}");
+        }
+        gateways.push(url.base);
     }
     if gateways.is_empty() && args.remote_write.is_empty() {
-        gateways.push("http://localhost:9091".to_string());
+        gateways.push(super::DEFAULT_GATEWAY.to_string());
     }
     let mut remote_write = Vec::new();
     for r in &args.remote_write {
@@ -141,7 +153,13 @@ fn exporter_url(url: &str) -> Result<String, String> {
     if rest.split(['/', '?']).next().unwrap_or("").is_empty() {
         return Err("no host".into());
     }
-    Ok(full)
+    // As in Prometheus' targets, no path means /metrics: `--from
+    // localhost:9100` would otherwise scrape the exporter's HTML page.
+    match rest.find(['/', '?']) {
+        None => Ok(format!("{full}/metrics")),
+        Some(i) if &rest[i..] == "/" => Ok(format!("{}metrics", full)),
+        Some(_) => Ok(full),
+    }
 }
 
 fn parse_label(l: &str) -> anyhow::Result<(String, String)> {
@@ -196,6 +214,15 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c.sources[0].url, "http://localhost:9100/metrics");
+        assert_eq!(
+            exporter_url("127.0.0.1:9100").unwrap(),
+            "http://127.0.0.1:9100/metrics"
+        );
+        assert_eq!(
+            exporter_url("https://h:9100/").unwrap(),
+            "https://h:9100/metrics"
+        );
+        assert_eq!(exporter_url("h:8080/stats").unwrap(), "http://h:8080/stats");
         assert_eq!(
             c.sources[0].group.to_string(),
             "{dc=\"eu\",instance=\"host1\",job=\"node\"}"

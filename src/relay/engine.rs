@@ -137,6 +137,8 @@ pub(crate) fn run(config: &Options) -> anyhow::Result<i32> {
 #[derive(Default)]
 struct Outcome {
     scrape_error: Option<String>,
+    /// The scrape had families and the filters left none of them.
+    filtered_all: bool,
     /// One per target pushed to: its index and the result.
     pushes: Vec<(usize, Result<(), GatewayError>)>,
 }
@@ -292,6 +294,8 @@ fn source_loop(
 #[derive(Default)]
 struct State {
     scrape_failed: bool,
+    /// The last scrape's families were all left out by the filters.
+    filtered_all: bool,
     failed_targets: Vec<usize>,
     /// The series of the last remote write, to end those that disappear.
     remote_series: Vec<Vec<crate::exposition::proto::prompb::Label>>,
@@ -378,7 +382,10 @@ fn cycle(
             size_hint = s.text.len();
             match text::parse(&s.text) {
                 Ok(parsed) => {
+                    let offered = parsed.len();
                     let (prepared, stats) = transform::prepare(parsed, &names, &config.filters);
+                    outcome.filtered_all =
+                        config.filters.any() && offered > 0 && prepared.is_empty();
                     families = prepared;
                     health.stats = stats;
                     health.success = true;
@@ -395,7 +402,19 @@ fn cycle(
         Err(e) => outcome.scrape_error = Some(e.to_string()),
     }
     let mut state = state;
+    // Said once in daemon mode (until the filters let something through
+    // again): a filter that matches nothing is a mistake, not an event.
+    let said = state.as_deref().is_some_and(|s| s.filtered_all);
+    if outcome.filtered_all && !said {
+        warn!(
+            "--keep/--drop left none of the exporter's families; the regexes match the whole \
+             name (anchored, as in Prometheus), so a prefix is written NAME.*",
+            group = source.group,
+            filters = config.filters.given.join(" "),
+        );
+    }
     if let Some(state) = state.as_deref_mut() {
+        state.filtered_all = outcome.filtered_all;
         state.scraped(source, outcome.scrape_error.as_deref());
     }
     let health_families = transform::health_families(&health);

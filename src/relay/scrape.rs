@@ -24,6 +24,10 @@ pub(crate) enum ScrapeError {
     TooLarge { url: String, limit: usize },
     #[error("cannot read the answer of the exporter at {url}: {cause}")]
     Read { url: String, cause: String },
+    /// A web page where metrics were expected: the landing page of an
+    /// exporter scraped at the wrong path, a login page.
+    #[error("the exporter at {url} answered an HTML page{title}, not metrics: is the path right (/metrics)?")]
+    Html { url: String, title: String },
 }
 
 /// A successful scrape: the 0.0.4 text, the answer's size and how long it took.
@@ -85,6 +89,15 @@ impl Exporter {
                 url,
                 limit: self.max_size,
             });
+        }
+        let is_html = content_type.as_deref().is_some_and(|c| c.contains("html"))
+            || body.trim_ascii_start().starts_with(b"<");
+        if is_html {
+            let text = String::from_utf8_lossy(&body);
+            let title = crate::client::html_title(&text)
+                .map(|t| format!(" ({t:?})"))
+                .unwrap_or_default();
+            return Err(ScrapeError::Html { url, title });
         }
         let size_bytes = body.len() as u64;
         let text = String::from_utf8(body).map_err(|e| ScrapeError::Read {

@@ -22,6 +22,9 @@ pub(crate) const HEALTH_PREFIX: &str = "pgw_relay_";
 pub(crate) struct Filters {
     pub(crate) keep: Option<Regex>,
     pub(crate) drop: Option<Regex>,
+    /// The flags as given (`--keep '^node_load'`), for the warning when
+    /// they leave nothing.
+    pub(crate) given: Vec<String>,
 }
 
 impl Filters {
@@ -35,10 +38,19 @@ impl Filters {
             let alt: Vec<String> = pats.iter().map(|p| format!("(?:{p})")).collect();
             Regex::new(&format!("^(?:{})$", alt.join("|"))).map(Some)
         };
+        let given = (keep.iter().map(|p| format!("--keep {p:?}")))
+            .chain(drop.iter().map(|p| format!("--drop {p:?}")))
+            .collect();
         Ok(Filters {
             keep: anchored(keep)?,
             drop: anchored(drop)?,
+            given,
         })
+    }
+
+    /// Whether any filter is given.
+    pub(crate) fn any(&self) -> bool {
+        self.keep.is_some() || self.drop.is_some()
     }
 
     fn passes(&self, name: &str) -> bool {

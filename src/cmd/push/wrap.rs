@@ -29,7 +29,7 @@ use anyhow::{anyhow, Context as _};
 use rustix::process::{kill_process, Pid, Signal};
 use tokio::signal::unix::{signal, SignalKind};
 
-use super::{push, render_body, Config, Method};
+use super::{push_everywhere, render_body, Config, Method};
 use crate::client::Gateway;
 use crate::exposition::{Family, Metric, MetricType, Value};
 
@@ -112,7 +112,7 @@ fn exit_code(status: ExitStatus) -> i32 {
 /// exit code pgw should end with: the command's, unless the command
 /// succeeded and the push failed, which is then the error.
 pub(super) fn run(
-    gateway: Gateway,
+    gateways: Vec<Gateway>,
     config: &Config,
     user: Vec<Family<'static>>,
     argv: &[String],
@@ -121,7 +121,7 @@ pub(super) fn run(
         .enable_all()
         .build()
         .context("cannot start the runtime that watches the command")?;
-    let result = runtime.block_on(supervise(gateway, config.clone(), user, argv));
+    let result = runtime.block_on(supervise(gateways, config.clone(), user, argv));
     // A push given up after a signal may still be waiting on the network:
     // do not wait for it.
     runtime.shutdown_background();
@@ -129,7 +129,7 @@ pub(super) fn run(
 }
 
 async fn supervise(
-    gateway: Gateway,
+    gateways: Vec<Gateway>,
     config: Config,
     user: Vec<Family<'static>>,
     argv: &[String],
@@ -166,8 +166,9 @@ async fn supervise(
     let mut all = user;
     all.extend(families(&outcome));
     let body = render_body(&all);
-    let mut pushing =
-        tokio::task::spawn_blocking(move || push(&gateway, &config, Method::Post, &body));
+    let mut pushing = tokio::task::spawn_blocking(move || {
+        push_everywhere(&gateways, &config, Method::Post, &body)
+    });
     let pushed = loop {
         tokio::select! {
             joined = &mut pushing => break joined.context("the push did not finish")?,

@@ -19,7 +19,7 @@ pub(super) fn families(_: &Outcome) -> Vec<Family<'static>> {
 }
 
 pub(super) fn run(
-    _: Gateway,
+    _: Vec<Gateway>,
     _: &Config,
     _: Vec<Family<'static>>,
     _: &[String],
