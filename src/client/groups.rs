@@ -410,6 +410,17 @@ impl Filter {
     }
 }
 
+/// The label names of `sel` that no group in `groups` has, where the
+/// matcher cannot hold without the label (`jobb=node`): a typo that makes the
+/// selector match nothing. None for an empty gateway, where nothing matches
+/// anyway.
+pub(crate) fn unknown_label_names<'s>(sel: &'s Selector, groups: &[Group]) -> Vec<&'s str> {
+    if groups.is_empty() {
+        return Vec::new();
+    }
+    sel.unknown_label_names(|name| groups.iter().any(|g| g.key.get(name).is_some()))
+}
+
 /// The group named by `GROUP`, the group's whole label set written as
 /// equality matchers (`job=x,instance=y`), so it names one group exactly:
 /// `instance=""` is the group with an empty instance, which the official
@@ -626,6 +637,18 @@ mod tests {
             ..Filter::default()
         };
         assert!(!failed.matches(&fresh, now) && failed.matches(&old, now));
+    }
+
+    #[test]
+    fn unknown_label_names_need_a_listing() {
+        let listed = [
+            g(&[("job", "node"), ("instance", "a")], None, true),
+            g(&[("job", "x"), ("env", "")], None, true),
+        ];
+        let sel: Selector = "jobb=node,env=~.+,instance=a,team=ops".parse().unwrap();
+        // `env` is there, if empty: no warning for it.
+        assert_eq!(unknown_label_names(&sel, &listed), ["jobb", "team"]);
+        assert!(unknown_label_names(&sel, &[]).is_empty());
     }
 
     #[test]

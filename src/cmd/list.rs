@@ -54,11 +54,9 @@ pub(crate) fn run(args: ListArgs) -> anyhow::Result<()> {
         return print(&text);
     }
 
-    let mut listed: Vec<Group> = groups::parse(&body)
-        .with_context(context)?
-        .into_iter()
-        .filter(|g| filter.matches(g, now))
-        .collect();
+    let all = groups::parse(&body).with_context(context)?;
+    super::warn_unknown_labels(&filter, &all);
+    let mut listed: Vec<Group> = all.into_iter().filter(|g| filter.matches(g, now)).collect();
     sort(&mut listed, args.sort, args.reverse);
     let text = match args.output {
         OutputFormat::Json => render_json(&listed, now),

@@ -106,6 +106,15 @@ pub(crate) fn filter(args: &FilterArgs, failed: bool) -> anyhow::Result<Filter> 
     })
 }
 
+/// Names on stderr each label of the selector that no listed group has
+/// (see [`groups::unknown_label_names`]), for `list -s` and `delete -s`.
+pub(crate) fn warn_unknown_labels(filter: &Filter, listed: &[groups::Group]) {
+    let Some(sel) = &filter.selector else { return };
+    for name in groups::unknown_label_names(sel, listed) {
+        eprintln!("pgw: warning: no group has a label {name:?}; the selector matches nothing");
+    }
+}
+
 /// The group named by `GROUP` or `-j`/`-l`, if any.
 pub(crate) fn group_key(args: &KeyArgs) -> anyhow::Result<Option<GroupingKey>> {
     if let Some(job) = &args.job {
