@@ -79,7 +79,7 @@ _pgw() {
             return 0
             ;;
         pgw__subcmd__delete)
-            opts="-j -l -s -n -g -u -h -V --job --label --selector --stale --dry-run --fail-if-none --gateway --ca-cert --insecure --user --password --password-file --token --token-file --timeout --retries --help --version"
+            opts="-j -l -s -n -y -g -u -h -V --job --label --selector --stale --dry-run --fail-if-none --yes --gateway --ca-cert --insecure --user --password --password-file --token --token-file --timeout --retries --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

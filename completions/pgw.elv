@@ -150,6 +150,8 @@ set edit:completion:arg-completer[pgw] = {|@words|
             cand -n 'Print what would be deleted, delete nothing'
             cand --dry-run 'Print what would be deleted, delete nothing'
             cand --fail-if-none 'Exit with 8 when no group matched (for scripts that want to know)'
+            cand -y 'Do not ask when the selection is every group on the gateway (required then when stdin is not a terminal)'
+            cand --yes 'Do not ask when the selection is every group on the gateway (required then when stdin is not a terminal)'
             cand --insecure 'Do not check the gateways'' TLS certificates (the connection stays encrypted)'
             cand -h 'Print help'
             cand --help 'Print help'

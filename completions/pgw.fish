@@ -133,6 +133,7 @@ complete -c pgw -n "__fish_pgw_using_subcommand delete" -l timeout -d 'Time limi
 complete -c pgw -n "__fish_pgw_using_subcommand delete" -l retries -d 'Retries (with backoff) after a connection error, a timeout or a 5xx answer; never after a 4xx' -r
 complete -c pgw -n "__fish_pgw_using_subcommand delete" -s n -l dry-run -d 'Print what would be deleted, delete nothing'
 complete -c pgw -n "__fish_pgw_using_subcommand delete" -l fail-if-none -d 'Exit with 8 when no group matched (for scripts that want to know)'
+complete -c pgw -n "__fish_pgw_using_subcommand delete" -s y -l yes -d 'Do not ask when the selection is every group on the gateway (required then when stdin is not a terminal)'
 complete -c pgw -n "__fish_pgw_using_subcommand delete" -l insecure -d 'Do not check the gateways\' TLS certificates (the connection stays encrypted)'
 complete -c pgw -n "__fish_pgw_using_subcommand delete" -s h -l help -d 'Print help'
 complete -c pgw -n "__fish_pgw_using_subcommand delete" -s V -l version -d 'Print version'

@@ -528,6 +528,10 @@ pub(crate) struct DeleteArgs {
     #[arg(long)]
     pub(crate) fail_if_none: bool,
 
+    /// Do not ask when the selection is every group on the gateway (required then when stdin is not a terminal).
+    #[arg(short = 'y', long)]
+    pub(crate) yes: bool,
+
     #[command(flatten)]
     pub(crate) gateway: GatewayArgs,
 }

@@ -44,7 +44,7 @@ pub(crate) const TABLE: &[(Code, &str)] = &[
     ),
     (
         Code::Usage,
-        "the command line is wrong (also `pgw wipe` without `--yes` when stdin is not a terminal)",
+        "the command line is wrong, or cannot be carried out as given (`pgw wipe`, or a `pgw delete` of every group, without `--yes` when stdin is not a terminal; `pgw wipe` without `--per-group` where the admin API is off)",
     ),
     (
         Code::BadInput,

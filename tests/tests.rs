@@ -5,6 +5,7 @@
 mod util;
 
 mod auth;
+mod cleanup;
 mod contrib;
 mod generated;
 mod housekeeping;

@@ -522,6 +522,22 @@ impl Filter {
     }
 }
 
+/// The label names of `sel` that no group in `groups` has, where the
+/// matcher cannot hold without the label (`jobb=node`): a typo that makes the
+/// selector match nothing. None for an empty gateway, where nothing matches
+/// anyway.
+pub(crate) fn unknown_label_names<'s, 'g, I>(sel: &'s Selector, keys: I) -> Vec<&'s str>
+where
+    I: IntoIterator<Item = &'g GroupingKey>,
+    I::IntoIter: Clone,
+{
+    let keys = keys.into_iter();
+    if keys.clone().next().is_none() {
+        return Vec::new();
+    }
+    sel.unknown_label_names(|name| keys.clone().any(|k| k.get(name).is_some()))
+}
+
 /// The group named by `GROUP`, the group's whole label set written as
 /// equality matchers (`job=x,instance=y`), so it names one group exactly:
 /// `instance=""` is the group with an empty instance, which the official
@@ -880,6 +896,19 @@ mod tests {
         assert_eq!(label_order(&job("b2"), &job("b10")), Ordering::Less);
         let bare = GroupingKey::new([("job", "node")]);
         assert_eq!(label_order(&bare, &key("a")), Ordering::Less);
+    }
+
+    #[test]
+    fn unknown_label_names_need_a_listing() {
+        let listed = [
+            g(&[("job", "node"), ("instance", "a")], None, true),
+            g(&[("job", "x"), ("env", "")], None, true),
+        ];
+        let sel: Selector = "jobb=node,env=~.+,instance=a,team=ops".parse().unwrap();
+        // `env` is there, if empty: no warning for it.
+        let keys = listed.iter().map(|g| &g.key);
+        assert_eq!(unknown_label_names(&sel, keys), ["jobb", "team"]);
+        assert!(unknown_label_names(&sel, std::iter::empty()).is_empty());
     }
 
     #[test]

@@ -5,8 +5,15 @@
 //! the same way. Matchers are `=`, `!=`, `=~` and `!~`; regular expressions are
 //! anchored at both ends and a missing label matches as the empty string, both
 //! as in Prometheus. Braces are optional, and so are the quotes around a value
-//! that holds no comma (`job=node,instance=~web-.*`), since that is what people
-//! type in a shell.
+//! made only of characters that cannot be mistaken for selector syntax
+//! (`job=node,instance=~web-.*`), since that is what people type in a shell.
+//!
+//! Anything else in an unquoted value is refused rather than guessed at: a
+//! space (`job=node instance=vm` is a missing comma or a missing pair of
+//! quotes), a value starting with `=`, `~` or `!` (`job==node` is a typo of
+//! the operator, not a value `=node`), and a regular-expression character
+//! after `=` or `!=` (`job=ci-.*` is a forgotten `~`). A delete that reads
+//! a typo as some other selector is worse than one that stops.
 
 use std::fmt;
 use std::str::FromStr;
@@ -80,6 +87,22 @@ impl Selector {
     pub(crate) fn is_empty(&self) -> bool {
         self.matchers.is_empty()
     }
+
+    /// The label names, each once, of the matchers that hold for no group
+    /// because no group has the label (`has_label` says whether some group
+    /// does) and the matcher refuses the empty value a missing label reads
+    /// as: `jobb="node"`, a typo that makes the whole selector match nothing.
+    /// A matcher that accepts the empty value (`env=""`, `env!=prod`) is
+    /// left out: it holds for a group without the label, as in Prometheus.
+    pub(crate) fn unknown_label_names(&self, has_label: impl Fn(&str) -> bool) -> Vec<&str> {
+        let mut names: Vec<&str> = Vec::new();
+        for m in &self.matchers {
+            if !m.matches("") && !names.contains(&m.name.as_str()) && !has_label(&m.name) {
+                names.push(&m.name);
+            }
+        }
+        names
+    }
 }
 
 impl FromStr for Selector {
@@ -118,11 +141,31 @@ struct Parser<'a> {
     pos: usize,
 }
 
+/// Characters an unquoted value may hold for any operator: nothing in them
+/// can be read as selector syntax (a separator, an operator, a quote).
+fn plain(c: char) -> bool {
+    c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | ':' | '/' | '@' | '+')
+}
+
+/// The regular-expression characters an unquoted `=~` or `!~` value may
+/// also hold. Braces and commas are left out: `}` closes a selector and `,`
+/// separates matchers, so `a{1,2}` needs quotes.
+fn regex_char(c: char) -> bool {
+    matches!(
+        c,
+        '*' | '?' | '(' | ')' | '[' | ']' | '|' | '^' | '$' | '\\'
+    )
+}
+
 impl Parser<'_> {
     fn err(&self, message: impl Into<String>) -> SelectorError {
+        self.err_at(self.pos, message)
+    }
+
+    fn err_at(&self, pos: usize, message: impl Into<String>) -> SelectorError {
         SelectorError {
             input: self.input.to_string(),
-            column: self.input[..self.pos].chars().count() + 1,
+            column: self.input[..pos].chars().count() + 1,
             message: message.into(),
         }
     }
@@ -145,33 +188,64 @@ impl Parser<'_> {
         }
     }
 
+    /// At the end of the matcher list: the input's end, or `}` when braced.
+    fn at_end(&self, braced: bool) -> bool {
+        self.rest().is_empty() || (braced && self.rest().starts_with('}'))
+    }
+
     fn selector(mut self) -> Result<Selector, SelectorError> {
         self.skip_space();
         let braced = self.eat("{");
         let mut matchers = Vec::new();
         loop {
             self.skip_space();
-            if self.rest().is_empty() || (braced && self.rest().starts_with('}')) {
+            if self.at_end(braced) {
                 break;
             }
-            matchers.push(self.matcher()?);
+            let (matcher, unquoted) = self.matcher()?;
+            let value_end = self.pos;
             self.skip_space();
-            if !self.eat(",") {
+            let spaced = self.pos > value_end;
+            if self.eat(",") {
+                matchers.push(matcher);
+                continue;
+            }
+            if self.at_end(braced) {
+                matchers.push(matcher);
                 break;
             }
+            if self.rest().starts_with('}') {
+                return Err(self.err("a `}` without an opening `{`"));
+            }
+            if unquoted && spaced {
+                // `job=node instance=vm`: one value with a space, or two
+                // matchers without their comma. Either way, say both.
+                let tail = self.rest();
+                let tail = tail[..tail.find([',', '}']).unwrap_or(tail.len())].trim_end();
+                let Matcher {
+                    name, op, value, ..
+                } = &matcher;
+                let op = op.as_str();
+                return Err(self.err(format!(
+                    "a value with spaces must be quoted ({name}{op}\"{value} {tail}\"); \
+                     separate matchers with `,` ({name}{op}{value},{tail})"
+                )));
+            }
+            return Err(self.err("expected `,` between matchers"));
         }
         self.skip_space();
         if braced && !self.eat("}") {
-            return Err(self.err("expected ',' or a closing '}'"));
+            return Err(self.err("expected `,` or a closing `}`"));
         }
         self.skip_space();
         if !self.rest().is_empty() {
-            return Err(self.err("expected ',' between matchers"));
+            return Err(self.err("nothing may follow the closing `}`"));
         }
         Ok(Selector { matchers })
     }
 
-    fn matcher(&mut self) -> Result<Matcher, SelectorError> {
+    /// One matcher, and whether its value was unquoted.
+    fn matcher(&mut self) -> Result<(Matcher, bool), SelectorError> {
         let name_len = self
             .rest()
             .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
@@ -183,6 +257,7 @@ impl Parser<'_> {
         let name = name.to_string();
         self.pos += name_len;
         self.skip_space();
+        let op_at = self.pos;
         let op = if self.eat("=~") {
             Op::Re
         } else if self.eat("!~") {
@@ -191,44 +266,88 @@ impl Parser<'_> {
             Op::Ne
         } else if self.eat("=") {
             Op::Eq
+        } else if self.rest().starts_with("~=") {
+            return Err(self.err("`~=` is not an operator: use `=~`"));
         } else {
             return Err(self.err(format!(
-                "expected an operator (=, !=, =~ or !~) after label name {name:?}"
+                "expected an operator (`=`, `!=`, `=~` or `!~`) after label name {name:?}"
             )));
         };
+        // `job==node` would otherwise be `job` equal to "=node".
+        if let Some(c @ ('=' | '~' | '!')) = self.rest().chars().next() {
+            let use_ = match (op, c) {
+                (Op::Eq, '=') => "`=` or `=~`",
+                (Op::Eq, _) | (Op::Ne, '=') => "`!=` or `!~`",
+                (Op::Ne, _) | (Op::NotRe, _) => "`!~`",
+                (Op::Re, _) => "`=~`",
+            };
+            return Err(self.err_at(
+                op_at,
+                format!(
+                    "`{}{c}` is not an operator: use {use_} (quote a value that starts with `{c}`)",
+                    op.as_str()
+                ),
+            ));
+        }
         self.skip_space();
         let value_at = self.pos;
-        let value = self.value()?;
+        let (value, unquoted) = match self.rest().chars().next() {
+            Some(quote @ ('"' | '\'')) => (self.quoted(quote)?, false),
+            _ => (self.unquoted(&name, op)?, true),
+        };
         let regex = match op {
             Op::Re | Op::NotRe => Some(Regex::new(&format!("^(?:{value})$")).map_err(|e| {
-                self.pos = value_at;
-                self.err(format!(
-                    "invalid regular expression for label {name:?}: {e}"
-                ))
+                self.err_at(
+                    value_at,
+                    format!("invalid regular expression for label {name:?}: {e}"),
+                )
             })?),
             Op::Eq | Op::Ne => None,
         };
-        Ok(Matcher {
+        let matcher = Matcher {
             name,
             op,
             value,
             regex,
-        })
+        };
+        Ok((matcher, unquoted))
     }
 
-    fn value(&mut self) -> Result<String, SelectorError> {
-        let Some(quote) = self
+    /// An unquoted value: up to a space, a comma or a closing brace, made
+    /// only of [`plain`] characters (and [`regex_char`]s for `=~` and `!~`).
+    /// Empty is the empty string, as `env=""`.
+    fn unquoted(&mut self, name: &str, op: Op) -> Result<String, SelectorError> {
+        let regex = matches!(op, Op::Re | Op::NotRe);
+        let len = self
             .rest()
-            .chars()
-            .next()
-            .filter(|c| *c == '"' || *c == '\'')
-        else {
-            // Unquoted: up to the next comma or closing brace.
-            let len = self.rest().find([',', '}']).unwrap_or(self.rest().len());
-            let value = self.rest()[..len].trim_end().to_string();
-            self.pos += len;
-            return Ok(value);
-        };
+            .find(|c: char| c.is_whitespace() || c == ',' || c == '}')
+            .unwrap_or(self.rest().len());
+        let value = &self.rest()[..len];
+        if let Some((i, c)) = value
+            .char_indices()
+            .find(|&(_, c)| !(plain(c) || (regex && regex_char(c))))
+        {
+            let op = op.as_str();
+            let message = if regex_char(c) {
+                format!(
+                    "`{c}` is a regular-expression character, but `{op}` compares exactly: \
+                     use `{}` for a regex, or quote the value ({name}{op}\"{value}\")",
+                    if op == "=" { "=~" } else { "!~" }
+                )
+            } else {
+                format!("`{c}` must be inside a quoted value ({name}{op}\"…\")")
+            };
+            return Err(self.err_at(self.pos + i, message));
+        }
+        let value = value.to_string();
+        self.pos += len;
+        Ok(value)
+    }
+
+    /// A value in double or single quotes, with `\n`, `\t`, `\\` and quote
+    /// escapes; any other backslash is kept, so a regex escape like `\.`
+    /// survives.
+    fn quoted(&mut self, quote: char) -> Result<String, SelectorError> {
         let start = self.pos;
         self.pos += 1;
         let mut value = String::new();
@@ -243,7 +362,6 @@ impl Parser<'_> {
                     Some((_, 'n')) => value.push('\n'),
                     Some((_, 't')) => value.push('\t'),
                     Some((_, c @ ('\\' | '"' | '\''))) => value.push(c),
-                    // Kept as written, so a regex escape like `\.` survives.
                     Some((_, c)) => {
                         value.push('\\');
                         value.push(c);
@@ -332,6 +450,127 @@ mod tests {
         let e = "1job=x".parse::<Selector>().unwrap_err();
         assert!(e.message.contains("label name"), "{e}");
         let e = r#"job="x" instance="y""#.parse::<Selector>().unwrap_err();
-        assert!(e.message.contains("','"), "{e}");
+        assert!(e.message.contains("`,`"), "{e}");
+        assert_eq!(
+            e.to_string(),
+            r#"bad selector "job=\"x\" instance=\"y\"" at column 9: expected `,` between matchers"#
+        );
+    }
+
+    /// The rule for unquoted values, form by form: what each accepted form
+    /// reads as, and where and why each refused form is refused.
+    #[test]
+    fn unquoted_values_follow_one_rule() {
+        type Read<'a> = &'a [(&'a str, Op, &'a str)];
+        let accepted: &[(&str, Read)] = &[
+            ("job=node", &[("job", Op::Eq, "node")]),
+            ("job = node", &[("job", Op::Eq, "node")]),
+            ("path=/var/tmp", &[("path", Op::Eq, "/var/tmp")]),
+            (
+                "url=http://h:9100/metrics",
+                &[("url", Op::Eq, "http://h:9100/metrics")],
+            ),
+            ("v=1.2.3-rc_1+b", &[("v", Op::Eq, "1.2.3-rc_1+b")]),
+            ("who=ops@example", &[("who", Op::Eq, "ops@example")]),
+            ("city=Zürich", &[("city", Op::Eq, "Zürich")]),
+            ("env=", &[("env", Op::Eq, "")]),
+            ("env=,job=x", &[("env", Op::Eq, ""), ("job", Op::Eq, "x")]),
+            ("job!=node", &[("job", Op::Ne, "node")]),
+            ("i=~web-.*", &[("i", Op::Re, "web-.*")]),
+            (
+                r"i=~(a|b)[0-9]+\.x?^$",
+                &[("i", Op::Re, r"(a|b)[0-9]+\.x?^$")],
+            ),
+            ("i!~db.*", &[("i", Op::NotRe, "db.*")]),
+            ("{job=x}", &[("job", Op::Eq, "x")]),
+            ("job=x,", &[("job", Op::Eq, "x")]),
+            (r#"job="a b""#, &[("job", Op::Eq, "a b")]),
+            (r#"job="=x""#, &[("job", Op::Eq, "=x")]),
+            ("job='x,y'", &[("job", Op::Eq, "x,y")]),
+            (r#"i=~"a{1,2}""#, &[("i", Op::Re, "a{1,2}")]),
+        ];
+        for (input, want) in accepted {
+            let parsed = sel(input);
+            let got: Vec<(&str, Op, &str)> = parsed
+                .matchers
+                .iter()
+                .map(|m| (m.name.as_str(), m.op, m.value.as_str()))
+                .collect();
+            assert_eq!(&got, want, "{input}");
+        }
+
+        let refused: &[(&str, usize, &str)] = &[
+            (
+                "job==node",
+                4,
+                "`==` is not an operator: use `=` or `=~` (quote a value that starts with `=`)",
+            ),
+            (
+                "job!==node",
+                4,
+                "`!==` is not an operator: use `!=` or `!~`",
+            ),
+            ("job!=~node", 4, "`!=~` is not an operator: use `!~`"),
+            ("job=!node", 4, "`=!` is not an operator: use `!=` or `!~`"),
+            ("job=~~node", 4, "`=~~` is not an operator: use `=~`"),
+            ("job=~=node", 4, "`=~=` is not an operator: use `=~`"),
+            ("job~=node", 4, "`~=` is not an operator: use `=~`"),
+            (
+                "job=node instance=vm",
+                10,
+                "a value with spaces must be quoted (job=\"node instance=vm\"); \
+                 separate matchers with `,` (job=node,instance=vm)",
+            ),
+            (
+                "job=node,instance=~web-.* env=prod,x=y",
+                27,
+                "a value with spaces must be quoted (instance=~\"web-.* env=prod\")",
+            ),
+            (
+                "job=ci-.*",
+                9,
+                "`*` is a regular-expression character, but `=` compares exactly: \
+                 use `=~` for a regex, or quote the value (job=\"ci-.*\")",
+            ),
+            (
+                "job!=a|b",
+                7,
+                "but `!=` compares exactly: use `!~` for a regex",
+            ),
+            (
+                "job=a=b",
+                6,
+                "`=` must be inside a quoted value (job=\"…\")",
+            ),
+            (r#"job=a"b""#, 6, "`\"` must be inside a quoted value"),
+            ("job=a#b", 6, "`#` must be inside a quoted value"),
+            ("i=~a{2}", 5, "`{` must be inside a quoted value"),
+            ("job=x}", 6, "a `}` without an opening `{`"),
+            ("{job=x} y", 9, "nothing may follow the closing `}`"),
+        ];
+        for (input, column, message) in refused {
+            let e = input
+                .parse::<Selector>()
+                .map(|s| panic!("{input:?} was read as {s}"))
+                .unwrap_err();
+            assert!(
+                e.message.contains(message),
+                "{input:?}: {:?} lacks {message:?}",
+                e.message
+            );
+            assert_eq!(e.column, *column, "{input:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn label_names_no_group_has_are_named() {
+        let has = |name: &str| ["job", "instance"].contains(&name);
+        let s = sel("jobb=node,instance=~web-.*,jobb!~x,envv=~.+");
+        assert_eq!(s.unknown_label_names(has), ["jobb", "envv"]);
+        // A missing label reads as "": these hold for every group.
+        assert!(sel(r#"env="",team!=ops,x=~.*"#)
+            .unknown_label_names(has)
+            .is_empty());
+        assert!(sel("job=x").unknown_label_names(has).is_empty());
     }
 }

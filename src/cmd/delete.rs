@@ -1,17 +1,24 @@
 //! `pgw delete`: one group by its key, or every group matching a selector
 //! and/or not pushed for a while, printing each group it deletes.
 //!
+//! A selection is checked against a listing first: a selector label that no
+//! group has is named in a warning, and a selection that is every group on
+//! the gateway is not deleted without a question (`--yes`, or `y` on a
+//! terminal; exit 2 where nobody can answer), since `job=~.*` or a `--stale`
+//! that happens to cover everything is as final as `pgw wipe`.
+//!
 //! Against `pgw serve` a clean-up is one request, `DELETE /api/v1/groups`,
 //! which selects and deletes under the store's lock, so a group pushed
-//! meanwhile cannot be caught. The official server answers that path 404
-//! (or 405); then pgw lists the groups, filters them, and deletes them one by
-//! one, checking each group's push time against a listing fetched just
-//! before its DELETE: a group pushed again since the first listing is spared
-//! and reported. Each group's URL is rebuilt from all its labels
-//! (`GroupingKey::to_path`, `@base64` where needed), so labels holding `/`,
-//! spaces or nothing reach the right group.
+//! meanwhile cannot be caught; a dry run of it first tells which groups the
+//! selection holds. The official server answers that path 404 (or 405);
+//! then pgw filters the listing and deletes the groups one by one, checking
+//! each group's push time against a listing fetched just before its DELETE:
+//! a group pushed again since the first listing is spared and reported.
+//! Each group's URL is rebuilt from all its labels (`GroupingKey::to_path`,
+//! `@base64` where needed), so labels holding `/`, spaces or nothing reach
+//! the right group.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Write as _;
 use std::time::{Duration, Instant};
 
@@ -22,8 +29,8 @@ use serde_json::Value;
 use crate::cli::DeleteArgs;
 use crate::client::groups::{self, format_ago, Filter, Group};
 use crate::client::Gateway;
-use crate::error::GatewayError;
-use crate::error::NothingMatched;
+use crate::cmd::wipe;
+use crate::error::{BadInput, GatewayError, NothingMatched};
 use crate::grouping::GroupingKey;
 
 /// How old the listing may be that a group's push time is checked against
@@ -34,13 +41,25 @@ const RECHECK_AGE: Duration = Duration::from_millis(100);
 
 pub(crate) fn run(args: DeleteArgs) -> anyhow::Result<()> {
     let key = super::group_key(&args.key)?;
-    let filter = super::filter(&args.filter, false)?;
+    let mut filter = super::filter(&args.filter, false)?;
+    if filter.selector.as_ref().is_some_and(|s| s.is_empty()) {
+        if filter.stale.is_none() {
+            return Err(BadInput(
+                "-s/--selector: the selector is empty, so it selects every group; \
+                 `pgw wipe` deletes them all"
+                    .into(),
+            )
+            .into());
+        }
+        filter.selector = None;
+    }
     let gateway = Gateway::new(&super::gateway_options(&args.gateway)?)?;
     let mut out = Printer {
         dry_run: args.dry_run,
         now: groups::now(),
         done: 0,
         skipped: 0,
+        everything: false,
     };
     let base = gateway.base();
     let none = match &key {
@@ -49,8 +68,16 @@ pub(crate) fn run(args: DeleteArgs) -> anyhow::Result<()> {
             format!("no group {key} at {base}")
         }
         None => {
-            if !server_side(&gateway, &filter, &mut out)? {
-                list_then_delete(&gateway, &filter, &mut out)?;
+            let listed = groups::fetch(&gateway)?;
+            super::warn_unknown_labels(&filter, listed.iter().map(|g| &g.key));
+            let all = AllGroups {
+                yes: args.yes,
+                listed: listed.len(),
+                filter: &filter,
+                base,
+            };
+            if !server_side(&gateway, &filter, &listed, &all, &mut out)? {
+                list_then_delete(&gateway, &filter, listed, &all, &mut out)?;
             }
             filter.none_at(base)
         }
@@ -62,8 +89,13 @@ pub(crate) fn run(args: DeleteArgs) -> anyhow::Result<()> {
         }
         eprintln!("pgw: {msg}");
     } else if args.dry_run {
+        let every = if out.everything {
+            ": every group there, so without --dry-run pgw asks first (or needs --yes)"
+        } else {
+            ""
+        };
         eprintln!(
-            "pgw: dry run: {} would be deleted at {base}",
+            "pgw: dry run: {} would be deleted at {base}{every}",
             groups::plural(out.done)
         );
     } else if out.skipped > 0 {
@@ -78,6 +110,44 @@ pub(crate) fn run(args: DeleteArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What it takes to delete every group: the question, or `--yes`.
+struct AllGroups<'a> {
+    yes: bool,
+    /// Groups in the listing the selection was checked against.
+    listed: usize,
+    filter: &'a Filter,
+    base: &'a str,
+}
+
+impl AllGroups<'_> {
+    /// When the selection is every listed group (`every`), asks, or needs
+    /// `--yes`. `Ok(true)` when the question was put or waived.
+    fn check(&self, every: bool, out: &mut Printer) -> anyhow::Result<bool> {
+        if self.listed == 0 || !every {
+            return Ok(false);
+        }
+        out.everything = true;
+        if out.dry_run {
+            return Ok(false);
+        }
+        let what = self.filter.describe();
+        wipe::confirm(
+            self.yes,
+            &format!(
+                "{what} matches every group. {}?",
+                wipe::delete_all(self.listed, self.base)
+            ),
+            &format!(
+                "{what} matches every group at {} ({}): refusing to delete them all \
+                 without confirmation",
+                self.base,
+                groups::plural(self.listed)
+            ),
+        )?;
+        Ok(true)
+    }
+}
+
 /// Prints each group as it goes (an interrupted clean-up still shows what
 /// it did) and counts.
 struct Printer {
@@ -85,6 +155,8 @@ struct Printer {
     now: f64,
     done: usize,
     skipped: usize,
+    /// The selection was every group on the gateway.
+    everything: bool,
 }
 
 impl Printer {
@@ -153,14 +225,65 @@ pub(crate) fn clean_up_query(filter: &Filter, dry_run: bool) -> String {
     format!("/api/v1/groups?{}", params.join("&"))
 }
 
-/// The atomic clean-up of `pgw serve`. `Ok(false)` when the gateway does not
-/// have it (404 or 405: the official server).
-fn server_side(gateway: &Gateway, filter: &Filter, out: &mut Printer) -> anyhow::Result<bool> {
-    let path = clean_up_query(filter, out.dry_run);
+/// The atomic clean-up of `pgw serve`: a dry run to learn what the
+/// selection holds, the question if that is every group, then the real
+/// request. `Ok(false)` when the gateway does not have it (404 or 405: the
+/// official server).
+fn server_side(
+    gateway: &Gateway,
+    filter: &Filter,
+    listed: &[Group],
+    all: &AllGroups<'_>,
+    out: &mut Printer,
+) -> anyhow::Result<bool> {
+    let Some(selected) = clean_up(gateway, filter, true)? else {
+        return Ok(false);
+    };
+    let keys: HashSet<&GroupingKey> = selected.iter().map(|(k, _)| k).collect();
+    let every = listed.iter().all(|g| keys.contains(&g.key));
+    let asked = all.check(every, out)?;
+    if out.dry_run {
+        for (key, push_time) in &selected {
+            out.deleted(key, *push_time);
+        }
+        return Ok(true);
+    }
+    // Still one atomic request with the same selection: what it matches now
+    // goes, which may differ from the dry run by groups pushed or deleted
+    // since; after a question, the difference is told.
+    let deleted = clean_up(gateway, filter, false)?.with_context(|| {
+        format!(
+            "the gateway at {} stopped answering DELETE /api/v1/groups",
+            gateway.base()
+        )
+    })?;
+    for (key, push_time) in &deleted {
+        out.deleted(key, *push_time);
+    }
+    if asked && deleted.len() != all.listed {
+        eprintln!(
+            "pgw: note: {} matched when deleted, {} when asked (groups pushed or deleted meanwhile)",
+            groups::plural(deleted.len()),
+            all.listed
+        );
+    }
+    Ok(true)
+}
+
+/// A group of a clean-up answer: its key and last push time.
+pub(crate) type Deleted = (GroupingKey, Option<f64>);
+
+/// One `DELETE /api/v1/groups`; `None` when the gateway lacks it.
+fn clean_up(
+    gateway: &Gateway,
+    filter: &Filter,
+    dry_run: bool,
+) -> anyhow::Result<Option<Vec<Deleted>>> {
+    let path = clean_up_query(filter, dry_run);
     let reply = match gateway.send("DELETE", &path, &[("Accept", "application/json")], None) {
         Ok(r) => r,
         Err(e @ GatewayError::Rejected { .. }) if matches!(e.status(), Some(404 | 405)) => {
-            return Ok(false)
+            return Ok(None)
         }
         Err(e) => {
             return Err(anyhow::Error::new(e).context(format!(
@@ -169,21 +292,18 @@ fn server_side(gateway: &Gateway, filter: &Filter, out: &mut Printer) -> anyhow:
             )))
         }
     };
-    let deleted = parse_clean_up(&reply.body).with_context(|| {
+    let groups = parse_clean_up(&reply.body).with_context(|| {
         format!(
             "the gateway at {} answered DELETE /api/v1/groups with JSON pgw cannot read",
             gateway.base()
         )
     })?;
-    for (key, push_time) in deleted {
-        out.deleted(&key, push_time);
-    }
-    Ok(true)
+    Ok(Some(groups))
 }
 
 /// The groups of a `DELETE /api/v1/groups` answer:
 /// `{"status":"success","data":{"dry_run":..,"groups":[{"labels":{..},"push_time_seconds":..}]}}`.
-pub(crate) fn parse_clean_up(body: &[u8]) -> anyhow::Result<Vec<(GroupingKey, Option<f64>)>> {
+pub(crate) fn parse_clean_up(body: &[u8]) -> anyhow::Result<Vec<Deleted>> {
     let doc: Value = serde_json::from_slice(body).context("not JSON")?;
     let list = doc["data"]["groups"]
         .as_array()
@@ -204,13 +324,22 @@ pub(crate) fn parse_clean_up(body: &[u8]) -> anyhow::Result<Vec<(GroupingKey, Op
 }
 
 /// The clean-up for a gateway without `DELETE /api/v1/groups`.
-fn list_then_delete(gateway: &Gateway, filter: &Filter, out: &mut Printer) -> anyhow::Result<()> {
+fn list_then_delete(
+    gateway: &Gateway,
+    filter: &Filter,
+    listed: Vec<Group>,
+    all: &AllGroups<'_>,
+    out: &mut Printer,
+) -> anyhow::Result<()> {
     let now = out.now;
-    let mut matched: Vec<Group> = groups::fetch(gateway)?
+    let mut matched: Vec<Group> = listed
         .into_iter()
         .filter(|g| filter.matches(g, now))
         .collect();
     matched.sort_by(|a, b| groups::label_order(&a.key, &b.key));
+    // Only the listed groups are deleted, each re-checked after the
+    // question: a group pushed since the listing is never caught.
+    all.check(matched.len() == all.listed, out)?;
     if out.dry_run {
         for g in &matched {
             out.deleted(&g.key, g.push_time);

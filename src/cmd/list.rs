@@ -65,7 +65,9 @@ pub(crate) fn run(args: ListArgs) -> anyhow::Result<()> {
             }
         },
         None => {
-            let matched: Vec<Listed> = all()?
+            let all = all()?;
+            super::warn_unknown_labels(&filter, all.iter().map(|l| &l.group.key));
+            let matched: Vec<Listed> = all
                 .into_iter()
                 .filter(|l| filter.matches_listed(l, now))
                 .collect();

@@ -259,6 +259,19 @@ pub(crate) fn filter(args: &FilterArgs, failed: bool) -> anyhow::Result<Filter> 
     })
 }
 
+/// Names on stderr each label of the selector that no listed group has
+/// (see [`groups::unknown_label_names`]), for `list -s` and `delete -s`.
+pub(crate) fn warn_unknown_labels<'g, I>(filter: &Filter, keys: I)
+where
+    I: IntoIterator<Item = &'g GroupingKey>,
+    I::IntoIter: Clone,
+{
+    let Some(sel) = &filter.selector else { return };
+    for name in groups::unknown_label_names(sel, keys) {
+        eprintln!("pgw: warning: no group has a label {name:?}; the selector matches nothing");
+    }
+}
+
 /// The group named by `GROUP` or `-j`/`-l`, if any.
 pub(crate) fn group_key(args: &KeyArgs) -> anyhow::Result<Option<GroupingKey>> {
     if let Some(job) = &args.job {

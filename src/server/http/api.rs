@@ -321,7 +321,11 @@ impl CleanupRequest {
                 .map_err(|_| format!("query parameter {name:?} is not valid UTF-8"))?;
             match name {
                 "match" => {
-                    selector = Some(value.parse::<Selector>().map_err(|e| e.to_string())?);
+                    selector = Some(
+                        value
+                            .parse::<Selector>()
+                            .map_err(|e| format!("match: {e}"))?,
+                    );
                 }
                 "stale" => {
                     let d = humantime::parse_duration(value.trim()).map_err(|e| {
