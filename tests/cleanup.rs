@@ -9,86 +9,11 @@
 //! The official server applies a DELETE after answering it, so a check that
 //! something was deleted there polls the listing.
 
-use std::io::Write as _;
-use std::process::{Command, Stdio};
-
 use crate::util::*;
 
-/// What a `pgw` run printed and how it exited.
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-/// The environment variables that would change where pgw goes or how it
-/// prints; every run here is without them.
-const ENV: [&str; 5] = [
-    "PGW_GATEWAY",
-    "PGW_USER",
-    "PGW_PASSWORD",
-    "PGW_TOKEN",
-    "NO_COLOR",
-];
-
-/// Runs `pgw ARGS` with stdin empty (not a terminal) and requires exit `code`.
-fn expect(code: i32, args: &[&str]) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pgw"));
-    cmd.args(args).stdin(Stdio::null());
-    for var in ENV {
-        cmd.env_remove(var);
-    }
-    let out = cmd.output().expect("run pgw");
-    let run = Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
-    assert_eq!(run.code, code, "pgw {args:?}: {run:#?}");
-    run
-}
-
-/// Runs `pgw ARGS` on a pseudo-terminal, typing `answer`; its exit code and
-/// everything the terminal showed (stdout and stderr together, as a person
-/// sees them).
+/// Runs `pgw ARGS` on a pseudo-terminal, typing `answer`.
 fn on_terminal(args: &[&str], answer: &str) -> (i32, String) {
-    require("script");
-    let quoted: Vec<String> = args
-        .iter()
-        .map(|a| format!("'{}'", a.replace('\'', r"'\''")))
-        .collect();
-    let command = format!("{} {}", env!("CARGO_BIN_EXE_pgw"), quoted.join(" "));
-    let mut cmd = Command::new("script");
-    cmd.args(["-qec", &command, "/dev/null"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for var in ENV {
-        cmd.env_remove(var);
-    }
-    let mut child = cmd.spawn().expect("run script");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(answer.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n"),
-    )
-}
-
-/// `pgw serve` and the official Pushgateway, each started with `args`, as
-/// (name, process guard, base URL).
-fn both(args: &[&str]) -> Vec<(&'static str, Proc, String)> {
-    let p = Pgw::start(args);
-    let p_url = p.url();
-    let o = Official::start(args);
-    let o_url = o.url();
-    vec![("pgw", p.proc, p_url), ("official", o.proc, o_url)]
+    on_pty(&pgw_line(args), Some(answer))
 }
 
 /// The three groups every test starts from.

@@ -8,78 +8,10 @@
 //! checks a deletion there polls the listing until it shows the result.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use crate::util::*;
-
-/// What a `pgw` run printed and how it exited.
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs `pgw ARGS` with stdin empty (not a terminal) and none of the
-/// environment variables that would change where it goes.
-fn pgw(args: &[&str]) -> Run {
-    pgw_with_stdin(args, None)
-}
-
-fn pgw_with_stdin(args: &[&str], stdin: Option<&str>) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pgw"));
-    cmd.args(args)
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for var in [
-        "PGW_GATEWAY",
-        "PGW_USER",
-        "PGW_PASSWORD",
-        "PGW_TOKEN",
-        "NO_COLOR",
-    ] {
-        cmd.env_remove(var);
-    }
-    let mut child = cmd.spawn().expect("run pgw");
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-    }
-    let out = child.wait_with_output().expect("wait for pgw");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-/// Runs `pgw ARGS` and requires exit code `code`.
-fn expect(code: i32, args: &[&str]) -> Run {
-    let run = pgw(args);
-    assert_eq!(run.code, code, "pgw {args:?}: {run:#?}");
-    run
-}
-
-/// The two servers every test runs against: `pgw serve` and the official
-/// Pushgateway, each with `args`, as (name, process guard, base URL).
-fn both(args: &[&str]) -> Vec<(&'static str, Proc, String)> {
-    let p = Pgw::start(args);
-    let p_url = p.url();
-    let o = Official::start(args);
-    let o_url = o.url();
-    vec![("pgw", p.proc, p_url), ("official", o.proc, o_url)]
-}
 
 /// Pushes `body` to `path` (a push path) and requires success.
 fn push(url: &str, path: &str, body: &str) {
@@ -677,33 +609,15 @@ fn wipe_asks_on_a_terminal() {
     let url = g.url();
     push(&url, "/metrics/job/a", "a 1\n");
     push(&url, "/metrics/job/b", "a 1\n");
-    let command = format!("{} wipe -g {url}", env!("CARGO_BIN_EXE_pgw"));
-    let ask = |answer: &str| {
-        let mut cmd = Command::new("script");
-        cmd.args(["-qec", &command, "/dev/null"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("run script");
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(answer.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-        )
-    };
+    let command = pgw_line(&["wipe", "-g", &url]);
+    let ask = |answer: &str| on_pty(&command, Some(answer));
     let (code, screen) = ask("n\n");
-    assert_eq!(code, Some(1), "{screen}");
+    assert_eq!(code, 1, "{screen}");
     assert!(screen.contains("Delete all 2 groups at"), "{screen}");
     assert!(screen.contains("nothing was deleted"), "{screen}");
     assert_eq!(groups_at(&url).len(), 2);
     let (code, screen) = ask("y\n");
-    assert_eq!(code, Some(0), "{screen}");
+    assert_eq!(code, 0, "{screen}");
     assert!(screen.contains("wiped 2 groups"), "{screen}");
     assert_eq!(groups_at(&url).len(), 0);
 }
@@ -747,19 +661,14 @@ fn list_shows_the_expiry_pgw_serve_reports() {
 /// What `pgw ARGS` shows on a pseudo-terminal `cols` wide (`script` runs
 /// it), with `NO_COLOR` set or not.
 fn on_terminal(args: &str, cols: u16, no_color: bool) -> String {
-    require("script");
-    let command = format!("stty cols {cols}; {} {args}", env!("CARGO_BIN_EXE_pgw"));
-    let mut cmd = Command::new("script");
-    cmd.args(["-qec", &command, "/dev/null"])
-        .stdin(Stdio::null())
-        .env_remove("COLUMNS")
-        .env_remove("NO_COLOR");
-    if no_color {
-        cmd.env("NO_COLOR", "1");
-    }
-    let out = cmd.output().expect("run script");
-    assert!(out.status.success(), "{out:?}");
-    String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n")
+    let colour = if no_color { "NO_COLOR=1 " } else { "" };
+    let command = format!(
+        "stty cols {cols}; unset COLUMNS; {colour}{} {args}",
+        env!("CARGO_BIN_EXE_pgw")
+    );
+    let (code, screen) = on_pty(&command, None);
+    assert_eq!(code, 0, "{screen}");
+    screen
 }
 
 #[test]

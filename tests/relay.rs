@@ -12,32 +12,6 @@ use std::time::Duration;
 
 use crate::util::*;
 
-/// A running node_exporter, killed on drop.
-struct NodeExporter {
-    _proc: Proc,
-    port: u16,
-}
-
-impl NodeExporter {
-    fn start_on(port: u16) -> NodeExporter {
-        require("prometheus-node-exporter");
-        let proc = spawn(
-            "prometheus-node-exporter",
-            &[format!("--web.listen-address=127.0.0.1:{port}")],
-        );
-        let url = format!("http://127.0.0.1:{port}/metrics");
-        let up = poll(Duration::from_secs(20), || {
-            try_request("GET", &url, &[], b"").filter(|r| r.status == 200)
-        });
-        assert!(up.is_some(), "node_exporter did not start:\n{}", proc.log());
-        NodeExporter { _proc: proc, port }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/metrics", self.port)
-    }
-}
-
 fn hostname() -> String {
     let out = Command::new("hostname").output().expect("run hostname");
     String::from_utf8(out.stdout).unwrap().trim().to_string()

@@ -24,29 +24,6 @@ fn pgw_bin() -> &'static str {
     env!("CARGO_BIN_EXE_pgw")
 }
 
-/// Runs `pgw ARGS` with stdout and stderr captured (not a terminal).
-fn pgw(args: &[&str]) -> Output {
-    let mut cmd = Command::new(pgw_bin());
-    cmd.args(args).stdin(Stdio::null());
-    for var in [
-        "PGW_GATEWAY",
-        "PGW_USER",
-        "PGW_PASSWORD",
-        "PGW_TOKEN",
-        "NO_COLOR",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.output().expect("run pgw")
-}
-
-/// Runs `pgw ARGS`, which must exit with `want`.
-fn expect(want: i32, args: &[&str]) -> Output {
-    let out = pgw(args);
-    assert_eq!(code(&out), want, "pgw {args:?}: {out:?}");
-    out
-}
-
 /// A pushed group with one metric, through `pgw push` (which encodes the
 /// awkward values in the URL).
 fn push(url: &str, job: &str, labels: &[(&str, &str)]) {
@@ -279,7 +256,7 @@ fn list_of_one_group_fits_80_columns_and_shows_times_readably() {
     assert!(!screen.contains("e+09"), "no raw floats:\n{screen}");
     // The raw value stays in JSON.
     let out = expect(0, &["list", "-g", &url, "-j", "nightly", "-o", "json"]);
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     let family = doc["metrics"]
         .as_array()
         .unwrap()
@@ -403,7 +380,7 @@ fn list_by_partial_key_lists_the_groups_it_selects_or_exits_8() {
         0,
         &["list", "-g", &url, "job=backup,instance=db1", "-o", "json"],
     );
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(doc["groups"].as_array().unwrap().len(), 2, "{doc}");
 
     // A key that is one group exactly shows that group's metrics.
@@ -484,7 +461,7 @@ fn a_wrapped_job_that_exits_2_shows_as_failed_and_is_selected_by_failed() {
     );
 
     let out = expect(0, &["list", "-g", &url, "--failed", "-o", "json"]);
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     let groups = doc["groups"].as_array().unwrap();
     assert_eq!(groups.len(), 1, "{doc}");
     assert_eq!(groups[0]["labels"]["job"], "x");

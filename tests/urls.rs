@@ -8,81 +8,8 @@
 //! Prometheus and node_exporter.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
-use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use crate::util::*;
-
-/// What `pgw` printed and how it ended.
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-/// What pgw's stdin is.
-enum Input<'a> {
-    /// `/dev/null`: readable, and at its end at once (cron, systemd).
-    Null,
-    /// A pipe that carries these bytes, then closes.
-    Pipe(&'a str),
-    /// A regular file (`< file`).
-    File(&'a std::path::Path),
-}
-
-/// Runs `pgw ARGS` with `input` as stdin, none of the variables pgw reads
-/// but those in `env`.
-fn pgw_env(args: &[&str], input: Input<'_>, env: &[(&str, &str)]) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pgw"));
-    cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
-    for var in ["PGW_GATEWAY", "PGW_USER", "PGW_PASSWORD", "PGW_TOKEN"] {
-        cmd.env_remove(var);
-    }
-    cmd.envs(env.iter().copied());
-    match &input {
-        Input::Null => cmd.stdin(Stdio::null()),
-        Input::Pipe(_) => cmd.stdin(Stdio::piped()),
-        Input::File(path) => cmd.stdin(std::fs::File::open(path).unwrap()),
-    };
-    let mut child = cmd.spawn().expect("run pgw");
-    let writer = match input {
-        Input::Pipe(data) => {
-            let mut stdin = child.stdin.take().unwrap();
-            let data = data.as_bytes().to_vec();
-            // pgw may refuse before it reads, closing the pipe early.
-            Some(std::thread::spawn(move || {
-                let _ = stdin.write_all(&data);
-            }))
-        }
-        _ => None,
-    };
-    let out = child.wait_with_output().expect("wait for pgw");
-    if let Some(w) = writer {
-        w.join().unwrap();
-    }
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-/// `pgw ARGS` with stdin at `/dev/null`, and its exit code checked.
-#[track_caller]
-fn expect(code: i32, args: &[&str]) -> Run {
-    let run = pgw_env(args, Input::Null, &[]);
-    assert_eq!(run.code, code, "pgw {args:?}: {run:#?}");
-    run
-}
-
-#[track_caller]
-fn expect_env(code: i32, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let run = pgw_env(args, Input::Null, env);
-    assert_eq!(run.code, code, "pgw {args:?} with {env:?}: {run:#?}");
-    run
-}
 
 /// The pushed value of `name` in the group `key` at a gateway.
 fn pushed(url: &str, name: &str, key: &[(&str, &str)]) -> Option<String> {
@@ -97,29 +24,6 @@ fn pushed(url: &str, name: &str, key: &[(&str, &str)]) -> Option<String> {
                 labels.into_iter().filter(|(_, v)| !v.is_empty()).collect();
             (n == name && labels == want).then_some(value)
         })
-}
-
-/// A running node_exporter on a free port, killed on drop.
-struct NodeExporter {
-    _proc: Proc,
-    port: u16,
-}
-
-impl NodeExporter {
-    fn start() -> NodeExporter {
-        require("prometheus-node-exporter");
-        let port = free_port();
-        let proc = spawn(
-            "prometheus-node-exporter",
-            &[format!("--web.listen-address=127.0.0.1:{port}")],
-        );
-        let url = format!("http://127.0.0.1:{port}/metrics");
-        let up = poll(Duration::from_secs(20), || {
-            try_request("GET", &url, &[], b"").filter(|r| r.status == 200)
-        });
-        assert!(up.is_some(), "node_exporter did not start:\n{}", proc.log());
-        NodeExporter { _proc: proc, port }
-    }
 }
 
 /// A port that nobody listens on: a gateway that is down.
@@ -381,7 +285,7 @@ fn stdin_next_to_metric_arguments_is_refused_not_dropped() {
     let g = Pgw::start(&[]);
     let url = g.url();
     let args = ["push", "-g", &url, "-j", "mix", "a=1"];
-    let run = pgw_env(&args, Input::Pipe("c 3\n"), &[]);
+    let run = run_pgw(&args, Input::Pipe("c 3\n"), &[]);
     assert_eq!(run.code, 2, "{run:#?}");
     assert!(
         run.stderr.contains(
@@ -395,21 +299,21 @@ fn stdin_next_to_metric_arguments_is_refused_not_dropped() {
     let dir = TempDir::new("urls-stdin");
     let file = dir.path().join("in.prom");
     std::fs::write(&file, "c 3\n").unwrap();
-    let run = pgw_env(&args, Input::File(&file), &[]);
+    let run = run_pgw(&args, Input::File(&file), &[]);
     assert_eq!(run.code, 2, "{run:#?}");
     assert!(g.jobs().is_empty(), "nothing was sent");
     // With -f -, both go.
     let mut both = args.to_vec();
     both.extend(["-f", "-"]);
-    let run = pgw_env(&both, Input::Pipe("c 3\n"), &[]);
+    let run = run_pgw(&both, Input::Pipe("c 3\n"), &[]);
     assert_eq!(run.code, 0, "{run:#?}");
     assert_eq!(pushed(&url, "a", &[("job", "mix")]).as_deref(), Some("1"));
     assert_eq!(pushed(&url, "c", &[("job", "mix")]).as_deref(), Some("3"));
     // Cron's empty stdin, an empty pipe and an empty file change nothing.
     expect(0, &args);
-    assert_eq!(pgw_env(&args, Input::Pipe(""), &[]).code, 0);
+    assert_eq!(run_pgw(&args, Input::Pipe(""), &[]).code, 0);
     std::fs::write(&file, "").unwrap();
-    assert_eq!(pgw_env(&args, Input::File(&file), &[]).code, 0);
+    assert_eq!(run_pgw(&args, Input::File(&file), &[]).code, 0);
 }
 
 #[test]
@@ -420,14 +324,9 @@ fn a_default_replace_says_on_a_terminal_which_families_it_removed() {
     expect(0, &["push", "-g", &url, "-j", "r", "a=1", "b=2"]);
     let on_terminal = |args: &str| {
         let command = format!("{} push -g {url} -j r {args}", env!("CARGO_BIN_EXE_pgw"));
-        let out = Command::new("script")
-            .args(["-qec", &command, "/dev/null"])
-            .stdin(Stdio::null())
-            .env_remove("PGW_GATEWAY")
-            .output()
-            .expect("run script");
-        assert!(out.status.success(), "{out:?}");
-        String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n")
+        let (code, screen) = on_pty(&command, None);
+        assert_eq!(code, 0, "{screen}");
+        screen
     };
     let screen = on_terminal("a=3");
     assert!(

@@ -277,18 +277,221 @@ pub(crate) fn refused_start_with(code: i32, args: &[&str]) -> String {
     stderr
 }
 
+/// How a finished client run went, whether the test ran it through
+/// [`run_pgw`] or built the command itself.
+pub(crate) trait Outcome {
+    fn exit_code(&self) -> i32;
+    fn out(&self) -> String;
+    fn err(&self) -> String;
+}
+
+impl Outcome for Output {
+    fn exit_code(&self) -> i32 {
+        self.status.code().expect("pgw exited by itself")
+    }
+    fn out(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+    fn err(&self) -> String {
+        String::from_utf8_lossy(&self.stderr).into_owned()
+    }
+}
+
+impl Outcome for Run {
+    fn exit_code(&self) -> i32 {
+        self.code
+    }
+    fn out(&self) -> String {
+        self.stdout.clone()
+    }
+    fn err(&self) -> String {
+        self.stderr.clone()
+    }
+}
+
 /// The exit code of a client run (`pgw push`, `pgw relay`), which must have
 /// exited by itself rather than by a signal.
-pub(crate) fn code(out: &Output) -> i32 {
-    out.status.code().expect("pgw exited by itself")
+pub(crate) fn code(out: &impl Outcome) -> i32 {
+    out.exit_code()
 }
 
-pub(crate) fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
+pub(crate) fn stdout(out: &impl Outcome) -> String {
+    out.out()
 }
 
-pub(crate) fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
+pub(crate) fn stderr(out: &impl Outcome) -> String {
+    out.err()
+}
+
+/// The environment variables that would change where a client command goes
+/// or how it prints; every client run of the tests is without them, unless
+/// a test sets one on purpose.
+pub(crate) const CLIENT_ENV: [&str; 5] = [
+    "PGW_GATEWAY",
+    "PGW_USER",
+    "PGW_PASSWORD",
+    "PGW_TOKEN",
+    "NO_COLOR",
+];
+
+/// What `pgw` printed and how it ended.
+#[derive(Debug)]
+pub(crate) struct Run {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+}
+
+/// What a client run's stdin is.
+pub(crate) enum Input<'a> {
+    /// `/dev/null`: readable, and at its end at once (cron, systemd).
+    Null,
+    /// A pipe that carries these bytes, then closes.
+    Pipe(&'a str),
+    /// A regular file (`< file`).
+    File(&'a Path),
+}
+
+/// Runs `pgw ARGS` with `input` as stdin (never a terminal), without the
+/// [`CLIENT_ENV`] variables but with those in `env`.
+pub(crate) fn run_pgw(args: &[&str], input: Input<'_>, env: &[(&str, &str)]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pgw"));
+    cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+    for var in CLIENT_ENV {
+        cmd.env_remove(var);
+    }
+    cmd.envs(env.iter().copied());
+    match &input {
+        Input::Null => cmd.stdin(Stdio::null()),
+        Input::Pipe(_) => cmd.stdin(Stdio::piped()),
+        Input::File(path) => cmd.stdin(std::fs::File::open(path).unwrap()),
+    };
+    let mut child = cmd.spawn().expect("run pgw");
+    let writer = match input {
+        Input::Pipe(data) => {
+            let mut stdin = child.stdin.take().unwrap();
+            let data = data.as_bytes().to_vec();
+            // pgw may refuse before it reads, closing the pipe early.
+            Some(std::thread::spawn(move || {
+                let _ = stdin.write_all(&data);
+            }))
+        }
+        _ => None,
+    };
+    let out = child.wait_with_output().expect("wait for pgw");
+    if let Some(w) = writer {
+        w.join().unwrap();
+    }
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// `pgw ARGS` with stdin at `/dev/null`.
+pub(crate) fn pgw(args: &[&str]) -> Run {
+    run_pgw(args, Input::Null, &[])
+}
+
+/// `pgw ARGS` with stdin at `/dev/null`, and its exit code checked.
+#[track_caller]
+pub(crate) fn expect(code: i32, args: &[&str]) -> Run {
+    let run = pgw(args);
+    assert_eq!(run.code, code, "pgw {args:?}: {run:#?}");
+    run
+}
+
+/// [`expect`] with environment variables set.
+#[track_caller]
+pub(crate) fn expect_env(code: i32, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let run = run_pgw(args, Input::Null, env);
+    assert_eq!(run.code, code, "pgw {args:?} with {env:?}: {run:#?}");
+    run
+}
+
+/// Runs a shell command line on a pseudo-terminal (`script` from
+/// util-linux gives it one), typing `answer` when given, without the
+/// [`CLIENT_ENV`] variables; its exit code and everything the terminal
+/// showed (stdout and stderr together, as a person sees them).
+pub(crate) fn on_pty(command: &str, answer: Option<&str>) -> (i32, String) {
+    require("script");
+    let mut cmd = Command::new("script");
+    cmd.args(["-qec", command, "/dev/null"])
+        .stdin(if answer.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for var in CLIENT_ENV {
+        cmd.env_remove(var);
+    }
+    let mut child = cmd.spawn().expect("run script");
+    if let Some(answer) = answer {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(answer.as_bytes())
+            .unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n"),
+    )
+}
+
+/// A shell-quoted `pgw ARGS` command line, for [`on_pty`].
+pub(crate) fn pgw_line(args: &[&str]) -> String {
+    let quoted: Vec<String> = args
+        .iter()
+        .map(|a| format!("'{}'", a.replace('\'', r"'\''")))
+        .collect();
+    format!("{} {}", env!("CARGO_BIN_EXE_pgw"), quoted.join(" "))
+}
+
+/// `pgw serve` and the official Pushgateway, each started with `args`, as
+/// (name, process guard, base URL).
+pub(crate) fn both(args: &[&str]) -> Vec<(&'static str, Proc, String)> {
+    let p = Pgw::start(args);
+    let p_url = p.url();
+    let o = Official::start(args);
+    let o_url = o.url();
+    vec![("pgw", p.proc, p_url), ("official", o.proc, o_url)]
+}
+
+/// A running node_exporter, killed on drop.
+pub(crate) struct NodeExporter {
+    _proc: Proc,
+    pub(crate) port: u16,
+}
+
+impl NodeExporter {
+    /// On a free port.
+    pub(crate) fn start() -> NodeExporter {
+        NodeExporter::start_on(free_port())
+    }
+
+    pub(crate) fn start_on(port: u16) -> NodeExporter {
+        require("prometheus-node-exporter");
+        let proc = spawn(
+            "prometheus-node-exporter",
+            &[format!("--web.listen-address=127.0.0.1:{port}")],
+        );
+        let url = format!("http://127.0.0.1:{port}/metrics");
+        let up = poll(START_TIMEOUT, || {
+            try_request("GET", &url, &[], b"").filter(|r| r.status == 200)
+        });
+        assert!(up.is_some(), "node_exporter did not start:\n{}", proc.log());
+        NodeExporter { _proc: proc, port }
+    }
+
+    pub(crate) fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/metrics", self.port)
+    }
 }
 
 /// The port of a `msg="listening" address=127.0.0.1:PORT` log line.
