@@ -8,6 +8,8 @@
 //! their widest value and no line ends in blanks, as `kubectl get` and
 //! `docker ps` print: `less`, `head` and `awk -F '  +'` see one group a line.
 
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+
 /// How a column treats content wider than the width it gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Fit {
@@ -147,17 +149,29 @@ impl Cell {
 /// Gap between columns.
 const GAP: usize = 2;
 
-/// The width of `text` on a terminal, one column per character.
+/// The width of `text` on a terminal: most characters take one column,
+/// East Asian wide ones two, combining marks none.
 pub(crate) fn width(text: &str) -> usize {
-    text.chars().count()
+    UnicodeWidthStr::width(text)
 }
 
-/// `text` in at most `w` columns, its end replaced by `…` if it is wider.
+/// `text` in at most `w` columns, its end replaced by `…` (one column) if
+/// it is wider. A wide character that would straddle the edge goes too.
 pub(crate) fn cut(text: &str, w: usize) -> String {
     if width(text) <= w {
         return text.to_string();
     }
-    let mut out: String = text.chars().take(w.saturating_sub(1)).collect();
+    let room = w.saturating_sub(1);
+    let mut used = 0;
+    let mut out = String::new();
+    for c in text.chars() {
+        let cw = UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + cw > room {
+            break;
+        }
+        used += cw;
+        out.push(c);
+    }
     out.push('…');
     out
 }
@@ -418,6 +432,15 @@ a-rather-lon…  -                       3
         // Wide enough: nothing dropped, one line each.
         let text = table().render(Some(200), false);
         assert_eq!(text, table().render(None, false));
+    }
+
+    #[test]
+    fn wide_characters_count_two_columns() {
+        assert_eq!(width("東京-2"), 6);
+        assert_eq!(cut("東京都の店舗", 6), "東京…");
+        assert_eq!(width(&cut("東京都の店舗", 6)), 5);
+        assert_eq!(cut("abcdef", 4), "abc…");
+        assert_eq!(cut("東京", 4), "東京");
     }
 
     #[test]
