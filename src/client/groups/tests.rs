@@ -1,0 +1,241 @@
+//! Tests of reading a gateway's groups: the JSON reader, filters, natural
+//! order, ages and durations, keys, and a wrapped job's outcome.
+
+use super::*;
+
+const BODY: &str = r#"{"status":"success","data":[
+      {"labels":{"job":"batch"},"last_push_successful":true,
+       "job_runs_total":{"type":"COUNTER","help":"Runs.","time_stamp":"2026-11-22T23:18:45Z",
+         "metrics":[{"labels":{"instance":"x","job":"batch"},"value":"7"},
+                    {"labels":{"instance":"y","job":"batch"},"value":"8"}]},
+       "job_duration_seconds":{"type":"HISTOGRAM","metrics":[{"buckets":{"1":"3"},"count":"4","sum":"2.5","labels":{"job":"batch"}}]},
+       "push_failure_time_seconds":{"type":"GAUGE","metrics":[{"labels":{"instance":"","job":"batch"},"value":"0"}]},
+       "push_time_seconds":{"type":"GAUGE","metrics":[{"labels":{"instance":"","job":"batch"},"value":"1.7953895256667845e+09"}]}},
+      {"labels":{"instance":"some_instance","job":"some_job"},"last_push_successful":false,
+       "push_failure_time_seconds":{"metrics":[{"value":"1.79538952565702e+09"}]},
+       "push_time_seconds":{"metrics":[{"value":"0"}]}},
+      {"labels":{"job":"ttl"},"last_push_successful":true,"expire_after_seconds":90,"expires_in_seconds":12.5,
+       "push_time_seconds":{"metrics":[{"value":"100"}]}}
+    ]}"#;
+
+#[test]
+fn groups_are_read_from_the_official_shape() {
+    let groups = parse(BODY.as_bytes()).unwrap();
+    assert_eq!(groups.len(), 3);
+    let batch = &groups[0];
+    assert_eq!(batch.key, GroupingKey::new([("job", "batch")]));
+    assert_eq!(batch.push_time, Some(1.7953895256667845e9));
+    assert_eq!(batch.failure_time, None);
+    assert!(batch.last_push_ok);
+    assert_eq!((batch.metrics, batch.series), (2, 3));
+    let failed = &groups[1];
+    assert_eq!(failed.push_time, None);
+    assert_eq!(failed.failure_time, Some(1.79538952565702e9));
+    assert!(!failed.last_push_ok);
+    assert_eq!((failed.metrics, failed.series), (0, 0));
+    assert_eq!(groups[2].expire_after, Some(90.0));
+    assert_eq!(groups[2].expires_in, Some(12.5));
+}
+
+#[test]
+fn the_typed_and_the_tree_readings_agree() {
+    let doc: Value = serde_json::from_str(BODY).unwrap();
+    let tree: Vec<Group> = doc["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| listed(g).unwrap().group)
+        .collect();
+    assert_eq!(parse(BODY.as_bytes()).unwrap(), tree);
+    // Keys that are no family (a newer gateway's fields) are skipped.
+    let odd =
+        br#"{"data":[{"labels":{"job":"x"},"n":1,"s":"t","l":[1],"z":null,"f":{"type":"GAUGE"}}]}"#;
+    let g = &parse(odd).unwrap()[0];
+    assert_eq!((g.metrics, g.series, g.last_push_ok), (0, 0, true));
+}
+
+#[test]
+fn one_group_with_its_families() {
+    let key = GroupingKey::new([("job", "batch")]);
+    let (l, fams) = parse_one(BODY.as_bytes(), &key).unwrap().unwrap();
+    assert_eq!(l.group.key, key);
+    let names: Vec<_> = fams.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["job_duration_seconds", "job_runs_total"]);
+    assert_eq!(fams[1].kind, "COUNTER");
+    assert_eq!(fams[1].help.as_deref(), Some("Runs."));
+    assert_eq!(fams[1].series.len(), 2);
+    let other = GroupingKey::new([("job", "batch"), ("instance", "")]);
+    assert!(parse_one(BODY.as_bytes(), &other).unwrap().is_none());
+}
+
+#[test]
+fn bad_shapes_are_reported() {
+    assert!(parse(b"<html>")
+        .unwrap_err()
+        .to_string()
+        .contains("not JSON"));
+    assert!(parse(br#"{"status":"success"}"#)
+        .unwrap_err()
+        .to_string()
+        .contains("no \"data\" list"));
+    assert!(parse(br#"{"data":[{"x":1}]}"#).is_err());
+}
+
+fn g(labels: &[(&str, &str)], push: Option<f64>, ok: bool) -> Group {
+    Group {
+        key: GroupingKey::new(labels.iter().copied()),
+        push_time: push,
+        failure_time: None,
+        last_push_ok: ok,
+        metrics: 1,
+        series: 1,
+        expire_after: None,
+        expires_in: None,
+    }
+}
+
+#[test]
+fn filters_combine() {
+    let now = 10_000.0;
+    let fresh = g(
+        &[("job", "node"), ("instance", "web-1")],
+        Some(9_990.0),
+        true,
+    );
+    let old = g(&[("job", "node"), ("instance", "db")], Some(1_000.0), false);
+    let never = g(&[("job", "x")], None, false);
+    let f = Filter {
+        selector: Some("job=node,instance=~web-.*".parse().unwrap()),
+        ..Filter::default()
+    };
+    assert!(f.matches(&fresh, now) && !f.matches(&old, now));
+    let stale = Filter {
+        stale: Some(Duration::from_secs(3600)),
+        ..Filter::default()
+    };
+    assert!(!stale.matches(&fresh, now));
+    assert!(stale.matches(&old, now));
+    assert!(stale.matches(&never, now), "never pushed counts as stale");
+    let failed = Filter {
+        failed: true,
+        ..Filter::default()
+    };
+    assert!(!failed.matches(&fresh, now) && failed.matches(&old, now));
+}
+
+#[test]
+fn a_wrapped_job_outcome_is_read_and_fails_the_group() {
+    let body = br#"{"data":[
+          {"labels":{"job":"nightly"},"last_push_successful":true,
+           "pgw_job_exit_code":{"type":"GAUGE","metrics":[{"labels":{"job":"nightly"},"value":"2"}]},
+           "pgw_job_last_success_time_seconds":{"type":"GAUGE","metrics":[{"labels":{"job":"nightly"},"value":"1.796156107589828e+09"}]},
+           "push_time_seconds":{"metrics":[{"value":"1.8e9"}]}},
+          {"labels":{"job":"fine"},"last_push_successful":true,
+           "pgw_job_exit_code":{"type":"GAUGE","metrics":[{"value":"0"}]}},
+          {"labels":{"job":"refused"},"last_push_successful":false,
+           "pgw_job_exit_code":{"type":"GAUGE","metrics":[{"value":"1"}]}},
+          {"labels":{"job":"plain"},"last_push_successful":true}
+        ]}"#;
+    let listed = parse_listed(body).unwrap();
+    let nightly = &listed[0];
+    assert_eq!(nightly.job.exit_code, Some(2));
+    assert_eq!(nightly.job.last_success, Some(1.796156107589828e9));
+    assert_eq!((nightly.group.metrics, nightly.group.series), (2, 2));
+    assert_eq!(nightly.status(), Status::Exit(2));
+    assert_eq!(nightly.status().to_string(), "exit 2");
+    assert_eq!(listed[1].status(), Status::Ok);
+    assert!(listed[1].job.wrapped() && !listed[1].failed());
+    // A refused push is more urgent than the exit code it left behind.
+    assert_eq!(listed[2].status().to_string(), "push failed");
+    assert!(!listed[3].job.wrapped());
+    let failed = Filter {
+        failed: true,
+        ..Filter::default()
+    };
+    let picked: Vec<_> = listed
+        .iter()
+        .filter(|l| failed.matches_listed(l, 2e9))
+        .map(|l| l.group.key.get("job").unwrap())
+        .collect();
+    assert_eq!(picked, ["nightly", "refused"]);
+    assert_eq!(parse(body).unwrap()[0], nightly.group);
+}
+
+#[test]
+fn natural_order_reads_numbers_as_numbers() {
+    let mut v = vec![
+        "web-10", "web-2", "web-1", "web-02", "web", "web-1a", "db", "v1.10", "v1.9", "",
+    ];
+    v.sort_by(|a, b| natural_cmp(a, b));
+    assert_eq!(
+        v,
+        ["", "db", "v1.9", "v1.10", "web", "web-1", "web-1a", "web-02", "web-2", "web-10"]
+    );
+    assert_eq!(natural_cmp("a", "a"), Ordering::Equal);
+    assert_eq!(natural_cmp("Προμηθεύς2", "Προμηθεύς10"), Ordering::Less);
+    let key = |i: &str| GroupingKey::new([("job", "node"), ("instance", i)]);
+    assert_eq!(label_order(&key("web-2"), &key("web-10")), Ordering::Less);
+    let job = |j: &str| GroupingKey::new([("job", j), ("a", "z")]);
+    assert_eq!(label_order(&job("b2"), &job("b10")), Ordering::Less);
+    let bare = GroupingKey::new([("job", "node")]);
+    assert_eq!(label_order(&bare, &key("a")), Ordering::Less);
+}
+
+#[test]
+fn unknown_label_names_need_a_listing() {
+    let listed = [
+        g(&[("job", "node"), ("instance", "a")], None, true),
+        g(&[("job", "x"), ("env", "")], None, true),
+    ];
+    let sel: Selector = "jobb=node,env=~.+,instance=a,team=ops".parse().unwrap();
+    // `env` is there, if empty: no warning for it.
+    let keys = listed.iter().map(|g| &g.key);
+    assert_eq!(unknown_label_names(&sel, keys), ["jobb", "team"]);
+    assert!(unknown_label_names(&sel, std::iter::empty()).is_empty());
+}
+
+#[test]
+fn a_group_is_named_exactly() {
+    for bad in [
+        "instance=a",
+        "job=~x",
+        "job=x,job=y",
+        "job=\"\"",
+        "job=x,__a=b",
+    ] {
+        let err = parse_key(bad).unwrap_err();
+        assert_eq!(
+            crate::exit::code_for(&err),
+            crate::exit::Code::BadInput,
+            "{bad}: {err:#}"
+        );
+    }
+}
+
+#[test]
+fn ages_keep_two_units() {
+    assert_eq!(format_age(42.7), "42s");
+    assert_eq!(format_age(192.0), "3m 12s");
+    assert_eq!(format_age(7_512.0), "2h 5m");
+    assert_eq!(format_age(3.0 * 86_400.0 + 4.0 * 3_600.0 + 5.0), "3d 4h");
+    assert_eq!(format_age(86_400.0), "24h");
+    assert_eq!(format_age(2.0 * 86_400.0 - 1.0), "47h 59m");
+    assert_eq!(format_age(45.5 * 86_400.0), "45d");
+    assert_eq!(format_age(3_600.0), "1h");
+    assert_eq!(format_age(-3.0), "0s");
+    assert_eq!(format_duration(Duration::from_secs(86_400)), "24h");
+    assert_eq!(format_duration(Duration::from_secs(5_400)), "1h 30m");
+    assert_eq!(
+        format_duration(Duration::from_secs(3 * 86_400 + 5)),
+        "3d 5s"
+    );
+    assert_eq!(format_duration(Duration::ZERO), "0s");
+    for secs in [90, 86_400, 3 * 86_400 + 4 * 3_600 + 5] {
+        let text = format_duration(Duration::from_secs(secs));
+        let back = humantime::parse_duration(&text).unwrap();
+        assert_eq!(back.as_secs(), secs, "{text} reads back");
+    }
+    assert_eq!(format_ago(None), "never");
+    assert_eq!(format_ago(Some(60.0)), "1m ago");
+    assert_eq!(format_unix(1_764_000_000.5), "2025-11-24T16:00:00Z");
+}
