@@ -416,6 +416,9 @@ struct Gap {
     /// The stretch's own count, for when no valid record follows.
     frames: Result<Vec<u64>, String>,
     bytes: u64,
+    /// The file ends inside the stretch's last frame: what came after it
+    /// is gone from the file.
+    cut: Option<String>,
 }
 
 /// Reads the snapshot and the log into `store`, keeping every valid record
@@ -462,6 +465,7 @@ pub(crate) fn load(files: &Files, store: &Store) -> anyhow::Result<Loaded> {
                     problem: loaded.problems.len(),
                     frames: Err(unknown.clone()),
                     bytes: bytes.len() as u64,
+                    cut: None,
                 });
                 loaded.problems.push(Problem {
                     file: path.clone(),
@@ -494,6 +498,14 @@ pub(crate) fn load(files: &Files, store: &Store) -> anyhow::Result<Loaded> {
                     )
                 }),
                 bytes: d.len as u64,
+                cut: (d.fault == record::Fault::Truncated && !d.followed).then(|| {
+                    format!(
+                        "{} was cut inside a record at offset {}: what followed it is gone \
+                         from the file, and nothing tells how many records that was",
+                        path.display(),
+                        d.offset
+                    )
+                }),
             });
             loaded.problems.push(Problem {
                 file: path.clone(),
@@ -572,6 +584,11 @@ pub(crate) fn load(files: &Files, store: &Store) -> anyhow::Result<Loaded> {
     // log's last valid record is older than the snapshot's cut).
     for gap in gaps {
         loaded.problems[gap.problem].lost = match gap.frames {
+            Ok(seqs) if gap.cut.is_some() => Lost::Unknown(format!(
+                "{}; at least {}",
+                gap.cut.unwrap_or_default(),
+                seqs.len()
+            )),
             Ok(seqs) => Lost::Records {
                 records: if seen >= covers {
                     seqs.len() as u64
