@@ -314,7 +314,10 @@ fn a_truncated_snapshot_is_refused_then_recovered() {
 
     let g = Pgw::start(&[&file_arg(&file), "--persistence.recover"]);
     let log = g.proc.log();
-    assert!(log.contains("kept 2 groups, lost 1 records"), "{log}");
+    assert!(
+        log.contains("kept 2 groups, 1 group lost from the snapshot"),
+        "{log}"
+    );
     assert_eq!(g.jobs(), ["a", "b"]);
     let aside = damaged_copies(&file);
     assert_eq!(aside.len(), 1);
@@ -344,8 +347,8 @@ fn a_corrupt_log_record_in_the_middle_is_refused_then_recovered() {
     let stderr = refused_start(&[&file_arg(&file)]);
     assert!(
         stderr.contains(&segment.display().to_string())
-            && stderr.contains(&format!("at byte {}", offsets[1]))
-            && stderr.contains("followed by valid ones")
+            && stderr.contains(&format!("at offset {}", offsets[1]))
+            && stderr.contains("followed by valid records")
             && stderr.contains("--persistence.recover"),
         "{stderr}"
     );
@@ -353,7 +356,7 @@ fn a_corrupt_log_record_in_the_middle_is_refused_then_recovered() {
 
     let g = Pgw::start(&[&file_arg(&file), "--persistence.recover"]);
     let log = g.proc.log();
-    assert!(log.contains("lost 1 records"), "{log}");
+    assert!(log.contains("1 record lost from the log"), "{log}");
     assert_eq!(g.jobs(), ["a", "c"]);
     assert_eq!(damaged_copies(&file).len(), 1);
     kill_9(g);
@@ -367,20 +370,27 @@ fn a_torn_last_record_is_dropped_with_a_warning() {
     let file = dir.path().join("store");
     let g = Pgw::start(&[&file_arg(&file)]);
     push_ok(&g, "PUT", "/metrics/job/a", "x 1\n");
+    let big: String = (0..100)
+        .map(|i| format!("big{{i=\"{i}\"}} {i}\n"))
+        .collect();
+    push_ok(&g, "PUT", "/metrics/job/b", &big);
     kill_9(g);
-    // Half a record, as a crash in the middle of a write leaves it: right
-    // after the last whole record, before the zeros the segment was extended
-    // with.
+    // The last record cut at a sector boundary inside it, as a crash in the
+    // middle of its write leaves it: the zeros the segment was extended
+    // with where the rest of it was to go.
     let segment = segments(&file).pop().unwrap();
     let mut bytes = fs::read(&segment).unwrap();
     let (offsets, end) = record_offsets(&bytes);
-    assert_eq!(offsets.len(), 1);
-    let half = bytes[8..8 + (end - 8) / 2].to_vec();
-    bytes.splice(end..end + half.len(), half);
+    assert_eq!(offsets.len(), 2);
+    let cut = offsets[1].div_ceil(512) * 512 + 512;
+    assert!(cut < end);
+    bytes[cut..end].fill(0);
     fs::write(&segment, &bytes).unwrap();
     let g = Pgw::start(&[&file_arg(&file)]);
     assert!(
-        g.proc.log().contains("unfinished last write"),
+        g.proc
+            .log()
+            .contains("it was cut short (a crash during it)"),
         "{}",
         g.proc.log()
     );
@@ -427,7 +437,8 @@ fn files_of_another_format_are_refused_then_moved_aside() {
         assert_eq!(fs::read(&file).unwrap(), contents);
         let g = Pgw::start(&[&file_arg(&file), "--persistence.recover"]);
         assert!(
-            g.proc.log().contains("lost an unknown number of records"),
+            g.proc.log().contains("an unknown number of records lost")
+                && g.proc.log().contains("is not a snapshot pgw wrote"),
             "{}",
             g.proc.log()
         );
@@ -483,7 +494,7 @@ fn kill_9_leaves_a_zero_tail_that_a_restart_accepts() {
 
     let mut g = Pgw::start(&[&arg, interval]);
     let log = g.proc.log();
-    assert!(!log.contains("unfinished last write"), "{log}");
+    assert!(!log.contains("cut short"), "{log}");
     assert_eq!(g.jobs(), jobs_pushed);
     let got = values(&g, "x");
     for (i, job) in jobs_pushed.iter().enumerate() {

@@ -1355,8 +1355,8 @@ fn a_damaged_persistence_file_is_refused_and_left_untouched() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("pgw: error:")
-            && stderr.contains("damaged")
-            && stderr.contains("move it aside"),
+            && stderr.contains("refusing to start")
+            && stderr.contains("move them aside"),
         "{stderr}"
     );
     assert_eq!(

@@ -45,8 +45,7 @@ fn the_official_pushgateways_file_is_named_with_the_way_to_import_it() {
             "{args:?}: {stderr}"
         );
         assert!(
-            !stderr.contains("damaged")
-                && !stderr.contains("Start once with --persistence.recover"),
+            !stderr.contains("damaged") && !stderr.contains("refusing to start"),
             "{args:?}: {stderr}"
         );
         assert_eq!(fs::read(&file).unwrap(), original, "{args:?}");
@@ -118,7 +117,7 @@ fn a_file_another_program_puts_at_the_snapshot_path_survives_shutdown() {
     let stderr = refused_start(&[&file_arg(&file)]);
     assert!(
         stderr.contains(&format!("pgw's last snapshot is in {}", aside.display()))
-            && !stderr.contains("Start once with --persistence.recover"),
+            && !stderr.contains("refusing to start"),
         "{stderr}"
     );
     assert_eq!(fs::read(&file).unwrap(), foreign);

@@ -4,16 +4,19 @@
 //! answered; see [`journal`] for the group commit and the compaction, and
 //! [`record`] for the byte layout.
 //!
-//! At start-up the snapshot is loaded and the log replayed. The end of a
-//! segment cut short by a crash (a write that was never acknowledged) is
-//! dropped with a warning. Any other damage, or a file pgw did not write,
-//! stops the start-up with a message naming the file and the place, and the
-//! files are left as they are; `--persistence.recover` keeps every valid
-//! record instead, moves the damaged files aside and says how many records
-//! were lost. (The official Pushgateway starts empty and overwrites a file it
-//! cannot read at its next save.) The official server's own file is not
-//! damage: it is refused even with `--persistence.recover`, with the way to
-//! import it, because moving it aside would start an empty store.
+//! At start-up the snapshot is loaded and the log replayed. The last write
+//! of a segment cut short by a crash (never acknowledged; [`record`] says
+//! exactly what that can look like) is dropped with a warning. Any other
+//! damage, or a file pgw did not write, stops the start-up with a message
+//! naming the file, the offset and the fault, and the files are left as
+//! they are; `--persistence.recover` keeps every valid record instead,
+//! moves the damaged files aside and says how many records were lost.
+//! (The official Pushgateway starts empty and overwrites a file it cannot
+//! read at its next save.) The official server's own file is not damage:
+//! it is refused even with `--persistence.recover`, with the way to import
+//! it, because moving it aside would start an empty store. Segment files
+//! that hold nothing (a creation cut short by a crash or a full disk) and
+//! the spare segment are removed at start-up: no record was ever in them.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -48,6 +51,20 @@ pub(crate) struct Restored {
 pub(crate) struct Problem {
     pub(crate) file: PathBuf,
     pub(crate) what: String,
+    /// What moving the file aside loses.
+    pub(crate) lost: Lost,
+}
+
+/// What a damaged stretch held that is not in the kept records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Lost {
+    /// Log records (a gap in sequence numbers, or the frames of the
+    /// damaged bytes), and the damaged bytes.
+    Records { records: u64, bytes: u64 },
+    /// Groups of the snapshot, from its header's count.
+    Groups { groups: u64, bytes: u64 },
+    /// Nothing tells how many: why.
+    Unknown(String),
 }
 
 /// What the files held, and what is wrong with them.
@@ -55,9 +72,9 @@ pub(crate) struct Problem {
 pub(crate) struct Loaded {
     pub(crate) restored: Restored,
     pub(crate) problems: Vec<Problem>,
-    /// Records known lost to damage; `None` when a damaged file cannot tell
-    /// how many it held.
-    pub(crate) lost: Option<u64>,
+    /// Segment files that hold nothing, to remove at start-up, and whether
+    /// each is a well-formed empty segment (as a clean stop leaves one).
+    empty: Vec<(PathBuf, bool)>,
     /// The snapshot is the official Pushgateway's file.
     official: bool,
     last_seq: u64,
@@ -132,11 +149,7 @@ pub(crate) fn open(
         );
     }
     if !loaded.problems.is_empty() && !recover {
-        let list: Vec<String> = loaded
-            .problems
-            .iter()
-            .map(|p| format!("{}: {}", p.file.display(), p.what))
-            .collect();
+        let list: Vec<&str> = loaded.problems.iter().map(|p| p.what.as_str()).collect();
         if let Some(saved) = saved {
             bail!(
                 "the persistence files are damaged and were left untouched: {}{saved}",
@@ -144,12 +157,13 @@ pub(crate) fn open(
             );
         }
         bail!(
-            "the persistence files are damaged and were left untouched: {}. Start once with \
-             --persistence.recover to keep every valid record and move the damaged files aside, \
-             or move it aside yourself to start with an empty store",
+            "{}: refusing to start (the files were left untouched); --persistence.recover keeps \
+             every valid record and moves the damaged files aside, or move them aside yourself \
+             to start with an empty store",
             list.join("; ")
         );
     }
+    remove_empty(&files, &loaded.empty)?;
     let r = &loaded.restored;
     if loaded.last_seq > 0 || r.groups > 0 {
         crate::info!(
@@ -185,7 +199,8 @@ pub(crate) fn open(
         .map_or(0, |d| d.as_secs());
     let mut moved = Vec::new();
     for (_, path) in &loaded.segments {
-        if !loaded.problems.iter().any(|p| &p.file == path) {
+        let empty = loaded.empty.iter().any(|(e, _)| e == path);
+        if !empty && !loaded.problems.iter().any(|p| &p.file == path) {
             segments.push(path.clone());
         }
     }
@@ -226,16 +241,17 @@ pub(crate) fn open(
         // The kept records go into a new snapshot at once, so that nothing
         // depends on the files moved aside any more.
         journal.compact(&store)?;
-        let lost = loaded
-            .lost
-            .map_or("an unknown number of".to_string(), |n| n.to_string());
-        let what: Vec<&str> = loaded.problems.iter().map(|p| p.what.as_str()).collect();
         let message = format!(
-            "recovered from damaged persistence files: kept {} groups, lost {lost} records; \
-             moved aside: {} ({})",
+            "recovered from damaged persistence files: kept {} groups, {}; moved aside: {} ({})",
             r.groups,
+            describe_lost(&loaded.problems),
             moved.join(", "),
-            what.join("; ")
+            loaded
+                .problems
+                .iter()
+                .map(|p| p.what.as_str())
+                .collect::<Vec<_>>()
+                .join("; ")
         );
         crate::warn!("recovered the store", detail = message);
         eprintln!("pgw: {message}");
@@ -316,21 +332,123 @@ pub(crate) async fn shutdown(journal: &Arc<Journal>, store: &Arc<Store>) -> anyh
     .context("the final compaction failed")?
 }
 
-/// Reads the snapshot and the log into `store`, keeping every valid record
-/// and noting every damaged file.
-pub(crate) fn load(files: &Files, store: &Store) -> anyhow::Result<Loaded> {
-    let mut loaded = Loaded {
-        lost: Some(0),
-        ..Loaded::default()
+/// Removes the segment files that hold nothing, and the spare segment of an
+/// earlier run, before the journal starts: no record was ever in them, and
+/// on a small or full disk their space is needed.
+fn remove_empty(files: &Files, empty: &[(PathBuf, bool)]) -> anyhow::Result<()> {
+    for (path, well_formed) in empty {
+        fs::remove_file(path).with_context(|| format!("cannot remove {}", path.display()))?;
+        if *well_formed {
+            crate::debug!(
+                "removed a log segment without records",
+                file = path.display()
+            );
+        } else {
+            crate::info!(
+                "removed a log segment that holds nothing: its creation was cut short (by a crash \
+                 or a full disk) before any record was written to it",
+                file = path.display()
+            );
+        }
+    }
+    let spare = files.spare();
+    match fs::remove_file(&spare) {
+        Ok(()) => crate::info!(
+            "removed the spare log segment of an earlier run (a spare never holds records)",
+            file = spare.display()
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("cannot remove {}", spare.display())),
+    }
+    Ok(())
+}
+
+/// One line of the recovery report: what the damaged files held that the
+/// kept records do not.
+fn describe_lost(problems: &[Problem]) -> String {
+    let (mut records, mut groups, mut log_bytes, mut snapshot_bytes) = (0, 0, 0, 0);
+    let (mut in_log, mut in_snapshot) = (false, false);
+    let mut unknown = Vec::new();
+    for p in problems {
+        match &p.lost {
+            Lost::Records { records: r, bytes } => {
+                (records, log_bytes, in_log) = (records + r, log_bytes + bytes, true);
+            }
+            Lost::Groups { groups: g, bytes } => {
+                (groups, snapshot_bytes, in_snapshot) = (groups + g, snapshot_bytes + bytes, true);
+            }
+            Lost::Unknown(why) => unknown.push(why.as_str()),
+        }
+    }
+    let plural = |n: u64, one: &str| {
+        if n == 1 {
+            format!("1 {one}")
+        } else {
+            format!("{n} {one}s")
+        }
     };
+    let mut parts = Vec::new();
+    if in_snapshot {
+        parts.push(format!(
+            "{} lost from the snapshot ({snapshot_bytes} damaged bytes)",
+            plural(groups, "group")
+        ));
+    }
+    if in_log {
+        parts.push(format!(
+            "{} lost from the log ({log_bytes} damaged bytes)",
+            plural(records, "record")
+        ));
+    }
+    if !unknown.is_empty() {
+        parts.push(format!(
+            "an unknown number of records lost ({})",
+            unknown.join("; ")
+        ));
+    }
+    parts.join(", ")
+}
+
+/// A damaged stretch of the log whose lost records are counted once the
+/// next valid record shows where the gap in sequence numbers ends.
+struct Gap {
+    problem: usize,
+    /// The stretch's own count, for when no valid record follows.
+    frames: Result<Vec<u64>, String>,
+    bytes: u64,
+    /// The file ends inside the stretch's last frame: what came after it
+    /// is gone from the file.
+    cut: Option<String>,
+}
+
+/// Reads the snapshot and the log into `store`, keeping every valid record
+/// and noting every damaged file with what it lost.
+///
+/// Sequence numbers run without gaps across segments and restarts, so the
+/// records lost to a damaged stretch are counted exactly from the next valid
+/// record, in the same segment or a later one: the gap between it and the
+/// last record the store holds (the snapshot's cut counts, so a stretch of
+/// records that the snapshot includes loses nothing). Valid records after a
+/// damaged stretch are kept: each has its own checksum and sequence number.
+/// When nothing valid follows, the frames of the stretch are counted by
+/// their headers' lengths; when a header is gone, the count is unknown and
+/// the report says why.
+pub(crate) fn load(files: &Files, store: &Store) -> anyhow::Result<Loaded> {
+    let mut loaded = Loaded::default();
     let covers = load_snapshot(files, store, &mut loaded)?;
-    loaded.last_seq = covers;
     loaded.segments = files.segments()?;
-    // Sequence numbers run without gaps across segments and restarts: a gap
-    // after the snapshot's cut is records lost.
-    let mut prev = covers;
+    // `prev`: the last sequence number the store holds; `seen`: the last
+    // one read from the log.
+    let (mut prev, mut seen) = (covers, 0);
+    let mut gaps: Vec<Gap> = Vec::new();
     for (_, path) in loaded.segments.clone() {
         let bytes = fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        if record::holds_nothing(&bytes) {
+            loaded
+                .empty
+                .push((path, bytes.starts_with(record::LOG_MAGIC)));
+            continue;
+        }
         let scan = match record::scan(&bytes, record::LOG_MAGIC) {
             Ok(scan) => {
                 // The zeros a crash left after the records are no log.
@@ -339,60 +457,148 @@ pub(crate) fn load(files: &Files, store: &Store) -> anyhow::Result<Loaded> {
             }
             Err(why) => {
                 loaded.log_bytes += bytes.len() as u64;
-                loaded.lost = None;
+                let unknown = format!(
+                    "{} is not a log segment pgw wrote, so nothing tells what it held",
+                    path.display()
+                );
+                gaps.push(Gap {
+                    problem: loaded.problems.len(),
+                    frames: Err(unknown.clone()),
+                    bytes: bytes.len() as u64,
+                    cut: None,
+                });
                 loaded.problems.push(Problem {
                     file: path.clone(),
-                    what: why,
+                    what: format!("{}: {why}", path.display()),
+                    lost: Lost::Unknown(unknown),
                 });
                 continue;
             }
         };
-        for d in &scan.damage {
-            if d.followed {
-                loaded.problems.push(Problem {
-                    file: path.clone(),
-                    what: format!(
-                        "{} bytes of damaged records at byte {} ({}), followed by valid ones",
-                        d.len, d.offset, d.why
-                    ),
-                });
-            } else {
+        let mut damage = scan.damage.iter().peekable();
+        let note = |d: &record::Damage, loaded: &mut Loaded, gaps: &mut Vec<Gap>| {
+            if d.fault == record::Fault::Torn {
                 crate::warn!(
-                    "dropped the unfinished last write of the log (a crash cut it short; it was never acknowledged)",
+                    "dropped the last write of the log: it was cut short (a crash during it); \
+                     it was never acknowledged",
                     file = path.display(),
                     offset = d.offset,
                     bytes = d.len
                 );
+                return;
             }
-        }
-        let damaged = scan.damage.iter().any(|d| d.followed);
-        for (seq, change) in scan.records {
+            gaps.push(Gap {
+                problem: loaded.problems.len(),
+                frames: d.frames.clone().ok_or_else(|| {
+                    format!(
+                        "the damaged bytes at offset {} of {} do not start with a record's \
+                         header, so the records in them cannot be told apart",
+                        d.offset,
+                        path.display()
+                    )
+                }),
+                bytes: d.len as u64,
+                cut: (d.fault == record::Fault::Truncated && !d.followed).then(|| {
+                    format!(
+                        "{} was cut inside a record at offset {}: what followed it is gone \
+                         from the file, and nothing tells how many records that was",
+                        path.display(),
+                        d.offset
+                    )
+                }),
+            });
+            loaded.problems.push(Problem {
+                file: path.clone(),
+                what: format!(
+                    "{} bytes at offset {} of {} are damaged ({}){}",
+                    d.len,
+                    d.offset,
+                    path.display(),
+                    d.fault.describe(!d.followed),
+                    if d.followed {
+                        ", followed by valid records"
+                    } else {
+                        ""
+                    }
+                ),
+                lost: Lost::Records {
+                    records: 0,
+                    bytes: d.len as u64,
+                },
+            });
+        };
+        for (i, (seq, change)) in scan.records.into_iter().enumerate() {
+            while let Some(d) = damage.next_if(|d| d.after_records == i) {
+                note(d, &mut loaded, &mut gaps);
+            }
+            seen = seq;
             if seq <= prev {
                 continue;
             }
-            if seq > prev + 1 {
-                if let Some(lost) = &mut loaded.lost {
-                    *lost += seq - prev - 1;
+            let missing = seq - prev - 1;
+            if !gaps.is_empty() {
+                // The first stretch of the gap is charged with all of it.
+                for (k, gap) in gaps.drain(..).enumerate() {
+                    loaded.problems[gap.problem].lost = Lost::Records {
+                        records: if k == 0 { missing } else { 0 },
+                        bytes: gap.bytes,
+                    };
                 }
-                if !damaged {
-                    loaded.problems.push(Problem {
-                        file: path.clone(),
-                        what: format!("log records {} to {} are missing", prev + 1, seq - 1),
-                    });
-                }
+            } else if missing > 0 {
+                loaded.problems.push(Problem {
+                    file: path.clone(),
+                    what: format!(
+                        "log records {} to {} are missing before {}",
+                        prev + 1,
+                        seq - 1,
+                        path.display()
+                    ),
+                    lost: Lost::Records {
+                        records: missing,
+                        bytes: 0,
+                    },
+                });
             }
             prev = seq;
             if let Err(e) = apply(store, change) {
-                if let Some(lost) = &mut loaded.lost {
-                    *lost += 1;
-                }
                 loaded.problems.push(Problem {
                     file: path.clone(),
-                    what: format!("record {seq} cannot be applied: {e:#}"),
+                    what: format!(
+                        "record {seq} of {} cannot be applied: {e:#}",
+                        path.display()
+                    ),
+                    lost: Lost::Records {
+                        records: 1,
+                        bytes: 0,
+                    },
                 });
             }
             loaded.restored.replayed += 1;
         }
+        for d in damage {
+            note(d, &mut loaded, &mut gaps);
+        }
+    }
+    // Stretches that no valid record follows: their frames, less those the
+    // snapshot includes (read from the frames' own headers only when the
+    // log's last valid record is older than the snapshot's cut).
+    for gap in gaps {
+        loaded.problems[gap.problem].lost = match gap.frames {
+            Ok(seqs) if gap.cut.is_some() => Lost::Unknown(format!(
+                "{}; at least {}",
+                gap.cut.unwrap_or_default(),
+                seqs.len()
+            )),
+            Ok(seqs) => Lost::Records {
+                records: if seen >= covers {
+                    seqs.len() as u64
+                } else {
+                    seqs.iter().filter(|&&s| s > covers).count() as u64
+                },
+                bytes: gap.bytes,
+            },
+            Err(why) => Lost::Unknown(why),
+        };
     }
     loaded.last_seq = prev;
     let stats = store.stats();
@@ -401,7 +607,9 @@ pub(crate) fn load(files: &Files, store: &Store) -> anyhow::Result<Loaded> {
     Ok(loaded)
 }
 
-/// Loads the snapshot; returns the log sequence number it includes.
+/// Loads the snapshot; returns the log sequence number it includes. A
+/// damaged snapshot is one problem, with the groups its header counted and
+/// the kept ones did not reach.
 fn load_snapshot(files: &Files, store: &Store, loaded: &mut Loaded) -> anyhow::Result<u64> {
     let path = &files.snapshot;
     let bytes = match fs::read(path) {
@@ -410,29 +618,32 @@ fn load_snapshot(files: &Files, store: &Store, loaded: &mut Loaded) -> anyhow::R
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
     };
     loaded.snapshot_bytes = bytes.len() as u64;
-    let mut problem = |what: String| {
-        loaded.problems.push(Problem {
-            file: path.clone(),
-            what,
-        })
-    };
+    let shown = path.display();
     let scan = match record::scan(&bytes, record::SNAPSHOT_MAGIC) {
         Ok(scan) => scan,
-        Err(why) if official::looks_official(&bytes) => {
-            problem(format!(
-                "{why}; it is the official Pushgateway's file: to take its groups over, name it \
-                 with --persistence.import and give --persistence.file a new path"
-            ));
-            loaded.lost = None;
-            loaded.official = true;
-            return Ok(0);
-        }
         Err(why) => {
-            problem(why);
-            loaded.lost = None;
+            let official = official::looks_official(&bytes);
+            let what = if official {
+                format!(
+                    "{shown}: {why}; it is the official Pushgateway's file: to take its groups \
+                     over, name it with --persistence.import and give --persistence.file a new \
+                     path"
+                )
+            } else {
+                format!("{shown}: {why}")
+            };
+            loaded.official = official;
+            loaded.problems.push(Problem {
+                file: path.clone(),
+                what,
+                lost: Lost::Unknown(format!(
+                    "{shown} is not a snapshot pgw wrote, so nothing tells what it held"
+                )),
+            });
             return Ok(0);
         }
     };
+    let mut faults = Vec::new();
     let (mut covers, mut expected, mut ended, mut kept) = (0, None, false, 0u64);
     for (i, (_, change)) in scan.records.into_iter().enumerate() {
         match change {
@@ -445,34 +656,47 @@ fn load_snapshot(files: &Files, store: &Store, loaded: &mut Loaded) -> anyhow::R
                 let p = record::prepare(g.key, g.families, g.ttl);
                 match store.restore(p, g.times) {
                     Ok(()) => kept += 1,
-                    Err(e) => problem(format!("group {key} cannot be restored: {e:#}")),
+                    Err(e) => faults.push(format!("group {key} cannot be restored: {e:#}")),
                 }
             }
             Change::SnapshotEnd { .. } => ended = true,
-            other => problem(format!("unexpected record in a snapshot: {other:?}")),
+            other => faults.push(format!("unexpected record in a snapshot: {other:?}")),
         }
     }
+    let mut damaged_bytes = 0;
     for d in &scan.damage {
-        problem(format!(
-            "{} bytes of damaged records at byte {} ({})",
-            d.len, d.offset, d.why
+        damaged_bytes += d.len as u64;
+        faults.push(format!(
+            "{} bytes at offset {} of {shown} are damaged ({})",
+            d.len,
+            d.offset,
+            d.fault.describe(!d.followed)
         ));
     }
     if expected.is_none() {
-        problem("its first record, the snapshot header, is missing or damaged".into());
+        faults.push(format!(
+            "the first record of {shown}, the snapshot header, is missing or damaged"
+        ));
     }
     if !ended {
-        problem("it ends before its last record: the file is truncated".into());
+        faults.push(format!(
+            "{shown} ends before its last record: the file is truncated"
+        ));
     }
-    let damaged = loaded.problems.iter().any(|p| &p.file == path);
-    match expected {
-        Some(n) if damaged => {
-            if let Some(lost) = &mut loaded.lost {
-                *lost += n.saturating_sub(kept);
-            }
-        }
-        None => loaded.lost = None,
-        Some(_) => {}
+    if !faults.is_empty() {
+        loaded.problems.push(Problem {
+            file: path.clone(),
+            what: faults.join("; "),
+            lost: match expected {
+                Some(n) => Lost::Groups {
+                    groups: n.saturating_sub(kept),
+                    bytes: damaged_bytes,
+                },
+                None => Lost::Unknown(format!(
+                    "the header of {shown}, which counts its groups, is damaged"
+                )),
+            },
+        });
     }
     Ok(covers)
 }
@@ -592,7 +816,11 @@ mod tests {
         let store = Store::new(OWN_TYPES);
         let loaded = load(&files, &store).unwrap();
         assert_eq!(loaded.problems.len(), 1, "{:?}", loaded.problems);
-        assert_eq!(loaded.lost, Some(2));
+        assert!(
+            matches!(loaded.problems[0].lost, Lost::Records { records: 2, .. }),
+            "{:?}",
+            loaded.problems
+        );
         assert_eq!(store.stats().groups, 2);
     }
 }

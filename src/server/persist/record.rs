@@ -6,14 +6,28 @@
 //! `"PGWR" | u32 length | u64 sequence number | u64 xxh3 | payload`, all
 //! little-endian, where the xxh3 covers the length, the sequence number and
 //! the payload, and the payload is a [`Change`], plain or snappy-compressed
-//! (its first byte says which). The marker
-//! lets a reader that met a damaged frame look for the next good one: a bad
-//! frame followed by good ones is corruption, a bad frame at the very end is
-//! the torn write of a crash.
+//! (its first byte says which). The marker lets a reader that met a damaged
+//! frame look for the next good one.
 //!
 //! A log segment may end in zeros (the writer extends it ahead of its
 //! records; a crash leaves them): a marker never starts with a zero byte, so
 //! zeros from a frame position to the end of the file are its clean end.
+//!
+//! **Torn write or damage.** The journal writes a segment so: the magic,
+//! synced; zeros, synced with the file's new size, always at least as many
+//! as the next batch needs; then each batch of frames with one `write` into
+//! those zeros, synced before any of it is acknowledged; at rest, the file
+//! is cut back to its last record. So a crash can only leave the last batch
+//! cut short: a prefix of it, ending where the kernel stopped copying or the
+//! disk stopped writing (a page or sector boundary, a multiple of
+//! [`SECTOR`] bytes from the start of the file), followed by the zeros it
+//! was to overwrite, up to a file length that holds the whole frame. That,
+//! and only that, is a torn write ([`Fault::Torn`]): it was never
+//! acknowledged. Anything else after the last valid record is damage, because
+//! pgw's writer cannot have left it: a whole frame whose checksum fails, a
+//! frame that goes on past the end of the file (a file cut shorter than the
+//! writer made it), bytes where no frame starts. A snapshot is written whole
+//! and renamed into place, so any fault in it is damage.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -29,6 +43,9 @@ pub const SNAPSHOT_MAGIC: &[u8; 8] = b"PGWSNAP2";
 pub const LOG_MAGIC: &[u8; 8] = b"PGWLOG01";
 const MARKER: &[u8; 4] = b"PGWR";
 const FRAME_HEADER: usize = 4 + 4 + 8 + 8;
+/// The unit in which a crash can cut a write short: a disk sector, which
+/// every page and file system block is a multiple of.
+pub(crate) const SECTOR: usize = 512;
 
 /// One family as persisted: its header fields and its rendered series.
 #[derive(Debug, Clone, PartialEq)]
@@ -238,15 +255,52 @@ pub(crate) fn encode_snapshot(groups: &[GroupView], covers: u64) -> Vec<u8> {
     out
 }
 
-/// A stretch of a file that holds no valid record.
+/// What is wrong with a stretch of a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The last write of a log segment, cut short by a crash (see the
+    /// module's comment): never acknowledged, so not damage.
+    Torn,
+    /// A whole frame whose checksum does not match its bytes.
+    Checksum,
+    /// A frame that goes on past the end of the file.
+    Truncated,
+    /// Bytes where a frame should start and none does.
+    Garbage,
+    /// A frame whose checksum matches but whose content pgw cannot read.
+    Malformed,
+}
+
+impl Fault {
+    /// The fault as the messages name it; `last` when nothing valid follows.
+    pub(crate) fn describe(self, last: bool) -> &'static str {
+        match self {
+            Fault::Torn => "the last write was cut short",
+            Fault::Checksum => "checksum mismatch",
+            Fault::Truncated => "truncated",
+            Fault::Garbage if last => "garbage after the last record",
+            Fault::Garbage => "no record starts there",
+            Fault::Malformed => "a record pgw cannot read",
+        }
+    }
+}
+
+/// A stretch of a file that holds no valid record.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Damage {
     pub offset: usize,
+    /// Up to the next valid record, or to the end of the file's contents
+    /// (before a log segment's zero tail).
     pub len: usize,
-    /// Why the first frame of the stretch is bad.
-    pub(crate) why: &'static str,
+    pub fault: Fault,
     /// True when valid records follow it in the same file.
-    pub(crate) followed: bool,
+    pub followed: bool,
+    /// How many valid records come before it in the file.
+    pub(crate) after_records: usize,
+    /// The sequence numbers of the frames the stretch holds, read from
+    /// their headers (unchecked); `None` when the frames cannot be told
+    /// apart (a header is gone).
+    pub(crate) frames: Option<Vec<u64>>,
 }
 
 /// What a file holds: its valid records in order, and the damaged stretches.
@@ -256,6 +310,19 @@ pub struct Scan {
     pub damage: Vec<Damage>,
     /// Where the file's contents end: before its zero tail, if it has one.
     pub(crate) end: usize,
+}
+
+/// True when a log segment file holds nothing pgw ever wrote a record to:
+/// no bytes, a cut-short magic, only zeros, or the magic and zeros. The
+/// journal leaves such files when a crash or a full disk cuts a segment's
+/// creation short, and every run leaves one at a clean stop.
+pub(crate) fn holds_nothing(bytes: &[u8]) -> bool {
+    let magic = bytes
+        .iter()
+        .zip(LOG_MAGIC)
+        .take_while(|(a, b)| a == b)
+        .count();
+    bytes[magic..].iter().all(|&b| b == 0)
 }
 
 /// Reads every valid record of a file that must start with `magic`. Fails
@@ -282,36 +349,99 @@ pub fn scan(bytes: &[u8], magic: &[u8; 8]) -> Result<Scan, String> {
             )
         });
     }
+    let log = magic == LOG_MAGIC;
     let mut scan = Scan::default();
     let mut pos = magic.len();
     scan.end = bytes.len();
     while pos < bytes.len() {
         // Only the log is extended ahead of its records; a snapshot is
         // written whole, and anything after its last record is damage.
-        if magic == LOG_MAGIC && is_zero_tail(&bytes[pos..]) {
+        if log && is_zero_tail(&bytes[pos..]) {
             scan.end = pos;
             break;
         }
-        match frame_at(bytes, pos)
-            .and_then(|(seq, payload, next)| decode(payload).map(|change| (seq, change, next)))
-        {
+        match frame_at(bytes, pos).and_then(|(seq, payload, next)| {
+            decode(payload)
+                .map(|change| (seq, change, next))
+                .map_err(|_| Fault::Malformed)
+        }) {
             Ok((seq, change, next)) => {
                 scan.records.push((seq, change));
                 pos = next;
             }
-            Err(why) => {
+            Err(fault) => {
                 let next = next_valid_frame(bytes, pos + 1);
+                // In a log, the zeros after the last non-zero byte are the
+                // tail the writer extended the segment with.
+                let end = match next {
+                    Some(next) => next,
+                    None if log => bytes.iter().rposition(|&b| b != 0).map_or(pos, |i| i + 1),
+                    None => bytes.len(),
+                };
+                let fault = if next.is_none() && log && torn_write(bytes, pos, end) {
+                    Fault::Torn
+                } else {
+                    fault
+                };
                 scan.damage.push(Damage {
                     offset: pos,
-                    len: next.unwrap_or(bytes.len()) - pos,
-                    why,
+                    len: end - pos,
+                    fault,
                     followed: next.is_some(),
+                    after_records: scan.records.len(),
+                    frames: frames_in(bytes, pos, end),
                 });
+                if next.is_none() && log {
+                    scan.end = end;
+                }
                 pos = next.unwrap_or(bytes.len());
             }
         }
     }
     Ok(scan)
+}
+
+/// Whether the bytes of a log segment from `pos` (where the last valid
+/// record ends and nothing valid follows) to `end` (its last non-zero
+/// byte), then zeros to the end of the file, are the last write cut short,
+/// as the module's comment describes: a frame's beginning, cut at a sector
+/// boundary inside the frame, in a file long enough for the whole frame.
+fn torn_write(bytes: &[u8], pos: usize, end: usize) -> bool {
+    // The first place the write can have stopped.
+    let cut = end.div_ceil(SECTOR) * SECTOR;
+    if cut >= bytes.len() {
+        // The zeros the writer always leaves after its batch are missing:
+        // the file was cut shorter than the writer made it.
+        return false;
+    }
+    let marker = (cut - pos).min(MARKER.len());
+    if bytes[pos..pos + marker] != MARKER[..marker] {
+        return false;
+    }
+    if cut < pos + 8 {
+        // Cut inside the header, before the length: the frame is longer
+        // than the cut, and the file is longer than the cut.
+        return true;
+    }
+    let len = u32::from_le_bytes(bytes[pos + 4..pos + 8].try_into().expect("4 bytes")) as usize;
+    let frame_end = pos + FRAME_HEADER + len;
+    cut < frame_end && frame_end <= bytes.len()
+}
+
+/// The sequence numbers in the headers of the frames from `pos` to `end`,
+/// walked by their lengths; `None` when a frame there has no header.
+fn frames_in(bytes: &[u8], mut pos: usize, end: usize) -> Option<Vec<u64>> {
+    let mut seqs = Vec::new();
+    while pos < end {
+        let rest = &bytes[pos..];
+        if rest.len() < FRAME_HEADER || &rest[..4] != MARKER {
+            return None;
+        }
+        let len = u32::from_le_bytes(rest[4..8].try_into().expect("4 bytes")) as usize;
+        seqs.push(u64::from_le_bytes(rest[8..16].try_into().expect("8 bytes")));
+        pos = pos.saturating_add(FRAME_HEADER + len);
+    }
+    Some(seqs)
 }
 
 /// Whether `rest`, which starts at a frame position, is all zeros. The first
@@ -335,23 +465,24 @@ fn next_valid_frame(bytes: &[u8], from: usize) -> Option<usize> {
 
 /// The frame at `pos`: its sequence number, its payload and where the next
 /// frame starts.
-fn frame_at(bytes: &[u8], pos: usize) -> Result<(u64, &[u8], usize), &'static str> {
+fn frame_at(bytes: &[u8], pos: usize) -> Result<(u64, &[u8], usize), Fault> {
     let rest = &bytes[pos..];
-    if rest.len() < FRAME_HEADER {
-        return Err("the record is cut short");
+    let marker = rest.len().min(MARKER.len());
+    if rest[..marker] != MARKER[..marker] {
+        return Err(Fault::Garbage);
     }
-    if &rest[..4] != MARKER {
-        return Err("no record starts here");
+    if rest.len() < FRAME_HEADER {
+        return Err(Fault::Truncated);
     }
     let len = u32::from_le_bytes(rest[4..8].try_into().expect("4 bytes")) as usize;
     let seq = u64::from_le_bytes(rest[8..16].try_into().expect("8 bytes"));
     let sum = u64::from_le_bytes(rest[16..24].try_into().expect("8 bytes"));
     if rest.len() - FRAME_HEADER < len {
-        return Err("the record is cut short");
+        return Err(Fault::Truncated);
     }
     let payload = &rest[FRAME_HEADER..FRAME_HEADER + len];
     if checksum(&rest[4..16], payload) != sum {
-        return Err("the record's checksum does not match");
+        return Err(Fault::Checksum);
     }
     Ok((seq, payload, pos + FRAME_HEADER + len))
 }
@@ -656,22 +787,116 @@ mod tests {
         assert_eq!(scan.records[2].0, 3);
     }
 
+    /// A log of two small records and a last one of a few sectors, in a
+    /// segment extended with zeros as the journal writes it; where the last
+    /// record starts and ends.
+    fn segment_with_a_large_last_record() -> (Vec<u8>, usize, usize) {
+        let now = SystemTime::now();
+        let body: String = (0..100)
+            .map(|i| format!("big{{i=\"{i}\"}} {i}\n"))
+            .collect();
+        let mut records = three_records();
+        records.truncate(2);
+        let last = push_payload(&prepared("b", &body), Mode::Replace, now);
+        let start = LOG_MAGIC.len()
+            + records
+                .iter()
+                .map(|r| FRAME_HEADER + r.len())
+                .sum::<usize>();
+        records.push(last);
+        let mut bytes = log(&records);
+        let end = bytes.len();
+        assert!(end - start > 3 * SECTOR, "{}", end - start);
+        bytes.resize(end + 8192, 0);
+        (bytes, start, end)
+    }
+
     #[test]
-    fn a_torn_tail_is_damage_that_nothing_follows() {
-        let bytes = log(&three_records());
-        for cut in [bytes.len() - 1, bytes.len() - 30, 9] {
-            let scan = scan(&bytes[..cut], LOG_MAGIC).unwrap();
+    fn a_write_cut_at_a_sector_inside_the_last_record_is_torn() {
+        let (written, start, end) = segment_with_a_large_last_record();
+        // Cut at each sector boundary inside the record, the header's
+        // included: what follows is the zeros it was to overwrite.
+        let first = start.div_ceil(SECTOR) * SECTOR;
+        for cut in (first..end).step_by(SECTOR) {
+            let mut bytes = written.clone();
+            bytes[cut..end].fill(0);
+            let scan = scan(&bytes, LOG_MAGIC).unwrap();
+            assert_eq!(scan.records.len(), 2, "cut at {cut}");
             assert_eq!(scan.damage.len(), 1, "cut at {cut}");
-            assert!(!scan.damage[0].followed, "cut at {cut}");
+            assert_eq!(scan.damage[0].fault, Fault::Torn, "cut at {cut}");
+            assert_eq!(scan.damage[0].offset, start);
         }
-        // Half a record, then the zeros the writer had extended the segment
-        // with: still an unfinished write.
-        let mut torn = bytes[..bytes.len() - 30].to_vec();
-        torn.extend_from_slice(&[0; 4096]);
-        let scan = scan(&torn, LOG_MAGIC).unwrap();
-        assert_eq!(scan.records.len(), 2);
-        assert_eq!(scan.damage.len(), 1);
-        assert!(!scan.damage[0].followed);
+    }
+
+    #[test]
+    fn anything_else_after_the_last_record_is_damage() {
+        let (written, start, end) = segment_with_a_large_last_record();
+        let fault = |bytes: &[u8]| {
+            let scan = scan(bytes, LOG_MAGIC).unwrap();
+            assert_eq!(scan.records.len(), 2);
+            assert_eq!(scan.damage.len(), 1, "{:?}", scan.damage);
+            assert!(!scan.damage[0].followed);
+            assert_eq!(scan.damage[0].offset, start);
+            scan.damage[0].fault
+        };
+        // One flipped bit in the last, whole record, zeros after it or not.
+        for len in [written.len(), end] {
+            let mut bytes = written[..len].to_vec();
+            bytes[start + 100] ^= 0x08;
+            assert_eq!(fault(&bytes), Fault::Checksum, "{len} bytes");
+        }
+        // The file cut inside the record: the writer leaves the zeros for
+        // the whole batch, so something else cut it. With zeros where the
+        // cut falls inside the file, too (the frame goes past its end).
+        let cut = start.div_ceil(SECTOR) * SECTOR + SECTOR;
+        assert_eq!(fault(&written[..cut]), Fault::Truncated);
+        assert_eq!(fault(&written[..cut - 7]), Fault::Truncated);
+        let mut short = written[..end - 10].to_vec();
+        short[cut..].fill(0);
+        assert_eq!(fault(&short), Fault::Truncated);
+        // The last sector of the record is there: it was written whole.
+        let mut bytes = written.clone();
+        bytes[start + 30..end - 10].fill(0);
+        assert_eq!(fault(&bytes), Fault::Checksum);
+        // Bytes where no record starts.
+        let mut bytes = written[..start].to_vec();
+        bytes.extend_from_slice(b"garbage");
+        bytes.resize(start + 4096, 0);
+        assert_eq!(fault(&bytes), Fault::Garbage);
+        assert_eq!(
+            Fault::Garbage.describe(true),
+            "garbage after the last record"
+        );
+    }
+
+    #[test]
+    fn damaged_frames_are_counted_by_their_headers() {
+        let (mut bytes, start, _) = segment_with_a_large_last_record();
+        bytes[start + 100] ^= 0x08;
+        let scan = scan(&bytes, LOG_MAGIC).unwrap();
+        assert_eq!(scan.damage[0].frames, Some(vec![3]));
+        // The marker gone: where the frames begin cannot be told.
+        bytes[start] = b'X';
+        let scan = super::scan(&bytes, LOG_MAGIC).unwrap();
+        assert_eq!(scan.damage[0].frames, None);
+    }
+
+    #[test]
+    fn segments_that_hold_nothing() {
+        for bytes in [
+            &b""[..],
+            b"PGW",
+            b"PGWLO\0\0\0",
+            b"\0\0\0\0",
+            b"PGWLOG01",
+            b"PGWLOG01\0\0",
+        ] {
+            assert!(holds_nothing(bytes), "{bytes:?}");
+        }
+        for bytes in [&b"PGWLOG01\0x"[..], b"PGX", b"\0\0x"] {
+            assert!(!holds_nothing(bytes), "{bytes:?}");
+        }
+        assert!(!holds_nothing(&log(&three_records())));
     }
 
     #[test]
