@@ -76,7 +76,7 @@ fn delete_matching_is_selector_and_staleness() {
     )
     .unwrap();
     let sel: Selector = "job=ci,instance=~ci-.*".parse().unwrap();
-    let dry = store.delete_matching(&sel, None, now, true);
+    let dry = store.delete_matching(&sel, None, now, true).unwrap();
     assert_eq!(
         keys(&dry),
         [
@@ -85,17 +85,21 @@ fn delete_matching_is_selector_and_staleness() {
         ]
     );
     assert_eq!(store.stats().groups, 4, "a dry run deletes nothing");
-    let stale = store.delete_matching(&sel, Some(Duration::from_secs(600)), now, false);
+    let stale = store
+        .delete_matching(&sel, Some(Duration::from_secs(600)), now, false)
+        .unwrap();
     assert_eq!(keys(&stale), ["{instance=\"ci-1\",job=\"ci\"}"]);
     assert_eq!(stale[0].push_time, 1_000_000.0);
     assert_eq!(store.stats().groups, 3);
     // Staleness alone: everything pushed more than ten minutes ago.
-    let all_stale = store.delete_matching(
-        &Selector::default(),
-        Some(Duration::from_secs(600)),
-        now,
-        false,
-    );
+    let all_stale = store
+        .delete_matching(
+            &Selector::default(),
+            Some(Duration::from_secs(600)),
+            now,
+            false,
+        )
+        .unwrap();
     assert_eq!(all_stale.len(), 2);
     assert_eq!(
         store.stats(),
@@ -133,7 +137,10 @@ fn groups_expire_after_their_own_time_to_live() {
     )
     .unwrap();
     push_at(&store, &never, "c 1\n", Mode::Replace, None, t0).unwrap();
-    assert!(store.expire(t0 + Duration::from_secs(59)).is_empty());
+    assert!(store
+        .expire(t0 + Duration::from_secs(59))
+        .unwrap()
+        .is_empty());
     let view = &store.groups()[2];
     assert_eq!(view.key, short);
     assert_eq!(view.expires_in(t0 + Duration::from_secs(45)), Some(15.0));
@@ -156,8 +163,11 @@ fn groups_expire_after_their_own_time_to_live() {
         t0 + Duration::from_secs(80)
     )
     .is_err());
-    assert!(store.expire(t0 + Duration::from_secs(89)).is_empty());
-    let gone = store.expire(t0 + Duration::from_secs(90));
+    assert!(store
+        .expire(t0 + Duration::from_secs(89))
+        .unwrap()
+        .is_empty());
+    let gone = store.expire(t0 + Duration::from_secs(90)).unwrap();
     assert_eq!(gone.len(), 1);
     assert_eq!(gone[0].key, short);
     assert_eq!(gone[0].ttl, Some(Duration::from_secs(60)));
@@ -171,7 +181,10 @@ fn groups_expire_after_their_own_time_to_live() {
         t0 + Duration::from_secs(100),
     )
     .unwrap();
-    assert!(store.expire(t0 + Duration::from_secs(100_000)).is_empty());
+    assert!(store
+        .expire(t0 + Duration::from_secs(100_000))
+        .unwrap()
+        .is_empty());
     assert_eq!(store.stats().groups, 2);
     assert_eq!(store.groups()[0].expires_in(t0), None);
 }
@@ -468,7 +481,7 @@ fn scrape_sizes_follow_every_change() {
     }
     store.record_failure(&a, SystemTime::now());
     assert_text_bytes_agree(&store, "a failure");
-    store.delete(&b);
+    store.delete(&b).unwrap();
     assert_text_bytes_agree(&store, "a delete");
     // The reserved size is the scrape's size, give or take the headers.
     let mut out = Vec::new();
@@ -481,7 +494,7 @@ fn scrape_sizes_follow_every_change() {
         out.len()
     );
     drop(inner);
-    store.wipe();
+    store.wipe().unwrap();
     assert!(store.inner.read().families.is_empty());
 }
 
@@ -562,12 +575,12 @@ fn delete_is_exact_and_wipe_empties() {
         Mode::Replace,
     )
     .unwrap();
-    assert!(store.delete(&key(&[("job", "x")])));
-    assert!(!store.delete(&key(&[("job", "x")])));
+    assert!(store.delete(&key(&[("job", "x")])).unwrap());
+    assert!(!store.delete(&key(&[("job", "x")])).unwrap());
     assert_eq!(store.stats().groups, 1);
     // The deleted group's series are free again.
     push(&store, &key(&[("job", "x")]), "a 1\n", Mode::Replace).unwrap();
-    assert_eq!(store.wipe(), 2);
+    assert_eq!(store.wipe().unwrap(), 2);
     assert_eq!(store.stats(), Stats::default());
     assert_eq!(exposition(&store), "");
 }
