@@ -7,6 +7,7 @@ mod util;
 mod auth;
 mod cleanup;
 mod contrib;
+mod diskfull;
 mod generated;
 mod housekeeping;
 mod interop;
