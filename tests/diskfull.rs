@@ -308,3 +308,25 @@ fn a_read_only_store_directory_is_served_like_a_full_disk() {
         BTreeSet::from(["after-rw".to_string(), "before".to_string()])
     );
 }
+
+#[test]
+fn a_push_larger_than_a_segment_is_taken_on_a_roomy_disk() {
+    let disk = Tmpfs::mount("bigpush", "64m");
+    let file = disk.dir.join("store");
+    let g = start(&file);
+    // About 12 MB rendered: more than the 8 MiB a segment is made with.
+    let pad = "p".repeat(100);
+    let body: String = (0..90_000)
+        .map(|i| format!("big{{i=\"{i}\",pad=\"{pad}\"}} {i}\n"))
+        .collect();
+    let r = push(&g, "big", &body);
+    assert_eq!(r.status, 200, "{}\n{}", r.text(), g.proc.log());
+    assert_eq!(push(&g, "small", "v 1\n").status, 200);
+    kill_9(g);
+    let g = start(&file);
+    assert_eq!(
+        jobs_of(&g),
+        BTreeSet::from(["big".to_string(), "small".to_string()])
+    );
+    assert_eq!(get(&format!("{}/-/ready", g.url())).status, 200);
+}

@@ -374,6 +374,24 @@ impl ChangeLog for Journal {
         record::payload(change)
     }
 
+    fn make_room(&self, bytes: usize) {
+        let need = bytes as u64 + FRAME_BYTES;
+        {
+            let space = self.shared.space.lock();
+            let fits =
+                need <= space.left || space.ready.as_ref().is_some_and(|(_, room)| *room >= need);
+            // On a full disk the spare thread is trying already; only a
+            // record no usual spare holds is worth trying for here.
+            if fits || space.broken.is_some() || (space.refusing.is_some() && need <= EXTEND_BYTES)
+            {
+                return;
+            }
+        }
+        if let Err(e) = make_spare(&self.shared, need) {
+            self.shared.space.lock().spare_error = Some(format!("{e:#}"));
+        }
+    }
+
     fn append(&self, record: Vec<u8>) -> Result<u64, Refused> {
         let need = record.len() as u64 + FRAME_BYTES;
         let shared = &self.shared;
@@ -522,7 +540,7 @@ impl Journal {
         // The first segment is made as a spare and renamed, at once: a push
         // right after the start finds room, and a start that cannot write
         // leaves no empty segment.
-        let first = make_spare(&shared).and_then(|()| {
+        let first = make_spare(&shared, 0).and_then(|()| {
             let mut space = shared.space.lock();
             let (file, room) = space.ready.take().context("no room for a log segment")?;
             space.claimed = Some((file, room));
@@ -814,7 +832,7 @@ fn spare_loop(shared: &Shared, wanted: &Receiver<()>) {
         if !asked || shared.closing.load(Ordering::SeqCst) {
             return;
         }
-        match make_spare(shared) {
+        match make_spare(shared, 0) {
             Ok(()) => pause = None,
             Err(e) => {
                 let e = format!("{e:#}");
@@ -833,20 +851,23 @@ fn spare_loop(shared: &Shared, wanted: &Receiver<()>) {
 /// synced. Its size is what the disk can give without taking the room a
 /// compaction needs (see [`spare_room`]). A spare that cannot be finished
 /// is removed.
-fn make_spare(shared: &Shared) -> anyhow::Result<()> {
+fn make_spare(shared: &Shared, at_least: u64) -> anyhow::Result<()> {
     let _one = shared.making.lock();
     let wanted = {
         let mut space = shared.space.lock();
         if space.claimed.is_some() || space.broken.is_some() {
             return Ok(());
         }
+        // Asked for once: when it cannot be had, the next spare is of the
+        // usual size again, for the records that fit one.
+        let wanted = std::mem::take(&mut space.wanted).max(at_least);
         match &space.ready {
-            Some((_, room)) if *room >= space.wanted => return Ok(()),
+            Some((_, room)) if *room >= wanted => return Ok(()),
             // Too small for the record that asked: made again, larger.
             Some(_) => space.ready = None,
             None => {}
         }
-        space.wanted
+        wanted
     };
     let path = shared.files.spare();
     // Nothing is ready or claimed, so a file under the spare's name is one
@@ -878,7 +899,6 @@ fn make_spare(shared: &Shared) -> anyhow::Result<()> {
         return Ok(());
     }
     space.ready = Some((file, room));
-    space.wanted = 0;
     space.spare_error = None;
     if space.broken.is_none() {
         shared.set_refusing(&mut space, None);
@@ -963,7 +983,7 @@ fn compact(shared: &Shared, store: &Store) -> anyhow::Result<()> {
     // Changes from here on go to a new segment, which the snapshot does not
     // replace; everything in the older ones is in the cut taken after.
     let (covered, old) = {
-        make_spare(shared).map_err(|e| e.context(NoRoom))?;
+        make_spare(shared, 0).map_err(|e| e.context(NoRoom))?;
         let (tx, rx) = mpsc::channel();
         {
             let mut space = shared.space.lock();

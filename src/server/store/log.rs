@@ -7,6 +7,7 @@
 //! 1. a push is encoded before the store takes its lock
 //!    ([`ChangeLog::encode`]); the other changes are small and known only
 //!    under the lock, so they are encoded there;
+//!    and the log may make room for it there ([`ChangeLog::make_room`]);
 //! 2. the record is appended while the store holds its write lock
 //!    ([`ChangeLog::append`], which must not block), before the store applies
 //!    the change: a log that cannot take the record (no room reserved for
@@ -58,6 +59,12 @@ pub(crate) struct Synced {
 pub(crate) trait ChangeLog: Send + Sync {
     /// The record of one change, in the log's own format.
     fn encode(&self, change: &Change<'_>) -> Vec<u8>;
+    /// Called before the store's lock with the size of a record about to be
+    /// appended: where the log has no room for it yet but can make some (a
+    /// record larger than its segments, a segment still being made), it
+    /// does so here, where waiting holds up only this request. `append`
+    /// still decides.
+    fn make_room(&self, _bytes: usize) {}
     /// Queues a record and returns its sequence number, or refuses it when
     /// the log cannot make it durable: then the store must not apply the
     /// change. Called with the store's write lock held, before the change is

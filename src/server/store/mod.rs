@@ -160,11 +160,13 @@ impl Store {
         // Encoded (and compressed) before the lock, which then only hands the
         // record to the log writer.
         let record = self.log.as_ref().map(|log| {
-            log.encode(&Change::Push {
+            let record = log.encode(&Change::Push {
                 push: &push,
                 mode,
                 at: now,
-            })
+            });
+            log.make_room(record.len());
+            record
         });
         let mut inner = self.inner.write();
         let checked = self
