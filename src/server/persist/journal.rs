@@ -300,6 +300,8 @@ struct Shared {
     log_bytes: AtomicU64,
     snapshot_bytes: AtomicU64,
     last_compaction: Mutex<Instant>,
+    /// No compaction before this: the last one found no room.
+    compaction_put_off: Mutex<Option<Instant>>,
     compacting: AtomicBool,
     /// One compaction at a time.
     compaction: Mutex<()>,
@@ -531,6 +533,7 @@ impl Journal {
             log_bytes: AtomicU64::new(start.log_bytes),
             snapshot_bytes: AtomicU64::new(start.snapshot_bytes),
             last_compaction: Mutex::new(Instant::now()),
+            compaction_put_off: Mutex::new(None),
             compacting: AtomicBool::new(false),
             compaction: Mutex::new(()),
             spare_wanted,
@@ -960,6 +963,13 @@ fn free_bytes(_dir: &Path) -> Option<Result<u64, ()>> {
 }
 
 fn compaction_due(shared: &Shared) -> bool {
+    if shared
+        .compaction_put_off
+        .lock()
+        .is_some_and(|until| Instant::now() < until)
+    {
+        return false;
+    }
     let log = shared.log_bytes.load(Ordering::Relaxed);
     let snapshot = shared.snapshot_bytes.load(Ordering::Relaxed);
     // A zero interval would compact after every write.
@@ -980,6 +990,20 @@ fn start_compaction(shared: &Shared) {
 
 fn compact(shared: &Shared, store: &Store) -> anyhow::Result<()> {
     let _one_at_a_time = shared.compaction.lock();
+    let result = compact_now(shared, store);
+    // A disk too full for a new segment is tried again later, not at
+    // every wake-up of the writer.
+    *shared.compaction_put_off.lock() = match &result {
+        Err(e) if lack_of_space(e) => Some(Instant::now() + COMPACTION_PUT_OFF),
+        _ => None,
+    };
+    result
+}
+
+/// How long a compaction that found no room is put off.
+const COMPACTION_PUT_OFF: Duration = Duration::from_secs(30);
+
+fn compact_now(shared: &Shared, store: &Store) -> anyhow::Result<()> {
     // Changes from here on go to a new segment, which the snapshot does not
     // replace; everything in the older ones is in the cut taken after.
     let (covered, old) = {
