@@ -127,6 +127,14 @@ fn healthy(g: &Pgw) -> Option<f64> {
         .map(|v| v.trim().parse().unwrap())
 }
 
+/// The names of the files in `dir`.
+fn store_files(dir: &Path) -> BTreeSet<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
 fn kill_9(mut g: Pgw) {
     g.proc.child.kill().unwrap();
     g.proc.child.wait().unwrap();
@@ -208,8 +216,9 @@ fn a_full_disk_refuses_pushes_keeps_serving_restarts_and_recovers() {
     let log = g.proc.log();
     assert!(log.contains("cannot take changes"), "a log line: {log}");
 
-    // kill -9 and a restart on the still-full disk.
+    // kill -9 and a restart on the still-full disk, which creates no file.
     kill_9(g);
+    let files = store_files(&disk.dir);
     let g = start(&file);
     assert_eq!(
         jobs_of(&g),
@@ -219,6 +228,16 @@ fn a_full_disk_refuses_pushes_keeps_serving_restarts_and_recovers() {
     assert_eq!(get(&format!("{}/-/ready", g.url())).status, 503);
     assert_eq!(healthy(&g), Some(0.0));
     assert_eq!(push(&g, "after-restart", &body).status, 507);
+    let spare = "store.wal.spare".to_string();
+    assert_eq!(
+        store_files(&disk.dir),
+        files.into_iter().filter(|f| *f != spare).collect(),
+        "the start on a full disk left its files as they were (but the old spare)"
+    );
+    // And a second start still works.
+    kill_9(g);
+    let g = start(&file);
+    assert_eq!(jobs_of(&g), acked, "a second start on the full disk");
 
     // Room again: pushes work without a restart.
     disk.remount("size=64m");

@@ -647,3 +647,81 @@ fn summaries_read_a_wrapped_jobs_outcome() {
     assert_eq!(get("plain").job_exit_code, None);
     assert_eq!(get("plain").job_last_success, None);
 }
+
+/// A log that takes changes until told to refuse them, as the journal does
+/// on a full disk.
+#[derive(Default)]
+struct FullLog {
+    refuse: std::sync::atomic::AtomicBool,
+    appended: std::sync::atomic::AtomicU64,
+}
+
+impl ChangeLog for FullLog {
+    fn encode(&self, _change: &Change<'_>) -> Vec<u8> {
+        Vec::new()
+    }
+
+    fn append(&self, _record: Vec<u8>) -> Result<u64, Refused> {
+        use std::sync::atomic::Ordering;
+        if self.refuse.load(Ordering::SeqCst) {
+            return Err(Refused("the disk is full".into()));
+        }
+        Ok(self.appended.fetch_add(1, Ordering::SeqCst) + 1)
+    }
+
+    fn appended(&self) -> u64 {
+        self.appended.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn synced(&self) -> tokio::sync::watch::Receiver<Synced> {
+        tokio::sync::watch::channel(Synced::default()).1
+    }
+}
+
+#[test]
+fn a_change_the_log_refuses_changes_nothing() {
+    let log = Arc::new(FullLog::default());
+    let store = Store::new(OWN_TYPES).with_log(log.clone());
+    let t0 = UNIX_EPOCH + Duration::from_secs(1_000_000);
+    let (a, b) = (key(&[("job", "a")]), key(&[("job", "b")]));
+    push_at(
+        &store,
+        &a,
+        "x 1\n",
+        Mode::Replace,
+        Some(Duration::from_secs(60)),
+        t0,
+    )
+    .unwrap();
+    push_at(&store, &b, "y 1\n", Mode::Replace, None, t0).unwrap();
+    log.refuse.store(true, std::sync::atomic::Ordering::SeqCst);
+    let before = exposition(&store);
+    let refused = |e: PushError| matches!(e, PushError::Refused(_));
+    assert!(refused(
+        push(&store, &a, "x 2\n", Mode::Replace).unwrap_err()
+    ));
+    assert!(refused(
+        push(&store, &key(&[("job", "new")]), "z 1\n", Mode::Merge).unwrap_err()
+    ));
+    // A push refused by a check would set the failure time: a change the
+    // log cannot take either.
+    assert!(push(&store, &b, "x 1\n", Mode::Replace).is_err());
+    store.record_failure(&a, t0 + Duration::from_secs(5));
+    assert!(store.delete(&a).is_err());
+    assert!(store.delete_groups(&[a.clone(), b.clone()]).is_err());
+    assert!(store.wipe().is_err());
+    assert!(store.expire(t0 + Duration::from_secs(3600)).is_err());
+    let all = Selector::default();
+    assert!(store.delete_matching(&all, None, t0, false).is_err());
+    assert_eq!(exposition(&store), before, "nothing changed");
+    assert_eq!(store.stats().groups, 2);
+    assert_eq!(log.appended(), 2, "nothing was logged");
+    // Taken again: the same push now goes through.
+    log.refuse.store(false, std::sync::atomic::Ordering::SeqCst);
+    push(&store, &a, "x 2\n", Mode::Replace).unwrap();
+    assert!(
+        pushed(&store).contains("x{instance=\"\",job=\"a\"} 2"),
+        "{}",
+        pushed(&store)
+    );
+}
