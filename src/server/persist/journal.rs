@@ -8,6 +8,14 @@
 //! concurrent pushes costs one sync, not one each. A request is answered
 //! only once it saw its change synced.
 //!
+//! Segments are made of written zeros ahead of need, and `append` reserves
+//! room for each record in them before the store applies the change: a
+//! record that fits cannot meet a full disk, and one that finds no room is
+//! refused, so the store changes nothing. The spare thread makes the next
+//! segment only where it leaves room for a compaction's snapshot, and
+//! retries while it cannot; the log takes changes again on its own once it
+//! can ([`Space`]).
+//!
 //! The log is a series of segment files beside the snapshot
 //! (`FILE.wal.0000000001`, ...); a running server never appends to a segment
 //! an earlier run wrote, whose end may be torn. Compaction starts a new
