@@ -8,6 +8,7 @@ mod auth;
 mod cleanup;
 mod contrib;
 mod damage;
+mod diskfull;
 mod generated;
 mod housekeeping;
 mod interop;

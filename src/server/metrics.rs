@@ -29,6 +29,7 @@ pub const OWN_TYPES: &[(&str, MetricType)] = &[
     ("pgw_expired_groups_total", MetricType::Counter),
     ("pgw_groups", MetricType::Gauge),
     ("pgw_limit_hits_total", MetricType::Counter),
+    ("pgw_persistence_healthy", MetricType::Gauge),
     ("pgw_series", MetricType::Gauge),
     ("process_cpu_seconds_total", MetricType::Counter),
     ("process_max_fds", MetricType::Gauge),
@@ -243,8 +244,9 @@ impl OwnMetrics {
         }
     }
 
-    /// Renders every own family, sorted by name.
-    pub(crate) fn render(&self, stats: Stats) -> Vec<OwnFamily> {
+    /// Renders every own family, sorted by name. `healthy` is whether the
+    /// persistence log takes changes (`None`: the store is in memory only).
+    pub(crate) fn render(&self, stats: Stats, healthy: Option<bool>) -> Vec<OwnFamily> {
         let now = Instant::now();
         let mut c = self.counters.lock();
         let mut out = Vec::new();
@@ -292,6 +294,14 @@ impl OwnMetrics {
             MetricType::Counter,
             hits,
         ));
+        if let Some(healthy) = healthy {
+            out.push(family(
+                "pgw_persistence_healthy",
+                "1 while the persistence log takes changes, 0 while it refuses them (a full or read-only disk, a failed write): pushes are then answered 507 and /-/ready 503.",
+                MetricType::Gauge,
+                vec![(vec![], single(f64::from(u8::from(healthy))))],
+            ));
+        }
         out.push(family(
             "pgw_series",
             "Number of pushed series in the store, not counting push_time_seconds and push_failure_time_seconds.",
@@ -525,7 +535,7 @@ mod tests {
         m.count_request(200, "push", "put");
         m.observe_push("put", Duration::from_millis(3), 100);
         m.count_auth_failure("push", "wrong");
-        let families = m.render(Stats::default());
+        let families = m.render(Stats::default(), Some(true));
         let names: Vec<&str> = families.iter().map(|f| f.name).collect();
         let mut sorted = names.clone();
         sorted.sort();

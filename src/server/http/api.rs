@@ -266,10 +266,10 @@ pub(super) async fn delete_groups(
     let request = CleanupRequest::parse(query.unwrap_or(""))
         .map_err(|message| HttpError::bad_request(message).json())?;
     let now = SystemTime::now();
-    let removed =
-        state
-            .store
-            .delete_matching(&request.selector, request.stale, now, request.dry_run);
+    let removed = state
+        .store
+        .delete_matching(&request.selector, request.stale, now, request.dry_run)
+        .map_err(|e| HttpError::from(e).json())?;
     if !request.dry_run && !removed.is_empty() {
         crate::info!(
             "deleted groups",
@@ -462,7 +462,7 @@ pub(super) async fn wipe(state: &State) -> Result<Response, HttpError> {
     // Upstream answers 202 first and deletes group by group through its write
     // queue (slow under load); pgw empties the store in one step under its
     // lock, then answers.
-    let n = state.store.wipe();
+    let n = state.store.wipe().map_err(|e| HttpError::from(e).cors())?;
     crate::info!("wiped the store", groups = n);
     state
         .store

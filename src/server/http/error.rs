@@ -15,7 +15,7 @@ use crate::server::limits::{Limit, LimitHit};
 use crate::server::metrics::OwnMetrics;
 use crate::server::security::auth::Refusal;
 use crate::server::security::Denied;
-use crate::server::store::{NotDurable, PushError};
+use crate::server::store::{NotDurable, PushError, Refused};
 
 #[derive(Debug)]
 pub(crate) struct HttpError {
@@ -121,6 +121,14 @@ impl From<NotDurable> for HttpError {
     }
 }
 
+/// 507 Insufficient Storage: the change was not made, and may succeed once
+/// the log can be written again.
+impl From<Refused> for HttpError {
+    fn from(e: Refused) -> HttpError {
+        HttpError::new(StatusCode::INSUFFICIENT_STORAGE, e.to_string())
+    }
+}
+
 impl From<LimitHit> for HttpError {
     fn from(hit: LimitHit) -> HttpError {
         HttpError::limit(hit.limit, hit.to_string())
@@ -132,6 +140,7 @@ impl From<PushError> for HttpError {
         match e {
             PushError::Rejected(r) => HttpError::bad_request(r.to_string()),
             PushError::Limit(hit) => hit.into(),
+            PushError::Refused(r) => r.into(),
         }
     }
 }

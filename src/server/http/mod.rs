@@ -225,13 +225,20 @@ where
                 Err(HttpError::method_not_allowed("OPTIONS, PUT", NOT_ALLOWED)),
             ),
         },
-        "/-/healthy" | "/-/ready" if matches!(method, Method::GET | Method::HEAD) => (
-            if path == "/-/healthy" {
-                "healthy"
-            } else {
-                "ready"
+        "/-/healthy" if matches!(method, Method::GET | Method::HEAD) => {
+            ("healthy", Ok(text_response(StatusCode::OK, "OK")))
+        }
+        // Not ready while the log refuses changes: a load balancer sends
+        // pushes elsewhere, while scrapes and reads keep working here.
+        "/-/ready" if matches!(method, Method::GET | Method::HEAD) => (
+            "ready",
+            match state.journal.as_ref().and_then(|j| j.unhealthy()) {
+                None => Ok(text_response(StatusCode::OK, "OK")),
+                Some(why) => Err(HttpError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("not ready: pushes are refused: {why}"),
+                )),
             },
-            Ok(text_response(StatusCode::OK, "OK")),
         ),
         "/-/quit" => ("quit", quit(state, &method)),
         "" | "/" if matches!(method, Method::GET | Method::HEAD) => {

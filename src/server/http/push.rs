@@ -37,7 +37,7 @@ where
     if method == Method::DELETE {
         // Upstream answers 202 whether or not the group existed, and ignores
         // any body.
-        if state.store.delete(&key) {
+        if state.store.delete(&key)? {
             crate::debug!("deleted group", group = key);
         }
         state.store.durable().await?;

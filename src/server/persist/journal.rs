@@ -8,6 +8,14 @@
 //! concurrent pushes costs one sync, not one each. A request is answered
 //! only once it saw its change synced.
 //!
+//! Segments are made of written zeros ahead of need, and `append` reserves
+//! room for each record in them before the store applies the change: a
+//! record that fits cannot meet a full disk, and one that finds no room is
+//! refused, so the store changes nothing. The spare thread makes the next
+//! segment only where it leaves room for a compaction's snapshot, and
+//! retries while it cannot; the log takes changes again on its own once it
+//! can ([`Space`]).
+//!
 //! The log is a series of segment files beside the snapshot
 //! (`FILE.wal.0000000001`, ...); a running server never appends to a segment
 //! an earlier run wrote, whose end may be torn. Compaction starts a new
@@ -30,7 +38,7 @@ use parking_lot::Mutex;
 use tokio::sync::watch;
 
 use crate::server::persist::record;
-use crate::server::store::{self, Change, ChangeLog, Store, Synced};
+use crate::server::store::{self, Change, ChangeLog, Refused, Store, Synced};
 
 /// The log is compacted once it is larger than this and than twice the
 /// snapshot: compaction rewrites the whole store, so it should be paid for
@@ -108,13 +116,22 @@ impl Files {
     /// id, for the message the second server gives.
     pub(crate) fn lock(&self) -> anyhow::Result<File> {
         let path = self.lock_path();
-        let mut file = OpenOptions::new()
+        let opened = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
-            .open(&path)
-            .with_context(|| format!("cannot open the lock file {}", path.display()))?;
+            .open(&path);
+        // On a read-only file system an earlier run's lock file is locked
+        // as it is: the server then serves the store read-only.
+        let (opened, writable) = match opened {
+            Err(e) if e.kind() == std::io::ErrorKind::ReadOnlyFilesystem => {
+                (File::open(&path), false)
+            }
+            other => (other, true),
+        };
+        let mut file =
+            opened.with_context(|| format!("cannot open the lock file {}", path.display()))?;
         match file.try_lock() {
             Ok(()) => {}
             Err(fs::TryLockError::WouldBlock) => {
@@ -134,9 +151,21 @@ impl Files {
                 return Err(e).with_context(|| format!("cannot lock {}", path.display()))
             }
         }
-        file.set_len(0)
+        // Only for the message above: a full disk, which the server serves
+        // from read-only, is no reason to stop here.
+        if !writable {
+            return Ok(file);
+        }
+        if let Err(e) = file
+            .set_len(0)
             .and_then(|()| file.write_all(format!("{}\n", std::process::id()).as_bytes()))
-            .with_context(|| format!("cannot write to the lock file {}", path.display()))?;
+        {
+            crate::warn!(
+                "cannot write the process id to the lock file",
+                file = path.display(),
+                err = e
+            );
+        }
         Ok(file)
     }
 
@@ -159,7 +188,6 @@ impl Files {
 struct Segment {
     file: File,
     path: PathBuf,
-    number: u64,
     /// Where the records end: the next batch is written here.
     len: u64,
     /// Where the file ends: the bytes from `len` to here are zeros.
@@ -168,9 +196,12 @@ struct Segment {
 
 impl Segment {
     /// Writes one batch of records after the last one and makes it durable.
+    /// The batch fits in the zeros: [`Journal::append`] reserved its room.
     fn append(&mut self, batch: &[u8]) -> std::io::Result<()> {
         let end = self.len + batch.len() as u64;
         if end > self.allocated {
+            // Not reached while the reservations add up; growing is still
+            // better than losing the batch.
             self.extend(EXTEND_BYTES.max(batch.len() as u64))?;
         }
         // Positioned writes (`FileExt`) are Unix-only; the build targets
@@ -220,25 +251,68 @@ fn write_zeros(file: &mut File, at: u64, by: u64) -> std::io::Result<()> {
     file.sync_all()
 }
 
+/// What the writer thread is handed, in the order of the reservations.
+enum Msg {
+    Record(u64, Vec<u8>),
+    /// Move on to the claimed spare as segment `number`; compaction waits
+    /// for the segment left behind, to close it.
+    Roll {
+        number: u64,
+        done: Option<Sender<anyhow::Result<Option<Segment>>>>,
+    },
+}
+
+/// The room the log has, reserved record by record under one short lock,
+/// so that the store learns before it applies a change whether the log can
+/// take it. Segments are full of written zeros, so a record written into
+/// reserved room needs no new blocks and cannot meet a full disk.
+struct Space {
+    /// Zeros of the current segment not promised to any record yet.
+    left: u64,
+    /// The number of the current segment (or of the claimed spare), or of
+    /// the last one an earlier run wrote while this run has none.
+    number: u64,
+    /// This run has a segment to write to.
+    open: bool,
+    /// A spare made and synced, not claimed yet, and the zeros it holds.
+    ready: Option<(File, u64)>,
+    /// A spare claimed for the next segment that the writer has not renamed
+    /// yet: no new spare is made under its name until then.
+    claimed: Option<(File, u64)>,
+    /// The least room the next spare must have (a record that fits no
+    /// spare of the usual size asked for it).
+    wanted: u64,
+    /// Why the last spare could not be made.
+    spare_error: Option<String>,
+    /// Why changes are refused now; `None` while the log takes them.
+    refusing: Option<Arc<str>>,
+    /// Set once a write or sync of reserved room failed: the log stops for
+    /// good (a failed fsync cannot be retried safely).
+    broken: Option<Arc<str>>,
+}
+
 /// What the writer thread, compaction and the shutdown share.
 struct Shared {
     files: Files,
     /// Held, never read: dropping it would release the lock.
     _lock: File,
     interval: Duration,
-    segment: Mutex<Segment>,
+    tx: Sender<Msg>,
+    segment: Mutex<Option<Segment>>,
+    space: Mutex<Space>,
+    /// Held while a spare is made: by the spare thread or a compaction.
+    making: Mutex<()>,
     /// Older segments that the snapshot does not include yet.
     older: Mutex<Vec<PathBuf>>,
     /// Bytes written to the log since the last snapshot.
     log_bytes: AtomicU64,
     snapshot_bytes: AtomicU64,
     last_compaction: Mutex<Instant>,
+    /// No compaction before this: the last one found no room.
+    compaction_put_off: Mutex<Option<Instant>>,
     compacting: AtomicBool,
     /// One compaction at a time.
     compaction: Mutex<()>,
-    /// The next segment, already written full of zeros and synced by the
-    /// spare thread; see [`take_spare`].
-    spare: Mutex<Option<File>>,
     /// Asks the spare thread for a new spare.
     spare_wanted: Sender<()>,
     /// Set at shutdown: no more spares.
@@ -247,8 +321,26 @@ struct Shared {
     compaction_wanted: Sender<()>,
 }
 
+impl Shared {
+    /// Sets why changes are refused (`None`: they are taken again), with a
+    /// log line when that changes.
+    fn set_refusing(&self, space: &mut Space, why: Option<Arc<str>>) {
+        match (&space.refusing, &why) {
+            (None, Some(why)) => crate::error!(
+                "the persistence log cannot take changes; pushes are refused with 507 until it can",
+                err = why
+            ),
+            (Some(_), None) => crate::info!(
+                "the persistence log takes changes again",
+                file = self.files.snapshot.display()
+            ),
+            _ => {}
+        }
+        space.refusing = why;
+    }
+}
+
 pub(crate) struct Journal {
-    tx: Sender<(u64, Vec<u8>)>,
     appended: AtomicU64,
     synced: watch::Receiver<Synced>,
     shared: Arc<Shared>,
@@ -257,17 +349,93 @@ pub(crate) struct Journal {
     compaction: Mutex<Option<Receiver<()>>>,
 }
 
+/// A compaction found no room for its new segment.
+#[derive(Debug, thiserror::Error)]
+#[error("no new log segment for the compaction")]
+struct NoRoom;
+
+/// True when `e` is a lack of room on the disk (full, over quota,
+/// read-only) rather than damage or a foreign file.
+pub(crate) fn lack_of_space(e: &anyhow::Error) -> bool {
+    use std::io::ErrorKind;
+    // A context is found by `downcast_ref`, not in the chain's types.
+    e.downcast_ref::<NoRoom>().is_some()
+        || e.chain().any(|c| {
+            c.downcast_ref::<std::io::Error>().is_some_and(|io| {
+                matches!(
+                    io.kind(),
+                    ErrorKind::StorageFull
+                        | ErrorKind::QuotaExceeded
+                        | ErrorKind::ReadOnlyFilesystem
+                )
+            })
+        })
+}
+
+/// The bytes `record::frame` puts before a payload.
+const FRAME_BYTES: u64 = 24;
+/// The smallest spare worth making: a few node_exporter pushes.
+const MIN_SPARE: u64 = 256 << 10;
+/// Free space a spare always leaves beside the room for a compaction.
+const MARGIN: u64 = 256 << 10;
+
 impl ChangeLog for Journal {
     fn encode(&self, change: &Change<'_>) -> Vec<u8> {
         record::payload(change)
     }
 
-    fn append(&self, record: Vec<u8>) -> u64 {
+    fn make_room(&self, bytes: usize) {
+        let need = bytes as u64 + FRAME_BYTES;
+        {
+            let space = self.shared.space.lock();
+            let fits =
+                need <= space.left || space.ready.as_ref().is_some_and(|(_, room)| *room >= need);
+            // On a full disk the spare thread is trying already; only a
+            // record no usual spare holds is worth trying for here.
+            if fits || space.broken.is_some() || (space.refusing.is_some() && need <= EXTEND_BYTES)
+            {
+                return;
+            }
+        }
+        if let Err(e) = make_spare(&self.shared, need) {
+            self.shared.space.lock().spare_error = Some(format!("{e:#}"));
+        }
+    }
+
+    fn append(&self, record: Vec<u8>) -> Result<u64, Refused> {
+        let need = record.len() as u64 + FRAME_BYTES;
+        let shared = &self.shared;
+        let mut space = shared.space.lock();
+        if let Some(why) = &space.broken {
+            return Err(Refused(why.clone()));
+        }
+        if need > space.left {
+            match space.ready.take() {
+                Some((file, room)) if room >= need && space.claimed.is_none() => {
+                    space.claimed = Some((file, room));
+                    space.left = room;
+                    space.number += 1;
+                    let number = space.number;
+                    // Sent under the lock, so the writer sees the roll after
+                    // every record reserved in the old segment.
+                    let _ = shared.tx.send(Msg::Roll { number, done: None });
+                }
+                ready => {
+                    space.ready = ready;
+                    space.wanted = space.wanted.max(need);
+                    let why = refusal(&shared.files, &space, need);
+                    shared.set_refusing(&mut space, Some(why.clone()));
+                    let _ = shared.spare_wanted.send(());
+                    return Err(Refused(why));
+                }
+            }
+        }
+        space.left -= need;
         let seq = self.appended.fetch_add(1, Ordering::SeqCst) + 1;
         // The receiver lives as long as the process; if the writer thread
         // died, `wait` reports it.
-        let _ = self.tx.send((seq, record));
-        seq
+        let _ = shared.tx.send(Msg::Record(seq, record));
+        Ok(seq)
     }
 
     fn appended(&self) -> u64 {
@@ -279,12 +447,32 @@ impl ChangeLog for Journal {
     }
 }
 
+/// Why a record of `need` bytes finds no room, naming the files.
+fn refusal(files: &Files, space: &Space, need: u64) -> Arc<str> {
+    let current = if space.open {
+        format!(
+            "the log segment {} is full",
+            files.segment(space.number).display()
+        )
+    } else {
+        "no log segment could be made at start-up".to_string()
+    };
+    let spare = match &space.spare_error {
+        Some(e) => format!("no new segment can be made: {e}"),
+        None => format!(
+            "the next segment {} is still being made",
+            files.spare().display()
+        ),
+    };
+    format!("{current} ({need} bytes needed) and {spare}").into()
+}
+
 /// How the persistence files stand.
 #[derive(Debug, Clone)]
 pub(crate) struct JournalStatus {
     /// The last change on disk.
     pub(crate) synced_seq: u64,
-    /// Why the log stopped, if it did (every change is refused from then on).
+    /// Why the log refuses changes, if it does.
     pub(crate) error: Option<String>,
     pub(crate) log_bytes: u64,
     pub(crate) snapshot_bytes: u64,
@@ -308,51 +496,96 @@ impl Journal {
     /// Opens a new segment and starts the writer thread. The store given
     /// this journal logs to it from then on; compactions wait for
     /// [`Journal::compact_in_background`].
+    ///
+    /// A disk that is full or read-only does not stop the start: the store
+    /// is served as it was loaded, every change is refused until the spare
+    /// thread can make a segment, and nothing is left behind that the next
+    /// start would trip over.
     pub(crate) fn start(
         files: Files,
         start: Start,
         interval: Duration,
     ) -> anyhow::Result<Arc<Journal>> {
-        let segment = open_segment(&files, start.next_segment)?;
         // A spare left by an earlier run holds no record: records are
         // written to a spare only once it is renamed into a segment.
         match fs::remove_file(files.spare()) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(e).with_context(|| format!("cannot remove {}", files.spare().display()))
-            }
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => crate::warn!(
+                "cannot remove the spare log segment an earlier run left",
+                file = files.spare().display(),
+                err = e
+            ),
             _ => {}
         }
         let (spare_wanted, spare_rx) = mpsc::channel();
         let (compaction_wanted, compaction_rx) = mpsc::channel();
+        let (tx, rx) = mpsc::channel();
         let shared = Arc::new(Shared {
             files,
             _lock: start.lock,
             interval,
-            segment: Mutex::new(segment),
+            tx,
+            segment: Mutex::new(None),
+            space: Mutex::new(Space {
+                left: 0,
+                number: start.next_segment - 1,
+                open: false,
+                ready: None,
+                claimed: None,
+                wanted: 0,
+                spare_error: None,
+                refusing: None,
+                broken: None,
+            }),
+            making: Mutex::new(()),
             older: Mutex::new(start.segments),
             log_bytes: AtomicU64::new(start.log_bytes),
             snapshot_bytes: AtomicU64::new(start.snapshot_bytes),
             last_compaction: Mutex::new(Instant::now()),
+            compaction_put_off: Mutex::new(None),
             compacting: AtomicBool::new(false),
             compaction: Mutex::new(()),
-            spare: Mutex::new(None),
             spare_wanted,
             closing: AtomicBool::new(false),
             compaction_wanted,
         });
+        // The first segment is made as a spare and renamed, at once: a push
+        // right after the start finds room, and a start that cannot write
+        // leaves no empty segment.
+        let first = make_spare(&shared, 0).and_then(|()| {
+            let mut space = shared.space.lock();
+            let (file, room) = space.ready.take().context("no room for a log segment")?;
+            space.claimed = Some((file, room));
+            space.left = room;
+            space.number += 1;
+            let number = space.number;
+            drop(space);
+            roll(&shared, number)
+        });
+        match first {
+            Ok(None) => {}
+            Ok(Some(_)) => unreachable!("no segment before the first"),
+            Err(e) => {
+                let why: Arc<str> = format!("{e:#}").into();
+                let mut space = shared.space.lock();
+                space.spare_error = Some(why.to_string());
+                space.number = start.next_segment - 1;
+                space.open = false;
+                space.left = 0;
+                let why = refusal(&shared.files, &space, 0);
+                shared.set_refusing(&mut space, Some(why));
+            }
+        }
         let spare_shared = shared.clone();
         std::thread::Builder::new()
             .name("pgw-log-spare".into())
             .spawn(move || spare_loop(&spare_shared, &spare_rx))
             .context("cannot start the log spare thread")?;
         let _ = shared.spare_wanted.send(());
-        let (tx, rx) = mpsc::channel();
         let (synced_tx, synced) = watch::channel(Synced {
             seq: start.last_seq,
             error: None,
         });
         let journal = Arc::new(Journal {
-            tx,
             appended: AtomicU64::new(start.last_seq),
             synced,
             shared: shared.clone(),
@@ -398,12 +631,19 @@ impl Journal {
         store::wait_synced(self.synced.clone(), seq).await
     }
 
+    /// Why the log refuses changes now, or `None` while it takes them: for
+    /// `/-/ready`, the status and `pgw_persistence_healthy`.
+    pub(crate) fn unhealthy(&self) -> Option<Arc<str>> {
+        let space = self.shared.space.lock();
+        space.broken.clone().or_else(|| space.refusing.clone())
+    }
+
     /// How the files stand, for the status view.
     pub(crate) fn status(&self) -> JournalStatus {
         let synced = self.synced.borrow().clone();
         JournalStatus {
             synced_seq: synced.seq,
-            error: synced.error.map(|e| e.to_string()),
+            error: self.unhealthy().map(|e| e.to_string()),
             log_bytes: self.shared.log_bytes.load(Ordering::Relaxed),
             snapshot_bytes: self.shared.snapshot_bytes.load(Ordering::Relaxed),
             since_compaction: self.shared.last_compaction.lock().elapsed(),
@@ -416,14 +656,14 @@ impl Journal {
     }
 
     /// At shutdown, once the log is synced: cuts the zeros off the segment
-    /// being written. A change logged after this extends it again.
+    /// being written and removes the spare.
     pub(crate) fn close(&self) -> anyhow::Result<()> {
         {
-            // Under the spare's lock, so that the spare thread either has
-            // created its file (removed here) or sees `closing`.
-            let mut spare = self.shared.spare.lock();
+            // Under the space lock, so that the spare thread either has
+            // handed its file over (removed here) or sees `closing`.
+            let mut space = self.shared.space.lock();
             self.shared.closing.store(true, Ordering::SeqCst);
-            spare.take();
+            space.ready.take();
             let path = self.shared.files.spare();
             match fs::remove_file(&path) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
@@ -436,104 +676,127 @@ impl Journal {
                 _ => {}
             }
         }
-        self.shared.segment.lock().close()
+        match self.shared.segment.lock().as_mut() {
+            Some(segment) => segment.close(),
+            None => Ok(()),
+        }
     }
 }
 
-fn write_loop(shared: &Shared, rx: &Receiver<(u64, Vec<u8>)>, synced: &watch::Sender<Synced>) {
+fn write_loop(shared: &Shared, rx: &Receiver<Msg>, synced: &watch::Sender<Synced>) {
     let mut buf = Vec::new();
+    let mut pending = Vec::new();
     loop {
         // Wakes up now and then with no change, for the time-based
         // compaction.
         match rx.recv_timeout(Duration::from_secs(1)) {
-            Ok((seq, payload)) => {
+            Ok(msg) => {
+                pending.push(msg);
+                let mut bytes = 0;
+                while bytes < MAX_BATCH_BYTES {
+                    let Ok(msg) = rx.try_recv() else {
+                        break;
+                    };
+                    if let Msg::Record(_, payload) = &msg {
+                        bytes += payload.len();
+                    }
+                    pending.push(msg);
+                }
                 // A burst can leave a large buffer behind; keep a modest one.
                 if buf.capacity() > 8 << 20 {
                     buf = Vec::new();
                 }
                 buf.clear();
-                record::frame(&mut buf, seq, &payload);
-                let mut last = seq;
-                while buf.len() < MAX_BATCH_BYTES {
-                    let Ok((seq, payload)) = rx.try_recv() else {
-                        break;
-                    };
-                    record::frame(&mut buf, seq, &payload);
-                    last = seq;
-                }
-                if synced.borrow().error.is_some() {
-                    continue;
-                }
-                let written = {
-                    let mut segment = shared.segment.lock();
-                    roll_over(shared, &mut segment, buf.len()).and_then(|()| {
-                        segment.append(&buf).with_context(|| {
-                            format!("cannot write the log {}", segment.path.display())
-                        })
-                    })
-                };
-                match written {
-                    Ok(()) => {
-                        shared
-                            .log_bytes
-                            .fetch_add(buf.len() as u64, Ordering::Relaxed);
-                        synced.send_modify(|s| s.seq = last);
-                    }
-                    Err(e) => {
-                        // A failed fsync cannot be retried safely (the kernel
-                        // may have dropped the dirty pages): stop logging, and
-                        // every change from now on is answered with an error.
-                        let msg = format!("{e:#}");
-                        crate::error!(
-                            "the log cannot be written; changes are no longer durable",
-                            err = msg
-                        );
-                        synced.send_modify(|s| s.error = Some(msg.into()));
+                let mut last = None;
+                for msg in pending.drain(..) {
+                    match msg {
+                        Msg::Record(seq, payload) => {
+                            record::frame(&mut buf, seq, &payload);
+                            last = Some(seq);
+                        }
+                        Msg::Roll { number, done } => {
+                            // What was reserved in the old segment goes there.
+                            write_batch(shared, &buf, last.take(), synced);
+                            buf.clear();
+                            let rolled = if shared.space.lock().broken.is_some() {
+                                Err(anyhow::anyhow!("the log stopped"))
+                            } else {
+                                roll(shared, number)
+                            };
+                            let rolled = match rolled {
+                                Ok(old) => Ok(old),
+                                Err(e) => {
+                                    broken(shared, synced, &e);
+                                    Err(e)
+                                }
+                            };
+                            if let Some(done) = done {
+                                let _ = done.send(rolled);
+                            }
+                        }
                     }
                 }
+                write_batch(shared, &buf, last, synced);
             }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return,
         }
-        if synced.borrow().error.is_none() && compaction_due(shared) {
+        if shared.space.lock().broken.is_none() && compaction_due(shared) {
             start_compaction(shared);
         }
     }
 }
 
-/// Moves the log to the spare segment when the batch does not fit in the
-/// zeros left in the current one and a spare is ready; otherwise the current
-/// segment grows (as it does when no spare is ready in time).
-fn roll_over(shared: &Shared, segment: &mut Segment, batch: usize) -> anyhow::Result<()> {
-    if segment.len + batch as u64 <= segment.allocated {
-        return Ok(());
-    }
-    let Some(next) = take_spare(shared, segment.number + 1)? else {
-        return Ok(());
+/// Writes a batch whose room was reserved into the current segment, syncs
+/// it and tells the waiters up to `last`.
+fn write_batch(shared: &Shared, buf: &[u8], last: Option<u64>, synced: &watch::Sender<Synced>) {
+    let Some(last) = last else {
+        return;
     };
-    let old = std::mem::replace(segment, next);
-    shared.older.lock().push(old.path.clone());
-    // The old segment keeps its zero tail, which a reader takes as its end:
-    // cutting it here would cost a sync while requests wait. Compaction
-    // deletes it.
-    Ok(())
+    if synced.borrow().error.is_some() {
+        return;
+    }
+    let written = match shared.segment.lock().as_mut() {
+        Some(segment) => segment
+            .append(buf)
+            .with_context(|| format!("cannot write the log {}", segment.path.display())),
+        None => Err(anyhow::anyhow!("no log segment is open")),
+    };
+    match written {
+        Ok(()) => {
+            shared
+                .log_bytes
+                .fetch_add(buf.len() as u64, Ordering::Relaxed);
+            synced.send_modify(|s| s.seq = last);
+        }
+        Err(e) => broken(shared, synced, &e),
+    }
 }
 
-/// Turns the spare into segment `number`: a rename and a directory sync,
-/// where growing a segment writes and syncs 8 MiB. `None` when no spare is
-/// ready; a new one is asked for either way.
-fn take_spare(shared: &Shared, number: u64) -> anyhow::Result<Option<Segment>> {
-    // The lock is held until the rename is done: the spare thread creates
-    // the next spare under the same name, and must not truncate this one.
-    let mut ready = shared.spare.lock();
-    let Some(file) = ready.take() else {
-        drop(ready);
-        let _ = shared.spare_wanted.send(());
-        return Ok(None);
-    };
+/// A write or sync into reserved room failed (an I/O error, not a full
+/// disk): a failed fsync cannot be retried safely (the kernel may have
+/// dropped the dirty pages), so the log stops; the changes waiting are
+/// answered with an error and every later one is refused.
+fn broken(shared: &Shared, synced: &watch::Sender<Synced>, e: &anyhow::Error) {
+    let msg: Arc<str> = format!("{e:#}").into();
+    crate::error!(
+        "the log cannot be written; changes are no longer durable and are refused until a restart",
+        err = msg
+    );
+    shared.space.lock().broken.get_or_insert(msg.clone());
+    synced.send_modify(|s| {
+        s.error.get_or_insert(msg);
+    });
+}
+
+/// Turns the claimed spare into segment `number`: a rename and a directory
+/// sync, where growing a segment would write and sync megabytes while
+/// requests wait. Returns the segment left behind.
+fn roll(shared: &Shared, number: u64) -> anyhow::Result<Option<Segment>> {
     let (spare, path) = (shared.files.spare(), shared.files.segment(number));
     // Records go into the file only once its new name is durable: a spare
-    // found at start-up never holds any.
+    // found at start-up never holds any. The spare stays claimed until the
+    // rename is done, so no new spare is made under its name before.
     let renamed = fs::rename(&spare, &path)
         .and_then(|()| shared.files.sync_dir())
         .with_context(|| {
@@ -543,52 +806,178 @@ fn take_spare(shared: &Shared, number: u64) -> anyhow::Result<Option<Segment>> {
                 path.display()
             )
         });
-    drop(ready);
+    let claimed = shared.space.lock().claimed.take();
     let _ = shared.spare_wanted.send(());
     renamed?;
+    let (file, room) = claimed.context("no spare log segment was claimed")?;
     let len = record::LOG_MAGIC.len() as u64;
-    Ok(Some(Segment {
+    let next = Segment {
         file,
         path,
-        number,
         len,
-        allocated: len + EXTEND_BYTES,
-    }))
+        allocated: len + room,
+    };
+    shared.space.lock().open = true;
+    let old = shared.segment.lock().replace(next);
+    if let Some(old) = &old {
+        // The old segment keeps its zero tail, which a reader takes as its
+        // end: cutting it here would cost a sync while requests wait.
+        // Compaction deletes it.
+        shared.older.lock().push(old.path.clone());
+    }
+    Ok(old)
 }
 
-/// Makes a spare segment whenever asked and none is ready: the magic and
-/// `EXTEND_BYTES` of zeros, synced, so that the writer can move on to a new
-/// segment without writing them while requests wait.
+/// Makes a spare segment whenever asked and none is ready; while it cannot,
+/// tries again with a growing pause, so that pushes work again on their own
+/// once there is room.
 fn spare_loop(shared: &Shared, wanted: &Receiver<()>) {
-    let path = shared.files.spare();
-    while wanted.recv().is_ok() {
-        // Created under the lock: `take_spare` renames the previous spare
-        // away under it, and `close` removes this one under it.
-        let created = {
-            let spare = shared.spare.lock();
-            if spare.is_some() || shared.closing.load(Ordering::SeqCst) {
-                continue;
-            }
-            File::create(&path)
+    const FIRST: Duration = Duration::from_millis(100);
+    const LAST: Duration = Duration::from_secs(5);
+    let mut pause: Option<Duration> = None;
+    loop {
+        let asked = match pause {
+            None => wanted.recv().is_ok(),
+            Some(p) => !matches!(wanted.recv_timeout(p), Err(RecvTimeoutError::Disconnected)),
         };
-        let made = created.and_then(|mut file| {
-            file.write_all(record::LOG_MAGIC)?;
-            write_zeros(&mut file, record::LOG_MAGIC.len() as u64, EXTEND_BYTES)?;
-            Ok(file)
-        });
-        match made {
-            Ok(file) => *shared.spare.lock() = Some(file),
-            // The writer grows its segment instead, as without a spare.
-            Err(e) => crate::warn!(
-                "cannot make a spare log segment",
-                file = path.display(),
-                err = e
-            ),
+        if !asked || shared.closing.load(Ordering::SeqCst) {
+            return;
+        }
+        match make_spare(shared, 0) {
+            Ok(()) => pause = None,
+            Err(e) => {
+                let e = format!("{e:#}");
+                let mut space = shared.space.lock();
+                if space.spare_error.as_deref() != Some(e.as_str()) {
+                    crate::warn!("cannot make a spare log segment", err = e);
+                }
+                space.spare_error = Some(e);
+                pause = Some(pause.map_or(FIRST, |p| (p * 2).min(LAST)));
+            }
         }
     }
 }
 
+/// Makes the spare, unless one is ready or claimed: the magic and zeros,
+/// synced. Its size is what the disk can give without taking the room a
+/// compaction needs (see [`spare_room`]). A spare that cannot be finished
+/// is removed.
+fn make_spare(shared: &Shared, at_least: u64) -> anyhow::Result<()> {
+    let _one = shared.making.lock();
+    let wanted = {
+        let mut space = shared.space.lock();
+        if space.claimed.is_some() || space.broken.is_some() {
+            return Ok(());
+        }
+        // Asked for once: when it cannot be had, the next spare is of the
+        // usual size again, for the records that fit one.
+        let wanted = std::mem::take(&mut space.wanted).max(at_least);
+        match &space.ready {
+            Some((_, room)) if *room >= wanted => return Ok(()),
+            // Too small for the record that asked: made again, larger.
+            Some(_) => space.ready = None,
+            None => {}
+        }
+        wanted
+    };
+    let path = shared.files.spare();
+    // Nothing is ready or claimed, so a file under the spare's name is one
+    // that could not be finished or removed (a read-only disk at start-up):
+    // its room is given back before the free space is judged.
+    match fs::remove_file(&path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(e).with_context(|| format!("cannot remove {}", path.display()))
+        }
+        _ => {}
+    }
+    let room = spare_room(shared, wanted)?;
+    let made = File::create(&path).and_then(|mut file| {
+        file.write_all(record::LOG_MAGIC)?;
+        write_zeros(&mut file, record::LOG_MAGIC.len() as u64, room)?;
+        Ok(file)
+    });
+    let file = match made {
+        Ok(file) => file,
+        Err(e) => {
+            let _ = fs::remove_file(&path);
+            return Err(e).with_context(|| format!("cannot make {}", path.display()));
+        }
+    };
+    let mut space = shared.space.lock();
+    if shared.closing.load(Ordering::SeqCst) {
+        drop(file);
+        let _ = fs::remove_file(&path);
+        return Ok(());
+    }
+    space.ready = Some((file, room));
+    space.spare_error = None;
+    if space.broken.is_none() {
+        shared.set_refusing(&mut space, None);
+    }
+    Ok(())
+}
+
+/// How many zeros the next spare holds: `EXTEND_BYTES` (or the record that
+/// asked for more) where the disk has room for it, a compaction's snapshot
+/// and a margin; less on a small disk, down to `MIN_SPARE`; an error naming
+/// the space when not even that fits.
+fn spare_room(shared: &Shared, wanted: u64) -> anyhow::Result<u64> {
+    let want = EXTEND_BYTES.max(wanted);
+    let dir = shared.files.dir();
+    let free = match free_bytes(dir) {
+        None => return Ok(want),
+        Some(Ok(free)) => free,
+        Some(Err(())) => anyhow::bail!("{} is on a read-only file system", dir.display()),
+    };
+    // The next snapshot holds what the last one did and what the log added
+    // since: room for it stays free, so a compaction can always run.
+    let snapshot =
+        shared.snapshot_bytes.load(Ordering::Relaxed) + shared.log_bytes.load(Ordering::Relaxed);
+    let keep = snapshot + MARGIN;
+    let least = MIN_SPARE.max(wanted);
+    let can = free.saturating_sub(keep);
+    if can < least {
+        anyhow::bail!(
+            "{} has {} free, and a log segment of {} needs that and {} kept for the next \
+             snapshot and a margin",
+            dir.display(),
+            size(free),
+            size(least),
+            size(keep)
+        );
+    }
+    Ok(want.min(can))
+}
+
+fn size(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / f64::from(1 << 20))
+}
+
+/// The bytes an unprivileged process may still write on the file system
+/// of `dir` (an error when it is mounted read-only); `None` where that
+/// cannot be read.
+#[cfg(unix)]
+fn free_bytes(dir: &Path) -> Option<Result<u64, ()>> {
+    let s = rustix::fs::statvfs(dir).ok()?;
+    if s.f_flag.contains(rustix::fs::StatVfsMountFlags::RDONLY) {
+        return Some(Err(()));
+    }
+    Some(Ok(s.f_bavail.saturating_mul(s.f_frsize)))
+}
+
+#[cfg(not(unix))]
+fn free_bytes(_dir: &Path) -> Option<Result<u64, ()>> {
+    None
+}
+
 fn compaction_due(shared: &Shared) -> bool {
+    if shared
+        .compaction_put_off
+        .lock()
+        .is_some_and(|until| Instant::now() < until)
+    {
+        return false;
+    }
     let log = shared.log_bytes.load(Ordering::Relaxed);
     let snapshot = shared.snapshot_bytes.load(Ordering::Relaxed);
     // A zero interval would compact after every write.
@@ -609,30 +998,61 @@ fn start_compaction(shared: &Shared) {
 
 fn compact(shared: &Shared, store: &Store) -> anyhow::Result<()> {
     let _one_at_a_time = shared.compaction.lock();
+    let result = compact_now(shared, store);
+    // A disk too full for a new segment is tried again later, not at
+    // every wake-up of the writer.
+    *shared.compaction_put_off.lock() = match &result {
+        Err(e) if lack_of_space(e) => Some(Instant::now() + COMPACTION_PUT_OFF),
+        _ => None,
+    };
+    result
+}
+
+/// How long a compaction that found no room is put off.
+const COMPACTION_PUT_OFF: Duration = Duration::from_secs(30);
+
+fn compact_now(shared: &Shared, store: &Store) -> anyhow::Result<()> {
     // Changes from here on go to a new segment, which the snapshot does not
     // replace; everything in the older ones is in the cut taken after.
-    let (covered, mut old) = {
-        let mut segment = shared.segment.lock();
-        let number = segment.number + 1;
-        let next = match take_spare(shared, number)? {
-            Some(spare) => spare,
-            None => open_segment(&shared.files, number)?,
-        };
-        let old = std::mem::replace(&mut *segment, next);
-        let mut older = shared.older.lock();
-        older.push(old.path.clone());
-        (std::mem::take(&mut *older), old)
+    let (covered, old) = {
+        make_spare(shared, 0).map_err(|e| e.context(NoRoom))?;
+        let (tx, rx) = mpsc::channel();
+        {
+            let mut space = shared.space.lock();
+            let Some((file, room)) = space.ready.take() else {
+                let why = space.spare_error.clone();
+                return Err(anyhow::anyhow!(
+                    "{}",
+                    why.unwrap_or_else(|| "the spare was taken".into())
+                )
+                .context(NoRoom));
+            };
+            space.claimed = Some((file, room));
+            space.left = room;
+            space.number += 1;
+            let number = space.number;
+            // Under the lock: every record reserved in the old segment is
+            // queued before the roll.
+            let _ = shared.tx.send(Msg::Roll {
+                number,
+                done: Some(tx),
+            });
+        }
+        let old = rx.recv().context("the log writer stopped")??;
+        let covered = std::mem::take(&mut *shared.older.lock());
+        (covered, old)
     };
     // Nothing writes to the old segment any more. If the snapshot fails it
     // stays, and a file at rest holds no zeros; the reader accepts them all
     // the same, so a failure here is only worth a warning.
-    if let Err(e) = old.close() {
-        crate::warn!(
-            "cannot truncate a finished log segment",
-            err = format!("{e:#}")
-        );
+    if let Some(mut old) = old {
+        if let Err(e) = old.close() {
+            crate::warn!(
+                "cannot truncate a finished log segment",
+                err = format!("{e:#}")
+            );
+        }
     }
-    drop(old);
     shared.log_bytes.store(0, Ordering::Relaxed);
     *shared.last_compaction.lock() = Instant::now();
     let result = (|| {
@@ -746,23 +1166,18 @@ fn replace(files: &Files, target: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     result
 }
 
-fn open_segment(files: &Files, number: u64) -> anyhow::Result<Segment> {
-    let path = files.segment(number);
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&path)
-        .with_context(|| format!("cannot create the log segment {}", path.display()))?;
-    file.write_all(record::LOG_MAGIC)
-        .and_then(|()| file.sync_all())
-        .and_then(|()| files.sync_dir())
-        .with_context(|| format!("cannot write the log segment {}", path.display()))?;
-    let len = record::LOG_MAGIC.len() as u64;
-    Ok(Segment {
-        file,
-        path,
-        number,
-        len,
-        allocated: len,
-    })
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The reservation counts the frame the writer puts around a payload;
+    /// if the frame grew, records would overrun the room reserved for them.
+    #[test]
+    fn frame_bytes_is_the_frame_record_writes() {
+        for payload in [&b""[..], b"x", &[7u8; 1000]] {
+            let mut out = Vec::new();
+            record::frame(&mut out, 42, payload);
+            assert_eq!(out.len() as u64, payload.len() as u64 + FRAME_BYTES);
+        }
+    }
 }

@@ -324,9 +324,20 @@ pub(crate) async fn shutdown(journal: &Arc<Journal>, store: &Arc<Store>) -> anyh
     tokio::task::spawn_blocking(move || {
         // Closed even when the snapshot cannot be written: the segment then
         // holds the store's last changes, and rests without its zero tail.
-        let compacted = journal.compact(&store);
-        let closed = journal.close();
-        compacted.and(closed)
+        // Every change is in the log by now, so a snapshot that does not fit
+        // (a full disk) costs only a longer replay at the next start.
+        match journal.compact(&store) {
+            Err(e) if journal::lack_of_space(&e) => crate::warn!(
+                "no room for the snapshot at shutdown; the log holds every change and the next \
+                 start replays it",
+                err = format!("{e:#}")
+            ),
+            compacted => {
+                let closed = journal.close();
+                return compacted.and(closed);
+            }
+        }
+        journal.close()
     })
     .await
     .context("the final compaction failed")?
@@ -704,11 +715,12 @@ fn load_snapshot(files: &Files, store: &Store, loaded: &mut Loaded) -> anyhow::R
 fn apply(store: &Store, change: Change) -> anyhow::Result<()> {
     match change {
         Change::Push(push) => push.replay(store)?,
+        // The store being restored has no log yet, so it refuses nothing.
         Change::Delete(keys) => {
-            store.delete_groups(&keys);
+            store.delete_groups(&keys)?;
         }
         Change::Wipe => {
-            store.wipe();
+            store.wipe()?;
         }
         Change::Failure { key, at } => store.record_failure(&key, at),
         other => bail!("unexpected record in a log: {other:?}"),

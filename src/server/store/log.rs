@@ -7,8 +7,12 @@
 //! 1. a push is encoded before the store takes its lock
 //!    ([`ChangeLog::encode`]); the other changes are small and known only
 //!    under the lock, so they are encoded there;
+//!    and the log may make room for it there ([`ChangeLog::make_room`]);
 //! 2. the record is appended while the store holds its write lock
-//!    ([`ChangeLog::append`], which must not block);
+//!    ([`ChangeLog::append`], which must not block), before the store applies
+//!    the change: a log that cannot take the record (no room reserved for
+//!    it, a log that stopped) refuses it, and the store then changes nothing,
+//!    so nothing is ever visible that the log did not take;
 //! 3. once the lock is released, the request waits until the log reports
 //!    every change appended so far durable ([`Store::durable`]), and only
 //!    then is it answered.
@@ -55,9 +59,17 @@ pub(crate) struct Synced {
 pub(crate) trait ChangeLog: Send + Sync {
     /// The record of one change, in the log's own format.
     fn encode(&self, change: &Change<'_>) -> Vec<u8>;
-    /// Queues a record and returns its sequence number. Called with the
-    /// store's write lock held, so it must not block.
-    fn append(&self, record: Vec<u8>) -> u64;
+    /// Called before the store's lock with the size of a record about to be
+    /// appended: where the log has no room for it yet but can make some (a
+    /// record larger than its segments, a segment still being made), it
+    /// does so here, where waiting holds up only this request. `append`
+    /// still decides.
+    fn make_room(&self, _bytes: usize) {}
+    /// Queues a record and returns its sequence number, or refuses it when
+    /// the log cannot make it durable: then the store must not apply the
+    /// change. Called with the store's write lock held, before the change is
+    /// applied, so it must not block.
+    fn append(&self, record: Vec<u8>) -> Result<u64, Refused>;
     /// The sequence number of the last record appended.
     fn appended(&self) -> u64;
     /// How far the log is durable, to wait on.
@@ -68,6 +80,11 @@ pub(crate) trait ChangeLog: Send + Sync {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the change was applied but could not be written to the persistence file: {0}")]
 pub(crate) struct NotDurable(pub(crate) Arc<str>);
+
+/// Why the log refused a change: nothing was applied.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the change was not made, because the persistence log cannot take it: {0}")]
+pub struct Refused(pub(crate) Arc<str>);
 
 /// Waits until `synced` reports every change up to `seq` durable.
 pub(crate) async fn wait_synced(
@@ -105,10 +122,12 @@ impl Store {
             .map_err(NotDurable)
     }
 
-    /// Hands a change to the log; called with the write lock held.
-    pub(super) fn log(&self, change: Change<'_>) {
-        if let Some(log) = &self.log {
-            log.append(log.encode(&change));
+    /// Hands a change to the log; called with the write lock held, before
+    /// the change is applied, which it must not be on an error.
+    pub(super) fn log(&self, change: Change<'_>) -> Result<(), Refused> {
+        match &self.log {
+            Some(log) => log.append(log.encode(&change)).map(drop),
+            None => Ok(()),
         }
     }
 }

@@ -37,7 +37,7 @@ mod tests;
 mod view;
 
 use index::{index_insert, index_remove, FamilyIndex, FingerprintMap};
-pub(crate) use log::{wait_synced, Change, ChangeLog, NotDurable, Synced};
+pub(crate) use log::{wait_synced, Change, ChangeLog, NotDurable, Refused, Synced};
 pub use prepare::{prepare, PreparedPush};
 pub(crate) use prepare::{prepare_timed, StoredFamily, PUSH_FAILURE_TIME, PUSH_TIME};
 use prepare::{synthetic_family, unix_seconds};
@@ -57,6 +57,9 @@ pub enum PushError {
     Rejected(#[from] Rejection),
     #[error(transparent)]
     Limit(#[from] LimitHit),
+    /// The log cannot take the change, so it was not made.
+    #[error(transparent)]
+    Refused(#[from] Refused),
 }
 
 /// PUT replaces the whole group; POST replaces only the families it names.
@@ -157,11 +160,13 @@ impl Store {
         // Encoded (and compressed) before the lock, which then only hands the
         // record to the log writer.
         let record = self.log.as_ref().map(|log| {
-            log.encode(&Change::Push {
+            let record = log.encode(&Change::Push {
                 push: &push,
                 mode,
                 at: now,
-            })
+            });
+            log.make_room(record.len());
+            record
         });
         let mut inner = self.inner.write();
         let checked = self
@@ -172,18 +177,14 @@ impl Store {
                     .map_err(PushError::from)
             });
         if let Err(e) = checked {
-            if inner.record_failure(&canonical, now) {
-                self.log(Change::Failure {
-                    key: &push.key,
-                    at: now,
-                });
-            }
+            self.log_failure(&mut inner, &push.key, now);
             return Err(e);
         }
-        inner.apply(canonical, push, mode, now, None);
+        // Logged before it is applied: a change the log refuses is not made.
         if let (Some(log), Some(record)) = (&self.log, record) {
-            log.append(record);
+            log.append(record)?;
         }
+        inner.apply(canonical, push, mode, now, None);
         Ok(())
     }
 
@@ -264,32 +265,44 @@ impl Store {
         Ok(())
     }
 
-    /// Records a failed change of `key` (only if the group exists).
+    /// Records a failed change of `key` (only if the group exists, and only
+    /// if the log takes it: a refused push on a full disk leaves the group
+    /// as it was).
     pub(crate) fn record_failure(&self, key: &GroupingKey, now: SystemTime) {
+        self.log_failure(&mut self.inner.write(), key, now);
+    }
+
+    fn log_failure(&self, inner: &mut Inner, key: &GroupingKey, now: SystemTime) {
         let canonical = key.canonical();
-        let mut inner = self.inner.write();
-        if inner.record_failure(&canonical, now) {
-            self.log(Change::Failure { key, at: now });
+        if inner.groups.contains_key(canonical.as_slice())
+            && self.log(Change::Failure { key, at: now }).is_ok()
+        {
+            inner.record_failure(&canonical, now);
         }
     }
 
     /// Deletes exactly the group `key`; true if it existed.
-    pub(crate) fn delete(&self, key: &GroupingKey) -> bool {
-        self.delete_groups(std::slice::from_ref(key)) == 1
+    pub(crate) fn delete(&self, key: &GroupingKey) -> Result<bool, Refused> {
+        Ok(self.delete_groups(std::slice::from_ref(key))? == 1)
     }
 
     /// Deletes exactly the groups `keys`, in one change (one log record);
     /// returns how many of them existed.
-    pub(crate) fn delete_groups(&self, keys: &[GroupingKey]) -> usize {
+    pub(crate) fn delete_groups(&self, keys: &[GroupingKey]) -> Result<usize, Refused> {
         let mut inner = self.inner.write();
-        let deleted: Vec<&GroupingKey> = keys
+        let canonical: Vec<Vec<u8>> = keys.iter().map(GroupingKey::canonical).collect();
+        let (deleted, canonical): (Vec<&GroupingKey>, Vec<&Vec<u8>>) = keys
             .iter()
-            .filter(|k| inner.remove_group(&k.canonical()))
-            .collect();
+            .zip(&canonical)
+            .filter(|(_, c)| inner.groups.contains_key(c.as_slice()))
+            .unzip();
         if !deleted.is_empty() {
-            self.log(Change::Delete(&deleted));
+            self.log(Change::Delete(&deleted))?;
         }
-        deleted.len()
+        for c in &canonical {
+            inner.remove_group(c);
+        }
+        Ok(deleted.len())
     }
 
     /// Deletes, in one step under the lock, every group that matches
@@ -302,63 +315,69 @@ impl Store {
         stale: Option<Duration>,
         now: SystemTime,
         dry_run: bool,
-    ) -> Vec<Removed> {
+    ) -> Result<Vec<Removed>, Refused> {
         let cutoff = stale.map(|d| unix_seconds(now) - d.as_secs_f64());
         let select = |g: &Group| {
             cutoff.is_none_or(|c| g.push_time < c) && selector.matches(|name| g.key.get(name))
         };
         if dry_run {
             let inner = self.inner.read();
-            return inner
+            return Ok(inner
                 .groups
                 .values()
                 .filter(|g| select(g))
                 .map(Group::removed)
-                .collect();
+                .collect());
         }
         self.remove_where(&mut self.inner.write(), select)
     }
 
     /// Deletes every group whose time to live has run out at `now`; returns
     /// them. Cheap when nothing has expired: one pass under the read lock.
-    pub(crate) fn expire(&self, now: SystemTime) -> Vec<Removed> {
+    /// Refused while the log cannot take the deletion; the groups then stay
+    /// until a later sweep.
+    pub(crate) fn expire(&self, now: SystemTime) -> Result<Vec<Removed>, Refused> {
         let now_s = unix_seconds(now);
         if !self.inner.read().groups.values().any(|g| g.expired(now_s)) {
-            return Vec::new();
+            return Ok(Vec::new());
         }
         self.remove_where(&mut self.inner.write(), |g| g.expired(now_s))
     }
 
     /// Removes every group `select` picks, under the write lock the caller
     /// holds, logged as one deletion; returns what they were.
-    fn remove_where(&self, inner: &mut Inner, select: impl Fn(&Group) -> bool) -> Vec<Removed> {
+    fn remove_where(
+        &self,
+        inner: &mut Inner,
+        select: impl Fn(&Group) -> bool,
+    ) -> Result<Vec<Removed>, Refused> {
         let doomed: Vec<(Arc<[u8]>, Removed)> = inner
             .groups
             .iter()
             .filter(|(_, g)| select(g))
             .map(|(c, g)| (c.clone(), g.removed()))
             .collect();
+        if !doomed.is_empty() && self.log.is_some() {
+            let keys: Vec<&GroupingKey> = doomed.iter().map(|(_, r)| &r.key).collect();
+            self.log(Change::Delete(&keys))?;
+        }
         for (canonical, _) in &doomed {
             inner.remove_group(canonical);
         }
-        if !doomed.is_empty() && self.log.is_some() {
-            let keys: Vec<&GroupingKey> = doomed.iter().map(|(_, r)| &r.key).collect();
-            self.log(Change::Delete(&keys));
-        }
-        doomed.into_iter().map(|(_, r)| r).collect()
+        Ok(doomed.into_iter().map(|(_, r)| r).collect())
     }
 
     /// Deletes every group; returns how many there were.
-    pub(crate) fn wipe(&self) -> usize {
+    pub(crate) fn wipe(&self) -> Result<usize, Refused> {
         let mut inner = self.inner.write();
+        self.log(Change::Wipe)?;
         let n = inner.groups.len();
         let next_id = inner.next_id;
         *inner = Inner {
             next_id,
             ..Inner::default()
         };
-        self.log(Change::Wipe);
-        n
+        Ok(n)
     }
 }
 

@@ -76,7 +76,7 @@ fn delete_matching_is_selector_and_staleness() {
     )
     .unwrap();
     let sel: Selector = "job=ci,instance=~ci-.*".parse().unwrap();
-    let dry = store.delete_matching(&sel, None, now, true);
+    let dry = store.delete_matching(&sel, None, now, true).unwrap();
     assert_eq!(
         keys(&dry),
         [
@@ -85,17 +85,21 @@ fn delete_matching_is_selector_and_staleness() {
         ]
     );
     assert_eq!(store.stats().groups, 4, "a dry run deletes nothing");
-    let stale = store.delete_matching(&sel, Some(Duration::from_secs(600)), now, false);
+    let stale = store
+        .delete_matching(&sel, Some(Duration::from_secs(600)), now, false)
+        .unwrap();
     assert_eq!(keys(&stale), ["{instance=\"ci-1\",job=\"ci\"}"]);
     assert_eq!(stale[0].push_time, 1_000_000.0);
     assert_eq!(store.stats().groups, 3);
     // Staleness alone: everything pushed more than ten minutes ago.
-    let all_stale = store.delete_matching(
-        &Selector::default(),
-        Some(Duration::from_secs(600)),
-        now,
-        false,
-    );
+    let all_stale = store
+        .delete_matching(
+            &Selector::default(),
+            Some(Duration::from_secs(600)),
+            now,
+            false,
+        )
+        .unwrap();
     assert_eq!(all_stale.len(), 2);
     assert_eq!(
         store.stats(),
@@ -133,7 +137,10 @@ fn groups_expire_after_their_own_time_to_live() {
     )
     .unwrap();
     push_at(&store, &never, "c 1\n", Mode::Replace, None, t0).unwrap();
-    assert!(store.expire(t0 + Duration::from_secs(59)).is_empty());
+    assert!(store
+        .expire(t0 + Duration::from_secs(59))
+        .unwrap()
+        .is_empty());
     let view = &store.groups()[2];
     assert_eq!(view.key, short);
     assert_eq!(view.expires_in(t0 + Duration::from_secs(45)), Some(15.0));
@@ -156,8 +163,11 @@ fn groups_expire_after_their_own_time_to_live() {
         t0 + Duration::from_secs(80)
     )
     .is_err());
-    assert!(store.expire(t0 + Duration::from_secs(89)).is_empty());
-    let gone = store.expire(t0 + Duration::from_secs(90));
+    assert!(store
+        .expire(t0 + Duration::from_secs(89))
+        .unwrap()
+        .is_empty());
+    let gone = store.expire(t0 + Duration::from_secs(90)).unwrap();
     assert_eq!(gone.len(), 1);
     assert_eq!(gone[0].key, short);
     assert_eq!(gone[0].ttl, Some(Duration::from_secs(60)));
@@ -171,7 +181,10 @@ fn groups_expire_after_their_own_time_to_live() {
         t0 + Duration::from_secs(100),
     )
     .unwrap();
-    assert!(store.expire(t0 + Duration::from_secs(100_000)).is_empty());
+    assert!(store
+        .expire(t0 + Duration::from_secs(100_000))
+        .unwrap()
+        .is_empty());
     assert_eq!(store.stats().groups, 2);
     assert_eq!(store.groups()[0].expires_in(t0), None);
 }
@@ -468,7 +481,7 @@ fn scrape_sizes_follow_every_change() {
     }
     store.record_failure(&a, SystemTime::now());
     assert_text_bytes_agree(&store, "a failure");
-    store.delete(&b);
+    store.delete(&b).unwrap();
     assert_text_bytes_agree(&store, "a delete");
     // The reserved size is the scrape's size, give or take the headers.
     let mut out = Vec::new();
@@ -481,7 +494,7 @@ fn scrape_sizes_follow_every_change() {
         out.len()
     );
     drop(inner);
-    store.wipe();
+    store.wipe().unwrap();
     assert!(store.inner.read().families.is_empty());
 }
 
@@ -562,12 +575,12 @@ fn delete_is_exact_and_wipe_empties() {
         Mode::Replace,
     )
     .unwrap();
-    assert!(store.delete(&key(&[("job", "x")])));
-    assert!(!store.delete(&key(&[("job", "x")])));
+    assert!(store.delete(&key(&[("job", "x")])).unwrap());
+    assert!(!store.delete(&key(&[("job", "x")])).unwrap());
     assert_eq!(store.stats().groups, 1);
     // The deleted group's series are free again.
     push(&store, &key(&[("job", "x")]), "a 1\n", Mode::Replace).unwrap();
-    assert_eq!(store.wipe(), 2);
+    assert_eq!(store.wipe().unwrap(), 2);
     assert_eq!(store.stats(), Stats::default());
     assert_eq!(exposition(&store), "");
 }
@@ -633,4 +646,82 @@ fn summaries_read_a_wrapped_jobs_outcome() {
     assert_eq!(backup.job_last_success, Some(1.7e9));
     assert_eq!(get("plain").job_exit_code, None);
     assert_eq!(get("plain").job_last_success, None);
+}
+
+/// A log that takes changes until told to refuse them, as the journal does
+/// on a full disk.
+#[derive(Default)]
+struct FullLog {
+    refuse: std::sync::atomic::AtomicBool,
+    appended: std::sync::atomic::AtomicU64,
+}
+
+impl ChangeLog for FullLog {
+    fn encode(&self, _change: &Change<'_>) -> Vec<u8> {
+        Vec::new()
+    }
+
+    fn append(&self, _record: Vec<u8>) -> Result<u64, Refused> {
+        use std::sync::atomic::Ordering;
+        if self.refuse.load(Ordering::SeqCst) {
+            return Err(Refused("the disk is full".into()));
+        }
+        Ok(self.appended.fetch_add(1, Ordering::SeqCst) + 1)
+    }
+
+    fn appended(&self) -> u64 {
+        self.appended.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn synced(&self) -> tokio::sync::watch::Receiver<Synced> {
+        tokio::sync::watch::channel(Synced::default()).1
+    }
+}
+
+#[test]
+fn a_change_the_log_refuses_changes_nothing() {
+    let log = Arc::new(FullLog::default());
+    let store = Store::new(OWN_TYPES).with_log(log.clone());
+    let t0 = UNIX_EPOCH + Duration::from_secs(1_000_000);
+    let (a, b) = (key(&[("job", "a")]), key(&[("job", "b")]));
+    push_at(
+        &store,
+        &a,
+        "x 1\n",
+        Mode::Replace,
+        Some(Duration::from_secs(60)),
+        t0,
+    )
+    .unwrap();
+    push_at(&store, &b, "y 1\n", Mode::Replace, None, t0).unwrap();
+    log.refuse.store(true, std::sync::atomic::Ordering::SeqCst);
+    let before = exposition(&store);
+    let refused = |e: PushError| matches!(e, PushError::Refused(_));
+    assert!(refused(
+        push(&store, &a, "x 2\n", Mode::Replace).unwrap_err()
+    ));
+    assert!(refused(
+        push(&store, &key(&[("job", "new")]), "z 1\n", Mode::Merge).unwrap_err()
+    ));
+    // A push refused by a check would set the failure time: a change the
+    // log cannot take either.
+    assert!(push(&store, &b, "x 1\n", Mode::Replace).is_err());
+    store.record_failure(&a, t0 + Duration::from_secs(5));
+    assert!(store.delete(&a).is_err());
+    assert!(store.delete_groups(&[a.clone(), b.clone()]).is_err());
+    assert!(store.wipe().is_err());
+    assert!(store.expire(t0 + Duration::from_secs(3600)).is_err());
+    let all = Selector::default();
+    assert!(store.delete_matching(&all, None, t0, false).is_err());
+    assert_eq!(exposition(&store), before, "nothing changed");
+    assert_eq!(store.stats().groups, 2);
+    assert_eq!(log.appended(), 2, "nothing was logged");
+    // Taken again: the same push now goes through.
+    log.refuse.store(false, std::sync::atomic::Ordering::SeqCst);
+    push(&store, &a, "x 2\n", Mode::Replace).unwrap();
+    assert!(
+        pushed(&store).contains("x{instance=\"\",job=\"a\"} 2"),
+        "{}",
+        pushed(&store)
+    );
 }
