@@ -509,12 +509,16 @@ impl Journal {
         // A spare left by an earlier run holds no record: records are
         // written to a spare only once it is renamed into a segment.
         match fs::remove_file(files.spare()) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => crate::warn!(
+            Ok(()) => crate::info!(
+                "removed the spare log segment of an earlier run (a spare never holds records)",
+                file = files.spare().display()
+            ),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => crate::warn!(
                 "cannot remove the spare log segment an earlier run left",
                 file = files.spare().display(),
                 err = e
             ),
-            _ => {}
         }
         let (spare_wanted, spare_rx) = mpsc::channel();
         let (compaction_wanted, compaction_rx) = mpsc::channel();

@@ -163,7 +163,7 @@ pub(crate) fn open(
             list.join("; ")
         );
     }
-    remove_empty(&files, &loaded.empty)?;
+    remove_empty(&loaded.empty);
     let r = &loaded.restored;
     if loaded.last_seq > 0 || r.groups > 0 {
         crate::info!(
@@ -343,13 +343,20 @@ pub(crate) async fn shutdown(journal: &Arc<Journal>, store: &Arc<Store>) -> anyh
     .context("the final compaction failed")?
 }
 
-/// Removes the segment files that hold nothing, and the spare segment of an
-/// earlier run, before the journal starts: no record was ever in them, and
-/// on a small or full disk their space is needed.
-fn remove_empty(files: &Files, empty: &[(PathBuf, bool)]) -> anyhow::Result<()> {
+/// Removes the segment files that hold nothing before the journal starts:
+/// no record was ever in them, and on a small or full disk their space is
+/// needed. (The journal removes an earlier run's spare itself.) One that
+/// cannot be removed, on a read-only disk, holds nothing either and stays
+/// for a later start.
+fn remove_empty(empty: &[(PathBuf, bool)]) {
     for (path, well_formed) in empty {
-        fs::remove_file(path).with_context(|| format!("cannot remove {}", path.display()))?;
-        if *well_formed {
+        if let Err(e) = fs::remove_file(path) {
+            crate::warn!(
+                "cannot remove a log segment without records",
+                file = path.display(),
+                err = e
+            );
+        } else if *well_formed {
             crate::debug!(
                 "removed a log segment without records",
                 file = path.display()
@@ -362,16 +369,6 @@ fn remove_empty(files: &Files, empty: &[(PathBuf, bool)]) -> anyhow::Result<()> 
             );
         }
     }
-    let spare = files.spare();
-    match fs::remove_file(&spare) {
-        Ok(()) => crate::info!(
-            "removed the spare log segment of an earlier run (a spare never holds records)",
-            file = spare.display()
-        ),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e).with_context(|| format!("cannot remove {}", spare.display())),
-    }
-    Ok(())
 }
 
 /// One line of the recovery report: what the damaged files held that the
