@@ -208,6 +208,7 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
     // Before the first connection: a SIGTERM that comes as soon as the
     // server answers must drain and flush, not kill.
     let signals = register_signals()?;
+    let reloader = security::watch(state.clone(), state.config.security.clone());
     let mut listeners = Vec::new();
     for addr in &state.config.listen_addresses {
         let sock = resolve(addr).await?;
@@ -222,10 +223,7 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
         bail!("no listen address given");
     }
     let expirer = tokio::spawn(expiry::run(state.clone()));
-    let reloader = tokio::spawn(security::watch(
-        state.clone(),
-        state.config.security.clone(),
-    ));
+    let reloader = tokio::spawn(reloader);
 
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let app = http::app(state.clone());

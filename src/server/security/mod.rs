@@ -279,13 +279,32 @@ pub(crate) const POLL_INTERVAL: Duration = Duration::from_secs(2);
 /// A reload that fails logs an error and keeps the configuration in force;
 /// so does one that would turn TLS on or off, which needs a restart because
 /// the listeners were set up for one or the other.
-pub(crate) async fn watch(state: Arc<State>, sources: Sources) {
-    if sources.is_empty() {
-        return;
-    }
-    let mut seen = fingerprint(&state.security.get().files);
+///
+/// What it compares against, and SIGHUP's handler, are taken when `watch`
+/// is called, not when the task first runs: `run` calls it before the
+/// server answers, so a file changed or a SIGHUP sent as soon as the server
+/// answers is never missed (or, for SIGHUP, fatal).
+pub(crate) fn watch(state: Arc<State>, sources: Sources) -> impl Future<Output = ()> {
+    let seen = (!sources.is_empty()).then(|| fingerprint(&state.security.get().files));
     #[cfg(unix)]
-    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    let hup = seen
+        .as_ref()
+        .and_then(|_| tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok());
+    async move {
+        let Some(seen) = seen else { return };
+        #[cfg(unix)]
+        reload_loop(state, sources, seen, hup).await;
+        #[cfg(not(unix))]
+        reload_loop(state, sources, seen).await;
+    }
+}
+
+async fn reload_loop(
+    state: Arc<State>,
+    sources: Sources,
+    mut seen: Vec<Option<(u64, SystemTime)>>,
+    #[cfg(unix)] mut hup: Option<tokio::signal::unix::Signal>,
+) {
     let mut tick = tokio::time::interval(POLL_INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
