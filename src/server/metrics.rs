@@ -29,6 +29,7 @@ pub const OWN_TYPES: &[(&str, MetricType)] = &[
     ("pgw_expired_groups_total", MetricType::Counter),
     ("pgw_groups", MetricType::Gauge),
     ("pgw_limit_hits_total", MetricType::Counter),
+    ("pgw_push_body_bytes_in_flight", MetricType::Gauge),
     ("pgw_series", MetricType::Gauge),
     ("process_cpu_seconds_total", MetricType::Counter),
     ("process_max_fds", MetricType::Gauge),
@@ -243,8 +244,9 @@ impl OwnMetrics {
         }
     }
 
-    /// Renders every own family, sorted by name.
-    pub(crate) fn render(&self, stats: Stats) -> Vec<OwnFamily> {
+    /// Renders every own family, sorted by name; `inflight_bytes` is what
+    /// push bodies hold of the in-flight budget now.
+    pub(crate) fn render(&self, stats: Stats, inflight_bytes: usize) -> Vec<OwnFamily> {
         let now = Instant::now();
         let mut c = self.counters.lock();
         let mut out = Vec::new();
@@ -291,6 +293,12 @@ impl OwnMetrics {
             "Requests refused because they hit a limit, by limit.",
             MetricType::Counter,
             hits,
+        ));
+        out.push(family(
+            "pgw_push_body_bytes_in_flight",
+            "Bytes of push bodies being read and parsed now, counted against --push.max-inflight-bytes.",
+            MetricType::Gauge,
+            vec![(vec![], single(inflight_bytes as f64))],
         ));
         out.push(family(
             "pgw_series",
@@ -525,7 +533,7 @@ mod tests {
         m.count_request(200, "push", "put");
         m.observe_push("put", Duration::from_millis(3), 100);
         m.count_auth_failure("push", "wrong");
-        let families = m.render(Stats::default());
+        let families = m.render(Stats::default(), 0);
         let names: Vec<&str> = families.iter().map(|f| f.name).collect();
         let mut sorted = names.clone();
         sorted.sort();

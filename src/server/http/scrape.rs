@@ -18,7 +18,9 @@ use crate::server::State;
 /// `GET /metrics`: the whole store and the server's own metrics, gzipped
 /// when the scraper accepts it.
 pub(super) fn scrape(state: &State, headers: &HeaderMap) -> Response {
-    let own = state.metrics.render(state.store.stats());
+    let own = state
+        .metrics
+        .render(state.store.stats(), state.inflight.used());
     let mut body = state.scrape_buffers.take();
     state.store.write_exposition(&mut body, &own);
     let gzip = headers
