@@ -8,6 +8,7 @@ mod auth;
 mod cleanup;
 mod contrib;
 mod generated;
+mod hostile;
 mod housekeeping;
 mod interop;
 mod manage;
