@@ -249,7 +249,13 @@ where
         if seen > limit.saturating_add(DRAIN_LIMIT) {
             break;
         }
-        if refused.is_some() || seen > limit {
+        if refused.is_some() {
+            continue;
+        }
+        if seen > limit {
+            // Too large whatever follows: what was kept is of no use.
+            buf = Vec::new();
+            lease.give_back(usize::MAX);
             continue;
         }
         match lease.take(data.len()) {
