@@ -788,3 +788,28 @@ fn label_limits_stop_at_the_line() {
     // Without limits, the same bodies parse as before.
     assert!(parse_bytes_with(b"a{abcde=\"12345\"} 1\n", &ParseLimits::NONE).is_ok());
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// A limit changes nothing about a body within it, and refuses one
+    /// beyond it as over the limit, never as something else.
+    #[test]
+    fn a_series_limit_takes_or_stops_and_nothing_else(fams in arb_families(), max in 1usize..12) {
+        let text = render(&fams);
+        let whole = parse(&text).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+        let series: usize = whole.iter().map(|f| f.metrics.len()).sum();
+        let limits = ParseLimits { max_series: max, ..ParseLimits::NONE };
+        match parse_with(&text, &limits) {
+            Ok(limited) => {
+                prop_assert!(series <= max, "{series} series taken under {max}\n{text}");
+                // Compared as text: NaN is not equal to itself.
+                prop_assert_eq!(render(&limited), render(&whole));
+            }
+            Err(ParseFailure::OverLimit(over)) => {
+                prop_assert!(series > max, "{series} series refused under {max}: {over}\n{text}");
+            }
+            Err(e) => prop_assert!(false, "{e}\n{text}"),
+        }
+    }
+}
