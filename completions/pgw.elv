@@ -44,6 +44,8 @@ set edit:completion:arg-completer[pgw] = {|@words|
             cand --push.max-series 'Most series in one push (413 beyond); 0 for no limit'
             cand --push.max-label-name-length 'Longest label name in bytes, in the body or the grouping key (400 beyond); 0 for no limit'
             cand --push.max-label-value-length 'Longest label value in bytes, in the body or the grouping key (400 beyond); 0 for no limit'
+            cand --push.max-grouping-key-labels 'Most labels in a push''s grouping key, job included (400 beyond); 0 for no limit'
+            cand --push.max-inflight-bytes 'Most bytes of push bodies read and parsed at once, server-wide, compressed and decompressed counted; a push that would go beyond gets 503 with Retry-After. At least twice --push.max-body-size, so that one push of the largest size always fits; 0 for no limit. [default: 256 MiB, or twice --push.max-body-size if that is more]'
             cand --store.max-groups 'Most groups in the store; a push that would add one more gets 429; 0 for no limit'
             cand --store.max-series 'Most pushed series in the store; a push that would go beyond gets 429; 0 for no limit'
             cand --log.level 'Only log messages at or above this level'

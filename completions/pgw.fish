@@ -45,6 +45,8 @@ complete -c pgw -n "__fish_pgw_using_subcommand serve" -l expire-after -d 'Delet
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l push.max-series -d 'Most series in one push (413 beyond); 0 for no limit' -r
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l push.max-label-name-length -d 'Longest label name in bytes, in the body or the grouping key (400 beyond); 0 for no limit' -r
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l push.max-label-value-length -d 'Longest label value in bytes, in the body or the grouping key (400 beyond); 0 for no limit' -r
+complete -c pgw -n "__fish_pgw_using_subcommand serve" -l push.max-grouping-key-labels -d 'Most labels in a push\'s grouping key, job included (400 beyond); 0 for no limit' -r
+complete -c pgw -n "__fish_pgw_using_subcommand serve" -l push.max-inflight-bytes -d 'Most bytes of push bodies read and parsed at once, server-wide, compressed and decompressed counted; a push that would go beyond gets 503 with Retry-After. At least twice --push.max-body-size, so that one push of the largest size always fits; 0 for no limit. [default: 256 MiB, or twice --push.max-body-size if that is more]' -r
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l store.max-groups -d 'Most groups in the store; a push that would add one more gets 429; 0 for no limit' -r
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l store.max-series -d 'Most pushed series in the store; a push that would go beyond gets 429; 0 for no limit' -r
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l log.level -d 'Only log messages at or above this level' -r -f -a "debug\t''

@@ -141,6 +141,17 @@ pub(crate) struct ServeArgs {
     #[arg(long = "push.max-label-value-length", value_name = "BYTES", default_value_t = crate::server::limits::DEFAULT_MAX_LABEL_VALUE_LENGTH)]
     pub(crate) max_label_value_length: usize,
 
+    /// Most labels in a push's grouping key, job included (400 beyond); 0 for no limit.
+    #[arg(long = "push.max-grouping-key-labels", value_name = "N", default_value_t = crate::server::limits::DEFAULT_MAX_GROUPING_KEY_LABELS)]
+    pub(crate) max_grouping_key_labels: usize,
+
+    /// Most bytes of push bodies read and parsed at once, server-wide, compressed and decompressed
+    /// counted; a push that would go beyond gets 503 with Retry-After. At least twice
+    /// --push.max-body-size, so that one push of the largest size always fits; 0 for no limit.
+    /// [default: 256 MiB, or twice --push.max-body-size if that is more]
+    #[arg(long = "push.max-inflight-bytes", value_name = "BYTES")]
+    pub(crate) max_inflight_bytes: Option<usize>,
+
     /// Most groups in the store; a push that would add one more gets 429; 0 for no limit.
     #[arg(long = "store.max-groups", value_name = "N", default_value_t = crate::server::limits::DEFAULT_MAX_GROUPS)]
     pub(crate) max_groups: usize,

@@ -10,6 +10,11 @@ use pgw::exit;
 // several threads; glibc's allocator spent about 40 % of the push path's CPU
 // time on that under load (perf), and jemalloc more than doubles the push
 // rate while holding less memory (BENCHMARKS.md).
+// Its background thread (the `background_threads` feature in Cargo.toml)
+// hands freed pages back to the OS after the decay time (10 s, MUZZY 0, so
+// resident memory really falls) even when no request comes: a burst of big
+// pushes then leaves no lasting footprint. `_RJEM_MALLOC_CONF` still
+// overrides these at run time.
 // jemalloc does not build for Windows, where the system allocator serves.
 #[cfg(not(windows))]
 #[global_allocator]

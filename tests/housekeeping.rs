@@ -194,7 +194,8 @@ fn limits_answer_with_their_own_status_and_name_the_flag() {
     let too_many = put(&url("/job/a"), "m 1\nn 2\no 3\np 4\n");
     assert_eq!(too_many.status, 413);
     assert!(
-        too_many.text().contains("4 series") && too_many.text().contains("--push.max-series"),
+        too_many.text().contains("more than 3 series")
+            && too_many.text().contains("--push.max-series"),
         "{}",
         too_many.text()
     );

@@ -10,6 +10,7 @@ mod contrib;
 mod damage;
 mod diskfull;
 mod generated;
+mod hostile;
 mod housekeeping;
 mod interop;
 mod manage;

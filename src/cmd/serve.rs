@@ -8,7 +8,7 @@ use anyhow::Context as _;
 
 use crate::cli::ServeArgs;
 use crate::error::Usage;
-use crate::server::limits::Limits;
+use crate::server::limits::{self, Limits};
 use crate::server::{self, Config};
 
 pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -66,12 +66,29 @@ pub(crate) fn config(args: ServeArgs) -> anyhow::Result<Config> {
         )
         .into());
     }
+    // A compressed body and its decompressed copy are held together, each
+    // up to the body limit: a budget of less would refuse a lone push of
+    // the largest size for ever.
+    let lone_push = args.max_body_size.saturating_mul(2);
+    let max_inflight_bytes = match args.max_inflight_bytes {
+        None => lone_push.max(limits::DEFAULT_MAX_INFLIGHT_BYTES),
+        Some(n) if n != 0 && n < lone_push => {
+            return Err(Usage(format!(
+                "--push.max-inflight-bytes must be at least twice --push.max-body-size \
+                 ({lone_push} bytes), so that one push of the largest size fits, got {n}; \
+                 or 0 for no limit"
+            ))
+            .into())
+        }
+        Some(n) => n,
+    };
     let limits = Limits {
         max_series_per_push: args.max_series_per_push,
         max_label_name_length: args.max_label_name_length,
         max_label_value_length: args.max_label_value_length,
         max_groups: args.max_groups,
         max_series: args.max_series,
+        max_grouping_key_labels: args.max_grouping_key_labels,
     };
     let duration = |d: Duration| humantime::format_duration(d).to_string();
     let route_prefix =
@@ -128,6 +145,11 @@ pub(crate) fn config(args: ServeArgs) -> anyhow::Result<Config> {
             args.max_label_value_length.to_string(),
         ),
         ("push.max-series", args.max_series_per_push.to_string()),
+        (
+            "push.max-grouping-key-labels",
+            args.max_grouping_key_labels.to_string(),
+        ),
+        ("push.max-inflight-bytes", max_inflight_bytes.to_string()),
         ("store.max-groups", args.max_groups.to_string()),
         ("store.max-series", args.max_series.to_string()),
         ("web.read-timeout", duration(args.read_timeout)),
@@ -173,6 +195,7 @@ pub(crate) fn config(args: ServeArgs) -> anyhow::Result<Config> {
         persistence_recover: args.persistence_recover,
         persistence_import: args.persistence_import,
         body_limit: args.max_body_size,
+        max_inflight_bytes,
         read_timeout: args.read_timeout,
         expire_after: args.expire_after,
         limits,

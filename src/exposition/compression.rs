@@ -22,6 +22,13 @@ pub(crate) enum BodyError {
     },
 }
 
+/// True when `Content-Encoding` names an encoding that [`decode_body`]
+/// decompresses (the others pass the body through).
+pub(crate) fn is_compressed(content_encoding: Option<&str>) -> bool {
+    let encoding = content_encoding.map(str::trim).unwrap_or("");
+    encoding.eq_ignore_ascii_case("gzip") || encoding.eq_ignore_ascii_case("snappy")
+}
+
 /// Decodes `body` according to `Content-Encoding` (case-insensitive; unknown
 /// encodings and `identity` pass the body through as it is).
 pub(crate) fn decode_body<'a>(

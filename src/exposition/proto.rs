@@ -12,6 +12,7 @@ use std::collections::HashMap;
 
 use prost::Message;
 
+use super::validate::{prefix, OverLimit, ParseFailure, ParseLimits};
 use super::{Family, Label, Metric, MetricType, Value};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -321,35 +322,120 @@ fn is_tspecial(c: char) -> bool {
 /// A family name given twice keeps only its last message: upstream collects
 /// the stream into a map keyed by name, so the earlier one is silently
 /// overwritten.
+#[cfg(test)]
 pub(crate) fn decode_delimited(buf: &[u8]) -> Result<Vec<Family<'static>>, DecodeError> {
+    decode_delimited_with(buf, &ParseLimits::NONE).map_err(|e| match e {
+        ParseFailure::Invalid(e) => e,
+        ParseFailure::OverLimit(over) => unreachable!("no limits, yet {over}"),
+    })
+}
+
+/// Like [`decode_delimited`], stopping at the first series that goes over
+/// `limits`. Every series counts, those of a family later given again too.
+pub(crate) fn decode_delimited_with(
+    buf: &[u8],
+    limits: &ParseLimits,
+) -> Result<Vec<Family<'static>>, ParseFailure<DecodeError>> {
     let mut families = Vec::new();
     let mut offset = 0;
+    let mut series = 0;
     while offset < buf.len() {
         let index = families.len();
-        let (len, header) = read_length(&buf[offset..]).ok_or_else(|| {
-            DecodeError(format!(
-                "unexpected EOF: length of message {index} at byte {offset} is truncated"
-            ))
-        })??;
+        let (len, header) = read_length(&buf[offset..])
+            .ok_or_else(|| {
+                DecodeError(format!(
+                    "unexpected EOF: length of message {index} at byte {offset} is truncated"
+                ))
+            })?
+            .map_err(ParseFailure::Invalid)?;
         let start = offset + header;
         let available = buf.len() - start;
         if len > available as u64 {
-            return Err(DecodeError(format!(
+            return Err(ParseFailure::Invalid(DecodeError(format!(
                 "unexpected EOF: message {index} at byte {offset} declares {len} bytes \
                  but only {available} remain"
-            )));
+            ))));
         }
         // Fits: checked against `available` just above.
         let end = start + len as usize;
-        let message = pb::MetricFamily::decode(&buf[start..end]).map_err(|e| {
-            DecodeError(format!(
-                "invalid protobuf message {index} at byte {offset}: {e}"
-            ))
-        })?;
+        let at = || format!("in message {index} at byte {offset}");
+        let message =
+            decode_family_limited(&buf[start..end], limits, &mut series, at)?.map_err(|e| {
+                DecodeError(format!(
+                    "invalid protobuf message {index} at byte {offset}: {e}"
+                ))
+            })?;
         families.push(family_from_pb(message)?);
         offset = end;
     }
     Ok(last_of_each_name(families))
+}
+
+/// Decodes one MetricFamily message a series at a time, so that a message
+/// of millions of series stops at the limit instead of being built whole
+/// first (as `Message::decode` would). The other fields go through prost's
+/// own field decoder, which its derive relies on, so this reads exactly what
+/// `decode` reads; the outer error is a limit, the inner one the message's.
+fn decode_family_limited(
+    mut buf: &[u8],
+    limits: &ParseLimits,
+    series: &mut usize,
+    at: impl Fn() -> String,
+) -> Result<Result<pb::MetricFamily, prost::DecodeError>, OverLimit> {
+    use prost::encoding::{decode_key, decode_varint, DecodeContext, WireType};
+    const METRIC_TAG: u32 = 4;
+    let mut family = pb::MetricFamily::default();
+    while !buf.is_empty() {
+        let (tag, wire_type) = match decode_key(&mut buf) {
+            Ok(key) => key,
+            Err(e) => return Ok(Err(e)),
+        };
+        if tag != METRIC_TAG || wire_type != WireType::LengthDelimited {
+            if let Err(e) = family.merge_field(tag, wire_type, &mut buf, DecodeContext::default()) {
+                return Ok(Err(e));
+            }
+            continue;
+        }
+        let metric = match decode_varint(&mut buf) {
+            Ok(len) if len <= buf.len() as u64 => {
+                // Fits: checked against the remaining length.
+                let (bytes, rest) = buf.split_at(len as usize);
+                buf = rest;
+                pb::Metric::decode(bytes)
+            }
+            Ok(_) => Err(prost::DecodeError::new("buffer underflow")),
+            Err(e) => Err(e),
+        };
+        let metric = match metric {
+            Ok(metric) => metric,
+            Err(mut e) => {
+                e.push("MetricFamily", "metric");
+                return Ok(Err(e));
+            }
+        };
+        limits.check_labels(
+            metric.label.iter().map(|l| {
+                (
+                    l.name.as_deref().unwrap_or(""),
+                    l.value.as_deref().unwrap_or(""),
+                )
+            }),
+            || {
+                let name = family.name.as_deref().unwrap_or("");
+                format!("metric {} {}", prefix(name), at())
+            },
+        )?;
+        *series += 1;
+        limits.check_series(*series, &at)?;
+        family.metric.push(metric);
+    }
+    Ok(Ok(family))
+}
+
+impl From<DecodeError> for ParseFailure<DecodeError> {
+    fn from(e: DecodeError) -> Self {
+        ParseFailure::Invalid(e)
+    }
 }
 
 /// The varint length prefix at the start of `buf` and how many bytes it

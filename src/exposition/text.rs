@@ -16,6 +16,7 @@
 use rustc_hash::FxHashMap as HashMap;
 use std::borrow::Cow;
 
+use super::validate::{prefix, OverLimit, ParseFailure, ParseLimits};
 use super::{Family, Label, Metric, MetricType, Value};
 
 /// A parse error, naming the 1-based line where it was found.
@@ -29,8 +30,32 @@ pub struct ParseError {
 /// Parses a whole body. Accepts a UTF-8 byte-order mark, CRLF line endings and a
 /// missing final newline.
 pub fn parse(input: &str) -> Result<Vec<Family<'_>>, ParseError> {
+    parse_with(input, &ParseLimits::NONE).map_err(unlimited)
+}
+
+/// Like [`parse`], for raw bytes: invalid UTF-8 is reported with its line.
+pub fn parse_bytes(input: &[u8]) -> Result<Vec<Family<'_>>, ParseError> {
+    parse_bytes_with(input, &ParseLimits::NONE).map_err(unlimited)
+}
+
+/// The error of a parse without limits, which cannot go over one.
+fn unlimited(e: ParseFailure<ParseError>) -> ParseError {
+    match e {
+        ParseFailure::Invalid(e) => e,
+        ParseFailure::OverLimit(over) => unreachable!("no limits, yet {over}"),
+    }
+}
+
+/// Like [`parse`], stopping at the first line that goes over `limits`.
+pub fn parse_with<'a>(
+    input: &'a str,
+    limits: &ParseLimits,
+) -> Result<Vec<Family<'a>>, ParseFailure<ParseError>> {
     let input = input.strip_prefix('\u{FEFF}').unwrap_or(input);
-    let mut parser = Parser::default();
+    let mut parser = Parser {
+        limits: *limits,
+        ..Parser::default()
+    };
     let mut line_no = 0;
     let mut rest = input;
     while !rest.is_empty() {
@@ -41,29 +66,35 @@ pub fn parse(input: &str) -> Result<Vec<Family<'_>>, ParseError> {
         };
         rest = next;
         let line = line.strip_suffix('\r').unwrap_or(line);
-        parser.line(line).map_err(|message| ParseError {
-            line: line_no,
-            message,
+        parser.line(line, line_no).map_err(|stop| match stop {
+            Stop::Syntax(message) => ParseFailure::Invalid(ParseError {
+                line: line_no,
+                message,
+            }),
+            Stop::Limit(over) => ParseFailure::OverLimit(over),
         })?;
     }
     Ok(parser.finish())
 }
 
-/// Like [`parse`], for raw bytes: invalid UTF-8 is reported with its line.
-pub fn parse_bytes(input: &[u8]) -> Result<Vec<Family<'_>>, ParseError> {
+/// Like [`parse_with`], for raw bytes, as [`parse_bytes`].
+pub fn parse_bytes_with<'a>(
+    input: &'a [u8],
+    limits: &ParseLimits,
+) -> Result<Vec<Family<'a>>, ParseFailure<ParseError>> {
     match std::str::from_utf8(input) {
-        Ok(text) => parse(text),
+        Ok(text) => parse_with(text, limits),
         Err(err) => {
             let bad = err.valid_up_to();
             let line_start = memchr::memrchr(b'\n', &input[..bad]).map_or(0, |i| i + 1);
             // Errors are reported in line order, as Go does: a syntax error
-            // before the bad line wins over the bad encoding.
+            // (or a limit) before the bad line wins over the bad encoding.
             let before = std::str::from_utf8(&input[..line_start]).expect("checked prefix");
-            parse(before)?;
-            Err(ParseError {
+            parse_with(before, limits)?;
+            Err(ParseFailure::Invalid(ParseError {
                 line: memchr::memchr_iter(b'\n', &input[..bad]).count() + 1,
                 message: format!("invalid UTF-8 byte sequence at byte {}", bad - line_start),
-            })
+            }))
         }
     }
 }
@@ -97,9 +128,30 @@ struct Parser<'a> {
     /// The family of the previous sample line: consecutive lines almost
     /// always belong to the same family, so this skips the map lookups.
     last: Option<usize>,
+    limits: ParseLimits,
+    /// Series built so far, for `limits.max_series`.
+    series: usize,
 }
 
 type LineResult = Result<(), String>;
+
+/// Why a line stopped the parse.
+enum Stop {
+    Syntax(String),
+    Limit(OverLimit),
+}
+
+impl From<String> for Stop {
+    fn from(message: String) -> Stop {
+        Stop::Syntax(message)
+    }
+}
+
+impl From<OverLimit> for Stop {
+    fn from(over: OverLimit) -> Stop {
+        Stop::Limit(over)
+    }
+}
 
 impl<'a> Parser<'a> {
     fn finish(self) -> Vec<Family<'a>> {
@@ -111,13 +163,13 @@ impl<'a> Parser<'a> {
             .collect()
     }
 
-    fn line(&mut self, line: &'a str) -> LineResult {
+    fn line(&mut self, line: &'a str, line_no: usize) -> Result<(), Stop> {
         let b = line.as_bytes();
         let start = skip_blanks(b, 0);
         match b.get(start) {
             None => Ok(()),
-            Some(b'#') => self.comment(line, start + 1),
-            Some(_) => self.sample(line, start),
+            Some(b'#') => Ok(self.comment(line, start + 1)?),
+            Some(_) => self.sample(line, start, line_no),
         }
     }
 
@@ -224,7 +276,7 @@ impl<'a> Parser<'a> {
     }
 
     /// A sample line; `pos` is its first non-blank byte.
-    fn sample(&mut self, line: &'a str, pos: usize) -> LineResult {
+    fn sample(&mut self, line: &'a str, pos: usize, line_no: usize) -> Result<(), Stop> {
         let b = line.as_bytes();
         let name_end = scan_metric_name(b, pos);
         if name_end == pos || !matches!(b.get(name_end), None | Some(b' ' | b'\t' | b'{')) {
@@ -232,7 +284,7 @@ impl<'a> Parser<'a> {
             if let Some(brace) = memchr::memchr(b'{', &b[pos + 1..end.max(pos + 1)]) {
                 end = pos + 1 + brace;
             }
-            return Err(format!("invalid metric name {:?}", &line[pos..end]));
+            return Err(format!("invalid metric name {:?}", &line[pos..end]).into());
         }
         let name = &line[pos..name_end];
         let mut pos = skip_blanks(b, name_end);
@@ -261,15 +313,22 @@ impl<'a> Parser<'a> {
                 return Err(format!(
                     "spurious string after timestamp for metric {name:?}: {:?}",
                     &line[spurious..]
-                ));
+                )
+                .into());
             }
         }
+        let at = || format!("at line {line_no}");
+        self.limits.check_labels(
+            labels.iter().map(|l| (l.name.as_ref(), l.value.as_ref())),
+            || format!("metric {} at line {line_no}", prefix(name)),
+        )?;
 
         let (i, role) = self.resolve(name);
         self.last = Some(i);
         let state = &mut self.families[i];
         // Samples fix the type: a TYPE line for this family is now an error.
         state.type_fixed = true;
+        let before = state.family.metrics.len();
         match state.family.kind {
             MetricType::Counter | MetricType::Gauge | MetricType::Untyped => {
                 state.family.metrics.push(Metric {
@@ -277,15 +336,20 @@ impl<'a> Parser<'a> {
                     value: Value::Single(value),
                     timestamp_ms,
                 });
-                Ok(())
             }
-            MetricType::Summary => add_compound(state, name, role, labels, value, timestamp_ms),
-            MetricType::Histogram => add_compound(state, name, role, labels, value, timestamp_ms),
-            MetricType::GaugeHistogram => Err(format!(
-                "unexpected type for metric name {:?}",
-                state.family.name
-            )),
+            MetricType::Summary | MetricType::Histogram => {
+                add_compound(state, name, role, labels, value, timestamp_ms)?;
+            }
+            MetricType::GaugeHistogram => {
+                return Err(
+                    format!("unexpected type for metric name {:?}", state.family.name).into(),
+                )
+            }
         }
+        // A line of a summary or histogram adds a series only when its
+        // label set is new.
+        self.series += state.family.metrics.len() - before;
+        Ok(self.limits.check_series(self.series, at)?)
     }
 }
 

@@ -229,6 +229,131 @@ fn series_name(name: &str, labels: &[Label<'_>]) -> String {
     String::from_utf8(out).expect("built from str")
 }
 
+/// The limits the parsers enforce as they read, so that a hostile body is
+/// refused after only as many series as the limits allow have been built:
+/// a count taken after parsing would first hold every series in memory.
+/// 0 means no limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ParseLimits {
+    pub max_series: usize,
+    pub max_label_name_length: usize,
+    pub max_label_value_length: usize,
+}
+
+/// Which of the [`ParseLimits`] a body went over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exceeded {
+    Series,
+    LabelNameLength,
+    LabelValueLength,
+}
+
+/// A body over one of the [`ParseLimits`]: the parser stopped there.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct OverLimit {
+    pub exceeded: Exceeded,
+    pub max: usize,
+    /// What went over and where, such as "the push has more than 100
+    /// series; parsing stopped at line 101".
+    pub message: String,
+}
+
+/// Why a parser with limits stopped: the body is invalid (`E`, the format's
+/// own error), or it went over a limit.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseFailure<E> {
+    #[error(transparent)]
+    Invalid(E),
+    #[error(transparent)]
+    OverLimit(OverLimit),
+}
+
+impl<E> From<OverLimit> for ParseFailure<E> {
+    fn from(over: OverLimit) -> Self {
+        ParseFailure::OverLimit(over)
+    }
+}
+
+impl ParseLimits {
+    /// No limit, for bodies that are not pushes (what the store rendered
+    /// itself, a file given to `pgw push`).
+    pub const NONE: ParseLimits = ParseLimits {
+        max_series: 0,
+        max_label_name_length: 0,
+        max_label_value_length: 0,
+    };
+
+    /// `series` is the count so far, the new one included; `at` says where
+    /// the parser is, and is only made when the limit is hit.
+    pub(crate) fn check_series(
+        &self,
+        series: usize,
+        at: impl FnOnce() -> String,
+    ) -> Result<(), OverLimit> {
+        if self.max_series > 0 && series > self.max_series {
+            return Err(OverLimit {
+                exceeded: Exceeded::Series,
+                max: self.max_series,
+                message: format!(
+                    "the push has more than {} series; parsing stopped {}",
+                    self.max_series,
+                    at()
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks the label names and values of one series; `whose` names it
+    /// and says where it is ("metric m at line 3"), made only when a limit
+    /// is hit.
+    pub(crate) fn check_labels<'l>(
+        &self,
+        labels: impl IntoIterator<Item = (&'l str, &'l str)>,
+        whose: impl FnOnce() -> String,
+    ) -> Result<(), OverLimit> {
+        if self.max_label_name_length == 0 && self.max_label_value_length == 0 {
+            return Ok(());
+        }
+        for (name, value) in labels {
+            if self.max_label_name_length > 0 && name.len() > self.max_label_name_length {
+                return Err(OverLimit {
+                    exceeded: Exceeded::LabelNameLength,
+                    max: self.max_label_name_length,
+                    message: format!(
+                        "a label name of {} is {} bytes long ({}...)",
+                        whose(),
+                        name.len(),
+                        prefix(name)
+                    ),
+                });
+            }
+            if self.max_label_value_length > 0 && value.len() > self.max_label_value_length {
+                return Err(OverLimit {
+                    exceeded: Exceeded::LabelValueLength,
+                    max: self.max_label_value_length,
+                    message: format!(
+                        "the value of label {} of {} is {} bytes long",
+                        prefix(name),
+                        whose(),
+                        value.len()
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The first characters of a long name, enough to recognise it.
+pub(crate) fn prefix(s: &str) -> &str {
+    match s.char_indices().nth(40) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

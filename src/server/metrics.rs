@@ -30,6 +30,7 @@ pub const OWN_TYPES: &[(&str, MetricType)] = &[
     ("pgw_groups", MetricType::Gauge),
     ("pgw_limit_hits_total", MetricType::Counter),
     ("pgw_persistence_healthy", MetricType::Gauge),
+    ("pgw_push_body_bytes_in_flight", MetricType::Gauge),
     ("pgw_series", MetricType::Gauge),
     ("process_cpu_seconds_total", MetricType::Counter),
     ("process_max_fds", MetricType::Gauge),
@@ -245,8 +246,14 @@ impl OwnMetrics {
     }
 
     /// Renders every own family, sorted by name. `healthy` is whether the
-    /// persistence log takes changes (`None`: the store is in memory only).
-    pub(crate) fn render(&self, stats: Stats, healthy: Option<bool>) -> Vec<OwnFamily> {
+    /// persistence log takes changes (`None`: the store is in memory only);
+    /// `inflight_bytes` is what push bodies hold of the in-flight budget now.
+    pub(crate) fn render(
+        &self,
+        stats: Stats,
+        healthy: Option<bool>,
+        inflight_bytes: usize,
+    ) -> Vec<OwnFamily> {
         let now = Instant::now();
         let mut c = self.counters.lock();
         let mut out = Vec::new();
@@ -302,6 +309,12 @@ impl OwnMetrics {
                 vec![(vec![], single(f64::from(u8::from(healthy))))],
             ));
         }
+        out.push(family(
+            "pgw_push_body_bytes_in_flight",
+            "Bytes of push bodies being read and parsed now, counted against --push.max-inflight-bytes.",
+            MetricType::Gauge,
+            vec![(vec![], single(inflight_bytes as f64))],
+        ));
         out.push(family(
             "pgw_series",
             "Number of pushed series in the store, not counting push_time_seconds and push_failure_time_seconds.",
@@ -535,7 +548,7 @@ mod tests {
         m.count_request(200, "push", "put");
         m.observe_push("put", Duration::from_millis(3), 100);
         m.count_auth_failure("push", "wrong");
-        let families = m.render(Stats::default(), Some(true));
+        let families = m.render(Stats::default(), Some(true), 0);
         let names: Vec<&str> = families.iter().map(|f| f.name).collect();
         let mut sorted = names.clone();
         sorted.sort();

@@ -44,6 +44,9 @@ pub struct Config {
     /// The official server's file to import into a store that has no files.
     pub(crate) persistence_import: Option<PathBuf>,
     pub(crate) body_limit: usize,
+    /// Most bytes of push bodies read and parsed at once, server-wide; 0
+    /// for no budget.
+    pub(crate) max_inflight_bytes: usize,
     /// Time limit for reading a push body.
     pub(crate) read_timeout: Duration,
     /// Time to live of a group whose push does not ask for one.
@@ -75,6 +78,7 @@ impl Config {
             persistence_recover: false,
             persistence_import: None,
             body_limit: DEFAULT_BODY_LIMIT,
+            max_inflight_bytes: limits::DEFAULT_MAX_INFLIGHT_BYTES,
             read_timeout: Duration::from_secs(60),
             expire_after: None,
             limits: limits::Limits::default(),
@@ -95,6 +99,8 @@ pub(crate) struct State {
     /// Notified on `/-/quit`.
     pub(crate) quit: Notify,
     pub(crate) scrape_buffers: Arc<http::scrape::BufferPool>,
+    /// The bytes of push bodies in memory now, against `max_inflight_bytes`.
+    pub(crate) inflight: limits::InflightBudget,
     /// Authentication and TLS in force (open until `run` loads the files).
     pub(crate) security: security::Live,
 }
@@ -112,6 +118,7 @@ impl State {
         journal: Option<Arc<persist::Journal>>,
     ) -> Arc<State> {
         Arc::new(State {
+            inflight: limits::InflightBudget::new(config.max_inflight_bytes),
             config,
             store,
             journal,

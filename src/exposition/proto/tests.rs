@@ -392,3 +392,85 @@ fn protobuf_content_types() {
         assert!(!is_protobuf_content_type(ct), "{ct}");
     }
 }
+
+fn many_series(n: usize, value: &str) -> pb::MetricFamily {
+    pb::MetricFamily {
+        name: Some("a".into()),
+        r#type: Some(pb::MetricType::Gauge as i32),
+        metric: (0..n)
+            .map(|i| pb::Metric {
+                label: vec![pb::LabelPair {
+                    name: Some("i".into()),
+                    value: Some(format!("{i}{value}")),
+                }],
+                gauge: Some(pb::Gauge { value: Some(1.0) }),
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn the_series_limit_stops_the_decoder_inside_a_message() {
+    let limits = ParseLimits {
+        max_series: 100,
+        ..ParseLimits::NONE
+    };
+    let body = delimited(&[many_series(60, ""), many_series(1000, "")]);
+    let over = match decode_delimited_with(&body, &limits) {
+        Err(ParseFailure::OverLimit(over)) => over,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(over.exceeded, crate::exposition::validate::Exceeded::Series);
+    assert!(
+        over.message
+            .starts_with("the push has more than 100 series; parsing stopped in message 1 at byte"),
+        "{over}"
+    );
+    let fits = delimited(&[many_series(100, "")]);
+    assert_eq!(
+        decode_delimited_with(&fits, &limits).unwrap()[0]
+            .metrics
+            .len(),
+        100
+    );
+    // What the limited decoder reads is what prost reads.
+    assert_eq!(
+        decode_delimited_with(&body, &ParseLimits::NONE).unwrap(),
+        decode_delimited(&body).unwrap()
+    );
+}
+
+#[test]
+fn label_limits_stop_the_decoder() {
+    let limits = ParseLimits {
+        max_label_value_length: 3,
+        ..ParseLimits::NONE
+    };
+    let body = delimited(&[many_series(3, "xxxx")]);
+    let over = match decode_delimited_with(&body, &limits) {
+        Err(ParseFailure::OverLimit(over)) => over,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        over.message,
+        "the value of label i of metric a in message 0 at byte 0 is 5 bytes long"
+    );
+}
+
+#[test]
+fn a_broken_series_is_reported_with_its_field() {
+    // A metric whose label is cut short inside a well-framed family.
+    let mut family = Vec::new();
+    family.extend_from_slice(&[0x0a, 0x01, b'a', 0x22, 0x03, 0x0a, 0x05, 0x0a]);
+    let mut body = vec![family.len() as u8];
+    body.extend_from_slice(&family);
+    let e = decode_delimited_with(&body, &ParseLimits::NONE).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("invalid protobuf message 0 at byte 0")
+            && e.to_string().contains("MetricFamily.metric"),
+        "{e}"
+    );
+}

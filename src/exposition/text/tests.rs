@@ -729,3 +729,87 @@ fn histograms_agree_with_prometheus_parse() {
                 # TYPE s summary\ns{quantile=\"0.5\"} 1\ns{quantile=\"0.9\"} 2\ns_sum 3\ns_count 4\n";
     assert_eq!(cross_check(text), 2);
 }
+
+fn over(input: &str, limits: ParseLimits) -> OverLimit {
+    match parse_with(input, &limits) {
+        Err(ParseFailure::OverLimit(over)) => over,
+        other => panic!("{input:?} was not over {limits:?}: {other:?}"),
+    }
+}
+
+#[test]
+fn the_series_limit_stops_at_the_first_series_over_it() {
+    let limits = ParseLimits {
+        max_series: 2,
+        ..ParseLimits::NONE
+    };
+    // The bad fourth line is never reached: parsing stopped at the third.
+    let o = over("a 1\nb 2\nc 3\n{{{\n", limits);
+    assert_eq!(o.exceeded, crate::exposition::validate::Exceeded::Series);
+    assert_eq!(o.max, 2);
+    assert_eq!(
+        o.message,
+        "the push has more than 2 series; parsing stopped at line 3"
+    );
+    // A syntax error before the limit is still the answer.
+    assert!(matches!(
+        parse_with("a 1\n{{{\nc 3\n", &limits),
+        Err(ParseFailure::Invalid(ParseError { line: 2, .. }))
+    ));
+    // The lines of one summary series count once.
+    let summary = "# TYPE s summary\ns{quantile=\"0.5\"} 1\ns_sum 2\ns_count 3\n\
+                   s{x=\"1\",quantile=\"0.5\"} 1\ns_sum{x=\"1\"} 2\n";
+    assert_eq!(parse_with(summary, &limits).unwrap()[0].metrics.len(), 2);
+    let o = over(&format!("{summary}s_count{{x=\"2\"}} 1\n"), limits);
+    assert!(o.message.ends_with("line 7"), "{o}");
+}
+
+#[test]
+fn label_limits_stop_at_the_line() {
+    let limits = ParseLimits {
+        max_label_name_length: 4,
+        max_label_value_length: 4,
+        ..ParseLimits::NONE
+    };
+    let o = over("a{x=\"1\"} 1\na{x=\"12345\"} 2\n", limits);
+    assert_eq!(
+        o.exceeded,
+        crate::exposition::validate::Exceeded::LabelValueLength
+    );
+    assert_eq!(
+        o.message,
+        "the value of label x of metric a at line 2 is 5 bytes long"
+    );
+    let o = over("a{abcde=\"1\"} 1\n", limits);
+    assert_eq!(
+        o.exceeded,
+        crate::exposition::validate::Exceeded::LabelNameLength
+    );
+    // Without limits, the same bodies parse as before.
+    assert!(parse_bytes_with(b"a{abcde=\"12345\"} 1\n", &ParseLimits::NONE).is_ok());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// A limit changes nothing about a body within it, and refuses one
+    /// beyond it as over the limit, never as something else.
+    #[test]
+    fn a_series_limit_takes_or_stops_and_nothing_else(fams in arb_families(), max in 1usize..12) {
+        let text = render(&fams);
+        let whole = parse(&text).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+        let series: usize = whole.iter().map(|f| f.metrics.len()).sum();
+        let limits = ParseLimits { max_series: max, ..ParseLimits::NONE };
+        match parse_with(&text, &limits) {
+            Ok(limited) => {
+                prop_assert!(series <= max, "{series} series taken under {max}\n{text}");
+                // Compared as text: NaN is not equal to itself.
+                prop_assert_eq!(render(&limited), render(&whole));
+            }
+            Err(ParseFailure::OverLimit(over)) => {
+                prop_assert!(series > max, "{series} series refused under {max}: {over}\n{text}");
+            }
+            Err(e) => prop_assert!(false, "{e}\n{text}"),
+        }
+    }
+}

@@ -58,11 +58,17 @@ impl HttpError {
             .header(header::ALLOW, HeaderValue::from_static(allow))
     }
 
-    /// A limit refused the request.
+    /// A limit refused the request. A full in-flight budget is a passing
+    /// state, so its 503 says when to retry.
     pub(crate) fn limit(limit: Limit, message: impl Into<String>) -> HttpError {
-        HttpError {
+        let e = HttpError {
             limit: Some(limit),
             ..HttpError::new(limit.status(), message)
+        };
+        if limit == Limit::InflightBytes {
+            e.header(header::RETRY_AFTER, HeaderValue::from_static("1"))
+        } else {
+            e
         }
     }
 

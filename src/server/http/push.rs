@@ -1,8 +1,9 @@
 //! The push handler: `PUT`, `POST` and `DELETE` of `/metrics/job/...`. A
-//! push's body is read within `--web.read-timeout` and the body limit,
-//! decompressed, parsed (text or protobuf), checked against the limits,
-//! prepared outside the store's lock and applied under it; the answer waits
-//! until the change is durable.
+//! push's grouping key is checked first; its body is read within
+//! `--web.read-timeout`, the body limit and the server's in-flight budget,
+//! decompressed, parsed (text or protobuf) with the series and label limits
+//! enforced as it goes, prepared outside the store's lock and applied under
+//! it; the answer waits until the change is durable.
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -11,10 +12,12 @@ use hyper::body::Bytes;
 use hyper::header::{self, HeaderMap};
 use hyper::{Method, Request, StatusCode};
 
-use crate::exposition::{compression, proto, text};
+use crate::exposition::compression::{self, BodyError};
+use crate::exposition::validate::ParseFailure;
+use crate::exposition::{proto, text};
 use crate::grouping::{GroupingKey, KeyError};
 use crate::server::http::{method_label, status_response, HttpError, Response};
-use crate::server::limits::{self, Limit};
+use crate::server::limits::{self, Lease, Limit, LimitHit};
 use crate::server::store::{self, Mode, PushError};
 use crate::server::State;
 
@@ -53,42 +56,55 @@ where
     let ttl = requested_ttl(&headers)
         .map_err(HttpError::bad_request)?
         .or(state.config.expire_after);
+    if let Err(hit) = limits::check_key(&state.config.limits, &key) {
+        crate::warn!("push refused", group = key, err = hit);
+        return Err(hit.into());
+    }
     let limit = state.config.body_limit;
-    let read = tokio::time::timeout(state.config.read_timeout, read_body(body, limit)).await;
-    let raw = match read {
-        Ok(read) => read?,
-        Err(_) => {
-            return Err(HttpError::new(
-                StatusCode::REQUEST_TIMEOUT,
-                format!(
-                    "the push body did not arrive within {} (set by --web.read-timeout)",
-                    humantime::format_duration(state.config.read_timeout)
-                ),
-            ))
-        }
-    };
-    let content_encoding = headers
-        .get(header::CONTENT_ENCODING)
-        .and_then(|v| v.to_str().ok());
-    let body = compression::decode_body(content_encoding, &raw, limit)?;
-    let is_proto = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(proto::is_protobuf_content_type);
     let now = SystemTime::now();
-    let bad = |e: String| HttpError::bad_request(e);
-    let outcome = if is_proto {
-        proto::decode_delimited(&body)
-            .map_err(|e| bad(e.to_string()))
-            .and_then(|families| Ok(apply(state, key, families, mode, ttl, now)?))
-    } else {
-        text::parse_bytes(&body)
-            .map_err(|e| bad(e.to_string()))
-            .and_then(|families| Ok(apply(state, key, families, mode, ttl, now)?))
+    // The body, and the lease that counts it against the in-flight budget,
+    // are freed as soon as the push is applied, before the wait for the
+    // disk: only bodies being read and parsed count.
+    let outcome = {
+        let mut lease = state.inflight.lease();
+        let read = tokio::time::timeout(
+            state.config.read_timeout,
+            read_body(body, limit, &mut lease),
+        )
+        .await;
+        let raw = match read {
+            Ok(read) => read?,
+            Err(_) => {
+                return Err(HttpError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    format!(
+                        "the push body did not arrive within {} (set by --web.read-timeout)",
+                        humantime::format_duration(state.config.read_timeout)
+                    ),
+                ))
+            }
+        };
+        let raw_len = raw.len();
+        let body = decompress(&headers, raw, limit, &mut lease)?;
+        let is_proto = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(proto::is_protobuf_content_type);
+        let parse_limits = state.config.limits.parse_limits();
+        let outcome = if is_proto {
+            proto::decode_delimited_with(&body, &parse_limits)
+                .map_err(|e| refused(state, &key, e, now))
+                .and_then(|families| Ok(apply(state, key, families, mode, ttl, now)?))
+        } else {
+            text::parse_bytes_with(&body, &parse_limits)
+                .map_err(|e| refused(state, &key, e, now))
+                .and_then(|families| Ok(apply(state, key, families, mode, ttl, now)?))
+        };
+        state
+            .metrics
+            .observe_push(method_label(&method), started.elapsed(), raw_len);
+        outcome
     };
-    state
-        .metrics
-        .observe_push(method_label(&method), started.elapsed(), raw.len());
     match outcome {
         Ok(()) => {
             // The answer promises the change is on disk.
@@ -113,6 +129,54 @@ where
     }
 }
 
+/// A body the parser stopped at: invalid (400, nothing recorded, as
+/// upstream), or over a limit, which marks the group as failed like the
+/// store's own refusals.
+fn refused<E: std::fmt::Display>(
+    state: &State,
+    key: &GroupingKey,
+    failure: ParseFailure<E>,
+    now: SystemTime,
+) -> HttpError {
+    match failure {
+        ParseFailure::Invalid(e) => HttpError::bad_request(e.to_string()),
+        ParseFailure::OverLimit(over) => {
+            let hit = LimitHit::from(over);
+            state.store.record_failure(key, now);
+            crate::warn!("push refused", group = key, err = hit);
+            hit.into()
+        }
+    }
+}
+
+/// The body after its Content-Encoding. A compressed body may inflate only
+/// into the room left in the budget (and the body limit); its decompressed
+/// copy is counted, and the compressed one given back once it is freed.
+fn decompress(
+    headers: &HeaderMap,
+    raw: Vec<u8>,
+    limit: usize,
+    lease: &mut Lease<'_>,
+) -> Result<Vec<u8>, HttpError> {
+    let content_encoding = headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok());
+    if !compression::is_compressed(content_encoding) {
+        compression::decode_body(content_encoding, &raw, limit)?;
+        return Ok(raw);
+    }
+    let cap = limit.min(lease.room());
+    let decoded = match compression::decode_body(content_encoding, &raw, cap) {
+        Ok(decoded) => decoded.into_owned(),
+        Err(BodyError::TooLarge { .. }) if cap < limit => return Err(lease.refusal().into()),
+        Err(e) => return Err(e.into()),
+    };
+    lease.take(decoded.len())?;
+    lease.give_back(raw.len());
+    drop(raw);
+    Ok(decoded)
+}
+
 /// The time to live a push asks for with `Pgw-Expire-After`, if any.
 fn requested_ttl(headers: &HeaderMap) -> Result<Option<Duration>, String> {
     let Some(value) = headers.get(EXPIRE_HEADER) else {
@@ -134,7 +198,11 @@ fn requested_ttl(headers: &HeaderMap) -> Result<Option<Duration>, String> {
 const DRAIN_LIMIT: usize = 64 << 20;
 
 enum BodyRead {
-    TooLarge { limit: usize },
+    TooLarge {
+        limit: usize,
+    },
+    /// The in-flight budget refused the body.
+    Budget(LimitHit),
     Failed(String),
 }
 
@@ -148,6 +216,7 @@ impl From<BodyRead> for HttpError {
                     Limit::BodySize.flag()
                 ),
             ),
+            BodyRead::Budget(hit) => hit.into(),
             BodyRead::Failed(e) => {
                 HttpError::bad_request(format!("cannot read the push body: {e}"))
             }
@@ -155,27 +224,52 @@ impl From<BodyRead> for HttpError {
     }
 }
 
-/// Reads a request body of at most `limit` bytes.
-async fn read_body<B>(mut body: B, limit: usize) -> Result<Vec<u8>, BodyRead>
+/// Reads a request body of at most `limit` bytes, counting each chunk
+/// against the in-flight budget as it arrives. A body the budget refuses is
+/// read on and thrown away, like one over the limit, so that its client
+/// gets the answer.
+async fn read_body<B>(mut body: B, limit: usize, lease: &mut Lease<'_>) -> Result<Vec<u8>, BodyRead>
 where
     B: hyper::body::Body<Data = Bytes> + Unpin,
     B::Error: std::fmt::Display,
 {
-    let mut buf = Vec::new();
+    // The announced length saves the copies of a growing buffer; pages
+    // of the capacity not yet written are not resident, so a client that
+    // announces much and sends little costs address space, not memory.
+    let announced = usize::try_from(body.size_hint().lower()).unwrap_or(usize::MAX);
+    let mut buf = Vec::with_capacity(announced.min(limit));
     let mut seen = 0usize;
+    let mut refused = None;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| BodyRead::Failed(e.to_string()))?;
         let Ok(data) = frame.into_data() else {
             continue;
         };
         seen = seen.saturating_add(data.len());
-        if seen <= limit {
-            buf.extend_from_slice(&data);
-        } else if seen > limit.saturating_add(DRAIN_LIMIT) {
-            return Err(BodyRead::TooLarge { limit });
+        if seen > limit.saturating_add(DRAIN_LIMIT) {
+            break;
+        }
+        if refused.is_some() {
+            continue;
+        }
+        if seen > limit {
+            // Too large whatever follows: what was kept is of no use.
+            buf = Vec::new();
+            lease.give_back(usize::MAX);
+            continue;
+        }
+        match lease.take(data.len()) {
+            Ok(()) => buf.extend_from_slice(&data),
+            Err(hit) => {
+                refused = Some(hit);
+                buf = Vec::new();
+                lease.give_back(usize::MAX);
+            }
         }
     }
-    if seen > limit {
+    if let Some(hit) = refused {
+        Err(BodyRead::Budget(hit))
+    } else if seen > limit {
         Err(BodyRead::TooLarge { limit })
     } else {
         Ok(buf)
@@ -194,10 +288,9 @@ fn apply(
     // As upstream, a push that parses but is refused marks its group (if it
     // exists) as failed, which `push_failure_time_seconds` shows. The store
     // records its own refusals under its lock; those made before it (limits,
-    // `prepare`) are recorded here.
-    let result = limits::check_push(&state.config.limits, &key, &families)
-        .map_err(PushError::from)
-        .and_then(|()| store::prepare(key, families, now).map_err(PushError::from));
+    // `prepare`) are recorded here; the limits the parser enforced are
+    // recorded by `refused`.
+    let result = store::prepare(key, families, now).map_err(PushError::from);
     let result = match result {
         Ok(mut prepared) => {
             prepared.ttl = ttl;

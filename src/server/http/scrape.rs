@@ -19,7 +19,9 @@ use crate::server::State;
 /// when the scraper accepts it.
 pub(super) fn scrape(state: &State, headers: &HeaderMap) -> Response {
     let healthy = state.journal.as_ref().map(|j| j.unhealthy().is_none());
-    let own = state.metrics.render(state.store.stats(), healthy);
+    let own = state
+        .metrics
+        .render(state.store.stats(), healthy, state.inflight.used());
     let mut body = state.scrape_buffers.take();
     state.store.write_exposition(&mut body, &own);
     let gzip = headers
