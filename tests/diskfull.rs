@@ -7,62 +7,10 @@
 //! restart.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::util::*;
-
-/// A tmpfs file system mounted on a fresh directory, unmounted when dropped
-/// (also when the test fails).
-struct Tmpfs {
-    dir: PathBuf,
-    _parent: TempDir,
-}
-
-impl Tmpfs {
-    fn mount(tag: &str, size: &str) -> Tmpfs {
-        let uid = String::from_utf8(Command::new("id").arg("-u").output().unwrap().stdout).unwrap();
-        assert_eq!(
-            uid.trim(),
-            "0",
-            "the disk tests mount tmpfs file systems and must run as root (as CI does)"
-        );
-        let parent = TempDir::new(tag);
-        let dir = parent.path().join("disk");
-        std::fs::create_dir(&dir).unwrap();
-        mount(
-            &["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"],
-            &dir,
-        );
-        Tmpfs {
-            dir,
-            _parent: parent,
-        }
-    }
-
-    /// `mount -o remount,OPTIONS`: a new size, `ro` or `rw`.
-    fn remount(&self, options: &str) {
-        mount(&["-o", &format!("remount,{options}")], &self.dir);
-    }
-}
-
-fn mount(args: &[&str], dir: &Path) {
-    let out = Command::new("mount").args(args).arg(dir).output().unwrap();
-    assert!(
-        out.status.success(),
-        "mount {args:?} {}: {}",
-        dir.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        // Lazy: a server still running on it must not keep it mounted.
-        let _ = Command::new("umount").arg("-l").arg(&self.dir).status();
-    }
-}
 
 /// A node_exporter scrape: the real one the benchmarks use, or one of
 /// similar size and shape where it is missing.

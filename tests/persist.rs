@@ -93,11 +93,34 @@ fn record_offsets(bytes: &[u8]) -> (Vec<usize>, usize) {
     (offsets, at)
 }
 
+/// Appends to `path` until the file system it is on is full.
+fn fill_up(path: &Path) {
+    use std::io::Write as _;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap();
+    let chunk = vec![1u8; 1 << 20];
+    while f.write_all(&chunk).is_ok() {}
+    // What did not fit in a whole chunk, byte by byte at the end.
+    while f.write_all(&chunk[..4096]).is_ok() {}
+    while f.write_all(&chunk[..1]).is_ok() {}
+    let _ = f.sync_all();
+}
+
+/// Four rounds of pushes from four clients, each ended by kill -9 at a
+/// random moment, on a tmpfs of its own. In the third round the disk is
+/// full for a while (a ballast file takes what is left): pushes are then
+/// refused with 507, and taken again, without a restart, once the ballast
+/// is gone. Every push answered 200 must be there after every restart.
 #[test]
 fn every_acknowledged_push_survives_kill_9_under_load() {
     const WORKERS: usize = 4;
-    let dir = TempDir::new("kill9");
-    let file = dir.path().join("store");
+    const FULL_ROUND: usize = 2;
+    let disk = Tmpfs::mount("kill9", "64m");
+    let file = disk.dir.join("store");
+    let ballast = disk.dir.join("ballast");
     let arg = file_arg(&file);
     // Filler series make each push a few KB, so writes batch for real.
     let filler: String = (0..200)
@@ -121,11 +144,29 @@ fn every_acknowledged_push_survives_kill_9_under_load() {
         }
         let url = g.url();
         let total = Arc::new(AtomicUsize::new(0));
+        let refused = Arc::new(AtomicUsize::new(0));
         let stop = Arc::new(AtomicBool::new(false));
+        // The server frees space as it compacts, so the ballast takes it
+        // again until pushes are refused.
+        let filling = Arc::new(AtomicBool::new(round == FULL_ROUND));
+        let filler_thread = {
+            let (filling, ballast) = (filling.clone(), ballast.clone());
+            std::thread::spawn(move || {
+                while filling.load(Ordering::Relaxed) {
+                    fill_up(&ballast);
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            })
+        };
         let threads: Vec<_> = (0..WORKERS)
             .map(|w| {
-                let (url, total, stop, filler) =
-                    (url.clone(), total.clone(), stop.clone(), filler.clone());
+                let (url, total, refused, stop, filler) = (
+                    url.clone(),
+                    total.clone(),
+                    refused.clone(),
+                    stop.clone(),
+                    filler.clone(),
+                );
                 let mut value = acked[w];
                 std::thread::spawn(move || {
                     let mut last_ok = value;
@@ -138,6 +179,10 @@ fn every_acknowledged_push_survives_kill_9_under_load() {
                                 last_ok = value;
                                 total.fetch_add(1, Ordering::Relaxed);
                             }
+                            // The disk is full: refused, so not acknowledged.
+                            Some(r) if r.status == 507 => {
+                                refused.fetch_add(1, Ordering::Relaxed);
+                            }
                             Some(r) => panic!("push answered {}: {}", r.status, r.text()),
                             None => break,
                         }
@@ -146,7 +191,27 @@ fn every_acknowledged_push_survives_kill_9_under_load() {
                 })
             })
             .collect();
-        let target = 20 + random(300);
+        if round == FULL_ROUND {
+            poll(Duration::from_secs(60), || {
+                (refused.load(Ordering::Relaxed) >= 20).then_some(())
+            })
+            .expect("pushes to the full disk were not refused");
+            filling.store(false, Ordering::Relaxed);
+            filler_thread.join().unwrap();
+            let before = total.load(Ordering::Relaxed);
+            std::fs::remove_file(&ballast).unwrap();
+            // Taken again without a restart.
+            poll(Duration::from_secs(60), || {
+                (total.load(Ordering::Relaxed) >= before + 20).then_some(())
+            })
+            .expect("pushes were not taken again once the disk had room");
+            println!(
+                "round {round}: {} pushes refused while the disk was full, {} taken in all",
+                refused.load(Ordering::Relaxed),
+                total.load(Ordering::Relaxed)
+            );
+        }
+        let target = total.load(Ordering::Relaxed) + 20 + random(300);
         // The first round also waits for a compaction: only a compaction
         // while the server runs can have written the snapshot before kill -9.
         poll(Duration::from_secs(60), || {
@@ -161,6 +226,7 @@ fn every_acknowledged_push_survives_kill_9_under_load() {
     }
     let g = Pgw::start(&[&arg]);
     let got = values(&g, "v");
+    println!("acknowledged pushes per worker at the end: {acked:?}");
     for (w, &last) in acked.iter().enumerate() {
         assert!(
             got[&format!("w{w}")] >= last as f64,

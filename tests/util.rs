@@ -463,6 +463,57 @@ pub(crate) fn both(args: &[&str]) -> Vec<(&'static str, Proc, String)> {
     vec![("pgw", p.proc, p_url), ("official", o.proc, o_url)]
 }
 
+/// A tmpfs file system mounted on a fresh directory, unmounted when dropped
+/// (also when the test fails).
+pub(crate) struct Tmpfs {
+    pub(crate) dir: PathBuf,
+    _parent: TempDir,
+}
+
+impl Tmpfs {
+    pub(crate) fn mount(tag: &str, size: &str) -> Tmpfs {
+        let uid = String::from_utf8(Command::new("id").arg("-u").output().unwrap().stdout).unwrap();
+        assert_eq!(
+            uid.trim(),
+            "0",
+            "the disk tests mount tmpfs file systems and must run as root (as CI does)"
+        );
+        let parent = TempDir::new(tag);
+        let dir = parent.path().join("disk");
+        std::fs::create_dir(&dir).unwrap();
+        mount(
+            &["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"],
+            &dir,
+        );
+        Tmpfs {
+            dir,
+            _parent: parent,
+        }
+    }
+
+    /// `mount -o remount,OPTIONS`: a new size, `ro` or `rw`.
+    pub(crate) fn remount(&self, options: &str) {
+        mount(&["-o", &format!("remount,{options}")], &self.dir);
+    }
+}
+
+fn mount(args: &[&str], dir: &Path) {
+    let out = Command::new("mount").args(args).arg(dir).output().unwrap();
+    assert!(
+        out.status.success(),
+        "mount {args:?} {}: {}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        // Lazy: a server still running on it must not keep it mounted.
+        let _ = Command::new("umount").arg("-l").arg(&self.dir).status();
+    }
+}
+
 /// A running node_exporter, killed on drop.
 pub(crate) struct NodeExporter {
     _proc: Proc,
