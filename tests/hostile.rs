@@ -16,16 +16,6 @@ use crate::util::*;
 const PROTO_CT: &str =
     "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited";
 
-/// The value of the first line of the server's own scrape that starts so.
-fn own_metric(g: &Pgw, line_start: &str) -> Option<f64> {
-    get(&format!("{}/metrics", g.url()))
-        .text()
-        .lines()
-        .find(|l| l.starts_with(line_start))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-}
-
 fn limit_hits(g: &Pgw, limit: &str) -> Option<f64> {
     own_metric(g, &format!("pgw_limit_hits_total{{limit=\"{limit}\"}} "))
 }

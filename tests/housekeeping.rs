@@ -20,15 +20,6 @@ fn push_ttl(g: &Pgw, path: &str, body: &str, ttl: Option<&str>) -> Resp {
     )
 }
 
-fn own_metric(g: &Pgw, line_start: &str) -> Option<f64> {
-    get(&format!("{}/metrics", g.url()))
-        .text()
-        .lines()
-        .find(|l| l.starts_with(line_start))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-}
-
 #[test]
 fn groups_expire_by_flag_or_header_and_expiry_is_visible() {
     let g = Pgw::start(&["--expire-after=3s"]);

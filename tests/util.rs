@@ -514,6 +514,17 @@ impl Drop for Tmpfs {
     }
 }
 
+/// The value of the first line of a server's scrape that starts with
+/// `line_start` (its own metrics, say `pgw_limit_hits_total{limit="series"} `).
+pub(crate) fn own_metric(g: &Pgw, line_start: &str) -> Option<f64> {
+    get(&format!("{}/metrics", g.url()))
+        .text()
+        .lines()
+        .find(|l| l.starts_with(line_start))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
 /// A running node_exporter, killed on drop.
 pub(crate) struct NodeExporter {
     _proc: Proc,
