@@ -72,7 +72,7 @@ pub(crate) fn gateway_urls(args: &GatewayArgs) -> anyhow::Result<Vec<client::Gat
     }
     let mut out: Vec<client::GatewayUrl> = Vec::new();
     for value in &values {
-        let url = client::parse_gateway(value)?;
+        let url = read_gateway(value)?;
         if out.iter().any(|u| u.base == url.base) {
             return Err(Usage(format!(
                 "--gateway {}: the gateway is given twice",
@@ -80,12 +80,19 @@ pub(crate) fn gateway_urls(args: &GatewayArgs) -> anyhow::Result<Vec<client::Gat
             ))
             .into());
         }
-        if let Some(note) = &url.note {
-            eprintln!("pgw: note: {note}");
-        }
         out.push(url);
     }
     Ok(out)
+}
+
+/// One `-g` value, read by [`client::parse_gateway`], with its note (a
+/// scrape URL taken as the gateway's base, say) said on stderr.
+pub(crate) fn read_gateway(value: &str) -> anyhow::Result<client::GatewayUrl> {
+    let url = client::parse_gateway(value)?;
+    if let Some(note) = &url.note {
+        eprintln!("pgw: note: {note}");
+    }
+    Ok(url)
 }
 
 /// `-g` and the connection flags of the commands that talk to one gateway

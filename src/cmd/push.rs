@@ -249,11 +249,7 @@ impl Config {
             .then(|| metrics.remove(0));
         let urls = match &pasted {
             Some(url) => {
-                let url = client::parse_gateway(url).context("the push URL")?;
-                if let Some(note) = &url.note {
-                    eprintln!("pgw: note: {note}");
-                }
-                vec![url]
+                vec![super::read_gateway(url).context("the push URL")?]
             }
             None => super::gateway_urls(&args.gateway)?,
         };

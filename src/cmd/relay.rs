@@ -92,7 +92,7 @@ fn options(args: &RelayArgs, hostname: &str) -> anyhow::Result<relay::Options> {
     };
     let mut gateways = Vec::new();
     for g in super::gateway_values(&args.gateways) {
-        let url = client::parse_gateway(&g)?;
+        let url = super::read_gateway(&g)?;
         if let Some(key) = &url.key {
             return Err(Usage(format!(
                 "--gateway {g:?}: a push URL (of the group {key}); pgw relay names its groups \
@@ -100,9 +100,6 @@ fn options(args: &RelayArgs, hostname: &str) -> anyhow::Result<relay::Options> {
                 url.base
             ))
             .into());
-        }
-        if let Some(note) = &url.note {
-            eprintln!("pgw: note: {note}");
         }
         gateways.push(url.base);
     }
