@@ -602,6 +602,35 @@ fn is_native(h: &pb::Histogram) -> bool {
         || !h.positive_count.is_empty()
 }
 
+/// Appends one series as field 4 of a `MetricFamily`, tag and length
+/// included. A family's series encoded this way, written after the family's
+/// own name, help and type fields, make the whole message: so a scrape can
+/// copy them as they are, and families of one name from several groups join
+/// by concatenation.
+pub(crate) fn encode_series(out: &mut Vec<u8>, kind: MetricType, metric: &Metric<'_>) {
+    prost::encoding::message::encode(4, &metric_to_pb(kind, metric), out);
+}
+
+/// The series that [`encode_series`] wrote for a family of `kind`, read
+/// back into the model.
+pub(crate) fn decode_series(
+    name: &str,
+    kind: MetricType,
+    series: &[u8],
+) -> Result<Family<'static>, DecodeError> {
+    let header = pb::MetricFamily {
+        name: Some(name.to_string()),
+        r#type: Some(kind_to_pb(kind) as i32),
+        ..Default::default()
+    };
+    let mut message = Vec::with_capacity(header.encoded_len() + series.len());
+    header
+        .encode(&mut message)
+        .expect("a Vec<u8> has unbounded capacity");
+    message.extend_from_slice(series);
+    decode_family(&message)
+}
+
 /// Encodes families as a delimited stream.
 pub fn encode_delimited(families: &[Family<'_>]) -> Vec<u8> {
     let mut out = Vec::new();
@@ -615,19 +644,22 @@ pub fn encode_delimited(families: &[Family<'_>]) -> Vec<u8> {
     out
 }
 
-fn family_to_pb(family: &Family<'_>) -> pb::MetricFamily {
-    let kind = match family.kind {
+pub(crate) fn kind_to_pb(kind: MetricType) -> pb::MetricType {
+    match kind {
         MetricType::Counter => pb::MetricType::Counter,
         MetricType::Gauge => pb::MetricType::Gauge,
         MetricType::Summary => pb::MetricType::Summary,
         MetricType::Untyped => pb::MetricType::Untyped,
         MetricType::Histogram => pb::MetricType::Histogram,
         MetricType::GaugeHistogram => pb::MetricType::GaugeHistogram,
-    };
+    }
+}
+
+fn family_to_pb(family: &Family<'_>) -> pb::MetricFamily {
     pb::MetricFamily {
         name: Some(family.name.to_string()),
         help: family.help.as_ref().map(|h| h.to_string()),
-        r#type: Some(kind as i32),
+        r#type: Some(kind_to_pb(family.kind) as i32),
         metric: family
             .metrics
             .iter()

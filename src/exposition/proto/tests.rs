@@ -474,3 +474,22 @@ fn a_broken_series_is_reported_with_its_field() {
         "{e}"
     );
 }
+
+#[test]
+fn series_encoded_one_by_one_make_the_whole_family() {
+    let families = crate::exposition::text::parse(
+        "# TYPE h histogram\nh_bucket{a=\"1\",le=\"1\"} 2\nh_bucket{a=\"1\",le=\"+Inf\"} 3\nh_sum{a=\"1\"} 1.5\nh_count{a=\"1\"} 3\nh_sum{a=\"2\"} 0\nh_count{a=\"2\"} 0.5\n",
+    )
+    .unwrap();
+    let family = &families[0];
+    let mut series = Vec::new();
+    for metric in &family.metrics {
+        encode_series(&mut series, family.kind, metric);
+    }
+    let back = decode_series("h", family.kind, &series).unwrap();
+    assert_eq!(back.metrics, family.metrics);
+    assert_eq!(back.kind, MetricType::Histogram);
+    // The same bytes as the series part of the family's own message.
+    let whole = family_to_pb(family).encode_to_vec();
+    assert!(whole.ends_with(&series), "series are the message's tail");
+}

@@ -26,7 +26,7 @@ use percent_encoding::percent_decode_str;
 
 use crate::client::selector::Selector;
 use crate::exposition::render::format_float;
-use crate::exposition::{text, Value};
+use crate::exposition::Value;
 use crate::grouping::GroupingKey;
 use crate::server::http::{status_response, with_cors, Body, HttpError, Response};
 use crate::server::store::{GroupView, StoredFamily};
@@ -153,17 +153,8 @@ fn write_family(out: &mut Vec<u8>, family: &StoredFamily) {
         write_str(out, help);
     }
     out.extend_from_slice(b",\"metrics\":[");
-    // The store keeps families as rendered text; the API is rare enough that
-    // parsing them back here costs less than keeping a second copy of every
-    // series in memory. Text the store rendered always parses.
-    let mut body = format!("# TYPE {} {}\n", family.name, family.kind.as_text()).into_bytes();
-    body.extend_from_slice(&family.text);
-    let parsed = text::parse_bytes(&body).unwrap_or_default();
-    let metrics = parsed
-        .into_iter()
-        .filter(|f| f.name == *family.name)
-        .flat_map(|f| f.metrics);
-    for (i, m) in metrics.enumerate() {
+    let metrics = family.decode().metrics;
+    for (i, m) in metrics.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
@@ -540,6 +531,7 @@ fn json(value: serde_json::Value) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exposition::text;
     use crate::grouping::GroupingKey;
     use crate::server::metrics::OWN_TYPES;
     use crate::server::store::{prepare, Mode, Store};

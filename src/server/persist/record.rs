@@ -55,6 +55,9 @@ pub(crate) struct FamilyRecord {
     pub(crate) help: String,
     pub(crate) pushed_at: SystemTime,
     pub(crate) text: Vec<u8>,
+    /// The series as protobuf; `None` in files written before the store
+    /// kept it.
+    pub(crate) proto: Option<Vec<u8>>,
     /// The store's fingerprints of the series, sorted: with them a restore
     /// needs no parsing. (A change of the fingerprint function needs a new
     /// file format.)
@@ -177,7 +180,7 @@ pub(crate) fn push_payload(push: &PreparedPush, mode: Mode, at: SystemTime) -> V
     let families = push.families();
     let size: usize = families
         .iter()
-        .map(|f| f.text.len() + f.fingerprints().len() * 8 + 64)
+        .map(|f| f.text.len() + f.proto.len() + f.fingerprints().len() * 8 + 64)
         .sum();
     let mut b = Vec::with_capacity(size + 64);
     b.push(PLAIN);
@@ -582,6 +585,7 @@ pub(crate) fn prepare(
                 Some(&f.help),
                 f.pushed_at,
                 f.text,
+                f.proto,
                 f.fingerprints,
             )
         })
@@ -610,9 +614,13 @@ fn put_key(out: &mut Vec<u8>, key: &GroupingKey) {
     }
 }
 
+/// Set on a family's type code when its protobuf series follow its
+/// fingerprints. Files written before the store kept protobuf lack it.
+const WITH_PROTO: u8 = 0x80;
+
 fn put_family(out: &mut Vec<u8>, f: &StoredFamily) {
     put_bytes(out, f.name.as_bytes());
-    out.push(kind_code(f.kind));
+    out.push(kind_code(f.kind) | WITH_PROTO);
     put_bytes(out, f.help.as_deref().unwrap_or("").as_bytes());
     put_u64(out, nanos(f.pushed_at));
     put_bytes(out, &f.text);
@@ -620,6 +628,7 @@ fn put_family(out: &mut Vec<u8>, f: &StoredFamily) {
     for fp in f.fingerprints() {
         put_u64(out, *fp);
     }
+    put_bytes(out, &f.proto);
 }
 
 fn nanos(t: SystemTime) -> u64 {
@@ -704,7 +713,8 @@ impl<'a> Reader<'a> {
         let mut families = Vec::with_capacity(n.min(4096));
         for _ in 0..n {
             let name = self.str()?.to_string();
-            let kind = kind_from_code(self.u8()?).context("unknown metric type")?;
+            let code = self.u8()?;
+            let kind = kind_from_code(code & !WITH_PROTO).context("unknown metric type")?;
             let help = self.str()?.to_string();
             let pushed_at = self.time()?;
             let len = self.u32()?;
@@ -717,12 +727,19 @@ impl<'a> Reader<'a> {
             if fingerprints.windows(2).any(|w| w[0] > w[1]) {
                 bail!("series fingerprints out of order");
             }
+            let proto = if code & WITH_PROTO != 0 {
+                let len = self.u32()?;
+                Some(self.take(len)?.to_vec())
+            } else {
+                None
+            };
             families.push(FamilyRecord {
                 name,
                 kind,
                 help,
                 pushed_at,
                 text,
+                proto,
                 fingerprints,
             });
         }

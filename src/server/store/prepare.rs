@@ -1,13 +1,16 @@
 //! Preparing a push, outside the store's lock: grouping labels forced onto
 //! every series, the checks that need no other group, each family rendered
-//! to its exposition text once and its series fingerprinted. Pure: nothing
+//! once to the exposition text and once to protobuf, and its series
+//! fingerprinted. Pure: nothing
 //! here touches the store.
 
 use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::exposition::proto::{decode_series, encode_series};
 use crate::exposition::render::write_series;
+use crate::exposition::text;
 use crate::exposition::validate::check_families;
 use crate::exposition::{Family, Label, Metric, MetricType, Value};
 use crate::grouping::GroupingKey;
@@ -28,6 +31,11 @@ pub(crate) struct StoredFamily {
     pub(crate) pushed_at: SystemTime,
     /// The sample lines of every series, without HELP and TYPE.
     pub(crate) text: Box<[u8]>,
+    /// Every series as protobuf, each framed as field 4 of a `MetricFamily`
+    /// (see `proto::encode_series`). This is the lossless copy: the text
+    /// format cannot carry native histograms, exemplars or created
+    /// timestamps, and the JSON API reads its values from here.
+    pub(crate) proto: Box<[u8]>,
     /// One fingerprint per series (name and full label set), sorted, for the
     /// cross-group duplicate check.
     pub(super) fingerprints: Box<[u64]>,
@@ -42,26 +50,56 @@ impl StoredFamily {
         &self.fingerprints
     }
 
-    /// A family as persistence stored it: `text` and `fingerprints` are
-    /// what [`prepare`] made of a push (checksummed on disk), so a restore
-    /// needs no parsing.
+    /// The family read back into the model, from its lossless copy.
+    pub(crate) fn decode(&self) -> Family<'static> {
+        let mut family = decode_series(&self.name, self.kind, &self.proto)
+            // The bytes are what `encode_series` wrote (or a checksummed copy
+            // of them), so they always decode.
+            .unwrap_or_else(|_| Family::new(self.name.to_string(), self.kind));
+        family.help = self.help.as_deref().map(|h| Cow::Owned(h.to_string()));
+        family
+    }
+
+    /// A family as persistence stored it: `text`, `proto` and
+    /// `fingerprints` are what [`prepare`] made of a push (checksummed on
+    /// disk), so a restore needs no parsing. Files written before the store
+    /// kept protobuf have no `proto`: it is made from the text once.
     pub(crate) fn from_parts(
         name: &str,
         kind: MetricType,
         help: Option<&str>,
         pushed_at: SystemTime,
         text: Vec<u8>,
+        proto: Option<Vec<u8>>,
         fingerprints: Vec<u64>,
     ) -> StoredFamily {
+        let proto = proto.unwrap_or_else(|| proto_from_text(name, kind, &text));
         StoredFamily {
             name: Arc::from(name),
             kind,
             help: help.filter(|h| !h.is_empty()).map(Box::from),
             pushed_at,
             text: text.into_boxed_slice(),
+            proto: proto.into_boxed_slice(),
             fingerprints: fingerprints.into_boxed_slice(),
         }
     }
+}
+
+/// The protobuf series of a family the store rendered as `text`.
+fn proto_from_text(name: &str, kind: MetricType, series: &[u8]) -> Vec<u8> {
+    let mut body = format!("# TYPE {name} {}\n", kind.as_text()).into_bytes();
+    body.extend_from_slice(series);
+    let mut proto = Vec::with_capacity(series.len());
+    // Text the store rendered always parses; it holds this one family.
+    for family in text::parse_bytes(&body).unwrap_or_default() {
+        if family.name == name {
+            for metric in &family.metrics {
+                encode_series(&mut proto, kind, metric);
+            }
+        }
+    }
+    proto
 }
 
 /// A push that passed every check that needs no other group: labels
@@ -149,9 +187,11 @@ pub(super) fn sanitize_labels<'a>(key: &'a GroupingKey, labels: &mut Vec<Label<'
 
 pub(super) fn render_family(family: &Family<'_>, now: SystemTime) -> StoredFamily {
     let mut text = Vec::with_capacity(family.metrics.len() * 64);
+    let mut proto = Vec::with_capacity(family.metrics.len() * 48);
     let mut fingerprints = Vec::with_capacity(family.metrics.len());
     for metric in &family.metrics {
         write_series(&mut text, &family.name, family.kind, metric);
+        encode_series(&mut proto, family.kind, metric);
         fingerprints.push(fingerprint(&family.name, &metric.labels));
     }
     // Sorted, so that a re-push of the same series is recognised by comparing
@@ -167,6 +207,7 @@ pub(super) fn render_family(family: &Family<'_>, now: SystemTime) -> StoredFamil
             .map(Box::from),
         pushed_at: now,
         text: text.into_boxed_slice(),
+        proto: proto.into_boxed_slice(),
         fingerprints: fingerprints.into_boxed_slice(),
     }
 }

@@ -725,3 +725,24 @@ fn a_change_the_log_refuses_changes_nothing() {
         pushed(&store)
     );
 }
+
+#[test]
+fn a_family_persisted_without_protobuf_gets_it_from_its_text() {
+    let k = key(&[("job", "j")]);
+    let body = "# TYPE s summary\ns{quantile=\"0.5\"} 1\ns_sum 2\ns_count 3\n# TYPE c counter\nc{x=\"y\"} 4\n";
+    let now = SystemTime::now();
+    let p = prepare(k, text::parse(body).unwrap(), now).unwrap();
+    for f in p.families() {
+        let old = StoredFamily::from_parts(
+            &f.name,
+            f.kind,
+            f.help.as_deref(),
+            f.pushed_at,
+            f.text.to_vec(),
+            None,
+            f.fingerprints().to_vec(),
+        );
+        assert_eq!(old.proto, f.proto, "family {}", f.name);
+        assert_eq!(old.decode().metrics, f.decode().metrics);
+    }
+}
