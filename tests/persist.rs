@@ -3,7 +3,8 @@
 //! deletes, wipes and push times; SIGTERM flushes; and each kind of damaged
 //! file is refused with a message that says how to recover, then recovered
 //! with `--persistence.recover`; a segment left with a zero tail by kill -9
-//! is read to its last record; a second server on the same files is refused.
+//! is read to its last record and cut there at the next start; files deleted while the server runs are
+//! written again from memory; a second server on the same files is refused.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -562,6 +563,8 @@ fn kill_9_leaves_a_zero_tail_that_a_restart_accepts() {
     let log = g.proc.log();
     assert!(!log.contains("cut short"), "{log}");
     assert_eq!(g.jobs(), jobs_pushed);
+    // The start gave the zeros' room back: the segment ends at its records.
+    assert_eq!(fs::read(&segment).unwrap(), bytes[..end], "{segment:?}");
     let got = values(&g, "x");
     for (i, job) in jobs_pushed.iter().enumerate() {
         assert_eq!(got[job], i as f64, "{got:?}");
@@ -576,6 +579,59 @@ fn kill_9_leaves_a_zero_tail_that_a_restart_accepts() {
     let g = Pgw::start(&[&arg]);
     assert_eq!(g.jobs(), jobs_pushed);
     assert_eq!(values(&g, "x")["j00"], 100.0);
+}
+
+/// Waits until the server has written its files again after some were
+/// deleted: ready, with a snapshot and a segment on disk.
+fn wait_rewritten(g: &Pgw, file: &Path) {
+    let ready = poll(Duration::from_secs(20), || {
+        let ready = get(&format!("{}/-/ready", g.url())).status == 200;
+        (ready && file.exists() && !segments(file).is_empty()).then_some(())
+    });
+    assert!(ready.is_some(), "not rewritten: {}", g.proc.log());
+}
+
+#[test]
+fn files_deleted_while_running_are_written_again_from_memory() {
+    let dir = TempDir::new("deleted");
+    let store_dir = dir.path().join("state");
+    fs::create_dir(&store_dir).unwrap();
+    let file = store_dir.join("store");
+    let arg = file_arg(&file);
+    // Compactions only when the deletion calls for one.
+    let interval = "--persistence.interval=1h";
+    let g = Pgw::start(&[&arg, interval]);
+    push_ok(&g, "PUT", "/metrics/job/a", "x 1\n");
+    push_ok(&g, "PUT", "/metrics/job/b", "x 2\n");
+
+    // Every file of the store, as a clean-up script would delete them.
+    for entry in fs::read_dir(&store_dir).unwrap() {
+        fs::remove_file(entry.unwrap().path()).unwrap();
+    }
+    push_ok(&g, "PUT", "/metrics/job/c", "x 3\n");
+    wait_rewritten(&g, &file);
+    let log = g.proc.log();
+    assert!(log.contains("was deleted while pgw serve ran"), "{log}");
+    assert!(log.contains("hold the whole store again"), "{log}");
+    kill_9(g);
+    let g = Pgw::start(&[&arg, interval]);
+    assert_eq!(g.jobs(), ["a", "b", "c"]);
+
+    // The whole directory, lock file included.
+    fs::remove_dir_all(&store_dir).unwrap();
+    push_ok(&g, "PUT", "/metrics/job/d", "x 4\n");
+    wait_rewritten(&g, &file);
+    // The lock was taken again, on the new lock file.
+    let second = refused_start(&[&arg]);
+    assert!(
+        second.contains("is in use by another pgw serve"),
+        "{second}"
+    );
+    push_ok(&g, "DELETE", "/metrics/job/a", "");
+    kill_9(g);
+    let g = Pgw::start(&[&arg, interval]);
+    assert_eq!(g.jobs(), ["b", "c", "d"]);
+    assert_eq!(values(&g, "x")["d"], 4.0);
 }
 
 #[test]

@@ -24,6 +24,11 @@
 //! snapshot and deletes the segments before the new one: every record in
 //! them is in the snapshot. Records of the new segment that the snapshot
 //! already includes are skipped on replay by their sequence number.
+//!
+//! Files deleted while the server runs are found (after every batch and
+//! once a second, [`presence`]): changes from then on are acknowledged only
+//! once a compaction has rewritten the snapshot and a new segment from
+//! memory, so no acknowledged change depends on a file that is gone.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Seek as _, SeekFrom, Write as _};
@@ -37,7 +42,7 @@ use anyhow::Context as _;
 use parking_lot::Mutex;
 use tokio::sync::watch;
 
-use crate::server::persist::record;
+use crate::server::persist::{presence, record};
 use crate::server::store::{self, Change, ChangeLog, Refused, Store, Synced};
 
 /// The log is compacted once it is larger than this and than twice the
@@ -260,6 +265,8 @@ enum Msg {
         number: u64,
         done: Option<Sender<anyhow::Result<Option<Segment>>>>,
     },
+    /// The files are whole again: tell the waiters held meanwhile.
+    Wake,
 }
 
 /// The room the log has, reserved record by record under one short lock,
@@ -289,13 +296,23 @@ struct Space {
     /// Set once a write or sync of reserved room failed: the log stops for
     /// good (a failed fsync cannot be retried safely).
     broken: Option<Arc<str>>,
+    /// Why the files no longer hold everything acknowledged (one was
+    /// deleted), until a compaction has written them again.
+    lost: Option<Arc<str>>,
+    /// How many times files were found missing: a compaction clears `lost`
+    /// only when none went missing while it ran.
+    losses: u64,
+    /// The last change written while `lost`: its waiters are told once the
+    /// files are whole again.
+    held: Option<u64>,
 }
 
 /// What the writer thread, compaction and the shutdown share.
 struct Shared {
     files: Files,
-    /// Held, never read: dropping it would release the lock.
-    _lock: File,
+    /// Held, never read: dropping it would release the lock. Replaced when
+    /// the lock file was deleted.
+    lock: Mutex<File>,
     interval: Duration,
     tx: Sender<Msg>,
     segment: Mutex<Option<Segment>>,
@@ -525,7 +542,7 @@ impl Journal {
         let (tx, rx) = mpsc::channel();
         let shared = Arc::new(Shared {
             files,
-            _lock: start.lock,
+            lock: Mutex::new(start.lock),
             interval,
             tx,
             segment: Mutex::new(None),
@@ -539,6 +556,9 @@ impl Journal {
                 spare_error: None,
                 refusing: None,
                 broken: None,
+                lost: None,
+                losses: 0,
+                held: None,
             }),
             making: Mutex::new(()),
             older: Mutex::new(start.segments),
@@ -639,7 +659,11 @@ impl Journal {
     /// `/-/ready`, the status and `pgw_persistence_healthy`.
     pub(crate) fn unhealthy(&self) -> Option<Arc<str>> {
         let space = self.shared.space.lock();
-        space.broken.clone().or_else(|| space.refusing.clone())
+        space
+            .broken
+            .clone()
+            .or_else(|| space.lost.clone())
+            .or_else(|| space.refusing.clone())
     }
 
     /// How the files stand, for the status view.
@@ -738,6 +762,7 @@ fn write_loop(shared: &Shared, rx: &Receiver<Msg>, synced: &watch::Sender<Synced
                                 let _ = done.send(rolled);
                             }
                         }
+                        Msg::Wake => {}
                     }
                 }
                 write_batch(shared, &buf, last, synced);
@@ -745,9 +770,75 @@ fn write_loop(shared: &Shared, rx: &Receiver<Msg>, synced: &watch::Sender<Synced
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return,
         }
-        if shared.space.lock().broken.is_none() && compaction_due(shared) {
+        if shared.space.lock().broken.is_some() {
+            continue;
+        }
+        check_presence(shared);
+        release_held(shared, synced);
+        if compaction_due(shared) {
             start_compaction(shared);
         }
+    }
+}
+
+/// Looks for the files that hold what was acknowledged: the snapshot once
+/// there is one, the segments it does not include, the current segment.
+fn check_presence(shared: &Shared) {
+    if shared.space.lock().lost.is_some() {
+        return;
+    }
+    let files = &shared.files;
+    let why = shared
+        .segment
+        .lock()
+        .as_ref()
+        .and_then(|s| presence::gone(&s.file, &s.path))
+        .or_else(|| {
+            let snapshot = shared.snapshot_bytes.load(Ordering::Relaxed) > 0;
+            snapshot
+                .then(|| presence::missing(&files.snapshot))
+                .flatten()
+        })
+        .or_else(|| {
+            shared
+                .older
+                .lock()
+                .iter()
+                .find_map(|p| presence::missing(p))
+        });
+    if let Some(why) = why {
+        lose(shared, why);
+    }
+}
+
+/// A file that holds acknowledged changes is gone: from now on changes
+/// are acknowledged only once a compaction has written the files again.
+fn lose(shared: &Shared, why: String) {
+    let mut space = shared.space.lock();
+    space.losses += 1;
+    if space.lost.is_none() {
+        crate::error!(
+            "a persistence file was deleted while pgw serve ran; the snapshot and log are \
+             written again from memory, and pushes are answered once that is done",
+            err = why
+        );
+        space.lost = Some(format!("{why}; the files are being written again from memory").into());
+    }
+    drop(space);
+    start_compaction(shared);
+}
+
+/// Tells the waiters held while files were missing, once they are whole.
+fn release_held(shared: &Shared, synced: &watch::Sender<Synced>) {
+    let held = {
+        let mut space = shared.space.lock();
+        if space.lost.is_some() {
+            return;
+        }
+        space.held.take()
+    };
+    if let Some(seq) = held {
+        synced.send_modify(|s| s.seq = s.seq.max(seq));
     }
 }
 
@@ -763,15 +854,26 @@ fn write_batch(shared: &Shared, buf: &[u8], last: Option<u64>, synced: &watch::S
     let written = match shared.segment.lock().as_mut() {
         Some(segment) => segment
             .append(buf)
+            .map(|()| presence::gone(&segment.file, &segment.path))
             .with_context(|| format!("cannot write the log {}", segment.path.display())),
         None => Err(anyhow::anyhow!("no log segment is open")),
     };
     match written {
-        Ok(()) => {
+        Ok(gone) => {
             shared
                 .log_bytes
                 .fetch_add(buf.len() as u64, Ordering::Relaxed);
-            synced.send_modify(|s| s.seq = last);
+            if let Some(why) = gone {
+                lose(shared, why);
+            }
+            let mut space = shared.space.lock();
+            if space.lost.is_some() {
+                space.held = Some(last);
+            } else {
+                let held = space.held.take().unwrap_or(0);
+                drop(space);
+                synced.send_modify(|s| s.seq = last.max(held));
+            }
         }
         Err(e) => broken(shared, synced, &e),
     }
@@ -877,7 +979,11 @@ fn make_spare(shared: &Shared, at_least: u64) -> anyhow::Result<()> {
         // usual size again, for the records that fit one.
         let wanted = std::mem::take(&mut space.wanted).max(at_least);
         match &space.ready {
-            Some((_, room)) if *room >= wanted => return Ok(()),
+            Some((file, room))
+                if *room >= wanted && presence::gone(file, &shared.files.spare()).is_none() =>
+            {
+                return Ok(())
+            }
             // Too small for the record that asked: made again, larger.
             Some(_) => space.ready = None,
             None => {}
@@ -975,6 +1081,9 @@ fn free_bytes(_dir: &Path) -> Option<Result<u64, ()>> {
 }
 
 fn compaction_due(shared: &Shared) -> bool {
+    if shared.space.lock().lost.is_some() {
+        return !shared.compacting.load(Ordering::SeqCst);
+    }
     if shared
         .compaction_put_off
         .lock()
@@ -1016,6 +1125,13 @@ fn compact(shared: &Shared, store: &Store) -> anyhow::Result<()> {
 const COMPACTION_PUT_OFF: Duration = Duration::from_secs(30);
 
 fn compact_now(shared: &Shared, store: &Store) -> anyhow::Result<()> {
+    let losses = {
+        let space = shared.space.lock();
+        space.lost.is_some().then_some(space.losses)
+    };
+    if losses.is_some() {
+        restore_dir(shared)?;
+    }
     // Changes from here on go to a new segment, which the snapshot does not
     // replace; everything in the older ones is in the cut taken after.
     let (covered, old) = {
@@ -1077,13 +1193,37 @@ fn compact_now(shared: &Shared, store: &Store) -> anyhow::Result<()> {
         return result;
     }
     for path in &covered {
-        if let Err(e) = fs::remove_file(path) {
-            crate::warn!(
+        match fs::remove_file(path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => crate::warn!(
                 "cannot delete a compacted log segment",
                 file = path.display(),
                 err = e
+            ),
+            _ => {}
+        }
+    }
+    if let Some(losses) = losses {
+        let mut space = shared.space.lock();
+        if space.losses == losses {
+            space.lost = None;
+            let _ = shared.tx.send(Msg::Wake);
+            crate::info!(
+                "the persistence files hold the whole store again",
+                file = shared.files.snapshot.display()
             );
         }
+    }
+    Ok(())
+}
+
+/// Before files deleted while the server ran are written again: their
+/// directory and the lock file, if those went too.
+fn restore_dir(shared: &Shared) -> anyhow::Result<()> {
+    let dir = shared.files.dir();
+    fs::create_dir_all(dir).with_context(|| format!("cannot make {}", dir.display()))?;
+    if presence::missing(&shared.files.lock_path()).is_some() {
+        let mut lock = shared.lock.lock();
+        *lock = shared.files.lock()?;
     }
     Ok(())
 }

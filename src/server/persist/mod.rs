@@ -18,7 +18,7 @@
 //! that hold nothing (a creation cut short by a crash or a full disk) and
 //! the spare segment are removed at start-up: no record was ever in them.
 
-use std::fs;
+use std::fs::{self, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -30,6 +30,7 @@ use crate::server::store::Store;
 pub mod gob;
 pub(crate) mod journal;
 pub mod official;
+mod presence;
 pub mod record;
 
 use crate::server::store::ChangeLog as _;
@@ -75,6 +76,9 @@ pub(crate) struct Loaded {
     /// Segment files that hold nothing, to remove at start-up, and whether
     /// each is a well-formed empty segment (as a clean stop leaves one).
     empty: Vec<(PathBuf, bool)>,
+    /// Segments a crash left with the zeros reserved ahead of their records,
+    /// and where their records end.
+    zero_tails: Vec<(PathBuf, u64)>,
     /// The snapshot is the official Pushgateway's file.
     official: bool,
     last_seq: u64,
@@ -164,6 +168,7 @@ pub(crate) fn open(
         );
     }
     remove_empty(&loaded.empty);
+    cut_zero_tails(&loaded.zero_tails);
     let r = &loaded.restored;
     if loaded.last_seq > 0 || r.groups > 0 {
         crate::info!(
@@ -371,6 +376,32 @@ fn remove_empty(empty: &[(PathBuf, bool)]) {
     }
 }
 
+/// Gives back the room that segments left by a crash hold in zeros after
+/// their records (up to a segment's worth each): on a disk that filled up,
+/// that room is what the next segment needs. The zeros are no records, and
+/// a reader stops at them anyway, so a cut that fails (a read-only disk)
+/// changes nothing.
+fn cut_zero_tails(tails: &[(PathBuf, u64)]) {
+    for (path, end) in tails {
+        let cut = OpenOptions::new()
+            .write(true)
+            .open(path)
+            .and_then(|f| f.set_len(*end).and_then(|()| f.sync_all()));
+        match cut {
+            Ok(()) => crate::debug!(
+                "cut the zeros a crash left after the records of a log segment",
+                file = path.display(),
+                bytes = end
+            ),
+            Err(e) => crate::debug!(
+                "cannot cut the zeros after the records of a log segment",
+                file = path.display(),
+                err = e
+            ),
+        }
+    }
+}
+
 /// One line of the recovery report: what the damaged files held that the
 /// kept records do not.
 fn describe_lost(problems: &[Problem]) -> String {
@@ -461,6 +492,9 @@ pub(crate) fn load(files: &Files, store: &Store) -> anyhow::Result<Loaded> {
             Ok(scan) => {
                 // The zeros a crash left after the records are no log.
                 loaded.log_bytes += scan.end as u64;
+                if scan.damage.is_empty() && scan.end < bytes.len() {
+                    loaded.zero_tails.push((path.clone(), scan.end as u64));
+                }
                 scan
             }
             Err(why) => {
