@@ -608,7 +608,7 @@ fn is_native(h: &pb::Histogram) -> bool {
 /// copy them as they are, and families of one name from several groups join
 /// by concatenation.
 pub(crate) fn encode_series(out: &mut Vec<u8>, kind: MetricType, metric: &Metric<'_>) {
-    prost::encoding::message::encode(4, &metric_to_pb(kind, metric), out);
+    series::encode(out, kind, metric);
 }
 
 /// The series that [`encode_series`] wrote for a family of `kind`, read
@@ -759,6 +759,7 @@ fn split_count(count: f64) -> (Option<u64>, Option<f64>) {
     }
 }
 
+mod series;
 #[cfg(test)]
 mod tests;
 

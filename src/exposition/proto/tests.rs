@@ -493,3 +493,50 @@ fn series_encoded_one_by_one_make_the_whole_family() {
     let whole = family_to_pb(family).encode_to_vec();
     assert!(whole.ends_with(&series), "series are the message's tail");
 }
+
+use proptest::strategy::Strategy as _;
+
+proptest::proptest! {
+    /// The store's own encoder writes what prost writes for the same series.
+    #[test]
+    fn series_bytes_are_prosts(
+        labels in proptest::collection::vec(("[a-z]{1,8}", "\\PC{0,12}"), 0..5),
+        kind in 0usize..6,
+        count in proptest::prop_oneof![0.0..1e6f64, (0u64..1 << 40).prop_map(|c| c as f64)],
+        values in proptest::collection::vec((proptest::num::f64::ANY, 0u64..1 << 20), 0..6),
+        timestamp in proptest::option::of(proptest::num::i64::ANY),
+    ) {
+        let kinds = [
+            MetricType::Counter,
+            MetricType::Gauge,
+            MetricType::Untyped,
+            MetricType::Summary,
+            MetricType::Histogram,
+            MetricType::GaugeHistogram,
+        ];
+        let kind = kinds[kind];
+        let value = match kind {
+            MetricType::Summary => Value::Summary {
+                sample_count: count.floor(),
+                sample_sum: count / 3.0,
+                quantiles: values.iter().map(|&(q, v)| (q, v as f64)).collect(),
+            },
+            MetricType::Histogram | MetricType::GaugeHistogram => Value::Histogram {
+                sample_count: count,
+                sample_sum: -count,
+                buckets: values.iter().map(|&(le, c)| (le, c as f64 + 0.5 * (c % 2) as f64)).collect(),
+            },
+            _ => Value::Single(values.first().map_or(count, |v| v.0)),
+        };
+        let metric = Metric {
+            labels: labels.iter().map(|(n, v)| Label::new(n.as_str(), v.as_str())).collect(),
+            value,
+            timestamp_ms: timestamp,
+        };
+        let mut ours = Vec::new();
+        encode_series(&mut ours, kind, &metric);
+        let mut prosts = Vec::new();
+        prost::encoding::message::encode(4, &metric_to_pb(kind, &metric), &mut prosts);
+        proptest::prop_assert_eq!(ours, prosts);
+    }
+}
