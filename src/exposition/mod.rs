@@ -14,8 +14,10 @@ use std::fmt;
 
 pub(crate) mod compression;
 pub(crate) mod names;
+pub(crate) mod negotiate;
 pub(crate) mod openmetrics;
 pub mod proto;
+pub(crate) mod prototext;
 pub mod render;
 pub mod text;
 pub mod validate;
