@@ -781,3 +781,41 @@ fn head_answers_with_the_negotiated_content_type_and_no_body() {
     assert!(r.body.is_empty());
     assert_eq!(r.header("content-type"), Some(want));
 }
+
+#[test]
+fn a_family_pushed_without_series_is_left_out_of_scrapes_as_upstream_does() {
+    let servers = both(&[]);
+    for (who, _, url) in &servers {
+        push_proto(
+            url,
+            "/metrics/job/j",
+            &[
+                family("nothing_yet", "Not yet.", COUNTER, vec![]),
+                family("something", "", GAUGE, vec![gauge(vec![], 1.0)]),
+            ],
+        );
+        for (_, accept, _) in PROMETHEUS_ACCEPTS {
+            let r = scrape(url, accept);
+            let names: Vec<String> = if r.header("content-type").unwrap().starts_with(TEXT) {
+                r.text()
+                    .lines()
+                    .filter_map(|l| l.strip_prefix("# TYPE "))
+                    .map(|l| l.split(' ').next().unwrap().to_string())
+                    .collect()
+            } else {
+                decode(&r.body)
+                    .into_iter()
+                    .map(|f| f.name.unwrap_or_default())
+                    .collect()
+            };
+            assert!(
+                names.iter().any(|n| n == "something"),
+                "{who} {accept}: {names:?}"
+            );
+            assert!(
+                !names.iter().any(|n| n == "nothing_yet"),
+                "{who} {accept}: {names:?}"
+            );
+        }
+    }
+}
