@@ -51,6 +51,16 @@ fn store(c: &mut Criterion) {
             black_box(out.len())
         })
     });
+    let mut out = Vec::new();
+    store.write_protobuf(&mut out, &[]);
+    g.throughput(Throughput::Bytes(out.len() as u64));
+    g.bench_function("protobuf scrape 200 node_exporter groups", |b| {
+        b.iter(|| {
+            let mut out = Vec::with_capacity(16 << 20);
+            store.write_protobuf(&mut out, &[]);
+            black_box(out.len())
+        })
+    });
     g.finish();
 }
 

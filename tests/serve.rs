@@ -696,7 +696,7 @@ fn scrape_output_is_sorted_with_one_header_per_family_and_go_floats() {
     assert_eq!(r.status, 200);
     assert_eq!(
         r.header("content-type"),
-        Some("text/plain; version=0.0.4; charset=utf-8")
+        Some("text/plain; version=0.0.4; charset=utf-8; escaping=underscores")
     );
     let body = r.text();
     // Family order: by name, each family's lines contiguous, one HELP and

@@ -3,8 +3,9 @@
 //! protobuf decoder and encoder (`proto`), the renderer that writes the text
 //! format the way the Go client library does (`render`), the checks a push must
 //! pass (`validate`), the decompression of bodies by their Content-Encoding
-//! (`compression`) and the conversion of OpenMetrics text into the text format
-//! (`openmetrics`, for the relay's exporters).
+//! (`compression`), the conversion of OpenMetrics text into the text format
+//! (`openmetrics`, for the relay's exporters), the scrape's content
+//! negotiation (`negotiate`) and the protobuf text format (`prototext`).
 //!
 //! The model borrows from the request body wherever it can (`Cow<'a, str>`), so
 //! a push is parsed, checked and rendered without copying its names and values.
@@ -14,8 +15,10 @@ use std::fmt;
 
 pub(crate) mod compression;
 pub(crate) mod names;
+pub(crate) mod negotiate;
 pub(crate) mod openmetrics;
 pub mod proto;
+pub(crate) mod prototext;
 pub mod render;
 pub mod text;
 pub mod validate;

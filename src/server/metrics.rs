@@ -9,6 +9,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
 
+use crate::exposition::proto::encode_series;
 use crate::exposition::render::write_series;
 use crate::exposition::{Label, Metric, MetricType, Value};
 use crate::server::limits::Limit;
@@ -398,7 +399,7 @@ fn family(
     kind: MetricType,
     series: Vec<(Vec<(&'static str, String)>, Value)>,
 ) -> OwnFamily {
-    let mut text = Vec::new();
+    let (mut text, mut proto) = (Vec::new(), Vec::new());
     for (labels, value) in series {
         let metric = Metric {
             labels: labels.into_iter().map(|(n, v)| Label::new(n, v)).collect(),
@@ -406,12 +407,14 @@ fn family(
             timestamp_ms: None,
         };
         write_series(&mut text, name, kind, &metric);
+        encode_series(&mut proto, kind, &metric);
     }
     OwnFamily {
         name,
         help,
         kind,
         text,
+        proto,
     }
 }
 

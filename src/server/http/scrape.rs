@@ -1,5 +1,5 @@
-//! Scrapes: `GET /metrics` writes the whole store into a pooled buffer and
-//! sends it (gzipped if asked). A scrape of a large store writes several
+//! Scrapes: `GET /metrics` negotiates the format, writes the whole store
+//! into a pooled buffer and sends it (gzipped if asked). A scrape of a large store writes several
 //! megabytes; allocating that afresh each time costs page faults on every
 //! scrape (the allocator hands large blocks back to the kernel), so the
 //! buffer goes back to a small pool once the response body has been sent.
@@ -12,27 +12,37 @@ use hyper::body::Bytes;
 use hyper::header::{self, HeaderMap, HeaderValue};
 use parking_lot::Mutex;
 
+use prost::encoding::decode_varint;
+use prost::Message as _;
+
+use crate::exposition::negotiate::{negotiate, negotiate_encoding, Encoding, Format, Negotiated};
+use crate::exposition::proto::pb;
+use crate::exposition::prototext;
 use crate::server::http::{Body, Response};
+use crate::server::store::OwnFamily;
 use crate::server::State;
 
-/// `GET /metrics`: the whole store and the server's own metrics, gzipped
-/// when the scraper accepts it.
+/// `GET /metrics`: the whole store and the server's own metrics, in the
+/// format the scraper's `Accept` header chooses (text 0.0.4 or protobuf, as
+/// the official server negotiates) and gzipped when its `Accept-Encoding`
+/// prefers that.
 pub(super) fn scrape(state: &State, headers: &HeaderMap) -> Response {
+    // Go's `Header.Get`: only the first Accept header counts.
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let negotiated = negotiate(accept);
+    let encoding = negotiate_encoding(
+        headers
+            .get_all(header::ACCEPT_ENCODING)
+            .iter()
+            .filter_map(|v| v.to_str().ok()),
+    );
     let healthy = state.journal.as_ref().map(|j| j.unhealthy().is_none());
     let own = state
         .metrics
         .render(state.store.stats(), healthy, state.inflight.used());
     let mut body = state.scrape_buffers.take();
-    state.store.write_exposition(&mut body, &own);
-    let gzip = headers
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| {
-            v.split(',')
-                .any(|e| e.trim().split(';').next() == Some("gzip"))
-        });
-    let mut response = if gzip {
+    write_body(state, negotiated, &own, &mut body);
+    let mut response = if encoding == Encoding::Gzip {
         // The fastest level: a scrape of a large store must stay cheap, and
         // exposition text compresses well even so.
         let mut enc = GzEncoder::new(
@@ -53,11 +63,43 @@ pub(super) fn scrape(state: &State, headers: &HeaderMap) -> Response {
     } else {
         Response::new(state.scrape_buffers.body(body))
     };
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-    );
+    // No `Vary: Accept`, as upstream sends none.
+    let content_type = HeaderValue::try_from(negotiated.content_type())
+        .expect("the Content-Types negotiated are ASCII");
     response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, content_type);
+    response
+}
+
+/// Writes the scrape in the negotiated format. This is where the negotiated
+/// name escaping belongs: every name the store holds is legacy-valid, which
+/// every scheme leaves as it is, so it changes nothing yet.
+fn write_body(state: &State, negotiated: Negotiated, own: &[OwnFamily], out: &mut Vec<u8>) {
+    match negotiated.format {
+        Format::Text => state.store.write_exposition(out, own),
+        Format::ProtoDelimited => state.store.write_protobuf(out, own),
+        // Rare (nothing in Prometheus asks for them): the delimited scrape
+        // read back into messages and printed.
+        Format::ProtoText | Format::ProtoCompact => {
+            let mut delimited = state.scrape_buffers.take();
+            state.store.write_protobuf(&mut delimited, own);
+            let compact = negotiated.format == Format::ProtoCompact;
+            let mut rest = &delimited[..];
+            while !rest.is_empty() {
+                // The store wrote these messages, so they always decode.
+                let Ok(len) = decode_varint(&mut rest) else {
+                    break;
+                };
+                let (message, after) = rest.split_at((len as usize).min(rest.len()));
+                rest = after;
+                if let Ok(family) = pb::MetricFamily::decode(message) {
+                    prototext::write_family(out, &family, compact);
+                }
+            }
+            state.scrape_buffers.give_back(delimited);
+        }
+    }
 }
 
 /// Buffers kept for reuse: one per scrape that runs at the same time, and

@@ -43,6 +43,9 @@ pub(super) struct FamilyIndex {
     /// The length of every group's text: a scrape sizes its buffer from
     /// these, instead of visiting every family twice.
     pub(super) text_bytes: usize,
+    /// The length of every group's protobuf series: a protobuf scrape
+    /// writes the merged message's length before its bytes.
+    pub(super) proto_bytes: usize,
 }
 
 impl Store {
@@ -150,12 +153,15 @@ pub(super) fn index_insert(
             kind: family.kind,
             groups: BTreeMap::new(),
             text_bytes: 0,
+            proto_bytes: 0,
         }
     });
     entry.kind = family.kind;
     entry.text_bytes += family.text.len();
+    entry.proto_bytes += family.proto.len();
     if let Some(old) = entry.groups.insert(canonical.clone(), family.clone()) {
         entry.text_bytes -= old.text.len();
+        entry.proto_bytes -= old.proto.len();
     }
 }
 
@@ -170,6 +176,7 @@ pub(super) fn index_remove(
     if let Some(entry) = index.get_mut(name) {
         if let Some(old) = entry.groups.remove(canonical) {
             entry.text_bytes -= old.text.len();
+            entry.proto_bytes -= old.proto.len();
         }
         if entry.groups.is_empty() {
             index.remove(name);

@@ -1,14 +1,18 @@
 //! Writing scrapes: the whole store merged with the server's own families,
-//! one HELP and TYPE per family name, by concatenating the text each family
-//! was rendered to when it was pushed; and one group's exposition for the
-//! web page.
+//! one HELP and TYPE per family name, by concatenating the text (or the
+//! protobuf) each family was rendered to when it was pushed; and one group's
+//! exposition for the web page.
 
 use std::sync::Arc;
 
+use prost::encoding::{encode_varint, encoded_len_varint};
+
+use crate::exposition::proto::kind_to_pb;
 use crate::exposition::render::write_header;
 use crate::exposition::MetricType;
 use crate::grouping::GroupingKey;
-use crate::server::store::{Store, StoredFamily};
+use crate::server::store::index::FamilyIndex;
+use crate::server::store::{Inner, Store, StoredFamily};
 
 /// A family of the server's own metrics, rendered, merged into scrapes.
 #[derive(Debug, Clone)]
@@ -17,6 +21,8 @@ pub struct OwnFamily {
     pub(crate) help: &'static str,
     pub(crate) kind: MetricType,
     pub(crate) text: Vec<u8>,
+    /// The same series as protobuf, framed as `StoredFamily::proto` is.
+    pub(crate) proto: Vec<u8>,
 }
 
 impl Store {
@@ -51,32 +57,121 @@ impl Store {
         let series_bytes: usize = inner.families.values().map(|i| i.text_bytes).sum();
         let own_bytes: usize = own.iter().map(|o| o.text.len() + 256).sum();
         out.reserve(series_bytes + own_bytes + inner.names.len() * 256);
-        let mut own = own.iter().peekable();
-        for name in &inner.names {
-            let index = &inner.families[name];
-            while let Some(o) = own.next_if(|o| o.name < name.as_ref()) {
-                write_header(out, o.name, Some(o.help), o.kind);
+        merged_families(&inner, own, |m| {
+            let series = m.own.map_or(0, |o| o.text.len()) + m.index.map_or(0, |i| i.text_bytes);
+            if series == 0 {
+                return;
+            }
+            write_header(out, m.name, m.help, m.kind);
+            if let Some(o) = m.own {
                 out.extend_from_slice(&o.text);
             }
-            let mine = own.next_if(|o| o.name == name.as_ref());
-            // HELP is taken from the server's own family if there is one (as
-            // upstream), else from the first group in key order that has one,
-            // so that the choice does not change from scrape to scrape.
-            let help = match &mine {
-                Some(o) => Some(o.help),
-                None => index.groups.values().find_map(|f| f.help.as_deref()),
-            };
-            write_header(out, name, help, index.kind);
-            if let Some(o) = mine {
-                out.extend_from_slice(&o.text);
-            }
-            for family in index.groups.values() {
+            for family in m.index.into_iter().flat_map(|i| i.groups.values()) {
                 out.extend_from_slice(&family.text);
             }
-        }
-        for o in own {
-            write_header(out, o.name, Some(o.help), o.kind);
-            out.extend_from_slice(&o.text);
-        }
+        });
     }
+
+    /// Writes the same families as [`Store::write_exposition`], in the same
+    /// order and with the same HELP, as a stream of varint-length-delimited
+    /// `MetricFamily` messages: each family's header fields, then the
+    /// protobuf series every group keeps, copied as they are.
+    pub fn write_protobuf(&self, out: &mut Vec<u8>, own: &[OwnFamily]) {
+        let inner = self.inner.read();
+        let series_bytes: usize = inner.families.values().map(|i| i.proto_bytes).sum();
+        let own_bytes: usize = own.iter().map(|o| o.proto.len() + 256).sum();
+        out.reserve(series_bytes + own_bytes + inner.names.len() * 256);
+        merged_families(&inner, own, |m| {
+            let own_series = m.own.map_or(&[][..], |o| &o.proto[..]);
+            let series = own_series.len() + m.index.map_or(0, |i| i.proto_bytes);
+            if series == 0 {
+                return;
+            }
+            let header = proto_header_len(m.name, m.help);
+            encode_varint((header + series) as u64, out);
+            write_proto_header(out, m.name, m.help, m.kind);
+            out.extend_from_slice(own_series);
+            for family in m.index.into_iter().flat_map(|i| i.groups.values()) {
+                out.extend_from_slice(&family.proto);
+            }
+        });
+    }
+}
+
+/// One family name of a scrape: the server's own family of that name and
+/// every group's, with the HELP and type the scrape writes.
+struct Merged<'a> {
+    name: &'a str,
+    help: Option<&'a str>,
+    kind: MetricType,
+    own: Option<&'a OwnFamily>,
+    index: Option<&'a FamilyIndex>,
+}
+
+/// Calls `f` for every family name of the store and of `own` (sorted by
+/// name), in name order: the one walk both scrape formats take, so that they
+/// agree on order and HELP. Families without series are passed too; the
+/// writers drop them, as upstream's gatherer does.
+fn merged_families(inner: &Inner, own: &[OwnFamily], mut f: impl FnMut(Merged<'_>)) {
+    let mut own = own.iter().peekable();
+    let alone = |o: &'_ OwnFamily| Merged {
+        name: o.name,
+        help: Some(o.help),
+        kind: o.kind,
+        own: None,
+        index: None,
+    };
+    for name in &inner.names {
+        let index = &inner.families[name];
+        while let Some(o) = own.next_if(|o| o.name < name.as_ref()) {
+            f(Merged {
+                own: Some(o),
+                ..alone(o)
+            });
+        }
+        let mine = own.next_if(|o| o.name == name.as_ref());
+        // HELP is taken from the server's own family if there is one (as
+        // upstream), else from the first group in key order that has one,
+        // so that the choice does not change from scrape to scrape.
+        let help = match &mine {
+            Some(o) => Some(o.help),
+            None => index.groups.values().find_map(|f| f.help.as_deref()),
+        };
+        f(Merged {
+            name,
+            help,
+            kind: index.kind,
+            own: mine,
+            index: Some(index),
+        });
+    }
+    for o in own {
+        f(Merged {
+            own: Some(o),
+            ..alone(o)
+        });
+    }
+}
+
+/// The length of a `MetricFamily`'s name, help and type fields.
+fn proto_header_len(name: &str, help: Option<&str>) -> usize {
+    let string = |s: &str| 1 + encoded_len_varint(s.len() as u64) + s.len();
+    // The type is an enum below 128: one tag byte and one value byte.
+    string(name) + help.filter(|h| !h.is_empty()).map_or(0, string) + 2
+}
+
+/// Writes a `MetricFamily`'s name (field 1), help (field 2, left out when
+/// there is none, as upstream leaves it unset) and type (field 3).
+fn write_proto_header(out: &mut Vec<u8>, name: &str, help: Option<&str>, kind: MetricType) {
+    let mut string = |tag: u8, s: &str| {
+        out.push(tag);
+        encode_varint(s.len() as u64, out);
+        out.extend_from_slice(s.as_bytes());
+    };
+    string(0x0A, name);
+    if let Some(help) = help.filter(|h| !h.is_empty()) {
+        string(0x12, help);
+    }
+    out.push(0x18);
+    out.push(kind_to_pb(kind) as u8);
 }

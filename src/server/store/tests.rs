@@ -2,7 +2,7 @@
 //! driven through the store's own methods.
 
 use super::*;
-use crate::exposition::text;
+use crate::exposition::{text, Family};
 use crate::server::metrics::OWN_TYPES;
 use std::time::UNIX_EPOCH;
 
@@ -456,6 +456,8 @@ fn assert_text_bytes_agree(store: &Store, after: &str) {
     for (name, index) in &inner.families {
         let sum: usize = index.groups.values().map(|f| f.text.len()).sum();
         assert_eq!(index.text_bytes, sum, "{name} after {after}");
+        let sum: usize = index.groups.values().map(|f| f.proto.len()).sum();
+        assert_eq!(index.proto_bytes, sum, "{name} protobuf after {after}");
     }
 }
 
@@ -618,6 +620,7 @@ fn own_families_merge_in_order() {
         help: "Number of groups in the store.",
         kind: MetricType::Gauge,
         text: b"pgw_groups 1\n".to_vec(),
+        proto: Vec::new(),
     }];
     let mut out = Vec::new();
     store.write_exposition(&mut out, &own);
@@ -745,4 +748,80 @@ fn a_family_persisted_without_protobuf_gets_it_from_its_text() {
         assert_eq!(old.proto, f.proto, "family {}", f.name);
         assert_eq!(old.decode().metrics, f.decode().metrics);
     }
+}
+
+/// The protobuf scrape read back and written as text is the text scrape:
+/// the same families in the same order, one HELP each, the same series.
+fn protobuf_as_text(store: &Store, own: &[OwnFamily]) -> String {
+    let mut out = Vec::new();
+    store.write_protobuf(&mut out, own);
+    let families = crate::exposition::proto::decode_delimited(&out).expect("the scrape decodes");
+    let mut text = Vec::new();
+    for family in &families {
+        crate::exposition::render::write_family(&mut text, family);
+    }
+    String::from_utf8(text).unwrap()
+}
+
+#[test]
+fn the_protobuf_scrape_holds_what_the_text_scrape_holds() {
+    let store = Store::new(OWN_TYPES);
+    let body_a = "# HELP rpc_seconds RPC latency.\n# TYPE rpc_seconds histogram\n\
+        rpc_seconds_bucket{le=\"0.5\"} 1\nrpc_seconds_bucket{le=\"+Inf\"} 3\n\
+        rpc_seconds_sum 2.5\nrpc_seconds_count 3\n\
+        # TYPE q summary\nq{quantile=\"0.5\"} 1.5\nq_sum 7\nq_count 2\n\
+        # HELP jobs_total Jobs.\n# TYPE jobs_total counter\njobs_total 3\n\
+        # TYPE pgw_groups gauge\npgw_groups 4\nmid 1e+06\n";
+    let body_b = "# HELP jobs_total Other help.\n# TYPE jobs_total counter\n\
+        jobs_total{x=\"y\"} 5\n# TYPE temp gauge\ntemp -0.5\n";
+    push(&store, &key(&[("job", "a")]), body_a, Mode::Replace).unwrap();
+    push(&store, &key(&[("job", "b")]), body_b, Mode::Replace).unwrap();
+    let metrics = crate::server::metrics::OwnMetrics::new(SystemTime::now());
+    let own = metrics.render(store.stats(), Some(true), 0);
+    let mut text = Vec::new();
+    store.write_exposition(&mut text, &own);
+    let text = String::from_utf8(text).unwrap();
+    assert_eq!(protobuf_as_text(&store, &own), text);
+    // The merge and the HELP choice are there to be compared.
+    assert!(text.contains("# HELP jobs_total Jobs.\n"), "{text}");
+    assert!(
+        text.contains("pgw_groups 2\npgw_groups{instance=\"\",job=\"a\"} 4\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("push_time_seconds{instance=\"\",job=\"b\"}"),
+        "{text}"
+    );
+}
+
+#[test]
+fn families_without_series_are_left_out_of_both_scrapes() {
+    let store = Store::new(OWN_TYPES);
+    let k = key(&[("job", "a")]);
+    let families = vec![
+        Family::new("empty".to_string(), MetricType::Counter),
+        text::parse("x 1\n").unwrap().remove(0),
+    ];
+    store
+        .push(
+            prepare(k, families, SystemTime::now()).unwrap(),
+            Mode::Replace,
+            SystemTime::now(),
+        )
+        .unwrap();
+    // The store keeps it (the JSON API shows it, as upstream's does).
+    assert!(store.inner.read().families.contains_key("empty"));
+    let own = [OwnFamily {
+        name: "a_own",
+        help: "Nothing yet.",
+        kind: MetricType::Counter,
+        text: Vec::new(),
+        proto: Vec::new(),
+    }];
+    let mut out = Vec::new();
+    store.write_exposition(&mut out, &own);
+    let out = String::from_utf8(out).unwrap();
+    assert!(!out.contains("empty") && !out.contains("a_own"), "{out}");
+    assert!(out.contains("\nx{instance=\"\",job=\"a\"} 1\n"), "{out}");
+    assert_eq!(protobuf_as_text(&store, &own), out);
 }
