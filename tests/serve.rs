@@ -543,6 +543,7 @@ fn gauge(name: &'static str, v: f64) -> Family<'static> {
         labels: vec![Label::new("l", "v")],
         value: Value::Single(v),
         timestamp_ms: None,
+        extras: None,
     });
     f
 }
@@ -618,6 +619,7 @@ fn protobuf_push_bodies() {
         labels: vec![Label::new("code", "200"), Label::new("job", "ignored")],
         value: Value::Single(7.0),
         timestamp_ms: None,
+        extras: None,
     });
     let mut summary = Family::new("pb_latency_seconds", MetricType::Summary);
     summary.metrics.push(Metric {
@@ -628,6 +630,7 @@ fn protobuf_push_bodies() {
             quantiles: vec![(0.5, 0.2), (0.9, 0.7)],
         },
         timestamp_ms: None,
+        extras: None,
     });
     let mut histogram = Family::new("pb_size_bytes", MetricType::Histogram);
     histogram.metrics.push(Metric {
@@ -638,6 +641,7 @@ fn protobuf_push_bodies() {
             buckets: vec![(0.5, 1.0), (1.0, 3.0), (f64::INFINITY, 4.0)],
         },
         timestamp_ms: None,
+        extras: None,
     });
     let body = proto::encode_delimited(&[counter, summary, histogram]);
     let r = request(
