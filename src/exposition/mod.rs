@@ -3,8 +3,9 @@
 //! protobuf decoder and encoder (`proto`), the renderer that writes the text
 //! format the way the Go client library does (`render`), the checks a push must
 //! pass (`validate`), the decompression of bodies by their Content-Encoding
-//! (`compression`) and the conversion of OpenMetrics text into the text format
-//! (`openmetrics`, for the relay's exporters).
+//! (`compression`), the conversion of OpenMetrics text into the text format
+//! (`openmetrics`, for the relay's exporters) and the bucket bounds of native
+//! histograms (`native`).
 //!
 //! The model borrows from the request body wherever it can (`Cow<'a, str>`), so
 //! a push is parsed, checked and rendered without copying its names and values.
@@ -14,6 +15,7 @@ use std::fmt;
 
 pub(crate) mod compression;
 pub(crate) mod names;
+pub(crate) mod native;
 pub(crate) mod openmetrics;
 pub mod proto;
 pub mod render;
@@ -202,6 +204,11 @@ impl Native {
     pub(crate) fn is_float(&self) -> bool {
         self.sample_count_float.is_some_and(|c| c > 0.0)
             || self.zero_count_float.is_some_and(|c| c > 0.0)
+    }
+
+    /// Has buckets of its own: upstream's test for showing it as native.
+    pub(crate) fn has_spans(&self) -> bool {
+        !self.negative_spans.is_empty() || !self.positive_spans.is_empty()
     }
 
     pub(crate) fn schema(&self) -> i32 {
