@@ -15,7 +15,7 @@ use std::fmt;
 
 pub(crate) mod compression;
 pub(crate) mod names;
-pub(crate) mod native;
+pub mod native;
 pub(crate) mod openmetrics;
 pub mod proto;
 pub mod render;

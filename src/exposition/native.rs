@@ -49,7 +49,7 @@ pub(crate) fn buckets(n: &Native) -> Vec<Bucket> {
         out.push(Bucket {
             boundaries: Boundaries::RightOpen,
             lower: -bound(idx, schema),
-            upper: -bound(idx - 1, schema),
+            upper: -bound(idx.saturating_sub(1), schema),
             count,
         });
     }
@@ -75,7 +75,7 @@ pub(crate) fn buckets(n: &Native) -> Vec<Bucket> {
     ) {
         out.push(Bucket {
             boundaries: Boundaries::LeftOpen,
-            lower: bound(idx - 1, schema),
+            lower: bound(idx.saturating_sub(1), schema),
             upper: bound(idx, schema),
             count,
         });
@@ -115,8 +115,10 @@ fn side(spans: &[super::Span], deltas: &[i64], counts: &[f64], float: bool) -> V
     out
 }
 
-/// The upper bound of bucket `idx` of an exponential schema (-4..8).
+/// The upper bound of bucket `idx` of an exponential schema (-4..8; others,
+/// which the push checks refuse, are read as the nearest).
 pub(crate) fn bound(idx: i32, schema: i32) -> f64 {
+    let schema = schema.clamp(-4, 8);
     if schema < 0 {
         let exp = i64::from(idx) << -schema;
         if exp == 1024 {
@@ -126,7 +128,6 @@ pub(crate) fn bound(idx: i32, schema: i32) -> f64 {
         }
         return ldexp(1.0, exp);
     }
-    let schema = schema.min(8);
     let frac = fractions(schema)[(idx & ((1 << schema) - 1)) as usize];
     let exp = i64::from(idx >> schema) + 1;
     if frac == 0.5 && exp == 1025 {
@@ -319,7 +320,7 @@ pub(crate) fn format_count(count: f64, float: bool) -> String {
 
 /// One line in the form of Prometheus's `Histogram.String()`:
 /// `{count:4, sum:3.5, [-0.001,0.001]:1, (0.5,1]:2, (1,2]:1}`.
-pub(crate) fn describe(n: &Native, count: f64, sum: f64) -> String {
+pub fn describe(n: &Native, count: f64, sum: f64) -> String {
     let float = n.is_float();
     let mut out = format!(
         "{{count:{}, sum:{}",
@@ -469,6 +470,27 @@ mod tests {
             describe(&n, 2.5, 1.0),
             "{count:2.5, sum:1, [-0,0]:0.5, (0.25,0.5]:2}"
         );
+    }
+
+    #[test]
+    fn unchecked_input_is_walked_without_a_panic() {
+        for schema in [-53, -1000, 9, i32::MAX, i32::MIN] {
+            let n = Native {
+                schema: Some(schema),
+                negative_spans: vec![Span {
+                    offset: i32::MIN,
+                    length: 2,
+                }],
+                negative_deltas: vec![i64::MAX, i64::MAX],
+                positive_spans: vec![Span {
+                    offset: i32::MAX,
+                    length: 3,
+                }],
+                positive_deltas: vec![1, 1, 1],
+                ..Default::default()
+            };
+            assert_eq!(buckets(&n).len(), 5, "schema {schema}");
+        }
     }
 
     #[test]

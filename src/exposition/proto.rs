@@ -17,7 +17,7 @@ use super::{Exemplar, Extras, Family, Label, Metric, MetricType, Native, Span, T
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
-pub(crate) struct DecodeError(pub String);
+pub struct DecodeError(pub String);
 
 /// The messages of `io.prometheus.client`, field numbers as in metrics.proto.
 pub(crate) mod pb {
@@ -322,8 +322,7 @@ fn is_tspecial(c: char) -> bool {
 /// A family name given twice keeps only its last message: upstream collects
 /// the stream into a map keyed by name, so the earlier one is silently
 /// overwritten.
-#[cfg(test)]
-pub(crate) fn decode_delimited(buf: &[u8]) -> Result<Vec<Family<'static>>, DecodeError> {
+pub fn decode_delimited(buf: &[u8]) -> Result<Vec<Family<'static>>, DecodeError> {
     decode_delimited_with(buf, &ParseLimits::NONE).map_err(|e| match e {
         ParseFailure::Invalid(e) => e,
         ParseFailure::OverLimit(over) => unreachable!("no limits, yet {over}"),

@@ -35,7 +35,7 @@ pub(crate) fn is_valid_label_name(name: &str) -> bool {
 
 /// Checks one push body on its own: valid names, no reserved `__` labels, no
 /// duplicate label names in a series, no duplicate series, no timestamps.
-pub(crate) fn check_families(families: &[Family<'_>]) -> Result<(), String> {
+pub fn check_families(families: &[Family<'_>]) -> Result<(), String> {
     // The timestamp check comes first, as in the Pushgateway, where it runs
     // before the gather that finds everything else.
     for family in families {
