@@ -611,7 +611,7 @@ fn a_refused_native_push_to_an_existing_group_sets_only_its_failure_time() {
     assert!(first > 0.0);
     assert_eq!(
         without_failure_time(scrape_pushed(&format!("{u}/metrics"))),
-        without_failure_time(before)
+        without_failure_time(before.clone())
     );
     assert_eq!(family_json(&u, "svc", "rpc_seconds"), api_before);
     let api = api_at(&u, None);
@@ -629,6 +629,21 @@ fn a_refused_native_push_to_an_existing_group_sets_only_its_failure_time() {
     assert!(r.text().contains("unexpected EOF"), "{}", r.text());
     let second = failure_time(&u, "svc");
     assert!(second > first, "{second} after {first}");
+
+    // So does a body that does not decompress.
+    let r = request(
+        "PUT",
+        &format!("{u}/metrics/job/svc"),
+        &[("Content-Type", PROTO_CT), ("Content-Encoding", "gzip")],
+        b"not gzip",
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    let third = failure_time(&u, "svc");
+    assert!(third > second, "{third} after {second}");
+    assert_eq!(
+        without_failure_time(scrape_pushed(&format!("{u}/metrics"))),
+        without_failure_time(before)
+    );
 }
 
 #[test]

@@ -85,7 +85,13 @@ where
             }
         };
         let raw_len = raw.len();
-        let body = decompress(&headers, raw, limit, &mut lease)?;
+        let body = decompress(&headers, raw, limit, &mut lease).inspect_err(|e| {
+            // A body that does not decompress is refused like one that does
+            // not parse (limits keep their own status and count).
+            if e.status() == StatusCode::BAD_REQUEST {
+                state.store.record_failure(&key, now);
+            }
+        })?;
         let is_proto = headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
