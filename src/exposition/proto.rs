@@ -536,19 +536,13 @@ fn family_from_pb(message: pb::MetricFamily) -> Result<Family<'static>, DecodeEr
     })
 }
 
-/// `{a="1",b="2"}` for error messages.
+/// `{a="1",b="2"}` for error messages and comments, values escaped as in
+/// the text format.
 pub(crate) fn label_set(labels: &[Label<'_>]) -> String {
-    let mut out = String::from("{");
-    for (i, l) in labels.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(&l.name);
-        out.push('=');
-        out.push_str(&format!("{:?}", l.value.as_ref()));
+    if labels.is_empty() {
+        return "{}".to_owned();
     }
-    out.push('}');
-    out
+    super::validate::series_name("", labels)
 }
 
 /// The value of one series, read from the field its family type names, and

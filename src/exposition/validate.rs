@@ -335,7 +335,7 @@ fn same_label_set(a: &[Label<'_>], b: &[Label<'_>]) -> bool {
 
 /// `name{a="1",b="2"}` for error messages, with values escaped as in the
 /// text format.
-fn series_name(name: &str, labels: &[Label<'_>]) -> String {
+pub(crate) fn series_name(name: &str, labels: &[Label<'_>]) -> String {
     let mut out = Vec::with_capacity(name.len() + 16 * labels.len());
     out.extend_from_slice(name.as_bytes());
     if !labels.is_empty() {

@@ -582,16 +582,11 @@ fn write_native_comments(out: &mut Vec<u8>, families: &[std::sync::Arc<StoredFam
             else {
                 continue;
             };
-            let labels: Vec<String> = m
-                .labels
-                .iter()
-                .map(|l| format!("{}={:?}", l.name, l.value.as_ref()))
-                .collect();
             let _ = writeln!(
                 Text(out),
-                "# native {}{{{}}} {}",
+                "# native {}{} {}",
                 family.name,
-                labels.join(","),
+                crate::exposition::proto::label_set(&m.labels),
                 native::describe(n, sample_count, sample_sum)
             );
         }
