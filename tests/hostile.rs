@@ -58,6 +58,7 @@ fn a_protobuf_body_over_the_series_limit_stops_at_the_limit() {
                 labels: vec![Label::new("i", i.to_string())],
                 value: Value::Single(1.0),
                 timestamp_ms: None,
+                extras: None,
             })
             .collect(),
         ..Family::new("a", MetricType::Gauge)
@@ -101,6 +102,7 @@ fn a_label_over_its_limit_stops_the_parser_at_its_line() {
         labels: vec![Label::new("i", long.as_str())],
         value: Value::Single(1.0),
         timestamp_ms: None,
+        extras: None,
     });
     let body = proto::encode_delimited(&[family]);
     let r = request("PUT", &url, &[("Content-Type", PROTO_CT)], &body);

@@ -40,6 +40,7 @@ fn protobuf_body() -> Vec<u8> {
         labels: vec![Label::new("code", "200")],
         value: Value::Single(7.0),
         timestamp_ms: None,
+        extras: None,
     });
     let mut s = Family::new("pb_latency_seconds", MetricType::Summary);
     s.metrics.push(Metric {
@@ -50,6 +51,7 @@ fn protobuf_body() -> Vec<u8> {
             quantiles: vec![(0.5, 0.2), (0.9, 0.7)],
         },
         timestamp_ms: None,
+        extras: None,
     });
     proto::encode_delimited(&[f, s])
 }

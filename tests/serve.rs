@@ -97,6 +97,51 @@ fn rejected(
     );
 }
 
+/// As [`rejected`], for a push to an existing group: only that group's
+/// failure time (and so `last_push_successful`) may change, and it must.
+fn rejected_marking_failure(
+    g: &Pgw,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    needles: &[&str],
+) {
+    let without_failure = |mut api: serde_json::Value| {
+        for group in api["data"].as_array_mut().unwrap() {
+            let group = group.as_object_mut().unwrap();
+            group.remove("push_failure_time_seconds");
+            group.remove("last_push_successful");
+        }
+        sorted_groups(api)
+    };
+    let failure = |g: &Pgw| -> BTreeSet<Series> {
+        scrape(g)
+            .into_iter()
+            .filter(|(n, _, _)| n == "push_failure_time_seconds")
+            .collect()
+    };
+    let before_api = without_failure(g.api());
+    let before = user_series(g);
+    let before_failure = failure(g);
+    let r = request(method, &format!("{}{path}", g.url()), headers, body);
+    let text = r.text();
+    assert_eq!(r.status, 400, "{method} {path}: {text}");
+    for needle in needles {
+        assert!(
+            text.contains(needle),
+            "{method} {path}: {needle:?} not in {text:?}"
+        );
+    }
+    assert_eq!(without_failure(g.api()), before_api, "{method} {path}");
+    assert_eq!(user_series(g), before, "{method} {path}");
+    assert_ne!(
+        failure(g),
+        before_failure,
+        "{method} {path}: failure time not set"
+    );
+}
+
 #[test]
 fn put_replaces_the_group_and_post_replaces_families_by_name() {
     let g = Pgw::start(&[]);
@@ -406,11 +451,18 @@ fn every_bad_push_is_400_with_a_precise_message_and_changes_nothing() {
     );
     ok(&g, "PUT", "/metrics/job/d/instance/i", "dup_across 1\n");
     let none: &[(&str, &str)] = &[];
-    // Parse errors name the line, in a new group and in an existing one.
+    // Parse errors name the line, in a new group and in an existing one;
+    // the existing group's failure time is set (pgw differs from upstream
+    // here: every refused push marks the group).
     for path in ["/metrics/job/bad", "/metrics/job/base"] {
+        let check = if path == "/metrics/job/base" {
+            rejected_marking_failure
+        } else {
+            rejected
+        };
         for method in ["PUT", "POST"] {
-            rejected(&g, method, path, none, b"a 1\nb 2\nc{ 3\n", &["line 3"]);
-            rejected(
+            check(&g, method, path, none, b"a 1\nb 2\nc{ 3\n", &["line 3"]);
+            check(
                 &g,
                 method,
                 path,
@@ -418,7 +470,7 @@ fn every_bad_push_is_400_with_a_precise_message_and_changes_nothing() {
                 b"ok 1\nnot_a_number abc\n",
                 &["line 2"],
             );
-            rejected(
+            check(
                 &g,
                 method,
                 path,
@@ -426,7 +478,7 @@ fn every_bad_push_is_400_with_a_precise_message_and_changes_nothing() {
                 b"# TYPE a counter\na 1\n# TYPE a counter\n",
                 &["line 3"],
             );
-            rejected(&g, method, path, none, b"m{0abc=\"x\"} 1\n", &["line 1"]);
+            check(&g, method, path, none, b"m{0abc=\"x\"} 1\n", &["line 1"]);
         }
     }
     let cases: &[(&str, &[u8], &[&str])] = &[
@@ -543,6 +595,7 @@ fn gauge(name: &'static str, v: f64) -> Family<'static> {
         labels: vec![Label::new("l", "v")],
         value: Value::Single(v),
         timestamp_ms: None,
+        extras: None,
     });
     f
 }
@@ -618,6 +671,7 @@ fn protobuf_push_bodies() {
         labels: vec![Label::new("code", "200"), Label::new("job", "ignored")],
         value: Value::Single(7.0),
         timestamp_ms: None,
+        extras: None,
     });
     let mut summary = Family::new("pb_latency_seconds", MetricType::Summary);
     summary.metrics.push(Metric {
@@ -628,6 +682,7 @@ fn protobuf_push_bodies() {
             quantiles: vec![(0.5, 0.2), (0.9, 0.7)],
         },
         timestamp_ms: None,
+        extras: None,
     });
     let mut histogram = Family::new("pb_size_bytes", MetricType::Histogram);
     histogram.metrics.push(Metric {
@@ -638,6 +693,7 @@ fn protobuf_push_bodies() {
             buckets: vec![(0.5, 1.0), (1.0, 3.0), (f64::INFINITY, 4.0)],
         },
         timestamp_ms: None,
+        extras: None,
     });
     let body = proto::encode_delimited(&[counter, summary, histogram]);
     let r = request(

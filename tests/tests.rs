@@ -14,6 +14,7 @@ mod hostile;
 mod housekeeping;
 mod interop;
 mod manage;
+mod native;
 mod negotiate;
 mod persist;
 mod push;

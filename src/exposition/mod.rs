@@ -4,8 +4,9 @@
 //! format the way the Go client library does (`render`), the checks a push must
 //! pass (`validate`), the decompression of bodies by their Content-Encoding
 //! (`compression`), the conversion of OpenMetrics text into the text format
-//! (`openmetrics`, for the relay's exporters), the scrape's content
-//! negotiation (`negotiate`) and the protobuf text format (`prototext`).
+//! (`openmetrics`, for the relay's exporters), the bucket bounds of native
+//! histograms (`native`), the scrape's content negotiation (`negotiate`)
+//! and the protobuf text format (`prototext`).
 //!
 //! The model borrows from the request body wherever it can (`Cow<'a, str>`), so
 //! a push is parsed, checked and rendered without copying its names and values.
@@ -15,6 +16,7 @@ use std::fmt;
 
 pub(crate) mod compression;
 pub(crate) mod names;
+pub mod native;
 pub(crate) mod negotiate;
 pub(crate) mod openmetrics;
 pub mod proto;
@@ -118,12 +120,107 @@ pub enum Value {
 }
 
 /// One series of a family: its labels (without `quantile` or `le`, which
-/// belong to the value), its value and an optional timestamp in milliseconds.
+/// belong to the value), its value, an optional timestamp in milliseconds,
+/// and what only protobuf carries.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Metric<'a> {
     pub labels: Vec<Label<'a>>,
     pub value: Value,
     pub timestamp_ms: Option<i64>,
+    /// Native histogram buckets, exemplars and created timestamps. Boxed
+    /// and absent for every series of a text push, so those cost one word.
+    pub extras: Option<Box<Extras>>,
+}
+
+/// The parts of a series that the text format 0.0.4 cannot carry, kept as
+/// the protobuf push gave them so that they go out again unchanged.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Extras {
+    /// `created_timestamp` of a counter, summary or histogram.
+    pub created: Option<Timestamp>,
+    /// A counter's exemplar.
+    pub exemplar: Option<Exemplar>,
+    /// The exemplar of each classic bucket, by position in `buckets`; empty
+    /// when no bucket has one.
+    pub bucket_exemplars: Vec<Option<Exemplar>>,
+    /// A histogram's own `exemplars` (those of native buckets).
+    pub exemplars: Vec<Exemplar>,
+    pub native: Option<Native>,
+}
+
+impl Extras {
+    /// `None` when there is nothing to keep, so that a plain series stays plain.
+    pub(crate) fn boxed(self) -> Option<Box<Extras>> {
+        (self != Extras::default()).then(|| Box::new(self))
+    }
+}
+
+/// `google.protobuf.Timestamp`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Timestamp {
+    pub seconds: i64,
+    pub nanos: i32,
+}
+
+/// An exemplar: its labels, value and (optional, though the schema asks for
+/// one) timestamp.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Exemplar {
+    pub labels: Vec<Label<'static>>,
+    pub value: f64,
+    pub timestamp: Option<Timestamp>,
+}
+
+/// A run of `length` consecutive native buckets, starting `offset` buckets
+/// after the end of the previous span (after index 0 for the first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Span {
+    pub offset: i32,
+    pub length: u32,
+}
+
+/// The native part of a histogram, field by field as in metrics.proto:
+/// integer histograms carry `*_deltas` (each bucket's count as a difference
+/// from the previous one) and `zero_count`, float histograms `*_counts` and
+/// `zero_count_float`. Which fields were present is kept as it came, so the
+/// kind (integer or float) is the pusher's, never a guess.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Native {
+    /// The sample count as pushed; the histogram's `sample_count` in
+    /// [`Value::Histogram`] is what these two mean together.
+    pub sample_count: Option<u64>,
+    pub sample_count_float: Option<f64>,
+    pub schema: Option<i32>,
+    pub zero_threshold: Option<f64>,
+    pub zero_count: Option<u64>,
+    pub zero_count_float: Option<f64>,
+    pub negative_spans: Vec<Span>,
+    pub negative_deltas: Vec<i64>,
+    pub negative_counts: Vec<f64>,
+    pub positive_spans: Vec<Span>,
+    pub positive_deltas: Vec<i64>,
+    pub positive_counts: Vec<f64>,
+}
+
+impl Native {
+    /// A float histogram, by the test upstream's JSON API applies.
+    pub(crate) fn is_float(&self) -> bool {
+        self.sample_count_float.is_some_and(|c| c > 0.0)
+            || self.zero_count_float.is_some_and(|c| c > 0.0)
+    }
+
+    /// Has buckets of its own: upstream's test for showing it as native.
+    pub(crate) fn has_spans(&self) -> bool {
+        !self.negative_spans.is_empty() || !self.positive_spans.is_empty()
+    }
+
+    pub(crate) fn schema(&self) -> i32 {
+        self.schema.unwrap_or(0)
+    }
+
+    pub(crate) fn zero_threshold(&self) -> f64 {
+        self.zero_threshold.unwrap_or(0.0)
+    }
 }
 
 /// One line of a series in the text format (one sample in remote write):
@@ -218,6 +315,7 @@ impl<'a> Family<'a> {
                     labels: m.labels.into_iter().map(Label::into_owned).collect(),
                     value: m.value,
                     timestamp_ms: m.timestamp_ms,
+                    extras: m.extras,
                 })
                 .collect(),
         }

@@ -13,11 +13,11 @@ use std::collections::HashMap;
 use prost::Message;
 
 use super::validate::{prefix, OverLimit, ParseFailure, ParseLimits};
-use super::{Family, Label, Metric, MetricType, Value};
+use super::{Exemplar, Extras, Family, Label, Metric, MetricType, Native, Span, Timestamp, Value};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
-pub(crate) struct DecodeError(pub String);
+pub struct DecodeError(pub String);
 
 /// The messages of `io.prometheus.client`, field numbers as in metrics.proto.
 pub(crate) mod pb {
@@ -322,8 +322,7 @@ fn is_tspecial(c: char) -> bool {
 /// A family name given twice keeps only its last message: upstream collects
 /// the stream into a map keyed by name, so the earlier one is silently
 /// overwritten.
-#[cfg(test)]
-pub(crate) fn decode_delimited(buf: &[u8]) -> Result<Vec<Family<'static>>, DecodeError> {
+pub fn decode_delimited(buf: &[u8]) -> Result<Vec<Family<'static>>, DecodeError> {
     decode_delimited_with(buf, &ParseLimits::NONE).map_err(|e| match e {
         ParseFailure::Invalid(e) => e,
         ParseFailure::OverLimit(over) => unreachable!("no limits, yet {over}"),
@@ -495,15 +494,7 @@ fn family_from_pb(message: pb::MetricFamily) -> Result<Family<'static>, DecodeEr
     };
     let mut metrics = Vec::with_capacity(message.metric.len());
     for metric in message.metric {
-        let value = match value_from_pb(kind, &metric) {
-            Some(value) => value,
-            None => {
-                return Err(DecodeError(format!(
-                    "native histograms are not supported (metric family {name:?})"
-                )))
-            }
-        };
-        let labels = metric
+        let labels: Vec<Label<'static>> = metric
             .label
             .into_iter()
             .map(|pair| {
@@ -513,10 +504,28 @@ fn family_from_pb(message: pb::MetricFamily) -> Result<Family<'static>, DecodeEr
                 )
             })
             .collect();
+        let Some((value, extras)) = value_from_pb(
+            kind,
+            metric.counter,
+            metric.gauge,
+            metric.untyped,
+            metric.summary,
+            metric.histogram,
+        ) else {
+            // A gather in the Go library refuses this for HISTOGRAM; for
+            // GAUGE_HISTOGRAM upstream stores it and its scrape then breaks.
+            return Err(DecodeError(format!(
+                "invalid histogram in metric family {name:?}, series {}: \
+                 the series has no histogram field, which type {} requires",
+                label_set(&labels),
+                kind.as_json()
+            )));
+        };
         metrics.push(Metric {
             labels,
             value,
             timestamp_ms: metric.timestamp_ms,
+            extras,
         });
     }
     Ok(Family {
@@ -527,23 +536,51 @@ fn family_from_pb(message: pb::MetricFamily) -> Result<Family<'static>, DecodeEr
     })
 }
 
-/// The value of one series, read from the field its family type names. A
-/// missing field reads as zero, as Go's nil-safe getters do. `None` means a
-/// native histogram, which the model cannot hold yet.
-fn value_from_pb(kind: MetricType, metric: &pb::Metric) -> Option<Value> {
+/// `{a="1",b="2"}` for error messages and comments, values escaped as in
+/// the text format.
+pub(crate) fn label_set(labels: &[Label<'_>]) -> String {
+    if labels.is_empty() {
+        return "{}".to_owned();
+    }
+    super::validate::series_name("", labels)
+}
+
+/// The value of one series, read from the field its family type names, and
+/// what only protobuf carries. A missing field reads as zero, as Go's
+/// nil-safe getters do, except a histogram's (`None`).
+fn value_from_pb(
+    kind: MetricType,
+    counter: Option<pb::Counter>,
+    gauge: Option<pb::Gauge>,
+    untyped: Option<pb::Untyped>,
+    summary: Option<pb::Summary>,
+    histogram: Option<pb::Histogram>,
+) -> Option<(Value, Option<Box<Extras>>)> {
     Some(match kind {
         MetricType::Counter => {
-            Value::Single(metric.counter.as_ref().and_then(|c| c.value).unwrap_or(0.0))
+            let counter = counter.unwrap_or_default();
+            let extras = Extras {
+                created: counter.created_timestamp.map(timestamp_from_pb),
+                exemplar: counter.exemplar.map(exemplar_from_pb),
+                ..Default::default()
+            };
+            (Value::Single(counter.value.unwrap_or(0.0)), extras.boxed())
         }
-        MetricType::Gauge => {
-            Value::Single(metric.gauge.as_ref().and_then(|g| g.value).unwrap_or(0.0))
-        }
-        MetricType::Untyped => {
-            Value::Single(metric.untyped.as_ref().and_then(|u| u.value).unwrap_or(0.0))
-        }
+        MetricType::Gauge => (
+            Value::Single(gauge.and_then(|g| g.value).unwrap_or(0.0)),
+            None,
+        ),
+        MetricType::Untyped => (
+            Value::Single(untyped.and_then(|u| u.value).unwrap_or(0.0)),
+            None,
+        ),
         MetricType::Summary => {
-            let summary = metric.summary.clone().unwrap_or_default();
-            Value::Summary {
+            let summary = summary.unwrap_or_default();
+            let extras = Extras {
+                created: summary.created_timestamp.map(timestamp_from_pb),
+                ..Default::default()
+            };
+            let value = Value::Summary {
                 sample_count: summary.sample_count.unwrap_or(0) as f64,
                 sample_sum: summary.sample_sum.unwrap_or(0.0),
                 quantiles: summary
@@ -551,29 +588,117 @@ fn value_from_pb(kind: MetricType, metric: &pb::Metric) -> Option<Value> {
                     .iter()
                     .map(|q| (q.quantile.unwrap_or(0.0), q.value.unwrap_or(0.0)))
                     .collect(),
-            }
+            };
+            (value, extras.boxed())
         }
-        MetricType::Histogram | MetricType::GaugeHistogram => {
-            let histogram = metric.histogram.clone().unwrap_or_default();
-            if is_native(&histogram) {
-                return None;
-            }
-            Value::Histogram {
-                sample_count: count(histogram.sample_count, histogram.sample_count_float),
-                sample_sum: histogram.sample_sum.unwrap_or(0.0),
-                buckets: histogram
-                    .bucket
-                    .iter()
-                    .map(|b| {
-                        (
-                            b.upper_bound.unwrap_or(0.0),
-                            count(b.cumulative_count, b.cumulative_count_float),
-                        )
-                    })
-                    .collect(),
-            }
-        }
+        MetricType::Histogram | MetricType::GaugeHistogram => histogram_from_pb(histogram?),
     })
+}
+
+fn histogram_from_pb(h: pb::Histogram) -> (Value, Option<Box<Extras>>) {
+    let native = is_native(&h).then(|| Native {
+        sample_count: h.sample_count,
+        sample_count_float: h.sample_count_float,
+        schema: h.schema,
+        zero_threshold: h.zero_threshold,
+        zero_count: h.zero_count,
+        zero_count_float: h.zero_count_float,
+        negative_spans: h.negative_span.iter().map(span_from_pb).collect(),
+        negative_deltas: h.negative_delta,
+        negative_counts: h.negative_count,
+        positive_spans: h.positive_span.iter().map(span_from_pb).collect(),
+        positive_deltas: h.positive_delta,
+        positive_counts: h.positive_count,
+    });
+    let mut bucket_exemplars = Vec::new();
+    let buckets = h
+        .bucket
+        .into_iter()
+        .enumerate()
+        .map(|(i, b)| {
+            if let Some(e) = b.exemplar {
+                bucket_exemplars.resize(i, None);
+                bucket_exemplars.push(Some(exemplar_from_pb(e)));
+            }
+            (
+                b.upper_bound.unwrap_or(0.0),
+                count(b.cumulative_count, b.cumulative_count_float),
+            )
+        })
+        .collect();
+    let extras = Extras {
+        created: h.created_timestamp.map(timestamp_from_pb),
+        exemplar: None,
+        bucket_exemplars,
+        exemplars: h.exemplars.into_iter().map(exemplar_from_pb).collect(),
+        native,
+    };
+    let value = Value::Histogram {
+        sample_count: count(h.sample_count, h.sample_count_float),
+        sample_sum: h.sample_sum.unwrap_or(0.0),
+        buckets,
+    };
+    (value, extras.boxed())
+}
+
+fn span_from_pb(s: &pb::BucketSpan) -> Span {
+    Span {
+        offset: s.offset.unwrap_or(0),
+        length: s.length.unwrap_or(0),
+    }
+}
+
+fn span_to_pb(s: &Span) -> pb::BucketSpan {
+    pb::BucketSpan {
+        offset: Some(s.offset),
+        length: Some(s.length),
+    }
+}
+
+fn timestamp_from_pb(t: pb::Timestamp) -> Timestamp {
+    Timestamp {
+        seconds: t.seconds,
+        nanos: t.nanos,
+    }
+}
+
+fn timestamp_to_pb(t: &Timestamp) -> pb::Timestamp {
+    pb::Timestamp {
+        seconds: t.seconds,
+        nanos: t.nanos,
+    }
+}
+
+fn exemplar_from_pb(e: pb::Exemplar) -> Exemplar {
+    Exemplar {
+        labels: e
+            .label
+            .into_iter()
+            .map(|pair| {
+                Label::new(
+                    pair.name.unwrap_or_default(),
+                    pair.value.unwrap_or_default(),
+                )
+            })
+            .collect(),
+        value: e.value.unwrap_or(0.0),
+        timestamp: e.timestamp.map(timestamp_from_pb),
+    }
+}
+
+fn exemplar_to_pb(e: &Exemplar) -> pb::Exemplar {
+    pb::Exemplar {
+        label: e.labels.iter().map(label_to_pb).collect(),
+        value: Some(e.value),
+        timestamp: e.timestamp.as_ref().map(timestamp_to_pb),
+    }
+}
+
+fn label_to_pb(l: &Label<'_>) -> pb::LabelPair {
+    pb::LabelPair {
+        name: Some(l.name.to_string()),
+        value: Some(l.value.to_string()),
+    }
 }
 
 /// An integer count unless its float twin overrides it. metrics.proto says
@@ -608,7 +733,13 @@ fn is_native(h: &pb::Histogram) -> bool {
 /// copy them as they are, and families of one name from several groups join
 /// by concatenation.
 pub(crate) fn encode_series(out: &mut Vec<u8>, kind: MetricType, metric: &Metric<'_>) {
-    series::encode(out, kind, metric);
+    if metric.extras.is_some() {
+        // Native histograms, exemplars, created timestamps: protobuf pushes
+        // only, rare enough to go through prost's messages.
+        prost::encoding::message::encode(4, &metric_to_pb(kind, metric), out);
+    } else {
+        series::encode(out, kind, metric);
+    }
 }
 
 /// The series that [`encode_series`] wrote for a family of `kind`, read
@@ -671,22 +802,19 @@ fn family_to_pb(family: &Family<'_>) -> pb::MetricFamily {
 
 fn metric_to_pb(kind: MetricType, metric: &Metric<'_>) -> pb::Metric {
     let mut out = pb::Metric {
-        label: metric
-            .labels
-            .iter()
-            .map(|l| pb::LabelPair {
-                name: Some(l.name.to_string()),
-                value: Some(l.value.to_string()),
-            })
-            .collect(),
+        label: metric.labels.iter().map(label_to_pb).collect(),
         timestamp_ms: metric.timestamp_ms,
         ..Default::default()
     };
+    let none = Extras::default();
+    let extras = metric.extras.as_deref().unwrap_or(&none);
+    let created = extras.created.as_ref().map(timestamp_to_pb);
     match (&metric.value, kind) {
         (&Value::Single(v), MetricType::Counter) => {
             out.counter = Some(pb::Counter {
                 value: Some(v),
-                ..Default::default()
+                exemplar: extras.exemplar.as_ref().map(exemplar_to_pb),
+                created_timestamp: created,
             })
         }
         (&Value::Single(v), MetricType::Gauge) => out.gauge = Some(pb::Gauge { value: Some(v) }),
@@ -712,7 +840,7 @@ fn metric_to_pb(kind: MetricType, metric: &Metric<'_>) -> pb::Metric {
                         value: Some(value),
                     })
                     .collect(),
-                created_timestamp: None,
+                created_timestamp: created,
             })
         }
         (
@@ -723,25 +851,49 @@ fn metric_to_pb(kind: MetricType, metric: &Metric<'_>) -> pb::Metric {
             },
             _,
         ) => {
-            let (count, count_float) = split_count(*sample_count);
-            out.histogram = Some(pb::Histogram {
+            let (count, count_float) = match &extras.native {
+                // As pushed: the kind of a native histogram is the pusher's.
+                Some(native) => (native.sample_count, native.sample_count_float),
+                None => split_count(*sample_count),
+            };
+            let mut histogram = pb::Histogram {
                 sample_count: count,
                 sample_count_float: count_float,
                 sample_sum: Some(*sample_sum),
                 bucket: buckets
                     .iter()
-                    .map(|&(upper_bound, cumulative)| {
+                    .enumerate()
+                    .map(|(i, &(upper_bound, cumulative))| {
                         let (count, count_float) = split_count(cumulative);
                         pb::Bucket {
                             cumulative_count: count,
                             cumulative_count_float: count_float,
                             upper_bound: Some(upper_bound),
-                            exemplar: None,
+                            exemplar: extras
+                                .bucket_exemplars
+                                .get(i)
+                                .and_then(Option::as_ref)
+                                .map(exemplar_to_pb),
                         }
                     })
                     .collect(),
+                created_timestamp: created,
+                exemplars: extras.exemplars.iter().map(exemplar_to_pb).collect(),
                 ..Default::default()
-            })
+            };
+            if let Some(n) = &extras.native {
+                histogram.schema = n.schema;
+                histogram.zero_threshold = n.zero_threshold;
+                histogram.zero_count = n.zero_count;
+                histogram.zero_count_float = n.zero_count_float;
+                histogram.negative_span = n.negative_spans.iter().map(span_to_pb).collect();
+                histogram.negative_delta = n.negative_deltas.clone();
+                histogram.negative_count = n.negative_counts.clone();
+                histogram.positive_span = n.positive_spans.iter().map(span_to_pb).collect();
+                histogram.positive_delta = n.positive_deltas.clone();
+                histogram.positive_count = n.positive_counts.clone();
+            }
+            out.histogram = Some(histogram);
         }
     }
     out
@@ -759,6 +911,8 @@ fn split_count(count: f64) -> (Option<u64>, Option<f64>) {
     }
 }
 
+#[cfg(test)]
+mod native_tests;
 mod series;
 #[cfg(test)]
 mod tests;

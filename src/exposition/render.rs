@@ -401,11 +401,13 @@ mod tests {
             labels: vec![],
             value: Value::Single(1.0),
             timestamp_ms: None,
+            extras: None,
         });
         f.metrics.push(Metric {
             labels: vec![Label::new("a", "x\"y\\z\nw"), Label::new("b", "é")],
             value: Value::Single(1e6),
             timestamp_ms: Some(-5),
+            extras: None,
         });
         assert_eq!(
             render(&f),
@@ -425,6 +427,7 @@ mod tests {
                 quantiles: vec![(0.5, 0.2), (0.99, f64::NAN)],
             },
             timestamp_ms: None,
+            extras: None,
         });
         f.metrics.push(Metric {
             labels: vec![],
@@ -434,6 +437,7 @@ mod tests {
                 quantiles: vec![],
             },
             timestamp_ms: Some(7),
+            extras: None,
         });
         assert_eq!(
             render(&f),
@@ -458,6 +462,7 @@ mod tests {
                 buckets: vec![(0.5, 1.0), (1.0, 3.0), (f64::INFINITY, 4.0)],
             },
             timestamp_ms: None,
+            extras: None,
         });
         f.metrics.push(Metric {
             labels: vec![],
@@ -467,6 +472,7 @@ mod tests {
                 buckets: vec![(1e6, 2.0)],
             },
             timestamp_ms: None,
+            extras: None,
         });
         assert_eq!(
             render(&f),

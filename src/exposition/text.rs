@@ -335,6 +335,7 @@ impl<'a> Parser<'a> {
                     labels,
                     value: Value::Single(value),
                     timestamp_ms,
+                    extras: None,
                 });
             }
             MetricType::Summary | MetricType::Histogram => {
@@ -411,6 +412,7 @@ fn add_compound<'a>(
                         }
                     },
                     timestamp_ms: None,
+                    extras: None,
                 });
             }
             index

@@ -35,7 +35,7 @@ pub(crate) fn is_valid_label_name(name: &str) -> bool {
 
 /// Checks one push body on its own: valid names, no reserved `__` labels, no
 /// duplicate label names in a series, no duplicate series, no timestamps.
-pub(crate) fn check_families(families: &[Family<'_>]) -> Result<(), String> {
+pub fn check_families(families: &[Family<'_>]) -> Result<(), String> {
     // The timestamp check comes first, as in the Pushgateway, where it runs
     // before the gather that finds everything else.
     for family in families {
@@ -68,6 +68,14 @@ pub(crate) fn check_families(families: &[Family<'_>]) -> Result<(), String> {
         keys.clear();
         for (index, metric) in family.metrics.iter().enumerate() {
             check_value_type(family, metric)?;
+            if let Some(native) = metric.extras.as_ref().and_then(|e| e.native.as_ref()) {
+                check_native(native, metric).map_err(|e| {
+                    format!(
+                        "invalid native histogram in metric family {name:?}, series {}: {e}",
+                        super::proto::label_set(&metric.labels)
+                    )
+                })?;
+            }
             sorted.clear();
             sorted.extend(metric.labels.iter().map(|l| (&*l.name, &*l.value)));
             sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
@@ -179,6 +187,133 @@ fn check_value_type(family: &Family<'_>, metric: &Metric<'_>) -> Result<(), Stri
     }
 }
 
+/// The schemas of exponential buckets. -53 (custom buckets) needs the
+/// `custom_values` that client_model v0.6.2 cannot carry.
+const SCHEMAS: std::ops::RangeInclusive<i32> = -4..=8;
+
+/// The rules of Prometheus's `model/histogram` validation, which the
+/// official Pushgateway never applies: it stores any native histogram, and a
+/// bad one later breaks its JSON API or the scrape. Each error names the
+/// field at fault.
+fn check_native(n: &super::Native, metric: &Metric<'_>) -> Result<(), String> {
+    let schema = n.schema();
+    if !SCHEMAS.contains(&schema) {
+        let custom = if schema == -53 {
+            " (custom buckets, schema -53, need custom_values, which this protobuf schema has not)"
+        } else {
+            ""
+        };
+        return Err(format!("schema {schema} is outside -4..8{custom}"));
+    }
+    let threshold = n.zero_threshold();
+    if threshold.is_nan() || threshold < 0.0 {
+        return Err(format!(
+            "zero_threshold is {}, it must be 0 or more",
+            super::render::format_float(threshold)
+        ));
+    }
+    if let Some(z) = n.zero_count_float {
+        if z < 0.0 {
+            return Err(format!(
+                "zero_count_float is {}, a count cannot be negative",
+                super::render::format_float(z)
+            ));
+        }
+    }
+    let integer = !n.negative_deltas.is_empty() || !n.positive_deltas.is_empty();
+    let float = !n.negative_counts.is_empty() || !n.positive_counts.is_empty();
+    if integer && float {
+        return Err(
+            "it has both *_delta (integer) and *_count (float) buckets; a histogram is one or the other"
+                .to_owned(),
+        );
+    }
+    let mut in_buckets: u128 = u128::from(n.zero_count.unwrap_or(0));
+    for (side, spans, deltas, counts) in [
+        (
+            "negative",
+            &n.negative_spans,
+            &n.negative_deltas,
+            &n.negative_counts,
+        ),
+        (
+            "positive",
+            &n.positive_spans,
+            &n.positive_deltas,
+            &n.positive_counts,
+        ),
+    ] {
+        let (values, field) = if float {
+            (counts.len(), "count")
+        } else {
+            (deltas.len(), "delta")
+        };
+        let mut total: u64 = 0;
+        for (i, span) in spans.iter().enumerate() {
+            if i > 0 && span.offset < 0 {
+                return Err(format!(
+                    "{side}_span {} has offset {}; only the first span may have a negative offset",
+                    i + 1,
+                    span.offset
+                ));
+            }
+            total += u64::from(span.length);
+        }
+        if total != values as u64 {
+            return Err(format!(
+                "{side}_span lengths add up to {total} but there are {values} {side}_{field} values"
+            ));
+        }
+        let mut running: i128 = 0;
+        for (i, &d) in deltas.iter().enumerate() {
+            running += i128::from(d);
+            if running < 0 {
+                return Err(format!(
+                    "{side}_delta {} makes bucket {} count {running}; a count cannot be negative",
+                    i + 1,
+                    i + 1
+                ));
+            }
+            in_buckets += running as u128;
+        }
+        for (i, &c) in counts.iter().enumerate() {
+            if c < 0.0 {
+                return Err(format!(
+                    "{side}_count {} is {}; a count cannot be negative",
+                    i + 1,
+                    super::render::format_float(c)
+                ));
+            }
+        }
+    }
+    // As Prometheus: for an integer histogram the buckets hold every
+    // observation, unless the sum is NaN (a NaN observation is counted
+    // but lands in no bucket). Float counts are not compared: rounding
+    // would make false alarms.
+    if !float && !n.is_float() {
+        let Value::Histogram {
+            sample_count,
+            sample_sum,
+            ..
+        } = &metric.value
+        else {
+            return Ok(());
+        };
+        let count = *sample_count as u128;
+        let bad = if sample_sum.is_nan() {
+            in_buckets > count
+        } else {
+            in_buckets != count
+        };
+        if bad {
+            return Err(format!(
+                "its buckets hold {in_buckets} observations but sample_count is {count}"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// A hash of a sorted label set. Names and values are separated by 0xFF,
 /// which never occurs in UTF-8, so equal bytes mean equal sets.
 fn label_set_hash(sorted: &[(&str, &str)], buf: &mut Vec<u8>) -> u64 {
@@ -200,7 +335,7 @@ fn same_label_set(a: &[Label<'_>], b: &[Label<'_>]) -> bool {
 
 /// `name{a="1",b="2"}` for error messages, with values escaped as in the
 /// text format.
-fn series_name(name: &str, labels: &[Label<'_>]) -> String {
+pub(crate) fn series_name(name: &str, labels: &[Label<'_>]) -> String {
     let mut out = Vec::with_capacity(name.len() + 16 * labels.len());
     out.extend_from_slice(name.as_bytes());
     if !labels.is_empty() {

@@ -197,6 +197,7 @@ pub(crate) fn health_families(h: &Health) -> Vec<Family<'static>> {
                 labels: Vec::new(),
                 value: Value::Single(value),
                 timestamp_ms: None,
+                extras: None,
             });
             f
         })

@@ -405,6 +405,7 @@ fn family(
             labels: labels.into_iter().map(|(n, v)| Label::new(n, v)).collect(),
             value,
             timestamp_ms: None,
+            extras: None,
         };
         write_series(&mut text, name, kind, &metric);
         encode_series(&mut proto, kind, &metric);

@@ -72,6 +72,7 @@ pub(super) fn families(outcome: &Outcome) -> Vec<Family<'static>> {
             labels: Vec::new(),
             value: Value::Single(value),
             timestamp_ms: None,
+            extras: None,
         }],
     };
     let mut out = vec![

@@ -1,5 +1,6 @@
-//! The protobuf bytes of one series, written straight from the model: the
-//! store encodes every pushed series this way, so it is on the push path and
+//! The protobuf bytes of one series without extras (no native histogram,
+//! exemplar or created timestamp), written straight from the model: the
+//! store encodes every pushed series, so this is on the push path, and it
 //! allocates nothing. The bytes are exactly what prost writes for the
 //! message `metric_to_pb` builds (a test compares them).
 

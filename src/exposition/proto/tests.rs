@@ -8,6 +8,7 @@ fn single(labels: &[(&'static str, &'static str)], v: f64) -> Metric<'static> {
         labels: labels.iter().map(|&(n, v)| Label::new(n, v)).collect(),
         value: Value::Single(v),
         timestamp_ms: None,
+        extras: None,
     }
 }
 
@@ -67,6 +68,7 @@ fn every_type() -> Vec<Family<'static>> {
                     quantiles: vec![(0.5, 0.1), (0.99, 0.9)],
                 },
                 timestamp_ms: None,
+                extras: None,
             }],
         ),
         family(
@@ -81,6 +83,7 @@ fn every_type() -> Vec<Family<'static>> {
                     buckets: vec![(100.0, 1.0), (1000.0, 4.0), (f64::INFINITY, 5.0)],
                 },
                 timestamp_ms: Some(-5),
+                extras: None,
             }],
         ),
         family(
@@ -95,6 +98,7 @@ fn every_type() -> Vec<Family<'static>> {
                     buckets: vec![(1.0, 0.5), (f64::INFINITY, 2.5)],
                 },
                 timestamp_ms: None,
+                extras: None,
             }],
         ),
     ]
@@ -191,6 +195,19 @@ fn prost_built_message_decodes() {
     let decoded = decode_delimited(&delimited(&[message])).unwrap();
     let mut first = single(&[("z", "1")], 3.0);
     first.timestamp_ms = Some(99);
+    // The exemplar and created timestamp are kept for protobuf scrapers.
+    first.extras = Some(Box::new(Extras {
+        created: Some(Timestamp::default()),
+        exemplar: Some(Exemplar {
+            labels: vec![],
+            value: 1.0,
+            timestamp: Some(Timestamp {
+                seconds: 1,
+                nanos: 2,
+            }),
+        }),
+        ..Default::default()
+    }));
     assert_eq!(
         decoded,
         vec![family(
@@ -293,47 +310,6 @@ fn garbage_is_an_error() {
     assert!(decode_delimited(&[3, 0x0f, 0xff, 0xff]).is_err());
     // A varint longer than ten bytes.
     assert!(decode_delimited(&[0xff; 11]).is_err());
-}
-
-#[test]
-fn native_histogram_is_rejected() {
-    let natives = [
-        pb::Histogram {
-            schema: Some(0),
-            ..Default::default()
-        },
-        pb::Histogram {
-            zero_threshold: Some(1e-128),
-            ..Default::default()
-        },
-        pb::Histogram {
-            positive_span: vec![pb::BucketSpan {
-                offset: Some(0),
-                length: Some(0),
-            }],
-            ..Default::default()
-        },
-        pb::Histogram {
-            negative_count: vec![1.0],
-            ..Default::default()
-        },
-    ];
-    for histogram in natives {
-        let message = pb::MetricFamily {
-            name: Some("native_seconds".into()),
-            r#type: Some(pb::MetricType::Histogram as i32),
-            metric: vec![pb::Metric {
-                histogram: Some(histogram),
-                ..Default::default()
-            }],
-            ..Default::default()
-        };
-        let err = decode_delimited(&delimited(&[message])).unwrap_err();
-        assert_eq!(
-            err.0,
-            r#"native histograms are not supported (metric family "native_seconds")"#
-        );
-    }
 }
 
 #[test]
@@ -532,6 +508,7 @@ proptest::proptest! {
             labels: labels.iter().map(|(n, v)| Label::new(n.as_str(), v.as_str())).collect(),
             value,
             timestamp_ms: timestamp,
+            extras: None,
         };
         let mut ours = Vec::new();
         encode_series(&mut ours, kind, &metric);

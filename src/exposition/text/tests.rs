@@ -10,6 +10,7 @@ fn single(labels: &[(&'static str, &'static str)], v: f64) -> Metric<'static> {
         labels: labels.iter().map(|&(n, v)| Label::new(n, v)).collect(),
         value: Value::Single(v),
         timestamp_ms: None,
+        extras: None,
     }
 }
 
@@ -543,6 +544,7 @@ fn arb_family() -> impl Strategy<Value = Family<'static>> {
                 labels,
                 value,
                 timestamp_ms,
+                extras: None,
             });
         proptest::collection::vec(metric, 1..4).prop_map(move |metrics| {
             // A label set may appear only once per compound family, or

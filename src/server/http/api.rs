@@ -26,7 +26,7 @@ use percent_encoding::percent_decode_str;
 
 use crate::client::selector::Selector;
 use crate::exposition::render::format_float;
-use crate::exposition::Value;
+use crate::exposition::{native, Metric, Native, Value};
 use crate::grouping::GroupingKey;
 use crate::server::http::{status_response, with_cors, Body, HttpError, Response};
 use crate::server::store::{GroupView, StoredFamily};
@@ -192,6 +192,35 @@ fn write_family(out: &mut Vec<u8>, family: &StoredFamily) {
             Value::Histogram {
                 sample_count,
                 sample_sum,
+                ..
+            } if native_with_spans(m).is_some() => {
+                // Upstream (1.10.0+): a histogram with spans is shown by its
+                // native buckets only, classic ones beside them left out.
+                let native = native_with_spans(m).expect("matched above");
+                let float = native.is_float();
+                out.extend_from_slice(b"\"buckets\":[");
+                for (i, b) in native::buckets(native).iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    out.extend_from_slice(format!("[{},", b.boundaries as u8).as_bytes());
+                    write_str(out, &format_float(b.lower));
+                    out.push(b',');
+                    write_str(out, &format_float(b.upper));
+                    out.push(b',');
+                    write_str(out, &native::format_count(b.count, float));
+                    out.push(b']');
+                }
+                out.extend_from_slice(b"],\"count\":");
+                write_str(out, &native::format_count(*sample_count, float));
+                out.push(b',');
+                labels(out);
+                out.extend_from_slice(b",\"sum\":");
+                write_str(out, &format_float(*sample_sum));
+            }
+            Value::Histogram {
+                sample_count,
+                sample_sum,
                 buckets,
             } => {
                 out.extend_from_slice(b"\"buckets\":");
@@ -210,6 +239,15 @@ fn write_family(out: &mut Vec<u8>, family: &StoredFamily) {
         out.push(b'}');
     }
     out.extend_from_slice(b"]}");
+}
+
+/// The native part of a series, when it has buckets of its own: a native
+/// histogram without spans is shown as classic, as upstream does.
+fn native_with_spans<'m>(m: &'m Metric<'_>) -> Option<&'m Native> {
+    m.extras
+        .as_ref()
+        .and_then(|e| e.native.as_ref())
+        .filter(|n| n.has_spans())
 }
 
 /// `"count":"N",`
@@ -511,12 +549,58 @@ pub(super) fn group(state: &State, rest: &str) -> Result<Response, HttpError> {
             format!("no group {key}"),
         ));
     }
+    if let Some(view) = state.store.group(&key) {
+        write_native_comments(&mut out, &view.families);
+    }
     let mut r = Response::new(Body::from(out));
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
     );
     Ok(r)
+}
+
+/// The text format shows a native histogram only by its count and sum, so
+/// the page's view of a group adds each one's buckets as comment lines, in
+/// the form of Prometheus's `Histogram.String()`:
+/// `# native rpc_seconds{instance="",job="j"} {count:4, sum:3.5, [-0.001,0.001]:1, (0.5,1]:2, (1,2]:1}`.
+/// Comments keep the answer valid text exposition.
+fn write_native_comments(out: &mut Vec<u8>, families: &[std::sync::Arc<StoredFamily>]) {
+    for family in families {
+        if !family.kind.is_compound() || family.kind == crate::exposition::MetricType::Summary {
+            continue;
+        }
+        for m in family.decode().metrics {
+            let Some(n) = native_with_spans(&m) else {
+                continue;
+            };
+            let Value::Histogram {
+                sample_count,
+                sample_sum,
+                ..
+            } = m.value
+            else {
+                continue;
+            };
+            let _ = writeln!(
+                Text(out),
+                "# native {}{} {}",
+                family.name,
+                crate::exposition::proto::label_set(&m.labels),
+                native::describe(n, sample_count, sample_sum)
+            );
+        }
+    }
+}
+
+/// `write!` into a byte buffer.
+struct Text<'a>(&'a mut Vec<u8>);
+
+impl std::fmt::Write for Text<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
 }
 
 fn json(value: serde_json::Value) -> Response {
@@ -553,6 +637,133 @@ mod tests {
     }
 
     /// The example group of the official documentation, in the same shape.
+    fn native_family(
+        name: &str,
+        help: &str,
+        kind: crate::exposition::MetricType,
+        native: Native,
+        sum: f64,
+        buckets: Vec<(f64, f64)>,
+    ) -> String {
+        use crate::exposition::{Extras, Family, Label};
+        let count = native
+            .sample_count_float
+            .filter(|&c| c > 0.0)
+            .unwrap_or(native.sample_count.unwrap_or(0) as f64);
+        let family = Family {
+            name: name.to_string().into(),
+            help: Some(help.to_string().into()),
+            kind,
+            metrics: vec![Metric {
+                labels: vec![Label::new("job", "ignored")],
+                value: Value::Histogram {
+                    sample_count: count,
+                    sample_sum: sum,
+                    buckets,
+                },
+                timestamp_ms: None,
+                extras: Some(Box::new(Extras {
+                    native: Some(native),
+                    ..Default::default()
+                })),
+            }],
+        };
+        let at = UNIX_EPOCH + Duration::new(1_780_315_200, 123_456_789);
+        let p = prepare(GroupingKey::new([("job", "j")]), vec![family], at).unwrap();
+        let mut out = Vec::new();
+        write_family(&mut out, &p.families()[0]);
+        String::from_utf8(out).unwrap()
+    }
+
+    fn spans(list: &[(i32, u32)]) -> Vec<crate::exposition::Span> {
+        list.iter()
+            .map(|&(offset, length)| crate::exposition::Span { offset, length })
+            .collect()
+    }
+
+    fn rpc_seconds() -> Native {
+        Native {
+            sample_count: Some(4),
+            schema: Some(0),
+            zero_threshold: Some(0.001),
+            zero_count: Some(1),
+            positive_spans: spans(&[(0, 2)]),
+            positive_deltas: vec![2, -1],
+            ..Default::default()
+        }
+    }
+
+    const RPC_SECONDS: &str = r#"{"time_stamp":"2026-06-01T12:00:00.123456789Z","type":"HISTOGRAM","help":"RPC latency.","metrics":[{"buckets":[[3,"-0.001","0.001","1"],[0,"0.5","1","2"],[0,"1","2","1"]],"count":"4","labels":{"instance":"","job":"j"},"sum":"3.5"}]}"#;
+
+    #[test]
+    fn native_histograms_have_the_official_shapes() {
+        use crate::exposition::MetricType::Histogram;
+        let hist =
+            |n, buckets| native_family("rpc_seconds", "RPC latency.", Histogram, n, 3.5, buckets);
+        assert_eq!(hist(rpc_seconds(), vec![]), RPC_SECONDS);
+        // The float version prints the same strings.
+        let float = Native {
+            sample_count: None,
+            sample_count_float: Some(4.0),
+            zero_count: None,
+            zero_count_float: Some(1.0),
+            positive_deltas: vec![],
+            positive_counts: vec![2.0, 1.0],
+            ..rpc_seconds()
+        };
+        assert_eq!(hist(float, vec![]), RPC_SECONDS);
+        // Mixed: only the native buckets appear.
+        assert_eq!(
+            hist(rpc_seconds(), vec![(0.5, 1.0), (1.0, 3.0)]),
+            RPC_SECONDS
+        );
+        // Upstream's own test: schema 1, two spans on each side.
+        let schema_1 = Native {
+            sample_count: Some(4),
+            schema: Some(1),
+            zero_threshold: Some(0.0),
+            zero_count: Some(0),
+            negative_spans: spans(&[(0, 2), (2, 2)]),
+            negative_deltas: vec![0, 2, -2, 0],
+            positive_spans: spans(&[(0, 2), (2, 2)]),
+            positive_deltas: vec![0, 2, -2, 0],
+            ..Default::default()
+        };
+        let got = hist(schema_1, vec![]);
+        assert!(
+            got.contains(r#""buckets":[[1,"-1.414213562373095","-1","2"],[0,"1","1.414213562373095","2"]],"count":"4""#),
+            "{got}"
+        );
+    }
+
+    #[test]
+    fn a_native_histogram_without_spans_is_shown_as_classic() {
+        use crate::exposition::MetricType::Histogram;
+        let unobserved = Native {
+            sample_count: Some(0),
+            schema: Some(3),
+            zero_threshold: Some(2.938735877055719e-39),
+            zero_count: Some(0),
+            ..Default::default()
+        };
+        let got = native_family("h", "H.", Histogram, unobserved, 0.0, vec![]);
+        assert!(
+            got.ends_with(r#""metrics":[{"buckets":{},"count":"0","labels":{"instance":"","job":"j"},"sum":"0"}]}"#),
+            "{got}"
+        );
+        // A zero threshold of 0 prints as -0 and 0.
+        let zero = Native {
+            sample_count: Some(2),
+            schema: Some(0),
+            zero_threshold: Some(0.0),
+            zero_count: Some(2),
+            positive_spans: spans(&[(0, 0)]),
+            ..Default::default()
+        };
+        let got = native_family("h", "H.", Histogram, zero, 0.0, vec![]);
+        assert!(got.contains(r#""buckets":[[3,"-0","0","2"]]"#), "{got}");
+    }
+
     #[test]
     fn group_document_has_the_official_shape() {
         let store = Store::new(OWN_TYPES);

@@ -44,6 +44,10 @@ impl HttpError {
         }
     }
 
+    pub(crate) fn status(&self) -> StatusCode {
+        self.status
+    }
+
     pub(crate) fn not_found() -> HttpError {
         HttpError::new(StatusCode::NOT_FOUND, "404 page not found")
     }

@@ -85,7 +85,13 @@ where
             }
         };
         let raw_len = raw.len();
-        let body = decompress(&headers, raw, limit, &mut lease)?;
+        let body = decompress(&headers, raw, limit, &mut lease).inspect_err(|e| {
+            // A body that does not decompress is refused like one that does
+            // not parse (limits keep their own status and count).
+            if e.status() == StatusCode::BAD_REQUEST {
+                state.store.record_failure(&key, now);
+            }
+        })?;
         let is_proto = headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
@@ -129,9 +135,10 @@ where
     }
 }
 
-/// A body the parser stopped at: invalid (400, nothing recorded, as
-/// upstream), or over a limit, which marks the group as failed like the
-/// store's own refusals.
+/// A body the parser stopped at: invalid (400) or over a limit. Either marks
+/// an existing group as failed, like the store's own refusals, so that
+/// `push_failure_time_seconds > push_time_seconds` catches every refused
+/// push. Upstream leaves the failure time alone when a body does not parse.
 fn refused<E: std::fmt::Display>(
     state: &State,
     key: &GroupingKey,
@@ -139,7 +146,11 @@ fn refused<E: std::fmt::Display>(
     now: SystemTime,
 ) -> HttpError {
     match failure {
-        ParseFailure::Invalid(e) => HttpError::bad_request(e.to_string()),
+        ParseFailure::Invalid(e) => {
+            state.store.record_failure(key, now);
+            crate::debug!("push refused", group = key, err = e);
+            HttpError::bad_request(e.to_string())
+        }
         ParseFailure::OverLimit(over) => {
             let hit = LimitHit::from(over);
             state.store.record_failure(key, now);

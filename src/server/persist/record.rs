@@ -778,6 +778,94 @@ mod tests {
         ]
     }
 
+    /// The journal keeps the lossless copy: a native histogram, its
+    /// exemplars and created timestamps, and a counter's, read back after
+    /// a replay are what was pushed.
+    #[test]
+    fn native_histograms_exemplars_and_created_timestamps_survive_the_log() {
+        use crate::exposition::{
+            Exemplar, Extras, Family, Label, Metric, MetricType, Native, Span, Timestamp, Value,
+        };
+        let at = |seconds| Some(Timestamp { seconds, nanos: 7 });
+        let exemplar = Exemplar {
+            labels: vec![Label::new("trace_id", "t1")],
+            value: 0.7,
+            timestamp: at(1_780_000_100),
+        };
+        let histogram = Metric {
+            labels: vec![Label::new("method", "get")],
+            value: Value::Histogram {
+                sample_count: 4.0,
+                sample_sum: 3.5,
+                buckets: vec![(0.5, 1.0), (1.0, 3.0)],
+            },
+            timestamp_ms: None,
+            extras: Some(Box::new(Extras {
+                created: at(1_780_000_000),
+                bucket_exemplars: vec![None, Some(exemplar.clone())],
+                exemplars: vec![exemplar.clone()],
+                native: Some(Native {
+                    sample_count: Some(4),
+                    schema: Some(0),
+                    zero_threshold: Some(0.001),
+                    zero_count: Some(1),
+                    positive_spans: vec![Span {
+                        offset: 0,
+                        length: 2,
+                    }],
+                    positive_deltas: vec![2, -1],
+                    ..Default::default()
+                }),
+                ..Default::default()
+            })),
+        };
+        let counter = Metric {
+            labels: vec![],
+            value: Value::Single(7.0),
+            timestamp_ms: None,
+            extras: Some(Box::new(Extras {
+                created: at(1_779_000_000),
+                exemplar: Some(exemplar),
+                ..Default::default()
+            })),
+        };
+        let mut families = vec![
+            Family::new("rpc_seconds", MetricType::Histogram),
+            Family::new("requests_total", MetricType::Counter),
+        ];
+        families[0].metrics.push(histogram);
+        families[1].metrics.push(counter);
+        let key = GroupingKey::new([("job", "svc")]);
+        let p = store::prepare(key, families.clone(), SystemTime::now()).unwrap();
+        let bytes = log(&[push_payload(&p, Mode::Replace, SystemTime::now())]);
+        let scan = scan(&bytes, LOG_MAGIC).unwrap();
+        let Change::Push(record) = scan.records[0].1.clone() else {
+            panic!("{:?}", scan.records[0]);
+        };
+        let replayed = Store::new(OWN_TYPES);
+        record.replay(&replayed).unwrap();
+        let group = &replayed.groups()[0];
+        for want in families {
+            let got = group
+                .families
+                .iter()
+                .find(|f| *f.name == *want.name)
+                .unwrap()
+                .decode();
+            let mut want_metric = want.metrics[0].clone();
+            want_metric.labels = got.metrics[0].labels.clone();
+            assert_eq!(
+                got.metrics[0].labels.last().map(|l| l.name.as_ref()),
+                Some(if want.name == "rpc_seconds" {
+                    "method"
+                } else {
+                    "job"
+                })
+            );
+            assert_eq!(got.metrics, vec![want_metric], "{}", want.name);
+        }
+    }
+
     #[test]
     fn records_round_trip() {
         let bytes = log(&three_records());

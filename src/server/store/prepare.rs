@@ -248,6 +248,7 @@ pub(super) fn synthetic_family(
         labels,
         value: Value::Single(value),
         timestamp_ms: None,
+        extras: None,
     };
     let help = if name == PUSH_TIME {
         PUSH_TIME_HELP

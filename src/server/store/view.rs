@@ -145,6 +145,15 @@ impl Store {
             .collect()
     }
 
+    /// One group, if it exists.
+    pub(crate) fn group(&self, key: &GroupingKey) -> Option<GroupView> {
+        let inner = self.inner.read();
+        inner
+            .groups
+            .get(key.canonical().as_slice())
+            .map(Group::view)
+    }
+
     /// Every group, in grouping-key order.
     pub(crate) fn groups(&self) -> Vec<GroupView> {
         let inner = self.inner.read();
