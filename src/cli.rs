@@ -197,6 +197,11 @@ pub(crate) struct ServeArgs {
     /// request's headers, or that stays idle this long between requests.
     #[arg(long = "web.read-header-timeout", value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub(crate) read_header_timeout: Duration,
+
+    /// Serve on the sockets systemd passes (socket activation, Linux); --web.listen-address is
+    /// then ignored.
+    #[arg(long = "web.systemd-socket")]
+    pub(crate) systemd_socket: bool,
 }
 
 const PUSH_EXAMPLES: &str = "\

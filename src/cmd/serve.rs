@@ -14,11 +14,27 @@ use crate::server::{self, Config};
 pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
     crate::log::init(args.log.log_level, args.log.log_format);
     let config = config(args)?;
+    // Taken while this is the only thread, since it changes the environment.
+    let inherited = if config.systemd_socket {
+        Some(systemd_sockets()?)
+    } else {
+        None
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(server::run(config))
+    runtime.block_on(server::run(config, inherited))
+}
+
+#[cfg(target_os = "linux")]
+fn systemd_sockets() -> anyhow::Result<Vec<std::net::TcpListener>> {
+    server::http::bind::systemd_sockets()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn systemd_sockets() -> anyhow::Result<Vec<std::net::TcpListener>> {
+    Err(Usage("--web.systemd-socket is only available on Linux".into()).into())
 }
 
 /// Validates the flags into a [`Config`]; a mistake in them is a usage
@@ -160,6 +176,7 @@ pub(crate) fn config(args: ServeArgs) -> anyhow::Result<Config> {
             args.external_url.clone().unwrap_or_default(),
         ),
         ("web.listen-address", args.listen_address.join(",")),
+        ("web.systemd-socket", args.systemd_socket.to_string()),
         ("web.route-prefix", route_prefix.clone()),
         ("web.telemetry-path", args.telemetry_path.clone()),
         (
@@ -185,6 +202,7 @@ pub(crate) fn config(args: ServeArgs) -> anyhow::Result<Config> {
     .collect();
     Ok(Config {
         listen_addresses: args.listen_address,
+        systemd_socket: args.systemd_socket,
         route_prefix,
         telemetry_path: args.telemetry_path,
         enable_admin_api: args.enable_admin_api,

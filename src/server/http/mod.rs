@@ -20,6 +20,7 @@ use crate::grouping::{GroupingKey, KeyError};
 use crate::server::{security, State};
 
 pub(crate) mod api;
+pub(crate) mod bind;
 mod error;
 pub(crate) mod listen;
 pub(crate) mod page;
