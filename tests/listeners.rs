@@ -5,6 +5,7 @@
 //! `/api/v1/status`.
 
 use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -31,19 +32,37 @@ fn require_ipv6_loopback() {
     );
 }
 
-/// `GET <url>` with curl: (HTTP code, body); code "000" when it cannot
-/// connect.
-fn curl(args: &[&str], url: &str) -> (String, String) {
+/// What curl got: the HTTP code ("000" when it could not connect or the
+/// handshake failed), the HTTP version spoken, and the body.
+struct Curled {
+    code: String,
+    version: String,
+    body: String,
+}
+
+/// curl `url` with `args`.
+fn curl(args: &[&str], url: &str) -> Curled {
     require("curl");
     let out = Command::new("curl")
-        .args(["-s", "--max-time", "10", "-w", "\n%{http_code}"])
+        .args([
+            "-s",
+            "--max-time",
+            "10",
+            "-w",
+            "\n%{http_code} %{http_version}",
+        ])
         .args(args)
         .arg(url)
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let (body, code) = text.rsplit_once('\n').unwrap_or(("", &text));
-    (code.to_string(), body.to_string())
+    let (body, tail) = text.rsplit_once('\n').unwrap_or(("", &text));
+    let (code, version) = tail.split_once(' ').unwrap_or((tail, ""));
+    Curled {
+        code: code.to_string(),
+        version: version.to_string(),
+        body: body.to_string(),
+    }
 }
 
 #[test]
@@ -138,21 +157,21 @@ fn systemd_socket_activation_serves_the_inherited_socket_on_both_families() {
         "--web.listen-address=not-an-address",
     ]);
     for host in ["127.0.0.1", "[::1]"] {
-        let (code, body) = curl(&[], &format!("http://{host}:{port}/-/healthy"));
+        let r = curl(&[], &format!("http://{host}:{port}/-/healthy"));
         assert_eq!(
-            (code.as_str(), body.trim()),
+            (r.code.as_str(), r.body.trim()),
             ("200", "OK"),
             "{host}\n{}",
             proc.log()
         );
     }
-    let (code, _) = curl(
+    let r = curl(
         &["-X", "PUT", "--data-binary", "activated 1\n"],
         &format!("http://127.0.0.1:{port}/metrics/job/sd"),
     );
-    assert_eq!(code, "200");
-    let (_, status) = curl(&[], &format!("http://[::1]:{port}/api/v1/status"));
-    let status: serde_json::Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(r.code, "200");
+    let r = curl(&[], &format!("http://[::1]:{port}/api/v1/status"));
+    let status: serde_json::Value = serde_json::from_str(&r.body).unwrap();
     assert_eq!(status["data"]["flags"]["web.systemd-socket"], "true");
     proc.signal("TERM");
     let exit = proc.wait_exit(Duration::from_secs(20));
@@ -199,5 +218,298 @@ fn systemd_socket_without_sockets_or_with_a_wrong_one_is_refused() {
         stderr(&out).contains("--web.systemd-socket: file descriptor 3: fd 3 is not a socket"),
         "{}",
         stderr(&out)
+    );
+}
+
+/// Writes `text` to `dir/name` and returns the path.
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// A CA, a server certificate for `localhost` signed by it, and client
+/// certificates with any subject alternative names, signed by it or by
+/// themselves, all written as PEM files into one directory.
+struct Pki {
+    dir: TempDir,
+    issuer: rcgen::Issuer<'static, rcgen::KeyPair>,
+}
+
+impl Pki {
+    fn new(tag: &str) -> Pki {
+        let dir = TempDir::new(tag);
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "pgw listeners test CA");
+        let ca = params.self_signed(&key).unwrap();
+        write(dir.path(), "ca.pem", &ca.pem());
+        let pki = Pki {
+            dir,
+            issuer: rcgen::Issuer::new(params, key),
+        };
+        pki.leaf(
+            "server",
+            &[rcgen::SanType::DnsName("localhost".try_into().unwrap())],
+            true,
+        );
+        pki
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// `<name>.crt` and `<name>.key`, signed by the CA or self-signed.
+    fn leaf(&self, name: &str, sans: &[rcgen::SanType], by_ca: bool) {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.subject_alt_names = sans.to_vec();
+        let cert = if by_ca {
+            params.signed_by(&key, &self.issuer).unwrap()
+        } else {
+            params.self_signed(&key).unwrap()
+        };
+        write(self.dir.path(), &format!("{name}.crt"), &cert.pem());
+        write(
+            self.dir.path(),
+            &format!("{name}.key"),
+            &key.serialize_pem(),
+        );
+    }
+
+    /// A web config serving the server certificate, with `extra` lines
+    /// under `tls_server_config` and `after` at the top level.
+    fn web_config(&self, extra: &str, after: &str) -> String {
+        let path = write(
+            self.dir.path(),
+            &format!("web-{}.yml", fastrand_name()),
+            &format!(
+                "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n{extra}{after}"
+            ),
+        );
+        format!("--web.config.file={}", path.display())
+    }
+
+    /// curl of `https://localhost:PORT<path>` trusting the CA, with
+    /// `client` (a leaf's name) as its certificate if given, and `args`.
+    fn curl(&self, port: u16, path: &str, client: Option<&str>, args: &[&str]) -> Curled {
+        let mut all: Vec<String> = vec![
+            "--cacert".into(),
+            self.path("ca.pem").display().to_string(),
+            "--resolve".into(),
+            format!("localhost:{port}:127.0.0.1"),
+        ];
+        if let Some(name) = client {
+            all.push("--cert".into());
+            all.push(self.path(&format!("{name}.crt")).display().to_string());
+            all.push("--key".into());
+            all.push(self.path(&format!("{name}.key")).display().to_string());
+        }
+        all.extend(args.iter().map(|a| a.to_string()));
+        let all: Vec<&str> = all.iter().map(String::as_str).collect();
+        curl(&all, &format!("https://localhost:{port}{path}"))
+    }
+}
+
+/// A file name unique within the test process.
+fn fastrand_name() -> usize {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+}
+
+#[test]
+fn http2_is_negotiated_over_tls_and_serves_pushes_and_scrapes_the_same() {
+    let pki = Pki::new("listeners-h2");
+    let g = Pgw::start(&[&pki.web_config("", ""), "--push.max-body-size=100"]);
+    let r = pki.curl(g.port, "/-/healthy", None, &["--http2"]);
+    assert_eq!(
+        (r.code.as_str(), r.version.as_str()),
+        ("200", "2"),
+        "ALPN h2"
+    );
+    // A push and a scrape over HTTP/2.
+    let put = ["--http2", "-X", "PUT", "--data-binary"];
+    let r = pki.curl(
+        g.port,
+        "/metrics/job/h2",
+        None,
+        &[&put[..], &["over_h2 7\n"]].concat(),
+    );
+    assert_eq!(
+        (r.code.as_str(), r.version.as_str()),
+        ("200", "2"),
+        "{}",
+        r.body
+    );
+    let r = pki.curl(g.port, "/metrics", None, &["--http2"]);
+    assert_eq!((r.code.as_str(), r.version.as_str()), ("200", "2"));
+    assert!(
+        r.body.contains("over_h2{instance=\"\",job=\"h2\"} 7"),
+        "{}",
+        r.body
+    );
+    // The body limit holds over HTTP/2 too, and nothing is stored.
+    let big = format!("big 1\n{}", "# padding\n".repeat(20));
+    let r = pki.curl(
+        g.port,
+        "/metrics/job/big",
+        None,
+        &[&put[..], &[&big]].concat(),
+    );
+    assert_eq!((r.code.as_str(), r.version.as_str()), ("413", "2"));
+    let r = pki.curl(g.port, "/api/v1/metrics", None, &["--http2"]);
+    assert!(!r.body.contains("\"big\""), "{}", r.body);
+    drop(g);
+
+    let g = Pgw::start(&[&pki.web_config("", "http_server_config:\n  http2: false\n")]);
+    let r = pki.curl(g.port, "/-/healthy", None, &["--http2"]);
+    assert_eq!(
+        (r.code.as_str(), r.version.as_str()),
+        ("200", "1.1"),
+        "http2: false"
+    );
+    // Plain HTTP stays HTTP/1.1: no h2c upgrade.
+    let plain = Pgw::start(&[]);
+    let r = curl(&["--http2"], &format!("{}/-/healthy", plain.url()));
+    assert_eq!((r.code.as_str(), r.version.as_str()), ("200", "1.1"));
+}
+
+fn dns(name: &str) -> rcgen::SanType {
+    rcgen::SanType::DnsName(name.try_into().unwrap())
+}
+
+#[test]
+fn client_certificates_requested_or_required_without_verification() {
+    let pki = Pki::new("listeners-mtls-any");
+    pki.leaf("signed", &[dns("client")], true);
+    // Signed by nobody the server knows: these modes do not verify.
+    pki.leaf("stranger", &[dns("stranger")], false);
+
+    let g = Pgw::start(&[&pki.web_config("  client_auth_type: RequestClientCert\n", "")]);
+    for client in [None, Some("signed"), Some("stranger")] {
+        assert_eq!(
+            pki.curl(g.port, "/-/healthy", client, &[]).code,
+            "200",
+            "{client:?}"
+        );
+    }
+    drop(g);
+
+    for mode in ["RequireAnyClientCert", "RequireClientCert"] {
+        let g = Pgw::start(&[&pki.web_config(&format!("  client_auth_type: {mode}\n"), "")]);
+        assert_eq!(
+            pki.curl(g.port, "/-/healthy", None, &[]).code,
+            "000",
+            "{mode}: no certificate"
+        );
+        for client in ["signed", "stranger"] {
+            assert_eq!(
+                pki.curl(g.port, "/-/healthy", Some(client), &[]).code,
+                "200",
+                "{mode} {client}"
+            );
+        }
+    }
+
+    // With a CA the unverified modes still take any certificate (the CA
+    // only names what to send), and the verifying ones refuse a stranger.
+    let ca = "  client_ca_file: ca.pem\n";
+    let g = Pgw::start(&[&pki.web_config(
+        &format!("{ca}  client_auth_type: RequireAnyClientCert\n"),
+        "",
+    )]);
+    assert_eq!(
+        pki.curl(g.port, "/-/healthy", Some("stranger"), &[]).code,
+        "200"
+    );
+    drop(g);
+    let g = Pgw::start(&[&pki.web_config(
+        &format!("{ca}  client_auth_type: VerifyClientCertIfGiven\n"),
+        "",
+    )]);
+    assert_eq!(pki.curl(g.port, "/-/healthy", None, &[]).code, "200");
+    assert_eq!(
+        pki.curl(g.port, "/-/healthy", Some("signed"), &[]).code,
+        "200"
+    );
+    assert_eq!(
+        pki.curl(g.port, "/-/healthy", Some("stranger"), &[]).code,
+        "000"
+    );
+
+    // Upstream's refusal of a CA without a policy stays.
+    let web = pki.web_config(ca, "");
+    let err = refused_start(&[&web]);
+    assert!(
+        err.contains("client CA's have been configured without a Client Auth Policy"),
+        "{err}"
+    );
+}
+
+#[test]
+fn allowed_sans_match_email_addresses_and_uris_exactly() {
+    let pki = Pki::new("listeners-sans");
+    let email = |e: &str| rcgen::SanType::Rfc822Name(e.try_into().unwrap());
+    let uri = |u: &str| rcgen::SanType::URI(u.try_into().unwrap());
+    pki.leaf("mail", &[email("cron@example.org")], true);
+    pki.leaf("spiffe", &[uri("spiffe://cluster/ns/batch/sa/cron")], true);
+    pki.leaf(
+        "other",
+        &[email("Cron@example.org"), uri("spiffe://cluster/ns/batch")],
+        true,
+    );
+    pki.leaf("stranger", &[email("cron@example.org")], false);
+    let sans = "  client_allowed_sans: [cron@example.org, \"spiffe://cluster/ns/batch/sa/cron\"]\n";
+
+    let verify = "  client_ca_file: ca.pem\n  client_auth_type: RequireAndVerifyClientCert\n";
+    let g = Pgw::start(&[&pki.web_config(&format!("{verify}{sans}"), "")]);
+    assert_eq!(
+        pki.curl(g.port, "/-/healthy", Some("mail"), &[]).code,
+        "200",
+        "e-mail"
+    );
+    assert_eq!(
+        pki.curl(g.port, "/-/healthy", Some("spiffe"), &[]).code,
+        "200",
+        "URI"
+    );
+    assert_eq!(
+        pki.curl(g.port, "/-/healthy", Some("other"), &[]).code,
+        "000",
+        "near misses"
+    );
+    assert_eq!(
+        pki.curl(g.port, "/-/healthy", Some("stranger"), &[]).code,
+        "000",
+        "not signed"
+    );
+    drop(g);
+
+    // An optional certificate with allowed SANs: upstream's handler crashes
+    // on a client without one; pgw refuses it in the handshake and goes on
+    // serving.
+    let g = Pgw::start(&[&pki.web_config(
+        &format!("  client_auth_type: RequestClientCert\n{sans}"),
+        "",
+    )]);
+    assert_eq!(pki.curl(g.port, "/-/healthy", None, &[]).code, "000");
+    assert_eq!(
+        pki.curl(g.port, "/-/healthy", Some("stranger"), &[]).code,
+        "200",
+        "unverified mode"
+    );
+    assert_eq!(
+        pki.curl(g.port, "/-/healthy", Some("other"), &[]).code,
+        "000"
+    );
+    assert_eq!(pki.curl(g.port, "/-/healthy", None, &[]).code, "000");
+    assert_eq!(
+        pki.curl(g.port, "/-/healthy", Some("mail"), &[]).code,
+        "200"
     );
 }
