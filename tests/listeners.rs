@@ -513,3 +513,21 @@ fn allowed_sans_match_email_addresses_and_uris_exactly() {
         "200"
     );
 }
+
+#[test]
+fn no_forms_turn_boolean_flags_off_and_the_last_one_wins() {
+    let g = Pgw::start(&["--web.enable-admin-api", "--no-web.enable-admin-api"]);
+    let r = request("PUT", &format!("{}/api/v1/admin/wipe", g.url()), &[], b"");
+    assert_eq!(r.status, 404, "the admin API is off");
+    let flags = get(&format!("{}/api/v1/status", g.url())).json()["data"]["flags"].clone();
+    assert_eq!(flags["web.enable-admin-api"], "false");
+    drop(g);
+    let g = Pgw::start(&["--no-web.enable-lifecycle", "--web.enable-lifecycle"]);
+    let r = request("PUT", &format!("{}/-/quit", g.url()), &[], b"");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let mut g = g;
+    assert!(g
+        .proc
+        .wait_exit(Duration::from_secs(20))
+        .is_some_and(|s| s.success()));
+}
