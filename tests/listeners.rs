@@ -531,3 +531,65 @@ fn no_forms_turn_boolean_flags_off_and_the_last_one_wins() {
         .wait_exit(Duration::from_secs(20))
         .is_some_and(|s| s.success()));
 }
+
+#[test]
+fn build_identity_has_the_official_labels_and_keys_and_the_git_revision() {
+    let g = Pgw::start(&[]);
+    let body = get(&format!("{}/metrics", g.url())).text();
+    let line = body
+        .lines()
+        .find(|l| l.starts_with("pushgateway_build_info{"))
+        .unwrap_or_else(|| panic!("no pushgateway_build_info in\n{body}"));
+    let series = parse_exposition(line);
+    let (_, labels, value) = &series[0];
+    assert_eq!(value, "1");
+    let names: Vec<&str> = labels.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "branch",
+            "goarch",
+            "goos",
+            "goversion",
+            "revision",
+            "tags",
+            "version"
+        ]
+    );
+    let label = |name: &str| labels.iter().find(|(n, _)| n == name).unwrap().1.clone();
+    assert_eq!(label("version"), env!("CARGO_PKG_VERSION"));
+    assert!(label("goversion").starts_with("rustc "), "{line}");
+
+    let status = get(&format!("{}/api/v1/status", g.url())).json();
+    let info = status["data"]["build_information"].as_object().unwrap();
+    let keys: Vec<&str> = info.keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        [
+            "branch",
+            "buildDate",
+            "buildUser",
+            "goVersion",
+            "revision",
+            "version"
+        ]
+    );
+    // Built from a git checkout (as the tests always are): HEAD's commit.
+    let head = Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(head.status.success(), "the tests run from a git checkout");
+    let head = String::from_utf8(head.stdout).unwrap().trim().to_string();
+    assert_eq!(head.len(), 40);
+    assert_eq!(info["revision"], head.as_str());
+    assert_eq!(label("revision"), head);
+    assert_eq!(info["goVersion"].as_str().unwrap(), label("goversion"));
+    let date = info["buildDate"].as_str().unwrap();
+    assert!(
+        date.len() == 17 && date.as_bytes()[8] == b'-' && date[9..].split(':').count() == 3,
+        "buildDate {date:?} is not in Go's 20060102-15:04:05 layout"
+    );
+    assert!(info["buildUser"].as_str().unwrap().contains('@'));
+}

@@ -14,6 +14,7 @@ use tokio::sync::Notify;
 
 pub(crate) mod expiry;
 pub(crate) mod http;
+pub(crate) mod identity;
 pub mod limits;
 pub mod metrics;
 pub mod persist;

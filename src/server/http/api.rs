@@ -389,14 +389,7 @@ pub(super) fn status(state: &State) -> Response {
         .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
         .collect();
     let data = serde_json::json!({
-            "build_information": {
-                "branch": "",
-                "buildDate": "",
-                "buildUser": "",
-                "goVersion": "",
-                "revision": "",
-                "version": env!("CARGO_PKG_VERSION"),
-            },
+            "build_information": crate::server::identity::build_information(),
             "flags": flags,
             "start_time": rfc3339_nanos(state.start_time),
             "pgw": pgw_status(state),
