@@ -593,3 +593,42 @@ fn build_identity_has_the_official_labels_and_keys_and_the_git_revision() {
     );
     assert!(info["buildUser"].as_str().unwrap().contains('@'));
 }
+
+#[test]
+fn status_flags_show_durations_lists_and_the_route_prefix_as_upstream() {
+    let g = Pgw::start(&[
+        "--web.listen-address=[::1]:0",
+        "--persistence.interval=1h",
+        "--web.read-timeout=100ms",
+        "--web.read-header-timeout=1500ms",
+        "--expire-after=90s",
+        "--web.external-url=http://gw.example/pgw/",
+    ]);
+    let status = get(&format!("{}/pgw/api/v1/status", g.url())).json();
+    let flags = &status["data"]["flags"];
+    for (flag, want) in [
+        ("persistence.interval", "1h0m0s"),
+        ("web.read-timeout", "100ms"),
+        ("web.read-header-timeout", "1.5s"),
+        ("expire-after", "1m30s"),
+        ("web.listen-address", "127.0.0.1:0,[::1]:0"),
+        ("web.route-prefix", "/pgw"),
+        ("web.external-url", "http://gw.example/pgw/"),
+        ("web.systemd-socket", "false"),
+    ] {
+        assert_eq!(flags[flag], want, "{flag} in {flags}");
+    }
+    drop(g);
+    // The defaults, and a prefix of "/" that means none.
+    let g = Pgw::start(&["--web.route-prefix=/"]);
+    let flags = get(&format!("{}/api/v1/status", g.url())).json()["data"]["flags"].clone();
+    for (flag, want) in [
+        ("persistence.interval", "5m0s"),
+        ("web.read-timeout", "1m0s"),
+        ("web.read-header-timeout", "10s"),
+        ("expire-after", ""),
+        ("web.route-prefix", ""),
+    ] {
+        assert_eq!(flags[flag], want, "{flag} in {flags}");
+    }
+}

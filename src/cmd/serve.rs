@@ -2,7 +2,6 @@
 //! first), then runs the server on a multi-threaded runtime.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::Context as _;
 
@@ -106,7 +105,8 @@ pub(crate) fn config(args: ServeArgs) -> anyhow::Result<Config> {
         max_series: args.max_series,
         max_grouping_key_labels: args.max_grouping_key_labels,
     };
-    let duration = |d: Duration| humantime::format_duration(d).to_string();
+    // As upstream's status shows them (Go's Duration.String()).
+    let duration = server::http::api::go_duration;
     let route_prefix =
         server::route_prefix(args.route_prefix.as_deref(), args.external_url.as_deref());
     // `--persistence.file=` (empty) means memory only, as upstream.
@@ -131,10 +131,7 @@ pub(crate) fn config(args: ServeArgs) -> anyhow::Result<Config> {
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),
         ),
-        (
-            "persistence.interval",
-            humantime::format_duration(args.persistence_interval).to_string(),
-        ),
+        ("persistence.interval", duration(args.persistence_interval)),
         ("persistence.recover", args.persistence_recover.to_string()),
         (
             "persistence.import",
@@ -194,7 +191,7 @@ pub(crate) fn config(args: ServeArgs) -> anyhow::Result<Config> {
         ),
         (
             "web.read-header-timeout",
-            humantime::format_duration(args.read_header_timeout).to_string(),
+            duration(args.read_header_timeout),
         ),
     ]
     .into_iter()
