@@ -80,12 +80,18 @@ fn wildcard(port: u16) -> io::Result<std::net::TcpListener> {
     }
 }
 
+#[cfg(unix)]
 fn no_ipv6(e: &io::Error) -> bool {
-    matches!(
-        e.raw_os_error(),
-        Some(code) if code == rustix::io::Errno::AFNOSUPPORT.raw_os_error()
-            || code == rustix::io::Errno::ADDRNOTAVAIL.raw_os_error()
-    )
+    use rustix::io::Errno;
+    let code = e.raw_os_error();
+    code == Some(Errno::AFNOSUPPORT.raw_os_error())
+        || code == Some(Errno::ADDRNOTAVAIL.raw_os_error())
+}
+
+/// WSAEAFNOSUPPORT and WSAEADDRNOTAVAIL.
+#[cfg(windows)]
+fn no_ipv6(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(10047 | 10049))
 }
 
 /// A listening, non-blocking socket on `addr`; `only_v6` decides whether an
