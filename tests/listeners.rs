@@ -99,13 +99,19 @@ fn wildcards_listen_on_ipv4_and_ipv6_and_specific_addresses_on_one() {
 fn a_listener_that_cannot_bind_stops_the_start_naming_address_and_cause() {
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port();
+    let dir = TempDir::new("listeners-bind");
+    let store = dir.path().join("store");
+    let persistence = format!("--persistence.file={}", store.display());
     for addr in [format!("127.0.0.1:{port}"), format!(":{port}")] {
-        let err = refused_start_with(1, &[&format!("--web.listen-address={addr}")]);
+        let err = refused_start_with(1, &[&format!("--web.listen-address={addr}"), &persistence]);
         assert!(
             err.contains(&format!("cannot listen on {addr}: Address already in use")),
             "{err}"
         );
     }
+    // The listeners are opened first: the store was never created.
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
     drop(taken);
 }
 

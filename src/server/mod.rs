@@ -184,6 +184,28 @@ pub(crate) async fn run(
 ) -> anyhow::Result<()> {
     // Checked before anything else, so that a bad file stops the start.
     let security = security::Security::load(&config.security)?;
+    // Then the listeners, before the store is opened: an address that is
+    // taken stops the start before any persistence file is read, imported
+    // or locked. Connections wait in the backlog until the store is ready.
+    let mut listeners = Vec::new();
+    match inherited {
+        Some(sockets) => {
+            for socket in sockets {
+                listeners.push(
+                    TcpListener::from_std(socket)
+                        .context("--web.systemd-socket: cannot use an inherited socket")?,
+                );
+            }
+        }
+        None => {
+            for addr in &config.listen_addresses {
+                listeners.push(http::bind::listen(addr).await?);
+            }
+        }
+    }
+    if listeners.is_empty() {
+        bail!("no listen address given");
+    }
     let start_time = SystemTime::now();
     let options = persist::Options {
         file: config.persistence_file.as_deref(),
@@ -208,25 +230,6 @@ pub(crate) async fn run(
     // server answers must drain and flush, not kill.
     let signals = register_signals()?;
     let reloader = security::watch(state.clone(), state.config.security.clone());
-    let mut listeners = Vec::new();
-    match inherited {
-        Some(sockets) => {
-            for socket in sockets {
-                listeners.push(
-                    TcpListener::from_std(socket)
-                        .context("--web.systemd-socket: cannot use an inherited socket")?,
-                );
-            }
-        }
-        None => {
-            for addr in &state.config.listen_addresses {
-                listeners.push(http::bind::listen(addr).await?);
-            }
-        }
-    }
-    if listeners.is_empty() {
-        bail!("no listen address given");
-    }
     for listener in &listeners {
         let local = listener.local_addr()?;
         crate::info!("listening", address = local, tls = tls);
