@@ -379,6 +379,24 @@ fn http2_is_negotiated_over_tls_and_serves_pushes_and_scrapes_the_same() {
         ("200", "1.1"),
         "http2: false"
     );
+    drop(g);
+
+    // Credentials are checked the same over HTTP/2.
+    let users =
+        "basic_auth_users:\n  cron: $2b$10$i5/AY91i3N7R9rJ8UUDc4.ZEMM/NrQfqbecHtcVmQnUQk5Aghmbby\n";
+    let g = Pgw::start(&[&pki.web_config("", users)]);
+    let r = pki.curl(g.port, "/metrics", None, &["--http2"]);
+    assert_eq!((r.code.as_str(), r.version.as_str()), ("401", "2"));
+    let r = pki.curl(g.port, "/metrics", None, &["--http2", "-u", "cron:wrong"]);
+    assert_eq!(r.code, "401");
+    let r = pki.curl(
+        g.port,
+        "/metrics",
+        None,
+        &["--http2", "-u", "cron:cron-password"],
+    );
+    assert_eq!((r.code.as_str(), r.version.as_str()), ("200", "2"));
+
     // Plain HTTP stays HTTP/1.1: no h2c upgrade.
     let plain = Pgw::start(&[]);
     let r = curl(&["--http2"], &format!("{}/-/healthy", plain.url()));
@@ -637,4 +655,34 @@ fn status_flags_show_durations_lists_and_the_route_prefix_as_upstream() {
     ] {
         assert_eq!(flags[flag], want, "{flag} in {flags}");
     }
+}
+
+#[test]
+fn status_flags_match_the_official_server_given_the_same_flags() {
+    let args = [
+        "--persistence.interval=90m",
+        "--web.external-url=http://gw.example/pgw/",
+        "--no-web.enable-admin-api",
+        "--no-web.enable-lifecycle",
+    ];
+    let official = Official::start(&args);
+    let g = Pgw::start(&args);
+    let flags = |port: u16| {
+        get(&format!("http://127.0.0.1:{port}/pgw/api/v1/status")).json()["data"]["flags"]
+            .as_object()
+            .unwrap()
+            .clone()
+    };
+    let (theirs, ours) = (flags(official.port), flags(g.port));
+    // The address differs by its port; `web.local-assets` is Debian's own.
+    let skip = ["web.listen-address", "web.local-assets"];
+    for (key, value) in theirs.iter().filter(|(k, _)| !skip.contains(&k.as_str())) {
+        assert_eq!(
+            ours.get(key),
+            Some(value),
+            "{key}: official {value}, pgw {:?}",
+            ours.get(key)
+        );
+    }
+    assert_eq!(theirs["persistence.interval"], "1h30m0s");
 }
