@@ -64,6 +64,7 @@ Register-ArgumentCompleter -Native -CommandName 'pgw' -ScriptBlock {
             [CompletionResult]::new('--web.enable-admin-api', '--web.enable-admin-api', [CompletionResultType]::ParameterName, 'Enable the admin API: PUT /api/v1/admin/wipe deletes every group')
             [CompletionResult]::new('--push.disable-consistency-check', '--push.disable-consistency-check', [CompletionResultType]::ParameterName, 'Answer accepted pushes with 202 instead of 200, as the official server does with this flag. pgw keeps checking pushes (its check costs time only in proportion to the push) and still refuses bad ones')
             [CompletionResult]::new('--persistence.recover', '--persistence.recover', [CompletionResultType]::ParameterName, 'Start even if the persistence files are damaged: keep every valid record, move the damaged files aside (FILE.damaged-UNIXTIME) and report how many records were lost')
+            [CompletionResult]::new('--web.systemd-socket', '--web.systemd-socket', [CompletionResultType]::ParameterName, 'Serve on the sockets systemd passes (socket activation, Linux); --web.listen-address is then ignored')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')

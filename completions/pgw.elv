@@ -60,6 +60,7 @@ set edit:completion:arg-completer[pgw] = {|@words|
             cand --web.enable-admin-api 'Enable the admin API: PUT /api/v1/admin/wipe deletes every group'
             cand --push.disable-consistency-check 'Answer accepted pushes with 202 instead of 200, as the official server does with this flag. pgw keeps checking pushes (its check costs time only in proportion to the push) and still refuses bad ones'
             cand --persistence.recover 'Start even if the persistence files are damaged: keep every valid record, move the damaged files aside (FILE.damaged-UNIXTIME) and report how many records were lost'
+            cand --web.systemd-socket 'Serve on the sockets systemd passes (socket activation, Linux); --web.listen-address is then ignored'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'

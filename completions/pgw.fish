@@ -65,6 +65,7 @@ complete -c pgw -n "__fish_pgw_using_subcommand serve" -l web.enable-lifecycle -
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l web.enable-admin-api -d 'Enable the admin API: PUT /api/v1/admin/wipe deletes every group'
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l push.disable-consistency-check -d 'Answer accepted pushes with 202 instead of 200, as the official server does with this flag. pgw keeps checking pushes (its check costs time only in proportion to the push) and still refuses bad ones'
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l persistence.recover -d 'Start even if the persistence files are damaged: keep every valid record, move the damaged files aside (FILE.damaged-UNIXTIME) and report how many records were lost'
+complete -c pgw -n "__fish_pgw_using_subcommand serve" -l web.systemd-socket -d 'Serve on the sockets systemd passes (socket activation, Linux); --web.listen-address is then ignored'
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -s h -l help -d 'Print help'
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -s V -l version -d 'Print version'
 complete -c pgw -n "__fish_pgw_using_subcommand push" -s j -l job -d 'The job label of the group to push to (needed unless a push URL names the group)' -r

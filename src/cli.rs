@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Arg, ArgAction, ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::log;
 
@@ -15,6 +15,60 @@ use crate::log;
 pub struct Cli {
     #[command(subcommand)]
     pub(crate) command: Command,
+}
+
+impl Cli {
+    /// The command line of this process, parsed with [`command`]; clap
+    /// prints its own error and exits 2 on a mistake.
+    pub fn parse_args() -> Cli {
+        let matches = command().get_matches();
+        Cli::from_matches(&matches).unwrap_or_else(|e| e.exit())
+    }
+
+    /// Parses `args` (the program name first) as [`Cli::parse_args`] does.
+    pub fn try_parse_args<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        Cli::from_matches(&command().try_get_matches_from(args)?)
+    }
+
+    fn from_matches(matches: &ArgMatches) -> Result<Cli, clap::Error> {
+        Cli::from_arg_matches(matches)
+    }
+}
+
+/// The whole command line: the derived definitions, and for every on/off
+/// flag of `pgw serve` kingpin's `--no-<flag>` form, which the official
+/// Pushgateway has for each of its boolean flags, so that a service file
+/// that says `--no-web.enable-lifecycle` keeps working. The forms are made
+/// here from whatever `SetTrue` flags serve has, so a boolean flag added
+/// later gets one without more code; they are left out of the help, which
+/// says once that they exist.
+pub fn command() -> clap::Command {
+    Cli::command().mut_subcommand("serve", with_no_forms)
+}
+
+fn with_no_forms(mut cmd: clap::Command) -> clap::Command {
+    let flags: Vec<(String, String)> = cmd
+        .get_arguments()
+        .filter(|a| matches!(a.get_action(), ArgAction::SetTrue))
+        .filter_map(|a| Some((a.get_id().to_string(), a.get_long()?.to_string())))
+        .collect();
+    for (id, long) in flags {
+        let no_id = format!("no-{id}");
+        // Each overrides the other: the last one given wins, as in kingpin.
+        cmd = cmd.mut_arg(&id, |a| a.overrides_with(no_id.clone())).arg(
+            Arg::new(no_id)
+                .long(format!("no-{long}"))
+                .action(ArgAction::SetTrue)
+                .help(format!("Turn --{long} off"))
+                .hide(true)
+                .overrides_with(id),
+        );
+    }
+    cmd
 }
 
 #[derive(Debug, Subcommand)]
@@ -64,7 +118,8 @@ Examples:
   pgw serve --persistence.file=/var/lib/pgw/store   keep the store across restarts
   pgw serve --web.listen-address=127.0.0.1:9091 --web.enable-admin-api
 
-Flags keep the official Pushgateway's names, so a service file can swap the binary.";
+Flags keep the official Pushgateway's names, so a service file can swap the binary. Every
+on/off flag also has kingpin's --no- form (--no-web.enable-admin-api); the last one given wins.";
 
 /// `pgw serve` flags, named as the official Pushgateway's.
 #[derive(Debug, Args)]
@@ -197,6 +252,11 @@ pub(crate) struct ServeArgs {
     /// request's headers, or that stays idle this long between requests.
     #[arg(long = "web.read-header-timeout", value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub(crate) read_header_timeout: Duration,
+
+    /// Serve on the sockets systemd passes (socket activation, Linux); --web.listen-address is
+    /// then ignored.
+    #[arg(long = "web.systemd-socket")]
+    pub(crate) systemd_socket: bool,
 }
 
 const PUSH_EXAMPLES: &str = "\
@@ -721,6 +781,50 @@ mod tests {
     #[test]
     fn verify_cli() {
         Cli::command().debug_assert();
+        command().debug_assert();
+    }
+
+    fn serve(args: &[&str]) -> ServeArgs {
+        let cli = Cli::try_parse_args([&["pgw", "serve"], args].concat()).unwrap();
+        let Command::Serve(a) = cli.command else {
+            panic!("not serve")
+        };
+        a
+    }
+
+    #[test]
+    fn every_serve_flag_has_its_no_form_and_the_last_one_wins() {
+        let a = serve(&["--web.enable-admin-api", "--no-web.enable-admin-api"]);
+        assert!(!a.enable_admin_api);
+        let a = serve(&["--no-web.enable-admin-api", "--web.enable-admin-api"]);
+        assert!(a.enable_admin_api);
+        let a = serve(&["--no-web.enable-lifecycle"]);
+        assert!(!a.enable_lifecycle);
+        // Every SetTrue flag of serve, whatever it is called.
+        let cmd = command();
+        let serve_cmd = cmd.find_subcommand("serve").unwrap();
+        let bools: Vec<String> = serve_cmd
+            .get_arguments()
+            .filter(|a| matches!(a.get_action(), ArgAction::SetTrue) && !a.is_hide_set())
+            .map(|a| a.get_long().unwrap().to_string())
+            .collect();
+        assert!(bools.len() >= 5, "{bools:?}");
+        for long in &bools {
+            let on = format!("--{long}");
+            let off = format!("--no-{long}");
+            let flags = |args: &[&str]| {
+                let cli = Cli::try_parse_args([&["pgw", "serve"], args].concat()).unwrap();
+                let Command::Serve(a) = cli.command else {
+                    panic!("not serve")
+                };
+                format!("{a:?}")
+            };
+            assert_eq!(flags(&[&on, &off]), flags(&[]), "{off} after {on}");
+            assert_eq!(flags(&[&off, &on]), flags(&[&on]), "{on} after {off}");
+            assert_ne!(flags(&[&on]), flags(&[]), "{on} changes something");
+        }
+        // Other commands have none.
+        assert!(Cli::try_parse_args(["pgw", "push", "--no-replace", "-j", "x", "a=1"]).is_err());
     }
 
     /// Every flag and argument of every command says what it is for.

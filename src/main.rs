@@ -1,8 +1,6 @@
 //! The `pgw` binary: parse the command line, run the subcommand, print an
 //! error once as `pgw: error: <cause chain>` and exit with its code.
 
-use clap::Parser;
-
 use pgw::cli::Cli;
 use pgw::exit;
 
@@ -21,7 +19,7 @@ use pgw::exit;
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() {
-    let cli = Cli::parse();
+    let cli = Cli::parse_args();
     match pgw::cmd::execute(cli) {
         Ok(0) => {}
         Ok(code) => std::process::exit(code),

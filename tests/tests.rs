@@ -13,6 +13,7 @@ mod generated;
 mod hostile;
 mod housekeeping;
 mod interop;
+mod listeners;
 mod manage;
 mod native;
 mod negotiate;

@@ -2,7 +2,6 @@
 //! first), then runs the server on a multi-threaded runtime.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::Context as _;
 
@@ -14,11 +13,27 @@ use crate::server::{self, Config};
 pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
     crate::log::init(args.log.log_level, args.log.log_format);
     let config = config(args)?;
+    // Taken while this is the only thread, since it changes the environment.
+    let inherited = if config.systemd_socket {
+        Some(systemd_sockets()?)
+    } else {
+        None
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(server::run(config))
+    runtime.block_on(server::run(config, inherited))
+}
+
+#[cfg(target_os = "linux")]
+fn systemd_sockets() -> anyhow::Result<Vec<std::net::TcpListener>> {
+    server::http::bind::systemd_sockets()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn systemd_sockets() -> anyhow::Result<Vec<std::net::TcpListener>> {
+    Err(Usage("--web.systemd-socket is only available on Linux".into()).into())
 }
 
 /// Validates the flags into a [`Config`]; a mistake in them is a usage
@@ -90,7 +105,8 @@ pub(crate) fn config(args: ServeArgs) -> anyhow::Result<Config> {
         max_series: args.max_series,
         max_grouping_key_labels: args.max_grouping_key_labels,
     };
-    let duration = |d: Duration| humantime::format_duration(d).to_string();
+    // As upstream's status shows them (Go's Duration.String()).
+    let duration = server::http::api::go_duration;
     let route_prefix =
         server::route_prefix(args.route_prefix.as_deref(), args.external_url.as_deref());
     // `--persistence.file=` (empty) means memory only, as upstream.
@@ -115,10 +131,7 @@ pub(crate) fn config(args: ServeArgs) -> anyhow::Result<Config> {
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),
         ),
-        (
-            "persistence.interval",
-            humantime::format_duration(args.persistence_interval).to_string(),
-        ),
+        ("persistence.interval", duration(args.persistence_interval)),
         ("persistence.recover", args.persistence_recover.to_string()),
         (
             "persistence.import",
@@ -160,6 +173,7 @@ pub(crate) fn config(args: ServeArgs) -> anyhow::Result<Config> {
             args.external_url.clone().unwrap_or_default(),
         ),
         ("web.listen-address", args.listen_address.join(",")),
+        ("web.systemd-socket", args.systemd_socket.to_string()),
         ("web.route-prefix", route_prefix.clone()),
         ("web.telemetry-path", args.telemetry_path.clone()),
         (
@@ -177,7 +191,7 @@ pub(crate) fn config(args: ServeArgs) -> anyhow::Result<Config> {
         ),
         (
             "web.read-header-timeout",
-            humantime::format_duration(args.read_header_timeout).to_string(),
+            duration(args.read_header_timeout),
         ),
     ]
     .into_iter()
@@ -185,6 +199,7 @@ pub(crate) fn config(args: ServeArgs) -> anyhow::Result<Config> {
     .collect();
     Ok(Config {
         listen_addresses: args.listen_address,
+        systemd_socket: args.systemd_socket,
         route_prefix,
         telemetry_path: args.telemetry_path,
         enable_admin_api: args.enable_admin_api,

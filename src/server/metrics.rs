@@ -377,20 +377,7 @@ impl OwnMetrics {
 }
 
 fn build_labels() -> Vec<(&'static str, String)> {
-    let goarch = match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        "x86" => "386",
-        other => other,
-    };
-    vec![
-        ("branch", String::new()),
-        ("goarch", goarch.to_string()),
-        ("goos", std::env::consts::OS.to_string()),
-        ("goversion", String::new()),
-        ("revision", String::new()),
-        ("version", env!("CARGO_PKG_VERSION").to_string()),
-    ]
+    crate::server::identity::build_info_labels()
 }
 
 fn family(

@@ -4,7 +4,6 @@
 //! and serves until SIGINT, SIGTERM or `/-/quit`, then drains in-flight
 //! requests and compacts the persistence log into its snapshot.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -15,6 +14,7 @@ use tokio::sync::Notify;
 
 pub(crate) mod expiry;
 pub(crate) mod http;
+pub(crate) mod identity;
 pub mod limits;
 pub mod metrics;
 pub mod persist;
@@ -31,6 +31,8 @@ pub(crate) const DEFAULT_BODY_LIMIT: usize = 64 << 20;
 #[derive(Debug, Clone)]
 pub struct Config {
     pub(crate) listen_addresses: Vec<String>,
+    /// `--web.systemd-socket`: serve on inherited sockets instead.
+    pub(crate) systemd_socket: bool,
     /// Normalised: empty, or starting with `/` and not ending with one.
     pub(crate) route_prefix: String,
     pub(crate) telemetry_path: String,
@@ -68,6 +70,7 @@ impl Config {
     pub(crate) fn for_tests() -> Config {
         Config {
             listen_addresses: vec!["127.0.0.1:0".into()],
+            systemd_socket: false,
             route_prefix: String::new(),
             telemetry_path: "/metrics".into(),
             enable_admin_api: false,
@@ -173,25 +176,36 @@ pub(crate) fn route_prefix(route_prefix: Option<&str>, external_url: Option<&str
     }
 }
 
-/// Resolves a listen address; `:9091` means every interface, as in Go.
-async fn resolve(addr: &str) -> anyhow::Result<SocketAddr> {
-    let full = if addr.starts_with(':') {
-        format!("0.0.0.0{addr}")
-    } else {
-        addr.to_string()
-    };
-    let mut addrs = tokio::net::lookup_host(&full)
-        .await
-        .with_context(|| format!("cannot resolve listen address {addr:?}"))?;
-    addrs
-        .next()
-        .with_context(|| format!("listen address {addr:?} resolves to nothing"))
-}
-
-/// Runs the server until it is told to stop.
-pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
+/// Runs the server until it is told to stop: on `inherited`, the sockets
+/// systemd passed, or else on the listen addresses.
+pub(crate) async fn run(
+    config: Config,
+    inherited: Option<Vec<std::net::TcpListener>>,
+) -> anyhow::Result<()> {
     // Checked before anything else, so that a bad file stops the start.
     let security = security::Security::load(&config.security)?;
+    // Then the listeners, before the store is opened: an address that is
+    // taken stops the start before any persistence file is read, imported
+    // or locked. Connections wait in the backlog until the store is ready.
+    let mut listeners = Vec::new();
+    match inherited {
+        Some(sockets) => {
+            for socket in sockets {
+                listeners.push(
+                    TcpListener::from_std(socket)
+                        .context("--web.systemd-socket: cannot use an inherited socket")?,
+                );
+            }
+        }
+        None => {
+            for addr in &config.listen_addresses {
+                listeners.push(http::bind::listen(addr).await?);
+            }
+        }
+    }
+    if listeners.is_empty() {
+        bail!("no listen address given");
+    }
     let start_time = SystemTime::now();
     let options = persist::Options {
         file: config.persistence_file.as_deref(),
@@ -216,18 +230,9 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
     // server answers must drain and flush, not kill.
     let signals = register_signals()?;
     let reloader = security::watch(state.clone(), state.config.security.clone());
-    let mut listeners = Vec::new();
-    for addr in &state.config.listen_addresses {
-        let sock = resolve(addr).await?;
-        let listener = TcpListener::bind(sock)
-            .await
-            .with_context(|| format!("cannot listen on {addr}"))?;
+    for listener in &listeners {
         let local = listener.local_addr()?;
         crate::info!("listening", address = local, tls = tls);
-        listeners.push(listener);
-    }
-    if listeners.is_empty() {
-        bail!("no listen address given");
     }
     let expirer = tokio::spawn(expiry::run(state.clone()));
     let reloader = tokio::spawn(reloader);

@@ -268,6 +268,41 @@ fn format_count(v: f64) -> String {
 
 /// RFC 3339 in UTC with nanoseconds, trailing zeros trimmed, as Go's
 /// `time.RFC3339Nano`.
+/// A duration as Go's `time.Duration.String()` writes it, as upstream's
+/// status shows duration flags: `5m0s`, `1h0m0s`, `1.5s`, `100ms`, `0s`.
+/// Hours and minutes appear once the duration reaches them, and seconds
+/// always then; below a second the largest unit of ms, µs, ns that fits.
+pub(crate) fn go_duration(d: Duration) -> String {
+    /// `v` units of `10^-digits`, as a decimal without trailing zeros.
+    fn decimal(v: u128, digits: u32) -> String {
+        let scale = 10u128.pow(digits);
+        let (whole, frac) = (v / scale, v % scale);
+        if frac == 0 {
+            return whole.to_string();
+        }
+        let frac = format!("{frac:0width$}", width = digits as usize);
+        format!("{whole}.{}", frac.trim_end_matches('0'))
+    }
+    let ns = d.as_nanos();
+    match ns {
+        0 => "0s".to_string(),
+        1..=999 => format!("{ns}ns"),
+        1_000..=999_999 => format!("{}µs", decimal(ns, 3)),
+        1_000_000..=999_999_999 => format!("{}ms", decimal(ns, 6)),
+        _ => {
+            const MINUTE: u128 = 60_000_000_000;
+            const HOUR: u128 = 60 * MINUTE;
+            let (hours, minutes) = (ns / HOUR, ns % HOUR / MINUTE);
+            let seconds = decimal(ns % MINUTE, 9);
+            match (hours, minutes) {
+                (0, 0) => format!("{seconds}s"),
+                (0, m) => format!("{m}m{seconds}s"),
+                (h, m) => format!("{h}h{m}m{seconds}s"),
+            }
+        }
+    }
+}
+
 pub(crate) fn rfc3339_nanos(t: SystemTime) -> String {
     let full = humantime::format_rfc3339_nanos(t).to_string();
     // full: 2026-11-22T23:18:45.666784400Z
@@ -418,14 +453,7 @@ pub(super) fn status(state: &State) -> Response {
         .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
         .collect();
     let data = serde_json::json!({
-            "build_information": {
-                "branch": "",
-                "buildDate": "",
-                "buildUser": "",
-                "goVersion": "",
-                "revision": "",
-                "version": env!("CARGO_PKG_VERSION"),
-            },
+            "build_information": crate::server::identity::build_information(),
             "flags": flags,
             "start_time": rfc3339_nanos(state.start_time),
             "pgw": pgw_status(state),
@@ -614,6 +642,34 @@ fn json(value: serde_json::Value) -> Response {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn durations_are_written_as_go_writes_them() {
+        use std::time::Duration;
+        let cases = [
+            (Duration::ZERO, "0s"),
+            (Duration::from_nanos(1), "1ns"),
+            (Duration::from_nanos(999), "999ns"),
+            (Duration::from_nanos(1_500), "1.5µs"),
+            (Duration::from_micros(1), "1µs"),
+            (Duration::from_millis(100), "100ms"),
+            (Duration::from_micros(1_250), "1.25ms"),
+            (Duration::from_millis(1_500), "1.5s"),
+            (Duration::from_secs(1), "1s"),
+            (Duration::from_secs(10), "10s"),
+            (Duration::from_secs(60), "1m0s"),
+            (Duration::from_secs(90), "1m30s"),
+            (Duration::from_secs(300), "5m0s"),
+            (Duration::from_secs(3600), "1h0m0s"),
+            (Duration::from_secs(5400), "1h30m0s"),
+            (Duration::from_secs(86_400), "24h0m0s"),
+            (Duration::new(3723, 4_000_000), "1h2m3.004s"),
+            (Duration::new(59, 999_999_999), "59.999999999s"),
+        ];
+        for (d, want) in cases {
+            assert_eq!(super::go_duration(d), want, "{d:?}");
+        }
+    }
+
     use super::*;
     use crate::exposition::text;
     use crate::grouping::GroupingKey;

@@ -1,5 +1,11 @@
-//! Serving one listener: the accept loop, the TLS handshake, HTTP/1.1 with
-//! hyper, connection timeouts and graceful shutdown.
+//! Serving one listener: the accept loop, the TLS handshake, HTTP/1.1 and
+//! HTTP/2 with hyper, connection timeouts and graceful shutdown.
+//!
+//! HTTP/2 is spoken over TLS only, when the client asks for it by ALPN
+//! (`h2`), as Go's server does; plain HTTP is HTTP/1.1 only (no h2c), and
+//! `http_server_config.http2: false` keeps TLS at HTTP/1.1 too (the TLS
+//! config then offers no `h2`). Both protocols go through the same
+//! handler, so limits, budgets and authentication are the same.
 //!
 //! Timeouts stop slow-loris and idle clients from holding connections (and
 //! their memory) forever: the TLS handshake must finish within the header
@@ -14,15 +20,19 @@ use std::time::Duration;
 
 use std::convert::Infallible;
 
-use hyper::server::conn::http1;
+use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::server::http::App;
 use crate::server::State;
+
+/// Most requests at once on one HTTP/2 connection: one client cannot open
+/// more than a few HTTP/1.1 clients would (hyper's default, made explicit).
+const MAX_STREAMS: u32 = 200;
 
 /// Serves `listener` until `stop` turns true, then drains its connections.
 pub(crate) async fn serve(
@@ -39,6 +49,14 @@ pub(crate) async fn serve(
         .header_read_timeout(header_timeout)
         .keep_alive(true);
     let http = Arc::new(http);
+    let mut h2 = http2::Builder::new(TokioExecutor::new());
+    // A peer that stops answering pings is dropped, as an HTTP/1.1 client
+    // that stops sending is by the header timeout.
+    h2.timer(TokioTimer::new())
+        .keep_alive_interval(header_timeout)
+        .keep_alive_timeout(header_timeout)
+        .max_concurrent_streams(MAX_STREAMS);
+    let h2 = Arc::new(h2);
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -59,6 +77,7 @@ pub(crate) async fn serve(
             async move { Ok::<_, Infallible>(app.handle(req).await) }
         });
         let http = http.clone();
+        let h2 = h2.clone();
         let watcher = graceful.watcher();
         if tls {
             let Some(config) = state.security.get().tls.clone() else {
@@ -78,8 +97,17 @@ pub(crate) async fn serve(
                             return;
                         }
                     };
-                let conn = http.serve_connection(TokioIo::new(stream), service);
-                if let Err(e) = watcher.watch(conn).await {
+                let negotiated_h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+                let result = if negotiated_h2 {
+                    watcher
+                        .watch(h2.serve_connection(TokioIo::new(stream), service))
+                        .await
+                } else {
+                    watcher
+                        .watch(http.serve_connection(TokioIo::new(stream), service))
+                        .await
+                };
+                if let Err(e) = result {
                     crate::debug!("connection ended", peer = peer, err = e);
                 }
             });

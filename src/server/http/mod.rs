@@ -20,6 +20,7 @@ use crate::grouping::{GroupingKey, KeyError};
 use crate::server::{security, State};
 
 pub(crate) mod api;
+pub(crate) mod bind;
 mod error;
 pub(crate) mod listen;
 pub(crate) mod page;
@@ -225,6 +226,8 @@ where
                 Err(HttpError::method_not_allowed("OPTIONS, PUT", NOT_ALLOWED)),
             ),
         },
+        // No lock and no I/O: a liveness probe answers at once, even while
+        // a large push holds the store or the disk is stuck.
         "/-/healthy" if matches!(method, Method::GET | Method::HEAD) => {
             ("healthy", Ok(text_response(StatusCode::OK, "OK")))
         }

@@ -24,6 +24,7 @@ use webconfig::WebConfig;
 pub(crate) mod auth;
 mod auth_file;
 mod bcrypt;
+mod sans;
 pub(crate) mod tls;
 pub(crate) mod webconfig;
 use crate::server::State;

@@ -11,10 +11,12 @@ use std::sync::Arc;
 use anyhow::{bail, Context as _};
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::pem::PemObject as _;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{DistinguishedName, RootCertStore, ServerConfig, SupportedProtocolVersion};
+
+use crate::server::security::sans::{self, San};
 
 /// PEM text from a file or given inline in the web config.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,11 +42,34 @@ impl PemSource {
     }
 }
 
+/// `client_auth_type`, with Go's meanings: whether a client certificate is
+/// asked for, required, and verified against the client CA.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ClientAuth {
+    /// `NoClientCert`: none is asked for.
     None,
+    /// `RequestClientCert`: asked for, neither required nor verified.
+    Request,
+    /// `RequireAnyClientCert` (and its old name `RequireClientCert`):
+    /// required, not verified.
+    RequireAny,
+    /// `VerifyClientCertIfGiven`: optional, verified when given.
     VerifyIfGiven,
+    /// `RequireAndVerifyClientCert`: required and verified.
     RequireAndVerify,
+}
+
+impl ClientAuth {
+    fn verifies(self) -> bool {
+        matches!(
+            self,
+            ClientAuth::VerifyIfGiven | ClientAuth::RequireAndVerify
+        )
+    }
+
+    fn requires(self) -> bool {
+        matches!(self, ClientAuth::RequireAny | ClientAuth::RequireAndVerify)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -69,10 +94,14 @@ pub(crate) struct TlsSettings {
     /// Go's names (`X25519`, `CurveP256`, `CurveP384`). Empty: defaults.
     pub(crate) curve_preferences: Vec<String>,
     pub(crate) prefer_server_cipher_suites: bool,
-    /// A verified client certificate must also carry one of these DNS or
-    /// IP subject alternative names (exactly), as upstream's
-    /// `client_allowed_sans`. Empty: any verified certificate.
+    /// A client certificate must also carry one of these subject
+    /// alternative names (DNS name, e-mail address, URI or IP address), as
+    /// upstream's `client_allowed_sans`. Empty: any certificate the mode
+    /// accepts.
     pub(crate) client_allowed_sans: Vec<String>,
+    /// Offer HTTP/2 (ALPN `h2`) beside HTTP/1.1: `http_server_config.http2`,
+    /// on unless set to false, as upstream.
+    pub(crate) http2: bool,
 }
 
 impl TlsSettings {
@@ -89,6 +118,7 @@ impl TlsSettings {
             curve_preferences: Vec::new(),
             prefer_server_cipher_suites: true,
             client_allowed_sans: Vec::new(),
+            http2: true,
         }
     }
 
@@ -111,41 +141,9 @@ impl TlsSettings {
         let builder = ServerConfig::builder_with_provider(provider.clone())
             .with_protocol_versions(&versions)
             .context("TLS versions")?;
-        let builder = match (&self.client_ca, self.client_auth) {
-            (Some(ca), auth) if auth != ClientAuth::None => {
-                let pem = ca.read("client_ca_file")?;
-                let mut roots = RootCertStore::empty();
-                for cert in CertificateDer::pem_slice_iter(&pem) {
-                    let cert = cert.with_context(|| {
-                        format!("{} is not valid PEM", ca.describe("client CA"))
-                    })?;
-                    roots.add(cert).with_context(|| {
-                        format!("{} holds an unusable certificate", ca.describe("client CA"))
-                    })?;
-                }
-                if roots.is_empty() {
-                    bail!("{} holds no certificate", ca.describe("client CA"));
-                }
-                let algorithms = provider.signature_verification_algorithms;
-                let verifier =
-                    WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
-                let verifier = if auth == ClientAuth::VerifyIfGiven {
-                    verifier.allow_unauthenticated()
-                } else {
-                    verifier
-                };
-                let verifier = verifier.build().context("client certificate verifier")?;
-                if self.client_allowed_sans.is_empty() {
-                    builder.with_client_cert_verifier(verifier)
-                } else {
-                    builder.with_client_cert_verifier(Arc::new(AllowedSans {
-                        inner: verifier,
-                        allowed: self.client_allowed_sans.clone(),
-                        algorithms,
-                    }))
-                }
-            }
-            _ => builder.with_no_client_auth(),
+        let builder = match self.client_verifier(&provider)? {
+            None => builder.with_no_client_auth(),
+            Some(verifier) => builder.with_client_cert_verifier(verifier),
         };
         let cert_pem = self.cert.read("cert_file")?;
         let certs = CertificateDer::pem_slice_iter(&cert_pem)
@@ -164,10 +162,53 @@ impl TlsSettings {
                 self.key.describe("key")
             )
         })?;
-        // pgw serves HTTP/1.1 only.
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        // h2 first: a client that speaks both gets HTTP/2, as from Go.
+        config.alpn_protocols = if self.http2 {
+            vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+        } else {
+            vec![b"http/1.1".to_vec()]
+        };
         config.ignore_client_order = self.prefer_server_cipher_suites;
         Ok(Arc::new(config))
+    }
+
+    /// What checks client certificates; `None` for `NoClientCert`.
+    fn client_verifier(
+        &self,
+        provider: &Arc<CryptoProvider>,
+    ) -> anyhow::Result<Option<Arc<dyn ClientCertVerifier>>> {
+        if self.client_auth == ClientAuth::None {
+            return Ok(None);
+        }
+        let roots = self.client_ca.as_ref().map(read_roots).transpose()?;
+        let algorithms = provider.signature_verification_algorithms;
+        let inner: Arc<dyn ClientCertVerifier> = if self.client_auth.verifies() {
+            let roots = roots
+                .context("client_auth_type verifies certificates: client_ca_file is needed")?;
+            let verifier =
+                WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone());
+            let verifier = if self.client_auth.requires() {
+                verifier
+            } else {
+                verifier.allow_unauthenticated()
+            };
+            verifier.build().context("client certificate verifier")?
+        } else {
+            Arc::new(Unverified {
+                mandatory: self.client_auth.requires(),
+                hints: roots.map(|r| r.subjects()).unwrap_or_default(),
+                algorithms,
+            })
+        };
+        if self.client_allowed_sans.is_empty() {
+            Ok(Some(inner))
+        } else {
+            Ok(Some(Arc::new(AllowedSans {
+                inner,
+                allowed: self.client_allowed_sans.clone(),
+                algorithms,
+            })))
+        }
     }
 
     fn versions(&self) -> anyhow::Result<Vec<&'static SupportedProtocolVersion>> {
@@ -234,9 +275,70 @@ impl TlsSettings {
     }
 }
 
+/// The client CA's certificates, for verifying or as the names a server
+/// hints at.
+fn read_roots(ca: &PemSource) -> anyhow::Result<RootCertStore> {
+    let pem = ca.read("client_ca_file")?;
+    let mut roots = RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(&pem) {
+        let cert =
+            cert.with_context(|| format!("{} is not valid PEM", ca.describe("client CA")))?;
+        roots.add(cert).with_context(|| {
+            format!("{} holds an unusable certificate", ca.describe("client CA"))
+        })?;
+    }
+    if roots.is_empty() {
+        bail!("{} holds no certificate", ca.describe("client CA"));
+    }
+    Ok(roots)
+}
+
+/// `RequestClientCert` and `RequireAnyClientCert`: a client certificate is
+/// taken without checking who signed it, as Go does in these modes; the
+/// client must still prove it holds the certificate's key (the handshake
+/// signature is checked).
+#[derive(Debug)]
+struct Unverified {
+    mandatory: bool,
+    /// The client CA's subjects, when one is given, as Go sends them.
+    hints: Vec<DistinguishedName>,
+    algorithms: WebPkiSupportedAlgorithms,
+}
+
+impl ClientCertVerifier for Unverified {
+    fn offer_client_auth(&self) -> bool {
+        true
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        self.mandatory
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        &self.hints
+    }
+
+    fn verify_client_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        Ok(ClientCertVerified::assertion())
+    }
+
+    crate::tls::signature_checks!(algorithms);
+}
+
 /// A client certificate verifier that also requires one of the allowed
 /// subject alternative names, compared exactly as upstream does (no
-/// wildcard matching): DNS names as written, IP addresses by value.
+/// wildcard matching): DNS names as written (ignoring ASCII case, as DNS
+/// does), e-mail addresses and URIs as written, IP addresses by value.
+///
+/// Upstream runs this check whenever it asked for a certificate and
+/// crashes the connection's handler when none came (an optional mode);
+/// here a certificate is then required, so such a client is refused in the
+/// handshake.
 #[derive(Debug)]
 struct AllowedSans {
     inner: Arc<dyn ClientCertVerifier>,
@@ -247,19 +349,18 @@ struct AllowedSans {
 
 impl AllowedSans {
     fn matches(&self, end_entity: &CertificateDer<'_>) -> bool {
-        let Ok(cert) = webpki::EndEntityCert::try_from(end_entity) else {
+        let Some(names) = sans::subject_alt_names(end_entity) else {
             return false;
         };
-        let dns: Vec<&str> = cert.valid_dns_names().collect();
-        self.allowed
-            .iter()
-            .any(|san| match san.parse::<std::net::IpAddr>() {
-                Ok(ip) => {
-                    let name = ServerName::IpAddress(ip.into());
-                    cert.verify_is_valid_for_subject_name(&name).is_ok()
-                }
-                Err(_) => dns.iter().any(|d| d.eq_ignore_ascii_case(san)),
+        self.allowed.iter().any(|allowed| {
+            let ip = allowed.parse::<std::net::IpAddr>().ok();
+            names.iter().any(|name| match name {
+                San::Dns(d) => ip.is_none() && d.eq_ignore_ascii_case(allowed),
+                San::Email(e) => e == allowed,
+                San::Uri(u) => u == allowed,
+                San::Ip(a) => ip == Some(*a),
             })
+        })
     }
 }
 
@@ -269,7 +370,7 @@ impl ClientCertVerifier for AllowedSans {
     }
 
     fn client_auth_mandatory(&self) -> bool {
-        self.inner.client_auth_mandatory()
+        true
     }
 
     fn root_hint_subjects(&self) -> &[DistinguishedName] {
@@ -352,20 +453,24 @@ mod tests {
     }
 
     #[test]
-    fn allowed_sans_match_dns_names_and_ips_exactly() {
+    fn allowed_sans_match_every_kind_exactly() {
+        use rcgen::SanType;
         let key = rcgen::KeyPair::generate().unwrap();
-        let names = vec!["client.example".to_string(), "10.0.0.1".to_string()];
-        let cert = rcgen::CertificateParams::new(names)
-            .unwrap()
-            .self_signed(&key)
-            .unwrap();
-        let mut roots = RootCertStore::empty();
-        roots.add(cert.der().clone()).unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.subject_alt_names = vec![
+            SanType::DnsName("client.example".try_into().unwrap()),
+            SanType::IpAddress("10.0.0.1".parse().unwrap()),
+            SanType::Rfc822Name("ops@example.org".try_into().unwrap()),
+            SanType::URI("spiffe://cluster/ns/default/sa/cron".try_into().unwrap()),
+        ];
+        let cert = params.self_signed(&key).unwrap();
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let algorithms = provider.signature_verification_algorithms;
-        let inner = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
-            .build()
-            .unwrap();
+        let inner = Arc::new(Unverified {
+            mandatory: false,
+            hints: vec![],
+            algorithms,
+        });
         let check = |allowed: &[&str]| {
             AllowedSans {
                 inner: inner.clone(),
@@ -377,7 +482,59 @@ mod tests {
         assert!(check(&["client.example"]));
         assert!(check(&["CLIENT.example"]));
         assert!(check(&["nope", "10.0.0.1"]));
+        assert!(check(&["ops@example.org"]));
+        assert!(check(&["spiffe://cluster/ns/default/sa/cron"]));
         assert!(!check(&["*.example", "example", "10.0.0.2"]));
+        // Exact: no case folding of e-mail addresses or URIs, no prefixes,
+        // and a DNS name never matches an IP address or the other way round.
+        assert!(!check(&[
+            "OPS@example.org",
+            "example.org",
+            "spiffe://cluster"
+        ]));
+        assert!(!check(&[
+            "spiffe://cluster/ns/default/sa/cron/",
+            "client.example."
+        ]));
+    }
+
+    #[test]
+    fn every_client_auth_type_builds() {
+        let dir = std::env::temp_dir().join(format!("pgw-tls-modes-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        std::fs::write(dir.join("c.pem"), cert.pem()).unwrap();
+        std::fs::write(dir.join("k.pem"), key.serialize_pem()).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        for auth in [
+            ClientAuth::None,
+            ClientAuth::Request,
+            ClientAuth::RequireAny,
+            ClientAuth::VerifyIfGiven,
+            ClientAuth::RequireAndVerify,
+        ] {
+            let mut s = TlsSettings::from_files(dir.join("c.pem"), dir.join("k.pem"));
+            s.client_auth = auth;
+            if auth.verifies() {
+                s.client_ca = Some(PemSource::File(dir.join("c.pem")));
+            }
+            s.build().unwrap();
+            let verifier = s.client_verifier(&provider).unwrap();
+            assert_eq!(verifier.is_some(), auth != ClientAuth::None, "{auth:?}");
+            if let Some(v) = verifier {
+                assert!(v.offer_client_auth(), "{auth:?}");
+                assert_eq!(v.client_auth_mandatory(), auth.requires(), "{auth:?}");
+                s.client_allowed_sans = vec!["client".into()];
+                // Where upstream would crash on a missing certificate.
+                let v = s.client_verifier(&provider).unwrap().unwrap();
+                assert!(v.client_auth_mandatory(), "{auth:?}");
+            }
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -91,14 +91,15 @@ impl WebConfig {
     pub(crate) fn parse(text: &str, dir: &Path) -> anyhow::Result<WebConfig> {
         let raw: Option<Raw> = serde_norway::from_str(text)?;
         let raw = raw.unwrap_or_default();
-        let tls = match raw.tls_server_config {
+        let mut tls = match raw.tls_server_config {
             Some(t) => tls_settings(t, dir).context("tls_server_config")?,
             None => None,
         };
         let mut headers = Vec::new();
         if let Some(http) = raw.http_server_config {
-            // `http2` is accepted for compatibility; pgw speaks HTTP/1.1.
-            let _ = http.http2;
+            if let Some(tls) = &mut tls {
+                tls.http2 = http.http2.unwrap_or(true);
+            }
             for (name, value) in http.headers.unwrap_or_default() {
                 let Some((canonical, allowed)) =
                     HEADERS.iter().find(|(n, _)| n.eq_ignore_ascii_case(&name))
@@ -203,32 +204,31 @@ fn tls_settings(t: RawTls, dir: &Path) -> anyhow::Result<Option<TlsSettings>> {
     };
     let client_auth = match auth_type.as_deref() {
         None | Some("NoClientCert") => ClientAuth::None,
+        Some("RequestClientCert") => ClientAuth::Request,
+        // `RequireClientCert` is exporter-toolkit's old name for it.
+        Some("RequireAnyClientCert" | "RequireClientCert") => ClientAuth::RequireAny,
         Some("VerifyClientCertIfGiven") => ClientAuth::VerifyIfGiven,
         Some("RequireAndVerifyClientCert") => ClientAuth::RequireAndVerify,
-        Some(other @ ("RequestClientCert" | "RequireAnyClientCert" | "RequireClientCert")) => bail!(
-            "client_auth_type {other:?} accepts client certificates without verifying them and is not supported; use RequireAndVerifyClientCert (or VerifyClientCertIfGiven) with client_ca_file"
-        ),
         Some(other) => bail!(
-            "invalid client_auth_type {other:?} (NoClientCert, VerifyClientCertIfGiven or RequireAndVerifyClientCert)"
+            "invalid client_auth_type {other:?} (NoClientCert, RequestClientCert, RequireAnyClientCert, VerifyClientCertIfGiven or RequireAndVerifyClientCert)"
         ),
     };
     if client_ca.is_some() && client_auth == ClientAuth::None {
-        bail!("client_ca_file is set but client_auth_type is NoClientCert: set client_auth_type to RequireAndVerifyClientCert");
+        // Upstream's refusal, in its words first.
+        bail!("client CA's have been configured without a Client Auth Policy: client_ca_file is set but client_auth_type is NoClientCert; set client_auth_type to RequireAndVerifyClientCert");
     }
-    if client_ca.is_none() && client_auth != ClientAuth::None {
+    if client_ca.is_none()
+        && matches!(
+            client_auth,
+            ClientAuth::VerifyIfGiven | ClientAuth::RequireAndVerify
+        )
+    {
         bail!("client_auth_type verifies client certificates but no client_ca_file is given");
     }
     let client_allowed_sans = t.client_allowed_sans.unwrap_or_default();
-    if !client_allowed_sans.is_empty() && client_auth != ClientAuth::RequireAndVerify {
-        // Upstream's rule: with an optional certificate there may be no SAN
-        // to match against.
-        bail!("client_allowed_sans requires client_auth_type RequireAndVerifyClientCert");
-    }
-    if let Some(san) = client_allowed_sans
-        .iter()
-        .find(|s| s.contains('@') || s.contains("://"))
-    {
-        bail!("client_allowed_sans: {san:?}: pgw matches DNS names and IP addresses only, not e-mail addresses or URIs");
+    if !client_allowed_sans.is_empty() && client_auth == ClientAuth::None {
+        // Upstream never looks at them then; saying so beats ignoring them.
+        bail!("client_allowed_sans needs a client_auth_type that asks for a client certificate (RequireAndVerifyClientCert, for one that is also verified)");
     }
     let version =
         |key: &str, v: Option<String>, default: TlsVersion| -> anyhow::Result<TlsVersion> {
@@ -252,6 +252,7 @@ fn tls_settings(t: RawTls, dir: &Path) -> anyhow::Result<Option<TlsSettings>> {
         curve_preferences: t.curve_preferences.unwrap_or_default(),
         prefer_server_cipher_suites: t.prefer_server_cipher_suites.unwrap_or(true),
         client_allowed_sans,
+        http2: true,
     }))
 }
 
@@ -331,14 +332,37 @@ mod tests {
         );
         assert!(err("rate_limit:\n  interval: 1s\n").contains("rate_limit.burst"));
         let mtls = "tls_server_config:\n  cert_file: c\n  key_file: k\n  client_ca_file: ca\n";
+        assert!(err(mtls).contains("client CA's have been configured without a Client Auth Policy"));
+        let tls = "tls_server_config:\n  cert_file: c\n  key_file: k\n";
+        assert!(err(&format!("{tls}  client_allowed_sans: [a]\n"))
+            .contains("client_allowed_sans needs a client_auth_type"));
         assert!(err(&format!(
-            "{mtls}  client_auth_type: VerifyClientCertIfGiven\n  client_allowed_sans: [a]\n"
+            "{tls}  client_auth_type: VerifyClientCertIfGiven\n"
         ))
-        .contains("requires client_auth_type RequireAndVerifyClientCert"));
-        assert!(err(&format!("{mtls}  client_auth_type: RequireAndVerifyClientCert\n  client_allowed_sans: [a@b.c]\n"))
-            .contains("not e-mail addresses or URIs"));
-        let ok = parse(&format!("{mtls}  client_auth_type: RequireAndVerifyClientCert\n  client_allowed_sans: [a, 10.0.0.1]\n")).unwrap();
-        assert_eq!(ok.tls.unwrap().client_allowed_sans, ["a", "10.0.0.1"]);
+        .contains("no client_ca_file"));
+        let ok = parse(&format!("{mtls}  client_auth_type: RequireAndVerifyClientCert\n  client_allowed_sans: [a, 10.0.0.1, a@b.c, spiffe://x/y]\n")).unwrap();
+        assert_eq!(
+            ok.tls.unwrap().client_allowed_sans,
+            ["a", "10.0.0.1", "a@b.c", "spiffe://x/y"]
+        );
+        // Every official mode; the unverified ones need no CA.
+        for (name, want) in [
+            ("RequestClientCert", ClientAuth::Request),
+            ("RequireAnyClientCert", ClientAuth::RequireAny),
+            ("RequireClientCert", ClientAuth::RequireAny),
+            ("VerifyClientCertIfGiven", ClientAuth::VerifyIfGiven),
+            ("RequireAndVerifyClientCert", ClientAuth::RequireAndVerify),
+        ] {
+            let with_ca = parse(&format!("{mtls}  client_auth_type: {name}\n")).unwrap();
+            assert_eq!(with_ca.tls.unwrap().client_auth, want, "{name}");
+        }
+        for name in ["RequestClientCert", "RequireAnyClientCert"] {
+            let c = parse(&format!(
+                "{tls}  client_auth_type: {name}\n  client_allowed_sans: [a]\n"
+            ))
+            .unwrap();
+            assert!(c.tls.unwrap().client_ca.is_none(), "{name}");
+        }
         assert!(err("basic_auth_users:\n  bob: secret\n")
             .contains("basic_auth_users: user \"bob\" has an invalid bcrypt hash"));
     }
@@ -348,5 +372,15 @@ mod tests {
         let c = parse("http_server_config:\n  http2: false\n  headers:\n    x-frame-options: deny\n    Strict-Transport-Security: max-age=31536000\n    X-XSS-Protection: ''\n").unwrap();
         let names: Vec<&str> = c.headers.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["strict-transport-security", "x-frame-options"]);
+    }
+
+    #[test]
+    fn http2_is_on_over_tls_unless_switched_off() {
+        let tls = "tls_server_config:\n  cert_file: c\n  key_file: k\n";
+        assert!(parse(tls).unwrap().tls.unwrap().http2);
+        let on = format!("{tls}http_server_config:\n  http2: true\n");
+        assert!(parse(&on).unwrap().tls.unwrap().http2);
+        let off = format!("{tls}http_server_config:\n  http2: false\n");
+        assert!(!parse(&off).unwrap().tls.unwrap().http2);
     }
 }
