@@ -13,7 +13,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 pub(crate) mod compression;
-pub(crate) mod names;
+pub mod names;
 pub(crate) mod openmetrics;
 pub mod proto;
 pub mod render;
