@@ -320,7 +320,57 @@ pub(crate) fn write_series_escaped(
     write_series(out, &escape_name(name, escaping), kind, &escaped);
 }
 
+/// Whether sample lines this renderer wrote hold a quoted name (a metric
+/// or label name that is not legacy-valid), read back from the bytes alone,
+/// for text restored from persistence. Label values are skipped as the
+/// renderer escaped them, so a value such as `x{` or `a,` is never taken for
+/// the start of a name.
+pub(crate) fn has_quoted_names(text: &[u8]) -> bool {
+    use memchr::memmem::find;
+    // Without `{"` or `,"` nothing can be quoted: the common case, decided
+    // by two fast scans.
+    if find(text, b"{\"").is_none() && find(text, b",\"").is_none() {
+        return false;
+    }
+    for line in text.split(|&b| b == b'\n') {
+        let Some(open) = line.iter().position(|&b| b == b'{' || b == b' ') else {
+            continue;
+        };
+        if line[open] != b'{' {
+            continue;
+        }
+        let mut pos = open + 1;
+        loop {
+            // At the start of a label name (or of the quoted metric name).
+            match line.get(pos) {
+                Some(b'"') => return true,
+                Some(b'}') | None => break,
+                Some(_) => {}
+            }
+            let Some(eq) = line[pos..].iter().position(|&b| b == b'=') else {
+                break;
+            };
+            // The value starts after `="`; skip it with its escapes.
+            pos += eq + 2;
+            while let Some(&b) = line.get(pos) {
+                pos += 1;
+                match b {
+                    b'\\' => pos += 1,
+                    b'"' => break,
+                    _ => {}
+                }
+            }
+            match line.get(pos) {
+                Some(b',') => pos += 1,
+                _ => break,
+            }
+        }
+    }
+    false
+}
+
 /// Appends a whole family with its names escaped by `escaping`.
+#[cfg(test)]
 pub(crate) fn write_family_escaped(out: &mut Vec<u8>, family: &Family<'_>, escaping: Escaping) {
     write_header_escaped(
         out,
@@ -690,5 +740,40 @@ mod tests {
         });
         assert!(rendered(&f, Escaping::AllowUtf8).ends_with("\n{\"a.b\"} 1\n"));
         assert!(rendered(&f, Escaping::Underscores).ends_with("\na_b 1\n"));
+    }
+
+    #[test]
+    fn quoted_names_are_found_in_rendered_text_and_values_are_not() {
+        let text = |labels: Vec<Label<'static>>, name: &str| {
+            let mut out = Vec::new();
+            let metric = Metric {
+                labels,
+                value: Value::Single(1.0),
+                timestamp_ms: None,
+            };
+            write_series(&mut out, name, MetricType::Gauge, &metric);
+            out
+        };
+        let legacy = [
+            text(vec![Label::new("a", "x{"), Label::new("b", "\",\"")], "m"),
+            text(
+                vec![Label::new("a", "{\"b\"=\"c\"}"), Label::new("z", ",")],
+                "m",
+            ),
+            text(vec![Label::new("a:b", "\\"), Label::new("c", "")], "m"),
+            text(vec![], "m"),
+        ];
+        for t in &legacy {
+            assert!(!has_quoted_names(t), "{}", String::from_utf8_lossy(t));
+        }
+        let quoted = [
+            text(vec![Label::new("a", "x{"), Label::new("b.c", "")], "m"),
+            text(vec![Label::new("a.b", "")], "m"),
+            text(vec![Label::new("a", "v")], "m.x"),
+            text(vec![], "m.x"),
+        ];
+        for t in &quoted {
+            assert!(has_quoted_names(t), "{}", String::from_utf8_lossy(t));
+        }
     }
 }

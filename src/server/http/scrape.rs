@@ -12,6 +12,7 @@ use hyper::body::Bytes;
 use hyper::header::{self, HeaderMap, HeaderValue};
 use parking_lot::Mutex;
 
+use crate::exposition::names::Escaping;
 use crate::server::http::{Body, Response};
 use crate::server::State;
 
@@ -23,7 +24,10 @@ pub(super) fn scrape(state: &State, headers: &HeaderMap) -> Response {
         .metrics
         .render(state.store.stats(), healthy, state.inflight.used());
     let mut body = state.scrape_buffers.take();
-    state.store.write_exposition(&mut body, &own);
+    // The official default for a scraper that names no escaping scheme.
+    state
+        .store
+        .write_exposition(&mut body, &own, Escaping::Underscores);
     let gzip = headers
         .get_all(header::ACCEPT_ENCODING)
         .iter()

@@ -7,8 +7,12 @@ use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::exposition::render::write_series;
-use crate::exposition::validate::check_families;
+use crate::exposition::names::{is_legacy_name, Escaping};
+use crate::exposition::render::{
+    has_legacy_names, has_quoted_names, write_header, write_series, write_series_escaped,
+};
+use crate::exposition::text;
+use crate::exposition::validate::{check_families, ParseLimits};
 use crate::exposition::{Family, Label, Metric, MetricType, Value};
 use crate::grouping::GroupingKey;
 pub(crate) use crate::grouping::{PUSH_FAILURE_TIME, PUSH_TIME};
@@ -26,8 +30,13 @@ pub(crate) struct StoredFamily {
     pub(crate) kind: MetricType,
     pub(crate) help: Option<Box<str>>,
     pub(crate) pushed_at: SystemTime,
-    /// The sample lines of every series, without HELP and TYPE.
+    /// The sample lines of every series, without HELP and TYPE; names that
+    /// are not legacy-valid are quoted (the `allow-utf-8` form).
     pub(crate) text: Box<[u8]>,
+    /// The family name and every label name are legacy-valid, so `text` is
+    /// what a scrape writes under every escaping scheme. Not persisted:
+    /// derived again from the name and the text on restore.
+    pub(crate) legacy_names: bool,
     /// One fingerprint per series (name and full label set), sorted, for the
     /// cross-group duplicate check.
     pub(super) fingerprints: Box<[u64]>,
@@ -40,6 +49,34 @@ impl StoredFamily {
 
     pub(crate) fn fingerprints(&self) -> &[u64] {
         &self.fingerprints
+    }
+
+    /// Appends the sample lines with names escaped by `escaping`: `text`
+    /// itself for a family of legacy names (the scrape's fast path), else
+    /// the text read back and written again under the scheme, which only
+    /// families with UTF-8 names pay for.
+    pub(crate) fn write_text(&self, out: &mut Vec<u8>, escaping: Escaping) {
+        if self.legacy_names || escaping == Escaping::AllowUtf8 {
+            out.extend_from_slice(&self.text);
+            return;
+        }
+        let mut body = Vec::with_capacity(self.text.len() + self.name.len() + 32);
+        write_header(&mut body, &self.name, None, self.kind);
+        body.extend_from_slice(&self.text);
+        let utf8 = ParseLimits {
+            utf8_names: true,
+            ..ParseLimits::NONE
+        };
+        match text::parse_bytes_with(&body, &utf8) {
+            Ok(families) => {
+                for metric in families.iter().flat_map(|f| &f.metrics) {
+                    write_series_escaped(out, &self.name, self.kind, metric, escaping);
+                }
+            }
+            // What the renderer wrote always parses; were it not to, the
+            // series are better shown unescaped than lost.
+            Err(_) => out.extend_from_slice(&self.text),
+        }
     }
 
     /// A family as persistence stored it: `text` and `fingerprints` are
@@ -58,6 +95,7 @@ impl StoredFamily {
             kind,
             help: help.filter(|h| !h.is_empty()).map(Box::from),
             pushed_at,
+            legacy_names: is_legacy_name(name) && !has_quoted_names(&text),
             text: text.into_boxed_slice(),
             fingerprints: fingerprints.into_boxed_slice(),
         }
@@ -150,9 +188,11 @@ pub(super) fn sanitize_labels<'a>(key: &'a GroupingKey, labels: &mut Vec<Label<'
 pub(super) fn render_family(family: &Family<'_>, now: SystemTime) -> StoredFamily {
     let mut text = Vec::with_capacity(family.metrics.len() * 64);
     let mut fingerprints = Vec::with_capacity(family.metrics.len());
+    let mut legacy_names = is_legacy_name(&family.name);
     for metric in &family.metrics {
         write_series(&mut text, &family.name, family.kind, metric);
         fingerprints.push(fingerprint(&family.name, &metric.labels));
+        legacy_names = legacy_names && has_legacy_names(&family.name, &metric.labels);
     }
     // Sorted, so that a re-push of the same series is recognised by comparing
     // two slices, without touching the store-wide index.
@@ -166,6 +206,7 @@ pub(super) fn render_family(family: &Family<'_>, now: SystemTime) -> StoredFamil
             .filter(|h| !h.is_empty())
             .map(Box::from),
         pushed_at: now,
+        legacy_names,
         text: text.into_boxed_slice(),
         fingerprints: fingerprints.into_boxed_slice(),
     }

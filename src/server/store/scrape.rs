@@ -1,11 +1,12 @@
 //! Writing scrapes: the whole store merged with the server's own families,
 //! one HELP and TYPE per family name, by concatenating the text each family
-//! was rendered to when it was pushed; and one group's exposition for the
-//! web page.
+//! was rendered to when it was pushed, with names that are not legacy-valid
+//! escaped as the scraper asked; and one group's exposition for the web page.
 
 use std::sync::Arc;
 
-use crate::exposition::render::write_header;
+use crate::exposition::names::Escaping;
+use crate::exposition::render::{write_header, write_header_escaped};
 use crate::exposition::MetricType;
 use crate::grouping::GroupingKey;
 use crate::server::store::{Store, StoredFamily};
@@ -43,7 +44,10 @@ impl Store {
     /// Writes the text exposition of the whole store merged with the server's
     /// own families (`own` sorted by name): families sorted by name, one HELP
     /// and TYPE each, then the series of every group in grouping-key order.
-    pub fn write_exposition(&self, out: &mut Vec<u8>, own: &[OwnFamily]) {
+    /// Names that are not legacy-valid are written under `escaping` (quoted
+    /// for `allow-utf-8`); as upstream, two names that escape alike (`a.b`
+    /// and `a_b` under `underscores`) are not merged.
+    pub fn write_exposition(&self, out: &mut Vec<u8>, own: &[OwnFamily], escaping: Escaping) {
         let inner = self.inner.read();
         // Reserving the whole size first saves the copies (and the memory
         // the allocator keeps afterwards) of growing a multi-megabyte buffer
@@ -66,12 +70,12 @@ impl Store {
                 Some(o) => Some(o.help),
                 None => index.groups.values().find_map(|f| f.help.as_deref()),
             };
-            write_header(out, name, help, index.kind);
+            write_header_escaped(out, name, help, index.kind, escaping);
             if let Some(o) = mine {
                 out.extend_from_slice(&o.text);
             }
             for family in index.groups.values() {
-                out.extend_from_slice(&family.text);
+                family.write_text(out, escaping);
             }
         }
         for o in own {

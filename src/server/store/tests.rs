@@ -2,6 +2,7 @@
 //! driven through the store's own methods.
 
 use super::*;
+use crate::exposition::names::Escaping;
 use crate::exposition::text;
 use crate::server::metrics::OWN_TYPES;
 use std::time::UNIX_EPOCH;
@@ -243,7 +244,7 @@ fn pushed_lines(s: &str) -> Vec<String> {
 
 fn exposition(store: &Store) -> String {
     let mut out = Vec::new();
-    store.write_exposition(&mut out, &[]);
+    store.write_exposition(&mut out, &[], Escaping::Underscores);
     String::from_utf8(out).unwrap()
 }
 
@@ -485,7 +486,7 @@ fn scrape_sizes_follow_every_change() {
     assert_text_bytes_agree(&store, "a delete");
     // The reserved size is the scrape's size, give or take the headers.
     let mut out = Vec::new();
-    store.write_exposition(&mut out, &[]);
+    store.write_exposition(&mut out, &[], Escaping::Underscores);
     let inner = store.inner.read();
     let reserved: usize = inner.families.values().map(|i| i.text_bytes).sum();
     assert!(
@@ -620,7 +621,7 @@ fn own_families_merge_in_order() {
         text: b"pgw_groups 1\n".to_vec(),
     }];
     let mut out = Vec::new();
-    store.write_exposition(&mut out, &own);
+    store.write_exposition(&mut out, &own, Escaping::Underscores);
     let out = String::from_utf8(out).unwrap();
     assert!(out.contains("# HELP pgw_groups Number of groups in the store.\n# TYPE pgw_groups gauge\npgw_groups 1\npgw_groups{instance=\"\",job=\"x\"} 9\n"), "{out}");
     assert_eq!(out.matches("# TYPE pgw_groups").count(), 1);
@@ -724,4 +725,72 @@ fn a_change_the_log_refuses_changes_nothing() {
         "{}",
         pushed(&store)
     );
+}
+
+#[test]
+fn utf8_names_are_escaped_per_scrape_and_legacy_families_copied() {
+    let store = Store::new(OWN_TYPES);
+    let utf8 = crate::exposition::validate::ParseLimits {
+        utf8_names: true,
+        ..crate::exposition::validate::ParseLimits::NONE
+    };
+    let body = "# TYPE \"my.metric\" summary\n{\"my.metric\",\"a.b\"=\"x{\",quantile=\"0.5\"} 1\n\
+                {\"my.metric_sum\",\"a.b\"=\"x{\"} 2\n{\"my.metric_count\",\"a.b\"=\"x{\"} 3\n\
+                plain{a=\"1\"} 4\n";
+    let families = text::parse_with(body, &utf8).unwrap();
+    let k = key(&[("job", "j")]);
+    let p = prepare(k.clone(), families, SystemTime::now()).unwrap();
+    let legacy: Vec<(&str, bool)> = p
+        .families()
+        .iter()
+        .map(|f| (&*f.name, f.legacy_names))
+        .collect();
+    assert_eq!(legacy, vec![("my.metric", false), ("plain", true)]);
+    // Restored from its parts, a family finds its flag again.
+    for f in p.families() {
+        let back = StoredFamily::from_parts(
+            &f.name,
+            f.kind,
+            None,
+            f.pushed_at,
+            f.text.to_vec(),
+            f.fingerprints.to_vec(),
+        );
+        assert_eq!(back.legacy_names, f.legacy_names, "{}", f.name);
+    }
+    store.push(p, Mode::Replace, SystemTime::now()).unwrap();
+    let scrape = |e| {
+        let mut out = Vec::new();
+        store.write_exposition(&mut out, &[], e);
+        let text = String::from_utf8(out).unwrap();
+        text.lines()
+            .filter(|l| !l.contains("push_"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(
+        scrape(Escaping::Underscores),
+        "# TYPE my_metric summary\n\
+         my_metric{a_b=\"x{\",instance=\"\",job=\"j\",quantile=\"0.5\"} 1\n\
+         my_metric_sum{a_b=\"x{\",instance=\"\",job=\"j\"} 2\n\
+         my_metric_count{a_b=\"x{\",instance=\"\",job=\"j\"} 3\n\
+         # TYPE plain untyped\n\
+         plain{a=\"1\",instance=\"\",job=\"j\"} 4"
+    );
+    assert_eq!(
+        scrape(Escaping::AllowUtf8),
+        "# TYPE \"my.metric\" summary\n\
+         {\"my.metric\",\"a.b\"=\"x{\",instance=\"\",job=\"j\",quantile=\"0.5\"} 1\n\
+         {\"my.metric_sum\",\"a.b\"=\"x{\",instance=\"\",job=\"j\"} 2\n\
+         {\"my.metric_count\",\"a.b\"=\"x{\",instance=\"\",job=\"j\"} 3\n\
+         # TYPE plain untyped\n\
+         plain{a=\"1\",instance=\"\",job=\"j\"} 4"
+    );
+    let values = scrape(Escaping::Values);
+    assert!(
+        values.contains("\nU__my_2e_metric_sum{U__a_2e_b=\"x{\",instance=\"\",job=\"j\"} 2\n"),
+        "{values}"
+    );
+    let dots = scrape(Escaping::Dots);
+    assert!(dots.starts_with("# TYPE my_dot_metric summary\n"), "{dots}");
 }
