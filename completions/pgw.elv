@@ -59,6 +59,7 @@ set edit:completion:arg-completer[pgw] = {|@words|
             cand --web.enable-lifecycle 'Enable shutdown via HTTP: PUT or POST /-/quit'
             cand --web.enable-admin-api 'Enable the admin API: PUT /api/v1/admin/wipe deletes every group'
             cand --push.disable-consistency-check 'Answer accepted pushes with 202 instead of 200, as the official server does with this flag. pgw keeps checking pushes (its check costs time only in proportion to the push) and still refuses bad ones'
+            cand --push.enable-utf8-names 'Allow UTF-8 characters in metric and label names: quoted names in text pushes, and label names in push paths (raw, percent-encoded or U__-escaped). Protobuf pushes may carry UTF-8 names either way, as with the official server'
             cand --persistence.recover 'Start even if the persistence files are damaged: keep every valid record, move the damaged files aside (FILE.damaged-UNIXTIME) and report how many records were lost'
             cand -h 'Print help'
             cand --help 'Print help'

@@ -64,6 +64,7 @@ complete -c pgw -n "__fish_pgw_using_subcommand serve" -l web.read-header-timeou
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l web.enable-lifecycle -d 'Enable shutdown via HTTP: PUT or POST /-/quit'
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l web.enable-admin-api -d 'Enable the admin API: PUT /api/v1/admin/wipe deletes every group'
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l push.disable-consistency-check -d 'Answer accepted pushes with 202 instead of 200, as the official server does with this flag. pgw keeps checking pushes (its check costs time only in proportion to the push) and still refuses bad ones'
+complete -c pgw -n "__fish_pgw_using_subcommand serve" -l push.enable-utf8-names -d 'Allow UTF-8 characters in metric and label names: quoted names in text pushes, and label names in push paths (raw, percent-encoded or U__-escaped). Protobuf pushes may carry UTF-8 names either way, as with the official server'
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l persistence.recover -d 'Start even if the persistence files are damaged: keep every valid record, move the damaged files aside (FILE.damaged-UNIXTIME) and report how many records were lost'
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -s h -l help -d 'Print help'
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -s V -l version -d 'Print version'

@@ -22,3 +22,4 @@ mod startup;
 mod terminal;
 mod ui;
 mod urls;
+mod utf8;

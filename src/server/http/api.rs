@@ -25,7 +25,8 @@ use hyper::StatusCode;
 use percent_encoding::percent_decode_str;
 
 use crate::client::selector::Selector;
-use crate::exposition::render::format_float;
+use crate::exposition::render::{format_float, write_header};
+use crate::exposition::validate::ParseLimits;
 use crate::exposition::{text, Value};
 use crate::grouping::GroupingKey;
 use crate::server::http::{status_response, with_cors, Body, HttpError, Response};
@@ -156,9 +157,16 @@ fn write_family(out: &mut Vec<u8>, family: &StoredFamily) {
     // The store keeps families as rendered text; the API is rare enough that
     // parsing them back here costs less than keeping a second copy of every
     // series in memory. Text the store rendered always parses.
-    let mut body = format!("# TYPE {} {}\n", family.name, family.kind.as_text()).into_bytes();
+    // Names that are not legacy-valid are quoted in the text, and come out
+    // raw here, as upstream's JSON has them.
+    let mut body = Vec::with_capacity(family.text.len() + family.name.len() + 32);
+    write_header(&mut body, &family.name, None, family.kind);
     body.extend_from_slice(&family.text);
-    let parsed = text::parse_bytes(&body).unwrap_or_default();
+    let utf8 = ParseLimits {
+        utf8_names: true,
+        ..ParseLimits::NONE
+    };
+    let parsed = text::parse_bytes_with(&body, &utf8).unwrap_or_default();
     let metrics = parsed
         .into_iter()
         .filter(|f| f.name == *family.name)
@@ -511,7 +519,7 @@ pub(super) fn groups(state: &State) -> Response {
 /// `GET /api/v1/group/job/<JOB>{/<LABEL>/<VALUE>}`: one group's metrics as
 /// text exposition (the same path as its push URL after `/metrics`).
 pub(super) fn group(state: &State, rest: &str) -> Result<Response, HttpError> {
-    let key = GroupingKey::from_path(rest)
+    let key = GroupingKey::from_path_with(rest, state.config.utf8_names)
         .ok_or_else(|| HttpError::new(StatusCode::NOT_FOUND, "no group path given"))??;
     let mut out = Vec::new();
     if !state.store.write_group_exposition(&key, &mut out) {
