@@ -96,6 +96,7 @@ Register-ArgumentCompleter -Native -CommandName 'pgw' -ScriptBlock {
             [CompletionResult]::new('--replace', '--replace', [CompletionResultType]::ParameterName, 'Replace the whole group with this push (HTTP PUT); the default without a wrapped command')
             [CompletionResult]::new('--add', '--add', [CompletionResultType]::ParameterName, 'Replace only the families in this push, keep the group''s others (HTTP POST); always so with a wrapped command')
             [CompletionResult]::new('--strip-timestamps', '--strip-timestamps', [CompletionResultType]::ParameterName, 'Remove sample timestamps instead of refusing the input (the gateway refuses timestamps)')
+            [CompletionResult]::new('--utf8-names', '--utf8-names', [CompletionResultType]::ParameterName, 'Allow UTF-8 metric and label names: quoted in the input ("my.metric" 1) and in --label names, for a gateway started with --push.enable-utf8-names')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Check the input and print the body that would be sent, without sending it')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not check the gateways'' TLS certificates (the connection stays encrypted)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')

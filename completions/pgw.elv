@@ -91,6 +91,7 @@ set edit:completion:arg-completer[pgw] = {|@words|
             cand --replace 'Replace the whole group with this push (HTTP PUT); the default without a wrapped command'
             cand --add 'Replace only the families in this push, keep the group''s others (HTTP POST); always so with a wrapped command'
             cand --strip-timestamps 'Remove sample timestamps instead of refusing the input (the gateway refuses timestamps)'
+            cand --utf8-names 'Allow UTF-8 metric and label names: quoted in the input ("my.metric" 1) and in --label names, for a gateway started with --push.enable-utf8-names'
             cand --dry-run 'Check the input and print the body that would be sent, without sending it'
             cand --insecure 'Do not check the gateways'' TLS certificates (the connection stays encrypted)'
             cand -h 'Print help (see more with ''--help'')'

@@ -91,6 +91,7 @@ complete -c pgw -n "__fish_pgw_using_subcommand push" -l retries -d 'Retries (wi
 complete -c pgw -n "__fish_pgw_using_subcommand push" -l replace -d 'Replace the whole group with this push (HTTP PUT); the default without a wrapped command'
 complete -c pgw -n "__fish_pgw_using_subcommand push" -l add -d 'Replace only the families in this push, keep the group\'s others (HTTP POST); always so with a wrapped command'
 complete -c pgw -n "__fish_pgw_using_subcommand push" -l strip-timestamps -d 'Remove sample timestamps instead of refusing the input (the gateway refuses timestamps)'
+complete -c pgw -n "__fish_pgw_using_subcommand push" -l utf8-names -d 'Allow UTF-8 metric and label names: quoted in the input ("my.metric" 1) and in --label names, for a gateway started with --push.enable-utf8-names'
 complete -c pgw -n "__fish_pgw_using_subcommand push" -l dry-run -d 'Check the input and print the body that would be sent, without sending it'
 complete -c pgw -n "__fish_pgw_using_subcommand push" -l insecure -d 'Do not check the gateways\' TLS certificates (the connection stays encrypted)'
 complete -c pgw -n "__fish_pgw_using_subcommand push" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -279,6 +279,11 @@ pub(crate) struct PushArgs {
     #[arg(long)]
     pub(crate) strip_timestamps: bool,
 
+    /// Allow UTF-8 metric and label names: quoted in the input ("my.metric" 1) and in --label names,
+    /// for a gateway started with --push.enable-utf8-names.
+    #[arg(long)]
+    pub(crate) utf8_names: bool,
+
     /// Ask the gateway to drop the group when no push came for this long (header Pgw-Expire-After; pgw serve only).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub(crate) expire_after: Option<Duration>,

@@ -302,3 +302,56 @@ fn utf8_families_survive_a_restart_from_persistence() {
     assert_eq!(json_after["labels"]["a.b"], "c");
     assert_eq!(json_after["lat.seconds"]["metrics"][0]["sum"], "2");
 }
+
+#[test]
+fn pgw_push_sends_utf8_names_with_utf8_names() {
+    let g = Pgw::start(&[FLAG]);
+    let gw = g.url();
+    let body = "# TYPE \"my.metric\" gauge\n\"my.metric\"{\"a.b\"=\"v\"} 2\n";
+    // Without --utf8-names the client refuses the input: exit 3, nothing sent.
+    let run = run_pgw(
+        &["push", "-g", &gw, "-j", "j", "-l", "zone.name=eu"],
+        Input::Pipe(body),
+        &[],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("UTF-8 names need --utf8-names"),
+        "{}",
+        run.stderr
+    );
+    let run = run_pgw(&["push", "-g", &gw, "-j", "j"], Input::Pipe(body), &[]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("invalid metric name \"my.metric\""),
+        "{}",
+        run.stderr
+    );
+    assert!(g.jobs().is_empty());
+    let run = run_pgw(
+        &[
+            "push",
+            "--utf8-names",
+            "-g",
+            &gw,
+            "-j",
+            "j",
+            "-l",
+            "zone.name=eu",
+        ],
+        Input::Pipe(body),
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        g.groups(),
+        [key(&[("job", "j"), ("zone.name", "eu")])].into()
+    );
+    assert_eq!(
+        pushed_lines(&g),
+        [
+            "# TYPE my_metric gauge",
+            "my_metric{a_b=\"v\",instance=\"\",job=\"j\",zone_name=\"eu\"} 2"
+        ]
+    );
+}

@@ -534,6 +534,8 @@ fn parse_labels<'a>(
     mut metric_name: Option<&mut Option<Cow<'a, str>>>,
     utf8: bool,
 ) -> Result<usize, String> {
+    // Messages name the metric, which in braces is known once read.
+    let mut metric = Cow::Borrowed(metric);
     let b = line.as_bytes();
     loop {
         pos = skip_blanks(b, pos);
@@ -570,6 +572,10 @@ fn parse_labels<'a>(
                 if slot.is_some() {
                     return Err(format!("multiple metric names for metric {name:?}"));
                 }
+                if name.is_empty() || (!utf8 && !is_valid_metric_name(&name)) {
+                    return Err(format!("invalid metric name {name:?}"));
+                }
+                metric = Cow::Owned(name.to_string());
                 *slot = Some(name);
                 pos = after + usize::from(b[after] == b',');
                 continue;

@@ -971,3 +971,14 @@ fn quoted_names_parse_back_from_the_renderer() {
     let text = String::from_utf8(out).unwrap();
     assert_eq!(parse_utf8(&text), vec![family]);
 }
+
+#[test]
+fn errors_in_braces_name_the_metric_once_read() {
+    let e = utf8_err("{\"m.x\",a=1} 1\n");
+    assert!(e.ends_with("for metric \"m.x\""), "{e}");
+    // Without UTF-8 names the name is refused where it stands.
+    assert_eq!(
+        err("{\"m.x\",\"a.b\"=\"1\"} 1\n").message,
+        "invalid metric name \"m.x\""
+    );
+}
