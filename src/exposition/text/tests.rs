@@ -982,3 +982,45 @@ fn errors_in_braces_name_the_metric_once_read() {
         "invalid metric name \"m.x\""
     );
 }
+
+/// What the property test below appends to names to make them UTF-8
+/// names: nothing, a dot, a letter beyond ASCII, a blank, and the three
+/// characters that must be escaped.
+const UTF8_SUFFIXES: [&str; 5] = ["", ".", "é", " x", "\"q\\\n"];
+
+/// Families with UTF-8 names: those of `arb_families` with a suffix on
+/// some names, which keeps them unique and unable to capture each other's
+/// lines (no suffix holds a legacy character first).
+fn arb_utf8_families() -> impl Strategy<Value = Vec<Family<'static>>> {
+    (
+        arb_families(),
+        proptest::collection::vec(0..UTF8_SUFFIXES.len(), 32),
+    )
+        .prop_map(|(mut fams, picks)| {
+            let mut pick = picks.into_iter().cycle();
+            let mut next = || UTF8_SUFFIXES[pick.next().expect("cycles")];
+            for f in &mut fams {
+                f.name = format!("{}{}", f.name, next()).into();
+                let suffix = next();
+                for m in &mut f.metrics {
+                    for l in &mut m.labels {
+                        l.name = format!("{}{suffix}", l.name).into();
+                    }
+                }
+            }
+            fams
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn parse_of_render_is_identity_with_utf8_names(fams in arb_utf8_families()) {
+        let text = render(&fams);
+        let back = parse_with(&text, &UTF8)
+            .map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+        prop_assert!(same_families(&fams, &back), "{text}\n{fams:#?}\n{back:#?}");
+        prop_assert_eq!(render(&back), text);
+    }
+}
