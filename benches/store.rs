@@ -6,6 +6,7 @@ use std::hint::black_box;
 use std::time::SystemTime;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use pgw::exposition::names::Escaping;
 use pgw::exposition::text;
 use pgw::grouping::GroupingKey;
 use pgw::server::metrics::OWN_TYPES;
@@ -42,22 +43,22 @@ fn store(c: &mut Criterion) {
         })
     });
     let mut out = Vec::new();
-    store.write_exposition(&mut out, &[]);
+    store.write_exposition(&mut out, &[], Escaping::Underscores);
     g.throughput(Throughput::Bytes(out.len() as u64));
     g.bench_function("scrape 200 node_exporter groups", |b| {
         b.iter(|| {
             let mut out = Vec::with_capacity(16 << 20);
-            store.write_exposition(&mut out, &[]);
+            store.write_exposition(&mut out, &[], Escaping::Underscores);
             black_box(out.len())
         })
     });
     let mut out = Vec::new();
-    store.write_protobuf(&mut out, &[]);
+    store.write_protobuf(&mut out, &[], Escaping::Underscores);
     g.throughput(Throughput::Bytes(out.len() as u64));
     g.bench_function("protobuf scrape 200 node_exporter groups", |b| {
         b.iter(|| {
             let mut out = Vec::with_capacity(16 << 20);
-            store.write_protobuf(&mut out, &[]);
+            store.write_protobuf(&mut out, &[], Escaping::Underscores);
             black_box(out.len())
         })
     });

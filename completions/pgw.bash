@@ -375,7 +375,7 @@ _pgw() {
             return 0
             ;;
         pgw__subcmd__push)
-            opts="-j -l -f -g -u -h -V --job --label --file --type --help-text --replace --add --strip-timestamps --expire-after --gzip --dry-run --gateway --ca-cert --insecure --user --password --password-file --token --token-file --timeout --retries --help --version"
+            opts="-j -l -f -g -u -h -V --job --label --file --type --help-text --replace --add --strip-timestamps --utf8-names --expire-after --gzip --dry-run --gateway --ca-cert --insecure --user --password --password-file --token --token-file --timeout --retries --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -595,7 +595,7 @@ _pgw() {
             return 0
             ;;
         pgw__subcmd__serve)
-            opts="-h -V --listen --web.listen-address --web.telemetry-path --web.external-url --web.route-prefix --web.enable-lifecycle --web.enable-admin-api --persistence.file --persistence.interval --push.disable-consistency-check --push.max-body-size --web.read-timeout --expire-after --push.max-series --push.max-label-name-length --push.max-label-value-length --push.max-grouping-key-labels --push.max-inflight-bytes --store.max-groups --store.max-series --log.level --log.format --persistence.recover --persistence.import --web.config.file --auth.file --web.tls-cert-file --web.tls-key-file --web.read-header-timeout --web.systemd-socket --help --version"
+            opts="-h -V --listen --web.listen-address --web.telemetry-path --web.external-url --web.route-prefix --web.enable-lifecycle --web.enable-admin-api --persistence.file --persistence.interval --push.disable-consistency-check --push.enable-utf8-names --push.max-body-size --web.read-timeout --expire-after --push.max-series --push.max-label-name-length --push.max-label-value-length --push.max-grouping-key-labels --push.max-inflight-bytes --store.max-groups --store.max-series --log.level --log.format --persistence.recover --persistence.import --web.config.file --auth.file --web.tls-cert-file --web.tls-key-file --web.read-header-timeout --web.systemd-socket --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -171,6 +171,12 @@ pub(crate) struct ServeArgs {
     #[arg(long = "push.disable-consistency-check")]
     pub(crate) disable_consistency_check: bool,
 
+    /// Allow UTF-8 characters in metric and label names: quoted names in text pushes, and label
+    /// names in push paths (raw, percent-encoded or U__-escaped). Protobuf pushes may carry UTF-8
+    /// names either way, as with the official server.
+    #[arg(long = "push.enable-utf8-names")]
+    pub(crate) enable_utf8_names: bool,
+
     /// Largest push body accepted after decompression, in bytes.
     #[arg(long = "push.max-body-size", value_name = "BYTES", default_value_t = crate::server::DEFAULT_BODY_LIMIT)]
     pub(crate) max_body_size: usize,
@@ -332,6 +338,11 @@ pub(crate) struct PushArgs {
     /// Remove sample timestamps instead of refusing the input (the gateway refuses timestamps).
     #[arg(long)]
     pub(crate) strip_timestamps: bool,
+
+    /// Allow UTF-8 metric and label names: quoted in the input ("my.metric" 1) and in --label names,
+    /// for a gateway started with --push.enable-utf8-names.
+    #[arg(long)]
+    pub(crate) utf8_names: bool,
 
     /// Ask the gateway to drop the group when no push came for this long (header Pgw-Expire-After; pgw serve only).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
@@ -860,6 +871,7 @@ mod tests {
             "--persistence.interval=1h30m",
             "--web.enable-admin-api",
             "--push.disable-consistency-check",
+            "--push.enable-utf8-names",
             "--log.level=debug",
             "--log.format=json",
         ])
@@ -869,6 +881,6 @@ mod tests {
         };
         assert_eq!(a.listen_address.len(), 2);
         assert_eq!(a.persistence_interval, Duration::from_secs(5400));
-        assert!(a.enable_admin_api && a.disable_consistency_check);
+        assert!(a.enable_admin_api && a.disable_consistency_check && a.enable_utf8_names);
     }
 }

@@ -2,13 +2,20 @@
 //! push URL path (`/metrics/job/<JOB>{/<LABEL>/<VALUE>}` with `@base64`
 //! values) and the canonical byte key that orders and indexes groups; and the
 //! names of the two families the gateway keeps in every group. Pure.
+//!
+//! With UTF-8 names (`--push.enable-utf8-names`) a label name in a path may be
+//! any UTF-8, percent-encoded or in the `U__` form of the `values` escaping
+//! scheme, as upstream; without them it must be a legacy label name, and
+//! `U__...` is an ordinary name.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, URL_SAFE_NO_PAD};
 use base64::engine::DecodePaddingMode;
 use base64::{alphabet, Engine};
 
+use crate::exposition::names::{escape_name, unescape_values, Escaping};
 use crate::exposition::validate::is_valid_label_name;
 
 /// The two families a Pushgateway keeps in every group itself, official and
@@ -33,6 +40,10 @@ pub(crate) enum KeyError {
     OddComponents(String),
     #[error("improper label name {0:?}")]
     BadLabelName(String),
+    /// Upstream checks the reserved prefix before it unescapes, and then
+    /// stores a group whose `__` label breaks every scrape.
+    #[error("improper label name {raw:?}: it unescapes to {name:?}, and names starting with __ are reserved")]
+    ReservedAfterUnescape { raw: String, name: String },
     #[error("invalid base64 encoding in job name {job:?}: {reason}")]
     BadBase64Job { job: String, reason: String },
     #[error("invalid base64 encoding for label {name}={value:?}: {reason}")]
@@ -100,6 +111,11 @@ impl GroupingKey {
     /// percent-decoded: `/<JOB>{/<LABEL>/<VALUE>}` or `@base64/<B64JOB>...`.
     /// Returns `None` when it is not a push path at all (the caller answers 404).
     pub(crate) fn from_path(rest: &str) -> Option<Result<GroupingKey, KeyError>> {
+        GroupingKey::from_path_with(rest, false)
+    }
+
+    /// As [`GroupingKey::from_path`], with UTF-8 label names when `utf8`.
+    pub(crate) fn from_path_with(rest: &str, utf8: bool) -> Option<Result<GroupingKey, KeyError>> {
         let (job_b64, rest) = if let Some(r) = rest.strip_prefix("@base64/") {
             (true, r)
         } else if let Some(r) = rest.strip_prefix('/') {
@@ -107,12 +123,14 @@ impl GroupingKey {
         } else {
             return None;
         };
-        Some(parse_job_and_tail(job_b64, rest))
+        Some(parse_job_and_tail(job_b64, rest, utf8))
     }
 
     /// The push path for this key, lossless: `job` first, then every other
     /// label; a value that is empty or holds anything outside the URL-safe
-    /// characters is sent `@base64` (URL-safe alphabet, `=` for empty).
+    /// characters is sent `@base64` (URL-safe alphabet, `=` for empty). A
+    /// label name that is not legacy-valid is written in its `U__` form,
+    /// which only a gateway with UTF-8 names holds and reads.
     pub(crate) fn to_path(&self) -> String {
         let mut out = String::from("/metrics/job");
         let job = self.get("job").unwrap_or("");
@@ -120,7 +138,7 @@ impl GroupingKey {
         for (name, value) in &self.labels {
             if name != "job" {
                 out.push('/');
-                out.push_str(name);
+                out.push_str(&escape_name(name, Escaping::Values));
                 push_component(&mut out, name, value);
             }
         }
@@ -158,7 +176,36 @@ impl fmt::Display for GroupingKey {
     }
 }
 
-fn parse_job_and_tail(job_b64: bool, rest: &str) -> Result<GroupingKey, KeyError> {
+/// A label name of a push path. Without `utf8`, a legacy label name not
+/// starting with `__`. With it, upstream's order: the reserved prefix is
+/// checked, the `U__` form decoded (a malformed one is kept as it is), and
+/// the name must be non-empty; pgw also refuses a name that decodes to the
+/// reserved prefix.
+fn path_label_name(raw: &str, utf8: bool) -> Result<Cow<'_, str>, KeyError> {
+    let bad = || KeyError::BadLabelName(raw.to_string());
+    if !utf8 {
+        if !is_valid_label_name(raw) || raw.starts_with("__") {
+            return Err(bad());
+        }
+        return Ok(Cow::Borrowed(raw));
+    }
+    if raw.starts_with("__") {
+        return Err(bad());
+    }
+    let name = unescape_values(raw);
+    if name.is_empty() {
+        return Err(bad());
+    }
+    if name.starts_with("__") {
+        return Err(KeyError::ReservedAfterUnescape {
+            raw: raw.to_string(),
+            name: name.into_owned(),
+        });
+    }
+    Ok(name)
+}
+
+fn parse_job_and_tail(job_b64: bool, rest: &str, utf8: bool) -> Result<GroupingKey, KeyError> {
     let (job, tail) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, ""),
@@ -189,9 +236,7 @@ fn parse_job_and_tail(job_b64: bool, rest: &str) -> Result<GroupingKey, KeyError
                 Some(n) => (n, true),
                 None => (raw_name, false),
             };
-            if !is_valid_label_name(name) || name.starts_with("__") {
-                return Err(KeyError::BadLabelName(name.to_string()));
-            }
+            let name = path_label_name(name, utf8)?;
             let value = if b64 {
                 decode_base64(raw_value).map_err(|reason| KeyError::BadBase64Label {
                     name: name.to_string(),
@@ -360,5 +405,77 @@ mod tests {
         assert!(path.contains("/plain/web-1.example"), "{path}");
         let rest = path.strip_prefix("/metrics/job").unwrap();
         assert_eq!(key(rest).unwrap(), k);
+    }
+
+    fn utf8_key(rest: &str) -> Result<GroupingKey, KeyError> {
+        GroupingKey::from_path_with(rest, true).expect("a push path")
+    }
+
+    #[test]
+    fn without_utf8_names_u_names_are_literal_and_others_refused() {
+        assert_eq!(
+            key("/x/U__foo_2e_bar/v").unwrap().get("U__foo_2e_bar"),
+            Some("v")
+        );
+        assert_eq!(
+            key("/x/a.b/v").unwrap_err().to_string(),
+            "improper label name \"a.b\""
+        );
+        assert_eq!(
+            key("/x/é/v").unwrap_err().to_string(),
+            "improper label name \"é\""
+        );
+    }
+
+    #[test]
+    fn utf8_names_decode_the_u_form_as_upstream() {
+        assert_eq!(
+            labels(&utf8_key("/x/U__foo_2e_bar@base64/YmF6").unwrap()),
+            vec![("foo.bar", "baz"), ("job", "x")]
+        );
+        assert_eq!(utf8_key("/x/U___55_____/v").unwrap().get("U__"), Some("v"));
+        // Malformed: kept as it is.
+        assert_eq!(
+            utf8_key("/x/U__in_xxx_valid/v")
+                .unwrap()
+                .get("U__in_xxx_valid"),
+            Some("v")
+        );
+        // A raw name (percent-decoded by the caller) and legacy names.
+        assert_eq!(utf8_key("/x/a.b/v").unwrap().get("a.b"), Some("v"));
+        assert_eq!(utf8_key("/x/é ü/v").unwrap().get("é ü"), Some("v"));
+        assert_eq!(utf8_key("/x/a:b/v").unwrap().get("a:b"), Some("v"));
+        assert_eq!(
+            utf8_key("/x/instance/i").unwrap().get("instance"),
+            Some("i")
+        );
+    }
+
+    #[test]
+    fn utf8_names_keep_the_reserved_prefix_reserved() {
+        assert_eq!(
+            utf8_key("/x/__a/v").unwrap_err(),
+            KeyError::BadLabelName("__a".into())
+        );
+        // Upstream lets this one through and poisons its store.
+        let e = utf8_key("/x/U______foo/v").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "improper label name \"U______foo\": it unescapes to \"__foo\", \
+             and names starting with __ are reserved"
+        );
+        assert_eq!(
+            utf8_key("/x/U__/v").unwrap_err(),
+            KeyError::BadLabelName("U__".into())
+        );
+    }
+
+    #[test]
+    fn to_path_writes_utf8_names_in_their_u_form() {
+        let k = GroupingKey::new([("job", "j"), ("a.b", "v"), ("c:d", "w"), ("e_f", "x")]);
+        let path = k.to_path();
+        assert_eq!(path, "/metrics/job/j/U__a_2e_b/v/c:d/w/e_f/x");
+        let rest = path.strip_prefix("/metrics/job").unwrap();
+        assert_eq!(utf8_key(rest).unwrap(), k);
     }
 }

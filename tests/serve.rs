@@ -540,26 +540,27 @@ fn every_bad_push_is_400_with_a_precise_message_and_changes_nothing() {
         &pb,
         &[],
     );
-    // Protobuf gets the same checks as text.
-    let mut bad_name = gauge("bad.name", 1.0);
-    bad_name.metrics[0].labels.clear();
+    // Protobuf gets the checks of upstream's gather: UTF-8 names pass (see
+    // the utf8 tests), empty and reserved label names do not.
+    let mut reserved = gauge("pb_metric", 1.0);
+    reserved.metrics[0].labels = vec![Label::new("__reserved", "v")];
     rejected(
         &g,
         "PUT",
         "/metrics/job/bad",
         &[("Content-Type", PROTO_CT)],
-        &proto::encode_delimited(&[bad_name]),
-        &["bad.name"],
+        &proto::encode_delimited(&[reserved]),
+        &["__reserved"],
     );
     let mut bad_label = gauge("pb_metric", 1.0);
-    bad_label.metrics[0].labels = vec![Label::new("la-bel", "v")];
+    bad_label.metrics[0].labels = vec![Label::new("", "v")];
     rejected(
         &g,
         "PUT",
         "/metrics/job/bad",
         &[("Content-Type", PROTO_CT)],
         &proto::encode_delimited(&[bad_label]),
-        &["la-bel"],
+        &["invalid name"],
     );
     let mut with_ts = gauge("pb_metric", 1.0);
     with_ts.metrics[0].timestamp_ms = Some(1000);

@@ -25,3 +25,4 @@ mod startup;
 mod terminal;
 mod ui;
 mod urls;
+mod utf8;

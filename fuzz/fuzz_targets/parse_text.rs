@@ -4,16 +4,23 @@
 //! one on rendering, as expfmt does, so it is compared without it). Bodies
 //! where a family is named like another's `_sum`/`_count`/`_bucket` lines
 //! cannot round-trip and are refused by validation, so they are skipped.
+//! UTF-8 names are on, so the quoted-name syntax is fuzzed too (a body of
+//! legacy names parses the same either way).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use pgw::exposition::render::write_family;
-use pgw::exposition::text::parse_bytes;
-use pgw::exposition::validate::check_suffix_collisions;
+use pgw::exposition::text::parse_bytes_with;
+use pgw::exposition::validate::{check_suffix_collisions, ParseLimits};
 use pgw::exposition::{Family, Value};
 
+const UTF8: ParseLimits = ParseLimits {
+    utf8_names: true,
+    ..ParseLimits::NONE
+};
+
 fuzz_target!(|data: &[u8]| {
-    let Ok(families) = parse_bytes(data) else {
+    let Ok(families) = parse_bytes_with(data, &UTF8) else {
         return;
     };
     // `x_sum 1` before `# TYPE x summary` gives a family `x_sum` whose lines
@@ -25,7 +32,7 @@ fuzz_target!(|data: &[u8]| {
     for f in &families {
         write_family(&mut text, f);
     }
-    let again = parse_bytes(&text).unwrap_or_else(|e| {
+    let again = parse_bytes_with(&text, &UTF8).unwrap_or_else(|e| {
         panic!("rendered text does not parse: {e}\n{}", String::from_utf8_lossy(&text))
     });
     assert_eq!(normalize(&families), normalize(&again));

@@ -25,6 +25,7 @@ use crate::cli::{ArgMetricType, GzipMode, PushArgs};
 use crate::client::{self, Gateway, Reply};
 use crate::error::GatewayError;
 use crate::error::{BadInput, Usage};
+use crate::exposition::validate::{ParseFailure, ParseLimits};
 use crate::exposition::{render, text, validate, Family, Label, MetricType};
 use crate::grouping::GroupingKey;
 
@@ -80,6 +81,8 @@ struct Config {
     arg_families: Vec<Family<'static>>,
     sources: Vec<Source>,
     strip_timestamps: bool,
+    /// `--utf8-names`: quoted names in the input may be any UTF-8.
+    utf8_names: bool,
     expire_after: Option<Duration>,
     gzip: GzipMode,
     command: Option<Vec<String>>,
@@ -106,7 +109,11 @@ pub(crate) fn run(args: PushArgs) -> anyhow::Result<i32> {
     };
     let mut families = config.arg_families.clone();
     for source in &config.sources {
-        families.extend(read_source(source, config.strip_timestamps)?);
+        families.extend(read_source(
+            source,
+            config.strip_timestamps,
+            config.utf8_names,
+        )?);
     }
     match &config.command {
         Some(argv) => {
@@ -253,7 +260,7 @@ impl Config {
             }
             None => super::gateway_urls(&args.gateway)?,
         };
-        let key = group(&urls, args.job.as_deref(), &args.labels)?;
+        let key = group(&urls, args.job.as_deref(), &args.labels, args.utf8_names)?;
         let command = (!args.command.is_empty()).then_some(args.command);
         // A wrapped run always adds: with PUT, a failed run would remove the
         // last success pushed by an earlier run.
@@ -312,7 +319,8 @@ impl Config {
             ArgMetricType::Counter => MetricType::Counter,
             ArgMetricType::Untyped => MetricType::Untyped,
         };
-        let arg_families = parse_arg_metrics(&metrics, kind, args.help_text.as_deref())?;
+        let arg_families =
+            parse_arg_metrics(&metrics, kind, args.help_text.as_deref(), args.utf8_names)?;
         let gateways = if args.dry_run {
             None
         } else {
@@ -332,6 +340,7 @@ impl Config {
             arg_families,
             sources,
             strip_timestamps: args.strip_timestamps,
+            utf8_names: args.utf8_names,
             expire_after: args.expire_after,
             gzip: args.gzip,
             command,
@@ -347,6 +356,7 @@ fn group(
     urls: &[client::GatewayUrl],
     job: Option<&str>,
     labels: &[String],
+    utf8_names: bool,
 ) -> anyhow::Result<GroupingKey> {
     let mut from_url: Option<&GroupingKey> = None;
     for key in urls.iter().filter_map(|u| u.key.as_ref()) {
@@ -361,7 +371,7 @@ fn group(
         }
     }
     let from_flags = match job {
-        Some(job) => Some(grouping_key(job, labels)?),
+        Some(job) => Some(grouping_key(job, labels, utf8_names)?),
         None if !labels.is_empty() => {
             return Err(
                 Usage("--label needs --job (or a push URL that names the group)".into()).into(),
@@ -385,8 +395,10 @@ fn group(
     }
 }
 
-/// The grouping key from `--job` and `--label NAME=VALUE` flags.
-fn grouping_key(job: &str, labels: &[String]) -> Result<GroupingKey, Usage> {
+/// The grouping key from `--job` and `--label NAME=VALUE` flags; with
+/// `utf8_names` a label name may be any UTF-8 (it goes into the push path in
+/// its `U__` form).
+fn grouping_key(job: &str, labels: &[String], utf8_names: bool) -> Result<GroupingKey, Usage> {
     if job.is_empty() {
         return Err(Usage("--job: the job name must not be empty".into()));
     }
@@ -400,10 +412,16 @@ fn grouping_key(job: &str, labels: &[String]) -> Result<GroupingKey, Usage> {
                 "--label {label:?}: the job is given with --job"
             )));
         }
-        if !validate::is_valid_label_name(name) || name.starts_with("__") {
+        if utf8_names && (name.is_empty() || name.starts_with("__")) {
             return Err(Usage(format!(
                 "--label {label:?}: {name:?} is not a valid label name \
-                 ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)"
+                 (with --utf8-names: not empty, not starting with __)"
+            )));
+        }
+        if !utf8_names && (!validate::is_valid_label_name(name) || name.starts_with("__")) {
+            return Err(Usage(format!(
+                "--label {label:?}: {name:?} is not a valid label name \
+                 ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __; UTF-8 names need --utf8-names)"
             )));
         }
         if pairs.iter().any(|(n, _)| n == name) {
@@ -422,7 +440,12 @@ fn parse_arg_metrics(
     args: &[String],
     kind: MetricType,
     help: Option<&str>,
+    utf8_names: bool,
 ) -> Result<Vec<Family<'static>>, BadInput> {
+    let options = ParseLimits {
+        utf8_names,
+        ..ParseLimits::NONE
+    };
     let mut families: Vec<Family<'static>> = Vec::new();
     for arg in args {
         let bad = |why: &str| BadInput(format!("metric argument {arg:?}: {why}"));
@@ -442,7 +465,10 @@ fn parse_arg_metrics(
             return Err(bad("a line break or a blank has no place here"));
         }
         let line = format!("{series} {value}\n");
-        let parsed = text::parse(&line).map_err(|e| bad(&e.message))?;
+        let parsed = text::parse_with(&line, &options).map_err(|e| match e {
+            ParseFailure::Invalid(e) => bad(&e.message),
+            ParseFailure::OverLimit(over) => bad(&over.message),
+        })?;
         // Without a TYPE line every sample is its own untyped family.
         let [family] = <[Family<'_>; 1]>::try_from(parsed).map_err(|_| bad("not one sample"))?;
         let mut family = family.into_owned();
@@ -457,7 +483,11 @@ fn parse_arg_metrics(
 }
 
 /// Reads and parses one source; the error names the source and the line.
-fn read_source(source: &Source, strip_timestamps: bool) -> anyhow::Result<Vec<Family<'static>>> {
+fn read_source(
+    source: &Source,
+    strip_timestamps: bool,
+    utf8_names: bool,
+) -> anyhow::Result<Vec<Family<'static>>> {
     let name = source.name();
     let bytes = match source {
         Source::File(path) => std::fs::read(path)
@@ -470,7 +500,14 @@ fn read_source(source: &Source, strip_timestamps: bool) -> anyhow::Result<Vec<Fa
             buf
         }
     };
-    let families = text::parse_bytes(&bytes).with_context(|| name.clone())?;
+    let options = ParseLimits {
+        utf8_names,
+        ..ParseLimits::NONE
+    };
+    let families = text::parse_bytes_with(&bytes, &options).map_err(|e| match e {
+        ParseFailure::Invalid(e) => anyhow::Error::from(e).context(name.clone()),
+        ParseFailure::OverLimit(over) => anyhow::Error::from(over).context(name.clone()),
+    })?;
     let mut families: Vec<Family<'static>> = families.into_iter().map(Family::into_owned).collect();
     if strip_timestamps {
         for metric in families.iter_mut().flat_map(|f| f.metrics.iter_mut()) {

@@ -144,6 +144,7 @@ pub(crate) fn config(args: ServeArgs) -> anyhow::Result<Config> {
             "push.disable-consistency-check",
             args.disable_consistency_check.to_string(),
         ),
+        ("push.enable-utf8-names", args.enable_utf8_names.to_string()),
         (
             "expire-after",
             args.expire_after.map(duration).unwrap_or_default(),
@@ -205,6 +206,7 @@ pub(crate) fn config(args: ServeArgs) -> anyhow::Result<Config> {
         enable_admin_api: args.enable_admin_api,
         enable_lifecycle: args.enable_lifecycle,
         disable_consistency_check: args.disable_consistency_check,
+        utf8_names: args.enable_utf8_names,
         persistence_file,
         persistence_interval: args.persistence_interval,
         persistence_recover: args.persistence_recover,

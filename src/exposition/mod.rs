@@ -15,7 +15,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 pub(crate) mod compression;
-pub(crate) mod names;
+pub mod names;
 pub mod native;
 pub(crate) mod negotiate;
 pub(crate) mod openmetrics;

@@ -6,6 +6,9 @@
 //! thousands of pushes a second), so everything appends straight into a
 //! `Vec<u8>` with `itoa` and `ryu` and nothing allocates per line.
 
+use std::borrow::Cow;
+
+use super::names::{escape_name, is_legacy_name, write_name, write_quoted, Escaping};
 use super::{Family, Label, Metric, MetricType};
 
 /// Appends `v` formatted like Go's `strconv.FormatFloat(v, 'g', -1, 64)`.
@@ -162,43 +165,75 @@ fn write_escaped(out: &mut Vec<u8>, s: &str, quote: bool) {
     out.extend_from_slice(&bytes[start..]);
 }
 
-/// Appends the `# HELP` (when `help` is non-empty) and `# TYPE` lines.
+/// Appends the `# HELP` (when `help` is non-empty) and `# TYPE` lines; a
+/// name that is not legacy-valid is quoted (`# TYPE "my.metric" counter`).
 pub(crate) fn write_header(out: &mut Vec<u8>, name: &str, help: Option<&str>, kind: MetricType) {
     if let Some(help) = help.filter(|h| !h.is_empty()) {
         out.extend_from_slice(b"# HELP ");
-        out.extend_from_slice(name.as_bytes());
+        write_name(out, name);
         out.push(b' ');
         write_escaped(out, help, false);
         out.push(b'\n');
     }
     out.extend_from_slice(b"# TYPE ");
-    out.extend_from_slice(name.as_bytes());
+    write_name(out, name);
     out.push(b' ');
     out.extend_from_slice(kind.as_text().as_bytes());
     out.push(b'\n');
 }
 
+/// As [`write_header`], with the name escaped by `escaping` first.
+pub(crate) fn write_header_escaped(
+    out: &mut Vec<u8>,
+    name: &str,
+    help: Option<&str>,
+    kind: MetricType,
+    escaping: Escaping,
+) {
+    write_header(out, &escape_name(name, escaping), help, kind);
+}
+
+/// Whether a series' names are all legacy-valid, so that its lines are
+/// written without quotes and read the same under every escaping scheme.
+pub(crate) fn has_legacy_names(name: &str, labels: &[Label<'_>]) -> bool {
+    is_legacy_name(name) && labels.iter().all(|l| is_legacy_name(&l.name))
+}
+
 /// Writes `name{labels,extra="v"}`, without braces when there is no label.
+/// `legacy` says every name is legacy-valid (checked once per series):
+/// otherwise, as Go's text encoder, a metric name that is not moves into the
+/// braces quoted (`{"my.metric",job="j"}`) and such label names are quoted.
 fn write_name_and_labels(
     out: &mut Vec<u8>,
     name: &str,
     suffix: &str,
     labels: &[Label<'_>],
     extra: Option<(&str, f64)>,
+    legacy: bool,
 ) {
-    out.extend_from_slice(name.as_bytes());
-    out.extend_from_slice(suffix.as_bytes());
-    if labels.is_empty() && extra.is_none() {
-        return;
-    }
-    out.push(b'{');
     let mut first = true;
+    if legacy || is_legacy_name(name) {
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(suffix.as_bytes());
+        if labels.is_empty() && extra.is_none() {
+            return;
+        }
+        out.push(b'{');
+    } else {
+        out.push(b'{');
+        write_quoted(out, &format!("{name}{suffix}"));
+        first = false;
+    }
     for label in labels {
         if !first {
             out.push(b',');
         }
         first = false;
-        out.extend_from_slice(label.name.as_bytes());
+        if legacy {
+            out.extend_from_slice(label.name.as_bytes());
+        } else {
+            write_name(out, &label.name);
+        }
         out.extend_from_slice(b"=\"");
         write_escaped(out, &label.value, true);
         out.push(b'"');
@@ -229,8 +264,16 @@ fn write_line_end(out: &mut Vec<u8>, timestamp_ms: Option<i64>) {
 /// The layout follows the value, not `kind`: the two agree for anything that
 /// passed validation, and following the value never loses data.
 pub(crate) fn write_series(out: &mut Vec<u8>, name: &str, _kind: MetricType, metric: &Metric<'_>) {
+    let legacy = has_legacy_names(name, &metric.labels);
     metric.for_each_sample(|sample| {
-        write_name_and_labels(out, name, sample.suffix, &metric.labels, sample.extra);
+        write_name_and_labels(
+            out,
+            name,
+            sample.suffix,
+            &metric.labels,
+            sample.extra,
+            legacy,
+        );
         out.push(b' ');
         if sample.count {
             write_count(out, sample.value);
@@ -246,6 +289,99 @@ pub fn write_family(out: &mut Vec<u8>, family: &Family<'_>) {
     write_header(out, &family.name, family.help.as_deref(), family.kind);
     for metric in &family.metrics {
         write_series(out, &family.name, family.kind, metric);
+    }
+}
+
+/// Appends the sample lines of one series with its names escaped by
+/// `escaping`, as Go's `EscapeMetricFamily` does before encoding: the family
+/// name is escaped and then given its `_sum`/`_count`/`_bucket` suffix.
+pub(crate) fn write_series_escaped(
+    out: &mut Vec<u8>,
+    name: &str,
+    kind: MetricType,
+    metric: &Metric<'_>,
+    escaping: Escaping,
+) {
+    if escaping == Escaping::AllowUtf8 || has_legacy_names(name, &metric.labels) {
+        return write_series(out, name, kind, metric);
+    }
+    let escaped = Metric {
+        labels: metric
+            .labels
+            .iter()
+            .map(|l| Label {
+                name: Cow::Owned(escape_name(&l.name, escaping).into_owned()),
+                value: Cow::Borrowed(l.value.as_ref()),
+            })
+            .collect(),
+        value: metric.value.clone(),
+        timestamp_ms: metric.timestamp_ms,
+        extras: metric.extras.clone(),
+    };
+    write_series(out, &escape_name(name, escaping), kind, &escaped);
+}
+
+/// Whether sample lines this renderer wrote hold a quoted name (a metric
+/// or label name that is not legacy-valid), read back from the bytes alone,
+/// for text restored from persistence. Label values are skipped as the
+/// renderer escaped them, so a value such as `x{` or `a,` is never taken for
+/// the start of a name.
+pub(crate) fn has_quoted_names(text: &[u8]) -> bool {
+    use memchr::memmem::find;
+    // Without `{"` or `,"` nothing can be quoted: the common case, decided
+    // by two fast scans.
+    if find(text, b"{\"").is_none() && find(text, b",\"").is_none() {
+        return false;
+    }
+    for line in text.split(|&b| b == b'\n') {
+        let Some(open) = line.iter().position(|&b| b == b'{' || b == b' ') else {
+            continue;
+        };
+        if line[open] != b'{' {
+            continue;
+        }
+        let mut pos = open + 1;
+        loop {
+            // At the start of a label name (or of the quoted metric name).
+            match line.get(pos) {
+                Some(b'"') => return true,
+                Some(b'}') | None => break,
+                Some(_) => {}
+            }
+            let Some(eq) = line[pos..].iter().position(|&b| b == b'=') else {
+                break;
+            };
+            // The value starts after `="`; skip it with its escapes.
+            pos += eq + 2;
+            while let Some(&b) = line.get(pos) {
+                pos += 1;
+                match b {
+                    b'\\' => pos += 1,
+                    b'"' => break,
+                    _ => {}
+                }
+            }
+            match line.get(pos) {
+                Some(b',') => pos += 1,
+                _ => break,
+            }
+        }
+    }
+    false
+}
+
+/// Appends a whole family with its names escaped by `escaping`.
+#[cfg(test)]
+pub(crate) fn write_family_escaped(out: &mut Vec<u8>, family: &Family<'_>, escaping: Escaping) {
+    write_header_escaped(
+        out,
+        &family.name,
+        family.help.as_deref(),
+        family.kind,
+        escaping,
+    );
+    for metric in &family.metrics {
+        write_series_escaped(out, &family.name, family.kind, metric, escaping);
     }
 }
 
@@ -506,6 +642,149 @@ mod tests {
             let mut out = Vec::new();
             write_count(&mut out, v);
             assert_eq!(String::from_utf8(out).unwrap(), want, "count {v:?}");
+        }
+    }
+
+    fn utf8_family(kind: MetricType, value: Value) -> Family<'static> {
+        let mut f = Family::new("my.metric", kind);
+        f.help = Some("Dotted.".into());
+        f.metrics.push(Metric {
+            labels: vec![
+                Label::new("a.b", "v"),
+                Label::new("a:b", "w"),
+                Label::new("job", "j"),
+            ],
+            value,
+            timestamp_ms: None,
+            extras: None,
+        });
+        f
+    }
+
+    fn rendered(family: &Family<'_>, escaping: Escaping) -> String {
+        let mut out = Vec::new();
+        write_family_escaped(&mut out, family, escaping);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn utf8_names_under_each_scheme() {
+        let f = utf8_family(MetricType::Counter, Value::Single(1.0));
+        assert_eq!(
+            rendered(&f, Escaping::AllowUtf8),
+            "# HELP \"my.metric\" Dotted.\n# TYPE \"my.metric\" counter\n\
+             {\"my.metric\",\"a.b\"=\"v\",a:b=\"w\",job=\"j\"} 1\n"
+        );
+        assert_eq!(
+            rendered(&f, Escaping::Underscores),
+            "# HELP my_metric Dotted.\n# TYPE my_metric counter\n\
+             my_metric{a_b=\"v\",a:b=\"w\",job=\"j\"} 1\n"
+        );
+        assert_eq!(
+            rendered(&f, Escaping::Dots),
+            "# HELP my_dot_metric Dotted.\n# TYPE my_dot_metric counter\n\
+             my_dot_metric{a_dot_b=\"v\",a:b=\"w\",job=\"j\"} 1\n"
+        );
+        assert_eq!(
+            rendered(&f, Escaping::Values),
+            "# HELP U__my_2e_metric Dotted.\n# TYPE U__my_2e_metric counter\n\
+             U__my_2e_metric{U__a_2e_b=\"v\",a:b=\"w\",job=\"j\"} 1\n"
+        );
+        // write_family writes the allow-utf-8 form.
+        let mut out = Vec::new();
+        write_family(&mut out, &f);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            rendered(&f, Escaping::AllowUtf8)
+        );
+    }
+
+    #[test]
+    fn utf8_names_of_compound_families_keep_their_suffixes() {
+        let f = utf8_family(
+            MetricType::Summary,
+            Value::Summary {
+                sample_count: 2.0,
+                sample_sum: 3.0,
+                quantiles: vec![(0.5, 1.0)],
+            },
+        );
+        assert_eq!(
+            rendered(&f, Escaping::AllowUtf8),
+            "# HELP \"my.metric\" Dotted.\n# TYPE \"my.metric\" summary\n\
+             {\"my.metric\",\"a.b\"=\"v\",a:b=\"w\",job=\"j\",quantile=\"0.5\"} 1\n\
+             {\"my.metric_sum\",\"a.b\"=\"v\",a:b=\"w\",job=\"j\"} 3\n\
+             {\"my.metric_count\",\"a.b\"=\"v\",a:b=\"w\",job=\"j\"} 2\n"
+        );
+        // The family name is escaped, then suffixed: `_sum`, not `__sum`.
+        let dots = rendered(&f, Escaping::Dots);
+        assert!(dots.contains("\nmy_dot_metric_sum{a_dot_b=\"v\""), "{dots}");
+        assert!(dots.contains("\nmy_dot_metric_count{"), "{dots}");
+    }
+
+    #[test]
+    fn legacy_families_are_the_same_under_every_scheme() {
+        let mut f = Family::new("my_metric", MetricType::Gauge);
+        f.metrics.push(Metric {
+            labels: vec![Label::new("a_b", "x.y"), Label::new("c:d", "")],
+            value: Value::Single(2.0),
+            timestamp_ms: None,
+            extras: None,
+        });
+        let want = "# TYPE my_metric gauge\nmy_metric{a_b=\"x.y\",c:d=\"\"} 2\n";
+        for e in [
+            Escaping::AllowUtf8,
+            Escaping::Underscores,
+            Escaping::Dots,
+            Escaping::Values,
+        ] {
+            assert_eq!(rendered(&f, e), want, "{e:?}");
+        }
+        // A quoted name without labels keeps its braces.
+        let mut f = Family::new("a.b", MetricType::Untyped);
+        f.metrics.push(Metric {
+            labels: vec![],
+            value: Value::Single(1.0),
+            timestamp_ms: None,
+            extras: None,
+        });
+        assert!(rendered(&f, Escaping::AllowUtf8).ends_with("\n{\"a.b\"} 1\n"));
+        assert!(rendered(&f, Escaping::Underscores).ends_with("\na_b 1\n"));
+    }
+
+    #[test]
+    fn quoted_names_are_found_in_rendered_text_and_values_are_not() {
+        let text = |labels: Vec<Label<'static>>, name: &str| {
+            let mut out = Vec::new();
+            let metric = Metric {
+                labels,
+                value: Value::Single(1.0),
+                timestamp_ms: None,
+                extras: None,
+            };
+            write_series(&mut out, name, MetricType::Gauge, &metric);
+            out
+        };
+        let legacy = [
+            text(vec![Label::new("a", "x{"), Label::new("b", "\",\"")], "m"),
+            text(
+                vec![Label::new("a", "{\"b\"=\"c\"}"), Label::new("z", ",")],
+                "m",
+            ),
+            text(vec![Label::new("a:b", "\\"), Label::new("c", "")], "m"),
+            text(vec![], "m"),
+        ];
+        for t in &legacy {
+            assert!(!has_quoted_names(t), "{}", String::from_utf8_lossy(t));
+        }
+        let quoted = [
+            text(vec![Label::new("a", "x{"), Label::new("b.c", "")], "m"),
+            text(vec![Label::new("a.b", "")], "m"),
+            text(vec![Label::new("a", "v")], "m.x"),
+            text(vec![], "m.x"),
+        ];
+        for t in &quoted {
+            assert!(has_quoted_names(t), "{}", String::from_utf8_lossy(t));
         }
     }
 }

@@ -8,6 +8,13 @@
 //! unless they contain escape sequences. It scans bytes (memchr for the line
 //! ends and label values) and never uses a regex.
 //!
+//! Names may be quoted (`"my.metric" 1`, `{"my.metric","a.b"="v"} 1`,
+//! `# TYPE "my.metric" counter`), as in Go's parser since UTF-8 names came;
+//! the names inside must still be legacy-valid unless
+//! [`ParseLimits::utf8_names`] is set. The quoted forms are only looked at
+//! when a `"` or `{` stands where a name starts, so unquoted bodies take the
+//! same path as before.
+//!
 //! Deliberately more lenient than Go, where Go's behaviour is only an
 //! accident of its byte reader: a leading UTF-8 byte-order mark, CRLF line
 //! ends, a missing final newline and trailing blanks at the end of a line are
@@ -16,7 +23,9 @@
 use rustc_hash::FxHashMap as HashMap;
 use std::borrow::Cow;
 
-use super::validate::{prefix, OverLimit, ParseFailure, ParseLimits};
+use super::validate::{
+    is_valid_label_name, is_valid_metric_name, prefix, OverLimit, ParseFailure, ParseLimits,
+};
 use super::{Family, Label, Metric, MetricType, Value};
 
 /// A parse error, naming the 1-based line where it was found.
@@ -124,7 +133,8 @@ struct FamilyState<'a> {
 #[derive(Debug, Default)]
 struct Parser<'a> {
     families: Vec<FamilyState<'a>>,
-    by_name: HashMap<&'a str, usize>,
+    /// Names borrow from the input, except quoted names with escapes.
+    by_name: HashMap<Cow<'a, str>, usize>,
     /// The family of the previous sample line: consecutive lines almost
     /// always belong to the same family, so this skips the map lookups.
     last: Option<usize>,
@@ -169,6 +179,7 @@ impl<'a> Parser<'a> {
         match b.get(start) {
             None => Ok(()),
             Some(b'#') => Ok(self.comment(line, start + 1)?),
+            Some(b'"' | b'{') => self.quoted_sample(line, start, line_no),
             Some(_) => self.sample(line, start, line_no),
         }
     }
@@ -178,13 +189,13 @@ impl<'a> Parser<'a> {
     /// `x_sum`/`x_count`/`x_bucket` of a histogram `x`, else a new family.
     /// HELP and TYPE lines go through this too, so `# TYPE x_count ...` after
     /// a summary `x` is about `x` (as in Go).
-    fn resolve(&mut self, name: &'a str) -> (usize, Role) {
+    fn resolve(&mut self, name: Cow<'a, str>) -> (usize, Role) {
         if let Some(i) = self.last {
             if self.families[i].family.name == name {
                 return (i, Role::Plain);
             }
         }
-        if let Some(&i) = self.by_name.get(name) {
+        if let Some(&i) = self.by_name.get(name.as_ref()) {
             return (i, Role::Plain);
         }
         let compound = [
@@ -209,7 +220,7 @@ impl<'a> Parser<'a> {
         }
         let i = self.families.len();
         self.families.push(FamilyState {
-            family: Family::new(name, MetricType::Untyped),
+            family: Family::new(name.clone(), MetricType::Untyped),
             type_fixed: false,
             has_help: false,
             series: HashMap::default(),
@@ -232,13 +243,26 @@ impl<'a> Parser<'a> {
             // `# HELP` alone is only a comment in Go.
             return Ok(());
         }
-        let name_end = scan_metric_name(b, name_start);
-        let after = b.get(name_end).copied();
-        if name_end == name_start || !matches!(after, None | Some(b' ' | b'\t')) {
-            let tok = &line[name_start..token_end(b, name_start)];
-            return Err(format!("invalid metric name {tok:?} in comment"));
-        }
-        let name = &line[name_start..name_end];
+        let (name, name_end) = if b[name_start] == b'"' {
+            let (name, end) = read_quoted(line, name_start, "metric name")?;
+            self.check_metric_name(&name)
+                .map_err(|e| format!("{e} in comment"))?;
+            if !matches!(b.get(end), None | Some(b' ' | b'\t')) {
+                return Err(format!(
+                    "invalid metric name {:?} in comment",
+                    &line[name_start..token_end(b, name_start)]
+                ));
+            }
+            (name, end)
+        } else {
+            let name_end = scan_metric_name(b, name_start);
+            let after = b.get(name_end).copied();
+            if name_end == name_start || !matches!(after, None | Some(b' ' | b'\t')) {
+                let tok = &line[name_start..token_end(b, name_start)];
+                return Err(format!("invalid metric name {tok:?} in comment"));
+            }
+            (Cow::Borrowed(&line[name_start..name_end]), name_end)
+        };
         let text_start = skip_blanks(b, name_end);
         if text_start == b.len() {
             // `# HELP name` with no text, or `# TYPE name` with no type:
@@ -249,7 +273,7 @@ impl<'a> Parser<'a> {
             }
             return Ok(());
         }
-        let (i, _) = self.resolve(name);
+        let (i, _) = self.resolve(name.clone());
         let state = &mut self.families[i];
         if keyword == "HELP" {
             if state.has_help {
@@ -290,10 +314,68 @@ impl<'a> Parser<'a> {
         let mut pos = skip_blanks(b, name_end);
         let mut labels = Vec::new();
         if b.get(pos) == Some(&b'{') {
-            pos = parse_labels(line, pos + 1, name, &mut labels)?;
+            pos = parse_labels(
+                line,
+                pos + 1,
+                name,
+                &mut labels,
+                None,
+                self.limits.utf8_names,
+            )?;
             pos = skip_blanks(b, pos);
         }
+        self.sample_value(line, Cow::Borrowed(name), labels, pos, line_no)
+    }
 
+    /// A sample line whose metric name is quoted (`"my.metric" 1`), or
+    /// given inside the braces (`{"my.metric",job="x"} 1`, where an item
+    /// without `=` is the name, as in Go).
+    fn quoted_sample(&mut self, line: &'a str, pos: usize, line_no: usize) -> Result<(), Stop> {
+        let b = line.as_bytes();
+        let utf8 = self.limits.utf8_names;
+        let mut labels = Vec::new();
+        if b[pos] == b'"' {
+            let (name, end) = read_quoted(line, pos, "metric name")?;
+            self.check_metric_name(&name)?;
+            let mut pos = skip_blanks(b, end);
+            if b.get(pos) == Some(&b'{') {
+                pos = parse_labels(line, pos + 1, &name, &mut labels, None, utf8)?;
+                pos = skip_blanks(b, pos);
+            }
+            return self.sample_value(line, name, labels, pos, line_no);
+        }
+        let mut slot = None;
+        let end = parse_labels(line, pos + 1, "", &mut labels, Some(&mut slot), utf8)?;
+        let name = slot.ok_or_else(|| {
+            format!(
+                "no metric name in the label set {:?}",
+                &line[pos..end.min(line.len())]
+            )
+        })?;
+        self.check_metric_name(&name)?;
+        self.sample_value(line, name, labels, skip_blanks(b, end), line_no)
+    }
+
+    /// A metric name read from quotes or braces: non-empty, and legacy-valid
+    /// unless UTF-8 names are allowed.
+    fn check_metric_name(&self, name: &str) -> LineResult {
+        if name.is_empty() || (!self.limits.utf8_names && !is_valid_metric_name(name)) {
+            return Err(format!("invalid metric name {name:?}"));
+        }
+        Ok(())
+    }
+
+    /// The rest of a sample line after its name and labels: the value, an
+    /// optional timestamp, and the series it adds to its family.
+    fn sample_value(
+        &mut self,
+        line: &'a str,
+        name: Cow<'a, str>,
+        labels: Vec<Label<'a>>,
+        pos: usize,
+        line_no: usize,
+    ) -> Result<(), Stop> {
+        let b = line.as_bytes();
         let value_end = token_end(b, pos);
         let value_tok = &line[pos..value_end];
         let value = parse_go_float(value_tok).ok_or_else(|| {
@@ -320,10 +402,10 @@ impl<'a> Parser<'a> {
         let at = || format!("at line {line_no}");
         self.limits.check_labels(
             labels.iter().map(|l| (l.name.as_ref(), l.value.as_ref())),
-            || format!("metric {} at line {line_no}", prefix(name)),
+            || format!("metric {} at line {line_no}", prefix(&name)),
         )?;
 
-        let (i, role) = self.resolve(name);
+        let (i, role) = self.resolve(name.clone());
         self.last = Some(i);
         let state = &mut self.families[i];
         // Samples fix the type: a TYPE line for this family is now an error.
@@ -339,7 +421,7 @@ impl<'a> Parser<'a> {
                 });
             }
             MetricType::Summary | MetricType::Histogram => {
-                add_compound(state, name, role, labels, value, timestamp_ms)?;
+                add_compound(state, &name, role, labels, value, timestamp_ms)?;
             }
             MetricType::GaugeHistogram => {
                 return Err(
@@ -443,13 +525,19 @@ fn add_compound<'a>(
 }
 
 /// Parses `name="value",...}` starting just after the `{`; returns the
-/// position after the `}`.
+/// position after the `}`. A label name may be quoted (`"a.b"="v"`), and must
+/// then be legacy-valid unless `utf8`. With `metric_name` (a line that starts
+/// with `{`), an item without `=` is the metric name, put there.
 fn parse_labels<'a>(
     line: &'a str,
     mut pos: usize,
     metric: &str,
     labels: &mut Vec<Label<'a>>,
+    mut metric_name: Option<&mut Option<Cow<'a, str>>>,
+    utf8: bool,
 ) -> Result<usize, String> {
+    // Messages name the metric, which in braces is known once read.
+    let mut metric = Cow::Borrowed(metric);
     let b = line.as_bytes();
     loop {
         pos = skip_blanks(b, pos);
@@ -458,12 +546,19 @@ fn parse_labels<'a>(
             None => return Err(format!("unexpected end of label set for metric {metric:?}")),
             _ => {}
         }
-        let name_end = scan_label_name(b, pos);
+        let quoted = b[pos] == b'"';
+        let (name, name_end) = if b[pos] == b'"' {
+            read_quoted(line, pos, "label name")?
+        } else {
+            let name_end = scan_label_name(b, pos);
+            (Cow::Borrowed(&line[pos..name_end]), name_end)
+        };
         let after = skip_blanks(b, name_end);
         if b.get(name_end).is_none() {
             return Err(format!("unexpected end of label set for metric {metric:?}"));
         }
-        if name_end == pos || !matches!(b[name_end], b'=' | b' ' | b'\t' | b',' | b'}') {
+        if name_end == pos || (!quoted && !matches!(b[name_end], b'=' | b' ' | b'\t' | b',' | b'}'))
+        {
             let end = b[pos..]
                 .iter()
                 .position(|c| matches!(c, b'=' | b',' | b'}' | b' ' | b'\t'))
@@ -473,7 +568,24 @@ fn parse_labels<'a>(
                 &line[pos..end]
             ));
         }
-        let name = &line[pos..name_end];
+        if let Some(slot) = metric_name.as_deref_mut() {
+            if matches!(b.get(after), Some(b',' | b'}')) {
+                // The metric name, given inside the braces.
+                if slot.is_some() {
+                    return Err(format!("multiple metric names for metric {name:?}"));
+                }
+                if name.is_empty() || (!utf8 && !is_valid_metric_name(&name)) {
+                    return Err(format!("invalid metric name {name:?}"));
+                }
+                metric = Cow::Owned(name.to_string());
+                *slot = Some(name);
+                pos = after + usize::from(b[after] == b',');
+                continue;
+            }
+        }
+        if quoted && (name.is_empty() || (!utf8 && !is_valid_label_name(&name))) {
+            return Err(format!("invalid label name {name:?} for metric {metric:?}"));
+        }
         if b.get(after) != Some(&b'=') {
             return Err(format!(
                 "expected '=' after label name {name:?} for metric {metric:?}"
@@ -496,10 +608,6 @@ fn parse_labels<'a>(
             ));
         }
         let (value, end) = parse_label_value(line, pos + 1)?;
-        labels.push(Label {
-            name: Cow::Borrowed(name),
-            value,
-        });
         pos = skip_blanks(b, end);
         match b.get(pos) {
             Some(b',') => pos += 1,
@@ -510,6 +618,54 @@ fn parse_labels<'a>(
                 ))
             }
         }
+        labels.push(Label { name, value });
+    }
+}
+
+/// Reads a quoted name (`what` is "metric name" or "label name") from its
+/// opening quote at `start`; returns it and the position after the closing
+/// quote. Spaces are allowed inside; the escapes are `\\`, `\"` and `\n`,
+/// as in Go. A name that is not closed on its line holds a newline, which
+/// must be escaped.
+fn read_quoted<'a>(
+    line: &'a str,
+    start: usize,
+    what: &str,
+) -> Result<(Cow<'a, str>, usize), String> {
+    let b = line.as_bytes();
+    let start = start + 1;
+    let unclosed = |so_far: &str| format!("{what} {so_far:?} contains unescaped new-line");
+    let Some(first) = memchr::memchr2(b'"', b'\\', &b[start..]).map(|i| start + i) else {
+        return Err(unclosed(&line[start..]));
+    };
+    if b[first] == b'"' {
+        return Ok((Cow::Borrowed(&line[start..first]), first + 1));
+    }
+    let mut owned = String::with_capacity(first - start + 16);
+    owned.push_str(&line[start..first]);
+    let mut pos = first;
+    loop {
+        // `pos` is at a backslash.
+        match b.get(pos + 1) {
+            Some(b'\\') => owned.push('\\'),
+            Some(b'"') => owned.push('"'),
+            Some(b'n') => owned.push('\n'),
+            Some(_) => {
+                let c = line[pos + 1..].chars().next().expect("non-empty");
+                return Err(format!("invalid escape sequence '\\{c}'"));
+            }
+            None => return Err(unclosed(&owned)),
+        }
+        pos += 2;
+        let Some(next) = memchr::memchr2(b'"', b'\\', &b[pos..]).map(|i| pos + i) else {
+            owned.push_str(&line[pos..]);
+            return Err(unclosed(&owned));
+        };
+        owned.push_str(&line[pos..next]);
+        if b[next] == b'"' {
+            return Ok((Cow::Owned(owned), next + 1));
+        }
+        pos = next;
     }
 }
 

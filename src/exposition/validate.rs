@@ -35,6 +35,12 @@ pub(crate) fn is_valid_label_name(name: &str) -> bool {
 
 /// Checks one push body on its own: valid names, no reserved `__` labels, no
 /// duplicate label names in a series, no duplicate series, no timestamps.
+///
+/// Names are held to what upstream's gather checks, whatever
+/// `--push.enable-utf8-names` says: label names must be non-empty UTF-8 (a
+/// `&str` always is), and metric names are not tested beyond being
+/// non-empty, so a protobuf body may carry UTF-8 names without the flag, as
+/// upstream. The text parser is what keeps legacy names for text bodies.
 pub fn check_families(families: &[Family<'_>]) -> Result<(), String> {
     // The timestamp check comes first, as in the Pushgateway, where it runs
     // before the gather that finds everything else.
@@ -57,7 +63,7 @@ pub fn check_families(families: &[Family<'_>]) -> Result<(), String> {
     let mut key_buf: Vec<u8> = Vec::new();
     for family in families {
         let name = &*family.name;
-        if !is_valid_metric_name(name) {
+        if name.is_empty() {
             return Err(format!("{name:?} is not a valid metric name"));
         }
         if !family_names.insert(name) {
@@ -85,7 +91,7 @@ pub fn check_families(families: &[Family<'_>]) -> Result<(), String> {
                 _ => None,
             };
             for (i, &(label, _)) in sorted.iter().enumerate() {
-                if !is_valid_label_name(label) || label.starts_with("__") {
+                if label.is_empty() || label.starts_with("__") {
                     return Err(format!(
                         "{} has a label with an invalid name: {label}",
                         series_name(name, &metric.labels)
@@ -367,12 +373,16 @@ pub(crate) fn series_name(name: &str, labels: &[Label<'_>]) -> String {
 /// The limits the parsers enforce as they read, so that a hostile body is
 /// refused after only as many series as the limits allow have been built:
 /// a count taken after parsing would first hold every series in memory.
-/// 0 means no limit.
+/// 0 means no limit. It also carries what the text parser accepts as a
+/// name (`utf8_names`), the one parse option a push has besides its limits.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ParseLimits {
     pub max_series: usize,
     pub max_label_name_length: usize,
     pub max_label_value_length: usize,
+    /// Quoted names in a text body may be any UTF-8 (`--push.enable-utf8-names`);
+    /// without it they must be legacy-valid, as upstream.
+    pub utf8_names: bool,
 }
 
 /// Which of the [`ParseLimits`] a body went over.
@@ -417,6 +427,7 @@ impl ParseLimits {
         max_series: 0,
         max_label_name_length: 0,
         max_label_value_length: 0,
+        utf8_names: false,
     };
 
     /// `series` is the count so far, the new one included; `at` says where
@@ -542,20 +553,26 @@ mod tests {
             "{e}"
         );
         let mut fams = parse("a{x=\"1\"} 1\n").unwrap();
-        fams[0].metrics[0].labels[0].name = "x-y".into();
+        fams[0].metrics[0].labels[0].name = "".into();
         let e = check_families(&fams).unwrap_err();
-        assert!(e.contains("invalid name: x-y"), "{e}");
+        assert!(e.ends_with("has a label with an invalid name: "), "{e}");
+        // UTF-8 label names pass, as in upstream's gather.
+        fams[0].metrics[0].labels[0].name = "x-y.é".into();
+        check_families(&fams).unwrap();
+        fams[0].metrics[0].labels[0].name = "__x.y".into();
+        let e = check_families(&fams).unwrap_err();
+        assert!(e.contains("invalid name: __x.y"), "{e}");
     }
 
     #[test]
     fn invalid_metric_names() {
         let mut fams = parse("a 1\n").unwrap();
-        fams[0].name = "my.metric".into();
+        fams[0].name = "".into();
         let e = check_families(&fams).unwrap_err();
-        assert!(
-            e.contains("\"my.metric\" is not a valid metric name"),
-            "{e}"
-        );
+        assert_eq!(e, "\"\" is not a valid metric name");
+        // UTF-8 metric names pass, as in upstream's gather.
+        fams[0].name = "my.metric".into();
+        check_families(&fams).unwrap();
     }
 
     #[test]

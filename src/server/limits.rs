@@ -75,6 +75,7 @@ impl Limits {
             max_series: self.max_series_per_push,
             max_label_name_length: self.max_label_name_length,
             max_label_value_length: self.max_label_value_length,
+            utf8_names: false,
         }
     }
 }

@@ -39,6 +39,9 @@ pub struct Config {
     pub(crate) enable_admin_api: bool,
     pub(crate) enable_lifecycle: bool,
     pub(crate) disable_consistency_check: bool,
+    /// `--push.enable-utf8-names`: any UTF-8 names in text bodies and push
+    /// paths (protobuf bodies may hold them either way, as upstream).
+    pub(crate) utf8_names: bool,
     pub(crate) persistence_file: Option<PathBuf>,
     pub(crate) persistence_interval: Duration,
     /// Start from damaged persistence files, keeping every valid record.
@@ -76,6 +79,7 @@ impl Config {
             enable_admin_api: false,
             enable_lifecycle: false,
             disable_consistency_check: false,
+            utf8_names: false,
             persistence_file: None,
             persistence_interval: Duration::from_secs(300),
             persistence_recover: false,

@@ -33,7 +33,7 @@ fn argument_metrics_become_families() {
     .iter()
     .map(|s| s.to_string())
     .collect();
-    let fams = parse_arg_metrics(&args, MetricType::Gauge, Some("h")).unwrap();
+    let fams = parse_arg_metrics(&args, MetricType::Gauge, Some("h"), false).unwrap();
     assert_eq!(fams.len(), 3);
     assert_eq!(fams[0].name, "last_success_seconds");
     assert_eq!(single(&fams[0], 0), 1764000000.0);
@@ -56,14 +56,15 @@ fn bad_argument_metrics_name_the_argument() {
         ("x=1 2", "blank"),
         (r#"x{a="1"=2"#, "x{a"),
     ] {
-        let err = parse_arg_metrics(&[arg.to_string()], MetricType::Untyped, None).unwrap_err();
+        let err =
+            parse_arg_metrics(&[arg.to_string()], MetricType::Untyped, None, false).unwrap_err();
         assert!(err.0.contains(needle), "{arg}: {}", err.0);
     }
 }
 
 #[test]
 fn grouping_key_from_flags() {
-    let key = grouping_key("backup", &["path=/var/x".into(), "empty=".into()]).unwrap();
+    let key = grouping_key("backup", &["path=/var/x".into(), "empty=".into()], false).unwrap();
     assert_eq!(key.get("path"), Some("/var/x"));
     assert_eq!(key.get("empty"), Some(""));
     assert!(key.to_path().contains("path@base64/"));
@@ -75,7 +76,7 @@ fn grouping_key_from_flags() {
         ("j", vec!["a-b=1".to_string()], "not a valid label name"),
         ("j", vec!["a=1".to_string(), "a=2".to_string()], "twice"),
     ] {
-        let err = grouping_key(job, &labels).unwrap_err();
+        let err = grouping_key(job, &labels, false).unwrap_err();
         assert!(err.0.contains(needle), "{labels:?}: {}", err.0);
     }
 }
@@ -166,7 +167,7 @@ fn timestamps_are_found_by_line() {
 
 #[test]
 fn grouping_labels_in_the_body_must_agree() {
-    let key = grouping_key("backup", &["instance=db1".into()]).unwrap();
+    let key = grouping_key("backup", &["instance=db1".into()], false).unwrap();
     let ok = text::parse("a{instance=\"db1\"} 1\nb 2\n").unwrap();
     check(&ok, &key).unwrap();
     let clash = text::parse("a{instance=\"db2\"} 1\n").unwrap();
@@ -192,4 +193,27 @@ fn gzip_above_the_threshold_only_in_auto() {
 fn expire_header_is_compact() {
     assert_eq!(expire_header(Duration::from_secs(5400)), "5400s");
     assert_eq!(expire_header(Duration::from_millis(1500)), "1500ms");
+}
+
+#[test]
+fn utf8_names_need_the_flag() {
+    let err = grouping_key("j", &["a.b=1".into()], false).unwrap_err();
+    assert!(err.0.contains("UTF-8 names need --utf8-names"), "{}", err.0);
+    let key = grouping_key("j", &["a.b=1".into()], true).unwrap();
+    assert_eq!(key.get("a.b"), Some("1"));
+    assert_eq!(key.to_path(), "/metrics/job/j/U__a_2e_b/1");
+    for bad in ["=1", "__a.b=1"] {
+        let err = grouping_key("j", &[bad.into()], true).unwrap_err();
+        assert!(err.0.contains("with --utf8-names"), "{}", err.0);
+    }
+    let arg = ["{\"my.metric\",\"a.b\"=\"v\"}=1".to_string()];
+    let err = parse_arg_metrics(&arg, MetricType::Gauge, None, false).unwrap_err();
+    assert!(
+        err.0.contains("invalid metric name \"my.metric\""),
+        "{}",
+        err.0
+    );
+    let fams = parse_arg_metrics(&arg, MetricType::Gauge, None, true).unwrap();
+    assert_eq!(fams[0].name, "my.metric");
+    assert_eq!(fams[0].metrics[0].labels[0].name, "a.b");
 }

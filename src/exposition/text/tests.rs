@@ -815,3 +815,215 @@ proptest! {
         }
     }
 }
+
+const UTF8: ParseLimits = ParseLimits {
+    utf8_names: true,
+    ..ParseLimits::NONE
+};
+
+fn parse_utf8(input: &str) -> Vec<Family<'_>> {
+    parse_with(input, &UTF8).unwrap_or_else(|e| panic!("{input:?}: {e}"))
+}
+
+fn utf8_err(input: &str) -> String {
+    match parse_with(input, &UTF8) {
+        Ok(f) => panic!("{input:?} parsed: {f:?}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn quoted_utf8_names_in_every_place() {
+    let input = "# HELP \"my.metric\" Dotted \\\"help\\\".\n# TYPE \"my.metric\" counter\n\
+                 {\"my.metric\",\"a.b\"=\"v\",job=\"x\"} 1\n\
+                 \"my.metric\"{\"a.b\"=\"w\"} 2\n\
+                 {job=\"y\", \"my.metric\"} 3\n\
+                 \"with space\" 4\n\
+                 \"esc\\\\\\\"\\n\" 5\n\
+                 {\"Προμηθεύς\"} 6\n";
+    let f = parse_utf8(input);
+    assert_eq!(f.len(), 4);
+    assert_eq!(f[0].name, "my.metric");
+    assert_eq!(f[0].kind, MetricType::Counter);
+    assert_eq!(f[0].help.as_deref(), Some("Dotted \"help\"."));
+    assert_eq!(
+        f[0].metrics,
+        vec![
+            single(&[("a.b", "v"), ("job", "x")], 1.0),
+            single(&[("a.b", "w")], 2.0),
+            single(&[("job", "y")], 3.0),
+        ]
+    );
+    assert_eq!(f[1].name, "with space");
+    assert_eq!(f[2].name, "esc\\\"\n");
+    assert_eq!(f[3].name, "Προμηθεύς");
+    // Names without escapes borrow from the body.
+    assert!(matches!(f[0].name, Cow::Borrowed(_)));
+    assert!(matches!(f[2].name, Cow::Owned(_)));
+}
+
+#[test]
+fn quoted_names_of_summaries_keep_their_suffixes() {
+    let f = parse_utf8(
+        "# TYPE \"s.x\" summary\n{\"s.x\",quantile=\"0.5\"} 1\n{\"s.x_sum\"} 2\n\"s.x_count\" 3\n",
+    );
+    assert_eq!(f.len(), 1);
+    assert_eq!(
+        f[0].metrics[0].value,
+        Value::Summary {
+            sample_count: 3.0,
+            sample_sum: 2.0,
+            quantiles: vec![(0.5, 1.0)]
+        }
+    );
+}
+
+#[test]
+fn without_utf8_names_quoted_names_must_be_legacy() {
+    // The quoted syntax itself parses.
+    let f = parse("{\"foo\"} 1\n\"bar\"{\"x\"=\"1\"} 2\n# TYPE \"baz\" gauge\nbaz 3\n").unwrap();
+    assert_eq!(f[0].name, "foo");
+    assert_eq!(f[1].metrics[0].labels[0].name, "x");
+    assert_eq!(f[2].kind, MetricType::Gauge);
+    assert_eq!(
+        err("a 1\n\"my.metric\" 1\n").to_string(),
+        "text format parsing error in line 2: invalid metric name \"my.metric\""
+    );
+    assert_eq!(
+        err("{\"my.metric\"} 1\n").to_string(),
+        "text format parsing error in line 1: invalid metric name \"my.metric\""
+    );
+    assert_eq!(
+        err("m{\"a.b\"=\"v\"} 1\n").to_string(),
+        "text format parsing error in line 1: invalid label name \"a.b\" for metric \"m\""
+    );
+    fails(
+        "# TYPE \"my.metric\" counter\n",
+        1,
+        "invalid metric name \"my.metric\" in comment",
+    );
+    // The same bodies parse with UTF-8 names.
+    parse_utf8("\"my.metric\" 1\nm{\"a.b\"=\"v\"} 1\n# TYPE \"x.y\" counter\n");
+}
+
+#[test]
+fn errors_of_the_quoted_syntax() {
+    let cases = [
+        (
+            "{\"a\",\"b\"} 1\n",
+            "multiple metric names for metric \"b\"",
+        ),
+        (
+            "{\"a\",x=\"1\",c} 1\n",
+            "multiple metric names for metric \"c\"",
+        ),
+        ("\"a\\t\" 1\n", "invalid escape sequence '\\t'"),
+        ("m{\"a\\x\"=\"1\"} 1\n", "invalid escape sequence '\\x'"),
+        (
+            "\"abc 1\n",
+            "metric name \"abc 1\" contains unescaped new-line",
+        ),
+        ("m{\"ab=\"1\"} 1\n", "expected '=' after label name \"ab=\""),
+        (
+            "m{\"a\\\"b 1\n",
+            "label name \"a\\\"b 1\" contains unescaped new-line",
+        ),
+        ("\"\" 1\n", "invalid metric name \"\""),
+        ("{\"\"} 1\n", "invalid metric name \"\""),
+        (
+            "m{\"\"=\"v\"} 1\n",
+            "invalid label name \"\" for metric \"m\"",
+        ),
+        (
+            "m{\"__name__\"=\"v\"} 1\n",
+            "label name \"__name__\" is reserved",
+        ),
+        ("{x=\"1\"} 1\n", "no metric name in the label set"),
+        ("m{\"x\"} 1\n", "expected '=' after label name \"x\""),
+        (
+            "m{\"x\"=\"1\",\"x\"=\"2\"} 1\n",
+            "duplicate label name \"x\"",
+        ),
+    ];
+    for (input, want) in cases {
+        let e = utf8_err(input);
+        assert!(e.contains(want), "{input:?}: {e} lacks {want:?}");
+        assert!(
+            e.starts_with("text format parsing error in line 1: "),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn quoted_names_parse_back_from_the_renderer() {
+    let mut family = Family::new("my.metric", MetricType::Summary);
+    family.help = Some("h".into());
+    family.metrics.push(Metric {
+        labels: vec![Label::new("a.b", "v\"\n"), Label::new("q\"x", "")],
+        value: Value::Summary {
+            sample_count: 1.0,
+            sample_sum: 2.0,
+            quantiles: vec![(0.5, 3.0)],
+        },
+        timestamp_ms: None,
+        extras: None,
+    });
+    let mut out = Vec::new();
+    write_family(&mut out, &family);
+    let text = String::from_utf8(out).unwrap();
+    assert_eq!(parse_utf8(&text), vec![family]);
+}
+
+#[test]
+fn errors_in_braces_name_the_metric_once_read() {
+    let e = utf8_err("{\"m.x\",a=1} 1\n");
+    assert!(e.ends_with("for metric \"m.x\""), "{e}");
+    // Without UTF-8 names the name is refused where it stands.
+    assert_eq!(
+        err("{\"m.x\",\"a.b\"=\"1\"} 1\n").message,
+        "invalid metric name \"m.x\""
+    );
+}
+
+/// What the property test below appends to names to make them UTF-8
+/// names: nothing, a dot, a letter beyond ASCII, a blank, and the three
+/// characters that must be escaped.
+const UTF8_SUFFIXES: [&str; 5] = ["", ".", "é", " x", "\"q\\\n"];
+
+/// Families with UTF-8 names: those of `arb_families` with a suffix on
+/// some names, which keeps them unique and unable to capture each other's
+/// lines (no suffix holds a legacy character first).
+fn arb_utf8_families() -> impl Strategy<Value = Vec<Family<'static>>> {
+    (
+        arb_families(),
+        proptest::collection::vec(0..UTF8_SUFFIXES.len(), 32),
+    )
+        .prop_map(|(mut fams, picks)| {
+            let mut pick = picks.into_iter().cycle();
+            let mut next = || UTF8_SUFFIXES[pick.next().expect("cycles")];
+            for f in &mut fams {
+                f.name = format!("{}{}", f.name, next()).into();
+                let suffix = next();
+                for m in &mut f.metrics {
+                    for l in &mut m.labels {
+                        l.name = format!("{}{suffix}", l.name).into();
+                    }
+                }
+            }
+            fams
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn parse_of_render_is_identity_with_utf8_names(fams in arb_utf8_families()) {
+        let text = render(&fams);
+        let back = parse_with(&text, &UTF8)
+            .map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+        prop_assert!(same_families(&fams, &back), "{text}\n{fams:#?}\n{back:#?}");
+        prop_assert_eq!(render(&back), text);
+    }
+}

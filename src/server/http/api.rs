@@ -568,7 +568,7 @@ pub(super) fn groups(state: &State) -> Response {
 /// `GET /api/v1/group/job/<JOB>{/<LABEL>/<VALUE>}`: one group's metrics as
 /// text exposition (the same path as its push URL after `/metrics`).
 pub(super) fn group(state: &State, rest: &str) -> Result<Response, HttpError> {
-    let key = GroupingKey::from_path(rest)
+    let key = GroupingKey::from_path_with(rest, state.config.utf8_names)
         .ok_or_else(|| HttpError::new(StatusCode::NOT_FOUND, "no group path given"))??;
     let mut out = Vec::new();
     if !state.store.write_group_exposition(&key, &mut out) {

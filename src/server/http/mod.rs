@@ -149,7 +149,7 @@ where
     let method = req.method().clone();
 
     if let Some(rest) = path.strip_prefix("/metrics/job") {
-        let Some(key) = GroupingKey::from_path(rest) else {
+        let Some(key) = GroupingKey::from_path_with(rest, state.config.utf8_names) else {
             return respond(Err(HttpError::not_found()));
         };
         let handler = if method == Method::DELETE {

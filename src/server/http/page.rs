@@ -16,7 +16,8 @@ const APP_CSS: &str = include_str!("ui/app.css");
 pub(super) fn index(state: &State) -> Response {
     let html = INDEX_HTML
         .replace("{{PREFIX}}", &html_escape(&state.config.route_prefix))
-        .replace("{{VERSION}}", env!("CARGO_PKG_VERSION"));
+        .replace("{{VERSION}}", env!("CARGO_PKG_VERSION"))
+        .replace("{{UTF8_NAMES}}", &state.config.utf8_names.to_string());
     page(Body::from(html), "text/html; charset=utf-8", "no-cache")
 }
 

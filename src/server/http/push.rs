@@ -13,7 +13,7 @@ use hyper::header::{self, HeaderMap};
 use hyper::{Method, Request, StatusCode};
 
 use crate::exposition::compression::{self, BodyError};
-use crate::exposition::validate::ParseFailure;
+use crate::exposition::validate::{ParseFailure, ParseLimits};
 use crate::exposition::{proto, text};
 use crate::grouping::{GroupingKey, KeyError};
 use crate::server::http::{method_label, status_response, HttpError, Response};
@@ -96,7 +96,10 @@ where
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(proto::is_protobuf_content_type);
-        let parse_limits = state.config.limits.parse_limits();
+        let parse_limits = ParseLimits {
+            utf8_names: state.config.utf8_names,
+            ..state.config.limits.parse_limits()
+        };
         let outcome = if is_proto {
             proto::decode_delimited_with(&body, &parse_limits)
                 .map_err(|e| refused(state, &key, e, now))

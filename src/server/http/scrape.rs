@@ -72,18 +72,19 @@ pub(super) fn scrape(state: &State, headers: &HeaderMap) -> Response {
     response
 }
 
-/// Writes the scrape in the negotiated format. This is where the negotiated
-/// name escaping belongs: every name the store holds is legacy-valid, which
-/// every scheme leaves as it is, so it changes nothing yet.
+/// Writes the scrape in the negotiated format, names that are not
+/// legacy-valid escaped by the negotiated scheme (legacy names are the same
+/// under every scheme).
 fn write_body(state: &State, negotiated: Negotiated, own: &[OwnFamily], out: &mut Vec<u8>) {
+    let escaping = negotiated.escaping;
     match negotiated.format {
-        Format::Text => state.store.write_exposition(out, own),
-        Format::ProtoDelimited => state.store.write_protobuf(out, own),
+        Format::Text => state.store.write_exposition(out, own, escaping),
+        Format::ProtoDelimited => state.store.write_protobuf(out, own, escaping),
         // Rare (nothing in Prometheus asks for them): the delimited scrape
         // read back into messages and printed.
         Format::ProtoText | Format::ProtoCompact => {
             let mut delimited = state.scrape_buffers.take();
-            state.store.write_protobuf(&mut delimited, own);
+            state.store.write_protobuf(&mut delimited, own, escaping);
             let compact = negotiated.format == Format::ProtoCompact;
             let mut rest = &delimited[..];
             while !rest.is_empty() {

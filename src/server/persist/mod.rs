@@ -762,6 +762,7 @@ fn apply(store: &Store, change: Change) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exposition::names::Escaping;
     use crate::exposition::text;
     use crate::grouping::GroupingKey;
     use crate::server::metrics::OWN_TYPES;
@@ -811,7 +812,7 @@ mod tests {
 
     fn value(store: &Store, job: &str) -> Option<String> {
         let mut out = Vec::new();
-        store.write_exposition(&mut out, &[]);
+        store.write_exposition(&mut out, &[], Escaping::Underscores);
         let needle = format!("v{{instance=\"\",job=\"{job}\"}} ");
         String::from_utf8(out)
             .unwrap()

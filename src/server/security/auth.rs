@@ -100,7 +100,9 @@ pub(crate) fn need(method: &Method, path: Option<&str>) -> Need {
         "/api/v1/groups" if *method == Method::DELETE => Need::PushAll,
         p if p == "/api/v1/admin" || p.starts_with("/api/v1/admin/") => Need::Admin,
         p if pushes && p.starts_with("/metrics/job") => {
-            let job = GroupingKey::from_path(&p["/metrics/job".len()..])
+            // The job is all that matters here, so label names are read
+            // as leniently as any server setting allows.
+            let job = GroupingKey::from_path_with(&p["/metrics/job".len()..], true)
                 .and_then(Result::ok)
                 .and_then(|key| key.get("job").map(str::to_string));
             Need::Push { job }

@@ -8,10 +8,13 @@ use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::exposition::names::{escape_name, is_legacy_name, Escaping};
 use crate::exposition::proto::{decode_series, encode_series};
-use crate::exposition::render::write_series;
+use crate::exposition::render::{
+    has_legacy_names, has_quoted_names, write_series, write_series_escaped,
+};
 use crate::exposition::text;
-use crate::exposition::validate::check_families;
+use crate::exposition::validate::{check_families, ParseLimits};
 use crate::exposition::{Family, Label, Metric, MetricType, Value};
 use crate::grouping::GroupingKey;
 pub(crate) use crate::grouping::{PUSH_FAILURE_TIME, PUSH_TIME};
@@ -36,6 +39,10 @@ pub(crate) struct StoredFamily {
     /// format cannot carry native histograms, exemplars or created
     /// timestamps, and the JSON API reads its values from here.
     pub(crate) proto: Box<[u8]>,
+    /// The family name and every label name are legacy-valid, so `text` is
+    /// what a scrape writes under every escaping scheme. Not persisted:
+    /// derived again from the name and the text on restore.
+    pub(crate) legacy_names: bool,
     /// One fingerprint per series (name and full label set), sorted, for the
     /// cross-group duplicate check.
     pub(super) fingerprints: Box<[u64]>,
@@ -60,6 +67,38 @@ impl StoredFamily {
         family
     }
 
+    /// Appends the sample lines with names escaped by `escaping`: `text`
+    /// itself for a family of legacy names (the scrape's fast path), else
+    /// the series read back from the protobuf copy and written again under
+    /// the scheme, which only families with UTF-8 names pay for.
+    pub(crate) fn write_text(&self, out: &mut Vec<u8>, escaping: Escaping) {
+        if self.legacy_names || escaping == Escaping::AllowUtf8 {
+            out.extend_from_slice(&self.text);
+            return;
+        }
+        for metric in &self.decode().metrics {
+            write_series_escaped(out, &self.name, self.kind, metric, escaping);
+        }
+    }
+
+    /// Appends the protobuf series, names escaped by `escaping`: `proto`
+    /// itself for a family of legacy names, else the series read back and
+    /// encoded again with escaped label names.
+    pub(crate) fn write_proto(&self, out: &mut Vec<u8>, escaping: Escaping) {
+        if self.legacy_names || escaping == Escaping::AllowUtf8 {
+            out.extend_from_slice(&self.proto);
+            return;
+        }
+        for mut metric in self.decode().metrics {
+            for label in &mut metric.labels {
+                if let Cow::Owned(escaped) = escape_name(&label.name, escaping) {
+                    label.name = Cow::Owned(escaped);
+                }
+            }
+            encode_series(out, self.kind, &metric);
+        }
+    }
+
     /// A family as persistence stored it: `text`, `proto` and
     /// `fingerprints` are what [`prepare`] made of a push (checksummed on
     /// disk), so a restore needs no parsing. Files written before the store
@@ -79,6 +118,7 @@ impl StoredFamily {
             kind,
             help: help.filter(|h| !h.is_empty()).map(Box::from),
             pushed_at,
+            legacy_names: is_legacy_name(name) && !has_quoted_names(&text),
             text: text.into_boxed_slice(),
             proto: proto.into_boxed_slice(),
             fingerprints: fingerprints.into_boxed_slice(),
@@ -88,11 +128,17 @@ impl StoredFamily {
 
 /// The protobuf series of a family the store rendered as `text`.
 fn proto_from_text(name: &str, kind: MetricType, series: &[u8]) -> Vec<u8> {
-    let mut body = format!("# TYPE {name} {}\n", kind.as_text()).into_bytes();
+    let mut body = Vec::with_capacity(series.len() + name.len() + 32);
+    crate::exposition::render::write_header(&mut body, name, None, kind);
     body.extend_from_slice(series);
     let mut proto = Vec::with_capacity(series.len());
+    // Names that are not legacy-valid are quoted in the text.
+    let utf8 = ParseLimits {
+        utf8_names: true,
+        ..ParseLimits::NONE
+    };
     // Text the store rendered always parses; it holds this one family.
-    for family in text::parse_bytes(&body).unwrap_or_default() {
+    for family in text::parse_bytes_with(&body, &utf8).unwrap_or_default() {
         if family.name == name {
             for metric in &family.metrics {
                 encode_series(&mut proto, kind, metric);
@@ -189,9 +235,11 @@ pub(super) fn render_family(family: &Family<'_>, now: SystemTime) -> StoredFamil
     let mut text = Vec::with_capacity(family.metrics.len() * 64);
     let mut proto = Vec::with_capacity(family.metrics.len() * 48);
     let mut fingerprints = Vec::with_capacity(family.metrics.len());
+    let mut legacy_names = is_legacy_name(&family.name);
     for metric in &family.metrics {
         write_series(&mut text, &family.name, family.kind, metric);
         encode_series(&mut proto, family.kind, metric);
+        legacy_names = legacy_names && has_legacy_names(&family.name, &metric.labels);
         fingerprints.push(fingerprint(&family.name, &metric.labels));
     }
     // Sorted, so that a re-push of the same series is recognised by comparing
@@ -206,6 +254,7 @@ pub(super) fn render_family(family: &Family<'_>, now: SystemTime) -> StoredFamil
             .filter(|h| !h.is_empty())
             .map(Box::from),
         pushed_at: now,
+        legacy_names,
         text: text.into_boxed_slice(),
         proto: proto.into_boxed_slice(),
         fingerprints: fingerprints.into_boxed_slice(),

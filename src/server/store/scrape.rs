@@ -1,14 +1,16 @@
 //! Writing scrapes: the whole store merged with the server's own families,
 //! one HELP and TYPE per family name, by concatenating the text (or the
-//! protobuf) each family was rendered to when it was pushed; and one group's
+//! protobuf) each family was rendered to when it was pushed, with names that
+//! are not legacy-valid escaped as the scraper asked; and one group's
 //! exposition for the web page.
 
 use std::sync::Arc;
 
 use prost::encoding::{encode_varint, encoded_len_varint};
 
+use crate::exposition::names::{escape_name, Escaping};
 use crate::exposition::proto::kind_to_pb;
-use crate::exposition::render::write_header;
+use crate::exposition::render::{write_header, write_header_escaped};
 use crate::exposition::MetricType;
 use crate::grouping::GroupingKey;
 use crate::server::store::index::FamilyIndex;
@@ -49,7 +51,10 @@ impl Store {
     /// Writes the text exposition of the whole store merged with the server's
     /// own families (`own` sorted by name): families sorted by name, one HELP
     /// and TYPE each, then the series of every group in grouping-key order.
-    pub fn write_exposition(&self, out: &mut Vec<u8>, own: &[OwnFamily]) {
+    /// Names that are not legacy-valid are written under `escaping` (quoted
+    /// for `allow-utf-8`); as upstream, two names that escape alike (`a.b`
+    /// and `a_b` under `underscores`) are not merged.
+    pub fn write_exposition(&self, out: &mut Vec<u8>, own: &[OwnFamily], escaping: Escaping) {
         let inner = self.inner.read();
         // Reserving the whole size first saves the copies (and the memory
         // the allocator keeps afterwards) of growing a multi-megabyte buffer
@@ -62,12 +67,12 @@ impl Store {
             if series == 0 {
                 return;
             }
-            write_header(out, m.name, m.help, m.kind);
+            write_header_escaped(out, m.name, m.help, m.kind, escaping);
             if let Some(o) = m.own {
                 out.extend_from_slice(&o.text);
             }
             for family in m.index.into_iter().flat_map(|i| i.groups.values()) {
-                out.extend_from_slice(&family.text);
+                family.write_text(out, escaping);
             }
         });
     }
@@ -75,8 +80,10 @@ impl Store {
     /// Writes the same families as [`Store::write_exposition`], in the same
     /// order and with the same HELP, as a stream of varint-length-delimited
     /// `MetricFamily` messages: each family's header fields, then the
-    /// protobuf series every group keeps, copied as they are.
-    pub fn write_protobuf(&self, out: &mut Vec<u8>, own: &[OwnFamily]) {
+    /// protobuf series every group keeps, copied as they are. A family with
+    /// names that are not legacy-valid is written with its names escaped by
+    /// `escaping`, encoded again (unless that is `allow-utf-8`).
+    pub fn write_protobuf(&self, out: &mut Vec<u8>, own: &[OwnFamily], escaping: Escaping) {
         let inner = self.inner.read();
         let series_bytes: usize = inner.families.values().map(|i| i.proto_bytes).sum();
         let own_bytes: usize = own.iter().map(|o| o.proto.len() + 256).sum();
@@ -87,12 +94,36 @@ impl Store {
             if series == 0 {
                 return;
             }
-            let header = proto_header_len(m.name, m.help);
+            let groups = || m.index.into_iter().flat_map(|i| i.groups.values());
+            // Only families with UTF-8 names are encoded again, and only for
+            // a scraper that did not ask for them as they are.
+            let escaped = (escaping != Escaping::AllowUtf8 && groups().any(|f| !f.legacy_names))
+                .then(|| {
+                    let mut series = Vec::new();
+                    for family in groups() {
+                        family.write_proto(&mut series, escaping);
+                    }
+                    series
+                });
+            let name = match escaping {
+                Escaping::AllowUtf8 => m.name.into(),
+                _ => escape_name(m.name, escaping),
+            };
+            let series = own_series.len()
+                + escaped
+                    .as_ref()
+                    .map_or(m.index.map_or(0, |i| i.proto_bytes), Vec::len);
+            let header = proto_header_len(&name, m.help);
             encode_varint((header + series) as u64, out);
-            write_proto_header(out, m.name, m.help, m.kind);
+            write_proto_header(out, &name, m.help, m.kind);
             out.extend_from_slice(own_series);
-            for family in m.index.into_iter().flat_map(|i| i.groups.values()) {
-                out.extend_from_slice(&family.proto);
+            match &escaped {
+                Some(series) => out.extend_from_slice(series),
+                None => {
+                    for family in groups() {
+                        out.extend_from_slice(&family.proto);
+                    }
+                }
             }
         });
     }

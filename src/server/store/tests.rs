@@ -2,6 +2,7 @@
 //! driven through the store's own methods.
 
 use super::*;
+use crate::exposition::names::Escaping;
 use crate::exposition::{text, Family};
 use crate::server::metrics::OWN_TYPES;
 use std::time::UNIX_EPOCH;
@@ -243,7 +244,7 @@ fn pushed_lines(s: &str) -> Vec<String> {
 
 fn exposition(store: &Store) -> String {
     let mut out = Vec::new();
-    store.write_exposition(&mut out, &[]);
+    store.write_exposition(&mut out, &[], Escaping::Underscores);
     String::from_utf8(out).unwrap()
 }
 
@@ -487,7 +488,7 @@ fn scrape_sizes_follow_every_change() {
     assert_text_bytes_agree(&store, "a delete");
     // The reserved size is the scrape's size, give or take the headers.
     let mut out = Vec::new();
-    store.write_exposition(&mut out, &[]);
+    store.write_exposition(&mut out, &[], Escaping::Underscores);
     let inner = store.inner.read();
     let reserved: usize = inner.families.values().map(|i| i.text_bytes).sum();
     assert!(
@@ -623,7 +624,7 @@ fn own_families_merge_in_order() {
         proto: Vec::new(),
     }];
     let mut out = Vec::new();
-    store.write_exposition(&mut out, &own);
+    store.write_exposition(&mut out, &own, Escaping::Underscores);
     let out = String::from_utf8(out).unwrap();
     assert!(out.contains("# HELP pgw_groups Number of groups in the store.\n# TYPE pgw_groups gauge\npgw_groups 1\npgw_groups{instance=\"\",job=\"x\"} 9\n"), "{out}");
     assert_eq!(out.matches("# TYPE pgw_groups").count(), 1);
@@ -754,7 +755,7 @@ fn a_family_persisted_without_protobuf_gets_it_from_its_text() {
 /// the same families in the same order, one HELP each, the same series.
 fn protobuf_as_text(store: &Store, own: &[OwnFamily]) -> String {
     let mut out = Vec::new();
-    store.write_protobuf(&mut out, own);
+    store.write_protobuf(&mut out, own, Escaping::Underscores);
     let families = crate::exposition::proto::decode_delimited(&out).expect("the scrape decodes");
     let mut text = Vec::new();
     for family in &families {
@@ -779,7 +780,7 @@ fn the_protobuf_scrape_holds_what_the_text_scrape_holds() {
     let metrics = crate::server::metrics::OwnMetrics::new(SystemTime::now());
     let own = metrics.render(store.stats(), Some(true), 0);
     let mut text = Vec::new();
-    store.write_exposition(&mut text, &own);
+    store.write_exposition(&mut text, &own, Escaping::Underscores);
     let text = String::from_utf8(text).unwrap();
     assert_eq!(protobuf_as_text(&store, &own), text);
     // The merge and the HELP choice are there to be compared.
@@ -819,9 +820,95 @@ fn families_without_series_are_left_out_of_both_scrapes() {
         proto: Vec::new(),
     }];
     let mut out = Vec::new();
-    store.write_exposition(&mut out, &own);
+    store.write_exposition(&mut out, &own, Escaping::Underscores);
     let out = String::from_utf8(out).unwrap();
     assert!(!out.contains("empty") && !out.contains("a_own"), "{out}");
     assert!(out.contains("\nx{instance=\"\",job=\"a\"} 1\n"), "{out}");
     assert_eq!(protobuf_as_text(&store, &own), out);
+}
+
+#[test]
+fn utf8_names_are_escaped_per_scrape_and_legacy_families_copied() {
+    let store = Store::new(OWN_TYPES);
+    let utf8 = crate::exposition::validate::ParseLimits {
+        utf8_names: true,
+        ..crate::exposition::validate::ParseLimits::NONE
+    };
+    let body = "# TYPE \"my.metric\" summary\n{\"my.metric\",\"a.b\"=\"x{\",quantile=\"0.5\"} 1\n\
+                {\"my.metric_sum\",\"a.b\"=\"x{\"} 2\n{\"my.metric_count\",\"a.b\"=\"x{\"} 3\n\
+                plain{a=\"1\"} 4\n";
+    let families = text::parse_with(body, &utf8).unwrap();
+    let k = key(&[("job", "j")]);
+    let p = prepare(k.clone(), families, SystemTime::now()).unwrap();
+    let legacy: Vec<(&str, bool)> = p
+        .families()
+        .iter()
+        .map(|f| (&*f.name, f.legacy_names))
+        .collect();
+    assert_eq!(legacy, vec![("my.metric", false), ("plain", true)]);
+    // Restored from its parts, a family finds its flag again.
+    for f in p.families() {
+        let back = StoredFamily::from_parts(
+            &f.name,
+            f.kind,
+            None,
+            f.pushed_at,
+            f.text.to_vec(),
+            None,
+            f.fingerprints.to_vec(),
+        );
+        assert_eq!(back.legacy_names, f.legacy_names, "{}", f.name);
+        assert_eq!(back.proto, f.proto, "{}", f.name);
+    }
+    store.push(p, Mode::Replace, SystemTime::now()).unwrap();
+    let scrape = |e| {
+        let mut out = Vec::new();
+        store.write_exposition(&mut out, &[], e);
+        let text = String::from_utf8(out).unwrap();
+        text.lines()
+            .filter(|l| !l.contains("push_"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(
+        scrape(Escaping::Underscores),
+        "# TYPE my_metric summary\n\
+         my_metric{a_b=\"x{\",instance=\"\",job=\"j\",quantile=\"0.5\"} 1\n\
+         my_metric_sum{a_b=\"x{\",instance=\"\",job=\"j\"} 2\n\
+         my_metric_count{a_b=\"x{\",instance=\"\",job=\"j\"} 3\n\
+         # TYPE plain untyped\n\
+         plain{a=\"1\",instance=\"\",job=\"j\"} 4"
+    );
+    assert_eq!(
+        scrape(Escaping::AllowUtf8),
+        "# TYPE \"my.metric\" summary\n\
+         {\"my.metric\",\"a.b\"=\"x{\",instance=\"\",job=\"j\",quantile=\"0.5\"} 1\n\
+         {\"my.metric_sum\",\"a.b\"=\"x{\",instance=\"\",job=\"j\"} 2\n\
+         {\"my.metric_count\",\"a.b\"=\"x{\",instance=\"\",job=\"j\"} 3\n\
+         # TYPE plain untyped\n\
+         plain{a=\"1\",instance=\"\",job=\"j\"} 4"
+    );
+    let values = scrape(Escaping::Values);
+    assert!(
+        values.contains("\nU__my_2e_metric_sum{U__a_2e_b=\"x{\",instance=\"\",job=\"j\"} 2\n"),
+        "{values}"
+    );
+    let dots = scrape(Escaping::Dots);
+    assert!(dots.starts_with("# TYPE my_dot_metric summary\n"), "{dots}");
+    // The protobuf scrape escapes the same names the same way.
+    for escaping in [Escaping::Underscores, Escaping::AllowUtf8, Escaping::Dots] {
+        let mut out = Vec::new();
+        store.write_protobuf(&mut out, &[], escaping);
+        let families = crate::exposition::proto::decode_delimited(&out).unwrap();
+        let mut text = Vec::new();
+        for family in &families {
+            crate::exposition::render::write_family(&mut text, family);
+        }
+        let text = String::from_utf8(text).unwrap();
+        let text: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.contains("push_") && !l.starts_with("# HELP"))
+            .collect();
+        assert_eq!(text.join("\n"), scrape(escaping), "{escaping:?}");
+    }
 }

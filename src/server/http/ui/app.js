@@ -12,6 +12,9 @@
 "use strict";
 
 const PREFIX = document.querySelector('meta[name="pgw-route-prefix"]').content;
+// With --push.enable-utf8-names label names are shown as they are; without
+// it, as upstream's page, a name that is not a legacy label name is quoted.
+const UTF8_NAMES = document.querySelector('meta[name="pgw-utf8-names"]').content === "true";
 const PAGE = 200;
 const REFRESH_MS = 15000;
 
@@ -246,12 +249,16 @@ function labelNames(labels) {
   return Object.keys(labels).sort((a, b) => (a === "job" ? -1 : b === "job" ? 1 : a < b ? -1 : a > b ? 1 : 0));
 }
 
+function shownName(n) {
+  return UTF8_NAMES || /^[a-zA-Z_][a-zA-Z0-9_]*$/.test(n) ? n : JSON.stringify(n);
+}
+
 function labelText(labels) {
-  return labelNames(labels).map((n) => `${n}="${labels[n]}"`).join(" ");
+  return labelNames(labels).map((n) => `${shownName(n)}="${labels[n]}"`).join(" ");
 }
 
 function labelChips(labels) {
-  return labelNames(labels).map((n) => el("span", { class: "label" }, el("b", {}, n), `="${labels[n]}"`));
+  return labelNames(labels).map((n) => el("span", { class: "label" }, el("b", {}, shownName(n)), `="${labels[n]}"`));
 }
 
 // The status cell: the push's outcome, and for a wrapped job its last exit
