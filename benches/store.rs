@@ -1,5 +1,6 @@
 //! Benchmarks of the store, the server's hot paths without HTTP: preparing
-//! and applying a node_exporter push into a store of 200 such groups, and
+//! and applying a node_exporter push into a store of 200 such groups (and a
+//! batch-job push into 5,000), and
 //! rendering the whole store for a scrape.
 
 use std::hint::black_box;
@@ -13,6 +14,7 @@ use pgw::server::metrics::OWN_TYPES;
 use pgw::server::store::{prepare, Mode, Store};
 
 const NODE: &str = include_str!("data/node_exporter.prom");
+const BATCH: &str = include_str!("data/batch_job.prom");
 
 fn key(i: usize) -> GroupingKey {
     GroupingKey::new([
@@ -40,6 +42,16 @@ fn store(c: &mut Criterion) {
             i = (i + 1) % 200;
             let p = prepare(key(i), text::parse(NODE).unwrap(), SystemTime::now()).unwrap();
             store.push(p, Mode::Replace, SystemTime::now()).unwrap();
+        })
+    });
+    let batch = Store::new(OWN_TYPES);
+    g.throughput(Throughput::Bytes(BATCH.len() as u64));
+    let mut j = 0;
+    g.bench_function("push batch_job into 5000 groups", |b| {
+        b.iter(|| {
+            j = (j + 1) % 5000;
+            let p = prepare(key(j), text::parse(BATCH).unwrap(), SystemTime::now()).unwrap();
+            batch.push(p, Mode::Replace, SystemTime::now()).unwrap();
         })
     });
     let mut out = Vec::new();

@@ -604,9 +604,14 @@ fn files_deleted_while_running_are_written_again_from_memory() {
     push_ok(&g, "PUT", "/metrics/job/a", "x 1\n");
     push_ok(&g, "PUT", "/metrics/job/b", "x 2\n");
 
-    // Every file of the store, as a clean-up script would delete them.
+    // Every file of the store, as a clean-up script would delete them (a
+    // file the server removes meanwhile, such as a spare it renames, is gone
+    // already).
     for entry in fs::read_dir(&store_dir).unwrap() {
-        fs::remove_file(entry.unwrap().path()).unwrap();
+        match fs::remove_file(entry.unwrap().path()) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => panic!("{e}"),
+            _ => {}
+        }
     }
     push_ok(&g, "PUT", "/metrics/job/c", "x 3\n");
     wait_rewritten(&g, &file);
@@ -617,8 +622,13 @@ fn files_deleted_while_running_are_written_again_from_memory() {
     let g = Pgw::start(&[&arg, interval]);
     assert_eq!(g.jobs(), ["a", "b", "c"]);
 
-    // The whole directory, lock file included.
-    fs::remove_dir_all(&store_dir).unwrap();
+    // The whole directory, lock file included. The server may make its
+    // next spare segment while the directory is being emptied (as it may
+    // under an `rm -rf`), so the removal is tried until it goes through.
+    let removed = poll(Duration::from_secs(10), || {
+        fs::remove_dir_all(&store_dir).ok()
+    });
+    assert!(removed.is_some(), "{store_dir:?} could not be removed");
     push_ok(&g, "PUT", "/metrics/job/d", "x 4\n");
     wait_rewritten(&g, &file);
     // The lock was taken again, on the new lock file.

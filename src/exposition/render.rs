@@ -264,7 +264,12 @@ fn write_line_end(out: &mut Vec<u8>, timestamp_ms: Option<i64>) {
 /// The layout follows the value, not `kind`: the two agree for anything that
 /// passed validation, and following the value never loses data.
 pub(crate) fn write_series(out: &mut Vec<u8>, name: &str, _kind: MetricType, metric: &Metric<'_>) {
-    let legacy = has_legacy_names(name, &metric.labels);
+    write_series_with(out, name, metric, has_legacy_names(name, &metric.labels));
+}
+
+/// [`write_series`] for a caller that has tested the names already
+/// (`legacy`: [`has_legacy_names`] of `name` and the series' labels).
+pub(crate) fn write_series_with(out: &mut Vec<u8>, name: &str, metric: &Metric<'_>, legacy: bool) {
     metric.for_each_sample(|sample| {
         write_name_and_labels(
             out,

@@ -9,25 +9,44 @@ use super::{Family, Label, Metric, MetricType, Value};
 
 /// Legacy metric name: `[a-zA-Z_:][a-zA-Z0-9_:]*`.
 pub(crate) fn is_valid_metric_name(name: &str) -> bool {
-    let b = name.as_bytes();
-    match b.split_first() {
-        Some((&first, rest)) => {
-            (first.is_ascii_alphabetic() || first == b'_' || first == b':')
-                && rest
-                    .iter()
-                    .all(|&c| c.is_ascii_alphanumeric() || c == b'_' || c == b':')
-        }
-        None => false,
-    }
+    legacy(name, METRIC)
 }
 
 /// Legacy label name: `[a-zA-Z_][a-zA-Z0-9_]*`.
 pub(crate) fn is_valid_label_name(name: &str) -> bool {
-    let b = name.as_bytes();
-    match b.split_first() {
+    legacy(name, LABEL)
+}
+
+/// Bits of [`LEGACY`]: the byte may continue a metric name, a label name.
+const METRIC: u8 = 1;
+const LABEL: u8 = 2;
+
+/// What each byte may be in a legacy name. Every series a push renders is
+/// tested against it (names decide between the plain and the quoted text
+/// form), so one table load per byte, without branches, is worth having.
+static LEGACY: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        if b.is_ascii_alphanumeric() || b == b'_' {
+            t[c] = METRIC | LABEL;
+        } else if b == b':' {
+            t[c] = METRIC;
+        }
+        c += 1;
+    }
+    t
+};
+
+fn legacy(name: &str, kind: u8) -> bool {
+    match name.as_bytes().split_first() {
         Some((&first, rest)) => {
-            (first.is_ascii_alphabetic() || first == b'_')
-                && rest.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_')
+            !first.is_ascii_digit()
+                && rest.iter().fold(LEGACY[usize::from(first)], |all, &c| {
+                    all & LEGACY[usize::from(c)]
+                }) & kind
+                    != 0
         }
         None => false,
     }
@@ -520,8 +539,21 @@ mod tests {
         for ok in ["a", "_", "__x", "a_9", "Z"] {
             assert!(is_valid_label_name(ok), "{ok}");
         }
-        for bad in ["", "1a", "a:b", "a-b", "é"] {
+        for bad in ["", "1a", "a:b", "a-b", "é", ":a"] {
             assert!(!is_valid_label_name(bad), "{bad}");
+        }
+        // The table agrees with the grammar on every byte, first and after.
+        for c in 0..=255u8 {
+            let alpha = c.is_ascii_alphabetic() || c == b'_';
+            let metric = alpha || c == b':';
+            for (name, first) in [(vec![c], true), (vec![b'a', c], false)] {
+                let Ok(name) = std::str::from_utf8(&name) else {
+                    continue;
+                };
+                let digit = !first && c.is_ascii_digit();
+                assert_eq!(is_valid_metric_name(name), metric || digit, "{name:?}");
+                assert_eq!(is_valid_label_name(name), alpha || digit, "{name:?}");
+            }
         }
     }
 

@@ -5,13 +5,14 @@
 //! here touches the store.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::exposition::names::{escape_name, is_legacy_name, Escaping};
 use crate::exposition::proto::{decode_series, encode_series};
 use crate::exposition::render::{
-    has_legacy_names, has_quoted_names, write_series, write_series_escaped,
+    has_legacy_names, has_quoted_names, write_series_escaped, write_series_with,
 };
 use crate::exposition::text;
 use crate::exposition::validate::{check_families, ParseLimits};
@@ -232,33 +233,49 @@ pub(super) fn sanitize_labels<'a>(key: &'a GroupingKey, labels: &mut Vec<Label<'
 }
 
 pub(super) fn render_family(family: &Family<'_>, now: SystemTime) -> StoredFamily {
-    let mut text = Vec::with_capacity(family.metrics.len() * 64);
-    let mut proto = Vec::with_capacity(family.metrics.len() * 48);
-    let mut fingerprints = Vec::with_capacity(family.metrics.len());
-    let mut legacy_names = is_legacy_name(&family.name);
-    for metric in &family.metrics {
-        write_series(&mut text, &family.name, family.kind, metric);
-        encode_series(&mut proto, family.kind, metric);
-        legacy_names = legacy_names && has_legacy_names(&family.name, &metric.labels);
-        fingerprints.push(fingerprint(&family.name, &metric.labels));
+    // Rendered into buffers kept by the thread, then copied out at their
+    // exact size: one allocation each, where growing a vector and shrinking
+    // it into a box would reallocate several times per family.
+    thread_local! {
+        static SCRATCH: RefCell<(Vec<u8>, Vec<u8>)> = const { RefCell::new((Vec::new(), Vec::new())) };
     }
-    // Sorted, so that a re-push of the same series is recognised by comparing
-    // two slices, without touching the store-wide index.
-    fingerprints.sort_unstable();
-    StoredFamily {
-        name: Arc::from(family.name.as_ref()),
-        kind: family.kind,
-        help: family
-            .help
-            .as_deref()
-            .filter(|h| !h.is_empty())
-            .map(Box::from),
-        pushed_at: now,
-        legacy_names,
-        text: text.into_boxed_slice(),
-        proto: proto.into_boxed_slice(),
-        fingerprints: fingerprints.into_boxed_slice(),
-    }
+    SCRATCH.with_borrow_mut(|(text, proto)| {
+        text.clear();
+        proto.clear();
+        let mut fingerprints = Vec::with_capacity(family.metrics.len());
+        let mut legacy_names = is_legacy_name(&family.name);
+        for metric in &family.metrics {
+            let legacy = has_legacy_names(&family.name, &metric.labels);
+            write_series_with(text, &family.name, metric, legacy);
+            encode_series(proto, family.kind, metric);
+            legacy_names &= legacy;
+            fingerprints.push(fingerprint(&family.name, &metric.labels));
+        }
+        // Sorted, so that a re-push of the same series is recognised by
+        // comparing two slices, without touching the store-wide index.
+        fingerprints.sort_unstable();
+        let family = StoredFamily {
+            name: Arc::from(family.name.as_ref()),
+            kind: family.kind,
+            help: family
+                .help
+                .as_deref()
+                .filter(|h| !h.is_empty())
+                .map(Box::from),
+            pushed_at: now,
+            legacy_names,
+            text: Box::from(&text[..]),
+            proto: Box::from(&proto[..]),
+            fingerprints: fingerprints.into_boxed_slice(),
+        };
+        // A huge push leaves huge buffers; keep modest ones.
+        for buf in [text, proto] {
+            if buf.capacity() > 1 << 20 {
+                *buf = Vec::new();
+            }
+        }
+        family
+    })
 }
 
 /// Identifies a series by its family name and label set. 64 bits: across a
