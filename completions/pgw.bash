@@ -375,7 +375,7 @@ _pgw() {
             return 0
             ;;
         pgw__subcmd__push)
-            opts="-j -l -f -g -u -h -V --job --label --file --type --help-text --replace --add --strip-timestamps --utf8-names --expire-after --gzip --dry-run --gateway --ca-cert --insecure --user --password --password-file --token --token-file --timeout --retries --help --version"
+            opts="-j -l -f -g -u -h -V --job --label --file --type --help-text --replace --add --aggregate --aggregate-gauges --strip-timestamps --utf8-names --expire-after --gzip --dry-run --gateway --ca-cert --insecure --user --password --password-file --token --token-file --timeout --retries --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -411,6 +411,10 @@ _pgw() {
                     ;;
                 --help-text)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --aggregate-gauges)
+                    COMPREPLY=($(compgen -W "last sum max min" -- "${cur}"))
                     return 0
                     ;;
                 --expire-after)

@@ -76,6 +76,10 @@ complete -c pgw -n "__fish_pgw_using_subcommand push" -l type -d 'Type of the me
 counter\t''
 untyped\t''"
 complete -c pgw -n "__fish_pgw_using_subcommand push" -l help-text -d 'HELP text of the metrics given as arguments' -r
+complete -c pgw -n "__fish_pgw_using_subcommand push" -l aggregate-gauges -d 'With --aggregate: how the gateway combines pushed gauges with the group\'s (header Pgw-Aggregate-Gauges); without it the gateway keeps the last pushed value' -r -f -a "last\t'The pushed value replaces the group\'s (the gateway\'s default)'
+sum\t'The values add up'
+max\t'The larger value stays'
+min\t'The smaller value stays'"
 complete -c pgw -n "__fish_pgw_using_subcommand push" -l expire-after -d 'Ask the gateway to drop the group when no push came for this long (header Pgw-Expire-After; pgw serve only)' -r
 complete -c pgw -n "__fish_pgw_using_subcommand push" -l gzip -d 'Compress the body with gzip: auto does so above 64 KiB' -r -f -a "auto\t'Above 64 KiB, falling back to a plain body if the gateway refuses the compressed one'
 always\t'Always, for gateways that are known to accept it'
@@ -91,6 +95,7 @@ complete -c pgw -n "__fish_pgw_using_subcommand push" -l timeout -d 'Time limit 
 complete -c pgw -n "__fish_pgw_using_subcommand push" -l retries -d 'Retries (with backoff) after a connection error, a timeout or a 5xx answer; never after a 4xx' -r
 complete -c pgw -n "__fish_pgw_using_subcommand push" -l replace -d 'Replace the whole group with this push (HTTP PUT); the default without a wrapped command'
 complete -c pgw -n "__fish_pgw_using_subcommand push" -l add -d 'Replace only the families in this push, keep the group\'s others (HTTP POST); always so with a wrapped command'
+complete -c pgw -n "__fish_pgw_using_subcommand push" -l aggregate -d 'Ask the gateway to add this push into the group (HTTP POST with the header Pgw-Aggregate: sum): counters, histograms and summaries\' _sum and _count add up across pushes, gauges are combined as --aggregate-gauges says; untyped metrics and negative counters are refused. pgw serve only: the official Pushgateway ignores the header and merges the push as a plain POST (--add), and pgw cannot tell. With a wrapped command, it also pushes run and failure counters and a duration histogram'
 complete -c pgw -n "__fish_pgw_using_subcommand push" -l strip-timestamps -d 'Remove sample timestamps instead of refusing the input (the gateway refuses timestamps)'
 complete -c pgw -n "__fish_pgw_using_subcommand push" -l utf8-names -d 'Allow UTF-8 metric and label names: quoted in the input ("my.metric" 1) and in --label names, for a gateway started with --push.enable-utf8-names'
 complete -c pgw -n "__fish_pgw_using_subcommand push" -l dry-run -d 'Check the input and print the body that would be sent, without sending it'

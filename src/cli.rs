@@ -280,6 +280,11 @@ on success only, pgw_job_last_success_time_seconds, with POST, so the last succe
 failed runs. Alert when it is older than a day:
   time() - pgw_job_last_success_time_seconds{job=\"nightly-backup\"} > 86400
 
+Many copies of one job adding into one group (pgw serve; the official server merges instead):
+  pgw push -g http://gw:9091 --aggregate -j ci-tests -- ./run-shard.sh
+This also adds up pgw_job_runs_total, pgw_job_failed_runs_total and the histogram
+pgw_job_duration_seconds over every run. Alert on: increase(pgw_job_failed_runs_total[1h]) > 0
+
 --replace (PUT, the default) makes the group hold exactly what is pushed: every family the
 group had before is gone. --add (POST, what curl --data-binary does) replaces only the
 families named in this push and keeps the group's others. On a terminal, pgw says which
@@ -335,6 +340,20 @@ pub(crate) struct PushArgs {
     #[arg(long)]
     pub(crate) add: bool,
 
+    /// Ask the gateway to add this push into the group (HTTP POST with the header Pgw-Aggregate: sum):
+    /// counters, histograms and summaries' _sum and _count add up across pushes, gauges are combined
+    /// as --aggregate-gauges says; untyped metrics and negative counters are refused. pgw serve only:
+    /// the official Pushgateway ignores the header and merges the push as a plain POST (--add), and
+    /// pgw cannot tell. With a wrapped command, it also pushes run and failure counters and a duration
+    /// histogram.
+    #[arg(long, conflicts_with = "replace")]
+    pub(crate) aggregate: bool,
+
+    /// With --aggregate: how the gateway combines pushed gauges with the group's (header
+    /// Pgw-Aggregate-Gauges); without it the gateway keeps the last pushed value.
+    #[arg(long, value_enum, value_name = "HOW", requires = "aggregate")]
+    pub(crate) aggregate_gauges: Option<AggregateGauges>,
+
     /// Remove sample timestamps instead of refusing the input (the gateway refuses timestamps).
     #[arg(long)]
     pub(crate) strip_timestamps: bool,
@@ -370,6 +389,19 @@ pub(crate) enum ArgMetricType {
     Gauge,
     Counter,
     Untyped,
+}
+
+/// How an aggregated push combines its gauges with the group's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum AggregateGauges {
+    /// The pushed value replaces the group's (the gateway's default).
+    Last,
+    /// The values add up.
+    Sum,
+    /// The larger value stays.
+    Max,
+    /// The smaller value stays.
+    Min,
 }
 
 /// When `pgw push` compresses its body.

@@ -4,6 +4,7 @@
 
 mod util;
 
+mod aggregate_client;
 mod auth;
 mod cleanup;
 mod contrib;

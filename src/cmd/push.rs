@@ -2,7 +2,9 @@
 //! strict parser and the push checks before anything is sent, then pushed to
 //! one group with PUT (`--replace`) or POST (`--add`). With a command after
 //! `--`, it runs the command, passes its output and exit code through, and
-//! pushes how the run went (`wrap`).
+//! pushes how the run went (`wrap`). With `--aggregate` the push is a POST
+//! that asks `pgw serve` to add it into the group (`Pgw-Aggregate: sum`), and
+//! what the gateway would refuse to add is refused here first.
 //!
 //! The body is always re-rendered from the parsed families, so what the
 //! gateway receives is the canonical text format whatever the input looked
@@ -21,12 +23,12 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 
-use crate::cli::{ArgMetricType, GzipMode, PushArgs};
+use crate::cli::{AggregateGauges, ArgMetricType, GzipMode, PushArgs};
 use crate::client::{self, Gateway, Reply};
 use crate::error::GatewayError;
 use crate::error::{BadInput, Usage};
 use crate::exposition::validate::{ParseFailure, ParseLimits};
-use crate::exposition::{render, text, validate, Family, Label, MetricType};
+use crate::exposition::{render, text, validate, Family, Label, MetricType, Value};
 use crate::grouping::GroupingKey;
 
 /// Bodies larger than this are gzip-compressed in `--gzip=auto` mode: below
@@ -56,6 +58,113 @@ impl Method {
     }
 }
 
+/// `--aggregate`: the gateway adds the push into the group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Aggregate {
+    /// `--aggregate-gauges`; `None` leaves it to the gateway (last).
+    pub(crate) gauges: Option<AggregateGauges>,
+}
+
+impl Aggregate {
+    /// The request headers that ask for the aggregation.
+    fn headers(self) -> Vec<(&'static str, &'static str)> {
+        let mut out = vec![("Pgw-Aggregate", "sum")];
+        if let Some(gauges) = self.gauges {
+            let how = match gauges {
+                AggregateGauges::Last => "last",
+                AggregateGauges::Sum => "sum",
+                AggregateGauges::Max => "max",
+                AggregateGauges::Min => "min",
+            };
+            out.push(("Pgw-Aggregate-Gauges", how));
+        }
+        out
+    }
+}
+
+/// What the gateway refuses to add into a group, found before sending.
+#[derive(Debug, Clone, PartialEq)]
+enum NotAddable {
+    /// An untyped family: adding it would be a guess.
+    Untyped { family: String },
+    /// A counter sample that is negative or not finite: pushed values are
+    /// increments, and a counter cannot go down (NaN and infinities would
+    /// stay in the group's total for good).
+    Counter { series: String, value: f64 },
+}
+
+impl NotAddable {
+    fn message(&self) -> String {
+        match self {
+            NotAddable::Untyped { family } => format!(
+                "{family} is untyped, and with --aggregate the gateway refuses untyped metrics, \
+                 since adding them is a guess: use a counter or gauge"
+            ),
+            NotAddable::Counter { series, value } if *value < 0.0 => format!(
+                "the counter {series} is {}: with --aggregate a pushed counter is added to the \
+                 group's, and a counter cannot go down",
+                render::format_float(*value)
+            ),
+            NotAddable::Counter { series, value } => format!(
+                "the counter {series} is {}: with --aggregate a pushed counter is added to the \
+                 group's, which would stay {} for good",
+                render::format_float(*value),
+                render::format_float(*value)
+            ),
+        }
+    }
+}
+
+/// The first family or series in `families` that an aggregated push cannot
+/// carry.
+fn not_addable(families: &[Family<'_>]) -> Option<NotAddable> {
+    for family in families {
+        match family.kind {
+            MetricType::Untyped => {
+                return Some(NotAddable::Untyped {
+                    family: family.name.to_string(),
+                })
+            }
+            MetricType::Counter => {
+                for metric in &family.metrics {
+                    if let Value::Single(v) = metric.value {
+                        if !(v.is_finite() && v >= 0.0) {
+                            return Some(NotAddable::Counter {
+                                series: series_name(&family.name, &metric.labels),
+                                value: v,
+                            });
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The 1-based number of the line where family `name` first appears in
+/// `text`: its `# TYPE` or `# HELP` line or its first sample.
+fn family_line(text: &str, name: &str) -> Option<usize> {
+    let quoted = format!("\"{name}\"");
+    let is_name = |s: &str| s == name || s == quoted;
+    text.lines().enumerate().find_map(|(i, line)| {
+        let line = line.trim_start_matches('\u{feff}').trim();
+        let found = if let Some(rest) = line.strip_prefix('#') {
+            let mut words = rest.split_whitespace();
+            matches!(words.next(), Some("TYPE" | "HELP")) && words.next().is_some_and(is_name)
+        } else if let Some(rest) = line.strip_prefix('{') {
+            // A quoted name inside the braces: {"my.name",a="b"} 1
+            rest.split([',', '}'])
+                .next()
+                .is_some_and(|n| is_name(n.trim()))
+        } else {
+            line.split(['{', ' ', '\t']).next().is_some_and(is_name)
+        };
+        found.then_some(i + 1)
+    })
+}
+
 /// Where metrics come from, in the order they are read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Source {
@@ -83,6 +192,7 @@ struct Config {
     strip_timestamps: bool,
     /// `--utf8-names`: quoted names in the input may be any UTF-8.
     utf8_names: bool,
+    aggregate: Option<Aggregate>,
     expire_after: Option<Duration>,
     gzip: GzipMode,
     command: Option<Vec<String>>,
@@ -113,6 +223,7 @@ pub(crate) fn run(args: PushArgs) -> anyhow::Result<i32> {
             source,
             config.strip_timestamps,
             config.utf8_names,
+            config.aggregate.is_some(),
         )?);
     }
     match &config.command {
@@ -120,7 +231,10 @@ pub(crate) fn run(args: PushArgs) -> anyhow::Result<i32> {
             // The run's own families are checked with the user's now, so a
             // clash is found before the command runs, not after.
             let mut all = families.clone();
-            all.extend(wrap::families(&wrap::Outcome::placeholder()));
+            all.extend(wrap::families(
+                &wrap::Outcome::placeholder(),
+                config.aggregate.is_some(),
+            ));
             check(&all, &config.key)?;
             let gateways = gateways.expect("--dry-run conflicts with a command");
             wrap::run(gateways, &config, families, argv)
@@ -263,8 +377,9 @@ impl Config {
         let key = group(&urls, args.job.as_deref(), &args.labels, args.utf8_names)?;
         let command = (!args.command.is_empty()).then_some(args.command);
         // A wrapped run always adds: with PUT, a failed run would remove the
-        // last success pushed by an earlier run.
-        let method = if args.add || command.is_some() {
+        // last success pushed by an earlier run. An aggregated push is a
+        // POST by the protocol (clap refuses it with --replace).
+        let method = if args.add || command.is_some() || args.aggregate {
             Method::Post
         } else {
             Method::Put
@@ -321,6 +436,23 @@ impl Config {
         };
         let arg_families =
             parse_arg_metrics(&metrics, kind, args.help_text.as_deref(), args.utf8_names)?;
+        let aggregate = args.aggregate.then_some(Aggregate {
+            gauges: args.aggregate_gauges,
+        });
+        if aggregate.is_some() {
+            if let Some(refusal) = not_addable(&arg_families) {
+                let hint = match refusal {
+                    // The default --type is untyped, so say which flag fixes it.
+                    NotAddable::Untyped { .. } => " (--type=counter or --type=gauge)",
+                    NotAddable::Counter { .. } => "",
+                };
+                return Err(BadInput(format!(
+                    "metric argument: {}{hint}; nothing was sent",
+                    refusal.message()
+                ))
+                .into());
+            }
+        }
         let gateways = if args.dry_run {
             None
         } else {
@@ -341,6 +473,7 @@ impl Config {
             sources,
             strip_timestamps: args.strip_timestamps,
             utf8_names: args.utf8_names,
+            aggregate,
             expire_after: args.expire_after,
             gzip: args.gzip,
             command,
@@ -487,6 +620,7 @@ fn read_source(
     source: &Source,
     strip_timestamps: bool,
     utf8_names: bool,
+    aggregate: bool,
 ) -> anyhow::Result<Vec<Family<'static>>> {
     let name = source.name();
     let bytes = match source {
@@ -530,6 +664,23 @@ fn read_source(
             metric.timestamp_ms.unwrap_or_default(),
         ))
         .into());
+    }
+    if aggregate {
+        if let Some(refusal) = not_addable(&families) {
+            let at = match &refusal {
+                NotAddable::Untyped { family } => {
+                    family_line(&String::from_utf8_lossy(&bytes), family)
+                        .map(|line| format!(", line {line}"))
+                        .unwrap_or_default()
+                }
+                NotAddable::Counter { .. } => String::new(),
+            };
+            return Err(BadInput(format!(
+                "{name}{at}: {}; nothing was sent",
+                refusal.message()
+            ))
+            .into());
+        }
     }
     Ok(families)
 }
@@ -661,6 +812,9 @@ fn push(gateway: &Gateway, config: &Config, method: Method, body: &[u8]) -> anyh
         vec![("Content-Type", "text/plain; version=0.0.4; charset=utf-8")];
     if let Some(e) = &expire {
         headers.push(("Pgw-Expire-After", e));
+    }
+    if let Some(aggregate) = config.aggregate {
+        headers.extend(aggregate.headers());
     }
     let context = || format!("cannot push to group {}", config.key);
     if wants_gzip(config.gzip, body.len()) {

@@ -217,3 +217,139 @@ fn utf8_names_need_the_flag() {
     assert_eq!(fams[0].name, "my.metric");
     assert_eq!(fams[0].metrics[0].labels[0].name, "a.b");
 }
+
+#[test]
+fn aggregate_is_a_post_with_its_headers() {
+    let c = config(&["-j", "x", "--aggregate", "--type=counter", "a=1"], true).unwrap();
+    assert_eq!(c.method, Method::Post);
+    assert!(!c.default_replace);
+    assert_eq!(c.aggregate.unwrap().headers(), [("Pgw-Aggregate", "sum")]);
+    let c = config(
+        &[
+            "-j",
+            "x",
+            "--aggregate",
+            "--aggregate-gauges=max",
+            "--type=gauge",
+            "a=1",
+        ],
+        true,
+    )
+    .unwrap();
+    assert_eq!(
+        c.aggregate.unwrap().headers(),
+        [("Pgw-Aggregate", "sum"), ("Pgw-Aggregate-Gauges", "max")]
+    );
+    let c = config(&["-j", "x", "--aggregate", "--", "true"], true).unwrap();
+    assert_eq!(c.method, Method::Post);
+    assert!(c.aggregate.is_some());
+    assert!(config(&["-j", "x", "--type=gauge", "a=1"], true)
+        .unwrap()
+        .aggregate
+        .is_none());
+}
+
+#[test]
+fn aggregate_flags_that_cannot_go_together() {
+    for (argv, names) in [
+        (
+            &["pgw", "push", "-j", "x", "--aggregate", "--replace", "a=1"][..],
+            &["--aggregate", "--replace"][..],
+        ),
+        (
+            &["pgw", "push", "-j", "x", "--aggregate-gauges=sum", "a=1"][..],
+            &["--aggregate-gauges", "--aggregate"][..],
+        ),
+        (
+            &[
+                "pgw",
+                "push",
+                "-j",
+                "x",
+                "--aggregate",
+                "--aggregate-gauges=avg",
+                "a=1",
+            ][..],
+            &["avg", "--aggregate-gauges"][..],
+        ),
+    ] {
+        let err = crate::cli::Cli::try_parse_from(argv).unwrap_err();
+        assert_eq!(err.exit_code(), 2, "{argv:?}");
+        let text = err.to_string();
+        for name in names {
+            assert!(text.contains(name), "{argv:?}: {name} not in {text}");
+        }
+    }
+}
+
+#[test]
+fn aggregate_refuses_untyped_and_falling_counters_in_arguments() {
+    let err = |argv: &[&str]| {
+        let e = config(argv, true).unwrap_err();
+        let text = format!("{e:#}");
+        assert!(e.downcast_ref::<BadInput>().is_some(), "{text}");
+        text
+    };
+    // Untyped is the default --type: the message says which flag fixes it.
+    let text = err(&["-j", "x", "--aggregate", "rows=3"]);
+    assert!(text.contains("rows is untyped"), "{text}");
+    assert!(
+        text.contains("use a counter or gauge (--type=counter"),
+        "{text}"
+    );
+    let text = err(&[
+        "-j",
+        "x",
+        "--aggregate",
+        "--type=counter",
+        r#"rows{a="b"}=-3"#,
+    ]);
+    assert!(text.contains(r#"the counter rows{a="b"} is -3"#), "{text}");
+    assert!(text.contains("cannot go down"), "{text}");
+    let text = err(&["-j", "x", "--aggregate", "--type=counter", "rows=NaN"]);
+    assert!(text.contains("the counter rows is NaN"), "{text}");
+    // Gauges may be anything, and without --aggregate nothing changes.
+    config(&["-j", "x", "--aggregate", "--type=gauge", "t=-3"], true).unwrap();
+    config(&["-j", "x", "--type=counter", "rows=-3"], true).unwrap();
+    config(&["-j", "x", "rows=3"], true).unwrap();
+}
+
+#[test]
+fn not_addable_finds_untyped_and_bad_counters() {
+    fn fams(t: &str) -> Vec<Family<'_>> {
+        text::parse(t).unwrap()
+    }
+    assert_eq!(
+        not_addable(&fams(
+            "# TYPE c counter\nc 0\nc{a=\"1\"} 2.5\n# TYPE g gauge\ng -1\n\
+             # TYPE h histogram\nh_bucket{le=\"+Inf\"} 1\nh_sum -2\nh_count 1\n\
+             # TYPE s summary\ns_sum 1\ns_count 1\n"
+        )),
+        None
+    );
+    assert_eq!(
+        not_addable(&fams("# TYPE c counter\nc 1\nu 3\n")),
+        Some(NotAddable::Untyped { family: "u".into() })
+    );
+    assert_eq!(
+        not_addable(&fams("# TYPE c counter\nc{a=\"1\"} 1\nc{a=\"2\"} -0.5\n")),
+        Some(NotAddable::Counter {
+            series: "c{a=\"2\"}".into(),
+            value: -0.5
+        })
+    );
+    assert!(matches!(
+        not_addable(&fams("# TYPE c counter\nc +Inf\n")),
+        Some(NotAddable::Counter { .. })
+    ));
+}
+
+#[test]
+fn family_lines_for_messages() {
+    let text = "# TYPE c counter\nc 1\n\nu_total{a=\"1\"} 3\n# TYPE v untyped\nv 1\n";
+    assert_eq!(family_line(text, "c"), Some(1));
+    assert_eq!(family_line(text, "u_total"), Some(4));
+    assert_eq!(family_line(text, "v"), Some(5));
+    assert_eq!(family_line(text, "u"), None);
+    assert_eq!(family_line("x 1\n{\"my.m\",a=\"b\"} 2\n", "my.m"), Some(2));
+}

@@ -12,6 +12,19 @@
 //! body: a failed run updates the first three and leaves the last success of
 //! an earlier run in place (a PUT would remove it).
 //!
+//! With `--aggregate`, where many copies of a job add into one group, the
+//! run also counts, and the duration becomes a histogram over every run:
+//!
+//! | metric | value |
+//! |---|---|
+//! | `pgw_job_runs_total` | counter, 1 |
+//! | `pgw_job_failed_runs_total` | counter, 1 when the exit code is not 0, else 0 |
+//! | `pgw_job_duration_seconds` | histogram of the run's duration ([`DURATION_BUCKETS`]) |
+//! | `pgw_job_last_duration_seconds` | gauge, how long the run took |
+//!
+//! The last one replaces the gauge `pgw_job_duration_seconds`, whose name
+//! the histogram takes; the other gauges stay (the gateway keeps the last).
+//!
 //! Signals: SIGTERM and SIGHUP, which supervisors and cron timeouts send to
 //! pgw alone, are forwarded to the command, and pgw goes on waiting for it.
 //! SIGINT and SIGQUIT come from a terminal, which sends them to the whole
@@ -37,6 +50,13 @@ use crate::exposition::{Family, Metric, MetricType, Value};
 /// (a Ctrl-C reaches the command and pgw at once) and do not stop the push.
 const SIGNAL_GRACE: Duration = Duration::from_secs(1);
 
+/// Upper bounds (seconds) of the duration histogram of aggregated runs: from
+/// a second to two hours, what cron jobs and CI shards take, dense at the
+/// short end where most runs are.
+pub(super) const DURATION_BUCKETS: [f64; 11] = [
+    1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0,
+];
+
 /// How a run of the command went.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) struct Outcome {
@@ -57,35 +77,46 @@ impl Outcome {
     }
 }
 
-/// The families pushed about a run.
-pub(super) fn families(outcome: &Outcome) -> Vec<Family<'static>> {
+/// The families pushed about a run; with `aggregate`, the counters and the
+/// duration histogram too.
+pub(super) fn families(outcome: &Outcome, aggregate: bool) -> Vec<Family<'static>> {
     let unix = |t: SystemTime| {
         t.duration_since(UNIX_EPOCH)
             .unwrap_or_default()
             .as_secs_f64()
     };
-    let gauge = |name: &'static str, help: &'static str, value: f64| Family {
+    let family = |name: &'static str, help: &'static str, kind, value| Family {
         name: Cow::Borrowed(name),
         help: Some(Cow::Borrowed(help)),
-        kind: MetricType::Gauge,
+        kind,
         metrics: vec![Metric {
             labels: Vec::new(),
-            value: Value::Single(value),
+            value,
             timestamp_ms: None,
             extras: None,
         }],
     };
+    let gauge = |name, help, value| family(name, help, MetricType::Gauge, Value::Single(value));
+    let seconds = outcome.duration.as_secs_f64();
     let mut out = vec![
         gauge(
             "pgw_job_start_time_seconds",
             "Unix time when the last run of the job started.",
             unix(outcome.start),
         ),
-        gauge(
-            "pgw_job_duration_seconds",
-            "How long the last run of the job took, in seconds.",
-            outcome.duration.as_secs_f64(),
-        ),
+        if aggregate {
+            gauge(
+                "pgw_job_last_duration_seconds",
+                "How long the last run of the job took, in seconds.",
+                seconds,
+            )
+        } else {
+            gauge(
+                "pgw_job_duration_seconds",
+                "How long the last run of the job took, in seconds.",
+                seconds,
+            )
+        },
         gauge(
             "pgw_job_exit_code",
             "Exit code of the last run of the job (128+N when killed by signal N).",
@@ -97,6 +128,33 @@ pub(super) fn families(outcome: &Outcome) -> Vec<Family<'static>> {
             "pgw_job_last_success_time_seconds",
             "Unix time when the last successful run of the job ended.",
             unix(outcome.start + outcome.duration),
+        ));
+    }
+    if aggregate {
+        let counter =
+            |name, help, value| family(name, help, MetricType::Counter, Value::Single(value));
+        out.push(counter("pgw_job_runs_total", "Runs of the job.", 1.0));
+        // Pushed as 0 on success too, so that the series exists from the
+        // first run and `increase()` sees the first failure.
+        out.push(counter(
+            "pgw_job_failed_runs_total",
+            "Runs of the job that ended with an exit code other than 0.",
+            if outcome.exit_code == 0 { 0.0 } else { 1.0 },
+        ));
+        let mut buckets: Vec<(f64, f64)> = DURATION_BUCKETS
+            .iter()
+            .map(|&le| (le, if seconds <= le { 1.0 } else { 0.0 }))
+            .collect();
+        buckets.push((f64::INFINITY, 1.0));
+        out.push(family(
+            "pgw_job_duration_seconds",
+            "How long the runs of the job took, in seconds.",
+            MetricType::Histogram,
+            Value::Histogram {
+                sample_count: 1.0,
+                sample_sum: seconds,
+                buckets,
+            },
         ));
     }
     out
@@ -165,7 +223,7 @@ async fn supervise(
         exit_code: exit_code(status),
     };
     let mut all = user;
-    all.extend(families(&outcome));
+    all.extend(families(&outcome, config.aggregate.is_some()));
     let body = render_body(&all);
     let mut pushing = tokio::task::spawn_blocking(move || {
         push_everywhere(&gateways, &config, Method::Post, &body)
@@ -240,7 +298,7 @@ mod tests {
             duration: Duration::from_millis(2500),
             exit_code: 0,
         };
-        let fams = families(&ok);
+        let fams = families(&ok, false);
         let names: Vec<&str> = fams.iter().map(|f| &*f.name).collect();
         assert_eq!(
             names,
@@ -253,10 +311,79 @@ mod tests {
         );
         assert_eq!(fams[3].metrics[0].value, Value::Single(1_764_000_002.5));
         let failed = Outcome { exit_code: 3, ..ok };
-        let fams = families(&failed);
+        let fams = families(&failed, false);
         assert_eq!(fams.len(), 3);
         assert_eq!(fams[2].metrics[0].value, Value::Single(3.0));
         crate::exposition::validate::check_families(&fams).unwrap();
+    }
+
+    #[test]
+    fn aggregated_runs_count_and_fill_the_histogram() {
+        let ok = Outcome {
+            start: UNIX_EPOCH + Duration::from_secs(1_764_000_000),
+            duration: Duration::from_millis(2500),
+            exit_code: 0,
+        };
+        let body = String::from_utf8(render_body(&families(&ok, true))).unwrap();
+        assert_eq!(
+            body,
+            "# HELP pgw_job_start_time_seconds Unix time when the last run of the job started.\n\
+             # TYPE pgw_job_start_time_seconds gauge\n\
+             pgw_job_start_time_seconds 1.764e+09\n\
+             # HELP pgw_job_last_duration_seconds How long the last run of the job took, in seconds.\n\
+             # TYPE pgw_job_last_duration_seconds gauge\n\
+             pgw_job_last_duration_seconds 2.5\n\
+             # HELP pgw_job_exit_code Exit code of the last run of the job (128+N when killed by signal N).\n\
+             # TYPE pgw_job_exit_code gauge\n\
+             pgw_job_exit_code 0\n\
+             # HELP pgw_job_last_success_time_seconds Unix time when the last successful run of the job ended.\n\
+             # TYPE pgw_job_last_success_time_seconds gauge\n\
+             pgw_job_last_success_time_seconds 1.7640000025e+09\n\
+             # HELP pgw_job_runs_total Runs of the job.\n\
+             # TYPE pgw_job_runs_total counter\n\
+             pgw_job_runs_total 1\n\
+             # HELP pgw_job_failed_runs_total Runs of the job that ended with an exit code other than 0.\n\
+             # TYPE pgw_job_failed_runs_total counter\n\
+             pgw_job_failed_runs_total 0\n\
+             # HELP pgw_job_duration_seconds How long the runs of the job took, in seconds.\n\
+             # TYPE pgw_job_duration_seconds histogram\n\
+             pgw_job_duration_seconds_bucket{le=\"1\"} 0\n\
+             pgw_job_duration_seconds_bucket{le=\"5\"} 1\n\
+             pgw_job_duration_seconds_bucket{le=\"15\"} 1\n\
+             pgw_job_duration_seconds_bucket{le=\"30\"} 1\n\
+             pgw_job_duration_seconds_bucket{le=\"60\"} 1\n\
+             pgw_job_duration_seconds_bucket{le=\"120\"} 1\n\
+             pgw_job_duration_seconds_bucket{le=\"300\"} 1\n\
+             pgw_job_duration_seconds_bucket{le=\"600\"} 1\n\
+             pgw_job_duration_seconds_bucket{le=\"1800\"} 1\n\
+             pgw_job_duration_seconds_bucket{le=\"3600\"} 1\n\
+             pgw_job_duration_seconds_bucket{le=\"7200\"} 1\n\
+             pgw_job_duration_seconds_bucket{le=\"+Inf\"} 1\n\
+             pgw_job_duration_seconds_sum 2.5\n\
+             pgw_job_duration_seconds_count 1\n"
+        );
+        // A failed run of three hours: counted as failed, in +Inf only, and
+        // without a last success.
+        let failed = Outcome {
+            duration: Duration::from_secs(3 * 3600),
+            exit_code: 137,
+            ..ok
+        };
+        let body = String::from_utf8(render_body(&families(&failed, true))).unwrap();
+        for line in [
+            "pgw_job_exit_code 137\n",
+            "pgw_job_runs_total 1\n",
+            "pgw_job_failed_runs_total 1\n",
+            "pgw_job_duration_seconds_bucket{le=\"7200\"} 0\n",
+            "pgw_job_duration_seconds_bucket{le=\"+Inf\"} 1\n",
+            "pgw_job_duration_seconds_sum 10800\n",
+        ] {
+            assert!(body.contains(line), "{line:?} not in\n{body}");
+        }
+        assert!(!body.contains("last_success"), "{body}");
+        // What the gateway checks, and what pgw checks for an aggregated push.
+        crate::exposition::validate::check_families(&families(&failed, true)).unwrap();
+        assert_eq!(super::super::not_addable(&families(&failed, true)), None);
     }
 
     #[test]
