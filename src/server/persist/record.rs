@@ -36,7 +36,7 @@ use anyhow::{bail, Context as _};
 use crate::exposition::MetricType;
 use crate::grouping::GroupingKey;
 use crate::server::store::{
-    self, GroupTimes, GroupView, Mode, PreparedPush, Rejection, Store, StoredFamily,
+    self, Gauges, GroupTimes, GroupView, Mode, PreparedPush, Rejection, Store, StoredFamily,
 };
 
 pub const SNAPSHOT_MAGIC: &[u8; 8] = b"PGWSNAP2";
@@ -70,6 +70,8 @@ pub(crate) struct GroupRecord {
     pub(crate) key: GroupingKey,
     pub(crate) times: GroupTimes,
     pub(crate) ttl: Option<Duration>,
+    /// An aggregating push made it (see `store::Mode`).
+    pub(crate) aggregating: bool,
     pub(crate) families: Vec<FamilyRecord>,
 }
 
@@ -127,7 +129,10 @@ const SNAPSHOT_START: u8 = 5;
 /// snapshots held it: read as the time stamp of its push time.
 const GROUP_V1: u8 = 6;
 const SNAPSHOT_END: u8 = 7;
-const GROUP: u8 = 8;
+/// A group before aggregation: read as one that does not aggregate.
+const GROUP_V2: u8 = 8;
+/// A group, with whether it aggregates.
+const GROUP: u8 = 9;
 
 /// Appends one frame around an already compressed payload.
 pub(crate) fn frame(out: &mut Vec<u8>, seq: u64, payload: &[u8]) {
@@ -186,10 +191,7 @@ pub(crate) fn push_payload(push: &PreparedPush, mode: Mode, at: SystemTime) -> V
     b.push(PLAIN);
     b.push(PUSH);
     put_key(&mut b, &push.key);
-    b.push(match mode {
-        Mode::Replace => 0,
-        Mode::Merge => 1,
-    });
+    b.push(mode_byte(mode));
     put_u64(&mut b, nanos(at));
     put_u64(&mut b, ttl_millis(push.ttl));
     put_u32(&mut b, families.len());
@@ -200,6 +202,22 @@ pub(crate) fn push_payload(push: &PreparedPush, mode: Mode, at: SystemTime) -> V
         compress(&b[1..])
     } else {
         b
+    }
+}
+
+/// How a push was applied, as its record says. Files written before
+/// aggregation hold 0 and 1 only.
+fn mode_byte(mode: Mode) -> u8 {
+    match mode {
+        Mode::Replace => 0,
+        Mode::Merge => 1,
+        Mode::ReplaceAggregating => 2,
+        Mode::Aggregate(gauges) => {
+            3 + Gauges::ALL
+                .iter()
+                .position(|g| *g == gauges)
+                .expect("every mode is listed") as u8
+        }
     }
 }
 
@@ -246,6 +264,7 @@ pub(crate) fn encode_snapshot(groups: &[GroupView], covers: u64) -> Vec<u8> {
         put_u64(&mut b, nanos(g.synthetic[1].pushed_at));
         put_u64(&mut b, nanos(g.synthetic[0].pushed_at));
         put_u64(&mut b, ttl_millis(g.ttl));
+        b.push(u8::from(g.aggregating));
         put_u32(&mut b, g.families.len());
         for f in &g.families {
             put_family(&mut b, f);
@@ -512,6 +531,8 @@ fn decode_body(body: &[u8]) -> anyhow::Result<Change> {
             let mode = match r.u8()? {
                 0 => Mode::Replace,
                 1 => Mode::Merge,
+                2 => Mode::ReplaceAggregating,
+                m @ 3..=6 => Mode::Aggregate(Gauges::ALL[usize::from(m - 3)]),
                 m => bail!("unknown push mode {m}"),
             };
             let at = r.time()?;
@@ -542,7 +563,7 @@ fn decode_body(body: &[u8]) -> anyhow::Result<Change> {
             covers: r.u64()?,
             groups: r.u64()?,
         },
-        Some(kind @ (GROUP | GROUP_V1)) => {
+        Some(kind @ (GROUP | GROUP_V2 | GROUP_V1)) => {
             let key = r.key()?;
             let push_time = f64::from_bits(r.u64()?);
             let failure_time = f64::from_bits(r.u64()?);
@@ -554,9 +575,14 @@ fn decode_body(body: &[u8]) -> anyhow::Result<Change> {
                     failure_time,
                     pushed_at,
                     // The first version kept one time stamp for both.
-                    failed_at: if kind == GROUP { r.time()? } else { pushed_at },
+                    failed_at: if kind == GROUP_V1 {
+                        pushed_at
+                    } else {
+                        r.time()?
+                    },
                 },
                 ttl: r.ttl()?,
+                aggregating: kind == GROUP && r.u8()? != 0,
                 families: r.families()?,
             })
         }
