@@ -4,6 +4,7 @@
 
 mod util;
 
+mod aggregate;
 mod auth;
 mod cleanup;
 mod contrib;

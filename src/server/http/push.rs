@@ -221,11 +221,9 @@ fn requested_aggregation(
     let asked = match value(AGGREGATE_HEADER) {
         None => false,
         Some(v) if v.trim().eq_ignore_ascii_case("sum") => true,
-        Some(v) => {
-            return Err(format!(
-                "the Pgw-Aggregate header must be sum (the only aggregation), got {v:?}"
-            ))
-        }
+        Some(v) => return Err(format!(
+            "the Pgw-Aggregate header must be sum, got {v:?} (sum is the one aggregation there is)"
+        )),
     };
     let gauges = match value(AGGREGATE_GAUGES_HEADER) {
         None => Gauges::Last,
