@@ -221,9 +221,11 @@ fn requested_aggregation(
     let asked = match value(AGGREGATE_HEADER) {
         None => false,
         Some(v) if v.trim().eq_ignore_ascii_case("sum") => true,
-        Some(v) => return Err(format!(
+        Some(v) => {
+            return Err(format!(
             "the Pgw-Aggregate header must be sum, got {v:?} (sum is the one aggregation there is)"
-        )),
+        ))
+        }
     };
     let gauges = match value(AGGREGATE_GAUGES_HEADER) {
         None => Gauges::Last,

@@ -918,6 +918,65 @@ mod tests {
         assert_eq!(scan.records[2].0, 3);
     }
 
+    #[test]
+    fn every_push_mode_round_trips_and_aggregated_pushes_replay_to_the_same_sums() {
+        let modes = [Mode::Replace, Mode::Merge, Mode::ReplaceAggregating]
+            .into_iter()
+            .chain(Gauges::ALL.map(Mode::Aggregate));
+        for mode in modes {
+            let p = prepared("a", "# TYPE c counter\nc 1\n");
+            let bytes = log(&[push_payload(&p, mode, SystemTime::now())]);
+            let Change::Push(r) = &scan(&bytes, LOG_MAGIC).unwrap().records[0].1 else {
+                panic!("not a push")
+            };
+            assert_eq!(r.mode, mode);
+        }
+        // Two aggregated pushes of 1 and 2, logged as pushed, replay to 3.
+        let sum = Mode::Aggregate(Gauges::Last);
+        let now = SystemTime::now();
+        let records = [
+            push_payload(&prepared("a", "# TYPE c counter\nc 1\n"), sum, now),
+            push_payload(&prepared("a", "# TYPE c counter\nc 2\n"), sum, now),
+        ];
+        let s = Store::new(OWN_TYPES);
+        for (_, change) in scan(&log(&records), LOG_MAGIC).unwrap().records {
+            let Change::Push(r) = change else { panic!() };
+            r.replay(&s).unwrap();
+        }
+        let g = s.group(&GroupingKey::new([("job", "a")])).unwrap();
+        assert!(g.aggregating);
+        assert_eq!(&*g.families[0].text, &b"c{instance=\"\",job=\"a\"} 3\n"[..]);
+    }
+
+    #[test]
+    fn snapshots_keep_the_aggregating_mark_and_older_group_records_load() {
+        let s = Store::new(OWN_TYPES);
+        let now = SystemTime::now();
+        s.push(prepared("a", "c 1\n"), Mode::ReplaceAggregating, now)
+            .unwrap();
+        let bytes = encode_snapshot(&s.groups(), 1);
+        let Change::Group(g) = &scan(&bytes, SNAPSHOT_MAGIC).unwrap().records[1].1 else {
+            panic!()
+        };
+        assert!(g.aggregating);
+        // The same group as the version before aggregation wrote it: type 8,
+        // no flag byte.
+        let mut old = vec![GROUP_V2];
+        put_key(&mut old, &g.key);
+        for v in [g.times.push_time.to_bits(), g.times.failure_time.to_bits()] {
+            put_u64(&mut old, v);
+        }
+        put_u64(&mut old, nanos(g.times.pushed_at));
+        put_u64(&mut old, nanos(g.times.failed_at));
+        put_u64(&mut old, ttl_millis(g.ttl));
+        put_u32(&mut old, 0);
+        let Ok(Change::Group(read)) = decode_body(&old) else {
+            panic!("an older group record does not load")
+        };
+        assert!(!read.aggregating);
+        assert_eq!(read.key, g.key);
+    }
+
     /// A log of two small records and a last one of a few sectors, in a
     /// segment extended with zeros as the journal writes it; where the last
     /// record starts and ends.
