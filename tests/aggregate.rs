@@ -421,3 +421,49 @@ fn expiry_resets_an_idle_aggregated_group_and_delete_removes_it() {
     assert_eq!(delete(&format!("{base}{path}")).status, 202);
     assert!(g.jobs().is_empty());
 }
+
+#[test]
+fn the_page_shows_which_groups_aggregate() {
+    require("chromium");
+    require("chromedriver");
+    let g = Pgw::start(&[]);
+    let base = g.url();
+    aggregate(
+        &base,
+        "/metrics/job/summed",
+        &[SUM],
+        "# TYPE c counter\nc 1\n",
+    );
+    post(
+        &format!("{base}/metrics/job/plain"),
+        "# TYPE c counter\nc 1\n",
+    );
+    let shots = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("aggregate-page");
+    std::fs::create_dir_all(&shots).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser/ui_check.py");
+    let out = Command::new("python3")
+        .args([script, "badges", &base, shots.to_str().unwrap(), "2"])
+        .output()
+        .expect("run python3");
+    assert!(
+        out.status.success(),
+        "ui_check.py badges failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let badges = |job: &str| -> Vec<serde_json::Value> {
+        let (_, b) = seen
+            .as_object()
+            .unwrap()
+            .iter()
+            .find(|(k, _)| k.contains(job))
+            .unwrap_or_else(|| panic!("no row of {job}: {seen}"));
+        b.as_array().unwrap().clone()
+    };
+    assert_eq!(
+        badges("summed"),
+        vec![serde_json::json!("aggregate: sum")],
+        "{seen}"
+    );
+    assert!(badges("plain").is_empty(), "{seen}");
+}
