@@ -186,13 +186,27 @@ impl Store {
             log.make_room(record.len());
             record
         });
+        // The reading back, adding and rendering of an aggregating push is
+        // done under the read lock, so that pushes to other groups are not
+        // held up by it; the write lock below only checks that its basis is
+        // still the group's.
+        let early = match mode {
+            Mode::Aggregate(gauges) => Some(combine_push(
+                &self.inner.read(),
+                &canonical,
+                &push,
+                gauges,
+                now,
+            )),
+            _ => None,
+        };
         let mut inner = self.inner.write();
         // An aggregating push is logged as pushed (replaying the same
         // additions in the same order gives the same sums) but checked and
         // applied as what it makes of the group's families.
         let key = push.key.clone();
         let checked = self
-            .aggregated(&inner, &canonical, push, mode, now)
+            .aggregated(&inner, &canonical, push, mode, now, early)
             .map_err(PushError::from)
             .and_then(|push| {
                 self.check(&inner, &canonical, &push)?;
@@ -215,8 +229,11 @@ impl Store {
     }
 
     /// An aggregating push as the families it makes of the group's: only
-    /// the families it names are read back and rendered again. Any other
-    /// push as it is.
+    /// the families it names are read back and rendered again. `early` is
+    /// that work done under the read lock (see [`Store::push`]): used when
+    /// the group still holds the very families it started from, so the
+    /// result is what the work under this lock would give; done again here
+    /// otherwise. Any other push as it is.
     fn aggregated(
         &self,
         inner: &Inner,
@@ -224,20 +241,22 @@ impl Store {
         push: PreparedPush,
         mode: Mode,
         now: SystemTime,
+        early: Option<Combined>,
     ) -> Result<PreparedPush, Rejection> {
         let Mode::Aggregate(gauges) = mode else {
             return Ok(push);
         };
-        let existing = inner.groups.get(canonical);
+        let combined = match early {
+            Some(c) if c.still_current(inner, canonical, &push) => c,
+            _ => combine_push(inner, canonical, &push, gauges, now),
+        };
+        let outcomes = combined.outcomes.map_err(Rejection)?;
         let PreparedPush { key, families, ttl } = push;
         let families = families
             .into_iter()
-            .map(|pushed| {
-                let stored = existing.and_then(|g| g.families.get(&pushed.name));
-                aggregate_family(stored.map(|f| &**f), pushed, gauges, now)
-            })
-            .collect::<Result<Vec<_>, String>>()
-            .map_err(Rejection)?;
+            .zip(outcomes)
+            .map(|(pushed, outcome)| outcome.unwrap_or(pushed))
+            .collect();
         Ok(PreparedPush { key, families, ttl })
     }
 
@@ -302,7 +321,7 @@ impl Store {
     ) -> Result<(), Rejection> {
         let canonical: Arc<[u8]> = Arc::from(push.key.canonical());
         let mut inner = self.inner.write();
-        let push = self.aggregated(&inner, &canonical, push, mode, now)?;
+        let push = self.aggregated(&inner, &canonical, push, mode, now, None)?;
         self.check(&inner, &canonical, &push)?;
         inner.apply(canonical, push, mode, now, None);
         Ok(())
@@ -623,22 +642,71 @@ fn set_times(
     index_insert(index, names, canonical, &group.failure_time_family);
 }
 
-/// One pushed family of an aggregating push, as the group keeps it: added
-/// into the group's family of that name, or checked and kept as pushed.
-fn aggregate_family(
-    stored: Option<&StoredFamily>,
-    pushed: StoredFamily,
+/// What an aggregating push makes of its group's families, and the
+/// families it was made from.
+struct Combined {
+    /// Per pushed family: `None` to keep it as pushed, or what it makes of
+    /// the group's family; or the refusal.
+    outcomes: Result<Vec<Option<StoredFamily>>, String>,
+    /// The group's family of each pushed name that it was made from.
+    basis: Vec<Option<Arc<StoredFamily>>>,
+}
+
+impl Combined {
+    /// The group holds the same families (the same allocations) as when
+    /// this was made.
+    fn still_current(&self, inner: &Inner, canonical: &Arc<[u8]>, push: &PreparedPush) -> bool {
+        let existing = inner.groups.get(canonical);
+        push.families.iter().zip(&self.basis).all(|(f, was)| {
+            let now = existing.and_then(|g| g.families.get(&f.name));
+            match (now, was) {
+                (None, None) => true,
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                _ => false,
+            }
+        })
+    }
+}
+
+fn combine_push(
+    inner: &Inner,
+    canonical: &Arc<[u8]>,
+    push: &PreparedPush,
     gauges: Gauges,
     now: SystemTime,
-) -> Result<StoredFamily, String> {
+) -> Combined {
+    let existing = inner.groups.get(canonical);
+    let basis: Vec<Option<Arc<StoredFamily>>> = push
+        .families
+        .iter()
+        .map(|f| existing.and_then(|g| g.families.get(&f.name)).cloned())
+        .collect();
+    let outcomes = push
+        .families
+        .iter()
+        .zip(&basis)
+        .map(|(pushed, stored)| aggregate_family(stored.as_deref(), pushed, gauges, now))
+        .collect();
+    Combined { outcomes, basis }
+}
+
+/// One pushed family of an aggregating push, as the group keeps it: added
+/// into the group's family of that name, or checked and kept as pushed
+/// (`None`).
+fn aggregate_family(
+    stored: Option<&StoredFamily>,
+    pushed: &StoredFamily,
+    gauges: Gauges,
+    now: SystemTime,
+) -> Result<Option<StoredFamily>, String> {
     let new = pushed.decode();
     aggregate::check_pushed(&new, gauges)?;
     match stored {
-        None if !aggregate::changes_first_push(&new) => Ok(pushed),
-        None => Ok(render_family(&aggregate::first_family(new), now)),
-        Some(old) => Ok(render_family(
+        None if !aggregate::changes_first_push(&new) => Ok(None),
+        None => Ok(Some(render_family(&aggregate::first_family(new), now))),
+        Some(old) => Ok(Some(render_family(
             &aggregate::combine(old.decode(), new, gauges)?,
             now,
-        )),
+        ))),
     }
 }

@@ -311,3 +311,27 @@ fn an_aggregating_push_cannot_pass_the_series_limit() {
     push(&store, "# TYPE c counter\nc{a=\"2\"} 1\n", sum).unwrap();
     assert!(scrape(&store).contains("c{a=\"2\",instance=\"\",job=\"w\"} 2"));
 }
+
+#[test]
+fn work_done_before_the_write_lock_is_redone_when_the_group_changed_meanwhile() {
+    use crate::server::store::combine_push;
+    let store = Store::new(OWN_TYPES);
+    let sum = Mode::Aggregate(Gauges::Last);
+    push(&store, "# TYPE c counter\nc 1\n", sum).unwrap();
+    let now = SystemTime::now();
+    let canonical: std::sync::Arc<[u8]> = std::sync::Arc::from(key().canonical());
+    let delta = || prepare(key(), text::parse("# TYPE c counter\nc 10\n").unwrap(), now).unwrap();
+    let early = combine_push(&store.inner.read(), &canonical, &delta(), Gauges::Last, now);
+    assert!(early.still_current(&store.inner.read(), &canonical, &delta()));
+    // Another push lands between the read and the write lock.
+    push(&store, "# TYPE c counter\nc 100\n", sum).unwrap();
+    assert!(!early.still_current(&store.inner.read(), &canonical, &delta()));
+    let inner = store.inner.write();
+    let got = store
+        .aggregated(&inner, &canonical, delta(), sum, now, Some(early))
+        .unwrap();
+    assert_eq!(
+        &*got.families[0].text,
+        &b"c{instance=\"\",job=\"w\"} 111\n"[..]
+    );
+}
