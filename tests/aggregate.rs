@@ -352,6 +352,17 @@ fn the_flag_makes_plain_posts_of_matching_jobs_aggregate_and_a_bad_regex_stops_t
     assert_eq!(value(&base, "c{instance=\"\",job=\"xfn-a\"}"), Some(2.0));
     assert_eq!(groups_entry(&base, "fn-a")["aggregate"], "sum");
     assert!(groups_entry(&base, "xfn-a").get("aggregate").is_none());
+    // A PUT of a matching job resets the group and keeps it aggregating.
+    assert_eq!(
+        put(
+            &format!("{base}/metrics/job/fn-a"),
+            "# TYPE c counter\nc 1\n"
+        )
+        .status,
+        200
+    );
+    assert_eq!(value(&base, "c{instance=\"\",job=\"fn-a\"}"), Some(1.0));
+    assert_eq!(groups_entry(&base, "fn-a")["aggregate"], "sum");
     // The gauges header still applies.
     let r = aggregate(
         &base,
@@ -419,6 +430,12 @@ fn expiry_resets_an_idle_aggregated_group_and_delete_removes_it() {
     aggregate(&base, path, &[SUM], "# TYPE c counter\nc 2\n");
     assert_eq!(value(&base, "c{instance=\"\",job=\"idle\"}"), Some(2.0));
     assert_eq!(delete(&format!("{base}{path}")).status, 202);
+    assert!(g.jobs().is_empty());
+    // The clean-up API selects aggregated groups like any other.
+    aggregate(&base, path, &[SUM], "# TYPE c counter\nc 2\n");
+    let r = delete(&format!("{base}/api/v1/groups?match=job%3D%22idle%22"));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["data"]["groups"][0]["labels"]["job"], "idle");
     assert!(g.jobs().is_empty());
 }
 

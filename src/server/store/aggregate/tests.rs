@@ -335,3 +335,23 @@ fn work_done_before_the_write_lock_is_redone_when_the_group_changed_meanwhile() 
         &b"c{instance=\"\",job=\"w\"} 111\n"[..]
     );
 }
+
+#[test]
+fn concurrent_aggregating_pushes_to_one_group_lose_nothing() {
+    let store = Store::new(OWN_TYPES);
+    let sum = Mode::Aggregate(Gauges::Last);
+    std::thread::scope(|s| {
+        for _ in 0..8 {
+            s.spawn(|| {
+                for _ in 0..50 {
+                    push(&store, "# TYPE c counter\nc 1\n", sum).unwrap();
+                }
+            });
+        }
+    });
+    assert!(
+        scrape(&store).contains("c{instance=\"\",job=\"w\"} 400"),
+        "{}",
+        scrape(&store)
+    );
+}
