@@ -15,6 +15,7 @@ use crate::exposition::native::side;
 use crate::exposition::proto::label_set;
 use crate::exposition::render::format_float;
 use crate::exposition::{Extras, Family, Label, Metric, MetricType, Native, Span, Value};
+use crate::server::store::prepare::fingerprint;
 
 /// What an aggregating push does with a gauge that the group already has
 /// (`Pgw-Aggregate-Gauges`).
@@ -156,19 +157,22 @@ pub(crate) fn combine(
         metrics: new_metrics,
     } = new;
     let mut metrics = old.metrics;
-    let mut at: HashMap<Vec<Label<'static>>, usize> = metrics
+    // Series by the store's fingerprint of their labels, confirmed by the
+    // labels themselves: no label set is copied.
+    let mut at: HashMap<u64, usize> = metrics
         .iter()
         .enumerate()
-        .map(|(i, m)| (m.labels.clone(), i))
+        .map(|(i, m)| (fingerprint(&name, &m.labels), i))
         .collect();
     for m in new_metrics {
-        match at.get(&m.labels) {
-            Some(&i) => {
+        let fp = fingerprint(&name, &m.labels);
+        match at.get(&fp).copied().filter(|&i| metrics[i].labels == m.labels) {
+            Some(i) => {
                 let combined = add(&name, kind, &metrics[i], m, gauges)?;
                 metrics[i] = combined;
             }
             None => {
-                at.insert(m.labels.clone(), metrics.len());
+                at.insert(fp, metrics.len());
                 metrics.push(first(m));
             }
         }
