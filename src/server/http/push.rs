@@ -3,7 +3,9 @@
 //! `--web.read-timeout`, the body limit and the server's in-flight budget,
 //! decompressed, parsed (text or protobuf) with the series and label limits
 //! enforced as it goes, prepared outside the store's lock and applied under
-//! it; the answer waits until the change is durable.
+//! it; the answer waits until the change is durable. `Pgw-Aggregate` (or
+//! `--push.aggregate-jobs`) and `Pgw-Aggregate-Gauges` choose the store's
+//! aggregating modes.
 
 use std::time::{Duration, Instant, SystemTime};
 

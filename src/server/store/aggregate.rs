@@ -166,7 +166,11 @@ pub(crate) fn combine(
         .collect();
     for m in new_metrics {
         let fp = fingerprint(&name, &m.labels);
-        match at.get(&fp).copied().filter(|&i| metrics[i].labels == m.labels) {
+        match at
+            .get(&fp)
+            .copied()
+            .filter(|&i| metrics[i].labels == m.labels)
+        {
             Some(i) => {
                 let combined = add(&name, kind, &metrics[i], m, gauges)?;
                 metrics[i] = combined;

@@ -10,7 +10,8 @@
 //! ([`index`]), and applies it. A push that fails any check changes nothing
 //! but the failure time of its group. This file owns the groups, the lock and
 //! the application of every change; [`view`] reads groups out, [`scrape`]
-//! writes the exposition.
+//! writes the exposition, [`aggregate`] combines an aggregating push with
+//! the families its group has.
 //!
 //! The store knows no disk: every change is handed, under the write lock, to
 //! the [`ChangeLog`] it was built with (see [`log`]), so a log holds changes
