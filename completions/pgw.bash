@@ -599,7 +599,7 @@ _pgw() {
             return 0
             ;;
         pgw__subcmd__serve)
-            opts="-h -V --listen --web.listen-address --web.telemetry-path --web.external-url --web.route-prefix --web.enable-lifecycle --web.enable-admin-api --persistence.file --persistence.interval --push.disable-consistency-check --push.enable-utf8-names --push.max-body-size --web.read-timeout --expire-after --push.max-series --push.max-label-name-length --push.max-label-value-length --push.max-grouping-key-labels --push.max-inflight-bytes --store.max-groups --store.max-series --log.level --log.format --persistence.recover --persistence.import --web.config.file --auth.file --web.tls-cert-file --web.tls-key-file --web.read-header-timeout --web.systemd-socket --help --version"
+            opts="-h -V --listen --web.listen-address --web.telemetry-path --web.external-url --web.route-prefix --web.enable-lifecycle --web.enable-admin-api --persistence.file --persistence.interval --push.disable-consistency-check --push.enable-utf8-names --push.max-body-size --web.read-timeout --expire-after --push.aggregate-jobs --push.max-series --push.max-label-name-length --push.max-label-value-length --push.max-grouping-key-labels --push.max-inflight-bytes --store.max-groups --store.max-series --log.level --log.format --persistence.recover --persistence.import --web.config.file --auth.file --web.tls-cert-file --web.tls-key-file --web.read-header-timeout --web.systemd-socket --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -642,6 +642,10 @@ _pgw() {
                     return 0
                     ;;
                 --expire-after)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --push.aggregate-jobs)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -41,6 +41,7 @@ set edit:completion:arg-completer[pgw] = {|@words|
             cand --push.max-body-size 'Largest push body accepted after decompression, in bytes'
             cand --web.read-timeout 'Time limit for reading a push body; a slower client gets 408'
             cand --expire-after 'Delete a group not pushed for this long (off by default, as upstream keeps groups forever). A push can ask for its own time to live with the header `Pgw-Expire-After: DURATION`'
+            cand --push.aggregate-jobs 'POSTs to groups whose job matches this regex (anchored) aggregate, as if they sent the header `Pgw-Aggregate: sum`: counters, histograms and summaries add into the group''s'
             cand --push.max-series 'Most series in one push (413 beyond); 0 for no limit'
             cand --push.max-label-name-length 'Longest label name in bytes, in the body or the grouping key (400 beyond); 0 for no limit'
             cand --push.max-label-value-length 'Longest label value in bytes, in the body or the grouping key (400 beyond); 0 for no limit'

@@ -42,6 +42,7 @@ complete -c pgw -n "__fish_pgw_using_subcommand serve" -l persistence.interval -
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l push.max-body-size -d 'Largest push body accepted after decompression, in bytes' -r
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l web.read-timeout -d 'Time limit for reading a push body; a slower client gets 408' -r
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l expire-after -d 'Delete a group not pushed for this long (off by default, as upstream keeps groups forever). A push can ask for its own time to live with the header `Pgw-Expire-After: DURATION`' -r
+complete -c pgw -n "__fish_pgw_using_subcommand serve" -l push.aggregate-jobs -d 'POSTs to groups whose job matches this regex (anchored) aggregate, as if they sent the header `Pgw-Aggregate: sum`: counters, histograms and summaries add into the group\'s' -r
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l push.max-series -d 'Most series in one push (413 beyond); 0 for no limit' -r
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l push.max-label-name-length -d 'Longest label name in bytes, in the body or the grouping key (400 beyond); 0 for no limit' -r
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l push.max-label-value-length -d 'Longest label value in bytes, in the body or the grouping key (400 beyond); 0 for no limit' -r

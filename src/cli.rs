@@ -190,6 +190,11 @@ pub(crate) struct ServeArgs {
     #[arg(long = "expire-after", value_name = "DURATION", value_parser = parse_duration)]
     pub(crate) expire_after: Option<Duration>,
 
+    /// POSTs to groups whose job matches this regex (anchored) aggregate, as if they sent the
+    /// header `Pgw-Aggregate: sum`: counters, histograms and summaries add into the group's.
+    #[arg(long = "push.aggregate-jobs", value_name = "REGEX")]
+    pub(crate) aggregate_jobs: Option<String>,
+
     /// Most series in one push (413 beyond); 0 for no limit.
     #[arg(long = "push.max-series", value_name = "N", default_value_t = crate::server::limits::DEFAULT_MAX_SERIES_PER_PUSH)]
     pub(crate) max_series_per_push: usize,

@@ -399,3 +399,53 @@ fn the_official_server_merges_an_aggregated_push_as_a_post() {
         Some(1.0)
     );
 }
+
+/// `pgw push --aggregate` against `pgw serve`: runs of a wrapped job from
+/// several copies add up in one group, failures included.
+#[test]
+fn pgw_serve_adds_up_the_runs_of_a_fleet() {
+    let g = util::Pgw::start(&[]);
+    let url = g.url();
+    for command in ["true", "true", "exit 4"] {
+        let run = push(
+            &url,
+            &["--aggregate", "-j", "fleet", "--", "sh", "-c", command],
+        );
+        let want = if command == "true" { 0 } else { 4 };
+        assert_eq!(code(&run), want, "{run:#?}");
+    }
+    let run = push(
+        &url,
+        &[
+            "--aggregate",
+            "-j",
+            "fleet",
+            "--type=counter",
+            "rows_total=5",
+        ],
+    );
+    assert_eq!(code(&run), 0, "{}", stderr(&run));
+    let run = push(
+        &url,
+        &[
+            "--aggregate",
+            "-j",
+            "fleet",
+            "--type=counter",
+            "rows_total=7",
+        ],
+    );
+    assert_eq!(code(&run), 0, "{}", stderr(&run));
+    let body = util::get(&format!("{url}/metrics")).text();
+    let series = |name: &str| sample(&body, &format!("{name}{{instance=\"\",job=\"fleet\"}}"));
+    assert_eq!(series("pgw_job_runs_total"), Some(3.0), "{body}");
+    assert_eq!(series("pgw_job_failed_runs_total"), Some(1.0), "{body}");
+    assert_eq!(
+        series("pgw_job_duration_seconds_count"),
+        Some(3.0),
+        "{body}"
+    );
+    assert_eq!(series("rows_total"), Some(12.0), "{body}");
+    // The last run's own gauges: the failing one.
+    assert_eq!(series("pgw_job_exit_code"), Some(4.0), "{body}");
+}

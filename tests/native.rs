@@ -22,7 +22,7 @@ const PROTO_CT: &str =
 
 /// The messages of `io.prometheus.client` (client_model v0.6.2) that a Go
 /// pusher writes, field numbers as in metrics.proto.
-mod pb {
+pub(crate) mod pb {
     #[derive(Clone, PartialEq, prost::Message)]
     pub(crate) struct LabelPair {
         #[prost(string, optional, tag = "1")]

@@ -4,6 +4,7 @@
 
 mod util;
 
+mod aggregate;
 mod aggregate_client;
 mod auth;
 mod cleanup;

@@ -75,6 +75,18 @@ pub(crate) fn config(args: ServeArgs) -> anyhow::Result<Config> {
     if args.read_timeout.is_zero() {
         return Err(Usage("--web.read-timeout must be longer than 0".into()).into());
     }
+    // Anchored, as Prometheus anchors its regexes.
+    let aggregate_jobs = args
+        .aggregate_jobs
+        .as_deref()
+        .map(|re| {
+            regex::Regex::new(&format!("^(?:{re})$")).map_err(|e| {
+                Usage(format!(
+                    "--push.aggregate-jobs: {re:?} is not a valid regex: {e}"
+                ))
+            })
+        })
+        .transpose()?;
     if args.expire_after.is_some_and(|d| d.is_zero()) {
         return Err(Usage(
             "--expire-after must be longer than 0 (leave it out to keep groups forever)".into(),
@@ -146,6 +158,10 @@ pub(crate) fn config(args: ServeArgs) -> anyhow::Result<Config> {
         ),
         ("push.enable-utf8-names", args.enable_utf8_names.to_string()),
         (
+            "push.aggregate-jobs",
+            args.aggregate_jobs.clone().unwrap_or_default(),
+        ),
+        (
             "expire-after",
             args.expire_after.map(duration).unwrap_or_default(),
         ),
@@ -215,6 +231,7 @@ pub(crate) fn config(args: ServeArgs) -> anyhow::Result<Config> {
         max_inflight_bytes,
         read_timeout: args.read_timeout,
         expire_after: args.expire_after,
+        aggregate_jobs,
         limits,
         flags,
         security,

@@ -85,7 +85,12 @@ pub(crate) fn buckets(n: &Native) -> Vec<Bucket> {
 
 /// (bucket index, count) of one side, counts other than zero only. The
 /// walk stops where the values run out, as Prometheus's iterator does.
-fn side(spans: &[super::Span], deltas: &[i64], counts: &[f64], float: bool) -> Vec<(i32, f64)> {
+pub(crate) fn side(
+    spans: &[super::Span],
+    deltas: &[i64],
+    counts: &[f64],
+    float: bool,
+) -> Vec<(i32, f64)> {
     let mut out = Vec::new();
     let mut idx: i64 = 0;
     let mut position = 0usize;

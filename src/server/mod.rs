@@ -56,6 +56,8 @@ pub struct Config {
     pub(crate) read_timeout: Duration,
     /// Time to live of a group whose push does not ask for one.
     pub(crate) expire_after: Option<Duration>,
+    /// `--push.aggregate-jobs`, anchored: POSTs of these jobs aggregate.
+    pub(crate) aggregate_jobs: Option<regex::Regex>,
     pub(crate) limits: limits::Limits,
     /// Every flag and its value, for `/api/v1/status`.
     pub(crate) flags: Vec<(String, String)>,
@@ -88,6 +90,7 @@ impl Config {
             max_inflight_bytes: limits::DEFAULT_MAX_INFLIGHT_BYTES,
             read_timeout: Duration::from_secs(60),
             expire_after: None,
+            aggregate_jobs: None,
             limits: limits::Limits::default(),
             flags: vec![],
             security: security::Sources::default(),

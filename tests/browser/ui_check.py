@@ -6,6 +6,7 @@ test (tests/ui.rs) checks it and the store through the API.
 usage: ui_check.py interact BASE_URL SCREENSHOT_DIR
        ui_check.py views BASE_URL SCREENSHOT_DIR
        ui_check.py measure BASE_URL SCREENSHOT_DIR GROUPS
+       ui_check.py badges BASE_URL SCREENSHOT_DIR GROUPS
 """
 
 import json
@@ -242,12 +243,32 @@ def measure(base, shots, groups):
     return out
 
 
+def badges(base, shots, groups):
+    """The badges of each group row once the list shows `groups` rows."""
+    with tempfile.TemporaryDirectory() as profile:
+        d = browser(profile)
+        try:
+            d.get(base + "/")
+            wait_rows(d, groups)
+            d.save_screenshot(f"{shots}/badges.png")
+            return {
+                r.get_attribute("data-key"): [
+                    b.text for b in r.find_elements(By.CSS_SELECTOR, "td.key .badge")
+                ]
+                for r in rows(d)
+            }
+        finally:
+            d.quit()
+
+
 if __name__ == "__main__":
     mode, base, shots = sys.argv[1], sys.argv[2], sys.argv[3]
     if mode == "interact":
         result = interact(base, shots)
     elif mode == "views":
         result = views(base, shots)
+    elif mode == "badges":
+        result = badges(base, shots, int(sys.argv[4]))
     else:
         result = measure(base, shots, int(sys.argv[4]))
     print(json.dumps(result))

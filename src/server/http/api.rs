@@ -50,10 +50,14 @@ enum Entry<'a> {
     Labels,
     LastPushSuccessful,
     Number(f64),
+    Str(&'static str),
 }
 
 pub(crate) const EXPIRE_AFTER_KEY: &str = "expire_after_seconds";
 pub(crate) const EXPIRES_IN_KEY: &str = "expires_in_seconds";
+/// On a group that aggregates (`Pgw-Aggregate`), with the aggregation,
+/// `sum`. Clients of the official shape skip a key whose value is a string.
+pub(crate) const AGGREGATE_KEY: &str = "aggregate";
 
 fn write_group(out: &mut Vec<u8>, group: &GroupView, now: SystemTime) {
     // One object whose keys are the family names plus `labels` and
@@ -68,6 +72,9 @@ fn write_group(out: &mut Vec<u8>, group: &GroupView, now: SystemTime) {
     if let (Some(ttl), Some(left)) = (group.ttl, group.expires_in(now)) {
         fixed.push((EXPIRE_AFTER_KEY, Entry::Number(ttl.as_secs_f64())));
         fixed.push((EXPIRES_IN_KEY, Entry::Number(left)));
+    }
+    if group.aggregating {
+        fixed.push((AGGREGATE_KEY, Entry::Str("sum")));
     }
     let mut entries: Vec<(&str, Entry<'_>)> = group
         .families
@@ -102,6 +109,7 @@ fn write_group(out: &mut Vec<u8>, group: &GroupView, now: SystemTime) {
             Entry::Number(v) => {
                 serde_json::to_writer(&mut *out, &millis(*v)).expect("writing to a Vec cannot fail")
             }
+            Entry::Str(s) => write_str(out, s),
         }
     }
     out.push(b'}');
@@ -557,6 +565,9 @@ pub(super) fn groups(state: &State) -> Response {
             if let (Some(ttl), Some(left)) = (g.ttl, g.expires_in(now)) {
                 entry["expire_after_seconds"] = ttl.as_secs_f64().into();
                 entry["expires_in_seconds"] = millis(left).into();
+            }
+            if g.aggregating {
+                entry[AGGREGATE_KEY] = "sum".into();
             }
             entry
         })

@@ -3,7 +3,9 @@
 //! `--web.read-timeout`, the body limit and the server's in-flight budget,
 //! decompressed, parsed (text or protobuf) with the series and label limits
 //! enforced as it goes, prepared outside the store's lock and applied under
-//! it; the answer waits until the change is durable.
+//! it; the answer waits until the change is durable. `Pgw-Aggregate` (or
+//! `--push.aggregate-jobs`) and `Pgw-Aggregate-Gauges` choose the store's
+//! aggregating modes.
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -18,12 +20,19 @@ use crate::exposition::{proto, text};
 use crate::grouping::{GroupingKey, KeyError};
 use crate::server::http::{method_label, status_response, HttpError, Response};
 use crate::server::limits::{self, Lease, Limit, LimitHit};
-use crate::server::store::{self, Mode, PushError};
+use crate::server::store::{self, Gauges, Mode, PushError};
 use crate::server::State;
 
 /// The header with which a push asks for a time to live for its group.
 /// The official server ignores it, so a client that sends it stays portable.
 pub(crate) const EXPIRE_HEADER: &str = "pgw-expire-after";
+
+/// The header with which a POST asks to add into its group (`sum`); see
+/// `store::aggregate`. The official server ignores it too.
+pub(crate) const AGGREGATE_HEADER: &str = "pgw-aggregate";
+/// How an aggregating push combines gauges: `last` (the default), `sum`,
+/// `max` or `min`.
+pub(crate) const AGGREGATE_GAUGES_HEADER: &str = "pgw-aggregate-gauges";
 
 pub(super) async fn push<B>(
     state: &State,
@@ -46,13 +55,19 @@ where
         state.store.durable().await?;
         return Ok(status_response(StatusCode::ACCEPTED));
     }
-    let mode = if method == Method::PUT {
-        Mode::Replace
-    } else {
-        Mode::Merge
-    };
     let (parts, body) = req.into_parts();
     let headers = parts.headers;
+    let aggregate = requested_aggregation(&headers, &key, state).map_err(|e| {
+        // Refused like a body that does not parse: the failure time shows it.
+        state.store.record_failure(&key, SystemTime::now());
+        HttpError::bad_request(e)
+    })?;
+    let mode = match (method == Method::PUT, aggregate) {
+        (true, None) => Mode::Replace,
+        (true, Some(_)) => Mode::ReplaceAggregating,
+        (false, None) => Mode::Merge,
+        (false, Some(gauges)) => Mode::Aggregate(gauges),
+    };
     let ttl = requested_ttl(&headers)
         .map_err(HttpError::bad_request)?
         .or(state.config.expire_after);
@@ -189,6 +204,45 @@ fn decompress(
     lease.give_back(raw.len());
     drop(raw);
     Ok(decoded)
+}
+
+/// Whether a push aggregates, and how its gauges combine: asked for with
+/// `Pgw-Aggregate: sum`, or by `--push.aggregate-jobs` for its job; gauges
+/// by `Pgw-Aggregate-Gauges` (`last` unless it says otherwise). A header
+/// with any other value is refused, naming it and the value.
+fn requested_aggregation(
+    headers: &HeaderMap,
+    key: &GroupingKey,
+    state: &State,
+) -> Result<Option<Gauges>, String> {
+    let value = |name: &str| {
+        headers
+            .get(name)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+    };
+    let asked = match value(AGGREGATE_HEADER) {
+        None => false,
+        Some(v) if v.trim().eq_ignore_ascii_case("sum") => true,
+        Some(v) => {
+            return Err(format!(
+            "the Pgw-Aggregate header must be sum, got {v:?} (sum is the one aggregation there is)"
+        ))
+        }
+    };
+    let gauges = match value(AGGREGATE_GAUGES_HEADER) {
+        None => Gauges::Last,
+        Some(v) => Gauges::parse(&v).ok_or_else(|| {
+            format!(
+                "the Pgw-Aggregate-Gauges header must be one of sum, max, min or last, got {v:?}"
+            )
+        })?,
+    };
+    let by_flag = state
+        .config
+        .aggregate_jobs
+        .as_ref()
+        .is_some_and(|re| key.get("job").is_some_and(|job| re.is_match(job)));
+    Ok((asked || by_flag).then_some(gauges))
 }
 
 /// The time to live a push asks for with `Pgw-Expire-After`, if any.

@@ -696,7 +696,7 @@ fn load_snapshot(files: &Files, store: &Store, loaded: &mut Loaded) -> anyhow::R
             Change::Group(g) => {
                 let key = g.key.clone();
                 let p = record::prepare(g.key, g.families, g.ttl);
-                match store.restore(p, g.times) {
+                match store.restore(p, g.times, g.aggregating) {
                     Ok(()) => kept += 1,
                     Err(e) => faults.push(format!("group {key} cannot be restored: {e:#}")),
                 }

@@ -204,7 +204,7 @@ pub(crate) fn import(path: &Path, store: &Store, ttl: Option<Duration>) -> anyho
     }
     let n = prepared.len();
     for (key, push, times) in prepared {
-        store.restore(push, times).map_err(|e| {
+        store.restore(push, times, false).map_err(|e| {
             anyhow!(
                 "cannot import {}: group {key} clashes with another: {e}",
                 path.display()

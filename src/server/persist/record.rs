@@ -36,7 +36,7 @@ use anyhow::{bail, Context as _};
 use crate::exposition::MetricType;
 use crate::grouping::GroupingKey;
 use crate::server::store::{
-    self, GroupTimes, GroupView, Mode, PreparedPush, Rejection, Store, StoredFamily,
+    self, Gauges, GroupTimes, GroupView, Mode, PreparedPush, Rejection, Store, StoredFamily,
 };
 
 pub const SNAPSHOT_MAGIC: &[u8; 8] = b"PGWSNAP2";
@@ -70,6 +70,8 @@ pub(crate) struct GroupRecord {
     pub(crate) key: GroupingKey,
     pub(crate) times: GroupTimes,
     pub(crate) ttl: Option<Duration>,
+    /// An aggregating push made it (see `store::Mode`).
+    pub(crate) aggregating: bool,
     pub(crate) families: Vec<FamilyRecord>,
 }
 
@@ -127,7 +129,10 @@ const SNAPSHOT_START: u8 = 5;
 /// snapshots held it: read as the time stamp of its push time.
 const GROUP_V1: u8 = 6;
 const SNAPSHOT_END: u8 = 7;
-const GROUP: u8 = 8;
+/// A group before aggregation: read as one that does not aggregate.
+const GROUP_V2: u8 = 8;
+/// A group, with whether it aggregates.
+const GROUP: u8 = 9;
 
 /// Appends one frame around an already compressed payload.
 pub(crate) fn frame(out: &mut Vec<u8>, seq: u64, payload: &[u8]) {
@@ -186,10 +191,7 @@ pub(crate) fn push_payload(push: &PreparedPush, mode: Mode, at: SystemTime) -> V
     b.push(PLAIN);
     b.push(PUSH);
     put_key(&mut b, &push.key);
-    b.push(match mode {
-        Mode::Replace => 0,
-        Mode::Merge => 1,
-    });
+    b.push(mode_byte(mode));
     put_u64(&mut b, nanos(at));
     put_u64(&mut b, ttl_millis(push.ttl));
     put_u32(&mut b, families.len());
@@ -200,6 +202,22 @@ pub(crate) fn push_payload(push: &PreparedPush, mode: Mode, at: SystemTime) -> V
         compress(&b[1..])
     } else {
         b
+    }
+}
+
+/// How a push was applied, as its record says. Files written before
+/// aggregation hold 0 and 1 only.
+fn mode_byte(mode: Mode) -> u8 {
+    match mode {
+        Mode::Replace => 0,
+        Mode::Merge => 1,
+        Mode::ReplaceAggregating => 2,
+        Mode::Aggregate(gauges) => {
+            3 + Gauges::ALL
+                .iter()
+                .position(|g| *g == gauges)
+                .expect("every mode is listed") as u8
+        }
     }
 }
 
@@ -246,6 +264,7 @@ pub(crate) fn encode_snapshot(groups: &[GroupView], covers: u64) -> Vec<u8> {
         put_u64(&mut b, nanos(g.synthetic[1].pushed_at));
         put_u64(&mut b, nanos(g.synthetic[0].pushed_at));
         put_u64(&mut b, ttl_millis(g.ttl));
+        b.push(u8::from(g.aggregating));
         put_u32(&mut b, g.families.len());
         for f in &g.families {
             put_family(&mut b, f);
@@ -512,6 +531,8 @@ fn decode_body(body: &[u8]) -> anyhow::Result<Change> {
             let mode = match r.u8()? {
                 0 => Mode::Replace,
                 1 => Mode::Merge,
+                2 => Mode::ReplaceAggregating,
+                m @ 3..=6 => Mode::Aggregate(Gauges::ALL[usize::from(m - 3)]),
                 m => bail!("unknown push mode {m}"),
             };
             let at = r.time()?;
@@ -542,7 +563,7 @@ fn decode_body(body: &[u8]) -> anyhow::Result<Change> {
             covers: r.u64()?,
             groups: r.u64()?,
         },
-        Some(kind @ (GROUP | GROUP_V1)) => {
+        Some(kind @ (GROUP | GROUP_V2 | GROUP_V1)) => {
             let key = r.key()?;
             let push_time = f64::from_bits(r.u64()?);
             let failure_time = f64::from_bits(r.u64()?);
@@ -554,9 +575,14 @@ fn decode_body(body: &[u8]) -> anyhow::Result<Change> {
                     failure_time,
                     pushed_at,
                     // The first version kept one time stamp for both.
-                    failed_at: if kind == GROUP { r.time()? } else { pushed_at },
+                    failed_at: if kind == GROUP_V1 {
+                        pushed_at
+                    } else {
+                        r.time()?
+                    },
                 },
                 ttl: r.ttl()?,
+                aggregating: kind == GROUP && r.u8()? != 0,
                 families: r.families()?,
             })
         }
@@ -890,6 +916,65 @@ mod tests {
         assert_eq!(families[0].help, "An x.");
         assert!(matches!(&scan.records[1].1, Change::Delete(k) if k.len() == 2));
         assert_eq!(scan.records[2].0, 3);
+    }
+
+    #[test]
+    fn every_push_mode_round_trips_and_aggregated_pushes_replay_to_the_same_sums() {
+        let modes = [Mode::Replace, Mode::Merge, Mode::ReplaceAggregating]
+            .into_iter()
+            .chain(Gauges::ALL.map(Mode::Aggregate));
+        for mode in modes {
+            let p = prepared("a", "# TYPE c counter\nc 1\n");
+            let bytes = log(&[push_payload(&p, mode, SystemTime::now())]);
+            let Change::Push(r) = &scan(&bytes, LOG_MAGIC).unwrap().records[0].1 else {
+                panic!("not a push")
+            };
+            assert_eq!(r.mode, mode);
+        }
+        // Two aggregated pushes of 1 and 2, logged as pushed, replay to 3.
+        let sum = Mode::Aggregate(Gauges::Last);
+        let now = SystemTime::now();
+        let records = [
+            push_payload(&prepared("a", "# TYPE c counter\nc 1\n"), sum, now),
+            push_payload(&prepared("a", "# TYPE c counter\nc 2\n"), sum, now),
+        ];
+        let s = Store::new(OWN_TYPES);
+        for (_, change) in scan(&log(&records), LOG_MAGIC).unwrap().records {
+            let Change::Push(r) = change else { panic!() };
+            r.replay(&s).unwrap();
+        }
+        let g = s.group(&GroupingKey::new([("job", "a")])).unwrap();
+        assert!(g.aggregating);
+        assert_eq!(&*g.families[0].text, &b"c{instance=\"\",job=\"a\"} 3\n"[..]);
+    }
+
+    #[test]
+    fn snapshots_keep_the_aggregating_mark_and_older_group_records_load() {
+        let s = Store::new(OWN_TYPES);
+        let now = SystemTime::now();
+        s.push(prepared("a", "c 1\n"), Mode::ReplaceAggregating, now)
+            .unwrap();
+        let bytes = encode_snapshot(&s.groups(), 1);
+        let Change::Group(g) = &scan(&bytes, SNAPSHOT_MAGIC).unwrap().records[1].1 else {
+            panic!()
+        };
+        assert!(g.aggregating);
+        // The same group as the version before aggregation wrote it: type 8,
+        // no flag byte.
+        let mut old = vec![GROUP_V2];
+        put_key(&mut old, &g.key);
+        for v in [g.times.push_time.to_bits(), g.times.failure_time.to_bits()] {
+            put_u64(&mut old, v);
+        }
+        put_u64(&mut old, nanos(g.times.pushed_at));
+        put_u64(&mut old, nanos(g.times.failed_at));
+        put_u64(&mut old, ttl_millis(g.ttl));
+        put_u32(&mut old, 0);
+        let Ok(Change::Group(read)) = decode_body(&old) else {
+            panic!("an older group record does not load")
+        };
+        assert!(!read.aggregating);
+        assert_eq!(read.key, g.key);
     }
 
     /// A log of two small records and a last one of a few sectors, in a

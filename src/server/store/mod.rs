@@ -10,7 +10,8 @@
 //! ([`index`]), and applies it. A push that fails any check changes nothing
 //! but the failure time of its group. This file owns the groups, the lock and
 //! the application of every change; [`view`] reads groups out, [`scrape`]
-//! writes the exposition.
+//! writes the exposition, [`aggregate`] combines an aggregating push with
+//! the families its group has.
 //!
 //! The store knows no disk: every change is handed, under the write lock, to
 //! the [`ChangeLog`] it was built with (see [`log`]), so a log holds changes
@@ -28,6 +29,7 @@ use crate::exposition::MetricType;
 use crate::grouping::GroupingKey;
 use crate::server::limits::{Limit, LimitHit, Limits};
 
+mod aggregate;
 mod index;
 mod log;
 mod prepare;
@@ -36,11 +38,12 @@ mod scrape;
 mod tests;
 mod view;
 
+pub use aggregate::Gauges;
 use index::{index_insert, index_remove, FamilyIndex, FingerprintMap};
 pub(crate) use log::{wait_synced, Change, ChangeLog, NotDurable, Refused, Synced};
 pub use prepare::{prepare, PreparedPush};
 pub(crate) use prepare::{prepare_timed, StoredFamily, PUSH_FAILURE_TIME, PUSH_TIME};
-use prepare::{synthetic_family, unix_seconds};
+use prepare::{render_family, synthetic_family, unix_seconds};
 pub use scrape::OwnFamily;
 use view::seconds_left;
 pub(crate) use view::{GroupView, Removed, Stats};
@@ -62,11 +65,24 @@ pub enum PushError {
     Refused(#[from] Refused),
 }
 
-/// PUT replaces the whole group; POST replaces only the families it names.
+/// PUT replaces the whole group; POST replaces only the families it names;
+/// an aggregating POST adds them into the group's (see [`aggregate`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     Replace,
     Merge,
+    /// A PUT that asked for aggregation: replaces the group, which then
+    /// shows that it aggregates.
+    ReplaceAggregating,
+    /// A POST that asked for aggregation, gauges combined as given.
+    Aggregate(Gauges),
+}
+
+impl Mode {
+    /// Drops every family of the group that the push does not name.
+    fn replaces(self) -> bool {
+        matches!(self, Mode::Replace | Mode::ReplaceAggregating)
+    }
 }
 
 /// A group's push and failure times, and the time stamps of the two
@@ -90,6 +106,9 @@ struct Group {
     push_time_family: Arc<StoredFamily>,
     failure_time_family: Arc<StoredFamily>,
     ttl: Option<Duration>,
+    /// Set by an aggregating push, cleared by a PUT without aggregation;
+    /// shown by the JSON API and the page.
+    aggregating: bool,
 }
 
 impl Group {
@@ -168,24 +187,78 @@ impl Store {
             log.make_room(record.len());
             record
         });
+        // The reading back, adding and rendering of an aggregating push is
+        // done under the read lock, so that pushes to other groups are not
+        // held up by it; the write lock below only checks that its basis is
+        // still the group's.
+        let early = match mode {
+            Mode::Aggregate(gauges) => Some(combine_push(
+                &self.inner.read(),
+                &canonical,
+                &push,
+                gauges,
+                now,
+            )),
+            _ => None,
+        };
         let mut inner = self.inner.write();
+        // An aggregating push is logged as pushed (replaying the same
+        // additions in the same order gives the same sums) but checked and
+        // applied as what it makes of the group's families.
+        let key = push.key.clone();
         let checked = self
-            .check(&inner, &canonical, &push)
+            .aggregated(&inner, &canonical, push, mode, now, early)
             .map_err(PushError::from)
-            .and_then(|()| {
-                self.check_limits(&inner, &canonical, &push, mode)
-                    .map_err(PushError::from)
+            .and_then(|push| {
+                self.check(&inner, &canonical, &push)?;
+                self.check_limits(&inner, &canonical, &push, mode)?;
+                Ok(push)
             });
-        if let Err(e) = checked {
-            self.log_failure(&mut inner, &push.key, now);
-            return Err(e);
-        }
+        let push = match checked {
+            Ok(push) => push,
+            Err(e) => {
+                self.log_failure(&mut inner, &key, now);
+                return Err(e);
+            }
+        };
         // Logged before it is applied: a change the log refuses is not made.
         if let (Some(log), Some(record)) = (&self.log, record) {
             log.append(record)?;
         }
         inner.apply(canonical, push, mode, now, None);
         Ok(())
+    }
+
+    /// An aggregating push as the families it makes of the group's: only
+    /// the families it names are read back and rendered again. `early` is
+    /// that work done under the read lock (see [`Store::push`]): used when
+    /// the group still holds the very families it started from, so the
+    /// result is what the work under this lock would give; done again here
+    /// otherwise. Any other push as it is.
+    fn aggregated(
+        &self,
+        inner: &Inner,
+        canonical: &Arc<[u8]>,
+        push: PreparedPush,
+        mode: Mode,
+        now: SystemTime,
+        early: Option<Combined>,
+    ) -> Result<PreparedPush, Rejection> {
+        let Mode::Aggregate(gauges) = mode else {
+            return Ok(push);
+        };
+        let combined = match early {
+            Some(c) if c.still_current(inner, canonical, &push) => c,
+            _ => combine_push(inner, canonical, &push, gauges, now),
+        };
+        let outcomes = combined.outcomes.map_err(Rejection)?;
+        let PreparedPush { key, families, ttl } = push;
+        let families = families
+            .into_iter()
+            .zip(outcomes)
+            .map(|(pushed, outcome)| outcome.unwrap_or(pushed))
+            .collect();
+        Ok(PreparedPush { key, families, ttl })
     }
 
     /// The store-wide limits, for a push that passed every other check.
@@ -213,10 +286,10 @@ impl Store {
         if max_series > 0 {
             // The series the push takes away: all of the group's on PUT,
             // those of the families it names on POST.
-            let leaving: usize = match (existing, mode) {
-                (None, _) => 0,
-                (Some(g), Mode::Replace) => g.families.values().map(|f| f.series_count()).sum(),
-                (Some(g), Mode::Merge) => push
+            let leaving: usize = match existing {
+                None => 0,
+                Some(g) if mode.replaces() => g.families.values().map(|f| f.series_count()).sum(),
+                Some(g) => push
                     .families
                     .iter()
                     .filter_map(|f| g.families.get(&f.name))
@@ -249,6 +322,7 @@ impl Store {
     ) -> Result<(), Rejection> {
         let canonical: Arc<[u8]> = Arc::from(push.key.canonical());
         let mut inner = self.inner.write();
+        let push = self.aggregated(&inner, &canonical, push, mode, now, None)?;
         self.check(&inner, &canonical, &push)?;
         inner.apply(canonical, push, mode, now, None);
         Ok(())
@@ -257,11 +331,21 @@ impl Store {
     /// Restores a group from persisted state, as it was: its families keep
     /// their own push times, and the group its push and failure times and the
     /// time of its last change.
-    pub(crate) fn restore(&self, push: PreparedPush, times: GroupTimes) -> Result<(), Rejection> {
+    pub(crate) fn restore(
+        &self,
+        push: PreparedPush,
+        times: GroupTimes,
+        aggregating: bool,
+    ) -> Result<(), Rejection> {
         let canonical: Arc<[u8]> = Arc::from(push.key.canonical());
         let mut inner = self.inner.write();
         self.check(&inner, &canonical, &push)?;
-        inner.apply(canonical, push, Mode::Replace, times.pushed_at, Some(times));
+        let mode = if aggregating {
+            Mode::ReplaceAggregating
+        } else {
+            Mode::Replace
+        };
+        inner.apply(canonical, push, mode, times.pushed_at, Some(times));
         Ok(())
     }
 
@@ -410,6 +494,7 @@ impl Inner {
                 push_time: 0.0,
                 failure_time: 0.0,
                 ttl,
+                aggregating: false,
             };
             // The synthetic series keep their labels, and so their
             // fingerprints, for the life of the group: they are registered
@@ -424,16 +509,24 @@ impl Inner {
         });
         // Every push says how long its group lives from now on.
         group.ttl = ttl;
+        // A plain POST leaves the mark as it was.
+        match mode {
+            Mode::Replace => group.aggregating = false,
+            Mode::ReplaceAggregating | Mode::Aggregate(_) => group.aggregating = true,
+            Mode::Merge => {}
+        }
         // PUT drops every family it does not re-push; POST keeps them.
-        let mut dropped = match mode {
-            Mode::Replace => std::mem::take(&mut group.families),
-            Mode::Merge => FxHashMap::default(),
+        let mut dropped = if mode.replaces() {
+            std::mem::take(&mut group.families)
+        } else {
+            FxHashMap::default()
         };
         for family in families {
             let family = Arc::new(family);
-            let previous = match mode {
-                Mode::Replace => dropped.remove(&family.name),
-                Mode::Merge => group.families.remove(&family.name),
+            let previous = if mode.replaces() {
+                dropped.remove(&family.name)
+            } else {
+                group.families.remove(&family.name)
             };
             // The previous series go before the new ones come in: most of
             // them are the same series, with the same fingerprints.
@@ -548,4 +641,73 @@ fn set_times(
     ));
     index_insert(index, names, canonical, &group.push_time_family);
     index_insert(index, names, canonical, &group.failure_time_family);
+}
+
+/// What an aggregating push makes of its group's families, and the
+/// families it was made from.
+struct Combined {
+    /// Per pushed family: `None` to keep it as pushed, or what it makes of
+    /// the group's family; or the refusal.
+    outcomes: Result<Vec<Option<StoredFamily>>, String>,
+    /// The group's family of each pushed name that it was made from.
+    basis: Vec<Option<Arc<StoredFamily>>>,
+}
+
+impl Combined {
+    /// The group holds the same families (the same allocations) as when
+    /// this was made.
+    fn still_current(&self, inner: &Inner, canonical: &Arc<[u8]>, push: &PreparedPush) -> bool {
+        let existing = inner.groups.get(canonical);
+        push.families.iter().zip(&self.basis).all(|(f, was)| {
+            let now = existing.and_then(|g| g.families.get(&f.name));
+            match (now, was) {
+                (None, None) => true,
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                _ => false,
+            }
+        })
+    }
+}
+
+fn combine_push(
+    inner: &Inner,
+    canonical: &Arc<[u8]>,
+    push: &PreparedPush,
+    gauges: Gauges,
+    now: SystemTime,
+) -> Combined {
+    let existing = inner.groups.get(canonical);
+    let basis: Vec<Option<Arc<StoredFamily>>> = push
+        .families
+        .iter()
+        .map(|f| existing.and_then(|g| g.families.get(&f.name)).cloned())
+        .collect();
+    let outcomes = push
+        .families
+        .iter()
+        .zip(&basis)
+        .map(|(pushed, stored)| aggregate_family(stored.as_deref(), pushed, gauges, now))
+        .collect();
+    Combined { outcomes, basis }
+}
+
+/// One pushed family of an aggregating push, as the group keeps it: added
+/// into the group's family of that name, or checked and kept as pushed
+/// (`None`).
+fn aggregate_family(
+    stored: Option<&StoredFamily>,
+    pushed: &StoredFamily,
+    gauges: Gauges,
+    now: SystemTime,
+) -> Result<Option<StoredFamily>, String> {
+    let new = pushed.decode();
+    aggregate::check_pushed(&new, gauges)?;
+    match stored {
+        None if !aggregate::changes_first_push(&new) => Ok(None),
+        None => Ok(Some(render_family(&aggregate::first_family(new), now))),
+        Some(old) => Ok(Some(render_family(
+            &aggregate::combine(old.decode(), new, gauges)?,
+            now,
+        ))),
+    }
 }

@@ -21,6 +21,8 @@ pub(crate) struct GroupView {
     pub(crate) synthetic: [Arc<StoredFamily>; 2],
     /// The group's time to live after its last successful push.
     pub(crate) ttl: Option<Duration>,
+    /// An aggregating push made it, and no plain PUT replaced it since.
+    pub(crate) aggregating: bool,
 }
 
 impl GroupView {
@@ -51,6 +53,7 @@ pub(crate) struct GroupSummary {
     pub(crate) metrics: usize,
     pub(crate) series: usize,
     pub(crate) ttl: Option<Duration>,
+    pub(crate) aggregating: bool,
     /// `pgw_job_exit_code`, as `pgw push -- COMMAND` pushes it.
     pub(crate) job_exit_code: Option<f64>,
     /// `pgw_job_last_success_time_seconds`, likewise.
@@ -136,6 +139,7 @@ impl Store {
                 metrics: g.families.len(),
                 series: g.families.values().map(|f| f.series_count()).sum(),
                 ttl: g.ttl,
+                aggregating: g.aggregating,
                 job_exit_code: g.families.get(JOB_EXIT_CODE).and_then(|f| first_value(f)),
                 job_last_success: g
                     .families
@@ -185,6 +189,7 @@ impl Group {
                 self.push_time_family.clone(),
             ],
             ttl: self.ttl,
+            aggregating: self.aggregating,
         }
     }
 }

@@ -299,10 +299,13 @@ function groupRow(g, now, showExpiry) {
     ev.stopPropagation();
     deleteGroup(g);
   });
+  const key = el("td", { class: "key" }, ...labelChips(g.labels));
+  // Pushes add into this group (Pgw-Aggregate) rather than replace.
+  if (g.aggregate) key.append(el("span", { class: "badge aggregate", title: "Pushes to this group add up (Pgw-Aggregate)" }, `aggregate: ${g.aggregate}`));
   const row = el(
     "tr",
     { class: classes.join(" "), "data-path": g.path, "data-key": g.text },
-    el("td", { class: "key" }, ...labelChips(g.labels)),
+    key,
     age,
     statusCell(g, now),
     el("td", { class: "num" }, String(g.metrics)),

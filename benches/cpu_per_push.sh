@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# CPU time the server spends per push, for builds compared on a machine that
+# is not idle: throughput moves with whatever else runs, the CPU time of the
+# server's own process much less. Starts `BIN serve` in memory mode, pushes
+# PAYLOAD to NGROUPS groups with ../shared/bench/push.lua (wrk, 16
+# connections, 5 s), and divides the process's task-clock (perf stat) by the
+# pushes answered.
+# Needs: curl wrk perf.
+#   usage: benches/cpu_per_push.sh BIN [PAYLOAD] [NGROUPS]
+#          (default ../shared/bench/node_exporter.prom, 200)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bench=$(cd ../shared/bench && pwd)
+bin=$(realpath "$1")
+payload=$(realpath "${2:-$bench/node_exporter.prom}")
+ngroups=${3:-200}
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$bin" serve --web.listen-address=127.0.0.1:$port >/dev/null 2>&1 &
+pid=$!
+stat=$(mktemp)
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -f "$stat"' EXIT
+for _ in $(seq 50); do curl -sf -o /dev/null "http://127.0.0.1:$port/-/healthy" && break; sleep 0.1; done
+perf stat -x, -e task-clock -p $pid -o "$stat" -- sleep 6 &
+perf_pid=$!
+sleep 0.5
+out=$(cd "$bench" && PAYLOAD=$payload NGROUPS=$ngroups wrk -t2 -c16 -d5s -s push.lua "http://127.0.0.1:$port" 2>&1)
+wait $perf_pid
+pushes=$(echo "$out" | awk '/requests in/{print $1}')
+ms=$(awk -F, '/task-clock/{print $1}' "$stat")
+printf '%s %s: %s pushes, %.1f µs of server CPU per push\n' "$bin" "$(basename "$payload")" \
+  "$pushes" "$(echo "$ms * 1000 / $pushes" | bc -l)"
