@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use prost::Message;
 
-use crate::native::pb;
+use crate::pb;
 use crate::util::*;
 
 const SUM: (&str, &str) = ("Pgw-Aggregate", "sum");

@@ -19,6 +19,7 @@ mod listeners;
 mod manage;
 mod native;
 mod negotiate;
+mod pb;
 mod persist;
 mod push;
 mod relay;
