@@ -494,16 +494,7 @@ fn family_from_pb(message: pb::MetricFamily) -> Result<Family<'static>, DecodeEr
     };
     let mut metrics = Vec::with_capacity(message.metric.len());
     for metric in message.metric {
-        let labels: Vec<Label<'static>> = metric
-            .label
-            .into_iter()
-            .map(|pair| {
-                Label::new(
-                    pair.name.unwrap_or_default(),
-                    pair.value.unwrap_or_default(),
-                )
-            })
-            .collect();
+        let labels = labels_from_pb(metric.label);
         let Some((value, extras)) = value_from_pb(
             kind,
             metric.counter,
@@ -669,18 +660,23 @@ fn timestamp_to_pb(t: &Timestamp) -> pb::Timestamp {
     }
 }
 
+/// Label pairs as the model holds them; an absent name or value reads as
+/// empty, as Go's getters do.
+fn labels_from_pb(pairs: Vec<pb::LabelPair>) -> Vec<Label<'static>> {
+    pairs
+        .into_iter()
+        .map(|pair| {
+            Label::new(
+                pair.name.unwrap_or_default(),
+                pair.value.unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
 fn exemplar_from_pb(e: pb::Exemplar) -> Exemplar {
     Exemplar {
-        labels: e
-            .label
-            .into_iter()
-            .map(|pair| {
-                Label::new(
-                    pair.name.unwrap_or_default(),
-                    pair.value.unwrap_or_default(),
-                )
-            })
-            .collect(),
+        labels: labels_from_pb(e.label),
         value: e.value.unwrap_or(0.0),
         timestamp: e.timestamp.map(timestamp_from_pb),
     }
