@@ -113,6 +113,12 @@ fn a_listener_that_cannot_bind_stops_the_start_naming_address_and_cause() {
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert!(left.is_empty(), "{left:?}");
     drop(taken);
+    // A vsock address, which upstream takes, is refused by name.
+    let err = refused_start_with(1, &["--web.listen-address=vsock://:9091", &persistence]);
+    assert!(
+        err.contains("cannot listen on vsock://:9091: vsock listen addresses are not supported"),
+        "{err}"
+    );
 }
 
 /// Starts `systemd-socket-activate -l PORT pgw serve <args>` on a port that

@@ -38,6 +38,12 @@ enum Target {
 /// `:9091` and the two unspecified addresses are wildcards; anything else
 /// is resolved, and the first address it resolves to is bound, as Go does.
 async fn resolve(addr: &str) -> anyhow::Result<Target> {
+    if addr.starts_with("vsock://") {
+        anyhow::bail!(
+            "cannot listen on {addr}: vsock listen addresses are not supported, only TCP ones \
+             (HOST:PORT, :PORT, [::]:PORT)"
+        );
+    }
     let full = if addr.starts_with(':') {
         format!("0.0.0.0{addr}")
     } else {
