@@ -1027,3 +1027,23 @@ proptest! {
         prop_assert_eq!(render(&back), text);
     }
 }
+
+#[test]
+fn a_family_named_like_a_suffix_keeps_its_own_lines() {
+    // `a_count` is a family of its own, declared first: its name wins over
+    // the summary `a`'s `_count`, however the lines are ordered.
+    let body = "# TYPE a_count gauge\na_count{x=\"1\"} 1\n# TYPE a summary\na_sum 2\na_count{x=\"2\"} 3\na_count 4\n";
+    let families = parse(body).unwrap();
+    let gauge = families.iter().find(|f| f.name == "a_count").unwrap();
+    assert_eq!(gauge.metrics.len(), 3, "{families:?}");
+    let summary = families.iter().find(|f| f.name == "a").unwrap();
+    assert_eq!(summary.metrics.len(), 1);
+    assert_eq!(
+        summary.metrics[0].value,
+        Value::Summary {
+            sample_count: 0.0,
+            sample_sum: 2.0,
+            quantiles: vec![],
+        }
+    );
+}
