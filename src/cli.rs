@@ -268,6 +268,86 @@ pub(crate) struct ServeArgs {
     /// then ignored.
     #[arg(long = "web.systemd-socket")]
     pub(crate) systemd_socket: bool,
+
+    #[command(flatten)]
+    pub(crate) etcd: Box<EtcdArgs>,
+}
+
+/// The etcd store of `pgw serve` (boxed: rarely set, and large).
+#[derive(Debug, Args)]
+pub(crate) struct EtcdArgs {
+    /// Keep the store in etcd (v3 API, comma-separated client URLs, http:// or https://) and run
+    /// as one replica of a cluster: every replica serves the whole store, and a change is
+    /// answered once etcd has committed it. Excludes --persistence.file.
+    #[arg(
+        long = "store.etcd.endpoints",
+        value_name = "URL,...",
+        value_delimiter = ','
+    )]
+    pub(crate) endpoints: Vec<String>,
+
+    /// Key prefix of the store in etcd; clusters sharing one etcd use different prefixes.
+    #[arg(
+        long = "store.etcd.prefix",
+        value_name = "PREFIX",
+        default_value = "/pgw/"
+    )]
+    pub(crate) prefix: String,
+
+    /// PEM file of the CA that signs etcd's server certificates (default: the web PKI roots).
+    #[arg(long = "store.etcd.ca-file", value_name = "FILE")]
+    pub(crate) ca_file: Option<PathBuf>,
+
+    /// PEM client certificate for etcd's --client-cert-auth; needs --store.etcd.key-file.
+    #[arg(long = "store.etcd.cert-file", value_name = "FILE")]
+    pub(crate) cert_file: Option<PathBuf>,
+
+    /// PEM private key for --store.etcd.cert-file.
+    #[arg(long = "store.etcd.key-file", value_name = "FILE")]
+    pub(crate) key_file: Option<PathBuf>,
+
+    /// etcd user to authenticate as; needs --store.etcd.password-file.
+    #[arg(long = "store.etcd.username", value_name = "NAME")]
+    pub(crate) username: Option<String>,
+
+    /// File that holds the etcd user's password (one line).
+    #[arg(long = "store.etcd.password-file", value_name = "FILE")]
+    pub(crate) password_file: Option<PathBuf>,
+
+    /// Time limit of one etcd request: a change that cannot be committed within it gets 503.
+    #[arg(long = "store.etcd.timeout", value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    pub(crate) timeout: Duration,
+
+    /// /-/ready fails when this replica's view of etcd was last confirmed current longer ago
+    /// than this (etcd unreachable); scrapes keep serving the view.
+    #[arg(long = "store.etcd.max-staleness", value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub(crate) max_staleness: Duration,
+
+    /// How often a replica compacts etcd's history, up to the revision it saw one interval
+    /// before; 0 never.
+    #[arg(long = "store.etcd.compaction-interval", value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub(crate) compaction_interval: Duration,
+
+    /// etcd's --max-request-bytes: a group whose record is larger is refused with 413.
+    #[arg(
+        long = "store.etcd.max-request-bytes",
+        value_name = "BYTES",
+        default_value_t = 1572864
+    )]
+    pub(crate) max_request_bytes: usize,
+
+    /// etcd's --max-txn-ops: how many groups one transaction may write.
+    #[arg(
+        long = "store.etcd.max-txn-ops",
+        value_name = "N",
+        default_value_t = 128
+    )]
+    pub(crate) max_txn_ops: usize,
+
+    /// Fill an empty etcd prefix once from this pgw persistence file (what --persistence.file
+    /// named); a prefix that holds groups is left as it is.
+    #[arg(long = "store.etcd.import", value_name = "FILE")]
+    pub(crate) import: Option<PathBuf>,
 }
 
 const PUSH_EXAMPLES: &str = "\

@@ -107,6 +107,22 @@ impl GroupingKey {
         out
     }
 
+    /// The key whose [`canonical`](GroupingKey::canonical) form is `bytes`,
+    /// or `None` when they are not one (odd parts, not UTF-8).
+    pub(crate) fn from_canonical(bytes: &[u8]) -> Option<GroupingKey> {
+        let parts: Vec<&str> = bytes
+            .split(|b| *b == 0xFF)
+            .map(std::str::from_utf8)
+            .collect::<Result<_, _>>()
+            .ok()?;
+        if bytes.is_empty() || !parts.len().is_multiple_of(2) {
+            return None;
+        }
+        Some(GroupingKey::new(
+            parts.chunks(2).map(|pair| (pair[0], pair[1])),
+        ))
+    }
+
     /// Parses the part of a push path after `/metrics/job`, already
     /// percent-decoded: `/<JOB>{/<LABEL>/<VALUE>}` or `@base64/<B64JOB>...`.
     /// Returns `None` when it is not a push path at all (the caller answers 404).
@@ -383,6 +399,15 @@ mod tests {
     fn not_a_push_path() {
         assert!(GroupingKey::from_path("").is_none());
         assert!(GroupingKey::from_path("s/x").is_none());
+    }
+
+    #[test]
+    fn canonical_keys_read_back() {
+        let k = GroupingKey::new([("job", "j"), ("a", ""), ("uni", "Προμηθεύς")]);
+        assert_eq!(GroupingKey::from_canonical(&k.canonical()), Some(k));
+        assert_eq!(GroupingKey::from_canonical(b"job\xffj\xffa"), None);
+        assert_eq!(GroupingKey::from_canonical(b"job\xff\xfe"), None);
+        assert_eq!(GroupingKey::from_canonical(b""), None);
     }
 
     #[test]

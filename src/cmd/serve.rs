@@ -127,6 +127,7 @@ pub(crate) fn config(args: ServeArgs) -> anyhow::Result<Config> {
         .as_deref()
         .filter(|p| !p.is_empty())
         .map(PathBuf::from);
+    let etcd = etcd_config(&args, persistence_file.as_deref())?;
     let flags = vec![
         (
             "log.format",
@@ -191,6 +192,9 @@ pub(crate) fn config(args: ServeArgs) -> anyhow::Result<Config> {
         ),
         ("web.listen-address", args.listen_address.join(",")),
         ("web.systemd-socket", args.systemd_socket.to_string()),
+        ("store.etcd.endpoints", args.etcd.endpoints.join(",")),
+        ("store.etcd.prefix", args.etcd.prefix.clone()),
+        ("store.etcd.timeout", duration(args.etcd.timeout)),
         ("web.route-prefix", route_prefix.clone()),
         ("web.telemetry-path", args.telemetry_path.clone()),
         (
@@ -224,6 +228,7 @@ pub(crate) fn config(args: ServeArgs) -> anyhow::Result<Config> {
         disable_consistency_check: args.disable_consistency_check,
         utf8_names: args.enable_utf8_names,
         persistence_file,
+        etcd,
         persistence_interval: args.persistence_interval,
         persistence_recover: args.persistence_recover,
         persistence_import: args.persistence_import,
@@ -237,4 +242,113 @@ pub(crate) fn config(args: ServeArgs) -> anyhow::Result<Config> {
         security,
         read_header_timeout: args.read_header_timeout,
     })
+}
+
+/// The etcd store's flags, checked; `None` without `--store.etcd.endpoints`.
+fn etcd_config(
+    args: &ServeArgs,
+    persistence_file: Option<&std::path::Path>,
+) -> anyhow::Result<Option<server::etcd::Config>> {
+    let endpoints: Vec<String> = args
+        .etcd
+        .endpoints
+        .iter()
+        .map(|e| e.trim().to_string())
+        .filter(|e| !e.is_empty())
+        .collect();
+    if endpoints.is_empty() {
+        let set = [
+            ("--store.etcd.import", args.etcd.import.is_some()),
+            ("--store.etcd.ca-file", args.etcd.ca_file.is_some()),
+            ("--store.etcd.cert-file", args.etcd.cert_file.is_some()),
+            ("--store.etcd.username", args.etcd.username.is_some()),
+        ];
+        if let Some((flag, _)) = set.iter().find(|(_, set)| *set) {
+            return Err(Usage(format!("{flag} needs --store.etcd.endpoints")).into());
+        }
+        return Ok(None);
+    }
+    for e in &endpoints {
+        if !(e.starts_with("http://") || e.starts_with("https://")) {
+            return Err(Usage(format!(
+                "--store.etcd.endpoints: {e:?} is not an http:// or https:// URL"
+            ))
+            .into());
+        }
+    }
+    if let Some(file) = persistence_file {
+        return Err(Usage(format!(
+            "--persistence.file and --store.etcd.endpoints exclude each other: the store lives \
+             in etcd; to fill an empty etcd prefix once from {}, use --store.etcd.import={}",
+            file.display(),
+            file.display()
+        ))
+        .into());
+    }
+    if args.etcd.import.is_some() && args.persistence_import.is_some() {
+        return Err(Usage(
+            "--store.etcd.import and --persistence.import exclude each other: an empty prefix \
+             is filled from one store"
+                .into(),
+        )
+        .into());
+    }
+    if args.etcd.cert_file.is_some() != args.etcd.key_file.is_some() {
+        return Err(Usage(
+            "--store.etcd.cert-file and --store.etcd.key-file go together: give both or neither"
+                .into(),
+        )
+        .into());
+    }
+    if args.etcd.username.is_some() != args.etcd.password_file.is_some() {
+        return Err(Usage(
+            "--store.etcd.username and --store.etcd.password-file go together: give both or \
+             neither"
+                .into(),
+        )
+        .into());
+    }
+    if args.etcd.timeout.is_zero() {
+        return Err(Usage("--store.etcd.timeout must be longer than 0".into()).into());
+    }
+    if args.etcd.max_staleness.is_zero() {
+        return Err(Usage("--store.etcd.max-staleness must be longer than 0".into()).into());
+    }
+    if args.etcd.max_txn_ops < 2 {
+        return Err(Usage(format!(
+            "--store.etcd.max-txn-ops must be at least 2 (a group and the head key), got {}",
+            args.etcd.max_txn_ops
+        ))
+        .into());
+    }
+    if args.etcd.max_request_bytes < 16 * 1024 {
+        return Err(Usage(format!(
+            "--store.etcd.max-request-bytes must be at least 16384, got {}",
+            args.etcd.max_request_bytes
+        ))
+        .into());
+    }
+    let mut prefix = args.etcd.prefix.clone();
+    if prefix.is_empty() {
+        return Err(Usage("--store.etcd.prefix must not be empty".into()).into());
+    }
+    if !prefix.ends_with('/') {
+        prefix.push('/');
+    }
+    Ok(Some(server::etcd::Config {
+        endpoints,
+        prefix,
+        ca_file: args.etcd.ca_file.clone(),
+        cert_file: args.etcd.cert_file.clone(),
+        key_file: args.etcd.key_file.clone(),
+        username: args.etcd.username.clone(),
+        password_file: args.etcd.password_file.clone(),
+        timeout: args.etcd.timeout,
+        max_staleness: args.etcd.max_staleness,
+        compaction_interval: (!args.etcd.compaction_interval.is_zero())
+            .then_some(args.etcd.compaction_interval),
+        max_request_bytes: args.etcd.max_request_bytes,
+        max_txn_ops: args.etcd.max_txn_ops,
+        import: args.etcd.import.clone(),
+    }))
 }

@@ -19,15 +19,16 @@ pub(crate) async fn run(state: Arc<State>) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        sweep(&state, SystemTime::now());
+        sweep(&state, SystemTime::now()).await;
     }
 }
 
 /// Deletes what has expired at `now`; returns how many groups went.
-pub(crate) fn sweep(state: &State, now: SystemTime) -> usize {
-    // A log that cannot take the deletion leaves the groups for a later
-    // sweep; the journal reports its state itself.
-    let expired = state.store.expire(now).unwrap_or_default();
+pub(crate) async fn sweep(state: &State, now: SystemTime) -> usize {
+    // A log that cannot take the deletion (or an etcd that cannot be
+    // reached) leaves the groups for a later sweep; both report their
+    // state themselves.
+    let expired = crate::server::writes::expire(state, now).await;
     for removed in &expired {
         crate::info!(
             "group expired",

@@ -27,6 +27,11 @@ const QUANTILES: [f64; 3] = [0.1, 0.5, 0.9];
 /// type check on pushes.
 pub const OWN_TYPES: &[(&str, MetricType)] = &[
     ("pgw_auth_failures_total", MetricType::Counter),
+    ("pgw_etcd_commits_total", MetricType::Counter),
+    ("pgw_etcd_conflicts_total", MetricType::Counter),
+    ("pgw_etcd_errors_total", MetricType::Counter),
+    ("pgw_etcd_revision", MetricType::Gauge),
+    ("pgw_etcd_view_age_seconds", MetricType::Gauge),
     ("pgw_expired_groups_total", MetricType::Counter),
     ("pgw_groups", MetricType::Gauge),
     ("pgw_limit_hits_total", MetricType::Counter),
@@ -248,12 +253,14 @@ impl OwnMetrics {
 
     /// Renders every own family, sorted by name. `healthy` is whether the
     /// persistence log takes changes (`None`: the store is in memory only);
-    /// `inflight_bytes` is what push bodies hold of the in-flight budget now.
+    /// `inflight_bytes` is what push bodies hold of the in-flight budget now;
+    /// `etcd`, the figures of the etcd store, when the store lives there.
     pub(crate) fn render(
         &self,
         stats: Stats,
         healthy: Option<bool>,
         inflight_bytes: usize,
+        etcd: Option<crate::server::etcd::engine::Figures>,
     ) -> Vec<OwnFamily> {
         let now = Instant::now();
         let mut c = self.counters.lock();
@@ -275,6 +282,39 @@ impl OwnMetrics {
             MetricType::Counter,
             failures,
         ));
+        if let Some(e) = etcd {
+            let one = |v: f64| vec![(vec![], single(v))];
+            out.push(family(
+                "pgw_etcd_commits_total",
+                "Transactions this replica committed to etcd (each holds a batch of changes).",
+                MetricType::Counter,
+                one(e.commits as f64),
+            ));
+            out.push(family(
+                "pgw_etcd_conflicts_total",
+                "Transactions that failed because another replica committed first; their changes were checked again and retried.",
+                MetricType::Counter,
+                one(e.conflicts as f64),
+            ));
+            out.push(family(
+                "pgw_etcd_errors_total",
+                "Requests to etcd that failed (unreachable, no quorum, too large, refused).",
+                MetricType::Counter,
+                one(e.errors as f64),
+            ));
+            out.push(family(
+                "pgw_etcd_revision",
+                "The etcd revision of this replica's view of the store.",
+                MetricType::Gauge,
+                one(e.revision as f64),
+            ));
+            out.push(family(
+                "pgw_etcd_view_age_seconds",
+                "Seconds since this replica's view of the store was last confirmed to be etcd's latest; /-/ready fails above --store.etcd.max-staleness.",
+                MetricType::Gauge,
+                one(e.view_age.as_secs_f64()),
+            ));
+        }
         out.push(family(
             "pgw_expired_groups_total",
             "Groups deleted because their time to live ran out since their last push.",
@@ -539,7 +579,7 @@ mod tests {
         m.count_request(200, "push", "put");
         m.observe_push("put", Duration::from_millis(3), 100);
         m.count_auth_failure("push", "wrong");
-        let families = m.render(Stats::default(), Some(true), 0);
+        let families = m.render(Stats::default(), Some(true), 0, None);
         let names: Vec<&str> = families.iter().map(|f| f.name).collect();
         let mut sorted = names.clone();
         sorted.sort();

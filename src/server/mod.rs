@@ -12,6 +12,7 @@ use anyhow::{bail, Context as _};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
+pub mod etcd;
 pub(crate) mod expiry;
 pub(crate) mod http;
 pub(crate) mod identity;
@@ -20,6 +21,7 @@ pub mod metrics;
 pub mod persist;
 pub(crate) mod security;
 pub mod store;
+pub(crate) mod writes;
 
 use metrics::OwnMetrics;
 use store::Store;
@@ -43,6 +45,8 @@ pub struct Config {
     /// paths (protobuf bodies may hold them either way, as upstream).
     pub(crate) utf8_names: bool,
     pub(crate) persistence_file: Option<PathBuf>,
+    /// `--store.etcd.*`: the store lives in etcd instead.
+    pub(crate) etcd: Option<etcd::Config>,
     pub(crate) persistence_interval: Duration,
     /// Start from damaged persistence files, keeping every valid record.
     pub(crate) persistence_recover: bool,
@@ -83,6 +87,7 @@ impl Config {
             disable_consistency_check: false,
             utf8_names: false,
             persistence_file: None,
+            etcd: None,
             persistence_interval: Duration::from_secs(300),
             persistence_recover: false,
             persistence_import: None,
@@ -104,6 +109,8 @@ pub(crate) struct State {
     pub(crate) store: Arc<Store>,
     /// The persistence log the store writes to, with `--persistence.file`.
     pub(crate) journal: Option<Arc<persist::Journal>>,
+    /// The etcd store, with `--store.etcd.endpoints`.
+    pub(crate) etcd: Option<Arc<etcd::Engine>>,
     pub(crate) metrics: OwnMetrics,
     pub(crate) start_time: SystemTime,
     /// Notified on `/-/quit`.
@@ -126,8 +133,10 @@ impl State {
         start_time: SystemTime,
         store: Arc<Store>,
         journal: Option<Arc<persist::Journal>>,
+        etcd: Option<Arc<etcd::Engine>>,
     ) -> Arc<State> {
         Arc::new(State {
+            etcd,
             inflight: limits::InflightBudget::new(config.max_inflight_bytes),
             config,
             store,
@@ -144,7 +153,7 @@ impl State {
     #[cfg(test)]
     pub(crate) fn in_memory(config: Config) -> Arc<State> {
         let store = Arc::new(State::empty_store(&config));
-        State::new(config, SystemTime::now(), store, None)
+        State::new(config, SystemTime::now(), store, None, None)
     }
 }
 
@@ -221,9 +230,26 @@ pub(crate) async fn run(
         import: config.persistence_import.as_deref(),
         expire_after: config.expire_after,
     };
-    let (store, journal) = persist::open(&options, State::empty_store(&config))
-        .context("cannot open the persistence files")?;
-    let state = State::new(config, start_time, store, journal);
+    let (store, journal, etcd) = match &config.etcd {
+        None => {
+            let (store, journal) = persist::open(&options, State::empty_store(&config))
+                .context("cannot open the persistence files")?;
+            (store, journal, None)
+        }
+        Some(etcd) => {
+            let store = Arc::new(State::empty_store(&config));
+            let engine = etcd::Engine::start(
+                etcd.clone(),
+                store.clone(),
+                config.persistence_import.as_deref(),
+                config.expire_after,
+            )
+            .await
+            .context("cannot open the store in etcd")?;
+            (store, None, Some(engine))
+        }
+    };
+    let state = State::new(config, start_time, store, journal, etcd);
     log_what_is_kept(&state.config);
     let tls = security.tls.is_some();
     if !security.policy.is_open() {
@@ -265,6 +291,9 @@ pub(crate) async fn run(
         server.await.context("server task failed")?;
     }
     expirer.abort();
+    if let Some(etcd) = &state.etcd {
+        etcd.stop();
+    }
     if let Some(journal) = &state.journal {
         persist::shutdown(journal, &state.store)
             .await
@@ -278,14 +307,20 @@ pub(crate) async fn run(
 /// two things an operator most often gets wrong: a store that was meant to
 /// persist, or groups that were meant to expire.
 fn log_what_is_kept(config: &Config) {
-    match &config.persistence_file {
-        Some(file) => crate::info!(
+    match (&config.persistence_file, &config.etcd) {
+        (_, Some(etcd)) => crate::info!(
+            "persistence",
+            etcd = etcd.endpoints.join(","),
+            prefix = etcd.prefix,
+            mode = "every change committed to etcd before it is answered"
+        ),
+        (Some(file), None) => crate::info!(
             "persistence",
             file = file.display(),
             mode = "log and snapshot, each change synced before it is answered",
             compaction_interval = humantime::format_duration(config.persistence_interval)
         ),
-        None => crate::info!(
+        (None, None) => crate::info!(
             "persistence off: the store lives in memory and is lost at exit (set --persistence.file to keep it)"
         ),
     }

@@ -16,6 +16,7 @@
 //! times, counts, expiry; no metric text), and `GET /api/v1/group/job/...`
 //! returns one group's metrics as text, fetched only when a group is opened.
 
+use crate::server::writes;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::{Duration, SystemTime};
@@ -338,10 +339,15 @@ pub(super) async fn delete_groups(
     let request = CleanupRequest::parse(query.unwrap_or(""))
         .map_err(|message| HttpError::bad_request(message).json())?;
     let now = SystemTime::now();
-    let removed = state
-        .store
-        .delete_matching(&request.selector, request.stale, now, request.dry_run)
-        .map_err(|e| HttpError::from(e).json())?;
+    let removed = writes::delete_matching(
+        state,
+        &request.selector,
+        request.stale,
+        now,
+        request.dry_run,
+    )
+    .await
+    .map_err(|e| HttpError::from(e).json())?;
     if !request.dry_run && !removed.is_empty() {
         crate::info!(
             "deleted groups",
@@ -352,11 +358,6 @@ pub(super) async fn delete_groups(
                 .map(|d| humantime::format_duration(d).to_string())
                 .unwrap_or_default()
         );
-        state
-            .store
-            .durable()
-            .await
-            .map_err(|e| HttpError::from(e).json())?;
     }
     let groups: Vec<serde_json::Value> = removed
         .iter()
@@ -527,13 +528,10 @@ pub(super) async fn wipe(state: &State) -> Result<Response, HttpError> {
     // Upstream answers 202 first and deletes group by group through its write
     // queue (slow under load); pgw empties the store in one step under its
     // lock, then answers.
-    let n = state.store.wipe().map_err(|e| HttpError::from(e).cors())?;
-    crate::info!("wiped the store", groups = n);
-    state
-        .store
-        .durable()
+    let n = writes::wipe(state)
         .await
         .map_err(|e| HttpError::from(e).cors())?;
+    crate::info!("wiped the store", groups = n);
     Ok(with_cors(status_response(StatusCode::ACCEPTED)))
 }
 

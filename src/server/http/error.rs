@@ -10,12 +10,14 @@ use hyper::StatusCode;
 
 use crate::exposition::compression::BodyError;
 use crate::grouping::KeyError;
+use crate::server::etcd::CommitError;
 use crate::server::http::{text_response, with_cors, Body, Response};
 use crate::server::limits::{Limit, LimitHit};
 use crate::server::metrics::OwnMetrics;
 use crate::server::security::auth::Refusal;
 use crate::server::security::Denied;
 use crate::server::store::{NotDurable, PushError, Refused};
+use crate::server::writes::WriteError;
 
 #[derive(Debug)]
 pub(crate) struct HttpError {
@@ -151,6 +153,33 @@ impl From<PushError> for HttpError {
             PushError::Rejected(r) => HttpError::bad_request(r.to_string()),
             PushError::Limit(hit) => hit.into(),
             PushError::Refused(r) => r.into(),
+        }
+    }
+}
+
+impl From<CommitError> for HttpError {
+    fn from(e: CommitError) -> HttpError {
+        match e {
+            // Worth retrying elsewhere or soon: etcd could not be reached or
+            // had no quorum, and nothing was changed here.
+            CommitError::Unavailable(_) => {
+                HttpError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
+                    .header(header::RETRY_AFTER, HeaderValue::from_static("5"))
+            }
+            CommitError::TooLarge(_) => {
+                HttpError::new(StatusCode::PAYLOAD_TOO_LARGE, e.to_string())
+            }
+        }
+    }
+}
+
+impl From<WriteError> for HttpError {
+    fn from(e: WriteError) -> HttpError {
+        match e {
+            WriteError::Push(e) => e.into(),
+            WriteError::Refused(e) => e.into(),
+            WriteError::NotDurable(e) => e.into(),
+            WriteError::Etcd(e) => e.into(),
         }
     }
 }

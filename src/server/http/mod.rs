@@ -236,7 +236,13 @@ where
         "/-/ready" if matches!(method, Method::GET | Method::HEAD) => (
             "ready",
             match state.journal.as_ref().and_then(|j| j.unhealthy()) {
-                None => Ok(text_response(StatusCode::OK, "OK")),
+                None => match state.etcd.as_ref().and_then(|e| e.unready()) {
+                    None => Ok(text_response(StatusCode::OK, "OK")),
+                    Some(why) => Err(HttpError::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        format!("not ready: {why}"),
+                    )),
+                },
                 Some(why) => Err(HttpError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     format!("not ready: pushes are refused: {why}"),

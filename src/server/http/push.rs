@@ -21,6 +21,7 @@ use crate::grouping::{GroupingKey, KeyError};
 use crate::server::http::{method_label, status_response, HttpError, Response};
 use crate::server::limits::{self, Lease, Limit, LimitHit};
 use crate::server::store::{self, Gauges, Mode, PushError};
+use crate::server::writes::{self, WriteError};
 use crate::server::State;
 
 /// The header with which a push asks for a time to live for its group.
@@ -49,19 +50,21 @@ where
     if method == Method::DELETE {
         // Upstream answers 202 whether or not the group existed, and ignores
         // any body.
-        if state.store.delete(&key)? {
+        if writes::delete(state, &key).await? {
             crate::debug!("deleted group", group = key);
         }
-        state.store.durable().await?;
         return Ok(status_response(StatusCode::ACCEPTED));
     }
     let (parts, body) = req.into_parts();
     let headers = parts.headers;
-    let aggregate = requested_aggregation(&headers, &key, state).map_err(|e| {
-        // Refused like a body that does not parse: the failure time shows it.
-        state.store.record_failure(&key, SystemTime::now());
-        HttpError::bad_request(e)
-    })?;
+    let aggregate = match requested_aggregation(&headers, &key, state) {
+        Ok(a) => a,
+        Err(e) => {
+            // Refused like a body that does not parse: the failure time shows it.
+            writes::record_failure(state, &key, SystemTime::now()).await;
+            return Err(HttpError::bad_request(e));
+        }
+    };
     let mode = match (method == Method::PUT, aggregate) {
         (true, None) => Mode::Replace,
         (true, Some(_)) => Mode::ReplaceAggregating,
@@ -78,9 +81,9 @@ where
     let limit = state.config.body_limit;
     let now = SystemTime::now();
     // The body, and the lease that counts it against the in-flight budget,
-    // are freed as soon as the push is applied, before the wait for the
-    // disk: only bodies being read and parsed count.
-    let outcome = {
+    // are freed as soon as the push is prepared, before it is applied and
+    // made durable: only bodies being read and parsed count.
+    let prepared = {
         let mut lease = state.inflight.lease();
         let read = tokio::time::timeout(
             state.config.read_timeout,
@@ -100,39 +103,53 @@ where
             }
         };
         let raw_len = raw.len();
-        let body = decompress(&headers, raw, limit, &mut lease).inspect_err(|e| {
+        let decoded = decompress(&headers, raw, limit, &mut lease);
+        let prepared = match decoded {
             // A body that does not decompress is refused like one that does
             // not parse (limits keep their own status and count).
-            if e.status() == StatusCode::BAD_REQUEST {
-                state.store.record_failure(&key, now);
+            Err(e) => Err(Refusal {
+                marks_group: e.status() == StatusCode::BAD_REQUEST,
+                error: e,
+            }),
+            Ok(body) => {
+                let is_proto = headers
+                    .get(header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(proto::is_protobuf_content_type);
+                let parse_limits = ParseLimits {
+                    utf8_names: state.config.utf8_names,
+                    ..state.config.limits.parse_limits()
+                };
+                if is_proto {
+                    proto::decode_delimited_with(&body, &parse_limits)
+                        .map_err(|e| refused(&key, e))
+                        .and_then(|families| prepare(key.clone(), families, ttl, now))
+                } else {
+                    text::parse_bytes_with(&body, &parse_limits)
+                        .map_err(|e| refused(&key, e))
+                        .and_then(|families| prepare(key.clone(), families, ttl, now))
+                }
             }
-        })?;
-        let is_proto = headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(proto::is_protobuf_content_type);
-        let parse_limits = ParseLimits {
-            utf8_names: state.config.utf8_names,
-            ..state.config.limits.parse_limits()
-        };
-        let outcome = if is_proto {
-            proto::decode_delimited_with(&body, &parse_limits)
-                .map_err(|e| refused(state, &key, e, now))
-                .and_then(|families| Ok(apply(state, key, families, mode, ttl, now)?))
-        } else {
-            text::parse_bytes_with(&body, &parse_limits)
-                .map_err(|e| refused(state, &key, e, now))
-                .and_then(|families| Ok(apply(state, key, families, mode, ttl, now)?))
         };
         state
             .metrics
             .observe_push(method_label(&method), started.elapsed(), raw_len);
-        outcome
+        prepared
     };
-    match outcome {
+    let prepared = match prepared {
+        Ok(p) => p,
+        Err(refusal) => {
+            // As upstream, a push that is refused marks its group (if it
+            // exists) as failed, which `push_failure_time_seconds` shows;
+            // the store records its own refusals, these were made before it.
+            if refusal.marks_group {
+                writes::record_failure(state, &key, now).await;
+            }
+            return Err(refusal.error);
+        }
+    };
+    match writes::push(state, prepared, mode, now).await {
         Ok(()) => {
-            // The answer promises the change is on disk.
-            state.store.durable().await?;
             if state.config.disable_consistency_check {
                 // Upstream answers 202 when the check is off, because it does
                 // not wait for the write; pgw still checks (it is cheap here)
@@ -143,37 +160,61 @@ where
             }
         }
         Err(e) => {
-            // The refusal may have set the group's failure time, and the
-            // client will see that time on the next read: it is on disk
-            // before the answer, like any other change. A log that cannot be
-            // written is reported by the next push that succeeds.
-            let _ = state.store.durable().await;
-            Err(e)
+            if let WriteError::Push(e) = &e {
+                crate::warn!("push refused", group = key, err = e);
+            }
+            Err(e.into())
         }
     }
+}
+
+/// A push refused before the store, and whether it marks its group as
+/// failed.
+struct Refusal {
+    error: HttpError,
+    marks_group: bool,
 }
 
 /// A body the parser stopped at: invalid (400) or over a limit. Either marks
 /// an existing group as failed, like the store's own refusals, so that
 /// `push_failure_time_seconds > push_time_seconds` catches every refused
 /// push. Upstream leaves the failure time alone when a body does not parse.
-fn refused<E: std::fmt::Display>(
-    state: &State,
-    key: &GroupingKey,
-    failure: ParseFailure<E>,
-    now: SystemTime,
-) -> HttpError {
-    match failure {
+fn refused<E: std::fmt::Display>(key: &GroupingKey, failure: ParseFailure<E>) -> Refusal {
+    let error = match failure {
         ParseFailure::Invalid(e) => {
-            state.store.record_failure(key, now);
             crate::debug!("push refused", group = key, err = e);
             HttpError::bad_request(e.to_string())
         }
         ParseFailure::OverLimit(over) => {
             let hit = LimitHit::from(over);
-            state.store.record_failure(key, now);
             crate::warn!("push refused", group = key, err = hit);
             hit.into()
+        }
+    };
+    Refusal {
+        error,
+        marks_group: true,
+    }
+}
+
+/// The parsed families, prepared for the store outside its lock.
+fn prepare(
+    key: GroupingKey,
+    families: Vec<crate::exposition::Family<'_>>,
+    ttl: Option<Duration>,
+    now: SystemTime,
+) -> Result<store::PreparedPush, Refusal> {
+    match store::prepare(key.clone(), families, now) {
+        Ok(mut prepared) => {
+            prepared.ttl = ttl;
+            Ok(prepared)
+        }
+        Err(e) => {
+            crate::warn!("push refused", group = key, err = e);
+            Err(Refusal {
+                error: PushError::from(e).into(),
+                marks_group: true,
+            })
         }
     }
 }
@@ -342,34 +383,4 @@ where
     } else {
         Ok(buf)
     }
-}
-
-fn apply(
-    state: &State,
-    key: GroupingKey,
-    families: Vec<crate::exposition::Family<'_>>,
-    mode: Mode,
-    ttl: Option<Duration>,
-    now: SystemTime,
-) -> Result<(), PushError> {
-    let failed_key = key.clone();
-    // As upstream, a push that parses but is refused marks its group (if it
-    // exists) as failed, which `push_failure_time_seconds` shows. The store
-    // records its own refusals under its lock; those made before it (limits,
-    // `prepare`) are recorded here; the limits the parser enforced are
-    // recorded by `refused`.
-    let result = store::prepare(key, families, now).map_err(PushError::from);
-    let result = match result {
-        Ok(mut prepared) => {
-            prepared.ttl = ttl;
-            state.store.push(prepared, mode, now)
-        }
-        Err(e) => {
-            state.store.record_failure(&failed_key, now);
-            Err(e)
-        }
-    };
-    result.inspect_err(|e| {
-        crate::warn!("push refused", group = failed_key, err = e);
-    })
 }

@@ -37,9 +37,12 @@ pub(super) fn scrape(state: &State, headers: &HeaderMap) -> Response {
             .filter_map(|v| v.to_str().ok()),
     );
     let healthy = state.journal.as_ref().map(|j| j.unhealthy().is_none());
-    let own = state
-        .metrics
-        .render(state.store.stats(), healthy, state.inflight.used());
+    let own = state.metrics.render(
+        state.store.stats(),
+        healthy,
+        state.inflight.used(),
+        state.etcd.as_ref().map(|e| e.figures()),
+    );
     let mut body = state.scrape_buffers.take();
     write_body(state, negotiated, &own, &mut body);
     let mut response = if encoding == Encoding::Gzip {

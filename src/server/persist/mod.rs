@@ -296,7 +296,27 @@ fn check_dir(files: &Files) -> anyhow::Result<()> {
 }
 
 /// Takes over the groups of the official server's file at `source`.
-fn import_official(store: &Store, source: &Path, ttl: Option<Duration>) -> anyhow::Result<()> {
+/// Reads a store that pgw kept in `path` (its snapshot and log, as
+/// `--persistence.file` named it) into `store`, leaving the files as they
+/// are: how another store backend is filled from a local one. Locked while
+/// read, so a server still writing them is reported, not raced.
+pub(crate) fn read_local(path: &Path, store: &Store) -> anyhow::Result<usize> {
+    let files = Files {
+        snapshot: path.to_path_buf(),
+    };
+    if !path.exists() {
+        bail!("{} does not exist", path.display());
+    }
+    let _lock = files.lock()?;
+    load(&files, store)?;
+    Ok(store.stats().groups)
+}
+
+pub(crate) fn import_official(
+    store: &Store,
+    source: &Path,
+    ttl: Option<Duration>,
+) -> anyhow::Result<()> {
     let groups = official::import(source, store, ttl)?;
     let stats = store.stats();
     crate::info!(

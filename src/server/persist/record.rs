@@ -257,24 +257,44 @@ pub(crate) fn encode_snapshot(groups: &[GroupView], covers: u64) -> Vec<u8> {
     let mut b = Vec::new();
     for (i, g) in groups.iter().enumerate() {
         b.clear();
-        b.push(GROUP);
-        put_key(&mut b, &g.key);
-        put_u64(&mut b, g.push_time.to_bits());
-        put_u64(&mut b, g.failure_time.to_bits());
-        put_u64(&mut b, nanos(g.synthetic[1].pushed_at));
-        put_u64(&mut b, nanos(g.synthetic[0].pushed_at));
-        put_u64(&mut b, ttl_millis(g.ttl));
-        b.push(u8::from(g.aggregating));
-        put_u32(&mut b, g.families.len());
-        for f in &g.families {
-            put_family(&mut b, f);
-        }
+        put_group(&mut b, g);
         frame(&mut out, i as u64 + 1, &compress(&b));
     }
     let mut end = vec![SNAPSHOT_END];
     put_u64(&mut end, groups.len() as u64);
     frame(&mut out, groups.len() as u64 + 1, &compress(&end));
     out
+}
+
+/// One group as a record of its own (compressed, unframed): what a
+/// networked store keeps per group.
+pub(crate) fn encode_group(group: &GroupView) -> Vec<u8> {
+    let mut b = Vec::new();
+    put_group(&mut b, group);
+    compress(&b)
+}
+
+/// A record that [`encode_group`] made, read back.
+pub(crate) fn decode_group(payload: &[u8]) -> anyhow::Result<GroupRecord> {
+    match decode(payload).map_err(anyhow::Error::msg)? {
+        Change::Group(g) => Ok(g),
+        _ => bail!("not a group record"),
+    }
+}
+
+fn put_group(b: &mut Vec<u8>, g: &GroupView) {
+    b.push(GROUP);
+    put_key(b, &g.key);
+    put_u64(b, g.push_time.to_bits());
+    put_u64(b, g.failure_time.to_bits());
+    put_u64(b, nanos(g.synthetic[1].pushed_at));
+    put_u64(b, nanos(g.synthetic[0].pushed_at));
+    put_u64(b, ttl_millis(g.ttl));
+    b.push(u8::from(g.aggregating));
+    put_u32(b, g.families.len());
+    for f in &g.families {
+        put_family(b, f);
+    }
 }
 
 /// What is wrong with a stretch of a file.

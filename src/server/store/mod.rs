@@ -349,6 +349,40 @@ impl Store {
         Ok(())
     }
 
+    /// Sets a group back to exactly the state `view` shows (its families,
+    /// times, time to live and mark), replacing what the group holds now:
+    /// how a change that was applied but not committed elsewhere is undone.
+    /// Checked like a restore, not logged.
+    pub(crate) fn put_view(&self, view: &GroupView) -> Result<(), Rejection> {
+        let families = view.families.iter().map(|f| (**f).clone()).collect();
+        let push = PreparedPush::from_parts(view.key.clone(), families, view.ttl);
+        let times = GroupTimes {
+            push_time: view.push_time,
+            failure_time: view.failure_time,
+            pushed_at: view.synthetic[1].pushed_at,
+            failed_at: view.synthetic[0].pushed_at,
+        };
+        self.restore(push, times, view.aggregating)
+    }
+
+    /// True if some group's time to live has run out at `now`.
+    pub(crate) fn any_expired(&self, now: SystemTime) -> bool {
+        let now_s = unix_seconds(now);
+        self.inner.read().groups.values().any(|g| g.expired(now_s))
+    }
+
+    /// The groups whose time to live has run out at `now`.
+    pub(crate) fn expired_keys(&self, now: SystemTime) -> Vec<GroupingKey> {
+        let now_s = unix_seconds(now);
+        let inner = self.inner.read();
+        inner
+            .groups
+            .values()
+            .filter(|g| g.expired(now_s))
+            .map(|g| g.key.clone())
+            .collect()
+    }
+
     /// Records a failed change of `key` (only if the group exists, and only
     /// if the log takes it: a refused push on a full disk leaves the group
     /// as it was).

@@ -27,7 +27,7 @@ const PUSH_FAILURE_TIME_HELP: &str =
     "Last Unix time when changing this group in the Pushgateway failed.";
 
 /// One family of one group, rendered.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct StoredFamily {
     pub(crate) name: Arc<str>,
     pub(crate) kind: MetricType,
@@ -151,7 +151,7 @@ fn proto_from_text(name: &str, kind: MetricType, series: &[u8]) -> Vec<u8> {
 
 /// A push that passed every check that needs no other group: labels
 /// sanitised, series rendered and fingerprinted.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct PreparedPush {
     pub(crate) key: GroupingKey,
     pub(super) families: Vec<StoredFamily>,

@@ -778,7 +778,7 @@ fn the_protobuf_scrape_holds_what_the_text_scrape_holds() {
     push(&store, &key(&[("job", "a")]), body_a, Mode::Replace).unwrap();
     push(&store, &key(&[("job", "b")]), body_b, Mode::Replace).unwrap();
     let metrics = crate::server::metrics::OwnMetrics::new(SystemTime::now());
-    let own = metrics.render(store.stats(), Some(true), 0);
+    let own = metrics.render(store.stats(), Some(true), 0, None);
     let mut text = Vec::new();
     store.write_exposition(&mut text, &own, Escaping::Underscores);
     let text = String::from_utf8(text).unwrap();
