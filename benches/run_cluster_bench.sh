@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Throughput of `pgw serve` on etcd: a 3-member etcd cluster (Debian's
+# etcd-server, data on tmpfs in /dev/shm, default settings otherwise: a
+# heartbeat of 100 ms, --max-request-bytes 1.5 MiB, --max-txn-ops 128) and
+# 3 pgw replicas on this machine. ../shared/bench/gateway_bench.sh drives
+# replica 1 with 16 connections for both payloads while replicas 2 and 3
+# follow the store; then the time from a push acknowledged on replica 1 to
+# the value served by replica 2 is sampled.
+#   usage: benches/run_cluster_bench.sh [DUR] [SAMPLES]   (defaults: 10s, 200)
+# needs: etcd curl wrk bc, and a release build (`cargo build --release`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bench=$(cd ../shared/bench && pwd)
+dur=${1:-10s}
+samples=${2:-200}
+pgw=$PWD/target/release/pgw
+[ -x "$pgw" ] || { echo "build first: cargo build --release" >&2; exit 1; }
+data=$(mktemp -d /dev/shm/pgw-etcd-bench.XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$data"
+}
+trap cleanup EXIT
+cluster=""
+for i in 1 2 3; do cluster+="${cluster:+,}m$i=http://127.0.0.1:$((23800 + i))"; done
+for i in 1 2 3; do
+  etcd --name "m$i" --data-dir "$data/m$i" \
+    --listen-client-urls "http://127.0.0.1:$((23790 + i))" \
+    --advertise-client-urls "http://127.0.0.1:$((23790 + i))" \
+    --listen-peer-urls "http://127.0.0.1:$((23800 + i))" \
+    --initial-advertise-peer-urls "http://127.0.0.1:$((23800 + i))" \
+    --initial-cluster "$cluster" --initial-cluster-state new \
+    --initial-cluster-token pgw-bench >"$data/m$i.log" 2>&1 &
+  pids+=($!)
+done
+endpoints="http://127.0.0.1:23791,http://127.0.0.1:23792,http://127.0.0.1:23793"
+for _ in $(seq 100); do curl -sf http://127.0.0.1:23791/health | grep -q true && break; sleep 0.2; done
+echo "## etcd $(etcd --version | head -1 | awk '{print $3}'): 3 members on loopback, data on tmpfs"
+for setup in "node_exporter.prom 200" "batch_job.prom 5000"; do
+  set -- $setup
+  prefix="/bench-${1%%.*}/"
+  follow=()
+  for port in 19102 19103; do
+    "$pgw" serve --web.listen-address=127.0.0.1:$port --store.etcd.endpoints=$endpoints \
+      --store.etcd.prefix="$prefix" >"$data/follower-$port.log" 2>&1 &
+    follow+=($!)
+  done
+  echo "## PAYLOAD=$1 NGROUPS=$2 DUR=$dur CONC=16, replica 1 of 3"
+  PAYLOAD=$bench/$1 NGROUPS=$2 DUR=$dur bash $bench/gateway_bench.sh pgw-etcd 19101 -- \
+    "$pgw" serve --web.listen-address=127.0.0.1:19101 --store.etcd.endpoints=$endpoints \
+      --store.etcd.prefix="$prefix"
+  kill "${follow[@]}" 2>/dev/null || true
+  wait "${follow[@]}" 2>/dev/null || true
+done
+
+# Visibility: PUT to replica 1, then poll replica 2 until it serves the value.
+prefix=/bench-visibility/
+for port in 19101 19102; do
+  "$pgw" serve --web.listen-address=127.0.0.1:$port --store.etcd.endpoints=$endpoints \
+    --store.etcd.prefix=$prefix >"$data/vis-$port.log" 2>&1 &
+  pids+=($!)
+done
+for port in 19101 19102; do
+  for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$port/-/ready" && break; sleep 0.1; done
+done
+: >"$data/visibility"
+for n in $(seq "$samples"); do
+  printf '# TYPE v gauge\nv %s\n' "$n" | curl -sf -X PUT --data-binary @- \
+    http://127.0.0.1:19101/metrics/job/visibility >/dev/null
+  t0=$(date +%s%N)
+  until curl -sf http://127.0.0.1:19102/metrics | grep -q "^v{job=\"visibility\"} $n\$"; do :; done
+  t1=$(date +%s%N)
+  echo $(((t1 - t0) / 1000)) >>"$data/visibility"
+done
+sort -n "$data/visibility" | awk -v n="$samples" '
+  { v[NR] = $1 }
+  END { printf "## visibility (push acknowledged on replica 1 -> served by replica 2), %d samples: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms (includes one scrape of replica 2 per poll)\n",
+        n, v[int(n*0.5)]/1000, v[int(n*0.9)]/1000, v[int(n*0.99)]/1000, v[n]/1000 }'
