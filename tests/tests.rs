@@ -23,6 +23,7 @@ mod pb;
 mod persist;
 mod push;
 mod relay;
+mod retry_after;
 mod serve;
 mod startup;
 mod terminal;
