@@ -12,6 +12,7 @@ use std::process::Command;
 use serde_norway::Value;
 
 use crate::contrib::service_files;
+use crate::util::{require, TempDir};
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -190,10 +191,11 @@ fn contrib_files_pass_only_flags_that_pgw_has() {
             );
         }
     }
-    // The cluster files also name etcd flags of pgw in their comments and
-    // prose: those must exist too.
+    // The cluster files and the README also name pgw's etcd flags in
+    // comments and prose: those must exist too.
     let serve = listed_flags("serve");
     let mut prose = vec![
+        repo().join("README.md"),
         repo().join("contrib/cluster/systemd/README.md"),
         repo().join("contrib/cluster/kubernetes/pgw.yaml"),
     ];
@@ -209,5 +211,42 @@ fn contrib_files_pass_only_flags_that_pgw_has() {
                 );
             }
         }
+    }
+}
+
+/// The Prometheus configurations of the guides (the systemd README's and
+/// the main README's blocks of `scrape_configs`) are valid for Prometheus.
+/// (Debian's Prometheus is built without Kubernetes discovery, so the
+/// Kubernetes snippet has only the structural checks above.)
+#[test]
+fn guide_scrape_configs_pass_promtool() {
+    require("promtool");
+    let mut configs = Vec::new();
+    for doc in ["contrib/cluster/systemd/README.md", "README.md"] {
+        let text = std::fs::read_to_string(repo().join(doc)).unwrap();
+        configs.extend(
+            text.split("```yaml\n")
+                .skip(1)
+                .map(|b| b[..b.find("```").unwrap()].to_string())
+                .filter(|b| b.contains("scrape_configs:")),
+        );
+    }
+    let replicas = configs.iter().filter(|c| c.contains("replica: m")).count();
+    assert!(replicas >= 2, "{replicas} per-replica configurations");
+    let dir = TempDir::new("cluster-scrape");
+    for (i, config) in configs.iter().enumerate() {
+        let file = dir.path().join(format!("prometheus{i}.yml"));
+        std::fs::write(&file, config).unwrap();
+        let out = Command::new("promtool")
+            .args(["check", "config", "--syntax-only"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{config}\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }

@@ -53,7 +53,8 @@ pub(crate) struct Connection {
     pub(crate) credentials: Credentials,
     /// Time limit of each request.
     pub(crate) timeout: Duration,
-    /// Retries after a connection error, a timeout or a 5xx answer.
+    /// Retries after a connection error, a timeout, a 5xx answer or a 429
+    /// with `Retry-After` ([`Gateway::retry_wait`]).
     pub(crate) retries: u32,
 }
 
