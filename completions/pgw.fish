@@ -93,7 +93,7 @@ complete -c pgw -n "__fish_pgw_using_subcommand push" -l password-file -d 'File 
 complete -c pgw -n "__fish_pgw_using_subcommand push" -l token -d 'Bearer token; prefer --token-file, since the environment can leak' -r
 complete -c pgw -n "__fish_pgw_using_subcommand push" -l token-file -d 'File whose first line is a bearer token' -r -F
 complete -c pgw -n "__fish_pgw_using_subcommand push" -l timeout -d 'Time limit for each request to a gateway' -r
-complete -c pgw -n "__fish_pgw_using_subcommand push" -l retries -d 'Retries (with backoff) after a connection error, a timeout or a 5xx answer; never after a 4xx' -r
+complete -c pgw -n "__fish_pgw_using_subcommand push" -l retries -d 'Retries after a connection error, a timeout, a 5xx answer or a 429 with Retry-After: with backoff, or after what a 503 or 429 asks with Retry-After (at most 30s and --timeout); never after another 4xx' -r
 complete -c pgw -n "__fish_pgw_using_subcommand push" -l replace -d 'Replace the whole group with this push (HTTP PUT); the default without a wrapped command'
 complete -c pgw -n "__fish_pgw_using_subcommand push" -l add -d 'Replace only the families in this push, keep the group\'s others (HTTP POST); always so with a wrapped command'
 complete -c pgw -n "__fish_pgw_using_subcommand push" -l aggregate -d 'Ask the gateway to add this push into the group (HTTP POST with the header Pgw-Aggregate: sum): counters, histograms and summaries\' _sum and _count add up across pushes, gauges are combined as --aggregate-gauges says; untyped metrics and negative counters are refused. pgw serve only: the official Pushgateway ignores the header and merges the push as a plain POST (--add), and pgw cannot tell. With a wrapped command, it also pushes run and failure counters and a duration histogram'
@@ -121,7 +121,7 @@ complete -c pgw -n "__fish_pgw_using_subcommand list" -l password-file -d 'File 
 complete -c pgw -n "__fish_pgw_using_subcommand list" -l token -d 'Bearer token; prefer --token-file, since the environment can leak' -r
 complete -c pgw -n "__fish_pgw_using_subcommand list" -l token-file -d 'File whose first line is a bearer token' -r -F
 complete -c pgw -n "__fish_pgw_using_subcommand list" -l timeout -d 'Time limit for each request to a gateway' -r
-complete -c pgw -n "__fish_pgw_using_subcommand list" -l retries -d 'Retries (with backoff) after a connection error, a timeout or a 5xx answer; never after a 4xx' -r
+complete -c pgw -n "__fish_pgw_using_subcommand list" -l retries -d 'Retries after a connection error, a timeout, a 5xx answer or a 429 with Retry-After: with backoff, or after what a 503 or 429 asks with Retry-After (at most 30s and --timeout); never after another 4xx' -r
 complete -c pgw -n "__fish_pgw_using_subcommand list" -l failed -d 'Only failed groups: the last push was refused, or the job `pgw push --` wrapped exited non-zero'
 complete -c pgw -n "__fish_pgw_using_subcommand list" -l metrics -d 'Show the metrics of one group: the one named, or the only one matching the filters'
 complete -c pgw -n "__fish_pgw_using_subcommand list" -s r -l reverse -d 'Reverse the order'
@@ -141,7 +141,7 @@ complete -c pgw -n "__fish_pgw_using_subcommand delete" -l password-file -d 'Fil
 complete -c pgw -n "__fish_pgw_using_subcommand delete" -l token -d 'Bearer token; prefer --token-file, since the environment can leak' -r
 complete -c pgw -n "__fish_pgw_using_subcommand delete" -l token-file -d 'File whose first line is a bearer token' -r -F
 complete -c pgw -n "__fish_pgw_using_subcommand delete" -l timeout -d 'Time limit for each request to a gateway' -r
-complete -c pgw -n "__fish_pgw_using_subcommand delete" -l retries -d 'Retries (with backoff) after a connection error, a timeout or a 5xx answer; never after a 4xx' -r
+complete -c pgw -n "__fish_pgw_using_subcommand delete" -l retries -d 'Retries after a connection error, a timeout, a 5xx answer or a 429 with Retry-After: with backoff, or after what a 503 or 429 asks with Retry-After (at most 30s and --timeout); never after another 4xx' -r
 complete -c pgw -n "__fish_pgw_using_subcommand delete" -s n -l dry-run -d 'Print what would be deleted, delete nothing'
 complete -c pgw -n "__fish_pgw_using_subcommand delete" -l fail-if-none -d 'Exit with 8 when no group matched (for scripts that want to know)'
 complete -c pgw -n "__fish_pgw_using_subcommand delete" -s y -l yes -d 'Do not ask when the selection is every group on the gateway (required then when stdin is not a terminal)'
@@ -156,7 +156,7 @@ complete -c pgw -n "__fish_pgw_using_subcommand wipe" -l password-file -d 'File 
 complete -c pgw -n "__fish_pgw_using_subcommand wipe" -l token -d 'Bearer token; prefer --token-file, since the environment can leak' -r
 complete -c pgw -n "__fish_pgw_using_subcommand wipe" -l token-file -d 'File whose first line is a bearer token' -r -F
 complete -c pgw -n "__fish_pgw_using_subcommand wipe" -l timeout -d 'Time limit for each request to a gateway' -r
-complete -c pgw -n "__fish_pgw_using_subcommand wipe" -l retries -d 'Retries (with backoff) after a connection error, a timeout or a 5xx answer; never after a 4xx' -r
+complete -c pgw -n "__fish_pgw_using_subcommand wipe" -l retries -d 'Retries after a connection error, a timeout, a 5xx answer or a 429 with Retry-After: with backoff, or after what a 503 or 429 asks with Retry-After (at most 30s and --timeout); never after another 4xx' -r
 complete -c pgw -n "__fish_pgw_using_subcommand wipe" -s y -l yes -d 'Do not ask for confirmation (required when stdin is not a terminal)'
 complete -c pgw -n "__fish_pgw_using_subcommand wipe" -l per-group -d 'Delete the groups one by one (for a gateway whose admin API is off)'
 complete -c pgw -n "__fish_pgw_using_subcommand wipe" -l insecure -d 'Do not check the gateways\' TLS certificates (the connection stays encrypted)'
@@ -189,7 +189,7 @@ complete -c pgw -n "__fish_pgw_using_subcommand relay" -l password-file -d 'File
 complete -c pgw -n "__fish_pgw_using_subcommand relay" -l token -d 'Bearer token; prefer --token-file, since the environment can leak' -r
 complete -c pgw -n "__fish_pgw_using_subcommand relay" -l token-file -d 'File whose first line is a bearer token' -r -F
 complete -c pgw -n "__fish_pgw_using_subcommand relay" -l timeout -d 'Time limit for each request to a gateway' -r
-complete -c pgw -n "__fish_pgw_using_subcommand relay" -l retries -d 'Retries (with backoff) after a connection error, a timeout or a 5xx answer; never after a 4xx' -r
+complete -c pgw -n "__fish_pgw_using_subcommand relay" -l retries -d 'Retries after a connection error, a timeout, a 5xx answer or a 429 with Retry-After: with backoff, or after what a 503 or 429 asks with Retry-After (at most 30s and --timeout); never after another 4xx' -r
 complete -c pgw -n "__fish_pgw_using_subcommand relay" -l insecure -d 'Do not check the gateways\' TLS certificates (the connection stays encrypted)'
 complete -c pgw -n "__fish_pgw_using_subcommand relay" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pgw -n "__fish_pgw_using_subcommand relay" -s V -l version -d 'Print version'

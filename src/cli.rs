@@ -583,7 +583,7 @@ pub(crate) struct ConnectionArgs {
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub(crate) timeout: Duration,
 
-    /// Retries (with backoff) after a connection error, a timeout or a 5xx answer; never after a 4xx.
+    /// Retries after a connection error, a timeout, a 5xx answer or a 429 with Retry-After: with backoff, or after what a 503 or 429 asks with Retry-After (at most 30s and --timeout); never after another 4xx.
     #[arg(long, value_name = "N", default_value_t = 2)]
     pub(crate) retries: u32,
 }

@@ -5,6 +5,7 @@
 //! them depend on it and not on each other.
 
 use std::fmt;
+use std::time::Duration;
 
 /// Bad local input; the message names what and where.
 #[derive(Debug, thiserror::Error)]
@@ -44,7 +45,8 @@ pub(crate) enum GatewayError {
         timeout: String,
         attempts: Attempts,
     },
-    /// A 4xx: the gateway understood and refused; retrying cannot help.
+    /// A 4xx: the gateway understood and refused; retrying cannot help,
+    /// unless it is a 429 that says when to come back.
     #[error("the gateway at {url} refused {method} {path} with {status}{message}")]
     Rejected {
         url: String,
@@ -52,6 +54,8 @@ pub(crate) enum GatewayError {
         path: String,
         status: Status,
         message: Message,
+        /// What the answer's `Retry-After` asked for, if it had one.
+        retry_after: Option<Duration>,
     },
     /// A 5xx (or another non-2xx answer) after the last retry.
     #[error("the gateway at {url} failed {method} {path} with {status}{message}{attempts}")]
@@ -62,6 +66,8 @@ pub(crate) enum GatewayError {
         status: Status,
         message: Message,
         attempts: Attempts,
+        /// What the answer's `Retry-After` asked for, if it had one.
+        retry_after: Option<Duration>,
     },
     /// What answered is not a Pushgateway (Prometheus, an exporter, a web
     /// server, a gateway without its route prefix): a wrong URL, which no

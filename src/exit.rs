@@ -148,6 +148,7 @@ mod tests {
             path: "/".into(),
             status: Status(400),
             message: Message(String::new()),
+            retry_after: None,
         })
         .context("cannot push group {job=\"x\"}");
         assert_eq!(code_for(&rejected), Code::Rejected);
@@ -158,6 +159,7 @@ mod tests {
             status: Status(503),
             message: Message(String::new()),
             attempts: Attempts(1),
+            retry_after: None,
         });
         assert_eq!(code_for(&failed), Code::GatewayFailed);
         let input = anyhow::Error::new(BadInput("line 3: bad".into())).context("reading stdin");

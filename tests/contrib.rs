@@ -1,9 +1,10 @@
-//! The service files in `contrib/` are valid systemd units: each is checked
+//! The service files in `contrib/` (and its folders) are valid systemd
+//! units: each is checked
 //! with `systemd-analyze verify`, with its `ExecStart` pointed at the built
 //! binary and the project's man pages on MANPATH (the units name them as
 //! their documentation, and verify looks them up).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::util::{require, TempDir};
@@ -19,13 +20,10 @@ fn service_files_pass_systemd_analyze_verify() {
         std::fs::copy(page.path(), man1.join(page.file_name())).unwrap();
     }
     let mut units = 0;
-    for entry in std::fs::read_dir(repo.join("contrib")).unwrap().flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !name.ends_with(".service") {
-            continue;
-        }
+    for path in service_files(&repo.join("contrib")) {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
         units += 1;
-        let text = std::fs::read_to_string(entry.path()).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
         assert!(
             text.contains("ExecStart=/usr/local/bin/pgw "),
             "{name}: ExecStart should run /usr/local/bin/pgw, as the README installs it"
@@ -48,5 +46,31 @@ fn service_files_pass_systemd_analyze_verify() {
             "systemd-analyze verify {name} failed:\n{stderr}"
         );
     }
-    assert!(units >= 2, "contrib/ should hold the serve and relay units");
+    assert!(
+        units >= 3,
+        "contrib/ should hold the serve, relay and cluster units"
+    );
+}
+
+/// Every `.service` file under `dir`, in its folders too, in name order.
+/// Names are unique across folders: each is verified under its own name.
+pub(crate) fn service_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "service") {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    let mut names: Vec<_> = out.iter().map(|p| p.file_name().unwrap()).collect();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), out.len(), "two units share a name: {out:?}");
+    out
 }

@@ -1,7 +1,8 @@
 //! The HTTP side of the client commands (`push`, `list`, `delete`, `wipe`)
 //! and of `pgw relay`'s pushes: one [`Gateway`] built from [`Options`],
 //! which sends a request with the configured TLS, credentials and timeout,
-//! retries with backoff where a retry can help, and turns every failure into
+//! retries with backoff where a retry can help (waiting what a 503 or 429
+//! asks for with `Retry-After`), and turns every failure into
 //! a [`GatewayError`] whose kind picks the exit code (`exit::code_for`).
 //!
 //! Any 2xx answer is success: servers differ (the official one answers 200,
@@ -52,7 +53,8 @@ pub(crate) struct Connection {
     pub(crate) credentials: Credentials,
     /// Time limit of each request.
     pub(crate) timeout: Duration,
-    /// Retries after a connection error, a timeout or a 5xx answer.
+    /// Retries after a connection error, a timeout, a 5xx answer or a 429
+    /// with `Retry-After` ([`Gateway::retry_wait`]).
     pub(crate) retries: u32,
 }
 
@@ -128,18 +130,41 @@ impl Gateway {
         loop {
             attempt += 1;
             let result = self.send_once(method, path, headers, body, attempt);
-            let retry = match &result {
-                Ok(_) | Err(GatewayError::Rejected { .. } | GatewayError::NotAGateway { .. }) => {
-                    false
-                }
-                // A server that speaks plain HTTP will not start speaking TLS.
-                Err(GatewayError::Unreachable { cause, .. }) if cause == PLAIN_HTTP => false,
-                Err(_) => attempt <= self.retries,
+            let wait = match &result {
+                Err(e) if attempt <= self.retries => self.retry_wait(e, attempt),
+                _ => None,
             };
-            if !retry {
-                return result;
+            match wait {
+                Some(wait) => std::thread::sleep(wait),
+                None => return result,
             }
-            std::thread::sleep(backoff(attempt));
+        }
+    }
+
+    /// How long to wait before another attempt after `err` (the failure of
+    /// attempt number `attempt`), or `None` when no attempt can help: a 4xx,
+    /// what is not a gateway, plain HTTP to `https://`. A 503 or a 429 with
+    /// `Retry-After` waits what the server asks for (a replica of a cluster
+    /// whose etcd is away says 5 s, a server reading too many bodies 1 s),
+    /// at most [`RETRY_AFTER_CAP`] and at most `--timeout`, the time the user
+    /// lets one request take; anything else backs off ([`backoff`]).
+    pub(crate) fn retry_wait(&self, err: &GatewayError, attempt: u32) -> Option<Duration> {
+        let asked = |d: Duration| Some(d.min(RETRY_AFTER_CAP).min(self.timeout));
+        match err {
+            GatewayError::Rejected {
+                status: Status(429),
+                retry_after: Some(d),
+                ..
+            }
+            | GatewayError::Failed {
+                status: Status(503),
+                retry_after: Some(d),
+                ..
+            } => asked(*d),
+            GatewayError::Rejected { .. } | GatewayError::NotAGateway { .. } => None,
+            // A server that speaks plain HTTP will not start speaking TLS.
+            GatewayError::Unreachable { cause, .. } if cause == PLAIN_HTTP => None,
+            _ => Some(backoff(attempt)),
         }
     }
 
@@ -186,6 +211,9 @@ impl Gateway {
         };
         let status = response.status();
         let content_type = response.header("Content-Type").map(str::to_string);
+        let retry_after = response
+            .header("Retry-After")
+            .and_then(|v| parse_retry_after(v, std::time::SystemTime::now()));
         let mut body = Vec::new();
         // An error page is only shown, so 4 MiB of it is plenty; a success is
         // data (`GET /api/v1/metrics` of a big gateway is tens of MiB).
@@ -227,6 +255,7 @@ impl Gateway {
                 path: path.to_string(),
                 status: Status(status),
                 message: Message(short_message(&reply)),
+                retry_after,
             }),
             _ => Err(GatewayError::Failed {
                 url: self.base.clone(),
@@ -235,6 +264,7 @@ impl Gateway {
                 status: Status(status),
                 message: Message(short_message(&reply)),
                 attempts: Attempts(attempt),
+                retry_after,
             }),
         }
     }
@@ -312,6 +342,22 @@ pub(crate) fn html_title(html: &str) -> Option<String> {
     let end = start + lower[start..].find("</title>")?;
     let title = html[start..end].trim();
     (!title.is_empty()).then(|| title.chars().take(80).collect())
+}
+
+/// The longest wait a `Retry-After` gets: a server that asks for more is
+/// asked again after this, so a client command stays within the minutes a
+/// cron job or a CI step has.
+pub(crate) const RETRY_AFTER_CAP: Duration = Duration::from_secs(30);
+
+/// A `Retry-After` value: delay seconds, or an HTTP date (a date already
+/// past means now). `None` for anything else, which is then ignored.
+fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 /// Exponential backoff from 250 ms, capped at 8 s, with up to 25 % jitter so
@@ -674,6 +720,73 @@ mod tests {
     }
 
     #[test]
+    fn retry_after_is_seconds_or_a_date() {
+        let now = httpdate::parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
+        let read = |v: &str| parse_retry_after(v, now);
+        assert_eq!(read("5"), Some(Duration::from_secs(5)));
+        assert_eq!(read(" 0 "), Some(Duration::ZERO));
+        assert_eq!(
+            read("Sun, 06 Nov 1994 08:50:07 GMT"),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(read("Sun, 06 Nov 1994 08:00:00 GMT"), Some(Duration::ZERO));
+        assert_eq!(read("-1"), None);
+        assert_eq!(read("soon"), None);
+    }
+
+    #[test]
+    fn retry_waits_follow_the_answer() {
+        let gateway = |timeout: u64| {
+            Gateway::new(&Options {
+                url: "http://gw:9091".into(),
+                connection: Connection {
+                    ca_cert: None,
+                    insecure: false,
+                    credentials: Credentials::None,
+                    timeout: Duration::from_secs(timeout),
+                    retries: 2,
+                },
+            })
+            .unwrap()
+        };
+        let failed = |status: u16, retry_after: Option<u64>| GatewayError::Failed {
+            url: "http://gw:9091".into(),
+            method: "PUT".into(),
+            path: "/metrics/job/x".into(),
+            status: Status(status),
+            message: Message(String::new()),
+            attempts: Attempts(1),
+            retry_after: retry_after.map(Duration::from_secs),
+        };
+        let rejected = |status: u16, retry_after: Option<u64>| GatewayError::Rejected {
+            url: "http://gw:9091".into(),
+            method: "PUT".into(),
+            path: "/metrics/job/x".into(),
+            status: Status(status),
+            message: Message(String::new()),
+            retry_after: retry_after.map(Duration::from_secs),
+        };
+        let g = gateway(10);
+        let secs = |s: u64| Some(Duration::from_secs(s));
+        assert_eq!(g.retry_wait(&failed(503, Some(5)), 1), secs(5));
+        assert_eq!(g.retry_wait(&rejected(429, Some(2)), 1), secs(2));
+        // Capped by --timeout, and by 30 s whatever the timeout.
+        assert_eq!(g.retry_wait(&failed(503, Some(3600)), 1), secs(10));
+        assert_eq!(
+            gateway(120).retry_wait(&failed(503, Some(3600)), 1),
+            secs(30)
+        );
+        // Without Retry-After, or on another status, the usual backoff.
+        let backed_off = g.retry_wait(&failed(503, None), 1).unwrap();
+        assert!(backed_off < Duration::from_secs(1), "{backed_off:?}");
+        let backed_off = g.retry_wait(&failed(502, Some(20)), 1).unwrap();
+        assert!(backed_off < Duration::from_secs(1), "{backed_off:?}");
+        // A 4xx is final, unless a 429 says when to come back.
+        assert_eq!(g.retry_wait(&rejected(429, None), 1), None);
+        assert_eq!(g.retry_wait(&rejected(400, Some(1)), 1), None);
+    }
+
+    #[test]
     fn errors_read_well() {
         let e = GatewayError::Rejected {
             url: "http://gw:9091".into(),
@@ -681,6 +794,7 @@ mod tests {
             path: "/metrics/job/x".into(),
             status: Status(400),
             message: Message("text format parsing error in line 3\n".into()),
+            retry_after: None,
         };
         assert_eq!(
             e.to_string(),

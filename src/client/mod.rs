@@ -9,6 +9,6 @@ mod http;
 pub(crate) mod selector;
 
 pub(crate) use http::{
-    backoff, html_title, normalize_base, parse_gateway, transport_cause, Connection, Credentials,
-    Gateway, GatewayUrl, Options, Reply, Secret,
+    html_title, normalize_base, parse_gateway, transport_cause, Connection, Credentials, Gateway,
+    GatewayUrl, Options, Reply, Secret,
 };

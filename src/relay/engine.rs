@@ -490,7 +490,10 @@ fn cycle(
 }
 
 /// One push with retries: `retries` of them in once mode, as many as fit
-/// before `deadline` (the next cycle) in daemon mode. A 4xx is final.
+/// before `deadline` (the next cycle) in daemon mode. A 4xx is final (but a
+/// 429 with `Retry-After`); a 503 or 429 with `Retry-After` waits what it
+/// asks for, within the same limits as the client commands
+/// ([`Gateway::retry_wait`]).
 fn push(
     target: &Target,
     path: &str,
@@ -506,10 +509,13 @@ fn push(
         attempt += 1;
         let err = match target.client.send(method, path, headers, Some(body)) {
             Ok(_) => return Ok(()),
-            Err(e @ GatewayError::Rejected { .. }) => return Err(e),
             Err(e) => e,
         };
-        let wait = client::backoff(attempt);
+        // The client's rule: a 4xx is final, a 503 or 429 with Retry-After
+        // waits what it asks for, anything else backs off.
+        let Some(wait) = target.client.retry_wait(&err, attempt) else {
+            return Err(err);
+        };
         let retry = match deadline {
             Some(d) => Instant::now() + wait < d,
             None => attempt <= retries,
