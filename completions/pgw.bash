@@ -599,7 +599,7 @@ _pgw() {
             return 0
             ;;
         pgw__subcmd__serve)
-            opts="-h -V --listen --web.listen-address --web.telemetry-path --web.external-url --web.route-prefix --web.enable-lifecycle --web.enable-admin-api --persistence.file --persistence.interval --push.disable-consistency-check --push.enable-utf8-names --push.max-body-size --web.read-timeout --expire-after --push.aggregate-jobs --push.max-series --push.max-label-name-length --push.max-label-value-length --push.max-grouping-key-labels --push.max-inflight-bytes --store.max-groups --store.max-series --log.level --log.format --persistence.recover --persistence.import --web.config.file --auth.file --web.tls-cert-file --web.tls-key-file --web.read-header-timeout --web.systemd-socket --help --version"
+            opts="-h -V --listen --web.listen-address --web.telemetry-path --web.external-url --web.route-prefix --web.enable-lifecycle --web.enable-admin-api --persistence.file --persistence.interval --push.disable-consistency-check --push.enable-utf8-names --push.max-body-size --web.read-timeout --expire-after --push.aggregate-jobs --push.max-series --push.max-label-name-length --push.max-label-value-length --push.max-grouping-key-labels --push.max-inflight-bytes --store.max-groups --store.max-series --log.level --log.format --persistence.recover --persistence.import --web.config.file --auth.file --web.tls-cert-file --web.tls-key-file --web.read-header-timeout --web.systemd-socket --store.etcd.endpoints --store.etcd.prefix --store.etcd.ca-file --store.etcd.cert-file --store.etcd.key-file --store.etcd.username --store.etcd.password-file --store.etcd.timeout --store.etcd.max-staleness --store.etcd.compaction-interval --store.etcd.max-request-bytes --store.etcd.max-txn-ops --store.etcd.import --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -706,6 +706,58 @@ _pgw() {
                     return 0
                     ;;
                 --web.read-header-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store.etcd.endpoints)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store.etcd.prefix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store.etcd.ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store.etcd.cert-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store.etcd.key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store.etcd.username)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store.etcd.password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store.etcd.timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store.etcd.max-staleness)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store.etcd.compaction-interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store.etcd.max-request-bytes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store.etcd.max-txn-ops)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store.etcd.import)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

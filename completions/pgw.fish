@@ -62,6 +62,19 @@ complete -c pgw -n "__fish_pgw_using_subcommand serve" -l auth.file -d 'pgw\'s r
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l web.tls-cert-file -d 'Serve HTTPS with this PEM certificate (chain) file; needs --web.tls-key-file. Reloaded when it changes and on SIGHUP' -r
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l web.tls-key-file -d 'PEM private key for --web.tls-cert-file' -r
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l web.read-header-timeout -d 'Close a connection that takes longer than this to finish its TLS handshake or send a request\'s headers, or that stays idle this long between requests' -r
+complete -c pgw -n "__fish_pgw_using_subcommand serve" -l store.etcd.endpoints -d 'Keep the store in etcd (v3 API, comma-separated client URLs, http:// or https://) and run as one replica of a cluster: every replica serves the whole store, and a change is answered once etcd has committed it. Excludes --persistence.file' -r
+complete -c pgw -n "__fish_pgw_using_subcommand serve" -l store.etcd.prefix -d 'Key prefix of the store in etcd; clusters sharing one etcd use different prefixes' -r
+complete -c pgw -n "__fish_pgw_using_subcommand serve" -l store.etcd.ca-file -d 'PEM file of the CA that signs etcd\'s server certificates (default: the web PKI roots)' -r -F
+complete -c pgw -n "__fish_pgw_using_subcommand serve" -l store.etcd.cert-file -d 'PEM client certificate for etcd\'s --client-cert-auth; needs --store.etcd.key-file' -r -F
+complete -c pgw -n "__fish_pgw_using_subcommand serve" -l store.etcd.key-file -d 'PEM private key for --store.etcd.cert-file' -r -F
+complete -c pgw -n "__fish_pgw_using_subcommand serve" -l store.etcd.username -d 'etcd user to authenticate as; needs --store.etcd.password-file' -r
+complete -c pgw -n "__fish_pgw_using_subcommand serve" -l store.etcd.password-file -d 'File that holds the etcd user\'s password (one line)' -r -F
+complete -c pgw -n "__fish_pgw_using_subcommand serve" -l store.etcd.timeout -d 'Time limit of one etcd request: a change that cannot be committed within it gets 503' -r
+complete -c pgw -n "__fish_pgw_using_subcommand serve" -l store.etcd.max-staleness -d '/-/ready fails when this replica\'s view of etcd was last confirmed current longer ago than this (etcd unreachable); scrapes keep serving the view' -r
+complete -c pgw -n "__fish_pgw_using_subcommand serve" -l store.etcd.compaction-interval -d 'How often a replica compacts etcd\'s history, up to the revision it saw one interval before; 0 never' -r
+complete -c pgw -n "__fish_pgw_using_subcommand serve" -l store.etcd.max-request-bytes -d 'etcd\'s --max-request-bytes: a group whose record is larger is refused with 413' -r
+complete -c pgw -n "__fish_pgw_using_subcommand serve" -l store.etcd.max-txn-ops -d 'etcd\'s --max-txn-ops: how many groups one transaction may write' -r
+complete -c pgw -n "__fish_pgw_using_subcommand serve" -l store.etcd.import -d 'Fill an empty etcd prefix once from this pgw persistence file (what --persistence.file named); a prefix that holds groups is left as it is' -r -F
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l web.enable-lifecycle -d 'Enable shutdown via HTTP: PUT or POST /-/quit'
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l web.enable-admin-api -d 'Enable the admin API: PUT /api/v1/admin/wipe deletes every group'
 complete -c pgw -n "__fish_pgw_using_subcommand serve" -l push.disable-consistency-check -d 'Answer accepted pushes with 202 instead of 200, as the official server does with this flag. pgw keeps checking pushes (its check costs time only in proportion to the push) and still refuses bad ones'
