@@ -12,6 +12,7 @@ use anyhow::{bail, Context as _};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
+pub mod etcd;
 pub(crate) mod expiry;
 pub(crate) mod http;
 pub(crate) mod identity;
