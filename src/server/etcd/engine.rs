@@ -485,12 +485,15 @@ async fn apply_events(shared: &Shared, events: Vec<Event>) -> anyhow::Result<()>
     let _writer = shared.writer.lock().await;
     let mut view = shared.view.lock();
     let mut head = None;
+    // A revision's events all come in one message: those at or below the
+    // view's revision when the message came are this replica's own commits.
+    let applied = view.revision;
     for event in events {
         let (key, rev) = match &event {
             Event::Put(kv) => (&kv.key, kv.mod_revision),
             Event::Delete { key, mod_revision } => (key, *mod_revision),
         };
-        if rev <= view.revision {
+        if rev <= applied {
             // Committed by this replica, which applied it already.
             continue;
         }
@@ -520,8 +523,6 @@ async fn apply_events(shared: &Shared, events: Vec<Event>) -> anyhow::Result<()>
             }
             _ => {}
         }
-        // Every event of a revision is in one message, so the view is at
-        // `rev` once its last event is applied.
         view.revision = view.revision.max(rev);
     }
     drop(view);
