@@ -673,7 +673,17 @@ async fn import(
     expire_after: Option<Duration>,
 ) -> anyhow::Result<()> {
     let source = local.or(official).expect("an import was given");
-    if !shared.view.lock().revs.is_empty() {
+    let marker = shared.layout.imported();
+    let done = shared
+        .client
+        .range(&RangeRequest {
+            key: marker.clone(),
+            count_only: true,
+            ..RangeRequest::default()
+        })
+        .await
+        .context("cannot read whether the prefix was imported into")?;
+    if done.count > 0 || !shared.view.lock().revs.is_empty() {
         crate::info!(
             "the etcd prefix holds a store already; not importing",
             file = source.display(),
@@ -706,6 +716,18 @@ async fn import(
             })?;
         committed += answer;
     }
+    let mark = Txn {
+        success: vec![Op::Put {
+            key: marker,
+            value: format!("{} by {}", source.display(), shared.replica).into_bytes(),
+        }],
+        ..Txn::default()
+    };
+    shared
+        .client
+        .txn(&mark)
+        .await
+        .context("cannot mark the prefix as imported into")?;
     crate::info!(
         "imported a store into etcd",
         file = source.display(),

@@ -5,6 +5,8 @@
 //! - `<prefix>head`: written by every transaction pgw commits, so its mod
 //!   revision is the revision of the store's last change: the fence every
 //!   transaction compares against (see `commit`);
+//! - `<prefix>imported`: written once an import filled the prefix, so that
+//!   a start with the same import flag after a wipe does not fill it again;
 //! - `<prefix>groups/<canonical grouping key>`: one group, whole (families
 //!   as text and protobuf, push and failure times, time to live), as the
 //!   snapshot's group record, compressed.
@@ -54,6 +56,10 @@ impl Layout {
 
     pub(crate) fn head(&self) -> Vec<u8> {
         self.key(b"head")
+    }
+
+    pub(crate) fn imported(&self) -> Vec<u8> {
+        self.key(b"imported")
     }
 
     /// The prefix of every group's key.

@@ -505,6 +505,23 @@ fn pgw_status(state: &State) -> serde_json::Value {
 
 fn persistence_status(state: &State) -> serde_json::Value {
     let c = &state.config;
+    if let (Some(etcd), Some(config)) = (&state.etcd, &c.etcd) {
+        let f = etcd.figures();
+        return serde_json::json!({
+            "mode": "etcd",
+            "file": "",
+            "endpoints": config.endpoints,
+            "prefix": config.prefix,
+            "state": match etcd.unready() {
+                None => "ok".to_string(),
+                Some(why) => format!("stale: {why}"),
+            },
+            "revision": f.revision,
+            "view_age_seconds": (f.view_age.as_secs_f64() * 1000.0).round() / 1000.0,
+            "commits_total": f.commits,
+            "conflicts_total": f.conflicts,
+        });
+    }
     let Some(file) = &c.persistence_file else {
         return serde_json::json!({"mode": "memory", "file": ""});
     };
