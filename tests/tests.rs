@@ -11,6 +11,7 @@ mod cleanup;
 mod contrib;
 mod damage;
 mod diskfull;
+mod etcd_client;
 mod generated;
 mod hostile;
 mod housekeeping;
