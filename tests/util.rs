@@ -1373,6 +1373,19 @@ impl EtcdCluster {
         }
     }
 
+    /// SIGSTOP member i: its sockets still accept connections, and nothing
+    /// answers (a hung member, unlike a dead one).
+    pub(crate) fn pause(&self, i: usize) {
+        let p = self.members[i].proc.as_ref().expect("member is running");
+        p.signal("STOP");
+    }
+
+    /// SIGCONT member i after `pause`.
+    pub(crate) fn resume(&self, i: usize) {
+        let p = self.members[i].proc.as_ref().expect("member is running");
+        p.signal("CONT");
+    }
+
     /// Starts member i again on its data dir and ports; waits until it is
     /// healthy when enough members run for a quorum, else until its client
     /// port accepts connections.
