@@ -389,6 +389,16 @@ fn a_hung_member_is_skipped_by_reads_and_fails_a_txn_unsent_elsewhere() {
     });
     etcd.pause(0);
     block_on(async {
+        // Member 0 may have been the leader: wait until the other two have
+        // one, so that what follows only meets the hung member.
+        let others = client(&format!("{},{}", etcd.endpoint(1), etcd.endpoint(2)));
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while let Err(e) = others.range(&one("h")).await {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no leader without member 0: {e}"
+            );
+        }
         // A read is idempotent: after the timeout, the next member answers.
         let c = short();
         assert_eq!(c.range(&one("h")).await.unwrap().kvs[0].value, b"1");
@@ -438,6 +448,40 @@ fn progress_notifications_advance_the_revision() {
         let b = next(&mut watch).await.unwrap();
         assert!(b.events.is_empty(), "{b:?}");
         assert_eq!(b.revision, rev);
+    });
+}
+
+#[test]
+fn a_stopped_cluster_breaks_the_watch_and_keeps_the_data() {
+    let mut etcd = EtcdCluster::start(1);
+    let c = client(&etcd.endpoints());
+    // One runtime throughout: the watch's connection lives on it.
+    block_on(async {
+        puts(&c, &[("d", "1")]).await;
+        let mut watch = c
+            .watch(&WatchRequest {
+                key: b"d".to_vec(),
+                range_end: vec![],
+                start_revision: 0,
+            })
+            .await
+            .unwrap();
+        // Live before the stop.
+        puts(&c, &[("d", "2")]).await;
+        let b = next(&mut watch).await.unwrap();
+        assert!(matches!(&b.events[..], [Event::Put(kv)] if kv.value == b"2"));
+        etcd.stop_all();
+        let err = next(&mut watch).await.unwrap_err();
+        assert!(matches!(err, Error::Unavailable(_)), "{err:?}");
+        // Ended stays ended.
+        let err = next(&mut watch).await.unwrap_err();
+        assert!(matches!(err, Error::Unavailable(_)), "{err:?}");
+        let err = c.range(&one("d")).await.unwrap_err();
+        assert!(matches!(err, Error::Unavailable(_)), "{err:?}");
+    });
+    etcd.restart_all();
+    block_on(async {
+        assert_eq!(c.range(&one("d")).await.unwrap().kvs[0].value, b"2");
     });
 }
 
@@ -538,6 +582,17 @@ fn auth_takes_the_right_password_only() {
     etcd.stop(0);
     etcd.restart(0);
     block_on(async {
+        // The watch is the first to meet the stale token.
+        let mut watch = root
+            .watch(&WatchRequest {
+                key: b"a".to_vec(),
+                range_end: vec![],
+                start_revision: 1,
+            })
+            .await
+            .unwrap();
+        let b = next(&mut watch).await.unwrap();
+        assert!(matches!(&b.events[..], [Event::Put(kv)] if kv.value == b"1"));
         puts(&root, &[("a", "2")]).await;
         assert_eq!(root.range(&one("a")).await.unwrap().kvs[0].value, b"2");
     });

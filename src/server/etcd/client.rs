@@ -523,6 +523,28 @@ mod tests {
         assert_eq!(prefix_end(b""), b"\0");
     }
 
+    fn send<T: Send>(_: &T) {}
+
+    /// The engine spawns its calls on tokio's worker threads.
+    #[test]
+    fn clients_futures_and_watches_are_send() {
+        fn sync<T: Send + Sync + Clone + 'static>() {}
+        sync::<Client>();
+        let c = Client::new(config(&["http://127.0.0.1:1"])).unwrap();
+        let req = RangeRequest::default();
+        send(&c.range(&req));
+        let txn = Txn::default();
+        send(&c.txn(&txn));
+        send(&c.compact(1));
+        let w = WatchRequest::default();
+        let watch = c.watch(&w);
+        send(&watch);
+        fn next_is_send(w: &mut Watch) {
+            send(&w.next());
+        }
+        let _ = next_is_send;
+    }
+
     fn config(endpoints: &[&str]) -> Config {
         Config {
             endpoints: endpoints.iter().map(|s| s.to_string()).collect(),
