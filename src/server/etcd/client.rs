@@ -11,7 +11,7 @@
 //! connections (endpoints, TLS, the idle pool), `watch` the watch stream.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -295,7 +295,7 @@ impl Client {
         let body = Bytes::from(body);
         let n = self.inner.endpoints.len();
         let start = self.inner.current.load(Ordering::Relaxed);
-        let mut last = String::new();
+        let mut failed = Vec::new();
         let mut renewed = false;
         let mut i = 0;
         while i < n {
@@ -315,19 +315,17 @@ impl Client {
                     continue;
                 }
                 Ok(Err(Attempt::Answer(Failure::BadToken(m)))) => return Err(Error::Auth(m)),
-                Ok(Err(Attempt::Answer(Failure::Etcd(Error::Unavailable(m))))) => last = m,
+                Ok(Err(Attempt::Answer(Failure::Etcd(Error::Unavailable(m))))) => failed.push(m),
                 Ok(Err(Attempt::Answer(Failure::Etcd(e)))) => return Err(e),
-                Ok(Err(Attempt::NotSent(m) | Attempt::Lost(m))) => last = m,
-                Err(_) => {
-                    last = format!(
-                        "{}: no watch created within {:?}",
-                        self.inner.endpoints[ep].url, self.inner.timeout
-                    )
-                }
+                Ok(Err(Attempt::NotSent(m) | Attempt::Lost(m))) => failed.push(m),
+                Err(_) => failed.push(format!(
+                    "{}: no watch created within {:?}",
+                    self.inner.endpoints[ep].url, self.inner.timeout
+                )),
             }
             i += 1;
         }
-        Err(Error::Unavailable(last))
+        Err(Error::Unavailable(failed.join("; ")))
     }
 
     /// The oldest revision kept, learned from a watch at a compacted one
@@ -385,7 +383,7 @@ impl Client {
         let body = serde_json::json!({"name": user, "password": password});
         let body = Bytes::from(serde_json::to_vec(&body).expect("JSON of a Value"));
         let n = self.inner.endpoints.len();
-        let mut last = String::new();
+        let mut failed = Vec::new();
         // Authenticating is idempotent: any endpoint will do.
         for i in 0..n {
             let e = (ep + i) % n;
@@ -398,13 +396,13 @@ impl Client {
                     *self.inner.token.lock() = Some(token.clone());
                     return Ok(Some(token));
                 }
-                Err(Attempt::Answer(Failure::Etcd(Error::Unavailable(m)))) => last = m,
+                Err(Attempt::Answer(Failure::Etcd(Error::Unavailable(m)))) => failed.push(m),
                 Err(Attempt::Answer(Failure::Etcd(e))) => return Err(e),
                 Err(Attempt::Answer(Failure::BadToken(m))) => return Err(Error::Auth(m)),
-                Err(Attempt::NotSent(m) | Attempt::Lost(m)) => last = m,
+                Err(Attempt::NotSent(m) | Attempt::Lost(m)) => failed.push(m),
             }
         }
-        Err(Error::Unavailable(last))
+        Err(Error::Unavailable(failed.join("; ")))
     }
 
     /// One unary call with failover: connect failures always go on to the
@@ -414,7 +412,7 @@ impl Client {
         let body = Bytes::from(serde_json::to_vec(body).expect("JSON of a Value"));
         let n = self.inner.endpoints.len();
         let start = self.inner.current.load(Ordering::Relaxed);
-        let mut last = String::new();
+        let mut failed = Vec::new();
         let mut renewed = false;
         let mut i = 0;
         while i < n {
@@ -434,16 +432,16 @@ impl Client {
                 }
                 Err(Attempt::Answer(Failure::BadToken(m))) => return Err(Error::Auth(m)),
                 Err(Attempt::Answer(Failure::Etcd(Error::Unavailable(m)))) if idempotent => {
-                    last = m
+                    failed.push(m)
                 }
                 Err(Attempt::Answer(Failure::Etcd(e))) => return Err(e),
-                Err(Attempt::NotSent(m)) => last = m,
-                Err(Attempt::Lost(m)) if idempotent => last = m,
+                Err(Attempt::NotSent(m)) => failed.push(m),
+                Err(Attempt::Lost(m)) if idempotent => failed.push(m),
                 Err(Attempt::Lost(m)) => return Err(Error::Unavailable(m)),
             }
             i += 1;
         }
-        Err(Error::Unavailable(last))
+        Err(Error::Unavailable(failed.join("; ")))
     }
 
     /// One request on endpoint `ep`, within the timeout.
@@ -454,8 +452,8 @@ impl Client {
         body: Bytes,
         token: Option<String>,
     ) -> Result<Value, Attempt> {
-        let sent = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let flag = sent.clone();
+        let sent = AtomicBool::new(false);
+        let flag = &sent;
         let url = &self.inner.endpoints[ep].url;
         let work = async {
             let (mut conn, mut reused) =
