@@ -47,7 +47,9 @@ impl Client {
             _conn: conn,
             url: url.clone(),
         };
-        // Whatever comes before "created" is not a watch of ours.
+        // etcd confirms with a first message `created: true`; one canceled
+        // at once (a rejected token) carries why. A compacted start revision
+        // is reported after the creation, by `next`.
         match watch.message().await {
             Ok(WatchMessage::Created) => Ok(watch),
             Ok(WatchMessage::Canceled(Error::Auth(m))) if m.contains("invalid auth token") => {
