@@ -230,6 +230,33 @@ fn kv_round_trip() {
 }
 
 #[test]
+fn concurrent_calls_share_one_client() {
+    let etcd = EtcdCluster::start(1);
+    let c = client(&etcd.endpoints());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let tasks: Vec<_> = (0..64)
+            .map(|i| {
+                let c = c.clone();
+                tokio::spawn(async move {
+                    let key = format!("c/{i:02}");
+                    puts(&c, &[(&key, "v")]).await;
+                    c.range(&one(&key)).await.unwrap().count
+                })
+            })
+            .collect();
+        for t in tasks {
+            assert_eq!(t.await.unwrap(), 1);
+        }
+        assert_eq!(c.range(&prefix("c/")).await.unwrap().count, 64);
+    });
+}
+
+#[test]
 fn watch_sees_changes_in_order_and_compaction() {
     let etcd = EtcdCluster::start(1);
     let c = client(&etcd.endpoints());
