@@ -2,13 +2,14 @@
 # Installs what the interop tests run next to `pgw serve`: the official
 # Pushgateway, Prometheus, node_exporter (Debian packages, with curl, wrk and bc
 # for the load scripts), Chromium and its driver for the web page's test,
-# systemd for systemd-socket-activate, and
+# systemd for systemd-socket-activate, etcd (the server) for the
+# cluster mode's tests, and
 # the Python packages `prometheus_client` and `selenium`.
 # Idempotent and quiet: when everything is present it only checks and exits.
 set -euo pipefail
 
 missing_bins=()
-for bin in prometheus prometheus-pushgateway prometheus-node-exporter chromium chromedriver tmux systemd-socket-activate; do
+for bin in prometheus prometheus-pushgateway prometheus-node-exporter chromium chromedriver tmux systemd-socket-activate etcd; do
     command -v "$bin" >/dev/null 2>&1 || missing_bins+=("$bin")
 done
 
@@ -24,7 +25,7 @@ if ((${#missing_bins[@]} > 0)); then
     # machine with one the tests still run, because they only use free ports.
     "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
         prometheus prometheus-pushgateway prometheus-node-exporter curl wrk bc \
-        chromium chromium-driver tmux systemd >/dev/null
+        chromium chromium-driver tmux systemd etcd-server >/dev/null
 fi
 
 for module in prometheus_client selenium; do

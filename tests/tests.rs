@@ -12,6 +12,7 @@ mod cluster_contrib;
 mod contrib;
 mod damage;
 mod diskfull;
+mod etcd_client;
 mod generated;
 mod hostile;
 mod housekeeping;

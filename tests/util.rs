@@ -1136,3 +1136,296 @@ impl Prometheus {
         })
     }
 }
+
+/// Ports handed out to etcd members by this test binary, so that two
+/// clusters started by parallel tests never pick the same one (another
+/// program taking one in the window is caught by retrying the start).
+static ETCD_PORTS: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+
+fn etcd_port() -> u16 {
+    loop {
+        let port = free_port();
+        if ETCD_PORTS.lock().unwrap().insert(port) {
+            return port;
+        }
+    }
+}
+
+/// One member of an `EtcdCluster`.
+struct EtcdMember {
+    name: String,
+    client: u16,
+    peer: u16,
+    /// `/health` over plain HTTP, whatever the client port speaks.
+    metrics: u16,
+    proc: Option<Proc>,
+}
+
+/// Real etcd (`/usr/bin/etcd`, the Debian package `etcd-server`) of 1 or 3
+/// members on loopback: free ports, data dirs in a `TempDir` (on tmpfs
+/// `/dev/shm` where it exists, for speed), each member's log in
+/// `<data dir>/etcd.log`. Drop kills every member.
+pub(crate) struct EtcdCluster {
+    members: Vec<EtcdMember>,
+    token: String,
+    extra: Vec<String>,
+    /// "https" when the extra flags give the client port a certificate.
+    scheme: &'static str,
+    dir: TempDir,
+}
+
+impl EtcdCluster {
+    pub(crate) fn start(members: usize) -> EtcdCluster {
+        EtcdCluster::start_with(members, &[])
+    }
+
+    /// A cluster with `extra` flags for every member (auth, TLS, limits).
+    /// A `--cert-file` among them makes the client URLs https.
+    pub(crate) fn start_with(members: usize, extra: &[&str]) -> EtcdCluster {
+        require("etcd");
+        assert!(
+            members == 1 || members == 3,
+            "1 or 3 members, not {members}"
+        );
+        let mut last = String::new();
+        // A port taken by another program between picking and binding fails
+        // the start: try again on new ports.
+        for _ in 0..3 {
+            let mut cluster = EtcdCluster::new(members, extra);
+            for i in 0..members {
+                cluster.spawn(i, "new");
+            }
+            match cluster.poll_healthy(Duration::from_secs(30)) {
+                Ok(()) => return cluster,
+                Err(e) => last = e,
+            }
+        }
+        panic!("etcd did not start:\n{last}");
+    }
+
+    fn new(members: usize, extra: &[&str]) -> EtcdCluster {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let token = format!("pgw-test-{}-{n}-{nanos}", std::process::id());
+        let shm = Path::new("/dev/shm");
+        let dir = if shm.is_dir() {
+            let path = shm.join(&token);
+            std::fs::create_dir_all(&path).expect("create etcd dir in /dev/shm");
+            TempDir(path)
+        } else {
+            TempDir::new("etcd")
+        };
+        let members = (0..members)
+            .map(|i| EtcdMember {
+                name: format!("m{i}"),
+                client: etcd_port(),
+                peer: etcd_port(),
+                metrics: etcd_port(),
+                proc: None,
+            })
+            .collect();
+        let scheme = if extra.iter().any(|a| a.starts_with("--cert-file")) {
+            "https"
+        } else {
+            "http"
+        };
+        EtcdCluster {
+            members,
+            token,
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+            scheme,
+            dir,
+        }
+    }
+
+    fn data_dir(&self, i: usize) -> PathBuf {
+        self.dir.path().join(&self.members[i].name)
+    }
+
+    fn log_tail(&self, i: usize) -> String {
+        let log = std::fs::read_to_string(self.data_dir(i).join("etcd.log")).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        let tail = lines[lines.len().saturating_sub(30)..].join("\n");
+        let stderr = self.members[i]
+            .proc
+            .as_ref()
+            .map(Proc::log)
+            .unwrap_or_default();
+        format!("--- member {i} log tail:\n{tail}\n--- stderr:\n{stderr}")
+    }
+
+    fn spawn(&mut self, i: usize, state: &str) {
+        let initial: Vec<String> = self
+            .members
+            .iter()
+            .map(|m| format!("{}=http://127.0.0.1:{}", m.name, m.peer))
+            .collect();
+        let m = &self.members[i];
+        let data = self.data_dir(i);
+        std::fs::create_dir_all(&data).unwrap();
+        let client = format!("{}://127.0.0.1:{}", self.scheme, m.client);
+        let peer = format!("http://127.0.0.1:{}", m.peer);
+        let mut args = vec![
+            format!("--name={}", m.name),
+            format!("--data-dir={}", data.join("data").display()),
+            format!("--listen-client-urls={client}"),
+            format!("--advertise-client-urls={client}"),
+            format!("--listen-peer-urls={peer}"),
+            format!("--initial-advertise-peer-urls={peer}"),
+            format!("--listen-metrics-urls=http://127.0.0.1:{}", m.metrics),
+            format!("--initial-cluster={}", initial.join(",")),
+            format!("--initial-cluster-state={state}"),
+            format!("--initial-cluster-token={}", self.token),
+            // Faster elections than the defaults (100 ms, 1 s), still far
+            // from spurious ones on a busy machine.
+            "--heartbeat-interval=50".into(),
+            "--election-timeout=500".into(),
+            "--logger=zap".into(),
+            format!("--log-outputs={}", data.join("etcd.log").display()),
+        ];
+        args.extend(self.extra.iter().cloned());
+        self.members[i].proc = Some(spawn("etcd", &args));
+    }
+
+    fn member_healthy(&self, i: usize) -> bool {
+        let url = format!("http://127.0.0.1:{}/health", self.members[i].metrics);
+        try_request("GET", &url, &[], b"")
+            .is_some_and(|r| r.status == 200 && r.json()["health"] == "true")
+    }
+
+    fn running(&self) -> Vec<usize> {
+        (0..self.members.len())
+            .filter(|&i| self.members[i].proc.is_some())
+            .collect()
+    }
+
+    fn poll_healthy(&mut self, timeout: Duration) -> Result<(), String> {
+        let running = self.running();
+        let ok = poll(timeout, || {
+            let exited = running.iter().copied().find(|&i| {
+                let p = self.members[i].proc.as_mut().unwrap();
+                p.child.try_wait().ok().flatten().is_some()
+            });
+            if exited.is_some() {
+                return Some(exited);
+            }
+            running
+                .iter()
+                .all(|&i| self.member_healthy(i))
+                .then_some(None)
+        });
+        match ok {
+            Some(None) => Ok(()),
+            Some(Some(i)) => Err(format!("member {i} exited\n{}", self.log_tail(i))),
+            None => Err(running
+                .iter()
+                .map(|&i| self.log_tail(i))
+                .collect::<Vec<_>>()
+                .join("\n")),
+        }
+    }
+
+    /// Waits until every running member's `/health` says healthy.
+    pub(crate) fn wait_healthy(&self) {
+        let running = self.running();
+        let ok = poll(Duration::from_secs(30), || {
+            running
+                .iter()
+                .all(|&i| self.member_healthy(i))
+                .then_some(())
+        });
+        if ok.is_none() {
+            let logs: Vec<String> = running.iter().map(|&i| self.log_tail(i)).collect();
+            panic!("etcd did not get healthy:\n{}", logs.join("\n"));
+        }
+    }
+
+    /// "http://127.0.0.1:p1,http://127.0.0.1:p2,..."
+    pub(crate) fn endpoints(&self) -> String {
+        (0..self.members.len())
+            .map(|i| self.endpoint(i))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    pub(crate) fn endpoint(&self, i: usize) -> String {
+        format!("{}://127.0.0.1:{}", self.scheme, self.members[i].client)
+    }
+
+    /// SIGKILL member i.
+    pub(crate) fn kill(&mut self, i: usize) {
+        if let Some(mut p) = self.members[i].proc.take() {
+            let _ = p.child.kill();
+            let _ = p.child.wait();
+        }
+    }
+
+    /// SIGTERM member i, and wait for it to exit.
+    pub(crate) fn stop(&mut self, i: usize) {
+        if let Some(mut p) = self.members[i].proc.take() {
+            p.signal("TERM");
+            let exit = p.wait_exit(Duration::from_secs(20));
+            assert!(exit.is_some(), "etcd member {i} did not exit after SIGTERM");
+        }
+    }
+
+    /// SIGSTOP member i: its sockets still accept connections, and nothing
+    /// answers (a hung member, unlike a dead one).
+    pub(crate) fn pause(&self, i: usize) {
+        let p = self.members[i].proc.as_ref().expect("member is running");
+        p.signal("STOP");
+    }
+
+    /// SIGCONT member i after `pause`.
+    pub(crate) fn resume(&self, i: usize) {
+        let p = self.members[i].proc.as_ref().expect("member is running");
+        p.signal("CONT");
+    }
+
+    /// Starts member i again on its data dir and ports; waits until it is
+    /// healthy when enough members run for a quorum, else until its client
+    /// port accepts connections.
+    pub(crate) fn restart(&mut self, i: usize) {
+        assert!(self.members[i].proc.is_none(), "member {i} is running");
+        self.spawn(i, "existing");
+        let quorum = self.members.len() / 2 + 1;
+        if self.running().len() >= quorum {
+            self.wait_healthy();
+        } else {
+            let addr = format!("127.0.0.1:{}", self.members[i].client);
+            let up = poll(Duration::from_secs(30), || TcpStream::connect(&addr).ok());
+            assert!(
+                up.is_some(),
+                "etcd member {i} did not listen\n{}",
+                self.log_tail(i)
+            );
+        }
+    }
+
+    pub(crate) fn stop_all(&mut self) {
+        for i in 0..self.members.len() {
+            self.stop(i);
+        }
+    }
+
+    pub(crate) fn restart_all(&mut self) {
+        for i in 0..self.members.len() {
+            if self.members[i].proc.is_none() {
+                self.spawn(i, "existing");
+            }
+        }
+        self.wait_healthy();
+    }
+}
+
+impl Drop for EtcdCluster {
+    fn drop(&mut self) {
+        for i in 0..self.members.len() {
+            self.kill(i);
+        }
+    }
+}

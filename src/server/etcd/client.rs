@@ -7,26 +7,27 @@
 //! answered), a few idle connections per endpoint, auth tokens
 //! (`/v3/auth/authenticate`, renewed once when etcd calls one invalid or
 //! expired) and the mapping of etcd's failures to `Error` kinds the cluster
-//! engine acts on. `json` holds the pure encoding and decoding.
+//! engine acts on. `json` holds the pure encoding and decoding, `conn` the
+//! connections (endpoints, TLS, the idle pool), `watch` the watch stream.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{bail, Context as _};
-use http_body_util::{BodyExt as _, Full};
-use hyper::body::{Bytes, Incoming};
-use hyper::client::conn::http1::SendRequest;
-use hyper_util::rt::TokioIo;
+use anyhow::bail;
+use http_body_util::Full;
+use hyper::body::Bytes;
 use parking_lot::Mutex;
-use rustls::pki_types::pem::PemObject as _;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use serde_json::Value;
 
+mod conn;
 mod json;
+mod watch;
 
-use json::{Failure, Framer, WatchMessage};
+use conn::{collect, parse_endpoint, tls_connector, Endpoint};
+use json::Failure;
+pub use watch::Watch;
 
 /// How to reach etcd.
 #[derive(Debug, Clone)]
@@ -181,19 +182,6 @@ pub fn prefix_end(prefix: &[u8]) -> Vec<u8> {
     vec![0]
 }
 
-/// Idle connections kept per endpoint.
-const IDLE_PER_ENDPOINT: usize = 4;
-
-#[derive(Debug)]
-struct Endpoint {
-    /// As configured, for messages.
-    url: String,
-    tls: bool,
-    host: String,
-    port: u16,
-    idle: Mutex<Vec<SendRequest<Full<Bytes>>>>,
-}
-
 struct Inner {
     endpoints: Vec<Endpoint>,
     /// The endpoint that answered last: where the next request starts.
@@ -220,110 +208,6 @@ enum Attempt {
     Lost(String),
     /// etcd answered with an error.
     Answer(Failure),
-}
-
-fn parse_endpoint(url: &str) -> anyhow::Result<Endpoint> {
-    let (tls, rest) = if let Some(rest) = url.strip_prefix("http://") {
-        (false, rest)
-    } else if let Some(rest) = url.strip_prefix("https://") {
-        (true, rest)
-    } else {
-        bail!("etcd endpoint {url:?}: the scheme must be http:// or https://");
-    };
-    let rest = rest.strip_suffix('/').unwrap_or(rest);
-    if rest.contains('/') || rest.contains('?') || rest.contains('@') {
-        bail!("etcd endpoint {url:?}: only scheme://host:port, without a path");
-    }
-    let (host, port) = rest
-        .rsplit_once(':')
-        .with_context(|| format!("etcd endpoint {url:?}: the port is missing (host:port)"))?;
-    let port: u16 = port
-        .parse()
-        .ok()
-        .filter(|p| *p != 0)
-        .with_context(|| format!("etcd endpoint {url:?}: {port:?} is not a port"))?;
-    let host = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
-    if host.is_empty() {
-        bail!("etcd endpoint {url:?}: the host is missing");
-    }
-    if tls {
-        ServerName::try_from(host.to_string())
-            .with_context(|| format!("etcd endpoint {url:?}: {host:?} is not a host name"))?;
-    }
-    Ok(Endpoint {
-        url: url.to_string(),
-        tls,
-        host: host.to_string(),
-        port,
-        idle: Mutex::new(Vec::new()),
-    })
-}
-
-fn tls_connector(config: &Config) -> anyhow::Result<tokio_rustls::TlsConnector> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .context("cannot set up TLS")?;
-    let mut roots = rustls::RootCertStore::empty();
-    match &config.ca_file {
-        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
-        Some(path) => {
-            let pem = std::fs::read(path)
-                .with_context(|| format!("etcd CA file {}: cannot read it", path.display()))?;
-            for cert in CertificateDer::pem_slice_iter(&pem) {
-                let cert = cert
-                    .with_context(|| format!("etcd CA file {}: not valid PEM", path.display()))?;
-                roots.add(cert).with_context(|| {
-                    format!("etcd CA file {}: an unusable certificate", path.display())
-                })?;
-            }
-            if roots.is_empty() {
-                bail!("etcd CA file {}: no certificate in it", path.display());
-            }
-        }
-    }
-    let builder = builder.with_root_certificates(roots);
-    let tls = match (&config.cert_file, &config.key_file) {
-        (None, None) => builder.with_no_client_auth(),
-        (Some(cert), Some(key)) => {
-            let pem = std::fs::read(cert).with_context(|| {
-                format!("etcd client certificate {}: cannot read it", cert.display())
-            })?;
-            let chain = CertificateDer::pem_slice_iter(&pem)
-                .collect::<Result<Vec<_>, _>>()
-                .with_context(|| {
-                    format!("etcd client certificate {}: not valid PEM", cert.display())
-                })?;
-            if chain.is_empty() {
-                bail!(
-                    "etcd client certificate {}: no certificate in it",
-                    cert.display()
-                );
-            }
-            let key_pem = std::fs::read(key)
-                .with_context(|| format!("etcd client key {}: cannot read it", key.display()))?;
-            let private = PrivateKeyDer::from_pem_slice(&key_pem).with_context(|| {
-                format!(
-                    "etcd client key {}: no PEM private key in it",
-                    key.display()
-                )
-            })?;
-            builder
-                .with_client_auth_cert(chain, private)
-                .with_context(|| {
-                    format!(
-                        "etcd client certificate {} and key {} do not go together",
-                        cert.display(),
-                        key.display()
-                    )
-                })?
-        }
-        _ => bail!("an etcd client certificate needs both the certificate and the key file"),
-    };
-    Ok(tokio_rustls::TlsConnector::from(Arc::new(tls)))
 }
 
 impl Client {
@@ -411,7 +295,7 @@ impl Client {
         let body = Bytes::from(body);
         let n = self.inner.endpoints.len();
         let start = self.inner.current.load(Ordering::Relaxed);
-        let mut last = String::new();
+        let mut failed = Vec::new();
         let mut renewed = false;
         let mut i = 0;
         while i < n {
@@ -431,19 +315,17 @@ impl Client {
                     continue;
                 }
                 Ok(Err(Attempt::Answer(Failure::BadToken(m)))) => return Err(Error::Auth(m)),
-                Ok(Err(Attempt::Answer(Failure::Etcd(Error::Unavailable(m))))) => last = m,
+                Ok(Err(Attempt::Answer(Failure::Etcd(Error::Unavailable(m))))) => failed.push(m),
                 Ok(Err(Attempt::Answer(Failure::Etcd(e)))) => return Err(e),
-                Ok(Err(Attempt::NotSent(m) | Attempt::Lost(m))) => last = m,
-                Err(_) => {
-                    last = format!(
-                        "{}: no watch created within {:?}",
-                        self.inner.endpoints[ep].url, self.inner.timeout
-                    )
-                }
+                Ok(Err(Attempt::NotSent(m) | Attempt::Lost(m))) => failed.push(m),
+                Err(_) => failed.push(format!(
+                    "{}: no watch created within {:?}",
+                    self.inner.endpoints[ep].url, self.inner.timeout
+                )),
             }
             i += 1;
         }
-        Err(Error::Unavailable(last))
+        Err(Error::Unavailable(failed.join("; ")))
     }
 
     /// The oldest revision kept, learned from a watch at a compacted one
@@ -462,59 +344,6 @@ impl Client {
                 compact_revision, ..
             })) => compact_revision,
             _ => 0,
-        }
-    }
-
-    async fn open_watch(
-        &self,
-        ep: usize,
-        body: Bytes,
-        token: Option<String>,
-    ) -> Result<Watch, Attempt> {
-        // A watch holds its connection for as long as it lives: a fresh one,
-        // never returned to the idle pool.
-        let mut conn = self.connect(ep).await.map_err(Attempt::NotSent)?;
-        let req = self.request(ep, "/v3/watch", body, token);
-        let url = &self.inner.endpoints[ep].url;
-        let resp = match conn.try_send_request(req).await {
-            Ok(resp) => resp,
-            Err(e) if e.message().is_some() => {
-                return Err(Attempt::NotSent(format!("{url}: {}", e.error())))
-            }
-            Err(e) => return Err(Attempt::Lost(format!("{url}: {}", e.error()))),
-        };
-        let status = resp.status().as_u16();
-        let body = resp.into_body();
-        if status != 200 {
-            let bytes = body
-                .collect()
-                .await
-                .map_err(|e| Attempt::Lost(format!("{url}: {e}")))?
-                .to_bytes();
-            return Err(Attempt::Answer(json::map_error_answer(status, &bytes)));
-        }
-        let mut watch = Watch {
-            body: Some(body),
-            framer: Framer::default(),
-            pending: std::collections::VecDeque::new(),
-            _conn: conn,
-            url: url.clone(),
-        };
-        // Whatever comes before "created" is not a watch of ours.
-        match watch.message().await {
-            Ok(WatchMessage::Created) => Ok(watch),
-            Ok(WatchMessage::Canceled(Error::Auth(m))) if m.contains("invalid auth token") => {
-                Err(Attempt::Answer(Failure::BadToken(m)))
-            }
-            Ok(WatchMessage::Canceled(Error::Auth(m))) if m.contains("auth token is expired") => {
-                Err(Attempt::Answer(Failure::BadToken(m)))
-            }
-            Ok(WatchMessage::Canceled(e)) => Err(Attempt::Answer(Failure::Etcd(e))),
-            Ok(WatchMessage::Batch(_)) => Err(Attempt::Answer(Failure::Etcd(Error::Other(
-                format!("{url}: the watch sent events before it was created"),
-            )))),
-            Err(Error::Unavailable(m)) => Err(Attempt::Lost(m)),
-            Err(e) => Err(Attempt::Answer(Failure::Etcd(e))),
         }
     }
 
@@ -554,7 +383,7 @@ impl Client {
         let body = serde_json::json!({"name": user, "password": password});
         let body = Bytes::from(serde_json::to_vec(&body).expect("JSON of a Value"));
         let n = self.inner.endpoints.len();
-        let mut last = String::new();
+        let mut failed = Vec::new();
         // Authenticating is idempotent: any endpoint will do.
         for i in 0..n {
             let e = (ep + i) % n;
@@ -567,13 +396,13 @@ impl Client {
                     *self.inner.token.lock() = Some(token.clone());
                     return Ok(Some(token));
                 }
-                Err(Attempt::Answer(Failure::Etcd(Error::Unavailable(m)))) => last = m,
+                Err(Attempt::Answer(Failure::Etcd(Error::Unavailable(m)))) => failed.push(m),
                 Err(Attempt::Answer(Failure::Etcd(e))) => return Err(e),
                 Err(Attempt::Answer(Failure::BadToken(m))) => return Err(Error::Auth(m)),
-                Err(Attempt::NotSent(m) | Attempt::Lost(m)) => last = m,
+                Err(Attempt::NotSent(m) | Attempt::Lost(m)) => failed.push(m),
             }
         }
-        Err(Error::Unavailable(last))
+        Err(Error::Unavailable(failed.join("; ")))
     }
 
     /// One unary call with failover: connect failures always go on to the
@@ -583,20 +412,13 @@ impl Client {
         let body = Bytes::from(serde_json::to_vec(body).expect("JSON of a Value"));
         let n = self.inner.endpoints.len();
         let start = self.inner.current.load(Ordering::Relaxed);
-        let mut last = String::new();
+        let mut failed = Vec::new();
         let mut renewed = false;
         let mut i = 0;
         while i < n {
             let ep = (start + i) % n;
-            let token = match self.token(ep, false).await {
-                Ok(t) => t,
-                Err(Error::Unavailable(m)) => {
-                    last = m;
-                    i += 1;
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
+            // Authenticating already tried every endpoint.
+            let token = self.token(ep, false).await?;
             match self.attempt(ep, path, body.clone(), token).await {
                 Ok(v) => {
                     self.inner.current.store(ep, Ordering::Relaxed);
@@ -610,16 +432,16 @@ impl Client {
                 }
                 Err(Attempt::Answer(Failure::BadToken(m))) => return Err(Error::Auth(m)),
                 Err(Attempt::Answer(Failure::Etcd(Error::Unavailable(m)))) if idempotent => {
-                    last = m
+                    failed.push(m)
                 }
                 Err(Attempt::Answer(Failure::Etcd(e))) => return Err(e),
-                Err(Attempt::NotSent(m)) => last = m,
-                Err(Attempt::Lost(m)) if idempotent => last = m,
+                Err(Attempt::NotSent(m)) => failed.push(m),
+                Err(Attempt::Lost(m)) if idempotent => failed.push(m),
                 Err(Attempt::Lost(m)) => return Err(Error::Unavailable(m)),
             }
             i += 1;
         }
-        Err(Error::Unavailable(last))
+        Err(Error::Unavailable(failed.join("; ")))
     }
 
     /// One request on endpoint `ep`, within the timeout.
@@ -630,8 +452,8 @@ impl Client {
         body: Bytes,
         token: Option<String>,
     ) -> Result<Value, Attempt> {
-        let sent = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let flag = sent.clone();
+        let sent = AtomicBool::new(false);
+        let flag = &sent;
         let url = &self.inner.endpoints[ep].url;
         let work = async {
             let (mut conn, mut reused) =
@@ -684,133 +506,6 @@ impl Client {
             }
         }
     }
-
-    /// An idle connection (true) or a new one (false).
-    async fn idle_or_connect(&self, ep: usize) -> Result<(SendRequest<Full<Bytes>>, bool), String> {
-        loop {
-            let conn = self.inner.endpoints[ep].idle.lock().pop();
-            match conn {
-                Some(mut conn) => {
-                    if conn.ready().await.is_ok() {
-                        return Ok((conn, true));
-                    }
-                }
-                None => return Ok((self.connect(ep).await?, false)),
-            }
-        }
-    }
-
-    fn keep(&self, ep: usize, conn: SendRequest<Full<Bytes>>) {
-        let mut idle = self.inner.endpoints[ep].idle.lock();
-        if idle.len() < IDLE_PER_ENDPOINT && !conn.is_closed() {
-            idle.push(conn);
-        }
-    }
-
-    async fn connect(&self, ep: usize) -> Result<SendRequest<Full<Bytes>>, String> {
-        let e = &self.inner.endpoints[ep];
-        let tcp = tokio::net::TcpStream::connect((e.host.as_str(), e.port))
-            .await
-            .map_err(|err| format!("{}: cannot connect: {err}", e.url))?;
-        let _ = tcp.set_nodelay(true);
-        if !e.tls {
-            return handshake(TokioIo::new(tcp), &e.url).await;
-        }
-        let connector = self.inner.tls.as_ref().expect("TLS set up for https");
-        let name = ServerName::try_from(e.host.clone()).expect("checked in Client::new");
-        let tls = connector
-            .connect(name, tcp)
-            .await
-            .map_err(|err| format!("{}: TLS handshake failed: {err}", e.url))?;
-        handshake(TokioIo::new(tls), &e.url).await
-    }
-}
-
-async fn collect(body: Incoming) -> Result<Bytes, hyper::Error> {
-    Ok(body.collect().await?.to_bytes())
-}
-
-async fn handshake<I>(io: I, url: &str) -> Result<SendRequest<Full<Bytes>>, String>
-where
-    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
-{
-    let (send, conn) = hyper::client::conn::http1::handshake(io)
-        .await
-        .map_err(|e| format!("{url}: HTTP handshake failed: {e}"))?;
-    // The connection's task ends when the connection closes or the last
-    // handle to it is dropped.
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    Ok(send)
-}
-
-/// One watch: an HTTP streaming response of JSON messages.
-pub struct Watch {
-    body: Option<Incoming>,
-    framer: Framer,
-    pending: std::collections::VecDeque<Value>,
-    /// Keeps the connection open while the watch lives.
-    _conn: SendRequest<Full<Bytes>>,
-    url: String,
-}
-
-impl Watch {
-    /// The next message with events (progress notifications come back with
-    /// no events and advance `revision`). Err(Unavailable) when the stream
-    /// ends or breaks; Err(Compacted) when etcd cancels the watch because
-    /// start_revision was compacted.
-    pub async fn next(&mut self) -> Result<WatchBatch, Error> {
-        loop {
-            match self.message().await? {
-                WatchMessage::Batch(b) => return Ok(b),
-                // A second "created" is not ours (one watch per stream): skip.
-                WatchMessage::Created => continue,
-                WatchMessage::Canceled(e) => {
-                    self.body = None;
-                    return Err(e);
-                }
-            }
-        }
-    }
-
-    async fn message(&mut self) -> Result<WatchMessage, Error> {
-        loop {
-            if let Some(v) = self.pending.pop_front() {
-                return json::parse_watch_message(&v);
-            }
-            let Some(body) = self.body.as_mut() else {
-                return Err(Error::Unavailable(format!(
-                    "{}: the watch stream has ended",
-                    self.url
-                )));
-            };
-            match body.frame().await {
-                None => {
-                    self.body = None;
-                    return Err(Error::Unavailable(format!(
-                        "{}: the watch stream ended",
-                        self.url
-                    )));
-                }
-                Some(Err(e)) => {
-                    self.body = None;
-                    return Err(Error::Unavailable(format!(
-                        "{}: the watch stream broke: {e}",
-                        self.url
-                    )));
-                }
-                Some(Ok(frame)) => {
-                    if let Ok(data) = frame.into_data() {
-                        let values = self.framer.push(&data).inspect_err(|_| {
-                            self.body = None;
-                        })?;
-                        self.pending.extend(values);
-                    }
-                }
-            }
-        }
-    }
 }
 
 #[cfg(test)]
@@ -824,6 +519,28 @@ mod tests {
         assert_eq!(prefix_end(b"a\xfe\xff\xff"), b"a\xff");
         assert_eq!(prefix_end(b"\xff\xff"), b"\0");
         assert_eq!(prefix_end(b""), b"\0");
+    }
+
+    fn send<T: Send>(_: &T) {}
+
+    /// The engine spawns its calls on tokio's worker threads.
+    #[test]
+    fn clients_futures_and_watches_are_send() {
+        fn sync<T: Send + Sync + Clone + 'static>() {}
+        sync::<Client>();
+        let c = Client::new(config(&["http://127.0.0.1:1"])).unwrap();
+        let req = RangeRequest::default();
+        send(&c.range(&req));
+        let txn = Txn::default();
+        send(&c.txn(&txn));
+        send(&c.compact(1));
+        let w = WatchRequest::default();
+        let watch = c.watch(&w);
+        send(&watch);
+        fn next_is_send(w: &mut Watch) {
+            send(&w.next());
+        }
+        let _ = next_is_send;
     }
 
     fn config(endpoints: &[&str]) -> Config {
