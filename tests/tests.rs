@@ -8,6 +8,7 @@ mod aggregate;
 mod aggregate_client;
 mod auth;
 mod cleanup;
+mod cluster;
 mod cluster_contrib;
 mod contrib;
 mod damage;
