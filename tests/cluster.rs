@@ -12,8 +12,7 @@ use std::sync::{Arc, Barrier, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::util::{
-    get, own_metric, poll, put, refused_start_with, request, try_request, EtcdCluster, Pgw,
-    TempDir,
+    get, own_metric, poll, put, refused_start_with, request, try_request, EtcdCluster, Pgw, TempDir,
 };
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -125,19 +124,20 @@ fn conflicting_pushes_on_two_replicas_never_both_win() {
         // The same family with two types in two groups: the store can only
         // hold one of them.
         let barrier = Arc::new(Barrier::new(2));
-        let pushes = [(a.url(), "a", "counter"), (b.url(), "b", "gauge")].map(|(url, job, kind)| {
-            let barrier = barrier.clone();
-            std::thread::spawn(move || {
-                let body = format!("# TYPE clash_{i} {kind}\nclash_{i} 1\n");
-                barrier.wait();
-                request(
-                    "PUT",
-                    &format!("{url}/metrics/job/{job}"),
-                    &[],
-                    body.as_bytes(),
-                )
-            })
-        });
+        let pushes =
+            [(a.url(), "a", "counter"), (b.url(), "b", "gauge")].map(|(url, job, kind)| {
+                let barrier = barrier.clone();
+                std::thread::spawn(move || {
+                    let body = format!("# TYPE clash_{i} {kind}\nclash_{i} 1\n");
+                    barrier.wait();
+                    request(
+                        "PUT",
+                        &format!("{url}/metrics/job/{job}{i}"),
+                        &[],
+                        body.as_bytes(),
+                    )
+                })
+            });
         let [ra, rb] = pushes.map(|t| t.join().unwrap());
         let statuses = (ra.status, rb.status);
         match statuses {
@@ -228,11 +228,19 @@ fn with_etcd_down_writes_get_503_scrapes_go_on_and_all_recovers() {
     assert_eq!(r.status, 503, "{}", r.text());
     assert!(r.header("retry-after").is_some(), "{:?}", r.headers);
     assert!(r.text().contains("etcd"), "{}", r.text());
-    let r = request("DELETE", &format!("{}/metrics/job/outage", b.url()), &[], b"");
+    let r = request(
+        "DELETE",
+        &format!("{}/metrics/job/outage", b.url()),
+        &[],
+        b"",
+    );
     assert_eq!(r.status, 503, "{}", r.text());
     // Scrapes serve the last view; ready fails, saying how old it is.
     let scrape = pushed_lines(&b.url()).unwrap();
-    assert!(scrape.contains("v{job=\"outage\"} 1"), "{scrape}");
+    assert!(
+        scrape.contains("v{instance=\"\",job=\"outage\"} 1"),
+        "{scrape}"
+    );
     let unready = poll(WAIT, || {
         let r = get(&format!("{}/-/ready", a.url()));
         (r.status == 503).then_some(r.text())
@@ -248,7 +256,10 @@ fn with_etcd_down_writes_get_503_scrapes_go_on_and_all_recovers() {
     });
     assert!(back.is_some(), "pushes work again once etcd is back");
     let scrape = wait_identical(&[a.url(), b.url()]);
-    assert!(scrape.contains("v{job=\"outage\"} 3"), "{scrape}");
+    assert!(
+        scrape.contains("v{instance=\"\",job=\"outage\"} 3"),
+        "{scrape}"
+    );
     for g in [&a, &b] {
         let ready = poll(WAIT, || {
             (get(&format!("{}/-/ready", g.url())).status == 200).then_some(())
@@ -305,11 +316,7 @@ fn cleanups_wipes_and_expiry_are_cluster_wide() {
 #[test]
 fn a_group_larger_than_one_etcd_request_is_refused_naming_the_limit() {
     let etcd = EtcdCluster::start(1);
-    let args = replica_args(
-        &etcd,
-        "/large/",
-        &["--store.etcd.max-request-bytes=65536"],
-    );
+    let args = replica_args(&etcd, "/large/", &["--store.etcd.max-request-bytes=65536"]);
     let a = start_replica(&args);
     // Label values that do not compress, so the record stays large.
     let mut body = String::from("# TYPE big gauge\n");
@@ -365,7 +372,11 @@ fn an_empty_prefix_is_filled_once_from_a_local_store() {
     a.terminate();
     let again = start_replica(&args);
     again.wait_groups(&[&[("job", "b")]]);
-    assert!(again.proc.log().contains("not importing"), "{}", again.proc.log());
+    assert!(
+        again.proc.log().contains("not importing"),
+        "{}",
+        again.proc.log()
+    );
 }
 
 #[test]
@@ -400,7 +411,12 @@ fn a_prefix_in_another_layout_stops_the_start() {
         "POST",
         &format!("{}/v3/kv/put", etcd.endpoint(0)),
         &[],
-        format!(r#"{{"key":"{}","value":"{}"}}"#, b64("/future/version"), b64("9")).as_bytes(),
+        format!(
+            r#"{{"key":"{}","value":"{}"}}"#,
+            b64("/future/version"),
+            b64("9")
+        )
+        .as_bytes(),
     );
     assert_eq!(r.status, 200, "{}", r.text());
     let err = refused_start_with(
@@ -438,10 +454,13 @@ fn chaos_soak_loses_no_acknowledged_write() {
     const GROUPS_PER_WRITER: u64 = 6;
     const RUN: Duration = Duration::from_secs(25);
     let mut etcd = EtcdCluster::start(3);
-    let args = replica_args(&etcd, "/soak/", &["--store.etcd.timeout=1s"]);
+    let args = replica_args(&etcd, "/soak/", &[]);
     let replicas: Vec<Pgw> = (0..REPLICAS).map(|_| start_replica(&args)).collect();
-    let ports: Arc<Vec<Mutex<u16>>> = Arc::new(replicas.iter().map(|p| Mutex::new(p.port)).collect());
-    let replicas = Arc::new(Mutex::new(replicas.into_iter().map(Some).collect::<Vec<_>>()));
+    let ports: Arc<Vec<Mutex<u16>>> =
+        Arc::new(replicas.iter().map(|p| Mutex::new(p.port)).collect());
+    let replicas = Arc::new(Mutex::new(
+        replicas.into_iter().map(Some).collect::<Vec<_>>(),
+    ));
     let stop = Arc::new(AtomicBool::new(false));
     let acked_writes = Arc::new(AtomicU64::new(0));
     let failed_writes = Arc::new(AtomicU64::new(0));
@@ -523,7 +542,9 @@ fn chaos_soak_loses_no_acknowledged_write() {
     let mut member_restarted = false;
     while started.elapsed() < RUN {
         std::thread::sleep(Duration::from_millis(1500));
-        rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        rng = rng
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let i = ((rng >> 33) % REPLICAS as u64) as usize;
         {
             let mut all = replicas.lock().unwrap();
@@ -545,7 +566,8 @@ fn chaos_soak_loses_no_acknowledged_write() {
         }
     }
     stop.store(true, Ordering::Relaxed);
-    let ledgers: Vec<BTreeMap<u64, Ledger>> = writers.into_iter().map(|t| t.join().unwrap()).collect();
+    let ledgers: Vec<BTreeMap<u64, Ledger>> =
+        writers.into_iter().map(|t| t.join().unwrap()).collect();
     if !member_restarted {
         etcd.restart(1);
     }
@@ -558,14 +580,20 @@ fn chaos_soak_loses_no_acknowledged_write() {
     let final_scrape = wait_identical(&urls);
     // Every group's value as the replicas serve it.
     let mut served: BTreeMap<(usize, u64), u64> = BTreeMap::new();
-    for line in final_scrape.lines().filter(|l| l.starts_with("soak_value{")) {
+    for line in final_scrape
+        .lines()
+        .filter(|l| l.starts_with("soak_value{"))
+    {
         let (labels, value) = line.rsplit_once(' ').unwrap();
         let get_label = |name: &str| {
             let start = labels.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
             labels[start..].split('"').next().unwrap().to_string()
         };
         let w: usize = get_label("job").trim_start_matches("soak").parse().unwrap();
-        let g: u64 = get_label("instance").trim_start_matches('g').parse().unwrap();
+        let g: u64 = get_label("instance")
+            .trim_start_matches('g')
+            .parse()
+            .unwrap();
         served.insert((w, g), value.parse().unwrap());
     }
     let mut lost = Vec::new();
