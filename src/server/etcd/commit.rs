@@ -86,6 +86,9 @@ pub(super) struct Request {
 /// How often a batch is tried again after conflicts before its changes are
 /// answered 503: only reached when other replicas commit without pause.
 const MAX_ATTEMPTS: usize = 100;
+/// How often the committer yields to the request handlers before it takes
+/// a batch.
+const LINGER_YIELDS: usize = 3;
 /// Bytes of a transaction beside the groups' values: keys, the head, framing.
 const TXN_OVERHEAD: usize = 4096;
 
@@ -98,6 +101,15 @@ pub(super) async fn run(shared: Arc<Shared>, mut queue: mpsc::UnboundedReceiver<
                 Some(r) => carry.push_back(r),
                 None => return,
             }
+        }
+        // Requests whose handlers are running now join this batch: a few
+        // yields let them reach the queue, and a larger batch costs etcd
+        // about what a small one does.
+        for _ in 0..LINGER_YIELDS {
+            while let Ok(r) = queue.try_recv() {
+                carry.push_back(r);
+            }
+            tokio::task::yield_now().await;
         }
         while let Ok(r) = queue.try_recv() {
             carry.push_back(r);
