@@ -54,6 +54,16 @@ for setup in ${PAYLOADS:-node_exporter.prom:200 batch_job.prom:5000}; do
   PAYLOAD=$bench/$1 NGROUPS=$2 DUR=$dur bash $bench/gateway_bench.sh pgw-etcd 19101 -- \
     "$pgw" serve --web.listen-address=127.0.0.1:19101 --store.etcd.endpoints=$endpoints \
       --store.etcd.prefix="$prefix"
+  # What one group takes in etcd: its record, as the replicas wrote it.
+  python3 - "$prefix" <<'PY'
+import base64, json, sys, urllib.request
+key = (sys.argv[1] + "groups/").encode()
+end = key[:-1] + bytes([key[-1] + 1])
+body = json.dumps({"key": base64.b64encode(key).decode(), "range_end": base64.b64encode(end).decode(), "limit": 50}).encode()
+kvs = json.load(urllib.request.urlopen("http://127.0.0.1:23791/v3/kv/range", body)).get("kvs", [])
+sizes = [len(base64.b64decode(kv["value"])) for kv in kvs]
+print(f"[pgw-etcd] a group's record in etcd: {sum(sizes) // max(1, len(sizes))} bytes on average ({len(sizes)} read)")
+PY
   kill "${follow[@]}" 2>/dev/null || true
   wait "${follow[@]}" 2>/dev/null || true
 done

@@ -1012,19 +1012,24 @@ pub(crate) fn group_labels(api: &serde_json::Value) -> Vec<BTreeMap<String, Stri
         .collect()
 }
 
+/// A name no other test of any run on this machine uses now:
+/// `pgw-test-TAG-PID-N-NANOS`.
+pub(crate) fn unique_name(tag: &str) -> String {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("pgw-test-{tag}-{}-{n}-{nanos}", std::process::id())
+}
+
 /// A directory under the system temp dir, removed with its content on drop.
 pub(crate) struct TempDir(PathBuf);
 
 impl TempDir {
     pub(crate) fn new(tag: &str) -> TempDir {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        let path =
-            std::env::temp_dir().join(format!("pgw-test-{tag}-{}-{n}-{nanos}", std::process::id()));
+        let path = std::env::temp_dir().join(unique_name(tag));
         std::fs::create_dir_all(&path).expect("create temp dir");
         TempDir(path)
     }
@@ -1204,13 +1209,7 @@ impl EtcdCluster {
     }
 
     fn new(members: usize, extra: &[&str]) -> EtcdCluster {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        let token = format!("pgw-test-{}-{n}-{nanos}", std::process::id());
+        let token = unique_name("etcd");
         let shm = Path::new("/dev/shm");
         let dir = if shm.is_dir() {
             let path = shm.join(&token);
