@@ -463,51 +463,37 @@ fn proxy_with_hook(
 ) -> String {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
     let listings = Arc::new(AtomicUsize::new(0));
     let hook = Arc::new(hook);
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
-                let (upstream, listings, hook) = (upstream.clone(), listings.clone(), hook.clone());
-                async move {
-                    let method = req.method().to_string();
-                    let path = req.uri().to_string();
-                    let body = axum::body::to_bytes(req.into_body(), usize::MAX)
-                        .await
-                        .unwrap();
-                    let resp = tokio::task::spawn_blocking(move || {
-                        if method == "GET"
-                            && path == "/api/v1/metrics"
-                            && listings.fetch_add(1, Ordering::SeqCst) + 1 == nth
-                        {
-                            hook();
-                        }
-                        request(&method, &format!("{upstream}{path}"), &[], &body)
-                    })
-                    .await
-                    .unwrap();
-                    let mut out =
-                        axum::response::Response::new(axum::body::Body::from(resp.body.clone()));
-                    *out.status_mut() = axum::http::StatusCode::from_u16(resp.status).unwrap();
-                    if let Some(ct) = resp.header("content-type") {
-                        out.headers_mut()
-                            .insert("content-type", ct.parse().unwrap());
-                    }
-                    out
+    let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
+        let (upstream, listings, hook) = (upstream.clone(), listings.clone(), hook.clone());
+        async move {
+            let method = req.method().to_string();
+            let path = req.uri().to_string();
+            let body = axum::body::to_bytes(req.into_body(), usize::MAX)
+                .await
+                .unwrap();
+            let resp = tokio::task::spawn_blocking(move || {
+                if method == "GET"
+                    && path == "/api/v1/metrics"
+                    && listings.fetch_add(1, Ordering::SeqCst) + 1 == nth
+                {
+                    hook();
                 }
-            });
-            axum::serve(listener, app).await.unwrap();
-        });
+                request(&method, &format!("{upstream}{path}"), &[], &body)
+            })
+            .await
+            .unwrap();
+            let mut out = axum::response::Response::new(axum::body::Body::from(resp.body.clone()));
+            *out.status_mut() = axum::http::StatusCode::from_u16(resp.status).unwrap();
+            if let Some(ct) = resp.header("content-type") {
+                out.headers_mut()
+                    .insert("content-type", ct.parse().unwrap());
+            }
+            out
+        }
     });
-    url
+    crate::util::serve_app(app)
 }
 
 /// Against the official server, a group pushed again between the listing

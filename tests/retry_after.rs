@@ -13,37 +13,24 @@ use crate::util::*;
 /// `Retry-After: 1`, then accepts everything; the counter is every request
 /// it was sent.
 fn busy_gateway(status: u16, refusals: usize, retry_after: bool) -> (String, Arc<AtomicUsize>) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
     let seen = Arc::new(AtomicUsize::new(0));
     let counter = seen.clone();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            let app = axum::Router::new().fallback(move || {
-                let n = counter.fetch_add(1, Ordering::SeqCst);
-                async move {
-                    use axum::response::IntoResponse as _;
-                    if n >= refusals {
-                        return axum::http::StatusCode::OK.into_response();
-                    }
-                    let code = axum::http::StatusCode::from_u16(status).unwrap();
-                    if retry_after {
-                        (code, [("Retry-After", "1")], "etcd is unavailable").into_response()
-                    } else {
-                        (code, "etcd is unavailable").into_response()
-                    }
-                }
-            });
-            axum::serve(listener, app).await.unwrap();
-        });
+    let app = axum::Router::new().fallback(move || {
+        let n = counter.fetch_add(1, Ordering::SeqCst);
+        async move {
+            use axum::response::IntoResponse as _;
+            if n >= refusals {
+                return axum::http::StatusCode::OK.into_response();
+            }
+            let code = axum::http::StatusCode::from_u16(status).unwrap();
+            if retry_after {
+                (code, [("Retry-After", "1")], "etcd is unavailable").into_response()
+            } else {
+                (code, "etcd is unavailable").into_response()
+            }
+        }
     });
-    (url, seen)
+    (serve_app(app), seen)
 }
 
 /// An exporter that serves `body` to every scrape.

@@ -1428,3 +1428,22 @@ impl Drop for EtcdCluster {
         }
     }
 }
+
+/// Serves `app` (a fake gateway or proxy of a test) on a port of its own,
+/// on a thread with its own runtime, until the test binary exits; its URL.
+pub(crate) fn serve_app(app: axum::Router) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    url
+}

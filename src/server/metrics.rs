@@ -283,37 +283,41 @@ impl OwnMetrics {
             failures,
         ));
         if let Some(e) = etcd {
-            let one = |v: f64| vec![(vec![], single(v))];
-            out.push(family(
-                "pgw_etcd_commits_total",
-                "Transactions this replica committed to etcd (each holds a batch of changes).",
-                MetricType::Counter,
-                one(e.commits as f64),
-            ));
-            out.push(family(
-                "pgw_etcd_conflicts_total",
-                "Transactions that failed because another replica committed first; their changes were checked again and retried.",
-                MetricType::Counter,
-                one(e.conflicts as f64),
-            ));
-            out.push(family(
-                "pgw_etcd_errors_total",
-                "Requests to etcd that failed (unreachable, no quorum, too large, refused).",
-                MetricType::Counter,
-                one(e.errors as f64),
-            ));
-            out.push(family(
-                "pgw_etcd_revision",
-                "The etcd revision of this replica's view of the store.",
-                MetricType::Gauge,
-                one(e.revision as f64),
-            ));
-            out.push(family(
-                "pgw_etcd_view_age_seconds",
-                "Seconds since this replica's view of the store was last confirmed to be etcd's latest; /-/ready fails above --store.etcd.max-staleness.",
-                MetricType::Gauge,
-                one(e.view_age.as_secs_f64()),
-            ));
+            let figures: [(&'static str, &'static str, MetricType, f64); 5] = [
+                (
+                    "pgw_etcd_commits_total",
+                    "Transactions this replica committed to etcd (each holds a batch of changes).",
+                    MetricType::Counter,
+                    e.commits as f64,
+                ),
+                (
+                    "pgw_etcd_conflicts_total",
+                    "Transactions that failed because another replica committed first; their changes were checked again and retried.",
+                    MetricType::Counter,
+                    e.conflicts as f64,
+                ),
+                (
+                    "pgw_etcd_errors_total",
+                    "Requests to etcd that failed (unreachable, no quorum, too large, refused).",
+                    MetricType::Counter,
+                    e.errors as f64,
+                ),
+                (
+                    "pgw_etcd_revision",
+                    "The etcd revision of this replica's view of the store.",
+                    MetricType::Gauge,
+                    e.revision as f64,
+                ),
+                (
+                    "pgw_etcd_view_age_seconds",
+                    "Seconds since this replica's view of the store was last confirmed to be etcd's latest; /-/ready fails above --store.etcd.max-staleness.",
+                    MetricType::Gauge,
+                    e.view_age.as_secs_f64(),
+                ),
+            ];
+            for (name, help, kind, v) in figures {
+                out.push(family(name, help, kind, vec![(vec![], single(v))]));
+            }
         }
         out.push(family(
             "pgw_expired_groups_total",
