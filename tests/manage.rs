@@ -714,26 +714,12 @@ fn unreachable_gateway_exits_4() {
 
 /// A server that answers every request with `status` and a short text.
 fn answering(status: u16) -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            let app = axum::Router::new().fallback(move || async move {
-                (
-                    axum::http::StatusCode::from_u16(status).unwrap(),
-                    "storage on fire",
-                )
-            });
-            axum::serve(listener, app).await.unwrap();
-        });
-    });
-    url
+    crate::util::serve_app(axum::Router::new().fallback(move || async move {
+        (
+            axum::http::StatusCode::from_u16(status).unwrap(),
+            "storage on fire",
+        )
+    }))
 }
 
 #[test]
