@@ -19,7 +19,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use tokio::sync::{mpsc, oneshot};
 
 use super::client::{prefix_end, Compare, Error, Op, OpResponse, RangeRequest, Txn};
@@ -164,7 +164,7 @@ async fn run_batch(shared: &Shared, carry: &mut VecDeque<Request>) {
         let committed = commit(shared, base, &writes, batch.wiped).await;
         match committed {
             Committed::Yes(revision) => {
-                batch.committed(revision, &writes);
+                advance_view(shared, revision, &writes, batch.wiped);
                 drop(writer);
                 shared.counters.commits.fetch_add(1, Ordering::Relaxed);
                 for m in members {
@@ -319,7 +319,7 @@ struct Tentative<'a> {
     /// The state before the batch of every group it touched, in the order
     /// first touched.
     before: Vec<(Vec<u8>, GroupingKey, Option<GroupView>)>,
-    touched: FxHashMap<Vec<u8>, usize>,
+    touched: FxHashSet<Vec<u8>>,
     /// The state before the last change of each group that change touched.
     last: Vec<(Vec<u8>, GroupingKey, Option<GroupView>)>,
     /// How many entries of `before` the last change added.
@@ -336,7 +336,7 @@ impl<'a> Tentative<'a> {
         Tentative {
             shared,
             before: Vec::new(),
-            touched: FxHashMap::default(),
+            touched: FxHashSet::default(),
             last: Vec::new(),
             last_new: 0,
             encoded: FxHashMap::default(),
@@ -349,8 +349,7 @@ impl<'a> Tentative<'a> {
     fn touch(&mut self, key: &GroupingKey) {
         let canonical = key.canonical();
         let state = self.shared.store.group(key);
-        if !self.touched.contains_key(&canonical) {
-            self.touched.insert(canonical.clone(), self.before.len());
+        if self.touched.insert(canonical.clone()) {
             self.before
                 .push((canonical.clone(), key.clone(), state.clone()));
             self.last_new += 1;
@@ -498,28 +497,28 @@ impl<'a> Tentative<'a> {
         }
         writes
     }
+}
 
-    /// The batch is in etcd at `revision`: the view is there too.
-    fn committed(&mut self, revision: i64, writes: &[Write]) {
-        let mut view = self.shared.view.lock();
-        if self.wiped {
-            view.revs.clear();
-        }
-        for w in writes {
-            match w.value {
-                Some(_) => {
-                    view.revs.insert(w.canonical.clone(), revision);
-                }
-                None => {
-                    view.revs.remove(&w.canonical);
-                }
+/// Writes that etcd committed at `revision` (after a wipe, when `wiped`):
+/// the view is there too.
+fn advance_view(shared: &Shared, revision: i64, writes: &[Write], wiped: bool) {
+    let mut view = shared.view.lock();
+    if wiped {
+        view.revs.clear();
+    }
+    for w in writes {
+        match w.value {
+            Some(_) => {
+                view.revs.insert(w.canonical.clone(), revision);
+            }
+            None => {
+                view.revs.remove(&w.canonical);
             }
         }
-        view.revision = view.revision.max(revision);
-        drop(view);
-        self.shared.head.send_replace(revision);
-        self.before.clear();
     }
+    view.revision = view.revision.max(revision);
+    drop(view);
+    shared.head.send_replace(revision);
 }
 
 /// Sets a group back to `state` (absent: removed).
@@ -560,8 +559,7 @@ pub(super) async fn import_groups(shared: &Shared, groups: &[GroupView]) -> Resu
                         crate::error!("cannot import a group", group = g.key, err = e);
                     }
                 }
-                let mut batch = Tentative::new(shared);
-                batch.committed(revision, &writes);
+                advance_view(shared, revision, &writes, false);
                 drop(writer);
                 return Ok(groups.len());
             }

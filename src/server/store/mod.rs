@@ -455,10 +455,10 @@ impl Store {
     /// Refused while the log cannot take the deletion; the groups then stay
     /// until a later sweep.
     pub(crate) fn expire(&self, now: SystemTime) -> Result<Vec<Removed>, Refused> {
-        let now_s = unix_seconds(now);
-        if !self.inner.read().groups.values().any(|g| g.expired(now_s)) {
+        if !self.any_expired(now) {
             return Ok(Vec::new());
         }
+        let now_s = unix_seconds(now);
         self.remove_where(&mut self.inner.write(), |g| g.expired(now_s))
     }
 
