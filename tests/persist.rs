@@ -352,6 +352,42 @@ fn push_times_survive_kill_9_and_sigterm_flushes() {
     assert_eq!(sorted_groups(g.api()), before, "SIGTERM and restart");
 }
 
+#[test]
+fn a_large_store_stops_without_a_snapshot_and_restarts_whole() {
+    let dir = TempDir::new("large-stop");
+    let file = dir.path().join("store");
+    let arg = file_arg(&file);
+    let mut g = Pgw::start(&[&arg]);
+    // Over 8 MB of records, above what a shutdown compacts; the label
+    // values are pseudo-random so that compression keeps their size.
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let body: String = (0..2_000)
+        .map(|i| {
+            let filler = format!("{:016x}{:016x}{:016x}", next(), next(), next());
+            format!("big_metric{{series=\"{i}\",filler=\"{filler}\"}} {i}\n")
+        })
+        .collect();
+    for i in 0..40 {
+        push_ok(&g, "PUT", &format!("/metrics/job/big/instance/{i}"), &body);
+    }
+    let before = sorted_groups(g.api());
+    g.terminate();
+    assert!(!file.exists(), "no snapshot written at the stop");
+    let logged: u64 = segments(&file)
+        .iter()
+        .map(|s| fs::metadata(s).unwrap().len())
+        .sum();
+    assert!(logged > 8 << 20, "the log holds the store: {logged} bytes");
+    let g = Pgw::start(&[&arg]);
+    assert_eq!(sorted_groups(g.api()), before, "SIGTERM and replay");
+}
+
 /// Three groups, written to the snapshot by a clean shutdown.
 fn snapshot_with_three_groups(file: &Path) {
     let mut g = Pgw::start(&[&file_arg(file)]);

@@ -300,6 +300,9 @@ pub(crate) async fn run(
             .context("cannot save the store")?;
     }
     crate::info!("stopped");
+    // The process ends now, and the OS takes the whole store back at once:
+    // dropping it allocation by allocation took 50 ms for 500k series.
+    std::mem::forget(state);
     Ok(())
 }
 
