@@ -103,7 +103,11 @@ pub fn check_families(families: &[Family<'_>]) -> Result<(), String> {
             }
             sorted.clear();
             sorted.extend(metric.labels.iter().map(|l| (&*l.name, &*l.value)));
-            sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            // The server hands labels over sorted; a sort would still
+            // shift through them.
+            if !sorted.is_sorted_by(|a, b| a.0 <= b.0) {
+                sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            }
             let reserved = match family.kind {
                 MetricType::Summary => Some("quantile"),
                 MetricType::Histogram | MetricType::GaugeHistogram => Some("le"),

@@ -59,12 +59,7 @@ impl Store {
         let existing = inner.groups.get(canonical);
         let group_id = existing.map(|g| g.id);
         for family in &push.families {
-            let own = self
-                .own_types
-                .binary_search_by_key(&family.name.as_ref(), |(n, _)| n)
-                .ok()
-                .map(|i| self.own_types[i].1);
-            if let Some(own) = own {
+            if let Some(&own) = self.own_types.get(family.name.as_ref()) {
                 if own != family.kind {
                     return Err(Rejection(format!(
                         "metric family {} has type {} but the gateway's own metric of that name is a {}",

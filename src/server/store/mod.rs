@@ -136,7 +136,8 @@ pub struct Store {
     inner: RwLock<Inner>,
     /// Names and types of the server's own metrics: a pushed family of the
     /// same name must have the same type, or the scrape could not merge them.
-    own_types: Vec<(&'static str, MetricType)>,
+    /// Hashed: a push looks up every family it brings.
+    own_types: FxHashMap<&'static str, MetricType>,
     /// Where every change is handed, under the write lock, so the log holds
     /// changes in the order the store applied them (`None`: memory only).
     log: Option<Arc<dyn ChangeLog>>,
@@ -148,11 +149,7 @@ impl Store {
     pub fn new(own_types: &[(&'static str, MetricType)]) -> Store {
         Store {
             inner: RwLock::new(Inner::default()),
-            own_types: {
-                let mut v = own_types.to_vec();
-                v.sort_unstable_by_key(|(n, _)| *n);
-                v
-            },
+            own_types: own_types.iter().copied().collect(),
             log: None,
             limits: Limits::NONE,
         }
@@ -225,7 +222,11 @@ impl Store {
         if let (Some(log), Some(record)) = (&self.log, record) {
             log.append(record)?;
         }
-        inner.apply(canonical, push, mode, now, None);
+        let retired = inner.apply(canonical, push, mode, now, None);
+        // The families the push replaced are freed after the lock, which
+        // pushes to other groups wait for.
+        drop(inner);
+        drop(retired);
         Ok(())
     }
 
@@ -324,7 +325,7 @@ impl Store {
         let mut inner = self.inner.write();
         let push = self.aggregated(&inner, &canonical, push, mode, now, None)?;
         self.check(&inner, &canonical, &push)?;
-        inner.apply(canonical, push, mode, now, None);
+        drop(inner.apply(canonical, push, mode, now, None));
         Ok(())
     }
 
@@ -345,7 +346,7 @@ impl Store {
         } else {
             Mode::Replace
         };
-        inner.apply(canonical, push, mode, times.pushed_at, Some(times));
+        drop(inner.apply(canonical, push, mode, times.pushed_at, Some(times)));
         Ok(())
     }
 
@@ -500,6 +501,8 @@ impl Store {
 }
 
 impl Inner {
+    /// Applies a checked push; returns the families it replaced, for the
+    /// caller to free once it has let go of the lock.
     fn apply(
         &mut self,
         canonical: Arc<[u8]>,
@@ -507,7 +510,8 @@ impl Inner {
         mode: Mode,
         now: SystemTime,
         times: Option<GroupTimes>,
-    ) {
+    ) -> Vec<Arc<StoredFamily>> {
+        let mut retired = Vec::new();
         let PreparedPush { key, families, ttl } = push;
         let Inner {
             groups,
@@ -568,7 +572,7 @@ impl Inner {
                 .as_ref()
                 .is_some_and(|p| p.fingerprints == family.fingerprints);
             if !same_series {
-                if let Some(previous) = previous {
+                if let Some(previous) = &previous {
                     for fp in previous.fingerprints.iter() {
                         series.remove(fp);
                     }
@@ -581,6 +585,7 @@ impl Inner {
             }
             index_insert(index, names, &canonical, &family);
             group.families.insert(family.name.clone(), family);
+            retired.extend(previous);
         }
         for (name, previous) in dropped {
             for fp in previous.fingerprints.iter() {
@@ -588,6 +593,7 @@ impl Inner {
             }
             *series_total -= previous.fingerprints.len();
             index_remove(index, names, &name, &canonical);
+            retired.push(previous);
         }
         // A successful change leaves the failure time, and the time stamp
         // of its family, as they were (a new group's are now), as upstream.
@@ -597,7 +603,8 @@ impl Inner {
             pushed_at: now,
             failed_at: group.failure_time_family.pushed_at,
         });
-        set_times(index, names, &canonical, group, times);
+        retired.extend(set_times(index, names, &canonical, group, times));
+        retired
     }
 
     /// Sets the failure time of the group, if it exists; true if it did.
@@ -619,7 +626,7 @@ impl Inner {
             pushed_at: group.push_time_family.pushed_at,
             failed_at: now,
         };
-        set_times(index, names, &canonical, group, times);
+        drop(set_times(index, names, &canonical, group, times));
         true
     }
 
@@ -649,13 +656,14 @@ impl Inner {
 /// Sets a group's push and failure times: re-renders its two synthetic
 /// families and swaps them into the family index. Their series, and so their
 /// fingerprints, are the same as before.
+/// Returns the two families it replaced.
 fn set_times(
     index: &mut FxHashMap<Arc<str>, FamilyIndex>,
     names: &mut BTreeSet<Arc<str>>,
     canonical: &Arc<[u8]>,
     group: &mut Group,
     times: GroupTimes,
-) {
+) -> [Arc<StoredFamily>; 2] {
     let GroupTimes {
         push_time,
         failure_time,
@@ -664,17 +672,24 @@ fn set_times(
     } = times;
     group.push_time = push_time;
     group.failure_time = failure_time;
-    group.push_time_family = Arc::new(synthetic_family(
-        &group.key, PUSH_TIME, push_time, pushed_at,
-    ));
-    group.failure_time_family = Arc::new(synthetic_family(
-        &group.key,
-        PUSH_FAILURE_TIME,
-        failure_time,
-        failed_at,
-    ));
+    let pushed = std::mem::replace(
+        &mut group.push_time_family,
+        Arc::new(synthetic_family(
+            &group.key, PUSH_TIME, push_time, pushed_at,
+        )),
+    );
+    let failed = std::mem::replace(
+        &mut group.failure_time_family,
+        Arc::new(synthetic_family(
+            &group.key,
+            PUSH_FAILURE_TIME,
+            failure_time,
+            failed_at,
+        )),
+    );
     index_insert(index, names, canonical, &group.push_time_family);
     index_insert(index, names, canonical, &group.failure_time_family);
+    [pushed, failed]
 }
 
 /// What an aggregating push makes of its group's families, and the

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::exposition::names::Escaping;
-use crate::exposition::{text, Family};
+use crate::exposition::{text, Family, Label};
 use crate::server::metrics::OWN_TYPES;
 use std::time::UNIX_EPOCH;
 
@@ -911,4 +911,45 @@ fn utf8_names_are_escaped_per_scrape_and_legacy_families_copied() {
             .collect();
         assert_eq!(text.join("\n"), scrape(escaping), "{escaping:?}");
     }
+}
+
+#[test]
+fn fingerprints_are_the_streamed_hash_of_name_and_labels() {
+    // Fingerprints are persisted (snapshots, log records, etcd): the value
+    // for a label set may never change. It is xxh3 of the name, then 0xFF,
+    // name, 0xFE, value for every label, as a streaming hasher computes it.
+    let streamed = |name: &str, labels: &[Label<'_>]| {
+        let mut h = xxhash_rust::xxh3::Xxh3::new();
+        h.update(name.as_bytes());
+        for l in labels {
+            h.update(&[0xFF]);
+            h.update(l.name.as_bytes());
+            h.update(&[0xFE]);
+            h.update(l.value.as_bytes());
+        }
+        h.digest()
+    };
+    let long = "v".repeat(5000);
+    let cases: Vec<(&str, Vec<Label<'_>>)> = vec![
+        ("up", vec![]),
+        (
+            "x",
+            vec![Label::new("job", "a"), Label::new("instance", "")],
+        ),
+        (
+            "node_cpu_seconds_total",
+            vec![Label::new("cpu", "0"), Label::new("mode", &long)],
+        ),
+    ];
+    for (name, labels) in &cases {
+        assert_eq!(
+            prepare::fingerprint(name, labels),
+            streamed(name, labels),
+            "{name}"
+        );
+    }
+    assert_ne!(
+        prepare::fingerprint("x", &[Label::new("a", "b")]),
+        prepare::fingerprint("x", &[Label::new("ab", "")]),
+    );
 }
