@@ -5,7 +5,7 @@
 # PAYLOAD to NGROUPS groups with ../shared/bench/push.lua (wrk, 16
 # connections, 5 s), and divides the process's task-clock (perf stat) by the
 # pushes answered.
-# Needs: curl wrk perf.
+# Needs: curl wrk perf (benches/install-bench-deps.sh).
 #   usage: benches/cpu_per_push.sh BIN [PAYLOAD] [NGROUPS]
 #          (default ../shared/bench/node_exporter.prom, 200)
 set -euo pipefail

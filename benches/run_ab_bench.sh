@@ -3,7 +3,8 @@
 # against binary A and binary B alternately (A, B, A, B, ...), in memory and
 # with --persistence.file, for both payloads of run_gateway_bench.sh, so that
 # a change is judged by its before and after from the same command on the
-# same machine state. Needs: curl wrk bc, and two release builds.
+# same machine state. Needs: curl wrk bc
+# (benches/install-bench-deps.sh), and two release builds.
 #   usage: benches/run_ab_bench.sh A_BINARY B_BINARY [DUR] [ROUNDS]
 #          (DUR: wrk duration, default 10s; ROUNDS: alternations, default 2)
 # example, the commit before a change against the working tree:

@@ -5,8 +5,8 @@
 # pushed as gauges (an aggregating push refuses untyped values), and 5,000
 # groups of a batch-job push, and each payload into one group (many workers,
 # one job: the case aggregation is for). Every group is filled once first, so the timed
-# aggregated pushes add into existing families. Needs: curl wrk, and a
-# release build (`cargo build --release`).
+# aggregated pushes add into existing families. Needs: curl wrk
+# (benches/install-bench-deps.sh), and a release build (`cargo build --release`).
 #   usage: benches/run_aggregate_bench.sh [DUR]      (DUR: wrk duration, default 10s)
 set -euo pipefail
 cd "$(dirname "$0")/.."

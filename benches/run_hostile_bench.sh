@@ -3,7 +3,8 @@
 # bodies of ~60 MB of the tiniest series (`a{i="N"} 1`, 3.6 million lines
 # each) sent with curl, while VmRSS is sampled from /proc/PID/status. Prints
 # the statuses, the peak (VmHWM), the resident memory when the last answer
-# came and 20 s later. Needs: curl, awk.
+# came and 20 s later. Needs: curl, awk
+# (benches/install-bench-deps.sh).
 #   usage: benches/run_hostile_bench.sh [BINARY [SERVE_FLAGS...]]
 #          (BINARY: default target/release/pgw, built with cargo build --release)
 # example, a build before a change against this one:

@@ -5,8 +5,8 @@
 # first answer of /-/healthy: the official server restarting from its file,
 # `pgw serve --persistence.import` taking the file over, and pgw restarting
 # from the snapshot the import wrote. Checks that both servers then expose
-# the same pushed series. Needs: prometheus-pushgateway curl bc, and a
-# release build.
+# the same pushed series. Needs: prometheus-pushgateway curl bc
+# (benches/install-bench-deps.sh), and a release build.
 #   usage: benches/run_import_bench.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."

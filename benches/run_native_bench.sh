@@ -7,7 +7,8 @@
 # ../shared/bench/node_exporter.prom as text, to each server in turn. Prints
 # pushes/s, p50, p99 and body bytes per second, and the load average before
 # each round (the machine is shared).
-# Needs: curl wrk prometheus-pushgateway python3, and a release build.
+# Needs: curl wrk prometheus-pushgateway python3 (benches/install-bench-deps.sh),
+# and a release build.
 #   usage: benches/run_native_bench.sh [DUR] [ROUNDS]   (default 10s, 2)
 #   env:   NGROUPS (default 200)
 set -euo pipefail

@@ -4,7 +4,8 @@
 # the log before its 200), for both payloads, samples the size of the
 # persistence files during the load, counts compactions, then times start-up
 # from the files: after SIGTERM (snapshot only) and after kill -9 (snapshot
-# and log replay). Needs: curl wrk bc, and a release build.
+# and log replay). Needs: curl wrk bc
+# (benches/install-bench-deps.sh), and a release build.
 #   usage: benches/run_persistence_bench.sh [DUR]      (DUR: wrk duration, default 10s)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -6,7 +6,8 @@
 # runs: each round scrapes official text, official protobuf, pgw text, pgw
 # protobuf. Prints requests/s, p50, p99 and the bytes of one scrape for each
 # run, and the load average before each round (the machine is shared).
-# Needs: curl wrk prometheus-pushgateway python3, and a release build.
+# Needs: curl wrk prometheus-pushgateway python3 (benches/install-bench-deps.sh),
+# and a release build.
 #   usage: benches/run_scrape_bench.sh [DUR] [ROUNDS]   (default 10s, 3)
 #   env:   NGROUPS (default 100)
 set -euo pipefail
