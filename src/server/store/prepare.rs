@@ -33,8 +33,9 @@ pub(crate) struct StoredFamily {
     pub(crate) kind: MetricType,
     pub(crate) help: Option<Box<str>>,
     pub(crate) pushed_at: SystemTime,
-    /// The sample lines of every series, without HELP and TYPE.
-    pub(crate) text: Box<[u8]>,
+    /// The sample lines of every series, without HELP and TYPE. Shared
+    /// with the family index, which scrapes read it from.
+    pub(crate) text: Arc<[u8]>,
     /// Every series as protobuf, each framed as field 4 of a `MetricFamily`
     /// (see `proto::encode_series`). This is the lossless copy: the text
     /// format cannot carry native histograms, exemplars or created
@@ -120,7 +121,7 @@ impl StoredFamily {
             help: help.filter(|h| !h.is_empty()).map(Box::from),
             pushed_at,
             legacy_names: is_legacy_name(name) && !has_quoted_names(&text),
-            text: text.into_boxed_slice(),
+            text: text.into(),
             proto: proto.into_boxed_slice(),
             fingerprints: fingerprints.into_boxed_slice(),
         }
@@ -264,7 +265,7 @@ pub(super) fn render_family(family: &Family<'_>, now: SystemTime) -> StoredFamil
                 .map(Box::from),
             pushed_at: now,
             legacy_names,
-            text: Box::from(&text[..]),
+            text: Arc::from(&text[..]),
             proto: Box::from(&proto[..]),
             fingerprints: fingerprints.into_boxed_slice(),
         };

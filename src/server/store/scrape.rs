@@ -71,8 +71,8 @@ impl Store {
             if let Some(o) = m.own {
                 out.extend_from_slice(&o.text);
             }
-            for family in m.index.into_iter().flat_map(|i| i.groups.values()) {
-                family.write_text(out, escaping);
+            for member in m.index.into_iter().flat_map(|i| i.groups.values()) {
+                member.write_text(out, escaping);
             }
         });
     }
@@ -94,7 +94,11 @@ impl Store {
             if series == 0 {
                 return;
             }
-            let groups = || m.index.into_iter().flat_map(|i| i.groups.values());
+            let groups = || {
+                m.index
+                    .into_iter()
+                    .flat_map(|i| i.groups.values().map(|m| &m.family))
+            };
             // Only families with UTF-8 names are encoded again, and only for
             // a scraper that did not ask for them as they are.
             let escaped = (escaping != Escaping::AllowUtf8 && groups().any(|f| !f.legacy_names))
@@ -166,7 +170,7 @@ fn merged_families(inner: &Inner, own: &[OwnFamily], mut f: impl FnMut(Merged<'_
         // so that the choice does not change from scrape to scrape.
         let help = match &mine {
             Some(o) => Some(o.help),
-            None => index.groups.values().find_map(|f| f.help.as_deref()),
+            None => index.groups.values().find_map(|m| m.family.help.as_deref()),
         };
         f(Merged {
             name,

@@ -455,9 +455,9 @@ fn refused_push_marks_an_existing_group_failed() {
 fn assert_text_bytes_agree(store: &Store, after: &str) {
     let inner = store.inner.read();
     for (name, index) in &inner.families {
-        let sum: usize = index.groups.values().map(|f| f.text.len()).sum();
+        let sum: usize = index.groups.values().map(|m| m.text.len()).sum();
         assert_eq!(index.text_bytes, sum, "{name} after {after}");
-        let sum: usize = index.groups.values().map(|f| f.proto.len()).sum();
+        let sum: usize = index.groups.values().map(|m| m.family.proto.len()).sum();
         assert_eq!(index.proto_bytes, sum, "{name} protobuf after {after}");
     }
 }
