@@ -653,43 +653,53 @@ impl Inner {
     }
 }
 
-/// Sets a group's push and failure times: re-renders its two synthetic
-/// families and swaps them into the family index. Their series, and so their
-/// fingerprints, are the same as before.
-/// Returns the two families it replaced.
+/// Sets a group's push and failure times: re-renders those of its two
+/// synthetic families whose value or time stamp changes (a successful push
+/// leaves the failure time alone) and swaps them into the family index.
+/// Their series, and so their fingerprints, are the same as before.
+/// Returns the families it replaced.
 fn set_times(
     index: &mut FxHashMap<Arc<str>, FamilyIndex>,
     names: &mut BTreeSet<Arc<str>>,
     canonical: &Arc<[u8]>,
     group: &mut Group,
     times: GroupTimes,
-) -> [Arc<StoredFamily>; 2] {
+) -> Vec<Arc<StoredFamily>> {
     let GroupTimes {
         push_time,
         failure_time,
         pushed_at,
         failed_at,
     } = times;
-    group.push_time = push_time;
-    group.failure_time = failure_time;
-    let pushed = std::mem::replace(
-        &mut group.push_time_family,
-        Arc::new(synthetic_family(
-            &group.key, PUSH_TIME, push_time, pushed_at,
-        )),
-    );
-    let failed = std::mem::replace(
-        &mut group.failure_time_family,
-        Arc::new(synthetic_family(
-            &group.key,
+    let mut replaced = Vec::with_capacity(2);
+    let slots = [
+        (
+            &mut group.push_time_family,
+            PUSH_TIME,
+            group.push_time,
+            push_time,
+            pushed_at,
+        ),
+        (
+            &mut group.failure_time_family,
             PUSH_FAILURE_TIME,
+            group.failure_time,
             failure_time,
             failed_at,
-        )),
-    );
-    index_insert(index, names, canonical, &group.push_time_family);
-    index_insert(index, names, canonical, &group.failure_time_family);
-    [pushed, failed]
+        ),
+    ];
+    for (slot, name, was, value, at) in slots {
+        // Compared bit for bit: a NaN or -0 time is still "the same".
+        if was.to_bits() == value.to_bits() && slot.pushed_at == at {
+            continue;
+        }
+        let family = Arc::new(synthetic_family(&group.key, name, value, at));
+        index_insert(index, names, canonical, &family);
+        replaced.push(std::mem::replace(slot, family));
+    }
+    group.push_time = push_time;
+    group.failure_time = failure_time;
+    replaced
 }
 
 /// What an aggregating push makes of its group's families, and the
