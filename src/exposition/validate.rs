@@ -134,7 +134,11 @@ pub fn check_families(families: &[Family<'_>]) -> Result<(), String> {
                     ));
                 }
             }
-            keys.push((label_set_hash(&sorted, &mut key_buf), index));
+            // A family of one series (most of a node_exporter scrape)
+            // cannot repeat one.
+            if family.metrics.len() > 1 {
+                keys.push((label_set_hash(&sorted, &mut key_buf), index));
+            }
         }
         // Duplicates: sort the label-set hashes and compare neighbours for
         // real, so a hash collision can never reject a valid push.

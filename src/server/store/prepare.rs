@@ -224,13 +224,27 @@ pub(crate) fn prepare_timed(
 pub(super) fn sanitize_labels<'a>(key: &'a GroupingKey, labels: &mut Vec<Label<'a>>) {
     labels.retain(|l| key.get(&l.name).is_none());
     labels.reserve(key.labels().len() + 1);
+    // Bodies nearly always list labels sorted: the few added ones then go
+    // straight to their places, where a sort would move every label.
+    let sorted = labels.is_sorted_by(|a, b| a.name <= b.name);
+    let instance = key.get("instance").is_some() || labels.iter().any(|l| l.name == "instance");
+    let mut add = |label: Label<'a>| {
+        if sorted {
+            let at = labels.partition_point(|l| l.name < label.name);
+            labels.insert(at, label);
+        } else {
+            labels.push(label);
+        }
+    };
     for (name, value) in key.labels() {
-        labels.push(Label::new(name.as_str(), value.as_str()));
+        add(Label::new(name.as_str(), value.as_str()));
     }
-    if !labels.iter().any(|l| l.name == "instance") {
-        labels.push(Label::new("instance", ""));
+    if !instance {
+        add(Label::new("instance", ""));
     }
-    labels.sort_by(|a, b| a.name.cmp(&b.name));
+    if !sorted {
+        labels.sort_by(|a, b| a.name.cmp(&b.name));
+    }
 }
 
 pub(super) fn render_family(family: &Family<'_>, now: SystemTime) -> StoredFamily {

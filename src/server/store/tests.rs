@@ -953,3 +953,37 @@ fn fingerprints_are_the_streamed_hash_of_name_and_labels() {
         prepare::fingerprint("x", &[Label::new("ab", "")]),
     );
 }
+
+#[test]
+fn grouping_labels_are_forced_and_labels_sorted_whatever_the_body_order() {
+    let k = key(&[("job", "j"), ("zone", "z")]);
+    let names = |labels: &[Label<'_>]| {
+        labels
+            .iter()
+            .map(|l| format!("{}={}", l.name, l.value))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let cases: &[(&[(&str, &str)], &str)] = &[
+        (&[], "instance=,job=j,zone=z"),
+        (&[("a", "1"), ("m", "2")], "a=1,instance=,job=j,m=2,zone=z"),
+        (&[("m", "2"), ("a", "1")], "a=1,instance=,job=j,m=2,zone=z"),
+        (
+            &[("instance", "i"), ("job", "body")],
+            "instance=i,job=j,zone=z",
+        ),
+        (
+            &[("zz", "1"), ("job", "body"), ("instance", "i")],
+            "instance=i,job=j,zone=z,zz=1",
+        ),
+    ];
+    for (body, want) in cases {
+        let mut labels: Vec<Label<'_>> = body.iter().map(|(n, v)| Label::new(*n, *v)).collect();
+        prepare::sanitize_labels(&k, &mut labels);
+        assert_eq!(names(&labels), *want, "{body:?}");
+    }
+    let with_instance = key(&[("instance", "x"), ("job", "j")]);
+    let mut labels = vec![Label::new("b", "1")];
+    prepare::sanitize_labels(&with_instance, &mut labels);
+    assert_eq!(names(&labels), "b=1,instance=x,job=j");
+}
