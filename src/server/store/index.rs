@@ -12,7 +12,7 @@ use rustc_hash::FxHashMap;
 use crate::exposition::names::Escaping;
 use crate::exposition::{Label, MetricType};
 use crate::grouping::GroupingKey;
-use crate::server::store::prepare::{fingerprint, sanitize_labels};
+use crate::server::store::prepare::{fingerprint, sanitize_labels, written_as_is};
 use crate::server::store::{
     Inner, PreparedPush, Rejection, Store, StoredFamily, PUSH_FAILURE_TIME, PUSH_TIME,
 };
@@ -65,7 +65,7 @@ impl Member {
     /// Appends the sample lines, names escaped by `escaping` (see
     /// [`StoredFamily::write_text`]).
     pub(super) fn write_text(&self, out: &mut Vec<u8>, escaping: Escaping) {
-        if self.legacy_names || escaping == Escaping::AllowUtf8 {
+        if written_as_is(self.legacy_names, escaping) {
             out.extend_from_slice(&self.text);
         } else {
             self.family.write_text(out, escaping);

@@ -74,7 +74,7 @@ impl StoredFamily {
     /// the series read back from the protobuf copy and written again under
     /// the scheme, which only families with UTF-8 names pay for.
     pub(crate) fn write_text(&self, out: &mut Vec<u8>, escaping: Escaping) {
-        if self.legacy_names || escaping == Escaping::AllowUtf8 {
+        if written_as_is(self.legacy_names, escaping) {
             out.extend_from_slice(&self.text);
             return;
         }
@@ -87,7 +87,7 @@ impl StoredFamily {
     /// itself for a family of legacy names, else the series read back and
     /// encoded again with escaped label names.
     pub(crate) fn write_proto(&self, out: &mut Vec<u8>, escaping: Escaping) {
-        if self.legacy_names || escaping == Escaping::AllowUtf8 {
+        if written_as_is(self.legacy_names, escaping) {
             out.extend_from_slice(&self.proto);
             return;
         }
@@ -126,6 +126,13 @@ impl StoredFamily {
             fingerprints: fingerprints.into_boxed_slice(),
         }
     }
+}
+
+/// Whether a family's stored text and protobuf serve a scrape under
+/// `escaping` as they are: its names are all legacy-valid, or the scraper
+/// takes UTF-8 names unescaped.
+pub(super) fn written_as_is(legacy_names: bool, escaping: Escaping) -> bool {
+    legacy_names || escaping == Escaping::AllowUtf8
 }
 
 /// The protobuf series of a family the store rendered as `text`.
