@@ -94,7 +94,7 @@ fn write_group(out: &mut Vec<u8>, group: &GroupView, now: SystemTime) {
         write_str(out, name);
         out.push(b':');
         match entry {
-            Entry::Family(f) => write_family(out, f),
+            Entry::Family(f) => out.extend_from_slice(f.json_with(write_family)),
             Entry::Labels => write_labels(
                 out,
                 group
@@ -152,7 +152,7 @@ fn write_string_map<'a>(out: &mut Vec<u8>, entries: impl Iterator<Item = (&'a st
 }
 
 /// `{"time_stamp":…,"type":…,"help":…,"metrics":[…]}`, upstream's field order.
-fn write_family(out: &mut Vec<u8>, family: &StoredFamily) {
+fn write_family(family: &StoredFamily, out: &mut Vec<u8>) {
     out.extend_from_slice(b"{\"time_stamp\":");
     write_str(out, &rfc3339_nanos(family.pushed_at));
     out.extend_from_slice(b",\"type\":");
@@ -753,7 +753,7 @@ mod tests {
         let at = UNIX_EPOCH + Duration::new(1_780_315_200, 123_456_789);
         let p = prepare(GroupingKey::new([("job", "j")]), vec![family], at).unwrap();
         let mut out = Vec::new();
-        write_family(&mut out, &p.families()[0]);
+        write_family(&p.families()[0], &mut out);
         String::from_utf8(out).unwrap()
     }
 
@@ -897,5 +897,37 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("\"labels\":{\"job\":\"batch\"},\"last_push_successful\":true,\"push_failure_time_seconds\""), "{text}");
+    }
+    #[test]
+    fn kept_family_json_follows_every_push() {
+        // A family's JSON is written once and kept; a push replaces the
+        // family, so the next answer shows the new values and times.
+        let store = Store::new(OWN_TYPES);
+        let key = GroupingKey::new([("job", "batch")]);
+        let document = |store: &Store| {
+            let mut out = Vec::new();
+            write_metrics_json(&mut out, &store.groups(), SystemTime::now());
+            serde_json::from_slice::<serde_json::Value>(&out).unwrap()
+        };
+        let first = UNIX_EPOCH + Duration::new(1_795_389_525, 0);
+        let body = "# TYPE runs counter\nruns 7\n# TYPE kept gauge\nkept 1\n";
+        let p = prepare(key.clone(), text::parse(body).unwrap(), first).unwrap();
+        store.push(p, Mode::Replace, first).unwrap();
+        let before = document(&store);
+        assert_eq!(before, document(&store), "asked twice, answered alike");
+        assert_eq!(before["data"][0]["runs"]["metrics"][0]["value"], "7");
+
+        let second = first + Duration::from_secs(60);
+        let p = prepare(key, text::parse("# TYPE runs counter\nruns 8\n").unwrap(), second).unwrap();
+        store.push(p, Mode::Merge, second).unwrap();
+        let after = document(&store);
+        let group = &after["data"][0];
+        assert_eq!(group["runs"]["metrics"][0]["value"], "8");
+        assert_eq!(group["runs"]["time_stamp"], "2026-11-22T23:19:45Z");
+        assert_eq!(group["kept"], before["data"][0]["kept"], "an untouched family stays");
+        assert_eq!(
+            group["push_time_seconds"]["metrics"][0]["value"],
+            "1.795389585e+09"
+        );
     }
 }
