@@ -30,22 +30,25 @@ use crate::exposition::render::format_float;
 use crate::exposition::{native, Metric, Native, Value};
 use crate::grouping::GroupingKey;
 use crate::server::http::{status_response, with_cors, Body, HttpError, Response};
-use crate::server::store::{GroupView, StoredFamily};
+use crate::server::store::{GroupRef, Store, StoredFamily};
 use crate::server::State;
 
 /// `{"status":"success","data":[group...]}`. A group with a time to live
 /// also gets `expire_after_seconds` and `expires_in_seconds` (at `now`).
-pub(crate) fn write_metrics_json(out: &mut Vec<u8>, groups: &[GroupView], now: SystemTime) {
+pub(crate) fn write_metrics_json(out: &mut Vec<u8>, store: &Store, now: SystemTime) {
     out.extend_from_slice(b"{\"status\":\"success\",\"data\":[");
-    for (i, group) in groups.iter().enumerate() {
-        if i > 0 {
+    let mut first = true;
+    store.for_each_group(|group| {
+        if !first {
             out.push(b',');
         }
+        first = false;
         write_group(out, group, now);
-    }
+    });
     out.extend_from_slice(b"]}");
 }
 
+#[derive(Clone, Copy)]
 enum Entry<'a> {
     Family(&'a StoredFamily),
     Labels,
@@ -60,7 +63,7 @@ pub(crate) const EXPIRES_IN_KEY: &str = "expires_in_seconds";
 /// `sum`. Clients of the official shape skip a key whose value is a string.
 pub(crate) const AGGREGATE_KEY: &str = "aggregate";
 
-fn write_group(out: &mut Vec<u8>, group: &GroupView, now: SystemTime) {
+fn write_group(out: &mut Vec<u8>, group: &GroupRef<'_>, now: SystemTime) {
     // One object whose keys are the family names plus `labels` and
     // `last_push_successful` (and the expiry keys), sorted together as Go
     // sorts map keys. A pushed family with one of the fixed names is left
@@ -77,25 +80,40 @@ fn write_group(out: &mut Vec<u8>, group: &GroupView, now: SystemTime) {
     if group.aggregating {
         fixed.push((AGGREGATE_KEY, Entry::Str("sum")));
     }
-    let mut entries: Vec<(&str, Entry<'_>)> = group
+    // The pushed families come sorted by name; the few other keys are
+    // sorted here and merged in, rather than sorting every key again.
+    let mut others: Vec<(&str, Entry<'_>)> = group
+        .synthetic
+        .iter()
+        .map(|f| (&*f.name, Entry::Family(f)))
+        .chain(fixed)
+        .collect();
+    others.sort_by(|a, b| a.0.cmp(b.0));
+    let mut pushed = group
         .families
         .iter()
-        .chain(group.synthetic.iter())
-        .filter(|f| !fixed.iter().any(|(k, _)| *k == &*f.name))
-        .map(|f| (&*f.name, Entry::Family(f)))
-        .collect();
-    entries.extend(fixed);
-    entries.sort_by(|a, b| a.0.cmp(b.0));
+        .filter(|f| !others.iter().any(|(k, _)| *k == &*f.name))
+        .peekable();
+    let mut others = others.iter().peekable();
     out.push(b'{');
-    for (i, (name, entry)) in entries.iter().enumerate() {
-        if i > 0 {
+    let mut first = true;
+    while let Some((name, entry)) = match (pushed.peek(), others.peek()) {
+        (Some(f), Some((k, _))) if &*f.name > *k => others.next().map(|(k, e)| (*k, *e)),
+        (Some(_), _) => pushed.next().map(|f| (&*f.name, Entry::Family(f))),
+        (None, _) => others.next().map(|(k, e)| (*k, *e)),
+    } {
+        if !first {
             out.push(b',');
         }
-        write_str(out, name);
-        out.push(b':');
+        first = false;
+        if !matches!(entry, Entry::Family(_)) {
+            write_str(out, name);
+            out.push(b':');
+        }
         match entry {
-            Entry::Family(f) => out.extend_from_slice(f.json_with(write_family)),
-            Entry::Labels => write_labels(
+            Entry::Family(f) => out.extend_from_slice(f.json_with(write_keyed_family)),
+            // A grouping key's labels are sorted and unique already.
+            Entry::Labels => write_string_map(
                 out,
                 group
                     .key
@@ -108,7 +126,7 @@ fn write_group(out: &mut Vec<u8>, group: &GroupView, now: SystemTime) {
                 out.extend_from_slice(if ok { b"true" } else { b"false" });
             }
             Entry::Number(v) => {
-                serde_json::to_writer(&mut *out, &millis(*v)).expect("writing to a Vec cannot fail")
+                serde_json::to_writer(&mut *out, &millis(v)).expect("writing to a Vec cannot fail")
             }
             Entry::Str(s) => write_str(out, s),
         }
@@ -149,6 +167,14 @@ fn write_string_map<'a>(out: &mut Vec<u8>, entries: impl Iterator<Item = (&'a st
         write_str(out, v);
     }
     out.push(b'}');
+}
+
+/// `"name":{…}`: a family as a key of its group's object, the form kept
+/// beside the family.
+fn write_keyed_family(family: &StoredFamily, out: &mut Vec<u8>) {
+    write_str(out, &family.name);
+    out.push(b':');
+    write_family(family, out);
 }
 
 /// `{"time_stamp":…,"type":…,"help":…,"metrics":[…]}`, upstream's field order.
@@ -440,17 +466,11 @@ impl CleanupRequest {
 
 /// `GET /api/v1/metrics`: every group with its metrics.
 pub(super) fn metrics(state: &State) -> Response {
-    let groups = state.store.groups();
-    // The JSON is about twice the size of the exposition it comes from;
-    // reserving it up front avoids growing a large buffer by doubling.
-    let text_bytes: usize = groups
-        .iter()
-        .flat_map(|g| g.families.iter())
-        .map(|f| f.text.len())
-        .sum();
-    let mut out = Vec::with_capacity(text_bytes * 2 + 4096);
-    write_metrics_json(&mut out, &groups, SystemTime::now());
-    with_cors(Response::new(Body::from(out)))
+    // A large answer, written into a buffer from the scrape's pool: a fresh
+    // one would be grown by doubling and cost page faults on every call.
+    let mut out = state.scrape_buffers.take();
+    write_metrics_json(&mut out, &state.store, SystemTime::now());
+    with_cors(Response::new(state.scrape_buffers.body(out)))
 }
 
 /// `GET /api/v1/status`: upstream's fields, and pgw's own under `pgw`.
@@ -860,7 +880,7 @@ mod tests {
         let p = prepare(key, text::parse(body).unwrap(), at).unwrap();
         store.push(p, Mode::Replace, at).unwrap();
         let mut out = Vec::new();
-        write_metrics_json(&mut out, &store.groups(), SystemTime::now());
+        write_metrics_json(&mut out, &store, SystemTime::now());
         let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
         let group = &json["data"][0];
         assert_eq!(json["status"], "success");
@@ -906,7 +926,7 @@ mod tests {
         let key = GroupingKey::new([("job", "batch")]);
         let document = |store: &Store| {
             let mut out = Vec::new();
-            write_metrics_json(&mut out, &store.groups(), SystemTime::now());
+            write_metrics_json(&mut out, store, SystemTime::now());
             serde_json::from_slice::<serde_json::Value>(&out).unwrap()
         };
         let first = UNIX_EPOCH + Duration::new(1_795_389_525, 0);
@@ -918,13 +938,21 @@ mod tests {
         assert_eq!(before["data"][0]["runs"]["metrics"][0]["value"], "7");
 
         let second = first + Duration::from_secs(60);
-        let p = prepare(key, text::parse("# TYPE runs counter\nruns 8\n").unwrap(), second).unwrap();
+        let p = prepare(
+            key,
+            text::parse("# TYPE runs counter\nruns 8\n").unwrap(),
+            second,
+        )
+        .unwrap();
         store.push(p, Mode::Merge, second).unwrap();
         let after = document(&store);
         let group = &after["data"][0];
         assert_eq!(group["runs"]["metrics"][0]["value"], "8");
         assert_eq!(group["runs"]["time_stamp"], "2026-11-22T23:19:45Z");
-        assert_eq!(group["kept"], before["data"][0]["kept"], "an untouched family stays");
+        assert_eq!(
+            group["kept"], before["data"][0]["kept"],
+            "an untouched family stays"
+        );
         assert_eq!(
             group["push_time_seconds"]["metrics"][0]["value"],
             "1.795389585e+09"

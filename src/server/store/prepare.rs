@@ -48,7 +48,7 @@ pub(crate) struct StoredFamily {
     /// One fingerprint per series (name and full label set), sorted, for the
     /// cross-group duplicate check.
     pub(super) fingerprints: Box<[u64]>,
-    /// The family's object in `GET /api/v1/metrics`, written the first
+    /// The family's key and object in `GET /api/v1/metrics`, written the first
     /// time it is asked for and kept: a family never changes once stored
     /// (a push replaces it whole), so the JSON API then copies bytes the
     /// way a scrape does instead of decoding every series again.
@@ -133,7 +133,7 @@ impl StoredFamily {
         }
     }
 
-    /// The family's JSON object, written by `write` the first time.
+    /// The family's JSON, written by `write` the first time.
     pub(crate) fn json_with(&self, write: impl FnOnce(&StoredFamily, &mut Vec<u8>)) -> &[u8] {
         // Written into a buffer kept by the thread and copied out at its
         // exact size, as `render_family` does.

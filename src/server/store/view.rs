@@ -25,7 +25,29 @@ pub(crate) struct GroupView {
     pub(crate) aggregating: bool,
 }
 
+#[cfg(test)]
 impl GroupView {
+    /// Seconds until the group expires (0 when overdue), if it can expire.
+    pub(crate) fn expires_in(&self, now: SystemTime) -> Option<f64> {
+        expires_in(self.push_time, self.ttl, now)
+    }
+}
+
+/// One group borrowed from the store, under its read lock: what the JSON
+/// API writes, without copying the group's key or family handles.
+pub(crate) struct GroupRef<'a> {
+    pub(crate) key: &'a GroupingKey,
+    pub(crate) push_time: f64,
+    pub(crate) failure_time: f64,
+    /// The pushed families, sorted by name.
+    pub(crate) families: &'a [&'a StoredFamily],
+    /// `push_failure_time_seconds` and `push_time_seconds`.
+    pub(crate) synthetic: [&'a StoredFamily; 2],
+    pub(crate) ttl: Option<Duration>,
+    pub(crate) aggregating: bool,
+}
+
+impl GroupRef<'_> {
     /// Seconds until the group expires (0 when overdue), if it can expire.
     pub(crate) fn expires_in(&self, now: SystemTime) -> Option<f64> {
         expires_in(self.push_time, self.ttl, now)
@@ -162,6 +184,29 @@ impl Store {
     pub(crate) fn groups(&self) -> Vec<GroupView> {
         let inner = self.inner.read();
         inner.groups.values().map(Group::view).collect()
+    }
+
+    /// Calls `f` with every group in grouping-key order, under the read
+    /// lock, as a scrape reads the store: a large JSON answer then copies
+    /// neither keys nor family handles (an allocation and two atomic counts
+    /// per family).
+    pub(crate) fn for_each_group(&self, mut f: impl FnMut(&GroupRef<'_>)) {
+        let inner = self.inner.read();
+        let mut families: Vec<&StoredFamily> = Vec::new();
+        for g in inner.groups.values() {
+            families.clear();
+            families.extend(g.families.values().map(|f| &**f));
+            families.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+            f(&GroupRef {
+                key: &g.key,
+                push_time: g.push_time,
+                failure_time: g.failure_time,
+                families: &families,
+                synthetic: [&g.failure_time_family, &g.push_time_family],
+                ttl: g.ttl,
+                aggregating: g.aggregating,
+            });
+        }
     }
 }
 
