@@ -578,7 +578,8 @@ pub(super) fn groups(state: &State) -> Response {
                 entry["job_last_success_time_seconds"] = t.into();
             }
             if let (Some(ttl), Some(left)) = (g.ttl, g.expires_in(now)) {
-                entry["expire_after_seconds"] = ttl.as_secs_f64().into();
+                // In milliseconds, as `/api/v1/metrics` writes it.
+                entry["expire_after_seconds"] = millis(ttl.as_secs_f64()).into();
                 entry["expires_in_seconds"] = millis(left).into();
             }
             if g.aggregating {
