@@ -13,8 +13,12 @@
 //! selector and staleness, in one step under the store's lock), and the two
 //! light routes the web page reads so that it stays quick with tens of
 //! thousands of groups: `GET /api/v1/groups` lists groups in brief (labels,
-//! times, counts, expiry; no metric text), and `GET /api/v1/group/job/...`
-//! returns one group's metrics as text, fetched only when a group is opened.
+//! times, counts, expiry, a wrapped job's outcome; no metric text), which
+//! `pgw list`, `delete` and `wipe` read too and which must give them the
+//! records `/api/v1/metrics` gives (`client::groups`), and
+//! `GET /api/v1/group/job/...` returns one group's metrics as text, fetched
+//! only when a group is opened. The brief list is written straight into a
+//! buffer as well.
 
 use crate::server::writes;
 use std::collections::BTreeMap;
