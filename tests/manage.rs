@@ -795,3 +795,148 @@ fn ten_thousand_groups_list_quickly() {
         "listing 10,000 groups took {took:?}"
     );
 }
+
+/// How many `GET` requests a `pgw serve` answered 200 on `handler`, by its
+/// own `pushgateway_http_requests_total`.
+fn answered(g: &Pgw, handler: &str) -> f64 {
+    let line = format!(
+        "pushgateway_http_requests_total{{code=\"200\",handler=\"{handler}\",method=\"get\"}} "
+    );
+    own_metric(g, &line).unwrap_or(0.0)
+}
+
+/// A table with its times and ages and the padding they change masked:
+/// `7s ago` here may be `8s ago` there.
+fn masked(table: &str) -> Vec<String> {
+    let age = regex::Regex::new(r"(\d+[smhd] )*\d+[smhd] ago").unwrap();
+    let time = regex::Regex::new(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ").unwrap();
+    table
+        .lines()
+        .map(|l| {
+            let l = time.replace_all(l, "TIME");
+            let l = age.replace_all(&l, "AGE");
+            l.split_whitespace().collect::<Vec<_>>().join(" ")
+        })
+        .collect()
+}
+
+/// Against pgw serve, `list`, `delete` and `wipe` read the brief listing
+/// `GET /api/v1/groups` and never the full one (the server's own request
+/// counts say so); against the official server, which answers that path
+/// 404, they read `/api/v1/metrics`, and the table is the same.
+#[test]
+fn list_reads_the_brief_listing_and_falls_back_to_the_full_one() {
+    let p = Pgw::start(&["--web.enable-admin-api"]);
+    let o = Official::start(&["--web.enable-admin-api"]);
+    let mut tables = Vec::new();
+    for url in [p.url(), o.url()] {
+        push(&url, "/metrics/job/node/instance/web-10", "a 1\nb 2\n");
+        push(&url, "/metrics/job/node/instance/web-2", "a 1\n");
+        push(&url, "/metrics/job/bad", "a 1\n");
+        let r = put(&format!("{url}/metrics/job/bad"), "a 1 1000\n");
+        assert_eq!(r.status, 400, "{url}: {}", r.text());
+        expect(
+            3,
+            &[
+                "push", "-g", &url, "-j", "nightly", "--", "sh", "-c", "exit 3",
+            ],
+        );
+        wait_groups(
+            &url,
+            &[
+                &[("job", "node"), ("instance", "web-10")],
+                &[("job", "node"), ("instance", "web-2")],
+                &[("job", "bad")],
+                &[("job", "nightly")],
+            ],
+        );
+        // The official server records the failure after answering.
+        let failed = poll(Duration::from_secs(10), || {
+            let run = expect(0, &["list", "-g", &url, "-o", "json", "--failed"]);
+            (listed(&run).len() == 2).then_some(())
+        });
+        assert!(failed.is_some(), "{url}: --failed never listed both groups");
+        tables.push(masked(
+            &expect(0, &["list", "-g", &url, "-o", "wide"]).stdout,
+        ));
+    }
+    assert_eq!(tables[0], tables[1], "pgw serve and the official server");
+    let wide = &tables[0];
+    assert_eq!(wide.len(), 5, "{wide:#?}");
+    assert!(
+        wide[1].starts_with("bad - 1 1 AGE push failed"),
+        "{wide:#?}"
+    );
+    assert!(
+        wide[2].starts_with("nightly - ") && wide[2].contains(" AGE exit 3 "),
+        "{wide:#?}"
+    );
+    assert!(wide[3].contains("instance=web-2"), "{wide:#?}");
+
+    // pgw serve: every listing was a brief one.
+    let (groups, metrics) = (
+        answered(&p, "api/v1/groups"),
+        answered(&p, "api/v1/metrics"),
+    );
+    let url = p.url();
+    expect(0, &["list", "-g", &url]);
+    expect(0, &["list", "-g", &url, "--stale", "1h", "-o", "json"]);
+    expect(0, &["delete", "-g", &url, "-s", "job=node", "--dry-run"]);
+    expect(0, &["delete", "-g", &url, "-j", "bad"]);
+    expect(0, &["wipe", "-g", &url, "--yes"]);
+    assert_eq!(answered(&p, "api/v1/groups"), groups + 5.0);
+    assert_eq!(answered(&p, "api/v1/metrics"), metrics);
+    // One group's metrics still come from the full listing.
+    push(&url, "/metrics/job/one", "a 1\n");
+    expect(0, &["list", "-g", &url, "-j", "one"]);
+    assert_eq!(answered(&p, "api/v1/metrics"), metrics + 1.0);
+
+    // The official server: the same commands work from the full listing.
+    let url = o.url();
+    expect(0, &["delete", "-g", &url, "-j", "bad"]);
+    expect(0, &["wipe", "-g", &url, "--yes"]);
+    wait_groups(&url, &[]);
+}
+
+/// A gateway whose brief path answers a page (200, HTML) or JSON of another
+/// shape is listed from `/api/v1/metrics`; a 5xx there is an error, not a
+/// reason to ask again elsewhere.
+#[test]
+fn list_falls_back_on_a_page_or_another_shape_but_not_on_a_failure() {
+    use axum::http::{header, StatusCode};
+    use axum::routing::get;
+    const FULL: &str = r#"{"status":"success","data":[{"labels":{"job":"x"},"last_push_successful":true,
+        "a":{"type":"GAUGE","metrics":[{"labels":{"job":"x"},"value":"1"}]},
+        "push_failure_time_seconds":{"type":"GAUGE","metrics":[{"labels":{"job":"x"},"value":"0"}]},
+        "push_time_seconds":{"type":"GAUGE","metrics":[{"labels":{"job":"x"},"value":"1.7e+09"}]}}]}"#;
+    let fake = |brief: (StatusCode, &'static str, &'static str)| {
+        let app = axum::Router::new()
+            .route(
+                "/api/v1/groups",
+                get(move || async move { (brief.0, [(header::CONTENT_TYPE, brief.1)], brief.2) }),
+            )
+            .route(
+                "/api/v1/metrics",
+                get(|| async { ([(header::CONTENT_TYPE, "application/json")], FULL) }),
+            );
+        crate::util::serve_app(app)
+    };
+    let page = "<html><head><title>Pushgateway</title></head></html>";
+    for brief in [
+        (StatusCode::OK, "text/html; charset=utf-8", page),
+        (StatusCode::OK, "application/json", FULL),
+        (StatusCode::METHOD_NOT_ALLOWED, "text/plain", "no"),
+        (StatusCode::FORBIDDEN, "text/plain", "not for you"),
+    ] {
+        let url = fake(brief);
+        let run = expect(0, &["list", "-g", &url, "-o", "json"]);
+        assert_eq!(listed(&run), [key(&[("job", "x")])], "{brief:?}");
+        assert_eq!(json(&run)["groups"][0]["last_push_unix"], 1.7e9);
+    }
+    let url = fake((StatusCode::INTERNAL_SERVER_ERROR, "text/plain", "on fire"));
+    let run = expect(7, &["list", "-g", &url, "--retries", "0"]);
+    assert!(
+        run.stderr.contains("GET /api/v1/groups") && run.stderr.contains("on fire"),
+        "{run:#?}"
+    );
+}

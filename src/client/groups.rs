@@ -1,16 +1,27 @@
-//! A gateway's groups as the client commands (`list`, `delete`, `wipe`) see
-//! them: `GET /api/v1/metrics` turned into one [`Group`] record per group
-//! (grouping key, last push and failure times, family and series counts,
-//! expiry) and, for `list`, the outcome of the job `pgw push -- COMMAND`
-//! wrapped ([`JobOutcome`]); the filters the commands share (selector,
-//! `--stale`, `--failed`), how one group is named on the command line, the
-//! natural order groups are shown in, and how ages are written.
+//! A gateway's groups as the client commands (`list`, `delete`, `wipe`)
+//! see them: one [`Group`] record per group (grouping key, last push and
+//! failure times, family and series counts, expiry) and, for `list`, the
+//! outcome of the job `pgw push -- COMMAND` wrapped ([`JobOutcome`]); the
+//! filters the commands share (selector, `--stale`, `--failed`), how one
+//! group is named on the command line, the natural order groups are shown
+//! in, and how ages are written.
 //!
-//! The JSON is the official shape (spec 3.1): each group object has `labels`,
-//! `last_push_successful`, optionally pgw's `expire_after_seconds` and
-//! `expires_in_seconds`, and one key per metric family holding `metrics` (a
-//! list). `push_time_seconds` and `push_failure_time_seconds` are families
-//! whose one series carries the Unix time as a string.
+//! The records come from pgw serve's brief listing, `GET /api/v1/groups`
+//! (labels, times, counts, expiry and the job's outcome, no metrics: a
+//! fraction of the bytes), when the gateway has it; from `GET
+//! /api/v1/metrics` otherwise (the official server), and for one group's
+//! metrics. Both readings give the same records (a test builds both answers
+//! from one store).
+//!
+//! The brief listing is `{"data":[{"labels":{…},"path":…,
+//! "push_time_seconds":…,"push_failure_time_seconds":…,
+//! "last_push_successful":…,"metrics":N,"series":N,…}]}`, times as numbers
+//! (0: never). `/api/v1/metrics` is the official shape (spec 3.1): each
+//! group object has `labels`, `last_push_successful`, optionally pgw's
+//! `expire_after_seconds` and `expires_in_seconds`, and one key per metric
+//! family holding `metrics` (a list). `push_time_seconds` and
+//! `push_failure_time_seconds` are families whose one series carries the
+//! Unix time as a string.
 
 use std::cmp::Ordering;
 use std::time::{Duration, SystemTime};
@@ -20,7 +31,7 @@ use serde_json::Value;
 
 use crate::client::selector::{Op, Selector};
 use crate::client::Gateway;
-use crate::error::BadInput;
+use crate::error::{BadInput, GatewayError};
 use crate::grouping::GroupingKey;
 
 pub(crate) use crate::grouping::{PUSH_FAILURE_TIME, PUSH_TIME};
@@ -124,7 +135,8 @@ pub(crate) struct Family {
     pub(crate) series: Vec<Value>,
 }
 
-/// The answer of `GET /api/v1/metrics` does not have the expected shape.
+/// The answer of `GET /api/v1/metrics` (or of the brief listing) does not
+/// have the expected shape.
 #[derive(Debug, thiserror::Error)]
 #[error("unexpected JSON from GET /api/v1/metrics: {0}")]
 pub(crate) struct ShapeError(String);
@@ -146,18 +158,14 @@ fn data(body: &[u8]) -> Result<Vec<Value>, ShapeError> {
     }
 }
 
-/// Parses the groups of a `GET /api/v1/metrics` answer, in the gateway's order.
+/// Parses the groups of a `GET /api/v1/metrics` answer, in the gateway's
+/// order, each with its wrapped-job outcome.
 ///
 /// A listing only needs counts, so this reads the JSON straight into
-/// [`Group`] records, skipping the series instead of building a tree of
+/// [`Listed`] records, skipping the series instead of building a tree of
 /// every value (for 10,000 groups that is a fifth of the memory and time).
 /// [`parse_one`], which keeps one group's series, runs the same reader over
 /// the tree, so both read a group alike.
-pub(crate) fn parse(body: &[u8]) -> Result<Vec<Group>, ShapeError> {
-    Ok(parse_listed(body)?.into_iter().map(|l| l.group).collect())
-}
-
-/// [`parse`], with each group's wrapped-job outcome.
 pub(crate) fn parse_listed(body: &[u8]) -> Result<Vec<Listed>, ShapeError> {
     let doc: wire::Envelope = serde_json::from_slice(body).map_err(|e| match e.classify() {
         serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
@@ -171,7 +179,8 @@ pub(crate) fn parse_listed(body: &[u8]) -> Result<Vec<Listed>, ShapeError> {
     Ok(groups.into_iter().map(|g| g.0).collect())
 }
 
-/// The typed reading of a group object, behind [`parse`] and [`parse_one`].
+/// The typed reading of a group object, behind [`parse_listed`] and
+/// [`parse_one`].
 mod wire {
     use std::collections::BTreeMap;
     use std::fmt;
@@ -405,7 +414,8 @@ pub(crate) fn parse_one(
     Ok(None)
 }
 
-/// One group object of the answer, read by the same reader as [`parse`].
+/// One group object of the answer, read by the same reader as
+/// [`parse_listed`].
 fn listed(value: &Value) -> Result<Listed, ShapeError> {
     use serde::Deserialize as _;
     wire::GroupDoc::deserialize(value)
@@ -438,13 +448,120 @@ fn families(value: Value) -> Vec<Family> {
     out
 }
 
-/// `GET /api/v1/metrics`, parsed.
+/// Every group, as [`fetch_listed`] reads them.
 pub(crate) fn fetch(gateway: &Gateway) -> anyhow::Result<Vec<Group>> {
-    let body = fetch_body(gateway)?;
-    parse(&body).with_context(|| format!("cannot read the groups of {}", gateway.base()))
+    Ok(fetch_listed(gateway)?
+        .into_iter()
+        .map(|l| l.group)
+        .collect())
 }
 
-/// The raw answer of `GET /api/v1/metrics`, for [`parse`] and [`parse_one`].
+/// Every group with its wrapped job's outcome, in the gateway's order:
+/// from the brief listing `GET /api/v1/groups` if the gateway answers it
+/// in its shape, else from `GET /api/v1/metrics`.
+///
+/// The official server answers the brief path 404 (a server in front of
+/// it may answer another 4xx, or a page); any 4xx, and a 2xx that is not
+/// the brief shape, make it the full listing, and the gateway remembers
+/// that for the listings that follow. A connection error, a timeout or a
+/// 5xx is the error it is: the same server would fail the full listing
+/// too, after as many retries.
+pub(crate) fn fetch_listed(gateway: &Gateway) -> anyhow::Result<Vec<Listed>> {
+    if !gateway.lacks_brief_listing() {
+        let accept = [("Accept", "application/json")];
+        match gateway.send("GET", "/api/v1/groups", &accept, None) {
+            Ok(reply) => {
+                if let Ok(listed) = parse_brief(&reply.body) {
+                    return Ok(listed);
+                }
+            }
+            Err(GatewayError::Rejected { .. } | GatewayError::NotAGateway { .. }) => {}
+            Err(e) => {
+                return Err(anyhow::Error::new(e)
+                    .context(format!("cannot list the groups of {}", gateway.base())))
+            }
+        }
+        gateway.note_no_brief_listing();
+    }
+    let body = fetch_body(gateway)?;
+    parse_listed(&body).with_context(|| format!("cannot read the groups of {}", gateway.base()))
+}
+
+/// Parses the brief listing `GET /api/v1/groups` of pgw serve, in its
+/// order. An answer without the counts and numeric times of that shape (say,
+/// the official shape of `/api/v1/metrics`, whose time keys are families) is
+/// a [`ShapeError`].
+pub(crate) fn parse_brief(body: &[u8]) -> Result<Vec<Listed>, ShapeError> {
+    let doc: brief::Envelope =
+        serde_json::from_slice(body).map_err(|e| ShapeError(e.to_string()))?;
+    Ok(doc.data.into_iter().map(brief::Group::listed).collect())
+}
+
+/// The typed reading of the brief listing, behind [`parse_brief`].
+mod brief {
+    use std::collections::BTreeMap;
+
+    use serde::Deserialize;
+
+    use super::{Group as Record, JobOutcome, Listed};
+    use crate::grouping::GroupingKey;
+
+    #[derive(Deserialize)]
+    pub(super) struct Envelope {
+        pub(super) data: Vec<Group>,
+    }
+
+    /// One group; keys the client does not use (`path`, `aggregate`) are
+    /// skipped.
+    #[derive(Deserialize)]
+    pub(super) struct Group {
+        labels: BTreeMap<String, String>,
+        // Required, so that another shape is told apart.
+        metrics: usize,
+        series: usize,
+        push_time_seconds: Option<f64>,
+        push_failure_time_seconds: Option<f64>,
+        last_push_successful: Option<bool>,
+        expire_after_seconds: Option<f64>,
+        expires_in_seconds: Option<f64>,
+        job_exit_code: Option<f64>,
+        job_last_success_time_seconds: Option<f64>,
+    }
+
+    impl Group {
+        /// The record `/api/v1/metrics` gives for the same group: a time of
+        /// 0 (or one that is not finite, which arrives as `null`) is none.
+        pub(super) fn listed(self) -> Listed {
+            let time = |t: Option<f64>| t.filter(|t| t.is_finite() && *t > 0.0);
+            let push_time = time(self.push_time_seconds);
+            let failure_time = time(self.push_failure_time_seconds);
+            let group = Record {
+                key: GroupingKey::new(self.labels),
+                push_time,
+                failure_time,
+                last_push_ok: self
+                    .last_push_successful
+                    .unwrap_or_else(|| failure_time.unwrap_or(0.0) <= push_time.unwrap_or(0.0)),
+                metrics: self.metrics,
+                series: self.series,
+                expire_after: self.expire_after_seconds,
+                expires_in: self.expires_in_seconds,
+            };
+            // The server picks the series that speaks for the job as the
+            // reading of `/api/v1/metrics` does (`server::store::view`).
+            let job = JobOutcome {
+                exit_code: self
+                    .job_exit_code
+                    .filter(|c| c.is_finite())
+                    .map(|c| c as i64),
+                last_success: time(self.job_last_success_time_seconds),
+            };
+            Listed { group, job }
+        }
+    }
+}
+
+/// The raw answer of `GET /api/v1/metrics`, for [`parse_listed`] and [`parse_one`].
 pub(crate) fn fetch_body(gateway: &Gateway) -> anyhow::Result<Vec<u8>> {
     let reply = gateway
         .send(

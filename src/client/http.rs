@@ -10,6 +10,7 @@
 
 use std::io::Read as _;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -86,6 +87,11 @@ pub(crate) struct Gateway {
     authorization: Option<String>,
     retries: u32,
     timeout: Duration,
+    /// Set once the gateway showed that it has no brief listing
+    /// (`GET /api/v1/groups`, pgw serve's; the official server answers 404),
+    /// so that the listings that follow, such as `pgw delete`'s re-checks,
+    /// go straight to `/api/v1/metrics` (`groups::fetch_listed`).
+    no_brief_listing: AtomicBool,
 }
 
 impl Gateway {
@@ -109,7 +115,18 @@ impl Gateway {
             authorization: authorization(&connection.credentials)?,
             retries: connection.retries,
             timeout: connection.timeout,
+            no_brief_listing: AtomicBool::new(false),
         })
+    }
+
+    /// Whether the gateway was found to have no brief listing.
+    pub(crate) fn lacks_brief_listing(&self) -> bool {
+        self.no_brief_listing.load(Ordering::Relaxed)
+    }
+
+    /// Remembers that the gateway has no brief listing.
+    pub(crate) fn note_no_brief_listing(&self) {
+        self.no_brief_listing.store(true, Ordering::Relaxed);
     }
 
     /// The gateway's base URL, as requests are built from it.

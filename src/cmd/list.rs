@@ -1,7 +1,9 @@
 //! `pgw list`: the groups of a gateway as a table, a wide table or JSON,
 //! filtered by selector, staleness and failure (a refused push or a wrapped
 //! job that exited non-zero), sorted failed first and in natural label
-//! order; or the metrics of one group. The rendering is pure (records and a
+//! order; or the metrics of one group. A listing reads the groups in brief
+//! where the gateway has that (`groups::fetch_listed`); one group's metrics
+//! come from `/api/v1/metrics`. The rendering is pure (records and a
 //! fixed "now" in, text out) so the output is snapshot-tested without a
 //! gateway; `table` lays the text out to the terminal or to a pipe.
 
@@ -18,7 +20,7 @@ use serde_json::Value;
 use self::table::{Cell, Color, Column, Table};
 use crate::cli::{ListArgs, OutputFormat, SortOrder};
 use crate::client::groups::{
-    self, format_age, format_ago, format_unix, Family, Group, Listed, Status,
+    self, format_age, format_ago, format_unix, Family, Filter, Group, Listed, Status,
 };
 use crate::client::Gateway;
 use crate::error::{BadInput, NothingMatched};
@@ -30,56 +32,22 @@ pub(crate) fn run(args: ListArgs) -> anyhow::Result<()> {
     let gateway = Gateway::new(&super::gateway_options(&args.gateway)?)?;
     let style = Style::detect();
     let now = groups::now();
-    let body = groups::fetch_body(&gateway)?;
     let base = gateway.base();
-    let context = || format!("cannot read the groups of {base}");
-    let all =
-        || -> anyhow::Result<Vec<Listed>> { groups::parse_listed(&body).with_context(context) };
-
     let (one, mut listed) = match key {
-        Some(key) => match groups::parse_one(&body, &key).with_context(context)? {
-            Some(found) => (Some(found), Vec::new()),
-            None => {
-                // No group has exactly this key: list the groups it selects,
-                // those whose keys hold these labels among others.
-                let selected: Vec<Listed> = all()?
-                    .into_iter()
-                    .filter(|l| has_labels(&l.group.key, &key))
-                    .collect();
-                if selected.is_empty() {
-                    return Err(NothingMatched(format!(
-                        "no group at {base} is {key} or has its labels among others"
-                    ))
-                    .into());
-                }
-                if args.metrics {
-                    let only = only_one(selected, &format!("the labels of {key}"))?;
-                    (parse_again(&body, &only, base)?, Vec::new())
-                } else {
-                    eprintln!(
-                        "pgw: no group is exactly {key}; {} with these labels among others",
-                        groups::plural(selected.len())
-                    );
-                    (None, selected)
-                }
-            }
-        },
-        None => {
-            let all = all()?;
+        // The listing: the brief one where the gateway has it.
+        None if !args.metrics => {
+            let all = groups::fetch_listed(&gateway)?;
             super::warn_unknown_labels(&filter, all.iter().map(|l| &l.group.key));
-            let matched: Vec<Listed> = all
+            let matched = all
                 .into_iter()
                 .filter(|l| filter.matches_listed(l, now))
                 .collect();
-            if args.metrics {
-                if matched.is_empty() {
-                    return Err(NothingMatched(filter.none_at(base)).into());
-                }
-                let only = only_one(matched, &filter.describe())?;
-                (parse_again(&body, &only, base)?, Vec::new())
-            } else {
-                (None, matched)
-            }
+            (None, matched)
+        }
+        // One group's metrics, which only `/api/v1/metrics` holds.
+        key => {
+            let body = groups::fetch_body(&gateway)?;
+            from_metrics(&body, key, &filter, args.metrics, now, base)?
         }
     };
 
@@ -116,6 +84,63 @@ pub(crate) fn run(args: ListArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// One group and its families, for `pgw list GROUP`.
+type OneGroup = (Listed, Vec<Family>);
+
+/// A group named by `key` (its metrics, or the groups that have its
+/// labels among others), or with `--metrics` (`metrics`) and no key the one
+/// group the filter selects, read from an answer of `/api/v1/metrics`.
+fn from_metrics(
+    body: &[u8],
+    key: Option<GroupingKey>,
+    filter: &Filter,
+    metrics: bool,
+    now: f64,
+    base: &str,
+) -> anyhow::Result<(Option<OneGroup>, Vec<Listed>)> {
+    let context = || format!("cannot read the groups of {base}");
+    let all =
+        || -> anyhow::Result<Vec<Listed>> { groups::parse_listed(body).with_context(context) };
+    let Some(key) = key else {
+        let all = all()?;
+        super::warn_unknown_labels(filter, all.iter().map(|l| &l.group.key));
+        let matched: Vec<Listed> = all
+            .into_iter()
+            .filter(|l| filter.matches_listed(l, now))
+            .collect();
+        if matched.is_empty() {
+            return Err(NothingMatched(filter.none_at(base)).into());
+        }
+        let only = only_one(matched, &filter.describe())?;
+        return Ok((parse_again(body, &only, base)?, Vec::new()));
+    };
+    if let Some(found) = groups::parse_one(body, &key).with_context(context)? {
+        return Ok((Some(found), Vec::new()));
+    }
+    // No group has exactly this key: list the groups it selects, those
+    // whose keys hold these labels among others.
+    let selected: Vec<Listed> = all()?
+        .into_iter()
+        .filter(|l| has_labels(&l.group.key, &key))
+        .collect();
+    if selected.is_empty() {
+        return Err(NothingMatched(format!(
+            "no group at {base} is {key} or has its labels among others"
+        ))
+        .into());
+    }
+    if metrics {
+        let only = only_one(selected, &format!("the labels of {key}"))?;
+        Ok((parse_again(body, &only, base)?, Vec::new()))
+    } else {
+        eprintln!(
+            "pgw: no group is exactly {key}; {} with these labels among others",
+            groups::plural(selected.len())
+        );
+        Ok((None, selected))
+    }
+}
+
 /// Whether `key` has every label of `wanted`, with its value.
 fn has_labels(key: &GroupingKey, wanted: &GroupingKey) -> bool {
     wanted
@@ -125,11 +150,7 @@ fn has_labels(key: &GroupingKey, wanted: &GroupingKey) -> bool {
 }
 
 /// The group with `key` and its families, which the listing just had.
-fn parse_again(
-    body: &[u8],
-    key: &GroupingKey,
-    base: &str,
-) -> anyhow::Result<Option<(Listed, Vec<Family>)>> {
+fn parse_again(body: &[u8], key: &GroupingKey, base: &str) -> anyhow::Result<Option<OneGroup>> {
     let found = groups::parse_one(body, key)
         .with_context(|| format!("cannot read the groups of {base}"))?;
     Ok(Some(

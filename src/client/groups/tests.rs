@@ -3,6 +3,11 @@
 
 use super::*;
 
+/// The records of a `GET /api/v1/metrics` answer.
+fn parse(body: &[u8]) -> Result<Vec<Group>, ShapeError> {
+    Ok(parse_listed(body)?.into_iter().map(|l| l.group).collect())
+}
+
 const BODY: &str = r#"{"status":"success","data":[
       {"labels":{"job":"batch"},"last_push_successful":true,
        "job_runs_total":{"type":"COUNTER","help":"Runs.","time_stamp":"2026-11-22T23:18:45Z",
@@ -238,4 +243,152 @@ fn ages_keep_two_units() {
     assert_eq!(format_ago(None), "never");
     assert_eq!(format_ago(Some(60.0)), "1m ago");
     assert_eq!(format_unix(1_764_000_000.5), "2025-11-24T16:00:00Z");
+}
+
+/// The brief listing of pgw serve and its `/api/v1/metrics` give the same
+/// records: both answers are written by the server's own writers from one
+/// store holding a plain group, a wrapped job (several series in its
+/// families, one failed), a wrapped job that never succeeded, a group with
+/// a time to live, an aggregating group, a group whose last push was
+/// refused, and a group with only a refused push.
+#[test]
+fn the_brief_and_the_full_listing_give_the_same_records() {
+    use crate::exposition::text;
+    use crate::server::http::api::{write_groups_json, write_metrics_json};
+    use crate::server::metrics::OWN_TYPES;
+    use crate::server::store::{prepare, GroupTimes, Mode, PreparedPush, Store};
+    use std::time::UNIX_EPOCH;
+
+    let store = Store::new(OWN_TYPES);
+    let t0 = UNIX_EPOCH + Duration::new(1_795_389_525, 666_784_489);
+    let key = |pairs: &[(&str, &str)]| GroupingKey::new(pairs.iter().copied());
+    let push = |k: GroupingKey, body: &str, mode: Mode, ttl: Option<Duration>, at: SystemTime| {
+        let mut p = prepare(k, text::parse(body).unwrap(), at).unwrap();
+        p.ttl = ttl;
+        store.push(p, mode, at).unwrap();
+    };
+    push(
+        key(&[("job", "node"), ("instance", "web-10")]),
+        "a 1\n# TYPE c counter\nc{x=\"1\"} 1\nc{x=\"2\"} 2\n",
+        Mode::Replace,
+        None,
+        t0,
+    );
+    push(
+        key(&[("job", "nightly"), ("path", "/var/x} 9"), ("instance", "")]),
+        "pgw_job_exit_code{step=\"a\"} 0\npgw_job_exit_code{step=\"b\"} 2\n\
+         pgw_job_last_success_time_seconds{step=\"a\"} 1.7953e+09\n\
+         pgw_job_last_success_time_seconds{step=\"b\"} 0\n\
+         pgw_job_duration_seconds 12.5\n",
+        Mode::Replace,
+        None,
+        t0,
+    );
+    push(
+        key(&[("job", "never")]),
+        "pgw_job_exit_code 137\n",
+        Mode::Replace,
+        None,
+        t0,
+    );
+    push(
+        key(&[("job", "ttl")]),
+        "a 1\n",
+        Mode::Replace,
+        Some(Duration::from_micros(90_000_500)),
+        t0,
+    );
+    push(
+        key(&[("job", "sum")]),
+        "# TYPE c counter\nc 5\n",
+        Mode::ReplaceAggregating,
+        None,
+        t0,
+    );
+    let refused = key(&[("job", "refused"), ("zone", "é \"q\"")]);
+    push(refused.clone(), "a 1\n", Mode::Replace, None, t0);
+    store.record_failure(&refused, t0 + Duration::from_millis(1500));
+    // The official server keeps a group a refused push created; so does
+    // pgw serve when it imports one.
+    let failed_at = t0 + Duration::from_secs(3);
+    store
+        .restore(
+            PreparedPush::from_parts(key(&[("job", "only-failed")]), Vec::new(), None),
+            GroupTimes {
+                push_time: 0.0,
+                failure_time: 1_795_389_528.5,
+                pushed_at: UNIX_EPOCH,
+                failed_at,
+            },
+            false,
+        )
+        .unwrap();
+
+    let now = t0 + Duration::from_secs(30);
+    let mut full = Vec::new();
+    write_metrics_json(&mut full, &store, now);
+    let mut brief = Vec::new();
+    write_groups_json(&mut brief, &store.summaries(), now);
+    let from_full = parse_listed(&full).unwrap();
+    let from_brief = parse_brief(&brief).unwrap();
+    assert_eq!(from_brief, from_full);
+
+    // What the two readings agree on is what the cases are about.
+    let get = |job: &str| {
+        from_brief
+            .iter()
+            .find(|l| l.group.key.get("job") == Some(job))
+            .unwrap_or_else(|| panic!("no job {job}"))
+    };
+    assert_eq!(from_brief.len(), 7);
+    let node = get("node");
+    assert_eq!((node.group.metrics, node.group.series), (2, 3));
+    assert!(node.group.push_time.is_some() && node.group.failure_time.is_none());
+    let nightly = get("nightly");
+    assert_eq!(nightly.job.exit_code, Some(2));
+    assert_eq!(nightly.job.last_success, Some(1.7953e9));
+    assert_eq!((nightly.group.metrics, nightly.group.series), (3, 5));
+    let never = get("never");
+    assert_eq!(
+        (never.job.exit_code, never.job.last_success),
+        (Some(137), None)
+    );
+    assert_eq!(get("ttl").group.expire_after, Some(90.001));
+    let left = get("ttl").group.expires_in.unwrap();
+    assert!((left - 60.0).abs() < 0.01, "{left}");
+    let refused = get("refused");
+    assert!(!refused.group.last_push_ok && refused.group.failure_time.is_some());
+    assert_eq!(refused.status(), Status::PushFailed);
+    let only = get("only-failed");
+    assert_eq!(only.group.push_time, None);
+    assert_eq!(only.group.failure_time, Some(1_795_389_528.5));
+    assert!(!only.group.last_push_ok);
+    // The filters, the order and the JSON output follow from the records.
+    assert!(String::from_utf8(brief)
+        .unwrap()
+        .contains("\"aggregate\":\"sum\""));
+}
+
+/// What is not the brief listing's shape is refused, so that the full
+/// listing is asked instead: the official shape, HTML, other JSON.
+#[test]
+fn the_brief_shape_is_told_apart() {
+    assert!(parse_brief(BODY.as_bytes()).is_err());
+    assert!(parse_brief(b"<html><title>Pushgateway</title></html>").is_err());
+    assert!(parse_brief(br#"{"status":"success"}"#).is_err());
+    // A family named `metrics` or `series` is an object, not a count.
+    let named = br#"{"data":[{"labels":{"job":"x"},"metrics":{"metrics":[]},"series":1}]}"#;
+    assert!(parse_brief(named).is_err());
+    // No group is no group, in either shape.
+    assert_eq!(
+        parse_brief(br#"{"data":[],"status":"success"}"#).unwrap(),
+        []
+    );
+    let one = br#"{"data":[{"labels":{"job":"x"},"metrics":1,"series":2,"path":"/metrics/job/x",
+        "push_time_seconds":0,"push_failure_time_seconds":5.5,"last_push_successful":false,
+        "job_exit_code":1.0,"job_last_success_time_seconds":0.0,"new_field":[1]}],"status":"success"}"#;
+    let l = &parse_brief(one).unwrap()[0];
+    assert_eq!((l.group.push_time, l.group.failure_time), (None, Some(5.5)));
+    assert_eq!((l.job.exit_code, l.job.last_success), (Some(1), None));
+    assert_eq!(l.status(), Status::PushFailed);
 }

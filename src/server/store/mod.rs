@@ -46,7 +46,7 @@ pub(crate) use prepare::{prepare_timed, StoredFamily, PUSH_FAILURE_TIME, PUSH_TI
 use prepare::{render_family, synthetic_family, unix_seconds};
 pub use scrape::OwnFamily;
 use view::seconds_left;
-pub(crate) use view::{GroupRef, GroupView, Removed, Stats};
+pub(crate) use view::{GroupRef, GroupSummary, GroupView, Removed, Stats};
 
 /// Why a push was refused; sent as the body of a 400 answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -652,6 +652,53 @@ fn summaries_read_a_wrapped_jobs_outcome() {
     assert_eq!(get("plain").job_last_success, None);
 }
 
+/// Several series in a job's families: read as `pgw list` reads the JSON
+/// API, in the order it lists them (the decoded series).
+#[test]
+fn summaries_read_every_series_of_a_wrapped_jobs_families() {
+    use crate::exposition::Value;
+    let store = Store::new(OWN_TYPES);
+    let body = "pgw_job_exit_code{step=\"a} b\"} NaN\npgw_job_exit_code{step=\"b\"} 0\n\
+                pgw_job_exit_code{step=\"c\"} 3\npgw_job_exit_code{step=\"d\"} 1\n\
+                pgw_job_last_success_time_seconds{step=\"a\"} 1.5e+09\n\
+                pgw_job_last_success_time_seconds{step=\"b\"} 1.7e+09\n\
+                pgw_job_last_success_time_seconds{step=\"c\"} 0\n";
+    push(&store, &key(&[("job", "steps")]), body, Mode::Replace).unwrap();
+    let histogram = "# TYPE pgw_job_exit_code histogram\npgw_job_exit_code_bucket{le=\"+Inf\"} 2\n\
+                     pgw_job_exit_code_sum 2\npgw_job_exit_code_count 2\n\
+                     pgw_job_last_success_time_seconds 0\n";
+    // Another store: a family has one type across the groups of a store.
+    let other = Store::new(OWN_TYPES);
+    push(&other, &key(&[("job", "odd")]), histogram, Mode::Replace).unwrap();
+    let summaries = store.summaries();
+    let steps = summaries
+        .iter()
+        .find(|s| s.key.get("job") == Some("steps"))
+        .unwrap();
+    assert_eq!(steps.job_exit_code, Some(3.0));
+    assert_eq!(steps.job_last_success, Some(1.7e9));
+    // The text is read in the order of the decoded series, which the JSON
+    // API writes: the first finite value is the 0 of step b.
+    let view = store.group(&key(&[("job", "steps")])).unwrap();
+    let family = view
+        .families
+        .iter()
+        .find(|f| &*f.name == "pgw_job_exit_code")
+        .unwrap();
+    let decoded: Vec<f64> = family
+        .decode()
+        .metrics
+        .iter()
+        .filter_map(|m| match m.value {
+            Value::Single(v) if v.is_finite() => Some(v),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(decoded, [0.0, 3.0, 1.0]);
+    let odd = &other.summaries()[0];
+    assert_eq!((odd.job_exit_code, odd.job_last_success), (None, None));
+}
+
 /// A log that takes changes until told to refuse them, as the journal does
 /// on a full disk.
 #[derive(Default)]

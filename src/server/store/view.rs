@@ -1,6 +1,6 @@
 //! Read-only views of the groups, copied out under the read lock: in full
-//! for the JSON API and snapshots, in brief for the web page's list, and
-//! what a deletion removed.
+//! for the JSON API and snapshots, in brief for the web page's list and
+//! `pgw list` (`GET /api/v1/groups`), and what a deletion removed.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -65,7 +65,8 @@ pub(super) fn seconds_left(push_time: f64, ttl: Duration, now: f64) -> f64 {
     push_time + ttl.as_secs_f64() - now
 }
 
-/// A group in brief, for the web page's list: no metric text is copied.
+/// A group in brief, for the web page's list and `pgw list`: no metric
+/// text is copied.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct GroupSummary {
     pub(crate) key: GroupingKey,
@@ -76,9 +77,11 @@ pub(crate) struct GroupSummary {
     pub(crate) series: usize,
     pub(crate) ttl: Option<Duration>,
     pub(crate) aggregating: bool,
-    /// `pgw_job_exit_code`, as `pgw push -- COMMAND` pushes it.
+    /// The exit code of a job wrapped by `pgw push -- COMMAND`, from
+    /// `pgw_job_exit_code` ([`job_exit_code`]).
     pub(crate) job_exit_code: Option<f64>,
-    /// `pgw_job_last_success_time_seconds`, likewise.
+    /// When its last successful run ended, from
+    /// `pgw_job_last_success_time_seconds` ([`job_last_success`]).
     pub(crate) job_last_success: Option<f64>,
 }
 
@@ -89,17 +92,49 @@ impl GroupSummary {
     }
 }
 
-/// The families of a wrapped job's run that the page shows (see
-/// `cmd::push::wrap`).
+/// The families of a wrapped job's run that the page and `pgw list` show
+/// (see `cmd::push::wrap`).
 const JOB_EXIT_CODE: &str = "pgw_job_exit_code";
 const JOB_LAST_SUCCESS: &str = "pgw_job_last_success_time_seconds";
 
-/// The value of a family's first series, read back from its sample lines
-/// (`name{labels} value [timestamp]`); label values are quoted and may hold
-/// `}` or spaces.
-fn first_value(family: &StoredFamily) -> Option<f64> {
-    let line = family.text.split(|&b| b == b'\n').next()?;
-    let line = std::str::from_utf8(line).ok()?;
+/// A wrapped job's exit code as `pgw list` reads it from `/api/v1/metrics`
+/// (`client::groups`), so that both listings say the same: of the finite
+/// values of the family's series, in order, the first non-zero one (a
+/// failed series speaks for the job), else the first.
+fn job_exit_code(family: &StoredFamily) -> Option<f64> {
+    let mut values = values(family);
+    let first = values.next()?;
+    if first != 0.0 {
+        return Some(first);
+    }
+    Some(values.find(|v| *v != 0.0).unwrap_or(first))
+}
+
+/// The last success as `pgw list` reads it: the latest positive finite
+/// value (0 is "never").
+fn job_last_success(family: &StoredFamily) -> Option<f64> {
+    values(family).filter(|t| *t > 0.0).reduce(f64::max)
+}
+
+/// The finite values of a family's series in the order the JSON API lists
+/// them, read back from the sample lines (`name{labels} value
+/// [timestamp]`, one per series; label values are quoted and may hold `}`
+/// or spaces) rather than decoding the protobuf copy. Summaries and
+/// histograms have no single value, as in the JSON API.
+fn values(family: &StoredFamily) -> impl Iterator<Item = f64> + '_ {
+    let lines = if family.kind.is_compound() {
+        &[][..]
+    } else {
+        &family.text[..]
+    };
+    lines
+        .split(|&b| b == b'\n')
+        .filter_map(|line| sample_value(std::str::from_utf8(line).ok()?))
+        .filter(|v| v.is_finite())
+}
+
+/// The value of one sample line.
+fn sample_value(line: &str) -> Option<f64> {
     let rest = match line.find(['{', ' ']) {
         Some(i) if line[i..].starts_with('{') => {
             let (mut quoted, mut escaped, mut end) = (false, false, None);
@@ -162,11 +197,11 @@ impl Store {
                 series: g.families.values().map(|f| f.series_count()).sum(),
                 ttl: g.ttl,
                 aggregating: g.aggregating,
-                job_exit_code: g.families.get(JOB_EXIT_CODE).and_then(|f| first_value(f)),
+                job_exit_code: g.families.get(JOB_EXIT_CODE).and_then(|f| job_exit_code(f)),
                 job_last_success: g
                     .families
                     .get(JOB_LAST_SUCCESS)
-                    .and_then(|f| first_value(f)),
+                    .and_then(|f| job_last_success(f)),
             })
             .collect()
     }
