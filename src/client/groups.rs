@@ -714,7 +714,21 @@ pub(crate) fn label_order(a: &GroupingKey, b: &GroupingKey) -> Ordering {
 /// character. A tie (`web-2`, `web-02`) falls back to the plain order, so
 /// unequal strings never compare equal.
 pub(crate) fn natural_cmp(a: &str, b: &str) -> Ordering {
-    let (mut x, mut y) = (a.as_bytes(), b.as_bytes());
+    // Up to where the two first differ they compare equal either way; only
+    // a number that difference cuts into must be read whole, from its start.
+    let (a_bytes, b_bytes) = (a.as_bytes(), b.as_bytes());
+    let mut same = a_bytes
+        .iter()
+        .zip(b_bytes)
+        .take_while(|(c, d)| c == d)
+        .count();
+    if same == a_bytes.len() && same == b_bytes.len() {
+        return Ordering::Equal;
+    }
+    while same > 0 && a_bytes[same - 1].is_ascii_digit() {
+        same -= 1;
+    }
+    let (mut x, mut y) = (&a_bytes[same..], &b_bytes[same..]);
     loop {
         match (x.first(), y.first()) {
             (None, None) => return a.cmp(b),
@@ -723,12 +737,17 @@ pub(crate) fn natural_cmp(a: &str, b: &str) -> Ordering {
             (Some(c), Some(d)) if c.is_ascii_digit() && d.is_ascii_digit() => {
                 let run = |s: &[u8]| s.iter().take_while(|c| c.is_ascii_digit()).count();
                 let (nx, ny) = (run(x), run(y));
-                let trim = |s: &[u8]| {
-                    let z = s.iter().take_while(|c| **c == b'0').count();
-                    s[z..].to_vec()
+                // Leading zeros do not change the number: compare what is
+                // left by length, then digit by digit.
+                let trim = |s: &[u8]| -> usize { s.iter().take_while(|c| **c == b'0').count() };
+                let (dx, dy) = (&x[trim(&x[..nx])..nx], &y[trim(&y[..ny])..ny]);
+                // Digit by digit in a loop: the runs are a few bytes, too
+                // short to be worth a call of `memcmp`.
+                let digits = || {
+                    let differ = dx.iter().zip(dy).find(|(c, d)| c != d);
+                    differ.map_or(Ordering::Equal, |(c, d)| c.cmp(d))
                 };
-                let (dx, dy) = (trim(&x[..nx]), trim(&y[..ny]));
-                let o = dx.len().cmp(&dy.len()).then_with(|| dx.cmp(&dy));
+                let o = dx.len().cmp(&dy.len()).then_with(digits);
                 if o != Ordering::Equal {
                     return o;
                 }
