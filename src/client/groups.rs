@@ -817,8 +817,18 @@ pub(crate) fn format_duration(d: Duration) -> String {
 }
 
 fn write_duration(secs: u64) -> String {
+    let mut out = String::new();
+    push_duration(&mut out, secs);
+    out
+}
+
+/// Appends [`write_duration`]'s words to `out`: a listing writes one an
+/// age for every group, so they go into the cell's string directly.
+fn push_duration(out: &mut String, secs: u64) {
+    use std::fmt::Write as _;
     if secs == 0 {
-        return "0s".into();
+        out.push_str("0s");
+        return;
     }
     let (days, rest) = if secs >= 2 * DAY {
         (secs / DAY, secs % DAY)
@@ -831,18 +841,24 @@ fn write_duration(secs: u64) -> String {
         (rest % HOUR / MINUTE, "m"),
         (rest % MINUTE, "s"),
     ];
-    let words: Vec<String> = parts
-        .iter()
-        .filter(|(n, _)| *n > 0)
-        .map(|(n, unit)| format!("{n}{unit}"))
-        .collect();
-    words.join(" ")
+    let mut first = true;
+    for (n, unit) in parts.iter().filter(|(n, _)| *n > 0) {
+        if !first {
+            out.push(' ');
+        }
+        first = false;
+        write!(out, "{n}{unit}").expect("a String takes every write");
+    }
 }
 
 /// `3m 12s ago`, or `never` for a group that no push has reached.
 pub(crate) fn format_ago(age: Option<f64>) -> String {
     match age {
-        Some(a) => format!("{} ago", format_age(a)),
+        Some(a) => {
+            let mut text = format_age(a);
+            text.push_str(" ago");
+            text
+        }
         None => "never".into(),
     }
 }

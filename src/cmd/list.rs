@@ -9,6 +9,7 @@
 
 mod table;
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::io::{IsTerminal as _, Write as _};
@@ -269,21 +270,28 @@ impl Style {
 /// A label value as shown in a table: bare when it is plain, quoted (Rust
 /// and PromQL escapes) when it is empty or holds spaces, quotes, commas or
 /// control characters, so every value reads back unambiguously.
-fn show_value(v: &str) -> String {
+fn show_value(v: &str) -> Cow<'_, str> {
     let plain = !v.is_empty()
         && v.chars()
             .all(|c| !c.is_whitespace() && !c.is_control() && !matches!(c, '"' | ',' | '=' | '\\'));
     if plain {
-        v.to_string()
+        Cow::Borrowed(v)
     } else {
-        format!("{v:?}")
+        Cow::Owned(format!("{v:?}"))
     }
 }
 
 /// `instance=web-1`, `zone=eu`: one part per label, `-` for none.
 fn show_labels<'a>(labels: impl Iterator<Item = (&'a str, &'a str)>) -> Vec<String> {
     let parts: Vec<String> = labels
-        .map(|(n, v)| format!("{n}={}", show_value(v)))
+        .map(|(n, v)| {
+            let v = show_value(v);
+            let mut part = String::with_capacity(n.len() + 1 + v.len());
+            part.push_str(n);
+            part.push('=');
+            part.push_str(&v);
+            part
+        })
         .collect();
     if parts.is_empty() {
         vec!["-".into()]
@@ -309,7 +317,7 @@ fn status(listed: &Listed) -> Cell {
     } else {
         Color::Red
     };
-    Cell::new(status).color(color)
+    Cell::new(status.to_string()).color(color)
 }
 
 fn expires(group: &Group) -> String {
@@ -355,8 +363,8 @@ pub(crate) fn render_table(listed: &[Listed], now: f64, wide: bool, style: &Styl
         let mut row = vec![
             Cell::new(show_value(g.key.get("job").unwrap_or(""))),
             Cell::parts(other_labels(&g.key)),
-            Cell::new(g.metrics),
-            Cell::new(g.series),
+            Cell::new(g.metrics.to_string()),
+            Cell::new(g.series.to_string()),
             Cell::new(format_ago(g.age(now))),
             status(l),
         ];

@@ -93,20 +93,44 @@ pub(crate) enum Color {
 /// them) and an optional colour.
 #[derive(Debug, Clone)]
 pub(crate) struct Cell {
-    parts: Vec<String>,
+    /// The parts joined, as a line without a limit shows them: one string,
+    /// for a table of 10,000 rows is mostly cells of one part.
+    text: String,
+    /// Where in `text` each part but the last ends (none for one part).
+    ends: Vec<usize>,
     color: Option<Color>,
+    /// Its width on one line and its widest part's, measured once: the
+    /// layout asks for both of every cell, in every column, on every try.
+    width: usize,
+    widest: usize,
 }
 
 impl Cell {
-    pub(crate) fn new(text: impl ToString) -> Cell {
+    pub(crate) fn new(text: impl Into<String>) -> Cell {
+        let text = text.into();
+        let w = width(&text);
         Cell {
-            parts: vec![text.to_string()],
+            text,
+            ends: Vec::new(),
             color: None,
+            width: w,
+            widest: w,
         }
     }
 
-    pub(crate) fn parts(parts: Vec<String>) -> Cell {
-        Cell { parts, color: None }
+    pub(crate) fn parts(mut parts: Vec<String>) -> Cell {
+        if parts.len() <= 1 {
+            return Cell::new(parts.pop().unwrap_or_default());
+        }
+        let mut cell = Cell::new(parts.join(" "));
+        cell.widest = parts.iter().map(|p| width(p)).max().unwrap_or(0);
+        let mut end = 0;
+        for p in &parts[..parts.len() - 1] {
+            end += p.len();
+            cell.ends.push(end);
+            end += 1;
+        }
+        cell
     }
 
     pub(crate) fn color(self, color: Color) -> Cell {
@@ -116,22 +140,30 @@ impl Cell {
         }
     }
 
-    fn width(&self) -> usize {
-        let sum: usize = self.parts.iter().map(|p| width(p)).sum();
-        sum + self.parts.len().saturating_sub(1)
+    /// The parts, in order.
+    fn each_part(&self) -> impl Iterator<Item = &str> {
+        let mut start = 0;
+        self.ends
+            .iter()
+            .copied()
+            .chain([self.text.len()])
+            .map(move |end| {
+                let part = &self.text[start..end];
+                start = end + 1;
+                part
+            })
     }
 
     /// The cell's lines at `w` columns for a column that fits as `fit`.
-    fn lines(&self, fit: Fit, w: usize, limited: bool) -> Vec<String> {
-        if !limited || fit == Fit::Whole {
-            return vec![self.parts.join(" ")];
-        }
-        if fit == Fit::Cut {
-            return vec![cut(&self.parts.join(" "), w)];
+    fn lines(&self, fit: Fit, w: usize) -> Vec<String> {
+        match fit {
+            Fit::Whole => return vec![self.text.clone()],
+            Fit::Cut => return vec![cut(&self.text, w)],
+            Fit::Wrap => {}
         }
         let mut lines: Vec<String> = Vec::new();
         let mut line = String::new();
-        for part in &self.parts {
+        for part in self.each_part() {
             let part = cut(part, w);
             if !line.is_empty() && width(&line) + 1 + width(&part) > w {
                 lines.push(std::mem::take(&mut line));
@@ -198,7 +230,7 @@ impl Table {
 
     /// The widest content of column `i`, header included.
     fn natural(&self, i: usize) -> usize {
-        let cells = self.rows.iter().map(|r| r[i].width());
+        let cells = self.rows.iter().map(|r| r[i].width);
         cells
             .chain([width(self.columns[i].header)])
             .max()
@@ -208,12 +240,11 @@ impl Table {
     /// The width column `i` needs to cut nothing: a `Cut` column its
     /// content's, a `Wrap` column its widest part's.
     fn whole_parts(&self, i: usize) -> usize {
-        let widest = |r: &Vec<Cell>| r[i].parts.iter().map(|p| width(p)).max().unwrap_or(0);
         match self.columns[i].fit {
             Fit::Wrap => self
                 .rows
                 .iter()
-                .map(widest)
+                .map(|r| r[i].widest)
                 .chain([width(self.columns[i].header)])
                 .max()
                 .unwrap_or(0),
@@ -325,51 +356,110 @@ impl Table {
         color: bool,
         header: bool,
     ) {
+        let code = |i: usize| paint_code(if header { None } else { row[i].color }, header, color);
+        if !limited {
+            // Every cell is one line: write it straight out, the way a
+            // 10,000-group listing into a pipe wants it.
+            let start = out.len();
+            for (at, &(i, w)) in layout.iter().enumerate() {
+                let cell = &row[i];
+                self.put(out, at, i, w.saturating_sub(cell.width), code(i), |out| {
+                    out.push_str(&cell.text)
+                });
+            }
+            end_line(out, start);
+            return;
+        }
         let cells: Vec<Vec<String>> = layout
             .iter()
-            .map(|&(i, w)| row[i].lines(self.columns[i].fit, w, limited))
+            .map(|&(i, w)| row[i].lines(self.columns[i].fit, w))
             .collect();
         let height = cells.iter().map(Vec::len).max().unwrap_or(1);
         for n in 0..height {
-            let mut line = String::new();
+            let start = out.len();
             for (at, &(i, w)) in layout.iter().enumerate() {
                 let text = cells[at].get(n).map_or("", String::as_str);
-                let pad = " ".repeat(w.saturating_sub(width(text)));
-                if at > 0 {
-                    line.push_str(&" ".repeat(GAP));
-                }
-                let painted = paint(
-                    text,
-                    if header { None } else { row[i].color },
-                    header,
-                    color,
-                );
-                if self.columns[i].right {
-                    line.push_str(&pad);
-                    line.push_str(&painted);
-                } else {
-                    line.push_str(&painted);
-                    line.push_str(&pad);
-                }
+                self.put(out, at, i, w.saturating_sub(width(text)), code(i), |out| {
+                    out.push_str(text)
+                });
             }
-            out.push_str(line.trim_end());
-            out.push('\n');
+            end_line(out, start);
+        }
+    }
+
+    /// One cell of a line: the gap before it (unless it is the first shown,
+    /// `at` 0), its `fill` of padding on the side its column keeps free, and
+    /// the text `write` puts, painted with `code`.
+    fn put(
+        &self,
+        out: &mut String,
+        at: usize,
+        i: usize,
+        fill: usize,
+        code: Option<&str>,
+        write: impl FnOnce(&mut String),
+    ) {
+        if at > 0 {
+            spaces(out, GAP);
+        }
+        let right = self.columns[i].right;
+        if right {
+            spaces(out, fill);
+        }
+        painted(out, code, write);
+        if !right {
+            spaces(out, fill);
         }
     }
 }
 
-/// `text` with ANSI bold or colour when `enabled` (and there is text).
-fn paint(text: &str, color: Option<Color>, bold: bool, enabled: bool) -> String {
-    let code = match (color, bold) {
-        (Some(Color::Green), _) => "32",
-        (Some(Color::Red), _) => "31",
-        (None, true) => "1",
-        (None, false) => return text.to_string(),
-    };
-    if !enabled || text.is_empty() {
-        return text.to_string();
+fn spaces(out: &mut String, mut n: usize) {
+    const BLANKS: &str = "                                ";
+    while n > 0 {
+        let k = n.min(BLANKS.len());
+        out.push_str(&BLANKS[..k]);
+        n -= k;
     }
-    format!("\x1b[{code}m{text}\x1b[0m")
+}
+
+/// Ends the line begun at `start`, without the blanks padding left at its end.
+fn end_line(out: &mut String, start: usize) {
+    let kept = out[start..].trim_end().len();
+    out.truncate(start + kept);
+    out.push('\n');
+}
+
+/// The ANSI code for a cell when colour is `enabled`: its colour, or bold
+/// for a header.
+fn paint_code(color: Option<Color>, bold: bool, enabled: bool) -> Option<&'static str> {
+    if !enabled {
+        return None;
+    }
+    match (color, bold) {
+        (Some(Color::Green), _) => Some("32"),
+        (Some(Color::Red), _) => Some("31"),
+        (None, true) => Some("1"),
+        (None, false) => None,
+    }
+}
+
+/// What `write` puts, wrapped in the ANSI `code` and its reset; an empty
+/// text stays bare, so no line ends in escapes that paint nothing.
+fn painted(out: &mut String, code: Option<&str>, write: impl FnOnce(&mut String)) {
+    let Some(code) = code else {
+        return write(out);
+    };
+    let start = out.len();
+    out.push_str("\x1b[");
+    out.push_str(code);
+    out.push('m');
+    let text = out.len();
+    write(out);
+    if out.len() == text {
+        out.truncate(start);
+    } else {
+        out.push_str("\x1b[0m");
+    }
 }
 
 #[cfg(test)]
@@ -390,13 +480,13 @@ mod tests {
                 "instance=web-10".into(),
                 "zone=eu".into(),
             ]),
-            Cell::new(12),
+            Cell::new("12"),
             Cell::new("xxxxxxxxxx"),
         ]);
         t.row(vec![
             Cell::new("a-rather-long-job-name"),
             Cell::new("-"),
-            Cell::new(3),
+            Cell::new("3"),
             Cell::new("y").color(Color::Red),
         ]);
         t
