@@ -499,9 +499,8 @@ pub(crate) fn parse_brief(body: &[u8]) -> Result<Vec<Listed>, ShapeError> {
 
 /// The typed reading of the brief listing, behind [`parse_brief`].
 mod brief {
-    use std::collections::BTreeMap;
-
-    use serde::Deserialize;
+    use serde::de::{MapAccess, Visitor};
+    use serde::{Deserialize, Deserializer};
 
     use super::{Group as Record, JobOutcome, Listed};
     use crate::grouping::GroupingKey;
@@ -515,7 +514,8 @@ mod brief {
     /// skipped.
     #[derive(Deserialize)]
     pub(super) struct Group {
-        labels: BTreeMap<String, String>,
+        #[serde(deserialize_with = "pairs")]
+        labels: Vec<(String, String)>,
         // Required, so that another shape is told apart.
         metrics: usize,
         series: usize,
@@ -526,6 +526,27 @@ mod brief {
         expires_in_seconds: Option<f64>,
         job_exit_code: Option<f64>,
         job_last_success_time_seconds: Option<f64>,
+    }
+
+    /// `labels` as the pairs a [`GroupingKey`] is made of, read straight
+    /// into a list rather than into a map only to be taken apart again (a
+    /// name given twice: the last wins, in [`GroupingKey::new`]).
+    fn pairs<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, String)>, D::Error> {
+        struct Pairs;
+        impl<'de> Visitor<'de> for Pairs {
+            type Value = Vec<(String, String)>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a map of label names to values")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+                let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(0));
+                while let Some(pair) = map.next_entry()? {
+                    pairs.push(pair);
+                }
+                Ok(pairs)
+            }
+        }
+        d.deserialize_map(Pairs)
     }
 
     impl Group {

@@ -231,7 +231,13 @@ impl Gateway {
         let retry_after = response
             .header("Retry-After")
             .and_then(|v| parse_retry_after(v, std::time::SystemTime::now()));
-        let mut body = Vec::new();
+        // Room for what the server says it sends (within reason), so a
+        // listing's megabytes are not copied as the buffer grows.
+        let announced = response
+            .header("Content-Length")
+            .and_then(|n| n.parse::<usize>().ok())
+            .unwrap_or(0);
+        let mut body = Vec::with_capacity(announced.min(64 << 20));
         // An error page is only shown, so 4 MiB of it is plenty; a success is
         // data (`GET /api/v1/metrics` of a big gateway is tens of MiB).
         let limit: u64 = if (200..300).contains(&status) {
@@ -332,8 +338,9 @@ fn not_a_gateway(status: u16, reply: &Reply, path: &str, expects_json: bool) -> 
                 None => format!("{answered} with an HTML page"),
             });
         }
-        let body = reply.text();
-        if expects_json && !body.trim_start().starts_with('{') {
+        // The first byte tells JSON from the rest; a listing's megabytes
+        // need no copy to be told apart.
+        if expects_json && !reply.body.trim_ascii_start().starts_with(b"{") {
             let ct = reply.content_type.as_deref().unwrap_or("no Content-Type");
             return Some(format!("{answered} with {ct}, not JSON"));
         }
