@@ -195,28 +195,35 @@ fn print(text: &str) -> anyhow::Result<()> {
 /// highest exit code), then by labels (job first, then the other labels by
 /// name, values in natural order); by labels alone; or by age, oldest push
 /// first (never pushed before anything else).
-pub(crate) fn sort(listed: &mut [Listed], order: SortOrder, reverse: bool) {
+pub(crate) fn sort(listed: &mut Vec<Listed>, order: SortOrder, reverse: bool) {
     let by_labels = |a: &Listed, b: &Listed| groups::label_order(&a.group.key, &b.group.key);
     let urgency = |l: &Listed| match l.status() {
         Status::PushFailed => (0, 0),
         Status::Exit(code) => (1, -code),
         Status::Ok => (2, 0),
     };
-    match order {
-        SortOrder::Status => {
-            listed.sort_by(|a, b| urgency(a).cmp(&urgency(b)).then_with(|| by_labels(a, b)))
-        }
-        SortOrder::Labels => listed.sort_by(by_labels),
-        SortOrder::Age => listed.sort_by(|a, b| {
+    let compare = |a: &Listed, b: &Listed| match order {
+        SortOrder::Status => urgency(a).cmp(&urgency(b)).then_with(|| by_labels(a, b)),
+        SortOrder::Labels => by_labels(a, b),
+        SortOrder::Age => {
             let t = |l: &Listed| l.group.push_time.unwrap_or(f64::NEG_INFINITY);
             t(a).partial_cmp(&t(b))
                 .unwrap_or(Ordering::Equal)
                 .then_with(|| by_labels(a, b))
-        }),
-    }
+        }
+    };
+    // Sorting the positions moves a word a swap, not a whole record; the
+    // records then move once, to where they belong.
+    let mut at: Vec<usize> = (0..listed.len()).collect();
+    at.sort_by(|&a, &b| compare(&listed[a], &listed[b]));
     if reverse {
-        listed.reverse();
+        at.reverse();
     }
+    let mut slots: Vec<Option<Listed>> = listed.drain(..).map(Some).collect();
+    listed.extend(
+        at.into_iter()
+            .map(|i| slots[i].take().expect("each position once")),
+    );
 }
 
 /// How the table is drawn: on a terminal it fits its width and may use
