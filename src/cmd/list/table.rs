@@ -263,11 +263,11 @@ impl Table {
     fn layout(&self, limit: Option<usize>) -> Vec<(usize, usize)> {
         let n = self.columns.len();
         let natural: Vec<usize> = (0..n).map(|i| self.natural(i)).collect();
-        let uncut: Vec<usize> = (0..n).map(|i| self.whole_parts(i)).collect();
         let mut shown: Vec<usize> = (0..n).collect();
         let Some(limit) = limit else {
             return shown.iter().map(|&i| (i, natural[i])).collect();
         };
+        let uncut: Vec<usize> = (0..n).map(|i| self.whole_parts(i)).collect();
         let flexible = |i: usize| self.columns[i].fit != Fit::Whole;
         // What the flexible columns get once the others have theirs.
         let room = |shown: &[usize]| {
