@@ -148,7 +148,10 @@ impl GroupingKey {
     /// label name that is not legacy-valid is written in its `U__` form,
     /// which only a gateway with UTF-8 names holds and reads.
     pub(crate) fn to_path(&self) -> String {
-        let mut out = String::from("/metrics/job");
+        // Room for every label as it is, so the path is not copied as it grows.
+        let room: usize = self.labels.iter().map(|(n, v)| n.len() + v.len() + 2).sum();
+        let mut out = String::with_capacity("/metrics/job".len() + room + 16);
+        out.push_str("/metrics/job");
         let job = self.get("job").unwrap_or("");
         push_component(&mut out, "", job);
         for (name, value) in &self.labels {

@@ -644,7 +644,9 @@ fn write_summary(out: &mut Vec<u8>, g: &GroupSummary, now: SystemTime) {
         number(out, t);
     }
     key(out, "labels");
-    write_labels(
+    // A grouping key's labels are already sorted by name, as a JSON map's
+    // keys are.
+    write_string_map(
         out,
         g.key.labels().iter().map(|(n, v)| (n.as_str(), v.as_str())),
     );
