@@ -82,6 +82,9 @@ pub(crate) fn run(args: ListArgs) -> anyhow::Result<()> {
             eprintln!("pgw: {what}");
         }
     }
+    // The process ends now, and the OS takes the records and the text back
+    // at once: freeing 10,000 groups string by string is work nobody waits for.
+    std::mem::forget((listed, text));
     Ok(())
 }
 
