@@ -93,8 +93,8 @@ pub(crate) enum Color {
 /// them) and an optional colour.
 #[derive(Debug, Clone)]
 pub(crate) struct Cell {
-    /// The parts joined, as a line without a limit shows them: one string,
-    /// for a table of 10,000 rows is mostly cells of one part.
+    /// The parts joined by one space, as a line without a limit shows
+    /// them. Most cells have one part, so most cells are one allocation.
     text: String,
     /// Where in `text` each part but the last ends (none for one part).
     ends: Vec<usize>,
