@@ -837,19 +837,12 @@ pub(crate) fn format_duration(d: Duration) -> String {
     write_duration(d.as_secs())
 }
 
+/// The words written into one string: a listing writes an age for every
+/// group.
 fn write_duration(secs: u64) -> String {
-    let mut out = String::new();
-    push_duration(&mut out, secs);
-    out
-}
-
-/// Appends [`write_duration`]'s words to `out`: a listing writes one an
-/// age for every group, so they go into the cell's string directly.
-fn push_duration(out: &mut String, secs: u64) {
     use std::fmt::Write as _;
     if secs == 0 {
-        out.push_str("0s");
-        return;
+        return "0s".into();
     }
     let (days, rest) = if secs >= 2 * DAY {
         (secs / DAY, secs % DAY)
@@ -862,14 +855,14 @@ fn push_duration(out: &mut String, secs: u64) {
         (rest % HOUR / MINUTE, "m"),
         (rest % MINUTE, "s"),
     ];
-    let mut first = true;
+    let mut out = String::new();
     for (n, unit) in parts.iter().filter(|(n, _)| *n > 0) {
-        if !first {
+        if !out.is_empty() {
             out.push(' ');
         }
-        first = false;
         write!(out, "{n}{unit}").expect("a String takes every write");
     }
+    out
 }
 
 /// `3m 12s ago`, or `never` for a group that no push has reached.
