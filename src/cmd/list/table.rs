@@ -413,13 +413,8 @@ impl Table {
     }
 }
 
-fn spaces(out: &mut String, mut n: usize) {
-    const BLANKS: &str = "                                ";
-    while n > 0 {
-        let k = n.min(BLANKS.len());
-        out.push_str(&BLANKS[..k]);
-        n -= k;
-    }
+fn spaces(out: &mut String, n: usize) {
+    out.extend(std::iter::repeat_n(' ', n));
 }
 
 /// Ends the line begun at `start`, without the blanks padding left at its end.
