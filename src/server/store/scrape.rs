@@ -13,7 +13,7 @@ use crate::exposition::proto::kind_to_pb;
 use crate::exposition::render::{write_header, write_header_escaped};
 use crate::exposition::MetricType;
 use crate::grouping::GroupingKey;
-use crate::server::store::index::FamilyIndex;
+use crate::server::store::index::{FamilyIndex, Member};
 use crate::server::store::{Inner, Store, StoredFamily};
 
 /// A family of the server's own metrics, rendered, merged into scrapes.
@@ -71,8 +71,8 @@ impl Store {
             if let Some(o) = m.own {
                 out.extend_from_slice(&o.text);
             }
-            for member in m.index.into_iter().flat_map(|i| i.groups.values()) {
-                member.write_text(out, escaping);
+            if let Some(index) = m.index {
+                write_members(out, index, escaping);
             }
         });
     }
@@ -130,6 +130,37 @@ impl Store {
                 }
             }
         });
+    }
+}
+
+/// How many members a scrape reads ahead of the ones it copies.
+const AHEAD: usize = 16;
+
+/// Appends the text of every member of `index`, in key order. With tens of
+/// thousands of groups a scrape is bound by memory latency: every member's
+/// text is its own allocation, pushed at another time, so each one is a
+/// cache miss, and copying them one by one waits for one miss at a time.
+/// So members are taken `AHEAD` at a time, and the first and last byte of
+/// each text are read before any is copied: those loads do not depend on
+/// one another, so the processor has all of them in flight together, and
+/// the copies that follow find the texts in cache.
+fn write_members(out: &mut Vec<u8>, index: &FamilyIndex, escaping: Escaping) {
+    let mut members = index.groups.values();
+    let mut batch: Vec<&Member> = Vec::with_capacity(AHEAD);
+    loop {
+        batch.clear();
+        batch.extend(members.by_ref().take(AHEAD));
+        if batch.is_empty() {
+            return;
+        }
+        let touched = batch.iter().fold(0u8, |acc, m| {
+            acc ^ m.text.first().copied().unwrap_or(0) ^ m.text.last().copied().unwrap_or(0)
+        });
+        // Keeps the loads: their values are otherwise unused.
+        std::hint::black_box(touched);
+        for member in &batch {
+            member.write_text(out, escaping);
+        }
     }
 }
 
