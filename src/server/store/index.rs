@@ -5,7 +5,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::Arc;
+use std::ops::Bound;
+use std::sync::{Arc, OnceLock};
 
 use rustc_hash::FxHashMap;
 
@@ -47,6 +48,116 @@ pub(super) struct FamilyIndex {
     /// The length of every group's protobuf series: a protobuf scrape
     /// writes the merged message's length before its bytes.
     pub(super) proto_bytes: usize,
+    /// `groups` cut into runs of neighbouring keys, by the first key of each
+    /// run; the first run starts at the empty key, below every group.
+    pub(super) chunks: BTreeMap<Arc<[u8]>, Chunk>,
+}
+
+/// A run holds at most this many groups; a fuller one is cut in two.
+const CHUNK_MAX: usize = 128;
+
+/// A run of neighbouring groups of one family, and their text written one
+/// after the other, kept by the first scrape that wrote them. With tens of
+/// thousands of groups a scrape is bound by memory latency, not by the
+/// bytes it copies: every group's text is its own allocation, made when
+/// it was pushed. A kept run is one allocation in scrape order, so most of
+/// a scrape is copying long runs of bytes. A change to any group of the
+/// run drops its text, and the next scrape writes the run from its groups
+/// again: a push touches one run per family it brings, so between two
+/// scrapes most runs of a large store stay as they were.
+#[derive(Default)]
+pub(super) struct Chunk {
+    pub(super) members: usize,
+    /// Kept only when every group's text serves every escaping scheme
+    /// (legacy names), so that it is right for any scraper.
+    pub(super) text: OnceLock<Box<[u8]>>,
+}
+
+impl FamilyIndex {
+    fn new(kind: MetricType) -> FamilyIndex {
+        FamilyIndex {
+            kind,
+            groups: BTreeMap::new(),
+            text_bytes: 0,
+            proto_bytes: 0,
+            chunks: BTreeMap::from([(Arc::from(&[][..]), Chunk::default())]),
+        }
+    }
+
+    /// The run whose keys include `key`, with its first key.
+    fn chunk_of(&mut self, key: &[u8]) -> (&Arc<[u8]>, &mut Chunk) {
+        self.chunks
+            .range_mut::<[u8], _>((Bound::Unbounded, Bound::Included(key)))
+            .next_back()
+            .expect("the first run starts at the empty key")
+    }
+
+    /// Accounts for a group put in under `key` (`new`: it was not there),
+    /// dropping its run's kept text and cutting a run that grew too long.
+    fn inserted(&mut self, key: &[u8], new: bool) {
+        let (start, chunk) = self.chunk_of(key);
+        chunk.text.take();
+        if !new {
+            return;
+        }
+        chunk.members += 1;
+        if chunk.members <= CHUNK_MAX {
+            return;
+        }
+        let rest = chunk.members - CHUNK_MAX / 2;
+        chunk.members = CHUNK_MAX / 2;
+        let start = start.clone();
+        let cut = self
+            .groups
+            .range::<[u8], _>((Bound::Included(&*start), Bound::Unbounded))
+            .nth(CHUNK_MAX / 2)
+            .map(|(k, _)| k.clone())
+            .expect("the run holds more groups than it keeps");
+        self.chunks.insert(
+            cut,
+            Chunk {
+                members: rest,
+                text: OnceLock::new(),
+            },
+        );
+    }
+
+    /// Panics unless the runs cut `groups` as they should: the first at the
+    /// empty key, none empty but the first, none longer than `CHUNK_MAX`,
+    /// each counting the groups between its key and the next run's.
+    #[cfg(test)]
+    pub(super) fn check_chunks(&self) {
+        let starts: Vec<&Arc<[u8]>> = self.chunks.keys().collect();
+        assert!(
+            starts[0].is_empty(),
+            "the first run starts at the empty key"
+        );
+        for (i, (start, chunk)) in self.chunks.iter().enumerate() {
+            let end = starts
+                .get(i + 1)
+                .map_or(Bound::Unbounded, |e| Bound::Excluded(&***e));
+            let held = self
+                .groups
+                .range::<[u8], _>((Bound::Included(&**start), end))
+                .count();
+            assert_eq!(chunk.members, held, "run {i} counts its groups");
+            assert!(held <= CHUNK_MAX, "run {i} holds {held} groups");
+            assert!(i == 0 || held > 0, "run {i} is empty");
+        }
+    }
+
+    /// Accounts for the group under `key` taken out. An emptied run goes
+    /// (but the first): the run before it then covers its keys, and its
+    /// kept text stays right, as no group has those keys.
+    fn removed(&mut self, key: &[u8]) {
+        let (start, chunk) = self.chunk_of(key);
+        chunk.text.take();
+        chunk.members -= 1;
+        if chunk.members == 0 && !start.is_empty() {
+            let start = start.clone();
+            self.chunks.remove(&start);
+        }
+    }
 }
 
 /// One group's family in the index. The text is held here beside the
@@ -169,12 +280,7 @@ pub(super) fn index_insert(
 ) {
     let entry = index.entry(family.name.clone()).or_insert_with(|| {
         names.insert(family.name.clone());
-        FamilyIndex {
-            kind: family.kind,
-            groups: BTreeMap::new(),
-            text_bytes: 0,
-            proto_bytes: 0,
-        }
+        FamilyIndex::new(family.kind)
     });
     entry.kind = family.kind;
     entry.text_bytes += family.text.len();
@@ -184,10 +290,12 @@ pub(super) fn index_insert(
         legacy_names: family.legacy_names,
         family: family.clone(),
     };
-    if let Some(old) = entry.groups.insert(canonical.clone(), member) {
+    let old = entry.groups.insert(canonical.clone(), member);
+    if let Some(old) = &old {
         entry.text_bytes -= old.text.len();
         entry.proto_bytes -= old.family.proto.len();
     }
+    entry.inserted(canonical, old.is_none());
 }
 
 /// Takes one group's family out of the family index, and the name out of
@@ -202,6 +310,7 @@ pub(super) fn index_remove(
         if let Some(old) = entry.groups.remove(canonical) {
             entry.text_bytes -= old.text.len();
             entry.proto_bytes -= old.family.proto.len();
+            entry.removed(canonical);
         }
         if entry.groups.is_empty() {
             index.remove(name);

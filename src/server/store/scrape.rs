@@ -4,6 +4,7 @@
 //! are not legacy-valid escaped as the scraper asked; and one group's
 //! exposition for the web page.
 
+use std::ops::Bound;
 use std::sync::Arc;
 
 use prost::encoding::{encode_varint, encoded_len_varint};
@@ -133,25 +134,53 @@ impl Store {
     }
 }
 
-/// How many members a scrape reads ahead of the ones it copies.
+/// How many groups a scrape reads ahead of the ones it copies.
 const AHEAD: usize = 16;
 
-/// Appends the text of every member of `index`, in key order. With tens of
-/// thousands of groups a scrape is bound by memory latency: every member's
-/// text is its own allocation, pushed at another time, so each one is a
-/// cache miss, and copying them one by one waits for one miss at a time.
-/// So members are taken `AHEAD` at a time, and the first and last byte of
-/// each text are read before any is copied: those loads do not depend on
-/// one another, so the processor has all of them in flight together, and
-/// the copies that follow find the texts in cache.
+/// Appends the text of every group of `index`, in key order: each run's
+/// kept text, or else the run written from its groups, and kept when it
+/// serves every scraper (see [`Chunk`](crate::server::store::index::Chunk)).
 fn write_members(out: &mut Vec<u8>, index: &FamilyIndex, escaping: Escaping) {
-    let mut members = index.groups.values();
+    let mut chunks = index.chunks.iter().peekable();
+    while let Some((start, chunk)) = chunks.next() {
+        if let Some(text) = chunk.text.get() {
+            out.extend_from_slice(text);
+            continue;
+        }
+        let end = chunks
+            .peek()
+            .map_or(Bound::Unbounded, |(next, _)| Bound::Excluded(&***next));
+        let members = index
+            .groups
+            .range::<[u8], _>((Bound::Included(&**start), end))
+            .map(|(_, m)| m);
+        let from = out.len();
+        if write_run(out, members, escaping) {
+            // Another scrape may have kept the same text meanwhile.
+            let _ = chunk.text.set(out[from..].into());
+        }
+    }
+}
+
+/// Appends the text of `members`; true if all have legacy names. Each
+/// group's text is its own allocation, pushed at another time, so each is a
+/// cache miss, and copying them one by one would wait for one miss at a
+/// time. So groups are taken `AHEAD` at a time, and the first and last byte
+/// of each text are read before any is copied: those loads do not depend
+/// on one another, so the processor has all of them in flight together,
+/// and the copies that follow find the texts in cache.
+fn write_run<'a>(
+    out: &mut Vec<u8>,
+    mut members: impl Iterator<Item = &'a Member>,
+    escaping: Escaping,
+) -> bool {
     let mut batch: Vec<&Member> = Vec::with_capacity(AHEAD);
+    let mut legacy = true;
     loop {
         batch.clear();
         batch.extend(members.by_ref().take(AHEAD));
         if batch.is_empty() {
-            return;
+            return legacy;
         }
         let touched = batch.iter().fold(0u8, |acc, m| {
             acc ^ m.text.first().copied().unwrap_or(0) ^ m.text.last().copied().unwrap_or(0)
@@ -159,6 +188,7 @@ fn write_members(out: &mut Vec<u8>, index: &FamilyIndex, escaping: Escaping) {
         // Keeps the loads: their values are otherwise unused.
         std::hint::black_box(touched);
         for member in &batch {
+            legacy &= member.legacy_names;
             member.write_text(out, escaping);
         }
     }

@@ -1034,3 +1034,84 @@ fn grouping_labels_are_forced_and_labels_sorted_whatever_the_body_order() {
     prepare::sanitize_labels(&with_instance, &mut labels);
     assert_eq!(names(&labels), "b=1,instance=x,job=j");
 }
+
+use proptest::strategy::Strategy as _;
+
+/// One step of [`kept_runs_follow_every_change`].
+#[derive(Debug, Clone)]
+enum Step {
+    Push(u16, usize, bool),
+    Delete(u16),
+    Scrape(bool),
+}
+
+/// The bodies steps push: families come and go, and one has a UTF-8 name
+/// (its text depends on the scraper's escaping, so its runs are not kept).
+const STEP_BODIES: [&str; 4] = [
+    "a 1\nb 2\n",
+    "a 3\n",
+    "a 4\nb 5\nc 6\n",
+    "{\"my.metric\"} 7\na 8\n",
+];
+
+fn apply_step(store: &Store, step: &Step, now: SystemTime) -> Option<String> {
+    let k = |i: u16| key(&[("job", "j"), ("instance", &format!("i-{i}"))]);
+    match step {
+        Step::Push(i, body, merge) => {
+            let mode = if *merge { Mode::Merge } else { Mode::Replace };
+            let utf8 = crate::exposition::validate::ParseLimits {
+                utf8_names: true,
+                ..crate::exposition::validate::ParseLimits::NONE
+            };
+            let families = text::parse_with(STEP_BODIES[*body], &utf8).unwrap();
+            let got = prepare(k(*i), families, now).map(|p| store.push(p, mode, now));
+            Some(format!("{got:?}"))
+        }
+        Step::Delete(i) => Some(format!("{:?}", store.delete(&k(*i)).is_ok())),
+        Step::Scrape(_) => None,
+    }
+}
+
+fn scrape(store: &Store, utf8: bool) -> String {
+    let escaping = if utf8 {
+        Escaping::AllowUtf8
+    } else {
+        Escaping::Underscores
+    };
+    let mut out = Vec::new();
+    store.write_exposition(&mut out, &[], escaping);
+    String::from_utf8(out).unwrap()
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+    /// A scrape copies the runs it kept from earlier scrapes: after any
+    /// pushes, merges and deletes between scrapes (enough groups to cut runs
+    /// several times), it is the scrape of a store that never kept any.
+    #[test]
+    fn kept_runs_follow_every_change(steps in proptest::collection::vec(
+        proptest::prop_oneof![
+            6 => (0u16..400, 0usize..STEP_BODIES.len(), proptest::bool::ANY)
+                .prop_map(|(i, b, m)| Step::Push(i, b, m)),
+            2 => (0u16..400).prop_map(Step::Delete),
+            1 => proptest::bool::ANY.prop_map(Step::Scrape),
+        ],
+        1..500,
+    )) {
+        let now = UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let store = Store::new(OWN_TYPES);
+        for (n, step) in steps.iter().enumerate() {
+            apply_step(&store, step, now);
+            let Step::Scrape(utf8) = step else { continue };
+            let fresh = Store::new(OWN_TYPES);
+            for earlier in &steps[..n] {
+                apply_step(&fresh, earlier, now);
+            }
+            proptest::prop_assert_eq!(scrape(&store, *utf8), scrape(&fresh, *utf8));
+            for index in store.inner.read().families.values() {
+                index.check_chunks();
+            }
+        }
+    }
+}
