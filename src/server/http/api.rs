@@ -41,14 +41,7 @@ use crate::server::State;
 /// also gets `expire_after_seconds` and `expires_in_seconds` (at `now`).
 pub(crate) fn write_metrics_json(out: &mut Vec<u8>, store: &Store, now: SystemTime) {
     out.extend_from_slice(b"{\"status\":\"success\",\"data\":[");
-    let mut first = true;
-    store.for_each_group(|group| {
-        if !first {
-            out.push(b',');
-        }
-        first = false;
-        write_group(out, group, now);
-    });
+    store.write_each_group(out, |out, group| write_group(out, group, now));
     out.extend_from_slice(b"]}");
 }
 
@@ -115,7 +108,7 @@ fn write_group(out: &mut Vec<u8>, group: &GroupRef<'_>, now: SystemTime) {
             out.push(b':');
         }
         match entry {
-            Entry::Family(f) => out.extend_from_slice(f.json_with(write_keyed_family)),
+            Entry::Family(f) => write_keyed_family(f, out),
             // A grouping key's labels are sorted and unique already.
             Entry::Labels => write_string_map(
                 out,

@@ -18,7 +18,7 @@
 //! in the order the store applied them.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use parking_lot::RwLock;
@@ -109,6 +109,10 @@ struct Group {
     /// Set by an aggregating push, cleared by a PUT without aggregation;
     /// shown by the JSON API and the page.
     aggregating: bool,
+    /// The group's object in `GET /api/v1/metrics`, kept by the first
+    /// answer that wrote it (see [`Store::write_each_group`]) and dropped by
+    /// `set_times`, which every change of a group ends with.
+    api_json: OnceLock<Box<[u8]>>,
 }
 
 impl Group {
@@ -533,6 +537,7 @@ impl Inner {
                 failure_time: 0.0,
                 ttl,
                 aggregating: false,
+                api_json: OnceLock::new(),
             };
             // The synthetic series keep their labels, and so their
             // fingerprints, for the life of the group: they are registered
@@ -671,6 +676,7 @@ fn set_times(
         pushed_at,
         failed_at,
     } = times;
+    group.api_json.take();
     let mut replaced = Vec::with_capacity(2);
     let slots = [
         (

@@ -6,7 +6,7 @@
 
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::exposition::names::{escape_name, is_legacy_name, Escaping};
@@ -48,11 +48,6 @@ pub(crate) struct StoredFamily {
     /// One fingerprint per series (name and full label set), sorted, for the
     /// cross-group duplicate check.
     pub(super) fingerprints: Box<[u64]>,
-    /// The family's key and object in `GET /api/v1/metrics`, written the first
-    /// time it is asked for and kept: a family never changes once stored
-    /// (a push replaces it whole), so the JSON API then copies bytes the
-    /// way a scrape does instead of decoding every series again.
-    pub(crate) json: OnceLock<Box<[u8]>>,
 }
 
 impl StoredFamily {
@@ -129,28 +124,7 @@ impl StoredFamily {
             text: text.into(),
             proto: proto.into_boxed_slice(),
             fingerprints: fingerprints.into_boxed_slice(),
-            json: OnceLock::new(),
         }
-    }
-
-    /// The family's JSON, written by `write` the first time.
-    pub(crate) fn json_with(&self, write: impl FnOnce(&StoredFamily, &mut Vec<u8>)) -> &[u8] {
-        // Written into a buffer kept by the thread and copied out at its
-        // exact size, as `render_family` does.
-        thread_local! {
-            static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-        }
-        self.json.get_or_init(|| {
-            SCRATCH.with_borrow_mut(|out| {
-                out.clear();
-                write(self, out);
-                let json = Box::from(&out[..]);
-                if out.capacity() > 1 << 20 {
-                    *out = Vec::new();
-                }
-                json
-            })
-        })
     }
 }
 
@@ -315,7 +289,6 @@ pub(super) fn render_family(family: &Family<'_>, now: SystemTime) -> StoredFamil
             text: Arc::from(&text[..]),
             proto: Box::from(&proto[..]),
             fingerprints: fingerprints.into_boxed_slice(),
-            json: OnceLock::new(),
         };
         // A huge push leaves huge buffers; keep modest ones.
         for buf in [text, proto] {

@@ -1037,12 +1037,15 @@ fn grouping_labels_are_forced_and_labels_sorted_whatever_the_body_order() {
 
 use proptest::strategy::Strategy as _;
 
-/// One step of [`kept_runs_follow_every_change`].
+/// One step of [`kept_bytes_follow_every_change`]: a push (the group, the
+/// body, a POST rather than a PUT, with a time to live), a delete, a
+/// refused push's failure mark, or a read.
 #[derive(Debug, Clone)]
 enum Step {
-    Push(u16, usize, bool),
+    Push(u16, usize, bool, bool),
     Delete(u16),
-    Scrape(bool),
+    Fail(u16),
+    Read(bool),
 }
 
 /// The bodies steps push: families come and go, and one has a UTF-8 name
@@ -1054,61 +1057,79 @@ const STEP_BODIES: [&str; 4] = [
     "{\"my.metric\"} 7\na 8\n",
 ];
 
-fn apply_step(store: &Store, step: &Step, now: SystemTime) -> Option<String> {
+/// Applies a change (every step but a read) at a time that grows with `n`.
+fn apply_step(store: &Store, n: usize, step: &Step) {
     let k = |i: u16| key(&[("job", "j"), ("instance", &format!("i-{i}"))]);
+    let at = UNIX_EPOCH + Duration::from_secs(1_000_000 + n as u64);
     match step {
-        Step::Push(i, body, merge) => {
+        Step::Push(i, body, merge, ttl) => {
             let mode = if *merge { Mode::Merge } else { Mode::Replace };
             let utf8 = crate::exposition::validate::ParseLimits {
                 utf8_names: true,
                 ..crate::exposition::validate::ParseLimits::NONE
             };
             let families = text::parse_with(STEP_BODIES[*body], &utf8).unwrap();
-            let got = prepare(k(*i), families, now).map(|p| store.push(p, mode, now));
-            Some(format!("{got:?}"))
+            if let Ok(mut p) = prepare(k(*i), families, at) {
+                p.ttl = ttl.then_some(Duration::from_secs(600));
+                let _ = store.push(p, mode, at);
+            }
         }
-        Step::Delete(i) => Some(format!("{:?}", store.delete(&k(*i)).is_ok())),
-        Step::Scrape(_) => None,
+        Step::Delete(i) => {
+            let _ = store.delete(&k(*i));
+        }
+        Step::Fail(i) => store.record_failure(&k(*i), at),
+        Step::Read(_) => {}
     }
 }
 
-fn scrape(store: &Store, utf8: bool) -> String {
+/// The text scrape (under `utf8`: names unescaped) and the JSON API at `n`.
+fn read_all(store: &Store, n: usize, utf8: bool) -> (String, String) {
     let escaping = if utf8 {
         Escaping::AllowUtf8
     } else {
         Escaping::Underscores
     };
-    let mut out = Vec::new();
-    store.write_exposition(&mut out, &[], escaping);
-    String::from_utf8(out).unwrap()
+    let mut text = Vec::new();
+    store.write_exposition(&mut text, &[], escaping);
+    let mut json = Vec::new();
+    let now = UNIX_EPOCH + Duration::from_secs(1_000_000 + n as u64);
+    crate::server::http::api::write_metrics_json(&mut json, store, now);
+    (
+        String::from_utf8(text).unwrap(),
+        String::from_utf8(json).unwrap(),
+    )
 }
 
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
 
-    /// A scrape copies the runs it kept from earlier scrapes: after any
-    /// pushes, merges and deletes between scrapes (enough groups to cut runs
-    /// several times), it is the scrape of a store that never kept any.
+    /// Scrapes copy the runs of text earlier scrapes kept, and the JSON API
+    /// the objects earlier answers kept: after any pushes, merges, deletes
+    /// and failure marks between reads (enough groups to cut runs several
+    /// times), both are what a store that never kept anything answers.
     #[test]
-    fn kept_runs_follow_every_change(steps in proptest::collection::vec(
+    fn kept_bytes_follow_every_change(steps in proptest::collection::vec(
         proptest::prop_oneof![
-            6 => (0u16..400, 0usize..STEP_BODIES.len(), proptest::bool::ANY)
-                .prop_map(|(i, b, m)| Step::Push(i, b, m)),
+            6 => (0u16..400, 0usize..STEP_BODIES.len(), proptest::bool::ANY, proptest::bool::weighted(0.1))
+                .prop_map(|(i, b, m, t)| Step::Push(i, b, m, t)),
             2 => (0u16..400).prop_map(Step::Delete),
-            1 => proptest::bool::ANY.prop_map(Step::Scrape),
+            1 => (0u16..400).prop_map(Step::Fail),
+            1 => proptest::bool::ANY.prop_map(Step::Read),
         ],
         1..500,
     )) {
-        let now = UNIX_EPOCH + Duration::from_secs(1_000_000);
         let store = Store::new(OWN_TYPES);
         for (n, step) in steps.iter().enumerate() {
-            apply_step(&store, step, now);
-            let Step::Scrape(utf8) = step else { continue };
+            apply_step(&store, n, step);
+            let Step::Read(utf8) = step else { continue };
             let fresh = Store::new(OWN_TYPES);
-            for earlier in &steps[..n] {
-                apply_step(&fresh, earlier, now);
+            for (m, earlier) in steps[..n].iter().enumerate() {
+                apply_step(&fresh, m, earlier);
             }
-            proptest::prop_assert_eq!(scrape(&store, *utf8), scrape(&fresh, *utf8));
+            let (text, json) = read_all(&store, n, *utf8);
+            let (want_text, want_json) = read_all(&fresh, n, *utf8);
+            proptest::prop_assert_eq!(text, want_text);
+            proptest::prop_assert_eq!(json, want_json);
             for index in store.inner.read().families.values() {
                 index.check_chunks();
             }

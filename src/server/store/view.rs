@@ -221,26 +221,49 @@ impl Store {
         inner.groups.values().map(Group::view).collect()
     }
 
-    /// Calls `f` with every group in grouping-key order, under the read
-    /// lock, as a scrape reads the store: a large JSON answer then copies
-    /// neither keys nor family handles (an allocation and two atomic counts
-    /// per family).
-    pub(crate) fn for_each_group(&self, mut f: impl FnMut(&GroupRef<'_>)) {
+    /// Writes every group in key order, a comma between two, each by
+    /// `write` from a borrowed view. What `write` wrote of a group without
+    /// a time to live is kept, and later calls copy it until the group
+    /// changes: with tens of thousands of groups, writing a group's object
+    /// again costs a cache miss for every family it holds, copying it one.
+    /// A group with a time to live is written each time, as its countdown
+    /// moves with the clock; `write` must write the others alike whenever
+    /// it is called.
+    pub(crate) fn write_each_group(
+        &self,
+        out: &mut Vec<u8>,
+        mut write: impl FnMut(&mut Vec<u8>, &GroupRef<'_>),
+    ) {
         let inner = self.inner.read();
         let mut families: Vec<&StoredFamily> = Vec::new();
-        for g in inner.groups.values() {
+        for (n, g) in inner.groups.values().enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            if let Some(json) = g.api_json.get() {
+                out.extend_from_slice(json);
+                continue;
+            }
             families.clear();
             families.extend(g.families.values().map(|f| &**f));
             families.sort_unstable_by(|a, b| a.name.cmp(&b.name));
-            f(&GroupRef {
-                key: &g.key,
-                push_time: g.push_time,
-                failure_time: g.failure_time,
-                families: &families,
-                synthetic: [&g.failure_time_family, &g.push_time_family],
-                ttl: g.ttl,
-                aggregating: g.aggregating,
-            });
+            let from = out.len();
+            write(
+                out,
+                &GroupRef {
+                    key: &g.key,
+                    push_time: g.push_time,
+                    failure_time: g.failure_time,
+                    families: &families,
+                    synthetic: [&g.failure_time_family, &g.push_time_family],
+                    ttl: g.ttl,
+                    aggregating: g.aggregating,
+                },
+            );
+            if g.ttl.is_none() {
+                // Another answer may have kept the same bytes meanwhile.
+                let _ = g.api_json.set(out[from..].into());
+            }
         }
     }
 }
