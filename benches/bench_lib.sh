@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Helpers the benchmark runners under benches/ source (not a script of its
-# own): finding the pgw binary and the payloads, checking counts, refusing
+# own): finding the pgw binaries and the payloads, checking counts, refusing
 # the environment variable bash cannot pass on, turning wrk's latencies into
 # milliseconds, medians, filling a server's groups with parallel curl, and
 # starting `pgw serve`.
@@ -20,6 +20,25 @@ need_pgw() {
     pgw=$checkout/target/release/pgw
   fi
   [ -x "$pgw" ] || { echo "no pgw binary at $pgw: cargo build --release, or PGW=path" >&2; exit 1; }
+}
+
+# Sets the array bins to the pgw binaries named (paths relative to the
+# start directory), or to the one need_pgw finds when none is; pgw to the
+# first.
+need_bins() {
+  bins=()
+  if [ $# -eq 0 ]; then
+    need_pgw
+    bins=("$pgw")
+    return
+  fi
+  local b
+  for b in "$@"; do
+    b=$(cd "$start_dir" && realpath -m "$b")
+    [ -x "$b" ] || { echo "no pgw binary at $b" >&2; exit 1; }
+    bins+=("$b")
+  done
+  pgw=${bins[0]}
 }
 
 # Sets variable $1 to payload $2: a file of ../shared/bench, or a path.

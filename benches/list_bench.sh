@@ -19,18 +19,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source-path=SCRIPTDIR source=bench_lib.sh
 . "$here/bench_lib.sh"
 refuse_groups_env
-bins=()
-if [ $# -eq 0 ]; then
-  need_pgw
-  bins=("$pgw")
-else
-  for b in "$@"; do
-    b=$(cd "$start_dir" && realpath -m "$b")
-    [ -x "$b" ] || { echo "no pgw binary at $b" >&2; exit 1; }
-    bins+=("$b")
-  done
-  pgw=${bins[0]}
-fi
+need_bins "$@"
 if [ -n "${SERVE:-}" ]; then
   pgw=$(cd "$start_dir" && realpath -m "$SERVE")
   [ -x "$pgw" ] || { echo "no pgw binary at $pgw (SERVE)" >&2; exit 1; }

@@ -22,17 +22,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source-path=SCRIPTDIR source=bench_lib.sh
 . "$here/bench_lib.sh"
 refuse_groups_env
-bins=()
-if [ $# -eq 0 ]; then
-  need_pgw
-  bins=("$pgw")
-else
-  for b in "$@"; do
-    b=$(cd "$start_dir" && realpath -m "$b")
-    [ -x "$b" ] || { echo "no pgw binary at $b" >&2; exit 1; }
-    bins+=("$b")
-  done
-fi
+need_bins "$@"
 n=${NGROUPS:-50000}
 rounds=${ROUNDS:-2}
 dur=${DUR:-5s}
