@@ -50,11 +50,11 @@ pub(super) struct FamilyIndex {
     pub(super) proto_bytes: usize,
     /// `groups` cut into runs of neighbouring keys, by the first key of each
     /// run; the first run starts at the empty key, below every group.
-    pub(super) chunks: BTreeMap<Arc<[u8]>, Chunk>,
+    pub(super) runs: BTreeMap<Arc<[u8]>, Run>,
 }
 
 /// A run holds at most this many groups; a fuller one is cut in two.
-const CHUNK_MAX: usize = 128;
+const RUN_MAX: usize = 128;
 
 /// A run of neighbouring groups of one family, and their text written one
 /// after the other, kept by the first scrape that wrote them. With tens of
@@ -66,7 +66,7 @@ const CHUNK_MAX: usize = 128;
 /// again: a push touches one run per family it brings, so between two
 /// scrapes most runs of a large store stay as they were.
 #[derive(Default)]
-pub(super) struct Chunk {
+pub(super) struct Run {
     pub(super) members: usize,
     /// Kept only when every group's text serves every escaping scheme
     /// (legacy names), so that it is right for any scraper.
@@ -80,13 +80,13 @@ impl FamilyIndex {
             groups: BTreeMap::new(),
             text_bytes: 0,
             proto_bytes: 0,
-            chunks: BTreeMap::from([(Arc::from(&[][..]), Chunk::default())]),
+            runs: BTreeMap::from([(Arc::from(&[][..]), Run::default())]),
         }
     }
 
     /// The run whose keys include `key`, with its first key.
-    fn chunk_of(&mut self, key: &[u8]) -> (&Arc<[u8]>, &mut Chunk) {
-        self.chunks
+    fn run_of(&mut self, key: &[u8]) -> (&Arc<[u8]>, &mut Run) {
+        self.runs
             .range_mut::<[u8], _>((Bound::Unbounded, Bound::Included(key)))
             .next_back()
             .expect("the first run starts at the empty key")
@@ -95,27 +95,27 @@ impl FamilyIndex {
     /// Accounts for a group put in under `key` (`new`: it was not there),
     /// dropping its run's kept text and cutting a run that grew too long.
     fn inserted(&mut self, key: &[u8], new: bool) {
-        let (start, chunk) = self.chunk_of(key);
-        chunk.text.take();
+        let (start, run) = self.run_of(key);
+        run.text.take();
         if !new {
             return;
         }
-        chunk.members += 1;
-        if chunk.members <= CHUNK_MAX {
+        run.members += 1;
+        if run.members <= RUN_MAX {
             return;
         }
-        let rest = chunk.members - CHUNK_MAX / 2;
-        chunk.members = CHUNK_MAX / 2;
+        let rest = run.members - RUN_MAX / 2;
+        run.members = RUN_MAX / 2;
         let start = start.clone();
         let cut = self
             .groups
             .range::<[u8], _>((Bound::Included(&*start), Bound::Unbounded))
-            .nth(CHUNK_MAX / 2)
+            .nth(RUN_MAX / 2)
             .map(|(k, _)| k.clone())
             .expect("the run holds more groups than it keeps");
-        self.chunks.insert(
+        self.runs.insert(
             cut,
-            Chunk {
+            Run {
                 members: rest,
                 text: OnceLock::new(),
             },
@@ -123,16 +123,16 @@ impl FamilyIndex {
     }
 
     /// Panics unless the runs cut `groups` as they should: the first at the
-    /// empty key, none empty but the first, none longer than `CHUNK_MAX`,
+    /// empty key, none empty but the first, none longer than `RUN_MAX`,
     /// each counting the groups between its key and the next run's.
     #[cfg(test)]
-    pub(super) fn check_chunks(&self) {
-        let starts: Vec<&Arc<[u8]>> = self.chunks.keys().collect();
+    pub(super) fn check_runs(&self) {
+        let starts: Vec<&Arc<[u8]>> = self.runs.keys().collect();
         assert!(
             starts[0].is_empty(),
             "the first run starts at the empty key"
         );
-        for (i, (start, chunk)) in self.chunks.iter().enumerate() {
+        for (i, (start, run)) in self.runs.iter().enumerate() {
             let end = starts
                 .get(i + 1)
                 .map_or(Bound::Unbounded, |e| Bound::Excluded(&***e));
@@ -140,8 +140,8 @@ impl FamilyIndex {
                 .groups
                 .range::<[u8], _>((Bound::Included(&**start), end))
                 .count();
-            assert_eq!(chunk.members, held, "run {i} counts its groups");
-            assert!(held <= CHUNK_MAX, "run {i} holds {held} groups");
+            assert_eq!(run.members, held, "run {i} counts its groups");
+            assert!(held <= RUN_MAX, "run {i} holds {held} groups");
             assert!(i == 0 || held > 0, "run {i} is empty");
         }
     }
@@ -150,12 +150,12 @@ impl FamilyIndex {
     /// (but the first): the run before it then covers its keys, and its
     /// kept text stays right, as no group has those keys.
     fn removed(&mut self, key: &[u8]) {
-        let (start, chunk) = self.chunk_of(key);
-        chunk.text.take();
-        chunk.members -= 1;
-        if chunk.members == 0 && !start.is_empty() {
+        let (start, run) = self.run_of(key);
+        run.text.take();
+        run.members -= 1;
+        if run.members == 0 && !start.is_empty() {
             let start = start.clone();
-            self.chunks.remove(&start);
+            self.runs.remove(&start);
         }
     }
 }

@@ -139,15 +139,15 @@ const AHEAD: usize = 16;
 
 /// Appends the text of every group of `index`, in key order: each run's
 /// kept text, or else the run written from its groups, and kept when it
-/// serves every scraper (see [`Chunk`](crate::server::store::index::Chunk)).
+/// serves every scraper (see [`Run`](crate::server::store::index::Run)).
 fn write_members(out: &mut Vec<u8>, index: &FamilyIndex, escaping: Escaping) {
-    let mut chunks = index.chunks.iter().peekable();
-    while let Some((start, chunk)) = chunks.next() {
-        if let Some(text) = chunk.text.get() {
+    let mut runs = index.runs.iter().peekable();
+    while let Some((start, run)) = runs.next() {
+        if let Some(text) = run.text.get() {
             out.extend_from_slice(text);
             continue;
         }
-        let end = chunks
+        let end = runs
             .peek()
             .map_or(Bound::Unbounded, |(next, _)| Bound::Excluded(&***next));
         let members = index
@@ -157,7 +157,7 @@ fn write_members(out: &mut Vec<u8>, index: &FamilyIndex, escaping: Escaping) {
         let from = out.len();
         if write_run(out, members, escaping) {
             // Another scrape may have kept the same text meanwhile.
-            let _ = chunk.text.set(out[from..].into());
+            let _ = run.text.set(out[from..].into());
         }
     }
 }

@@ -1131,7 +1131,7 @@ proptest::proptest! {
             proptest::prop_assert_eq!(text, want_text);
             proptest::prop_assert_eq!(json, want_json);
             for index in store.inner.read().families.values() {
-                index.check_chunks();
+                index.check_runs();
             }
         }
     }
