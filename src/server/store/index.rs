@@ -56,21 +56,31 @@ pub(super) struct FamilyIndex {
 /// A run holds at most this many groups; a fuller one is cut in two.
 const RUN_MAX: usize = 128;
 
-/// A run of neighbouring groups of one family, and their text written one
-/// after the other, kept by the first scrape that wrote them. With tens of
-/// thousands of groups a scrape is bound by memory latency, not by the
-/// bytes it copies: every group's text is its own allocation, made when
-/// it was pushed. A kept run is one allocation in scrape order, so most of
-/// a scrape is copying long runs of bytes. A change to any group of the
-/// run drops its text, and the next scrape writes the run from its groups
-/// again: a push touches one run per family it brings, so between two
-/// scrapes most runs of a large store stay as they were.
+/// A run of neighbouring groups of one family, and their text (and
+/// protobuf) written one after the other, kept by the first scrape that
+/// wrote them. With tens of thousands of groups a scrape is bound by memory
+/// latency, not by the bytes it copies: every group's text is its own
+/// allocation, made when it was pushed. A kept run is one allocation in
+/// scrape order, so most of a scrape is copying long runs of bytes. A
+/// change to any group of the run drops what it kept, and the next scrape
+/// writes the run from its groups again: a push touches one run per family
+/// it brings, so between two scrapes most runs of a large store stay as
+/// they were.
 #[derive(Default)]
 pub(super) struct Run {
     pub(super) members: usize,
-    /// Kept only when every group's text serves every escaping scheme
-    /// (legacy names), so that it is right for any scraper.
+    /// Both kept only when every group's bytes serve every escaping scheme
+    /// (legacy names), so that they are right for any scraper.
     pub(super) text: OnceLock<Box<[u8]>>,
+    pub(super) proto: OnceLock<Box<[u8]>>,
+}
+
+impl Run {
+    /// Drops what the run kept: one of its groups changed.
+    fn forget(&mut self) {
+        self.text.take();
+        self.proto.take();
+    }
 }
 
 impl FamilyIndex {
@@ -96,7 +106,7 @@ impl FamilyIndex {
     /// dropping its run's kept text and cutting a run that grew too long.
     fn inserted(&mut self, key: &[u8], new: bool) {
         let (start, run) = self.run_of(key);
-        run.text.take();
+        run.forget();
         if !new {
             return;
         }
@@ -117,7 +127,7 @@ impl FamilyIndex {
             cut,
             Run {
                 members: rest,
-                text: OnceLock::new(),
+                ..Run::default()
             },
         );
     }
@@ -151,7 +161,7 @@ impl FamilyIndex {
     /// kept text stays right, as no group has those keys.
     fn removed(&mut self, key: &[u8]) {
         let (start, run) = self.run_of(key);
-        run.text.take();
+        run.forget();
         run.members -= 1;
         if run.members == 0 && !start.is_empty() {
             let start = start.clone();

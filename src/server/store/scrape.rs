@@ -4,8 +4,9 @@
 //! are not legacy-valid escaped as the scraper asked; and one group's
 //! exposition for the web page.
 
+use std::collections::btree_map;
 use std::ops::Bound;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use prost::encoding::{encode_varint, encoded_len_varint};
 
@@ -14,7 +15,7 @@ use crate::exposition::proto::kind_to_pb;
 use crate::exposition::render::{write_header, write_header_escaped};
 use crate::exposition::MetricType;
 use crate::grouping::GroupingKey;
-use crate::server::store::index::{FamilyIndex, Member};
+use crate::server::store::index::{FamilyIndex, Member, Run};
 use crate::server::store::{Inner, Store, StoredFamily};
 
 /// A family of the server's own metrics, rendered, merged into scrapes.
@@ -125,8 +126,20 @@ impl Store {
             match &escaped {
                 Some(series) => out.extend_from_slice(series),
                 None => {
-                    for family in groups() {
-                        out.extend_from_slice(&family.proto);
+                    if let Some(index) = m.index {
+                        write_runs(
+                            out,
+                            index,
+                            |run| &run.proto,
+                            |out, members| {
+                                let mut legacy = true;
+                                for (_, member) in members {
+                                    legacy &= member.legacy_names;
+                                    out.extend_from_slice(&member.family.proto);
+                                }
+                                legacy
+                            },
+                        );
                     }
                 }
             }
@@ -137,14 +150,30 @@ impl Store {
 /// How many groups a scrape reads ahead of the ones it copies.
 const AHEAD: usize = 16;
 
-/// Appends the text of every group of `index`, in key order: each run's
-/// kept text, or else the run written from its groups, and kept when it
-/// serves every scraper (see [`Run`](crate::server::store::index::Run)).
+/// Appends the text of every group of `index`, in key order (see
+/// [`write_runs`]).
 fn write_members(out: &mut Vec<u8>, index: &FamilyIndex, escaping: Escaping) {
+    write_runs(
+        out,
+        index,
+        |run| &run.text,
+        |out, members| write_run(out, members.map(|(_, m)| m), escaping),
+    );
+}
+
+/// Appends every run of `index` in key order: the bytes `kept` holds for
+/// it, or else what `write` writes of its groups, then kept if `write`
+/// says they serve every scraper (see [`Run`]).
+fn write_runs<'a>(
+    out: &mut Vec<u8>,
+    index: &'a FamilyIndex,
+    kept: impl Fn(&Run) -> &OnceLock<Box<[u8]>>,
+    mut write: impl FnMut(&mut Vec<u8>, btree_map::Range<'a, Arc<[u8]>, Member>) -> bool,
+) {
     let mut runs = index.runs.iter().peekable();
     while let Some((start, run)) = runs.next() {
-        if let Some(text) = run.text.get() {
-            out.extend_from_slice(text);
+        if let Some(bytes) = kept(run).get() {
+            out.extend_from_slice(bytes);
             continue;
         }
         let end = runs
@@ -152,12 +181,11 @@ fn write_members(out: &mut Vec<u8>, index: &FamilyIndex, escaping: Escaping) {
             .map_or(Bound::Unbounded, |(next, _)| Bound::Excluded(&***next));
         let members = index
             .groups
-            .range::<[u8], _>((Bound::Included(&**start), end))
-            .map(|(_, m)| m);
+            .range::<[u8], _>((Bound::Included(&**start), end));
         let from = out.len();
-        if write_run(out, members, escaping) {
-            // Another scrape may have kept the same text meanwhile.
-            let _ = run.text.set(out[from..].into());
+        if write(out, members) {
+            // Another scrape may have kept the same bytes meanwhile.
+            let _ = kept(run).set(out[from..].into());
         }
     }
 }

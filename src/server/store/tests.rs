@@ -1082,8 +1082,9 @@ fn apply_step(store: &Store, n: usize, step: &Step) {
     }
 }
 
-/// The text scrape (under `utf8`: names unescaped) and the JSON API at `n`.
-fn read_all(store: &Store, n: usize, utf8: bool) -> (String, String) {
+/// The text and protobuf scrapes (under `utf8`: names unescaped) and the
+/// JSON API at `n`.
+fn read_all(store: &Store, n: usize, utf8: bool) -> (String, Vec<u8>, String) {
     let escaping = if utf8 {
         Escaping::AllowUtf8
     } else {
@@ -1091,11 +1092,14 @@ fn read_all(store: &Store, n: usize, utf8: bool) -> (String, String) {
     };
     let mut text = Vec::new();
     store.write_exposition(&mut text, &[], escaping);
+    let mut proto = Vec::new();
+    store.write_protobuf(&mut proto, &[], escaping);
     let mut json = Vec::new();
     let now = UNIX_EPOCH + Duration::from_secs(1_000_000 + n as u64);
     crate::server::http::api::write_metrics_json(&mut json, store, now);
     (
         String::from_utf8(text).unwrap(),
+        proto,
         String::from_utf8(json).unwrap(),
     )
 }
@@ -1103,7 +1107,7 @@ fn read_all(store: &Store, n: usize, utf8: bool) -> (String, String) {
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
 
-    /// Scrapes copy the runs of text earlier scrapes kept, and the JSON API
+    /// Scrapes copy the runs of text and protobuf earlier scrapes kept, and the JSON API
     /// the objects earlier answers kept: after any pushes, merges, deletes
     /// and failure marks between reads (enough groups to cut runs several
     /// times), both are what a store that never kept anything answers.
@@ -1126,9 +1130,10 @@ proptest::proptest! {
             for (m, earlier) in steps[..n].iter().enumerate() {
                 apply_step(&fresh, m, earlier);
             }
-            let (text, json) = read_all(&store, n, *utf8);
-            let (want_text, want_json) = read_all(&fresh, n, *utf8);
+            let (text, proto, json) = read_all(&store, n, *utf8);
+            let (want_text, want_proto, want_json) = read_all(&fresh, n, *utf8);
             proptest::prop_assert_eq!(text, want_text);
+            proptest::prop_assert!(proto == want_proto, "the protobuf scrapes differ");
             proptest::prop_assert_eq!(json, want_json);
             for index in store.inner.read().families.values() {
                 index.check_runs();
