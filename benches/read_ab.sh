@@ -17,6 +17,8 @@
 #          ROUNDS     rounds of all binaries (default 2)
 #          DUR        each wrk run, wrk syntax (default 5s)
 #          PUSH_CONC  connections pushing during the scrape (default: none)
+#          ACCEPT     the scrapes' Accept header (default: none, text 0.0.4); for
+#                     protobuf: 'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited'
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source-path=SCRIPTDIR source=bench_lib.sh
@@ -39,14 +41,21 @@ pid=
 push_pid=
 trap '[ -n "$push_pid" ] && kill "$push_pid" 2>/dev/null; [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$dir"' EXIT
 
-p50() { wrk -t1 -c1 -d"$dur" --timeout 60s --latency "$url$1" | awk '$1 == "50%" {print $2}'; }
+accept=()
+[ -z "${ACCEPT:-}" ] || accept=(-H "Accept: $ACCEPT")
+# The p50 of GET $1, with the further arguments given to wrk.
+p50() {
+  local path=$1
+  shift
+  wrk -t1 -c1 -d"$dur" --timeout 60s --latency "$@" "$url$path" | awk '$1 == "50%" {print $2}'
+}
 
 echo "$n groups of $(basename "$payload"), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 for _ in $(seq "$rounds"); do
   for pgw in "${bins[@]}"; do
     start_pgw $port "$dir/serve.log"
     fill_groups "$url/metrics/job/node/instance/host-%d" PUT "$payload" "$n" 32 >/dev/null
-    scrape_bytes=$(curl -s "$url/metrics" | wc -c)
+    scrape_bytes=$(curl -s "${accept[@]}" "$url/metrics" | wc -c)
     api_bytes=$(curl -s "$url/api/v1/metrics" | wc -c)
     under=
     if [ -n "$push_conc" ]; then
@@ -56,7 +65,7 @@ for _ in $(seq "$rounds"); do
       push_pid=$!
       sleep 1
     fi
-    scrape=$(ms "$(p50 /metrics)")
+    scrape=$(ms "$(p50 /metrics "${accept[@]}")")
     if [ -n "$push_conc" ]; then
       wait "$push_pid" 2>/dev/null || true
       push_pid=
