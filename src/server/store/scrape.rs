@@ -96,18 +96,16 @@ impl Store {
             if series == 0 {
                 return;
             }
-            let groups = || {
-                m.index
-                    .into_iter()
-                    .flat_map(|i| i.groups.values().map(|m| &m.family))
-            };
+            let members = || m.index.into_iter().flat_map(|i| i.groups.values());
             // Only families with UTF-8 names are encoded again, and only for
-            // a scraper that did not ask for them as they are.
-            let escaped = (escaping != Escaping::AllowUtf8 && groups().any(|f| !f.legacy_names))
+            // a scraper that did not ask for them as they are. The index's
+            // own flag is read, not the family's: that would be a cache miss
+            // for every group.
+            let escaped = (escaping != Escaping::AllowUtf8 && members().any(|m| !m.legacy_names))
                 .then(|| {
                     let mut series = Vec::new();
-                    for family in groups() {
-                        family.write_proto(&mut series, escaping);
+                    for member in members() {
+                        member.family.write_proto(&mut series, escaping);
                     }
                     series
                 });
