@@ -48,6 +48,10 @@ pub(super) struct FamilyIndex {
     /// The length of every group's protobuf series: a protobuf scrape
     /// writes the merged message's length before its bytes.
     pub(super) proto_bytes: usize,
+    /// How many groups hold the family with names that are not
+    /// legacy-valid: a protobuf scrape that escapes names writes the family
+    /// again only when some do, and learns it without visiting every group.
+    pub(super) utf8_members: usize,
     /// `groups` cut into runs of neighbouring keys, by the first key of each
     /// run; the first run starts at the empty key, below every group.
     pub(super) runs: BTreeMap<Arc<[u8]>, Run>,
@@ -90,6 +94,7 @@ impl FamilyIndex {
             groups: BTreeMap::new(),
             text_bytes: 0,
             proto_bytes: 0,
+            utf8_members: 0,
             runs: BTreeMap::from([(Arc::from(&[][..]), Run::default())]),
         }
     }
@@ -134,9 +139,12 @@ impl FamilyIndex {
 
     /// Panics unless the runs cut `groups` as they should: the first at the
     /// empty key, none empty but the first, none longer than `RUN_MAX`,
-    /// each counting the groups between its key and the next run's.
+    /// each counting the groups between its key and the next run's; and
+    /// `utf8_members` counts the groups it should.
     #[cfg(test)]
     pub(super) fn check_runs(&self) {
+        let utf8 = self.groups.values().filter(|m| !m.legacy_names).count();
+        assert_eq!(self.utf8_members, utf8, "the groups with UTF-8 names");
         let starts: Vec<&Arc<[u8]>> = self.runs.keys().collect();
         assert!(
             starts[0].is_empty(),
@@ -295,6 +303,7 @@ pub(super) fn index_insert(
     entry.kind = family.kind;
     entry.text_bytes += family.text.len();
     entry.proto_bytes += family.proto.len();
+    entry.utf8_members += usize::from(!family.legacy_names);
     let member = Member {
         text: family.text.clone(),
         legacy_names: family.legacy_names,
@@ -304,6 +313,7 @@ pub(super) fn index_insert(
     if let Some(old) = &old {
         entry.text_bytes -= old.text.len();
         entry.proto_bytes -= old.family.proto.len();
+        entry.utf8_members -= usize::from(!old.legacy_names);
     }
     entry.inserted(canonical, old.is_none());
 }
@@ -320,6 +330,7 @@ pub(super) fn index_remove(
         if let Some(old) = entry.groups.remove(canonical) {
             entry.text_bytes -= old.text.len();
             entry.proto_bytes -= old.family.proto.len();
+            entry.utf8_members -= usize::from(!old.legacy_names);
             entry.removed(canonical);
         }
         if entry.groups.is_empty() {

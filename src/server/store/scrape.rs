@@ -96,19 +96,16 @@ impl Store {
             if series == 0 {
                 return;
             }
-            let members = || m.index.into_iter().flat_map(|i| i.groups.values());
             // Only families with UTF-8 names are encoded again, and only for
-            // a scraper that did not ask for them as they are. The index's
-            // own flag is read, not the family's: that would be a cache miss
-            // for every group.
-            let escaped = (escaping != Escaping::AllowUtf8 && members().any(|m| !m.legacy_names))
-                .then(|| {
-                    let mut series = Vec::new();
-                    for member in members() {
-                        member.family.write_proto(&mut series, escaping);
-                    }
-                    series
-                });
+            // a scraper that did not ask for them as they are.
+            let utf8 = m.index.is_some_and(|i| i.utf8_members > 0);
+            let escaped = (escaping != Escaping::AllowUtf8 && utf8).then(|| {
+                let mut series = Vec::new();
+                for member in m.index.into_iter().flat_map(|i| i.groups.values()) {
+                    member.family.write_proto(&mut series, escaping);
+                }
+                series
+            });
             let name = match escaping {
                 Escaping::AllowUtf8 => m.name.into(),
                 _ => escape_name(m.name, escaping),
