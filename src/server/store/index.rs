@@ -50,7 +50,8 @@ pub(super) struct FamilyIndex {
     pub(super) proto_bytes: usize,
     /// How many groups hold the family with names that are not
     /// legacy-valid: a protobuf scrape that escapes names writes the family
-    /// again only when some do, and learns it without visiting every group.
+    /// again only when some do, and scrapes keep runs only when none do;
+    /// both learn it without visiting every group.
     pub(super) utf8_members: usize,
     /// `groups` cut into runs of neighbouring keys, by the first key of each
     /// run; the first run starts at the empty key, below every group.
@@ -73,8 +74,8 @@ const RUN_MAX: usize = 128;
 #[derive(Default)]
 pub(super) struct Run {
     pub(super) members: usize,
-    /// Both kept only when every group's bytes serve every escaping scheme
-    /// (legacy names), so that they are right for any scraper.
+    /// Both kept only while no group of the family has names that are not
+    /// legacy-valid (`utf8_members`): then they serve every escaping scheme.
     pub(super) text: OnceLock<Box<[u8]>>,
     pub(super) proto: OnceLock<Box<[u8]>>,
 }

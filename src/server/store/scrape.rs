@@ -127,12 +127,9 @@ impl Store {
                             index,
                             |run| &run.proto,
                             |out, members| {
-                                let mut legacy = true;
                                 for (_, member) in members {
-                                    legacy &= member.legacy_names;
                                     out.extend_from_slice(&member.family.proto);
                                 }
-                                legacy
                             },
                         );
                     }
@@ -157,14 +154,16 @@ fn write_members(out: &mut Vec<u8>, index: &FamilyIndex, escaping: Escaping) {
 }
 
 /// Appends every run of `index` in key order: the bytes `kept` holds for
-/// it, or else what `write` writes of its groups, then kept if `write`
-/// says they serve every scraper (see [`Run`]).
+/// it, or else what `write` writes of its groups, then kept if no group of
+/// the family has names that are not legacy-valid, so that the bytes serve
+/// every scraper (see [`Run`]).
 fn write_runs<'a>(
     out: &mut Vec<u8>,
     index: &'a FamilyIndex,
     kept: impl Fn(&Run) -> &OnceLock<Box<[u8]>>,
-    mut write: impl FnMut(&mut Vec<u8>, btree_map::Range<'a, Arc<[u8]>, Member>) -> bool,
+    mut write: impl FnMut(&mut Vec<u8>, btree_map::Range<'a, Arc<[u8]>, Member>),
 ) {
+    let keep = index.utf8_members == 0;
     let mut runs = index.runs.iter().peekable();
     while let Some((start, run)) = runs.next() {
         if let Some(bytes) = kept(run).get() {
@@ -178,14 +177,15 @@ fn write_runs<'a>(
             .groups
             .range::<[u8], _>((Bound::Included(&**start), end));
         let from = out.len();
-        if write(out, members) {
+        write(out, members);
+        if keep {
             // Another scrape may have kept the same bytes meanwhile.
             let _ = kept(run).set(out[from..].into());
         }
     }
 }
 
-/// Appends the text of `members`; true if all have legacy names. Each
+/// Appends the text of `members`. Each
 /// group's text is its own allocation, pushed at another time, so each is a
 /// cache miss, and copying them one by one would wait for one miss at a
 /// time. So groups are taken `AHEAD` at a time, and the first and last byte
@@ -196,14 +196,13 @@ fn write_run<'a>(
     out: &mut Vec<u8>,
     mut members: impl Iterator<Item = &'a Member>,
     escaping: Escaping,
-) -> bool {
+) {
     let mut batch: Vec<&Member> = Vec::with_capacity(AHEAD);
-    let mut legacy = true;
     loop {
         batch.clear();
         batch.extend(members.by_ref().take(AHEAD));
         if batch.is_empty() {
-            return legacy;
+            return;
         }
         let touched = batch.iter().fold(0u8, |acc, m| {
             acc ^ m.text.first().copied().unwrap_or(0) ^ m.text.last().copied().unwrap_or(0)
@@ -211,7 +210,6 @@ fn write_run<'a>(
         // Keeps the loads: their values are otherwise unused.
         std::hint::black_box(touched);
         for member in &batch {
-            legacy &= member.legacy_names;
             member.write_text(out, escaping);
         }
     }
