@@ -5,9 +5,10 @@
 //! with nanoseconds. Groups come in grouping-key order (upstream's order is
 //! random).
 //!
-//! The metrics document is written straight into a byte buffer, family by
-//! family: building a `serde_json::Value` tree of a large store first would
-//! cost several times the memory of the answer.
+//! The metrics document is written straight into bytes, family by family:
+//! building a `serde_json::Value` tree of a large store first would cost
+//! several times the memory of the answer. The store keeps what was
+//! written, so the answer is mostly shared pieces of kept bytes.
 //!
 //! pgw's own routes beside them: `DELETE /api/v1/groups` (bulk clean-up by
 //! selector and staleness, in one step under the store's lock), and the two
@@ -25,6 +26,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::{Duration, SystemTime};
 
+use bytes::Bytes;
 use hyper::header::{self, HeaderValue};
 use hyper::StatusCode;
 use percent_encoding::percent_decode_str;
@@ -39,10 +41,21 @@ use crate::server::State;
 
 /// `{"status":"success","data":[group...]}`. A group with a time to live
 /// also gets `expire_after_seconds` and `expires_in_seconds` (at `now`).
+#[cfg(test)]
 pub(crate) fn write_metrics_json(out: &mut Vec<u8>, store: &Store, now: SystemTime) {
-    out.extend_from_slice(b"{\"status\":\"success\",\"data\":[");
-    store.write_each_group(out, |out, group| write_group(out, group, now));
-    out.extend_from_slice(b"]}");
+    for piece in metrics_json(store, now) {
+        out.extend_from_slice(&piece);
+    }
+}
+
+/// The answer of `GET /api/v1/metrics` in pieces: most of them are bytes
+/// the store kept for runs of groups, shared, not copied (see
+/// [`Store::write_each_group`]).
+pub(crate) fn metrics_json(store: &Store, now: SystemTime) -> Vec<Bytes> {
+    let mut pieces = vec![Bytes::from_static(b"{\"status\":\"success\",\"data\":[")];
+    store.write_each_group(&mut pieces, |out, group| write_group(out, group, now));
+    pieces.push(Bytes::from_static(b"]}"));
+    pieces
 }
 
 #[derive(Clone, Copy)]
@@ -463,11 +476,8 @@ impl CleanupRequest {
 
 /// `GET /api/v1/metrics`: every group with its metrics.
 pub(super) fn metrics(state: &State) -> Response {
-    // A large answer, written into a buffer from the scrape's pool: a fresh
-    // one would be grown by doubling and cost page faults on every call.
-    let mut out = state.scrape_buffers.take();
-    write_metrics_json(&mut out, &state.store, SystemTime::now());
-    with_cors(Response::new(state.scrape_buffers.body(out)))
+    let pieces = metrics_json(&state.store, SystemTime::now());
+    with_cors(Response::new(Body::pieces(pieces)))
 }
 
 /// `GET /api/v1/status`: upstream's fields, and pgw's own under `pgw`.

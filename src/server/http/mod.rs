@@ -6,11 +6,11 @@
 //! value that takes a request and gives the answer, so tests drive it without
 //! a socket; [`listen`] serves it over hyper. The handlers live beside it:
 //! [`push`], [`scrape`], [`api`] (the JSON API and its writer), [`page`]
-//! (the web page); every error they meet becomes an [`HttpError`].
+//! (the web page); every error they meet becomes an [`HttpError`], and
+//! every answer carries a [`Body`].
 
 use std::sync::Arc;
 
-use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, StatusCode};
@@ -21,6 +21,7 @@ use crate::server::{security, State};
 
 pub(crate) mod api;
 pub(crate) mod bind;
+mod body;
 mod error;
 pub(crate) mod listen;
 pub(crate) mod page;
@@ -31,9 +32,7 @@ mod tests;
 
 pub(crate) use error::HttpError;
 
-/// Every answer's body: each is complete when it is made (a scrape is
-/// written whole before it is sent), so one chunk of bytes.
-pub(crate) type Body = Full<Bytes>;
+pub(crate) use body::Body;
 pub(crate) type Response = hyper::Response<Body>;
 
 /// The HTTP API: the security guard (rate limit, credentials), then the

@@ -5,7 +5,6 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
-use std::ops::Bound;
 use std::sync::{Arc, OnceLock};
 
 use rustc_hash::FxHashMap;
@@ -14,6 +13,7 @@ use crate::exposition::names::Escaping;
 use crate::exposition::{Label, MetricType};
 use crate::grouping::GroupingKey;
 use crate::server::store::prepare::{fingerprint, sanitize_labels, written_as_is};
+use crate::server::store::runs::Runs;
 use crate::server::store::{
     Inner, PreparedPush, Rejection, Store, StoredFamily, PUSH_FAILURE_TIME, PUSH_TIME,
 };
@@ -53,39 +53,19 @@ pub(super) struct FamilyIndex {
     /// again only when some do, and scrapes keep runs only when none do;
     /// both learn it without visiting every group.
     pub(super) utf8_members: usize,
-    /// `groups` cut into runs of neighbouring keys, by the first key of each
-    /// run; the first run starts at the empty key, below every group.
-    pub(super) runs: BTreeMap<Arc<[u8]>, Run>,
+    /// `groups` cut into runs, each keeping a scrape's bytes for it.
+    pub(super) runs: Runs<Kept>,
 }
 
-/// A run holds at most this many groups; a fuller one is cut in two.
-const RUN_MAX: usize = 128;
-
-/// A run of neighbouring groups of one family, and their text (and
-/// protobuf) written one after the other, kept by the first scrape that
-/// wrote them. With tens of thousands of groups a scrape is bound by memory
-/// latency, not by the bytes it copies: every group's text is its own
-/// allocation, made when it was pushed. A kept run is one allocation in
-/// scrape order, so most of a scrape is copying long runs of bytes. A
-/// change to any group of the run drops what it kept, and the next scrape
-/// writes the run from its groups again: a push touches one run per family
-/// it brings, so between two scrapes most runs of a large store stay as
-/// they were.
+/// What a run of one family's groups keeps: their text (and protobuf)
+/// written one after the other by the first scrape that wrote them (see
+/// [`crate::server::store::runs`]). Both are kept only while no group of
+/// the family has names that are not legacy-valid (`utf8_members`): then
+/// they serve every escaping scheme.
 #[derive(Default)]
-pub(super) struct Run {
-    pub(super) members: usize,
-    /// Both kept only while no group of the family has names that are not
-    /// legacy-valid (`utf8_members`): then they serve every escaping scheme.
+pub(super) struct Kept {
     pub(super) text: OnceLock<Box<[u8]>>,
     pub(super) proto: OnceLock<Box<[u8]>>,
-}
-
-impl Run {
-    /// Drops what the run kept: one of its groups changed.
-    fn forget(&mut self) {
-        self.text.take();
-        self.proto.take();
-    }
 }
 
 impl FamilyIndex {
@@ -96,86 +76,17 @@ impl FamilyIndex {
             text_bytes: 0,
             proto_bytes: 0,
             utf8_members: 0,
-            runs: BTreeMap::from([(Arc::from(&[][..]), Run::default())]),
+            runs: Runs::default(),
         }
     }
 
-    /// The run whose keys include `key`, with its first key.
-    fn run_of(&mut self, key: &[u8]) -> (&Arc<[u8]>, &mut Run) {
-        self.runs
-            .range_mut::<[u8], _>((Bound::Unbounded, Bound::Included(key)))
-            .next_back()
-            .expect("the first run starts at the empty key")
-    }
-
-    /// Accounts for a group put in under `key` (`new`: it was not there),
-    /// dropping its run's kept text and cutting a run that grew too long.
-    fn inserted(&mut self, key: &[u8], new: bool) {
-        let (start, run) = self.run_of(key);
-        run.forget();
-        if !new {
-            return;
-        }
-        run.members += 1;
-        if run.members <= RUN_MAX {
-            return;
-        }
-        let rest = run.members - RUN_MAX / 2;
-        run.members = RUN_MAX / 2;
-        let start = start.clone();
-        let cut = self
-            .groups
-            .range::<[u8], _>((Bound::Included(&*start), Bound::Unbounded))
-            .nth(RUN_MAX / 2)
-            .map(|(k, _)| k.clone())
-            .expect("the run holds more groups than it keeps");
-        self.runs.insert(
-            cut,
-            Run {
-                members: rest,
-                ..Run::default()
-            },
-        );
-    }
-
-    /// Panics unless the runs cut `groups` as they should: the first at the
-    /// empty key, none empty but the first, none longer than `RUN_MAX`,
-    /// each counting the groups between its key and the next run's; and
-    /// `utf8_members` counts the groups it should.
+    /// Panics unless the runs cut `groups` as they should (see
+    /// [`Runs::check`]) and `utf8_members` counts the groups it should.
     #[cfg(test)]
     pub(super) fn check_runs(&self) {
         let utf8 = self.groups.values().filter(|m| !m.legacy_names).count();
         assert_eq!(self.utf8_members, utf8, "the groups with UTF-8 names");
-        let starts: Vec<&Arc<[u8]>> = self.runs.keys().collect();
-        assert!(
-            starts[0].is_empty(),
-            "the first run starts at the empty key"
-        );
-        for (i, (start, run)) in self.runs.iter().enumerate() {
-            let end = starts
-                .get(i + 1)
-                .map_or(Bound::Unbounded, |e| Bound::Excluded(&***e));
-            let held = self
-                .groups
-                .range::<[u8], _>((Bound::Included(&**start), end))
-                .count();
-            assert_eq!(run.members, held, "run {i} counts its groups");
-            assert!(held <= RUN_MAX, "run {i} holds {held} groups");
-            assert!(i == 0 || held > 0, "run {i} is empty");
-        }
-    }
-
-    /// Accounts for the group under `key` taken out. An emptied run goes
-    /// (but the first): the run before it then covers its keys, and its
-    /// kept text stays right, as no group has those keys.
-    fn removed(&mut self, key: &[u8]) {
-        let (start, run) = self.run_of(key);
-        run.forget();
-        run.members -= 1;
-        if run.members == 0 && !start.is_empty() {
-            let start = start.clone();
-            self.runs.remove(&start);
-        }
+        self.runs.check(&self.groups);
     }
 }
 
@@ -316,7 +227,7 @@ pub(super) fn index_insert(
         entry.proto_bytes -= old.family.proto.len();
         entry.utf8_members -= usize::from(!old.legacy_names);
     }
-    entry.inserted(canonical, old.is_none());
+    entry.runs.inserted(&entry.groups, canonical, old.is_none());
 }
 
 /// Takes one group's family out of the family index, and the name out of
@@ -332,7 +243,7 @@ pub(super) fn index_remove(
             entry.text_bytes -= old.text.len();
             entry.proto_bytes -= old.family.proto.len();
             entry.utf8_members -= usize::from(!old.legacy_names);
-            entry.removed(canonical);
+            entry.runs.removed(canonical);
         }
         if entry.groups.is_empty() {
             index.remove(name);

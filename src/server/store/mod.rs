@@ -21,6 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
+use bytes::Bytes;
 use parking_lot::RwLock;
 use rustc_hash::FxHashMap;
 
@@ -33,6 +34,7 @@ mod aggregate;
 mod index;
 mod log;
 mod prepare;
+mod runs;
 mod scrape;
 #[cfg(test)]
 mod tests;
@@ -44,6 +46,7 @@ pub(crate) use log::{wait_synced, Change, ChangeLog, NotDurable, Refused, Synced
 pub use prepare::{prepare, PreparedPush};
 pub(crate) use prepare::{prepare_timed, StoredFamily, PUSH_FAILURE_TIME, PUSH_TIME};
 use prepare::{render_family, synthetic_family, unix_seconds};
+use runs::Runs;
 pub use scrape::OwnFamily;
 use view::seconds_left;
 pub(crate) use view::{GroupRef, GroupSummary, GroupView, Removed, Stats};
@@ -126,6 +129,9 @@ impl Group {
 #[derive(Default)]
 struct Inner {
     groups: BTreeMap<Arc<[u8]>, Group>,
+    /// `groups` cut into runs, each keeping its objects in `GET
+    /// /api/v1/metrics` (see [`Store::write_each_group`]).
+    runs: Runs<OnceLock<Bytes>>,
     /// Family name -> every group that has it. Hashed, because a push looks
     /// up every family it brings; `names` keeps the names sorted for scrapes.
     families: FxHashMap<Arc<str>, FamilyIndex>,
@@ -519,13 +525,16 @@ impl Inner {
         let PreparedPush { key, families, ttl } = push;
         let Inner {
             groups,
+            runs,
             families: index,
             names,
             series,
             next_id,
             series_total,
         } = self;
+        let mut new = false;
         let group = groups.entry(canonical.clone()).or_insert_with(|| {
+            new = true;
             *next_id += 1;
             let group = Group {
                 id: *next_id,
@@ -609,6 +618,7 @@ impl Inner {
             failed_at: group.failure_time_family.pushed_at,
         });
         retired.extend(set_times(index, names, &canonical, group, times));
+        runs.inserted(groups, &canonical, new);
         retired
     }
 
@@ -616,6 +626,7 @@ impl Inner {
     fn record_failure(&mut self, canonical: &[u8], now: SystemTime) -> bool {
         let Inner {
             groups,
+            runs,
             families: index,
             names,
             ..
@@ -632,6 +643,7 @@ impl Inner {
             failed_at: now,
         };
         drop(set_times(index, names, &canonical, group, times));
+        runs.changed(&canonical);
         true
     }
 
@@ -639,6 +651,7 @@ impl Inner {
         let Some(group) = self.groups.remove(canonical) else {
             return false;
         };
+        self.runs.removed(canonical);
         for family in group
             .families
             .values()

@@ -5,7 +5,6 @@
 //! exposition for the web page.
 
 use std::collections::btree_map;
-use std::ops::Bound;
 use std::sync::{Arc, OnceLock};
 
 use prost::encoding::{encode_varint, encoded_len_varint};
@@ -15,7 +14,7 @@ use crate::exposition::proto::kind_to_pb;
 use crate::exposition::render::{write_header, write_header_escaped};
 use crate::exposition::MetricType;
 use crate::grouping::GroupingKey;
-use crate::server::store::index::{FamilyIndex, Member, Run};
+use crate::server::store::index::{FamilyIndex, Kept, Member};
 use crate::server::store::{Inner, Store, StoredFamily};
 
 /// A family of the server's own metrics, rendered, merged into scrapes.
@@ -156,31 +155,25 @@ fn write_members(out: &mut Vec<u8>, index: &FamilyIndex, escaping: Escaping) {
 /// Appends every run of `index` in key order: the bytes `kept` holds for
 /// it, or else what `write` writes of its groups, then kept if no group of
 /// the family has names that are not legacy-valid, so that the bytes serve
-/// every scraper (see [`Run`]).
+/// every scraper (see [`Kept`]).
 fn write_runs<'a>(
     out: &mut Vec<u8>,
     index: &'a FamilyIndex,
-    kept: impl Fn(&Run) -> &OnceLock<Box<[u8]>>,
+    kept: impl Fn(&Kept) -> &OnceLock<Box<[u8]>>,
     mut write: impl FnMut(&mut Vec<u8>, btree_map::Range<'a, Arc<[u8]>, Member>),
 ) {
     let keep = index.utf8_members == 0;
-    let mut runs = index.runs.iter().peekable();
-    while let Some((start, run)) = runs.next() {
-        if let Some(bytes) = kept(run).get() {
+    for (run, span) in index.runs.each(&index.groups) {
+        let kept = kept(&run.kept);
+        if let Some(bytes) = kept.get() {
             out.extend_from_slice(bytes);
             continue;
         }
-        let end = runs
-            .peek()
-            .map_or(Bound::Unbounded, |(next, _)| Bound::Excluded(&***next));
-        let members = index
-            .groups
-            .range::<[u8], _>((Bound::Included(&**start), end));
         let from = out.len();
-        write(out, members);
+        write(out, span.members());
         if keep {
             // Another scrape may have kept the same bytes meanwhile.
-            let _ = kept(run).set(out[from..].into());
+            let _ = kept.set(out[from..].into());
         }
     }
 }
