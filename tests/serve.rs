@@ -889,6 +889,74 @@ fn scrape_is_gzipped_on_request() {
         .contains("compressed_metric{"));
 }
 
+/// Enough groups that the store cuts them into several runs, each of which
+/// the second answer sends from what the first kept: the answer must still
+/// be one whole document, its length announced, in key order, and follow
+/// every change.
+#[test]
+fn json_api_of_many_groups_follows_changes() {
+    let g = Pgw::start(&[]);
+    let n = 300;
+    for i in 0..n {
+        ok(
+            &g,
+            "PUT",
+            &format!("/metrics/job/many/instance/i-{i:03}"),
+            &format!("# TYPE jobs_done counter\njobs_done {i}\n"),
+        );
+    }
+    let read = || {
+        let r = get(&format!("{}/api/v1/metrics", g.url()));
+        assert_eq!(
+            r.header("content-length"),
+            Some(r.body.len().to_string().as_str()),
+            "the length sent is the body's"
+        );
+        r.json()
+    };
+    let done = |api: &serde_json::Value, i: usize| {
+        group(api, &[("job", "many"), ("instance", &format!("i-{i:03}"))]).map(|g| {
+            g["jobs_done"]["metrics"][0]["value"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+    };
+    let first = read();
+    let second = read();
+    assert_eq!(
+        first, second,
+        "a store that did not change answers the same"
+    );
+    let instances: Vec<String> = second["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["labels"]["instance"].as_str().unwrap().to_string())
+        .collect();
+    let want: Vec<String> = (0..n).map(|i| format!("i-{i:03}")).collect();
+    assert_eq!(instances, want, "every group, in key order");
+    ok(
+        &g,
+        "POST",
+        "/metrics/job/many/instance/i-150",
+        "# TYPE jobs_done counter\njobs_done 9999\n",
+    );
+    let changed = read();
+    assert_eq!(done(&changed, 150).as_deref(), Some("9999"));
+    assert_eq!(done(&changed, 149).as_deref(), Some("149"));
+    assert_eq!(done(&changed, 151).as_deref(), Some("151"));
+    let r = send(&g, "DELETE", "/metrics/job/many/instance/i-000", "");
+    assert_eq!(r.status, 202);
+    let deleted = poll(Duration::from_secs(10), || {
+        let api = read();
+        (api["data"].as_array().unwrap().len() == n - 1).then_some(api)
+    })
+    .expect("the deletion shows in the JSON API");
+    assert_eq!(done(&deleted, 0), None, "the deleted group is gone");
+    assert_eq!(done(&deleted, 299).as_deref(), Some("299"));
+}
+
 #[test]
 fn json_api_shapes() {
     let g = Pgw::start(&[]);
