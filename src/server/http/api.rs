@@ -26,7 +26,6 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::{Duration, SystemTime};
 
-use bytes::Bytes;
 use hyper::header::{self, HeaderValue};
 use hyper::StatusCode;
 use percent_encoding::percent_decode_str;
@@ -36,26 +35,26 @@ use crate::exposition::render::format_float;
 use crate::exposition::{native, Metric, Native, Value};
 use crate::grouping::GroupingKey;
 use crate::server::http::{status_response, with_cors, Body, HttpError, Response};
-use crate::server::store::{GroupRef, GroupSummary, Store, StoredFamily};
+use crate::server::store::{GroupRef, GroupSummary, Pieces, Store, StoredFamily};
 use crate::server::State;
 
 /// `{"status":"success","data":[group...]}`. A group with a time to live
 /// also gets `expire_after_seconds` and `expires_in_seconds` (at `now`).
 #[cfg(test)]
 pub(crate) fn write_metrics_json(out: &mut Vec<u8>, store: &Store, now: SystemTime) {
-    for piece in metrics_json(store, now) {
-        out.extend_from_slice(&piece);
-    }
+    let mut pieces = Pieces::new(std::mem::take(out));
+    metrics_json(&mut pieces, store, now);
+    *out = pieces.concat();
 }
 
 /// The answer of `GET /api/v1/metrics` in pieces: most of them are bytes
 /// the store kept for runs of groups, shared, not copied (see
 /// [`Store::write_each_group`]).
-pub(crate) fn metrics_json(store: &Store, now: SystemTime) -> Vec<Bytes> {
-    let mut pieces = vec![Bytes::from_static(b"{\"status\":\"success\",\"data\":[")];
-    store.write_each_group(&mut pieces, |out, group| write_group(out, group, now));
-    pieces.push(Bytes::from_static(b"]}"));
-    pieces
+pub(crate) fn metrics_json(out: &mut Pieces, store: &Store, now: SystemTime) {
+    out.buf()
+        .extend_from_slice(b"{\"status\":\"success\",\"data\":[");
+    store.write_each_group(out, |out, group| write_group(out, group, now));
+    out.buf().extend_from_slice(b"]}");
 }
 
 #[derive(Clone, Copy)]
@@ -476,8 +475,9 @@ impl CleanupRequest {
 
 /// `GET /api/v1/metrics`: every group with its metrics.
 pub(super) fn metrics(state: &State) -> Response {
-    let pieces = metrics_json(&state.store, SystemTime::now());
-    with_cors(Response::new(Body::pieces(pieces)))
+    let mut out = Pieces::new(state.scrape_buffers.take());
+    metrics_json(&mut out, &state.store, SystemTime::now());
+    with_cors(Response::new(state.scrape_buffers.body(out)))
 }
 
 /// `GET /api/v1/status`: upstream's fields, and pgw's own under `pgw`.

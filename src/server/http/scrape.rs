@@ -1,8 +1,11 @@
 //! Scrapes: `GET /metrics` negotiates the format, writes the whole store
-//! into a pooled buffer and sends it (gzipped if asked). A scrape of a large store writes several
-//! megabytes; allocating that afresh each time costs page faults on every
-//! scrape (the allocator hands large blocks back to the kernel), so the
-//! buffer goes back to a small pool once the response body has been sent.
+//! and sends it (gzipped if asked): the runs of groups the store kept are
+//! sent as they are, and what is written around them (headers, the server's
+//! own families, families whose bytes depend on the scraper's escaping)
+//! goes into a buffer from a small pool, back in the pool once the response
+//! body has been sent: a large buffer allocated afresh each time costs page
+//! faults on every scrape (the allocator hands large blocks back to the
+//! kernel).
 
 use std::io::Write as _;
 use std::sync::Arc;
@@ -19,7 +22,7 @@ use crate::exposition::negotiate::{negotiate, negotiate_encoding, Encoding, Form
 use crate::exposition::proto::pb;
 use crate::exposition::prototext;
 use crate::server::http::{Body, Response};
-use crate::server::store::OwnFamily;
+use crate::server::store::{OwnFamily, Pieces};
 use crate::server::State;
 
 /// `GET /metrics`: the whole store and the server's own metrics, in the
@@ -43,7 +46,7 @@ pub(super) fn scrape(state: &State, headers: &HeaderMap) -> Response {
         state.inflight.used(),
         state.etcd.as_ref().map(|e| e.figures()),
     );
-    let mut body = state.scrape_buffers.take();
+    let mut body = Pieces::new(state.scrape_buffers.take());
     write_body(state, negotiated, &own, &mut body);
     let mut response = if encoding == Encoding::Gzip {
         // The fastest level: a scrape of a large store must stay cheap, and
@@ -52,10 +55,13 @@ pub(super) fn scrape(state: &State, headers: &HeaderMap) -> Response {
             Vec::with_capacity(body.len() / 8),
             flate2::Compression::fast(),
         );
-        let compressed = enc.write_all(&body).and_then(|_| enc.finish());
+        let compressed = body
+            .each()
+            .try_for_each(|piece| enc.write_all(piece))
+            .and_then(|_| enc.finish());
         match compressed {
             Ok(c) => {
-                state.scrape_buffers.give_back(body);
+                state.scrape_buffers.give_back(body.finish().1);
                 let mut r = Response::new(Body::from(c));
                 r.headers_mut()
                     .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
@@ -78,11 +84,11 @@ pub(super) fn scrape(state: &State, headers: &HeaderMap) -> Response {
 /// Writes the scrape in the negotiated format, names that are not
 /// legacy-valid escaped by the negotiated scheme (legacy names are the same
 /// under every scheme).
-fn write_body(state: &State, negotiated: Negotiated, own: &[OwnFamily], out: &mut Vec<u8>) {
+fn write_body(state: &State, negotiated: Negotiated, own: &[OwnFamily], out: &mut Pieces) {
     let escaping = negotiated.escaping;
     match negotiated.format {
-        Format::Text => state.store.write_exposition(out, own, escaping),
-        Format::ProtoDelimited => state.store.write_protobuf(out, own, escaping),
+        Format::Text => state.store.exposition_pieces(out, own, escaping),
+        Format::ProtoDelimited => state.store.protobuf_pieces(out, own, escaping),
         // Rare (nothing in Prometheus asks for them): the delimited scrape
         // read back into messages and printed.
         Format::ProtoText | Format::ProtoCompact => {
@@ -98,7 +104,7 @@ fn write_body(state: &State, negotiated: Negotiated, own: &[OwnFamily], out: &mu
                 let (message, after) = rest.split_at((len as usize).min(rest.len()));
                 rest = after;
                 if let Ok(family) = pb::MetricFamily::decode(message) {
-                    prototext::write_family(out, &family, compact);
+                    prototext::write_family(out.buf(), &family, compact);
                 }
             }
             state.scrape_buffers.give_back(delimited);
@@ -130,12 +136,15 @@ impl BufferPool {
         }
     }
 
-    /// A response body that returns `buf` to the pool once it has been sent.
-    pub(crate) fn body(self: &Arc<Self>, buf: Vec<u8>) -> Body {
-        Body::from(Bytes::from_owner(Pooled {
+    /// A response body of `answer`'s pieces that returns the buffer it was
+    /// written into to the pool once it has been sent.
+    pub(crate) fn body(self: &Arc<Self>, answer: Pieces) -> Body {
+        let (mut pieces, buf) = answer.finish();
+        pieces.push(Bytes::from_owner(Pooled {
             buf,
             pool: self.clone(),
-        }))
+        }));
+        Body::pieces(pieces)
     }
 }
 
@@ -165,7 +174,7 @@ mod tests {
         let pool = Arc::new(BufferPool::default());
         let mut buf = pool.take();
         buf.extend_from_slice(&[7; 1000]);
-        let body = pool.body(buf);
+        let body = pool.body(Pieces::new(buf));
         assert!(pool.free.lock().is_empty());
         drop(body);
         let again = pool.take();

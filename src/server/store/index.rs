@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, OnceLock};
 
+use bytes::Bytes;
 use rustc_hash::FxHashMap;
 
 use crate::exposition::names::Escaping;
@@ -64,8 +65,8 @@ pub(super) struct FamilyIndex {
 /// they serve every escaping scheme.
 #[derive(Default)]
 pub(super) struct Kept {
-    pub(super) text: OnceLock<Box<[u8]>>,
-    pub(super) proto: OnceLock<Box<[u8]>>,
+    pub(super) text: OnceLock<Bytes>,
+    pub(super) proto: OnceLock<Bytes>,
 }
 
 impl FamilyIndex {

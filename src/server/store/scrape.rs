@@ -7,6 +7,7 @@
 use std::collections::btree_map;
 use std::sync::{Arc, OnceLock};
 
+use bytes::Bytes;
 use prost::encoding::{encode_varint, encoded_len_varint};
 
 use crate::exposition::names::{escape_name, Escaping};
@@ -15,6 +16,7 @@ use crate::exposition::render::{write_header, write_header_escaped};
 use crate::exposition::MetricType;
 use crate::grouping::GroupingKey;
 use crate::server::store::index::{FamilyIndex, Kept, Member};
+use crate::server::store::pieces::Pieces;
 use crate::server::store::{Inner, Store, StoredFamily};
 
 /// A family of the server's own metrics, rendered, merged into scrapes.
@@ -56,21 +58,28 @@ impl Store {
     /// for `allow-utf-8`); as upstream, two names that escape alike (`a.b`
     /// and `a_b` under `underscores`) are not merged.
     pub fn write_exposition(&self, out: &mut Vec<u8>, own: &[OwnFamily], escaping: Escaping) {
+        let mut pieces = Pieces::new(std::mem::take(out));
+        self.exposition_pieces(&mut pieces, own, escaping);
+        *out = pieces.concat();
+    }
+
+    /// [`Store::write_exposition`] in pieces: the runs of groups' text that
+    /// scrapes kept are shared, not copied.
+    pub(crate) fn exposition_pieces(
+        &self,
+        out: &mut Pieces,
+        own: &[OwnFamily],
+        escaping: Escaping,
+    ) {
         let inner = self.inner.read();
-        // Reserving the whole size first saves the copies (and the memory
-        // the allocator keeps afterwards) of growing a multi-megabyte buffer
-        // by doubling.
-        let series_bytes: usize = inner.families.values().map(|i| i.text_bytes).sum();
-        let own_bytes: usize = own.iter().map(|o| o.text.len() + 256).sum();
-        out.reserve(series_bytes + own_bytes + inner.names.len() * 256);
         merged_families(&inner, own, |m| {
             let series = m.own.map_or(0, |o| o.text.len()) + m.index.map_or(0, |i| i.text_bytes);
             if series == 0 {
                 return;
             }
-            write_header_escaped(out, m.name, m.help, m.kind, escaping);
+            write_header_escaped(out.buf(), m.name, m.help, m.kind, escaping);
             if let Some(o) = m.own {
-                out.extend_from_slice(&o.text);
+                out.buf().extend_from_slice(&o.text);
             }
             if let Some(index) = m.index {
                 write_members(out, index, escaping);
@@ -85,10 +94,15 @@ impl Store {
     /// names that are not legacy-valid is written with its names escaped by
     /// `escaping`, encoded again (unless that is `allow-utf-8`).
     pub fn write_protobuf(&self, out: &mut Vec<u8>, own: &[OwnFamily], escaping: Escaping) {
+        let mut pieces = Pieces::new(std::mem::take(out));
+        self.protobuf_pieces(&mut pieces, own, escaping);
+        *out = pieces.concat();
+    }
+
+    /// [`Store::write_protobuf`] in pieces: the runs of groups' series that
+    /// scrapes kept are shared, not copied.
+    pub(crate) fn protobuf_pieces(&self, out: &mut Pieces, own: &[OwnFamily], escaping: Escaping) {
         let inner = self.inner.read();
-        let series_bytes: usize = inner.families.values().map(|i| i.proto_bytes).sum();
-        let own_bytes: usize = own.iter().map(|o| o.proto.len() + 256).sum();
-        out.reserve(series_bytes + own_bytes + inner.names.len() * 256);
         merged_families(&inner, own, |m| {
             let own_series = m.own.map_or(&[][..], |o| &o.proto[..]);
             let series = own_series.len() + m.index.map_or(0, |i| i.proto_bytes);
@@ -114,11 +128,12 @@ impl Store {
                     .as_ref()
                     .map_or(m.index.map_or(0, |i| i.proto_bytes), Vec::len);
             let header = proto_header_len(&name, m.help);
-            encode_varint((header + series) as u64, out);
-            write_proto_header(out, &name, m.help, m.kind);
-            out.extend_from_slice(own_series);
+            let buf = out.buf();
+            encode_varint((header + series) as u64, buf);
+            write_proto_header(buf, &name, m.help, m.kind);
+            buf.extend_from_slice(own_series);
             match &escaped {
-                Some(series) => out.extend_from_slice(series),
+                Some(series) => buf.extend_from_slice(series),
                 None => {
                     if let Some(index) = m.index {
                         write_runs(
@@ -143,7 +158,7 @@ const AHEAD: usize = 16;
 
 /// Appends the text of every group of `index`, in key order (see
 /// [`write_runs`]).
-fn write_members(out: &mut Vec<u8>, index: &FamilyIndex, escaping: Escaping) {
+fn write_members(out: &mut Pieces, index: &FamilyIndex, escaping: Escaping) {
     write_runs(
         out,
         index,
@@ -153,28 +168,35 @@ fn write_members(out: &mut Vec<u8>, index: &FamilyIndex, escaping: Escaping) {
 }
 
 /// Appends every run of `index` in key order: the bytes `kept` holds for
-/// it, or else what `write` writes of its groups, then kept if no group of
-/// the family has names that are not legacy-valid, so that the bytes serve
-/// every scraper (see [`Kept`]).
+/// it, shared, or else what `write` writes of its groups, then kept. A
+/// family that some group has with names that are not legacy-valid keeps
+/// nothing, as its bytes depend on the scraper's escaping (see [`Kept`]).
 fn write_runs<'a>(
-    out: &mut Vec<u8>,
+    out: &mut Pieces,
     index: &'a FamilyIndex,
-    kept: impl Fn(&Kept) -> &OnceLock<Box<[u8]>>,
+    kept: impl Fn(&Kept) -> &OnceLock<Bytes>,
     mut write: impl FnMut(&mut Vec<u8>, btree_map::Range<'a, Arc<[u8]>, Member>),
 ) {
-    let keep = index.utf8_members == 0;
+    if index.utf8_members > 0 {
+        write(out.buf(), index.groups.range::<[u8], _>(..));
+        return;
+    }
+    let mut longest = 0;
     for (run, span) in index.runs.each(&index.groups) {
         let kept = kept(&run.kept);
-        if let Some(bytes) = kept.get() {
-            out.extend_from_slice(bytes);
-            continue;
-        }
-        let from = out.len();
-        write(out, span.members());
-        if keep {
-            // Another scrape may have kept the same bytes meanwhile.
-            let _ = kept.set(out[from..].into());
-        }
+        let bytes = match kept.get() {
+            Some(bytes) => bytes.clone(),
+            None => {
+                let mut fresh = Vec::with_capacity(longest);
+                write(&mut fresh, span.members());
+                longest = longest.max(fresh.len());
+                let bytes = Bytes::from(fresh.into_boxed_slice());
+                // Another scrape may have kept the same bytes meanwhile.
+                let _ = kept.set(bytes.clone());
+                bytes
+            }
+        };
+        out.share(bytes);
     }
 }
 

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::grouping::GroupingKey;
 use crate::server::store::prepare::unix_seconds;
-use crate::server::store::{Group, Store, StoredFamily};
+use crate::server::store::{Group, Pieces, Store, StoredFamily};
 
 /// A read-only view of a group for the JSON API and persistence.
 #[derive(Debug, Clone)]
@@ -224,7 +224,7 @@ impl Store {
     }
 
     /// Writes every group in key order, a comma between two, each by
-    /// `write` from a borrowed view, as pieces appended to `pieces`.
+    /// `write` from a borrowed view, into `out`.
     ///
     /// What `write` wrote is kept twice, and later calls share or copy it
     /// until something changes: each group's object, until the group
@@ -239,7 +239,7 @@ impl Store {
     /// called.
     pub(crate) fn write_each_group(
         &self,
-        pieces: &mut Vec<Bytes>,
+        out: &mut Pieces,
         mut write: impl FnMut(&mut Vec<u8>, &GroupRef<'_>),
     ) {
         let inner = self.inner.read();
@@ -283,7 +283,9 @@ impl Store {
         if let Some(last) = runs.last_mut() {
             last.truncate(last.len() - 1);
         }
-        pieces.extend(runs);
+        for run in runs {
+            out.share(run);
+        }
     }
 }
 
