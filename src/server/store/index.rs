@@ -54,6 +54,10 @@ pub(super) struct FamilyIndex {
     /// again only when some do, and scrapes keep runs only when none do;
     /// both learn it without visiting every group.
     pub(super) utf8_members: usize,
+    /// How many groups hold the family with a HELP: a scrape takes the HELP
+    /// of the first of them in key order, and when there is none it need
+    /// not look at every group to learn so.
+    pub(super) help_members: usize,
     /// `groups` cut into runs, each keeping a scrape's bytes for it.
     pub(super) runs: Runs<Kept>,
 }
@@ -77,16 +81,24 @@ impl FamilyIndex {
             text_bytes: 0,
             proto_bytes: 0,
             utf8_members: 0,
+            help_members: 0,
             runs: Runs::default(),
         }
     }
 
     /// Panics unless the runs cut `groups` as they should (see
-    /// [`Runs::check`]) and `utf8_members` counts the groups it should.
+    /// [`Runs::check`]) and `utf8_members` and `help_members` count the
+    /// groups they should.
     #[cfg(test)]
     pub(super) fn check_runs(&self) {
         let utf8 = self.groups.values().filter(|m| !m.legacy_names).count();
         assert_eq!(self.utf8_members, utf8, "the groups with UTF-8 names");
+        let help = self
+            .groups
+            .values()
+            .filter(|m| m.family.help.is_some())
+            .count();
+        assert_eq!(self.help_members, help, "the groups with a HELP");
         self.runs.check(&self.groups);
     }
 }
@@ -217,6 +229,7 @@ pub(super) fn index_insert(
     entry.text_bytes += family.text.len();
     entry.proto_bytes += family.proto.len();
     entry.utf8_members += usize::from(!family.legacy_names);
+    entry.help_members += usize::from(family.help.is_some());
     let member = Member {
         text: family.text.clone(),
         legacy_names: family.legacy_names,
@@ -227,6 +240,7 @@ pub(super) fn index_insert(
         entry.text_bytes -= old.text.len();
         entry.proto_bytes -= old.family.proto.len();
         entry.utf8_members -= usize::from(!old.legacy_names);
+        entry.help_members -= usize::from(old.family.help.is_some());
     }
     entry.runs.inserted(&entry.groups, canonical, old.is_none());
 }
@@ -244,6 +258,7 @@ pub(super) fn index_remove(
             entry.text_bytes -= old.text.len();
             entry.proto_bytes -= old.family.proto.len();
             entry.utf8_members -= usize::from(!old.legacy_names);
+            entry.help_members -= usize::from(old.family.help.is_some());
             entry.runs.removed(canonical);
         }
         if entry.groups.is_empty() {

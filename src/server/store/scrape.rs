@@ -267,6 +267,7 @@ fn merged_families(inner: &Inner, own: &[OwnFamily], mut f: impl FnMut(Merged<'_
         // so that the choice does not change from scrape to scrape.
         let help = match &mine {
             Some(o) => Some(o.help),
+            None if index.help_members == 0 => None,
             None => index.groups.values().find_map(|m| m.family.help.as_deref()),
         };
         f(Merged {

@@ -1048,13 +1048,15 @@ enum Step {
     Read(bool),
 }
 
-/// The bodies steps push: families come and go, and one has a UTF-8 name
-/// (its text depends on the scraper's escaping, so its runs are not kept).
-const STEP_BODIES: [&str; 4] = [
+/// The bodies steps push: families come and go, one has a UTF-8 name
+/// (its text depends on the scraper's escaping, so its runs are not kept),
+/// and one gives its families a HELP (a scrape takes the first group's).
+const STEP_BODIES: [&str; 5] = [
     "a 1\nb 2\n",
     "a 3\n",
     "a 4\nb 5\nc 6\n",
     "{\"my.metric\"} 7\na 8\n",
+    "# HELP a The a.\na 9\n# HELP b The b.\nb 10\n",
 ];
 
 /// Applies a change (every step but a read) at a time that grows with `n`.
