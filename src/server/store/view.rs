@@ -3,9 +3,9 @@
 //! `pgw list` (`GET /api/v1/groups`), and what a deletion removed.
 
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use std::time::{Duration, SystemTime};
 
 use crate::grouping::GroupingKey;
 use crate::server::store::prepare::unix_seconds;
