@@ -1,8 +1,8 @@
 //! The body of every answer: complete when it is made (a scrape is written
 //! whole before it is sent), as one piece of bytes or as several sent one
-//! after the other. The JSON API answers with the bytes the store kept for
-//! runs of groups, shared rather than copied into one buffer: copying them
-//! was a third of that answer's CPU at 50,000 groups.
+//! after the other. Scrapes and the JSON API answer with the bytes the
+//! store kept for runs of groups, shared rather than copied into one
+//! buffer: copying them was a third of the JSON API's CPU at 50,000 groups.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;

@@ -71,10 +71,11 @@ pub(crate) async fn serve(
             },
             _ = stopped(&mut stop) => break,
         };
-        // As Go's server does: an answer sent in several writes (the JSON
-        // API's pieces) would otherwise hold back its last short segment
-        // until the client acknowledged the rest, and a client that delays
-        // its acknowledgements adds 40 ms to the answer.
+        // As Go's server does: an answer sent in several writes (the
+        // pieces of a scrape or of the JSON API) would otherwise hold back
+        // its last short segment until the client acknowledged the rest,
+        // and a client that delays its acknowledgements adds 40 ms to the
+        // answer.
         if let Err(e) = stream.set_nodelay(true) {
             crate::debug!("cannot set TCP_NODELAY", peer = peer, err = e);
         }
