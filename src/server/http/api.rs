@@ -582,9 +582,12 @@ pub(super) async fn wipe(state: &State) -> Result<Response, HttpError> {
 /// `GET /api/v1/groups`: every group in brief, in grouping-key order.
 pub(super) fn groups(state: &State) -> Response {
     let groups = state.store.summaries();
-    let mut out = Vec::with_capacity(groups.len() * 256 + 64);
+    // Megabytes with tens of thousands of groups: a buffer from the pool
+    // saves the page faults of a fresh one on every call.
+    let mut out = state.scrape_buffers.take();
+    out.reserve(groups.len() * 256 + 64);
     write_groups_json(&mut out, &groups, SystemTime::now());
-    let mut r = Response::new(Body::from(out));
+    let mut r = Response::new(state.scrape_buffers.body(Pieces::new(out)));
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
