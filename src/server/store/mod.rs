@@ -114,10 +114,27 @@ struct Group {
     /// Set by an aggregating push, cleared by a PUT without aggregation;
     /// shown by the JSON API and the page.
     aggregating: bool,
-    /// The group's object in `GET /api/v1/metrics`, kept by the first
-    /// answer that wrote it (see [`Store::write_each_group`]) and dropped by
-    /// `set_times`, which every change of a group ends with.
-    api_json: OnceLock<Box<[u8]>>,
+    /// The group's objects in `GET /api/v1/metrics` and `GET
+    /// /api/v1/groups`, kept by the first answer that wrote each (see
+    /// [`Store::write_each_group`]) and dropped by `set_times`, which every
+    /// change of a group ends with.
+    kept: GroupKept<Box<[u8]>>,
+}
+
+/// What a group, or a run of groups, keeps of its JSON: its object (or
+/// theirs, one after the other) in the full answer and in the brief one.
+struct GroupKept<B> {
+    full: OnceLock<B>,
+    brief: OnceLock<B>,
+}
+
+impl<B> Default for GroupKept<B> {
+    fn default() -> Self {
+        GroupKept {
+            full: OnceLock::new(),
+            brief: OnceLock::new(),
+        }
+    }
 }
 
 impl Group {
@@ -131,9 +148,10 @@ impl Group {
 #[derive(Default)]
 struct Inner {
     groups: BTreeMap<Arc<[u8]>, Group>,
-    /// `groups` cut into runs, each keeping its objects in `GET
-    /// /api/v1/metrics` (see [`Store::write_each_group`]).
-    runs: Runs<OnceLock<Bytes>>,
+    /// `groups` cut into runs, each keeping its groups' objects in `GET
+    /// /api/v1/metrics` and `GET /api/v1/groups` (see
+    /// [`Store::write_each_group`]).
+    runs: Runs<GroupKept<Bytes>>,
     /// Family name -> every group that has it. Hashed, because a push looks
     /// up every family it brings; `names` keeps the names sorted for scrapes.
     families: FxHashMap<Arc<str>, FamilyIndex>,
@@ -548,7 +566,7 @@ impl Inner {
                 failure_time: 0.0,
                 ttl,
                 aggregating: false,
-                api_json: OnceLock::new(),
+                kept: GroupKept::default(),
             };
             // The synthetic series keep their labels, and so their
             // fingerprints, for the life of the group: they are registered
@@ -691,7 +709,7 @@ fn set_times(
         pushed_at,
         failed_at,
     } = times;
-    group.api_json.take();
+    group.kept = GroupKept::default();
     let mut replaced = Vec::with_capacity(2);
     let slots = [
         (

@@ -1084,9 +1084,9 @@ fn apply_step(store: &Store, n: usize, step: &Step) {
     }
 }
 
-/// The text and protobuf scrapes (under `utf8`: names unescaped) and the
-/// JSON API at `n`.
-fn read_all(store: &Store, n: usize, utf8: bool) -> (String, Vec<u8>, String) {
+/// The text and protobuf scrapes (under `utf8`: names unescaped), and the
+/// JSON API's full and brief answers at `n`.
+fn read_all(store: &Store, n: usize, utf8: bool) -> (String, Vec<u8>, String, String) {
     let escaping = if utf8 {
         Escaping::AllowUtf8
     } else {
@@ -1099,10 +1099,13 @@ fn read_all(store: &Store, n: usize, utf8: bool) -> (String, Vec<u8>, String) {
     let mut json = Vec::new();
     let now = UNIX_EPOCH + Duration::from_secs(1_000_000 + n as u64);
     crate::server::http::api::write_metrics_json(&mut json, store, now);
+    let mut brief = super::Pieces::new(Vec::new());
+    crate::server::http::api::groups_json(&mut brief, store, now);
     (
         String::from_utf8(text).unwrap(),
         proto,
         String::from_utf8(json).unwrap(),
+        String::from_utf8(brief.concat()).unwrap(),
     )
 }
 
@@ -1110,7 +1113,7 @@ proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
 
     /// Scrapes copy the runs of text and protobuf earlier scrapes kept, and the JSON API
-    /// the runs and objects earlier answers kept: after any pushes, merges, deletes
+    /// (full and brief) the runs and objects earlier answers kept: after any pushes, merges, deletes
     /// and failure marks between reads (enough groups to cut runs several
     /// times), both are what a store that never kept anything answers.
     #[test]
@@ -1134,11 +1137,12 @@ proptest::proptest! {
             for (m, earlier) in steps[..n].iter().enumerate() {
                 apply_step(&fresh, m, earlier);
             }
-            let (text, proto, json) = read_all(&store, n, *utf8);
-            let (want_text, want_proto, want_json) = read_all(&fresh, n, *utf8);
+            let (text, proto, json, brief) = read_all(&store, n, *utf8);
+            let (want_text, want_proto, want_json, want_brief) = read_all(&fresh, n, *utf8);
             proptest::prop_assert_eq!(text, want_text);
             proptest::prop_assert!(proto == want_proto, "the protobuf scrapes differ");
             proptest::prop_assert_eq!(json, want_json);
+            proptest::prop_assert_eq!(brief, want_brief);
             let inner = store.inner.read();
             for index in inner.families.values() {
                 index.check_runs();

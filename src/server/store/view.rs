@@ -2,14 +2,14 @@
 //! for the JSON API and snapshots, in brief for the web page's list and
 //! `pgw list` (`GET /api/v1/groups`), and what a deletion removed.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 
 use crate::grouping::GroupingKey;
 use crate::server::store::prepare::unix_seconds;
-use crate::server::store::{Group, Pieces, Store, StoredFamily};
+use crate::server::store::{Group, GroupKept, Pieces, Store, StoredFamily};
 
 /// A read-only view of a group for the JSON API and persistence.
 #[derive(Debug, Clone)]
@@ -186,26 +186,10 @@ impl Store {
     }
 
     /// Every group in brief, in grouping-key order.
+    #[cfg(test)]
     pub(crate) fn summaries(&self) -> Vec<GroupSummary> {
         let inner = self.inner.read();
-        inner
-            .groups
-            .values()
-            .map(|g| GroupSummary {
-                key: g.key.clone(),
-                push_time: g.push_time,
-                failure_time: g.failure_time,
-                metrics: g.families.len(),
-                series: g.families.values().map(|f| f.series_count()).sum(),
-                ttl: g.ttl,
-                aggregating: g.aggregating,
-                job_exit_code: g.families.get(JOB_EXIT_CODE).and_then(|f| job_exit_code(f)),
-                job_last_success: g
-                    .families
-                    .get(JOB_LAST_SUCCESS)
-                    .and_then(|f| job_last_success(f)),
-            })
-            .collect()
+        inner.groups.values().map(Group::summary).collect()
     }
 
     /// One group, if it exists.
@@ -224,7 +208,8 @@ impl Store {
     }
 
     /// Writes every group in key order, a comma between two, each by
-    /// `write` from a borrowed view, into `out`.
+    /// `write` from a borrowed view, into `out`: the objects of `GET
+    /// /api/v1/metrics`.
     ///
     /// What `write` wrote is kept twice, and later calls share or copy it
     /// until something changes: each group's object, until the group
@@ -242,30 +227,66 @@ impl Store {
         out: &mut Pieces,
         mut write: impl FnMut(&mut Vec<u8>, &GroupRef<'_>),
     ) {
+        self.write_kept(
+            out,
+            |kept| &kept.full,
+            |kept| &kept.full,
+            |out, g| {
+                let mut families: Vec<&StoredFamily> = g.families.values().map(|f| &**f).collect();
+                families.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+                write(out, &g.borrowed(&families));
+            },
+        );
+    }
+
+    /// Writes every group in brief, in key order, a comma between two, each
+    /// by `write`, into `out`: the objects of `GET /api/v1/groups`, kept as
+    /// [`Store::write_each_group`] keeps the full ones.
+    pub(crate) fn write_each_summary(
+        &self,
+        out: &mut Pieces,
+        mut write: impl FnMut(&mut Vec<u8>, &GroupSummary),
+    ) {
+        self.write_kept(
+            out,
+            |kept| &kept.brief,
+            |kept| &kept.brief,
+            |out, g| write(out, &g.summary()),
+        );
+    }
+
+    /// Writes every group's object, by `write` or from what `group` and
+    /// `run` pick of what groups and runs kept (see
+    /// [`Store::write_each_group`]).
+    fn write_kept(
+        &self,
+        out: &mut Pieces,
+        run_kept: impl Fn(&GroupKept<Bytes>) -> &OnceLock<Bytes>,
+        group_kept: impl Fn(&GroupKept<Box<[u8]>>) -> &OnceLock<Box<[u8]>>,
+        mut write: impl FnMut(&mut Vec<u8>, &Group),
+    ) {
         let inner = self.inner.read();
-        let mut families: Vec<&StoredFamily> = Vec::new();
         // Each run's objects, a comma after each; the last comma goes below.
         let mut runs: Vec<Bytes> = Vec::new();
         let mut longest = 0;
         for (run, span) in inner.runs.each(&inner.groups) {
-            if let Some(kept) = run.kept.get() {
-                runs.push(kept.clone());
+            let kept = run_kept(&run.kept);
+            if let Some(bytes) = kept.get() {
+                runs.push(bytes.clone());
                 continue;
             }
             let mut buf = Vec::with_capacity(longest);
             let mut keep = true;
             for (_, g) in span.members() {
-                if let Some(json) = g.api_json.get() {
+                let mine = group_kept(&g.kept);
+                if let Some(json) = mine.get() {
                     buf.extend_from_slice(json);
                 } else {
                     let from = buf.len();
-                    families.clear();
-                    families.extend(g.families.values().map(|f| &**f));
-                    families.sort_unstable_by(|a, b| a.name.cmp(&b.name));
-                    write(&mut buf, &g.borrowed(&families));
+                    write(&mut buf, g);
                     if g.ttl.is_none() {
                         // Another answer may have kept the same bytes meanwhile.
-                        let _ = g.api_json.set(buf[from..].into());
+                        let _ = mine.set(buf[from..].into());
                     } else {
                         keep = false;
                     }
@@ -275,7 +296,7 @@ impl Store {
             longest = longest.max(buf.len());
             let bytes = Bytes::from(buf.into_boxed_slice());
             if keep {
-                let _ = run.kept.set(bytes.clone());
+                let _ = kept.set(bytes.clone());
             }
             runs.push(bytes);
         }
@@ -290,6 +311,27 @@ impl Store {
 }
 
 impl Group {
+    /// The group in brief.
+    fn summary(&self) -> GroupSummary {
+        GroupSummary {
+            key: self.key.clone(),
+            push_time: self.push_time,
+            failure_time: self.failure_time,
+            metrics: self.families.len(),
+            series: self.families.values().map(|f| f.series_count()).sum(),
+            ttl: self.ttl,
+            aggregating: self.aggregating,
+            job_exit_code: self
+                .families
+                .get(JOB_EXIT_CODE)
+                .and_then(|f| job_exit_code(f)),
+            job_last_success: self
+                .families
+                .get(JOB_LAST_SUCCESS)
+                .and_then(|f| job_last_success(f)),
+        }
+    }
+
     /// The group, borrowed, with `families`, its own sorted by name.
     fn borrowed<'a>(&'a self, families: &'a [&'a StoredFamily]) -> GroupRef<'a> {
         GroupRef {
