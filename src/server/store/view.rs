@@ -1,6 +1,9 @@
 //! Read-only views of the groups, copied out under the read lock: in full
-//! for the JSON API and snapshots, in brief for the web page's list and
-//! `pgw list` (`GET /api/v1/groups`), and what a deletion removed.
+//! for snapshots and single groups, in brief for tests, and what a
+//! deletion removed; and the JSON API's objects of every group (`GET
+//! /api/v1/metrics`, and in brief `GET /api/v1/groups` for the web page's
+//! list and `pgw list`), written under the lock and kept (see
+//! [`Store::write_each_group`]).
 
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
@@ -255,8 +258,8 @@ impl Store {
         );
     }
 
-    /// Writes every group's object, by `write` or from what `group` and
-    /// `run` pick of what groups and runs kept (see
+    /// Writes every group's object, by `write` or from what `run_kept` and
+    /// `group_kept` pick of what runs and groups kept (see
     /// [`Store::write_each_group`]).
     fn write_kept(
         &self,
