@@ -51,8 +51,8 @@ pub(super) struct FamilyIndex {
     pub(super) proto_bytes: usize,
     /// How many groups hold the family with names that are not
     /// legacy-valid: a protobuf scrape that escapes names writes the family
-    /// again only when some do, and scrapes keep runs only when none do;
-    /// both learn it without visiting every group.
+    /// again only when some do, and a kept run serves every escaping only
+    /// when none do; both learn it without visiting every group.
     pub(super) utf8_members: usize,
     /// How many groups hold the family with a HELP: a scrape takes the HELP
     /// of the first of them in key order, and when there is none it need
@@ -64,13 +64,14 @@ pub(super) struct FamilyIndex {
 
 /// What a run of one family's groups keeps: their text (and protobuf)
 /// written one after the other by the first scrape that wrote them (see
-/// [`crate::server::store::runs`]). Both are kept only while no group of
-/// the family has names that are not legacy-valid (`utf8_members`): then
-/// they serve every escaping scheme.
+/// [`crate::server::store::runs`]), with the escaping they were written
+/// under. They serve every escaping while no group of the family has names
+/// that are not legacy-valid (`utf8_members`), and only that one while
+/// some group has.
 #[derive(Default)]
 pub(super) struct Kept {
-    pub(super) text: OnceLock<Bytes>,
-    pub(super) proto: OnceLock<Bytes>,
+    pub(super) text: OnceLock<(Escaping, Bytes)>,
+    pub(super) proto: OnceLock<(Escaping, Bytes)>,
 }
 
 impl FamilyIndex {

@@ -136,9 +136,12 @@ impl Store {
                 Some(series) => buf.extend_from_slice(series),
                 None => {
                     if let Some(index) = m.index {
+                        // Here the series are copied as they are, whatever
+                        // the scraper's escaping.
                         write_runs(
                             out,
                             index,
+                            Escaping::AllowUtf8,
                             |run| &run.proto,
                             |out, members| {
                                 for (_, member) in members {
@@ -162,41 +165,43 @@ fn write_members(out: &mut Pieces, index: &FamilyIndex, escaping: Escaping) {
     write_runs(
         out,
         index,
+        escaping,
         |run| &run.text,
         |out, members| write_run(out, members.map(|(_, m)| m), escaping),
     );
 }
 
 /// Appends every run of `index` in key order: the bytes `kept` holds for
-/// it, shared, or else what `write` writes of its groups, then kept. A
-/// family that some group has with names that are not legacy-valid keeps
-/// nothing, as its bytes depend on the scraper's escaping (see [`Kept`]).
+/// it, shared, or else what `write` writes of its groups, then kept. What
+/// `write` writes of a group with names that are not legacy-valid depends
+/// on the escaping it is written under (`written_under`), so a run kept
+/// while the family has such groups serves only that escaping; while it
+/// has none, every run serves every escaping (a run that held such a group
+/// was dropped when the group went).
 fn write_runs<'a>(
     out: &mut Pieces,
     index: &'a FamilyIndex,
-    kept: impl Fn(&Kept) -> &OnceLock<Bytes>,
+    written_under: Escaping,
+    kept: impl Fn(&Kept) -> &OnceLock<(Escaping, Bytes)>,
     mut write: impl FnMut(&mut Vec<u8>, btree_map::Range<'a, Arc<[u8]>, Member>),
 ) {
-    if index.utf8_members > 0 {
-        write(out.buf(), index.groups.range::<[u8], _>(..));
-        return;
-    }
+    let any_escaping = index.utf8_members == 0;
     let mut longest = 0;
     for (run, span) in index.runs.each(&index.groups) {
         let kept = kept(&run.kept);
-        let bytes = match kept.get() {
-            Some(bytes) => bytes.clone(),
-            None => {
+        match kept.get() {
+            Some((e, bytes)) if any_escaping || *e == written_under => out.share(bytes.clone()),
+            _ => {
                 let mut fresh = Vec::with_capacity(longest);
                 write(&mut fresh, span.members());
                 longest = longest.max(fresh.len());
                 let bytes = Bytes::from(fresh.into_boxed_slice());
-                // Another scrape may have kept the same bytes meanwhile.
-                let _ = kept.set(bytes.clone());
-                bytes
+                // Kept unless bytes for another escaping are; another
+                // scrape may also have kept the same bytes meanwhile.
+                let _ = kept.set((written_under, bytes.clone()));
+                out.share(bytes);
             }
-        };
-        out.share(bytes);
+        }
     }
 }
 

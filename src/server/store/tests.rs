@@ -1049,7 +1049,7 @@ enum Step {
 }
 
 /// The bodies steps push: families come and go, one has a UTF-8 name
-/// (its text depends on the scraper's escaping, so its runs are not kept),
+/// (its text depends on the scraper's escaping, so its runs serve one),
 /// and one gives its families a HELP (a scrape takes the first group's).
 const STEP_BODIES: [&str; 5] = [
     "a 1\nb 2\n",
