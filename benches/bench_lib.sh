@@ -1,9 +1,9 @@
 # shellcheck shell=bash
 # Helpers the benchmark runners under benches/ source (not a script of its
-# own): finding the pgw binaries and the payloads, checking counts, refusing
-# the environment variable bash cannot pass on, turning wrk's latencies into
-# milliseconds, medians, filling a server's groups with parallel curl, and
-# starting `pgw serve`.
+# own): finding the pgw binaries and the payloads, checking counts and the
+# settings of the read benchmarks, refusing the environment variable bash
+# cannot pass on, wrk's p50 and its latencies in milliseconds, medians,
+# filling a server's groups with parallel curl, and starting `pgw serve`.
 #   usage: here=$(cd "$(dirname "$0")" && pwd); . "$here/bench_lib.sh"
 
 # The directory the script was started in (paths given to it are relative to
@@ -20,6 +20,25 @@ need_pgw() {
     pgw=$checkout/target/release/pgw
   fi
   [ -x "$pgw" ] || { echo "no pgw binary at $pgw: cargo build --release, or PGW=path" >&2; exit 1; }
+}
+
+# Sets n, rounds and dur from NGROUPS (default 50000), ROUNDS (default 2)
+# and DUR (default 5s), the counts checked: the settings of the scripts
+# that read one store from several builds in turn.
+need_read_env() {
+  n=${NGROUPS:-50000}
+  rounds=${ROUNDS:-2}
+  dur=${DUR:-5s}
+  need_count NGROUPS "$n"
+  need_count ROUNDS "$rounds"
+}
+
+# The p50 of GET $1 (a URL) over $dur with one connection, as wrk prints
+# it; further arguments go to wrk.
+wrk_p50() {
+  local url=$1
+  shift
+  wrk -t1 -c1 -d"$dur" --timeout 60s --latency "$@" "$url" | awk '$1 == "50%" {print $2}'
 }
 
 # Sets the array bins to the pgw binaries named (paths relative to the

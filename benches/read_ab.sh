@@ -25,12 +25,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/bench_lib.sh"
 refuse_groups_env
 need_bins "$@"
-n=${NGROUPS:-50000}
-rounds=${ROUNDS:-2}
-dur=${DUR:-5s}
+need_read_env
 push_conc=${PUSH_CONC:-}
-need_count NGROUPS "$n"
-need_count ROUNDS "$rounds"
 [ -z "$push_conc" ] || need_count PUSH_CONC "$push_conc"
 need_payload payload "${PAYLOAD:-batch_job.prom}"
 need curl wrk
@@ -43,12 +39,6 @@ trap '[ -n "$push_pid" ] && kill "$push_pid" 2>/dev/null; [ -n "$pid" ] && kill 
 
 accept=()
 [ -z "${ACCEPT:-}" ] || accept=(-H "Accept: $ACCEPT")
-# The p50 of GET $1, with the further arguments given to wrk.
-p50() {
-  local path=$1
-  shift
-  wrk -t1 -c1 -d"$dur" --timeout 60s --latency "$@" "$url$path" | awk '$1 == "50%" {print $2}'
-}
 
 echo "$n groups of $(basename "$payload"), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 for _ in $(seq "$rounds"); do
@@ -65,13 +55,13 @@ for _ in $(seq "$rounds"); do
       push_pid=$!
       sleep 1
     fi
-    scrape=$(ms "$(p50 /metrics "${accept[@]}")")
+    scrape=$(ms "$(wrk_p50 "$url/metrics" "${accept[@]}")")
     if [ -n "$push_conc" ]; then
       wait "$push_pid" 2>/dev/null || true
       push_pid=
       under=", under $(awk '/Requests\/sec/ {printf "%.0f", $2}' "$dir/push.out") pushes/s"
     fi
-    api=$(ms "$(p50 /api/v1/metrics)")
+    api=$(ms "$(wrk_p50 "$url/api/v1/metrics")")
     echo "$pgw: scrape ($scrape_bytes bytes) p50 $scrape ms, $(ratio "$scrape_bytes" "$scrape" %.2f | awk '{printf "%.2f", $1 / 1e6}') GB/s$under; api ($api_bytes bytes) p50 $api ms, $(ratio "$api" "$scrape" %.1f) x the scrape; rss $(rss_mib "$pid") MiB"
     kill "$pid"
     wait "$pid" 2>/dev/null || true

@@ -17,11 +17,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/bench_lib.sh"
 refuse_groups_env
 need_bins "$@"
-n=${NGROUPS:-50000}
-rounds=${ROUNDS:-2}
-dur=${DUR:-5s}
-need_count NGROUPS "$n"
-need_count ROUNDS "$rounds"
+need_read_env
 need curl wrk
 port=19094
 url=http://127.0.0.1:$port
@@ -33,17 +29,14 @@ payload=$dir/utf8.prom
   cat "$shared_bench/batch_job.prom"
   printf '{"backup.phase.seconds",phase="dump"} 3.5\n{"backup.phase.seconds",phase="upload"} 9.25\n'
 } >"$payload"
-p50() {
-  wrk -t1 -c1 -d"$dur" --timeout 60s --latency "$@" "$url/metrics" | awk '$1 == "50%" {print $2}'
-}
 echo "$n groups of batch_job.prom with a UTF-8 family, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 for _ in $(seq "$rounds"); do
   for pgw in "${bins[@]}"; do
     start_pgw $port "$dir/serve.log" --push.enable-utf8-names
     fill_groups "$url/metrics/job/node/instance/host-%d" PUT "$payload" "$n" 32 >/dev/null
     bytes=$(curl -s "$url/metrics" | wc -c)
-    text=$(ms "$(p50)")
-    utf8=$(ms "$(p50 -H 'Accept: text/plain;version=1.0.0;escaping=allow-utf-8')")
+    text=$(ms "$(wrk_p50 "$url/metrics")")
+    utf8=$(ms "$(wrk_p50 "$url/metrics" -H 'Accept: text/plain;version=1.0.0;escaping=allow-utf-8')")
     echo "$pgw: scrape ($bytes bytes) p50 $text ms; allow-utf-8 scrape p50 $utf8 ms"
     kill "$pid"
     wait "$pid" 2>/dev/null || true
