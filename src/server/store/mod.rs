@@ -128,6 +128,22 @@ struct GroupKept<B> {
     brief: OnceLock<B>,
 }
 
+/// Which of a group's JSON objects: the full one or the brief one.
+#[derive(Clone, Copy)]
+enum Object {
+    Full,
+    Brief,
+}
+
+impl<B> GroupKept<B> {
+    fn of(&self, object: Object) -> &OnceLock<B> {
+        match object {
+            Object::Full => &self.full,
+            Object::Brief => &self.brief,
+        }
+    }
+}
+
 impl<B> Default for GroupKept<B> {
     fn default() -> Self {
         GroupKept {

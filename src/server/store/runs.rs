@@ -16,8 +16,21 @@ use std::collections::btree_map::{self, BTreeMap};
 use std::ops::Bound;
 use std::sync::Arc;
 
+use bytes::Bytes;
+
 /// A run holds at most this many groups; a fuller one is cut in two.
 pub(super) const RUN_MAX: usize = 128;
+
+/// A run's bytes written by `write` into a buffer of their own, ready to be
+/// kept and shared. The buffer starts as large as the longest run written
+/// before it in the same read (`longest`, updated), so that most runs are
+/// written without growing it.
+pub(super) fn fresh_run(longest: &mut usize, write: impl FnOnce(&mut Vec<u8>)) -> Bytes {
+    let mut buf = Vec::with_capacity(*longest);
+    write(&mut buf);
+    *longest = (*longest).max(buf.len());
+    Bytes::from(buf.into_boxed_slice())
+}
 
 /// The runs over the keys of one map, by the first key of each run; the
 /// first run starts at the empty key, below every group. `K` is what a run

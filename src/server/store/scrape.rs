@@ -17,6 +17,7 @@ use crate::exposition::MetricType;
 use crate::grouping::GroupingKey;
 use crate::server::store::index::{FamilyIndex, Kept, Member};
 use crate::server::store::pieces::Pieces;
+use crate::server::store::runs::fresh_run;
 use crate::server::store::{Inner, Store, StoredFamily};
 
 /// A family of the server's own metrics, rendered, merged into scrapes.
@@ -192,10 +193,7 @@ fn write_runs<'a>(
         match kept.get() {
             Some((e, bytes)) if any_escaping || *e == written_under => out.share(bytes.clone()),
             _ => {
-                let mut fresh = Vec::with_capacity(longest);
-                write(&mut fresh, span.members());
-                longest = longest.max(fresh.len());
-                let bytes = Bytes::from(fresh.into_boxed_slice());
+                let bytes = fresh_run(&mut longest, |buf| write(buf, span.members()));
                 // Kept unless bytes for another escaping are; another
                 // scrape may also have kept the same bytes meanwhile.
                 let _ = kept.set((written_under, bytes.clone()));

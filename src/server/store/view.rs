@@ -5,14 +5,15 @@
 //! list and `pgw list`), written under the lock and kept (see
 //! [`Store::write_each_group`]).
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 
 use crate::grouping::GroupingKey;
 use crate::server::store::prepare::unix_seconds;
-use crate::server::store::{Group, GroupKept, Pieces, Store, StoredFamily};
+use crate::server::store::runs::fresh_run;
+use crate::server::store::{Group, Object, Pieces, Store, StoredFamily};
 
 /// A read-only view of a group for the JSON API and persistence.
 #[derive(Debug, Clone)]
@@ -230,16 +231,11 @@ impl Store {
         out: &mut Pieces,
         mut write: impl FnMut(&mut Vec<u8>, &GroupRef<'_>),
     ) {
-        self.write_kept(
-            out,
-            |kept| &kept.full,
-            |kept| &kept.full,
-            |out, g| {
-                let mut families: Vec<&StoredFamily> = g.families.values().map(|f| &**f).collect();
-                families.sort_unstable_by(|a, b| a.name.cmp(&b.name));
-                write(out, &g.borrowed(&families));
-            },
-        );
+        self.write_kept(out, Object::Full, |out, g| {
+            let mut families: Vec<&StoredFamily> = g.families.values().map(|f| &**f).collect();
+            families.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+            write(out, &g.borrowed(&families));
+        });
     }
 
     /// Writes every group in brief, in key order, a comma between two, each
@@ -250,22 +246,15 @@ impl Store {
         out: &mut Pieces,
         mut write: impl FnMut(&mut Vec<u8>, &GroupSummary),
     ) {
-        self.write_kept(
-            out,
-            |kept| &kept.brief,
-            |kept| &kept.brief,
-            |out, g| write(out, &g.summary()),
-        );
+        self.write_kept(out, Object::Brief, |out, g| write(out, &g.summary()));
     }
 
-    /// Writes every group's object, by `write` or from what `run_kept` and
-    /// `group_kept` pick of what runs and groups kept (see
-    /// [`Store::write_each_group`]).
+    /// Writes every group's `object`, by `write` or from what runs and
+    /// groups kept of it (see [`Store::write_each_group`]).
     fn write_kept(
         &self,
         out: &mut Pieces,
-        run_kept: impl Fn(&GroupKept<Bytes>) -> &OnceLock<Bytes>,
-        group_kept: impl Fn(&GroupKept<Box<[u8]>>) -> &OnceLock<Box<[u8]>>,
+        object: Object,
         mut write: impl FnMut(&mut Vec<u8>, &Group),
     ) {
         let inner = self.inner.read();
@@ -273,31 +262,30 @@ impl Store {
         let mut runs: Vec<Bytes> = Vec::new();
         let mut longest = 0;
         for (run, span) in inner.runs.each(&inner.groups) {
-            let kept = run_kept(&run.kept);
+            let kept = run.kept.of(object);
             if let Some(bytes) = kept.get() {
                 runs.push(bytes.clone());
                 continue;
             }
-            let mut buf = Vec::with_capacity(longest);
             let mut keep = true;
-            for (_, g) in span.members() {
-                let mine = group_kept(&g.kept);
-                if let Some(json) = mine.get() {
-                    buf.extend_from_slice(json);
-                } else {
-                    let from = buf.len();
-                    write(&mut buf, g);
-                    if g.ttl.is_none() {
-                        // Another answer may have kept the same bytes meanwhile.
-                        let _ = mine.set(buf[from..].into());
+            let bytes = fresh_run(&mut longest, |buf| {
+                for (_, g) in span.members() {
+                    let mine = g.kept.of(object);
+                    if let Some(json) = mine.get() {
+                        buf.extend_from_slice(json);
                     } else {
-                        keep = false;
+                        let from = buf.len();
+                        write(buf, g);
+                        if g.ttl.is_none() {
+                            // Another answer may have kept the same bytes meanwhile.
+                            let _ = mine.set(buf[from..].into());
+                        } else {
+                            keep = false;
+                        }
                     }
+                    buf.push(b',');
                 }
-                buf.push(b',');
-            }
-            longest = longest.max(buf.len());
-            let bytes = Bytes::from(buf.into_boxed_slice());
+            });
             if keep {
                 let _ = kept.set(bytes.clone());
             }
