@@ -5,8 +5,11 @@
 # PAYLOAD to NGROUPS groups with ../shared/bench/push.lua (wrk, 16
 # connections, 5 s), and divides the process's task-clock (perf stat) by the
 # pushes answered.
+# With PROTOBUF=1 the server is scraped once in protobuf first, so that it
+# encodes every push to protobuf as it prepares it (a server only scraped
+# in text leaves that to the first reader that asks).
 # Needs: curl wrk perf (benches/install-bench-deps.sh).
-#   usage: benches/cpu_per_push.sh BIN [PAYLOAD] [NGROUPS]
+#   usage: [PROTOBUF=1] benches/cpu_per_push.sh BIN [PAYLOAD] [NGROUPS]
 #          (default ../shared/bench/node_exporter.prom, 200)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +23,10 @@ pid=$!
 stat=$(mktemp)
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -f "$stat"' EXIT
 for _ in $(seq 50); do curl -sf -o /dev/null "http://127.0.0.1:$port/-/healthy" && break; sleep 0.1; done
+if [ "${PROTOBUF:-0}" = 1 ]; then
+  curl -sf -o /dev/null -H 'Accept: application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited' \
+    "http://127.0.0.1:$port/metrics"
+fi
 perf stat -x, -e task-clock -p $pid -o "$stat" -- sleep 6 &
 perf_pid=$!
 sleep 0.5
@@ -27,5 +34,5 @@ out=$(cd "$bench" && PAYLOAD=$payload NGROUPS=$ngroups wrk -t2 -c16 -d5s -s push
 wait $perf_pid
 pushes=$(echo "$out" | awk '/requests in/{print $1}')
 ms=$(awk -F, '/task-clock/{print $1}' "$stat")
-printf '%s %s: %s pushes, %.1f µs of server CPU per push\n' "$bin" "$(basename "$payload")" \
-  "$pushes" "$(echo "$ms * 1000 / $pushes" | bc -l)"
+printf '%s %s%s: %s pushes, %.1f µs of server CPU per push\n' "$bin" "$(basename "$payload")" \
+  "$([ "${PROTOBUF:-0}" = 1 ] && echo " (protobuf)")" "$pushes" "$(echo "$ms * 1000 / $pushes" | bc -l)"

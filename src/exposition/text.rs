@@ -669,6 +669,64 @@ fn read_quoted<'a>(
     }
 }
 
+/// Reads back sample lines the store rendered for a family of single
+/// numbers with legacy-valid names (`name{a="x",b="y"} value [timestamp]`,
+/// see `render::write_series_with`), calling `f` with each series. `None`
+/// at the first line of another shape (a quoted name, say): the caller then
+/// reads the text with the parser. Several times cheaper than the parser,
+/// which keeps families, maps and a type per name: this is one pass that
+/// reuses one label vector.
+pub(crate) fn read_single_series<'a>(text: &'a str, mut f: impl FnMut(&Metric<'a>)) -> Option<()> {
+    let mut labels: Vec<Label<'a>> = Vec::new();
+    for line in text.split_terminator('\n') {
+        let b = line.as_bytes();
+        let mut pos = scan_metric_name(b, 0);
+        if pos == 0 {
+            return None;
+        }
+        if b.get(pos) == Some(&b'{') {
+            pos += 1;
+            loop {
+                let name_end = scan_label_name(b, pos);
+                if name_end == pos || b.get(name_end..name_end + 2) != Some(b"=\"") {
+                    return None;
+                }
+                let (value, after) = parse_label_value(line, name_end + 2).ok()?;
+                labels.push(Label {
+                    name: Cow::Borrowed(&line[pos..name_end]),
+                    value,
+                });
+                pos = after + 1;
+                match b.get(after) {
+                    Some(b',') => {}
+                    Some(b'}') => break,
+                    _ => return None,
+                }
+            }
+        }
+        if b.get(pos) != Some(&b' ') {
+            return None;
+        }
+        let value_end = token_end(b, pos + 1);
+        let value = parse_go_float(&line[pos + 1..value_end])?;
+        let timestamp_ms = match b.get(value_end) {
+            None => None,
+            Some(b' ') => Some(line[value_end + 1..].parse().ok()?),
+            Some(_) => return None,
+        };
+        let metric = Metric {
+            labels: std::mem::take(&mut labels),
+            value: Value::Single(value),
+            timestamp_ms,
+            extras: None,
+        };
+        f(&metric);
+        labels = metric.labels;
+        labels.clear();
+    }
+    Some(())
+}
+
 /// Reads a label value starting just after its opening quote; returns it
 /// and the position after the closing quote. Only `\\`, `\"` and `\n` are
 /// escapes, as in Go.

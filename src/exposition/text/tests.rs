@@ -1047,3 +1047,26 @@ fn a_family_named_like_a_suffix_keeps_its_own_lines() {
         }
     );
 }
+
+#[test]
+fn rendered_single_series_read_back_without_the_parser() {
+    let text = "a 1\na{b=\"x\\\"y\\\\z\\nw\",c=\"é\"} -2.5e-07 -5\na{d=\"\"} +Inf\n";
+    let mut seen = Vec::new();
+    assert_eq!(
+        super::read_single_series(text, |m| seen.push(m.clone())),
+        Some(())
+    );
+    let body = format!("# TYPE a gauge\n{text}");
+    let want = parse(&body).unwrap();
+    assert_eq!(seen, want[0].metrics);
+    // Quoted names and lines of other shapes are left to the parser.
+    for other in [
+        "{\"a.b\"} 1\n",
+        "a{\"b.c\"=\"x\"} 1\n",
+        "a  1\n",
+        "a{b=\"x\"}1\n",
+        "a 1 x\n",
+    ] {
+        assert_eq!(super::read_single_series(other, |_| {}), None, "{other:?}");
+    }
+}

@@ -116,6 +116,7 @@ where
                     .get(header::CONTENT_TYPE)
                     .and_then(|v| v.to_str().ok())
                     .is_some_and(proto::is_protobuf_content_type);
+                let protobuf = state.store.protobuf();
                 let parse_limits = ParseLimits {
                     utf8_names: state.config.utf8_names,
                     ..state.config.limits.parse_limits()
@@ -123,11 +124,11 @@ where
                 if is_proto {
                     proto::decode_delimited_with(&body, &parse_limits)
                         .map_err(|e| refused(&key, e))
-                        .and_then(|families| prepare(key.clone(), families, ttl, now))
+                        .and_then(|families| prepare(key.clone(), families, ttl, now, protobuf))
                 } else {
                     text::parse_bytes_with(&body, &parse_limits)
                         .map_err(|e| refused(&key, e))
-                        .and_then(|families| prepare(key.clone(), families, ttl, now))
+                        .and_then(|families| prepare(key.clone(), families, ttl, now, protobuf))
                 }
             }
         };
@@ -203,8 +204,9 @@ fn prepare(
     families: Vec<crate::exposition::Family<'_>>,
     ttl: Option<Duration>,
     now: SystemTime,
+    protobuf: store::Protobuf,
 ) -> Result<store::PreparedPush, Refusal> {
-    match store::prepare(key.clone(), families, now) {
+    match store::prepare_with(key.clone(), families, now, protobuf) {
         Ok(mut prepared) => {
             prepared.ttl = ttl;
             Ok(prepared)

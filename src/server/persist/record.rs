@@ -185,7 +185,12 @@ pub(crate) fn push_payload(push: &PreparedPush, mode: Mode, at: SystemTime) -> V
     let families = push.families();
     let size: usize = families
         .iter()
-        .map(|f| f.text.len() + f.proto.len() + f.fingerprints().len() * 8 + 64)
+        .map(|f| {
+            f.text.len()
+                + f.proto_if_written().map_or(0, <[u8]>::len)
+                + f.fingerprints().len() * 8
+                + 64
+        })
         .sum();
     let mut b = Vec::with_capacity(size + 64);
     b.push(PLAIN);
@@ -664,9 +669,12 @@ fn put_key(out: &mut Vec<u8>, key: &GroupingKey) {
 /// fingerprints. Files written before the store kept protobuf lack it.
 const WITH_PROTO: u8 = 0x80;
 
+/// A family's protobuf series are stored only when it has them: the others
+/// make them from their text again, as a fresh push would.
 fn put_family(out: &mut Vec<u8>, f: &StoredFamily) {
+    let proto = f.proto_if_written();
     put_bytes(out, f.name.as_bytes());
-    out.push(kind_code(f.kind) | WITH_PROTO);
+    out.push(kind_code(f.kind) | if proto.is_some() { WITH_PROTO } else { 0 });
     put_bytes(out, f.help.as_deref().unwrap_or("").as_bytes());
     put_u64(out, nanos(f.pushed_at));
     put_bytes(out, &f.text);
@@ -674,7 +682,9 @@ fn put_family(out: &mut Vec<u8>, f: &StoredFamily) {
     for fp in f.fingerprints() {
         put_u64(out, *fp);
     }
-    put_bytes(out, &f.proto);
+    if let Some(proto) = proto {
+        put_bytes(out, proto);
+    }
 }
 
 fn nanos(t: SystemTime) -> u64 {

@@ -46,9 +46,6 @@ pub(super) struct FamilyIndex {
     /// The length of every group's text: a scrape sizes its buffer from
     /// these, instead of visiting every family twice.
     pub(super) text_bytes: usize,
-    /// The length of every group's protobuf series: a protobuf scrape
-    /// writes the merged message's length before its bytes.
-    pub(super) proto_bytes: usize,
     /// How many groups hold the family with names that are not
     /// legacy-valid: a protobuf scrape that escapes names writes the family
     /// again only when some do, and a kept run serves every escaping only
@@ -80,7 +77,6 @@ impl FamilyIndex {
             kind,
             groups: BTreeMap::new(),
             text_bytes: 0,
-            proto_bytes: 0,
             utf8_members: 0,
             help_members: 0,
             runs: Runs::default(),
@@ -228,7 +224,6 @@ pub(super) fn index_insert(
     });
     entry.kind = family.kind;
     entry.text_bytes += family.text.len();
-    entry.proto_bytes += family.proto.len();
     entry.utf8_members += usize::from(!family.legacy_names);
     entry.help_members += usize::from(family.help.is_some());
     let member = Member {
@@ -239,7 +234,6 @@ pub(super) fn index_insert(
     let old = entry.groups.insert(canonical.clone(), member);
     if let Some(old) = &old {
         entry.text_bytes -= old.text.len();
-        entry.proto_bytes -= old.family.proto.len();
         entry.utf8_members -= usize::from(!old.legacy_names);
         entry.help_members -= usize::from(old.family.help.is_some());
     }
@@ -257,7 +251,6 @@ pub(super) fn index_remove(
     if let Some(entry) = index.get_mut(name) {
         if let Some(old) = entry.groups.remove(canonical) {
             entry.text_bytes -= old.text.len();
-            entry.proto_bytes -= old.family.proto.len();
             entry.utf8_members -= usize::from(!old.legacy_names);
             entry.help_members -= usize::from(old.family.help.is_some());
             entry.runs.removed(canonical);

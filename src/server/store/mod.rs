@@ -18,6 +18,7 @@
 //! in the order the store applied them.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
@@ -45,7 +46,7 @@ pub use aggregate::Gauges;
 use index::{index_insert, index_remove, FamilyIndex, FingerprintMap};
 pub(crate) use log::{wait_synced, Change, ChangeLog, NotDurable, Refused, Synced};
 pub(crate) use pieces::Pieces;
-pub use prepare::{prepare, PreparedPush};
+pub use prepare::{prepare, prepare_with, PreparedPush, Protobuf};
 pub(crate) use prepare::{prepare_timed, StoredFamily, PUSH_FAILURE_TIME, PUSH_TIME};
 use prepare::{render_family, synthetic_family, unix_seconds};
 use runs::Runs;
@@ -189,6 +190,9 @@ pub struct Store {
     log: Option<Arc<dyn ChangeLog>>,
     /// The store-wide limits (`groups`, `series`); see `limits.rs`.
     limits: Limits,
+    /// Set by the first protobuf scrape: from then on pushes are encoded
+    /// to protobuf when they are prepared (see [`Store::protobuf`]).
+    read_as_protobuf: AtomicBool,
 }
 
 impl Store {
@@ -198,6 +202,18 @@ impl Store {
             own_types: own_types.iter().copied().collect(),
             log: None,
             limits: Limits::NONE,
+            read_as_protobuf: AtomicBool::new(false),
+        }
+    }
+
+    /// When pushes prepared for this store should get their protobuf
+    /// series: at push time once a protobuf scrape has read the store (its
+    /// scrapers will read every push so), else when first read.
+    pub(crate) fn protobuf(&self) -> Protobuf {
+        if self.read_as_protobuf.load(Ordering::Relaxed) {
+            Protobuf::AtPush
+        } else {
+            Protobuf::WhenRead
         }
     }
 
@@ -818,10 +834,17 @@ fn aggregate_family(
     aggregate::check_pushed(&new, gauges)?;
     match stored {
         None if !aggregate::changes_first_push(&new) => Ok(None),
-        None => Ok(Some(render_family(&aggregate::first_family(new), now))),
+        // Encoded now: the next aggregating push reads it back from its
+        // protobuf.
+        None => Ok(Some(render_family(
+            &aggregate::first_family(new),
+            now,
+            Protobuf::AtPush,
+        ))),
         Some(old) => Ok(Some(render_family(
             &aggregate::combine(old.decode(), new, gauges)?,
             now,
+            Protobuf::AtPush,
         ))),
     }
 }

@@ -40,6 +40,15 @@ impl Pieces {
         self.done.push(bytes);
     }
 
+    /// Appends every piece of `other`, shared.
+    pub(crate) fn append(&mut self, other: Pieces) {
+        let (done, last) = other.finish();
+        for piece in done {
+            self.share(piece);
+        }
+        self.buf.extend_from_slice(&last);
+    }
+
     /// The answer's length in bytes.
     pub(crate) fn len(&self) -> usize {
         self.done.iter().map(Bytes::len).sum::<usize>() + self.buf.len()
@@ -95,6 +104,11 @@ mod tests {
         q.buf().extend_from_slice(b"x");
         q.share(Bytes::from_static(b"y"));
         q.buf().extend_from_slice(b"z");
-        assert_eq!(q.concat(), b"xyz");
+        let mut r = Pieces::new(b"<".to_vec());
+        r.share(Bytes::from_static(b"w"));
+        r.buf().extend_from_slice(b">");
+        q.append(r);
+        assert_eq!(q.len(), 6);
+        assert_eq!(q.concat(), b"xyz<w>");
     }
 }

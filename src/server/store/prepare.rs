@@ -6,7 +6,7 @@
 
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::exposition::names::{escape_name, is_legacy_name, Escaping};
@@ -37,10 +37,15 @@ pub(crate) struct StoredFamily {
     /// with the family index, which scrapes read it from.
     pub(crate) text: Arc<[u8]>,
     /// Every series as protobuf, each framed as field 4 of a `MetricFamily`
-    /// (see `proto::encode_series`). This is the lossless copy: the text
-    /// format cannot carry native histograms, exemplars or created
-    /// timestamps, and the JSON API reads its values from here.
-    pub(crate) proto: Box<[u8]>,
+    /// (see `proto::encode_series`): read through [`StoredFamily::proto`].
+    /// This is the lossless copy: the text format cannot carry native
+    /// histograms, exemplars or created timestamps, and the JSON API reads
+    /// its values from here. Written with the text only for a family the
+    /// text cannot carry exactly (see [`text_is_exact`]); for the others,
+    /// nearly every family pushed, it is made from the text the first time
+    /// a protobuf scrape, the JSON API or an aggregating push asks, so a
+    /// push that only text scrapes read costs no protobuf.
+    proto: OnceLock<Box<[u8]>>,
     /// The family name and every label name are legacy-valid, so `text` is
     /// what a scrape writes under every escaping scheme. Not persisted:
     /// derived again from the name and the text on restore.
@@ -59,9 +64,21 @@ impl StoredFamily {
         &self.fingerprints
     }
 
+    /// The protobuf series (see the field), made from the text on first use.
+    pub(crate) fn proto(&self) -> &[u8] {
+        self.proto
+            .get_or_init(|| proto_from_text(&self.name, self.kind, &self.text).into_boxed_slice())
+    }
+
+    /// The protobuf series if they were written, for persistence: a family
+    /// stored without them makes them from its text again after a restore.
+    pub(crate) fn proto_if_written(&self) -> Option<&[u8]> {
+        self.proto.get().map(|p| &p[..])
+    }
+
     /// The family read back into the model, from its lossless copy.
     pub(crate) fn decode(&self) -> Family<'static> {
-        let mut family = decode_series(&self.name, self.kind, &self.proto)
+        let mut family = decode_series(&self.name, self.kind, self.proto())
             // The bytes are what `encode_series` wrote (or a checksummed copy
             // of them), so they always decode.
             .unwrap_or_else(|_| Family::new(self.name.to_string(), self.kind));
@@ -88,7 +105,7 @@ impl StoredFamily {
     /// encoded again with escaped label names.
     pub(crate) fn write_proto(&self, out: &mut Vec<u8>, escaping: Escaping) {
         if written_as_is(self.legacy_names, escaping) {
-            out.extend_from_slice(&self.proto);
+            out.extend_from_slice(self.proto());
             return;
         }
         for mut metric in self.decode().metrics {
@@ -103,8 +120,9 @@ impl StoredFamily {
 
     /// A family as persistence stored it: `text`, `proto` and
     /// `fingerprints` are what [`prepare`] made of a push (checksummed on
-    /// disk), so a restore needs no parsing. Files written before the store
-    /// kept protobuf have no `proto`: it is made from the text once.
+    /// disk), so a restore needs no parsing. A family stored without
+    /// `proto` (see [`StoredFamily::proto_if_written`]), or by a version
+    /// that kept none, makes it from the text when it is first asked for.
     pub(crate) fn from_parts(
         name: &str,
         kind: MetricType,
@@ -114,7 +132,6 @@ impl StoredFamily {
         proto: Option<Vec<u8>>,
         fingerprints: Vec<u64>,
     ) -> StoredFamily {
-        let proto = proto.unwrap_or_else(|| proto_from_text(name, kind, &text));
         StoredFamily {
             name: Arc::from(name),
             kind,
@@ -122,7 +139,7 @@ impl StoredFamily {
             pushed_at,
             legacy_names: is_legacy_name(name) && !has_quoted_names(&text),
             text: text.into(),
-            proto: proto.into_boxed_slice(),
+            proto: proto.map_or_else(OnceLock::new, |p| OnceLock::from(p.into_boxed_slice())),
             fingerprints: fingerprints.into_boxed_slice(),
         }
     }
@@ -135,12 +152,25 @@ pub(super) fn written_as_is(legacy_names: bool, escaping: Escaping) -> bool {
     legacy_names || escaping == Escaping::AllowUtf8
 }
 
-/// The protobuf series of a family the store rendered as `text`.
+/// The protobuf series of a family the store rendered as `text`: read
+/// back by the cheap reader of single numbers where it can, else parsed.
 fn proto_from_text(name: &str, kind: MetricType, series: &[u8]) -> Vec<u8> {
+    let mut proto = Vec::with_capacity(series.len());
+    if matches!(
+        kind,
+        MetricType::Counter | MetricType::Gauge | MetricType::Untyped
+    ) {
+        if let Ok(series) = std::str::from_utf8(series) {
+            let read = text::read_single_series(series, |m| encode_series(&mut proto, kind, m));
+            if read.is_some() {
+                return proto;
+            }
+            proto.clear();
+        }
+    }
     let mut body = Vec::with_capacity(series.len() + name.len() + 32);
     crate::exposition::render::write_header(&mut body, name, None, kind);
     body.extend_from_slice(series);
-    let mut proto = Vec::with_capacity(series.len());
     // Names that are not legacy-valid are quoted in the text.
     let utf8 = ParseLimits {
         utf8_names: true,
@@ -186,6 +216,19 @@ impl PreparedPush {
     }
 }
 
+/// When a family that the text carries exactly gets its protobuf series
+/// (see [`StoredFamily::proto`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protobuf {
+    /// Encoded with the text, when the push is prepared: the store is read
+    /// in protobuf, so each push would be encoded anyway, and at push time
+    /// encoding is cheaper than reading the text back later.
+    AtPush,
+    /// Made from the text by the first reader that needs it: a store only
+    /// scraped in text never encodes.
+    WhenRead,
+}
+
 /// Sanitises, checks and renders a push body for the group `key`.
 ///
 /// As upstream: every grouping label is forced onto every series (a body label
@@ -197,7 +240,18 @@ pub fn prepare(
     families: Vec<Family<'_>>,
     now: SystemTime,
 ) -> Result<PreparedPush, Rejection> {
-    prepare_timed(key, families.into_iter().map(|f| (f, now)).collect())
+    prepare_with(key, families, now, Protobuf::WhenRead)
+}
+
+/// As [`prepare`], with the protobuf series encoded when `protobuf` says.
+pub fn prepare_with(
+    key: GroupingKey,
+    families: Vec<Family<'_>>,
+    now: SystemTime,
+    protobuf: Protobuf,
+) -> Result<PreparedPush, Rejection> {
+    let families = families.into_iter().map(|f| (f, now)).collect();
+    prepare_families(key, families, protobuf)
 }
 
 /// As [`prepare`], each family with its own push time: a store imported
@@ -205,6 +259,14 @@ pub fn prepare(
 pub(crate) fn prepare_timed(
     key: GroupingKey,
     families: Vec<(Family<'_>, SystemTime)>,
+) -> Result<PreparedPush, Rejection> {
+    prepare_families(key, families, Protobuf::WhenRead)
+}
+
+fn prepare_families(
+    key: GroupingKey,
+    families: Vec<(Family<'_>, SystemTime)>,
+    protobuf: Protobuf,
 ) -> Result<PreparedPush, Rejection> {
     let (mut families, times): (Vec<Family<'_>>, Vec<SystemTime>) = families
         .into_iter()
@@ -219,7 +281,7 @@ pub(crate) fn prepare_timed(
     let prepared = families
         .iter()
         .zip(times)
-        .map(|(family, at)| render_family(family, at))
+        .map(|(family, at)| render_family(family, at, protobuf))
         .collect();
     Ok(PreparedPush {
         key,
@@ -254,7 +316,11 @@ pub(super) fn sanitize_labels<'a>(key: &'a GroupingKey, labels: &mut Vec<Label<'
     }
 }
 
-pub(super) fn render_family(family: &Family<'_>, now: SystemTime) -> StoredFamily {
+pub(super) fn render_family(
+    family: &Family<'_>,
+    now: SystemTime,
+    protobuf: Protobuf,
+) -> StoredFamily {
     // Rendered into buffers kept by the thread, then copied out at their
     // exact size: one allocation each, where growing a vector and shrinking
     // it into a box would reallocate several times per family.
@@ -266,10 +332,13 @@ pub(super) fn render_family(family: &Family<'_>, now: SystemTime) -> StoredFamil
         proto.clear();
         let mut fingerprints = Vec::with_capacity(family.metrics.len());
         let mut legacy_names = is_legacy_name(&family.name);
+        let exact = protobuf == Protobuf::WhenRead && text_is_exact(family);
         for metric in &family.metrics {
             let legacy = has_legacy_names(&family.name, &metric.labels);
             write_series_with(text, &family.name, metric, legacy);
-            encode_series(proto, family.kind, metric);
+            if !exact {
+                encode_series(proto, family.kind, metric);
+            }
             legacy_names &= legacy;
             fingerprints.push(fingerprint(&family.name, &metric.labels));
         }
@@ -287,7 +356,11 @@ pub(super) fn render_family(family: &Family<'_>, now: SystemTime) -> StoredFamil
             pushed_at: now,
             legacy_names,
             text: Arc::from(&text[..]),
-            proto: Box::from(&proto[..]),
+            proto: if exact {
+                OnceLock::new()
+            } else {
+                OnceLock::from(Box::from(&proto[..]))
+            },
             fingerprints: fingerprints.into_boxed_slice(),
         };
         // A huge push leaves huge buffers; keep modest ones.
@@ -298,6 +371,22 @@ pub(super) fn render_family(family: &Family<'_>, now: SystemTime) -> StoredFamil
         }
         family
     })
+}
+
+/// Whether the text of `family` reads back into exactly the series it was
+/// written from, so that its protobuf can be made from the text later:
+/// counters, gauges and untyped series with one number, no NaN (the text
+/// has one NaN, protobuf keeps its bits) and nothing only protobuf carries.
+/// Summaries and histograms are encoded as pushed: the text adds a `+Inf`
+/// bucket where a protobuf push had none.
+pub(super) fn text_is_exact(family: &Family<'_>) -> bool {
+    matches!(
+        family.kind,
+        MetricType::Counter | MetricType::Gauge | MetricType::Untyped
+    ) && family
+        .metrics
+        .iter()
+        .all(|m| m.extras.is_none() && matches!(m.value, Value::Single(v) if !v.is_nan()))
 }
 
 /// Identifies a series by its family name and label set. 64 bits: across a
@@ -364,5 +453,8 @@ pub(super) fn synthetic_family(
             metrics: vec![metric],
         },
         at,
+        // Two series, encoded again by every change of the group: read
+        // back by the cheap reader when a protobuf scrape asks.
+        Protobuf::WhenRead,
     )
 }

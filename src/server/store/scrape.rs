@@ -103,13 +103,11 @@ impl Store {
     /// [`Store::write_protobuf`] in pieces: the runs of groups' series that
     /// scrapes kept are shared, not copied.
     pub(crate) fn protobuf_pieces(&self, out: &mut Pieces, own: &[OwnFamily], escaping: Escaping) {
+        self.read_as_protobuf
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         let inner = self.inner.read();
         merged_families(&inner, own, |m| {
             let own_series = m.own.map_or(&[][..], |o| &o.proto[..]);
-            let series = own_series.len() + m.index.map_or(0, |i| i.proto_bytes);
-            if series == 0 {
-                return;
-            }
             // Only families with UTF-8 names are encoded again, and only for
             // a scraper that did not ask for them as they are.
             let utf8 = m.index.is_some_and(|i| i.utf8_members > 0);
@@ -120,14 +118,33 @@ impl Store {
                 }
                 series
             });
+            // The groups' series are gathered as runs before the header,
+            // which starts with their length: a group's protobuf may be
+            // made only now, from its text (see `StoredFamily::proto`).
+            let mut runs = Pieces::new(Vec::new());
+            if let (None, Some(index)) = (&escaped, m.index) {
+                // Here the series are copied as they are, whatever the
+                // scraper's escaping.
+                write_runs(
+                    &mut runs,
+                    index,
+                    Escaping::AllowUtf8,
+                    |run| &run.proto,
+                    |out, members| {
+                        for (_, member) in members {
+                            out.extend_from_slice(member.family.proto());
+                        }
+                    },
+                );
+            }
+            let series = own_series.len() + escaped.as_ref().map_or(runs.len(), Vec::len);
+            if series == 0 {
+                return;
+            }
             let name = match escaping {
                 Escaping::AllowUtf8 => m.name.into(),
                 _ => escape_name(m.name, escaping),
             };
-            let series = own_series.len()
-                + escaped
-                    .as_ref()
-                    .map_or(m.index.map_or(0, |i| i.proto_bytes), Vec::len);
             let header = proto_header_len(&name, m.help);
             let buf = out.buf();
             encode_varint((header + series) as u64, buf);
@@ -135,23 +152,7 @@ impl Store {
             buf.extend_from_slice(own_series);
             match &escaped {
                 Some(series) => buf.extend_from_slice(series),
-                None => {
-                    if let Some(index) = m.index {
-                        // Here the series are copied as they are, whatever
-                        // the scraper's escaping.
-                        write_runs(
-                            out,
-                            index,
-                            Escaping::AllowUtf8,
-                            |run| &run.proto,
-                            |out, members| {
-                                for (_, member) in members {
-                                    out.extend_from_slice(&member.family.proto);
-                                }
-                            },
-                        );
-                    }
-                }
+                None => out.append(runs),
             }
         });
     }

@@ -457,8 +457,6 @@ fn assert_text_bytes_agree(store: &Store, after: &str) {
     for (name, index) in &inner.families {
         let sum: usize = index.groups.values().map(|m| m.text.len()).sum();
         assert_eq!(index.text_bytes, sum, "{name} after {after}");
-        let sum: usize = index.groups.values().map(|m| m.family.proto.len()).sum();
-        assert_eq!(index.proto_bytes, sum, "{name} protobuf after {after}");
     }
 }
 
@@ -793,7 +791,7 @@ fn a_family_persisted_without_protobuf_gets_it_from_its_text() {
             None,
             f.fingerprints().to_vec(),
         );
-        assert_eq!(old.proto, f.proto, "family {}", f.name);
+        assert_eq!(old.proto(), f.proto(), "family {}", f.name);
         assert_eq!(old.decode().metrics, f.decode().metrics);
     }
 }
@@ -905,7 +903,7 @@ fn utf8_names_are_escaped_per_scrape_and_legacy_families_copied() {
             f.fingerprints.to_vec(),
         );
         assert_eq!(back.legacy_names, f.legacy_names, "{}", f.name);
-        assert_eq!(back.proto, f.proto, "{}", f.name);
+        assert_eq!(back.proto(), f.proto(), "{}", f.name);
     }
     store.push(p, Mode::Replace, SystemTime::now()).unwrap();
     let scrape = |e| {
@@ -1150,4 +1148,98 @@ proptest::proptest! {
             inner.runs.check(&inner.groups);
         }
     }
+}
+
+/// A family of one of the kinds whose protobuf is made from the text
+/// later (see `prepare::text_is_exact`): any name (UTF-8 too), labels whose
+/// values hold escapes, quotes and UTF-8, any number but NaN, timestamps.
+fn exact_family() -> impl proptest::strategy::Strategy<Value = Family<'static>> {
+    use crate::exposition::{Metric, Value};
+    use proptest::prelude::*;
+    let kind = prop_oneof![
+        Just(MetricType::Counter),
+        Just(MetricType::Gauge),
+        Just(MetricType::Untyped),
+    ];
+    let value = any::<u64>()
+        .prop_map(f64::from_bits)
+        .prop_filter("NaN keeps its protobuf", |v| !v.is_nan());
+    let labels = proptest::collection::btree_map(
+        "[a-z][a-z0-9_]{0,6}|[a-z][a-z.]{1,5}",
+        "[ -~]{0,6}|[\\n\\\\\"éπ]{1,3}",
+        0..4,
+    );
+    let metric = (labels, value, proptest::option::of(any::<i64>())).prop_map(
+        |(labels, value, timestamp_ms)| Metric {
+            labels: labels.into_iter().map(|(n, v)| Label::new(n, v)).collect(),
+            value: Value::Single(value),
+            timestamp_ms,
+            extras: None,
+        },
+    );
+    (
+        "[a-z_][a-z0-9_]{0,8}|[a-z]{1,3}\\.[a-z]{1,3}",
+        kind,
+        proptest::collection::vec(metric, 1..6),
+    )
+        .prop_map(|(name, kind, mut metrics)| {
+            // Series of one family have distinct label sets.
+            metrics.sort_by(|a, b| a.labels.cmp(&b.labels));
+            metrics.dedup_by(|a, b| a.labels == b.labels);
+            let mut family = Family::new(name, kind);
+            family.metrics = metrics;
+            family
+        })
+}
+
+proptest::proptest! {
+    /// A family whose protobuf waits for its first reader makes, from its
+    /// text, the very bytes an encoding at push time gives.
+    #[test]
+    fn protobuf_made_from_the_text_is_the_pushed_protobuf(family in exact_family()) {
+        proptest::prop_assert!(prepare::text_is_exact(&family));
+        let stored = render_family(&family, UNIX_EPOCH, Protobuf::WhenRead);
+        proptest::prop_assert!(stored.proto_if_written().is_none());
+        let mut want = Vec::new();
+        for metric in &family.metrics {
+            crate::exposition::proto::encode_series(&mut want, family.kind, metric);
+        }
+        proptest::prop_assert!(stored.proto() == &want[..], "{}", String::from_utf8_lossy(&stored.text));
+        proptest::prop_assert_eq!(stored.decode().metrics, family.metrics);
+    }
+}
+
+#[test]
+fn families_the_text_cannot_carry_keep_their_protobuf_from_the_push() {
+    let histogram =
+        "# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_sum 3\nh_count 2\n";
+    for (body, written) in [
+        ("# TYPE c counter\nc 1\n", false),
+        ("u{a=\"b\"} 2\n", false),
+        ("g NaN\n", true),
+        (
+            "# TYPE s summary\ns{quantile=\"0.5\"} 1\ns_sum 2\ns_count 3\n",
+            true,
+        ),
+        (histogram, true),
+    ] {
+        let families = text::parse(body).unwrap();
+        let p = prepare(key(&[("job", "j")]), families.clone(), UNIX_EPOCH).unwrap();
+        let f = &p.families()[0];
+        assert_eq!(f.proto_if_written().is_some(), written, "{body}");
+        let p = prepare_with(key(&[("job", "j")]), families, UNIX_EPOCH, Protobuf::AtPush);
+        let p = p.unwrap();
+        let f = &p.families()[0];
+        assert!(f.proto_if_written().is_some(), "{body} encoded at push");
+    }
+}
+
+#[test]
+fn pushes_are_encoded_at_push_time_once_the_store_is_scraped_in_protobuf() {
+    let store = Store::new(OWN_TYPES);
+    assert_eq!(store.protobuf(), Protobuf::WhenRead);
+    store.write_exposition(&mut Vec::new(), &[], Escaping::AllowUtf8);
+    assert_eq!(store.protobuf(), Protobuf::WhenRead, "a text scrape");
+    store.write_protobuf(&mut Vec::new(), &[], Escaping::AllowUtf8);
+    assert_eq!(store.protobuf(), Protobuf::AtPush);
 }
