@@ -40,11 +40,12 @@ pub(crate) struct StoredFamily {
     /// (see `proto::encode_series`): read through [`StoredFamily::proto`].
     /// This is the lossless copy: the text format cannot carry native
     /// histograms, exemplars or created timestamps, and the JSON API reads
-    /// its values from here. Written with the text only for a family the
-    /// text cannot carry exactly (see [`text_is_exact`]); for the others,
-    /// nearly every family pushed, it is made from the text the first time
-    /// a protobuf scrape, the JSON API or an aggregating push asks, so a
-    /// push that only text scrapes read costs no protobuf.
+    /// its values from here. Written with the text for a family the text
+    /// cannot carry exactly (see [`text_is_exact`]) and for every family
+    /// once the store is scraped in protobuf (see [`Protobuf`]); else,
+    /// for nearly every family pushed, it is made from the text the first
+    /// time a protobuf scrape, the JSON API or an aggregating push asks, so
+    /// a push that only text scrapes read costs no protobuf.
     proto: OnceLock<Box<[u8]>>,
     /// The family name and every label name are legacy-valid, so `text` is
     /// what a scrape writes under every escaping scheme. Not persisted:
