@@ -402,6 +402,34 @@ fn remote_write_into_prometheus() {
     assert!(daemon.wait_exit(Duration::from_secs(10)).is_some());
 }
 
+/// A persistent wineserver for one Wine prefix, killed (with every Wine
+/// process of the prefix) when dropped, also when the test fails.
+struct Wineserver<'a>(&'a std::path::Path);
+
+impl<'a> Wineserver<'a> {
+    const PATH: &'static str = "/usr/lib/wine/wineserver64";
+
+    fn start(prefix: &'a std::path::Path) -> Self {
+        // `-p` without a time: it stays until `-k`. It detaches itself.
+        let started = Command::new(Self::PATH)
+            .arg("-p")
+            .env("WINEPREFIX", prefix)
+            .status()
+            .expect("run wineserver");
+        assert!(started.success(), "wineserver -p failed: {started:?}");
+        Wineserver(prefix)
+    }
+}
+
+impl Drop for Wineserver<'_> {
+    fn drop(&mut self) {
+        let _ = Command::new(Self::PATH)
+            .arg("-k")
+            .env("WINEPREFIX", self.0)
+            .status();
+    }
+}
+
 /// The Windows build (`x86_64-pc-windows-gnu`, built here with the MinGW
 /// linker from `.ci/install-deps.sh`) relays under Wine: the host name is
 /// found, a push lands, and Ctrl-C (SIGINT, which Wine turns into a console
@@ -437,6 +465,12 @@ fn windows_build_relays_under_wine() {
         .unwrap();
     assert!(stub.success());
     let prefix = dir.path().join("prefix");
+    // One wineserver for the whole test, kept alive until the guard drops:
+    // a wineserver that outlives its last client only by its default grace
+    // time can be shutting down just as the next `wine` connects, and that
+    // client dies with "recvmsg: Connection reset by peer".
+    std::fs::create_dir_all(&prefix).unwrap();
+    let _wineserver = Wineserver::start(&prefix);
     let run = |args: &[&str], log: &str| {
         let log = std::fs::File::create(dir.path().join(log)).unwrap();
         Command::new(wine)
@@ -494,10 +528,6 @@ fn windows_build_relays_under_wine() {
     });
     let _ = daemon.kill();
     let _ = daemon.wait();
-    let _ = Command::new("/usr/lib/wine/wineserver64")
-        .arg("-k")
-        .env("WINEPREFIX", &prefix)
-        .status();
     assert!(
         stopped.is_some(),
         "no clean stop:\n{}",
