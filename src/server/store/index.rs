@@ -134,14 +134,23 @@ impl Store {
     ) -> Result<(), Rejection> {
         let existing = inner.groups.get(canonical);
         let group_id = existing.map(|g| g.id);
+        // Per family of the push: whether the group holds it with the same
+        // series already (looked up once, for both checks below).
+        let mut unchanged = Vec::with_capacity(push.families.len());
         for family in &push.families {
-            if let Some(&own) = self.own_types.get(family.name.as_ref()) {
-                if own != family.kind {
-                    return Err(Rejection(format!(
-                        "metric family {} has type {} but the gateway's own metric of that name is a {}",
-                        family.name, family.kind, own
-                    )));
-                }
+            let held = existing.and_then(|g| g.families.get(&family.name));
+            unchanged.push(held.is_some_and(|old| old.fingerprints == family.fingerprints));
+            // The common re-push: the group holds the family with this type
+            // already, so it passed the check against the gateway's own
+            // metrics (a fixed set) when it came in.
+            let own = (!held.is_some_and(|old| old.kind == family.kind))
+                .then(|| self.own_types.get(family.name.as_ref()))
+                .flatten();
+            if let Some(&own) = own.filter(|&&own| own != family.kind) {
+                return Err(Rejection(format!(
+                    "metric family {} has type {} but the gateway's own metric of that name is a {}",
+                    family.name, family.kind, own
+                )));
             }
             if let Some(index) = inner.families.get(&family.name) {
                 let other = (index.kind != family.kind)
@@ -170,15 +179,12 @@ impl Store {
         // Series this group already exposes under the same family cannot
         // clash with another group: the common re-push of the same series
         // costs one slice comparison per family.
-        let unchanged = |f: &StoredFamily| {
-            existing
-                .and_then(|g| g.families.get(&f.name))
-                .is_some_and(|old| old.fingerprints == f.fingerprints)
-        };
         let new_series = push
             .families
             .iter()
-            .filter(|f| !unchanged(f))
+            .zip(unchanged)
+            .filter(|(_, unchanged)| !unchanged)
+            .map(|(f, _)| f)
             .flat_map(|f| f.fingerprints.iter().map(move |fp| (f.name.as_ref(), *fp)))
             .chain(synthetic.iter().flatten().map(|(n, fp)| (*n, *fp)));
         for (name, fp) in new_series {
@@ -218,10 +224,21 @@ pub(super) fn index_insert(
     canonical: &Arc<[u8]>,
     family: &Arc<StoredFamily>,
 ) {
-    let entry = index.entry(family.name.clone()).or_insert_with(|| {
-        names.insert(family.name.clone());
-        FamilyIndex::new(family.kind)
-    });
+    // Looked up by reference: the family is nearly always indexed already,
+    // and an owned key for `entry` would be a reference count taken and
+    // given back for nothing.
+    if let Some(entry) = index.get_mut(&family.name) {
+        put_member(entry, canonical, family);
+        return;
+    }
+    let mut entry = FamilyIndex::new(family.kind);
+    put_member(&mut entry, canonical, family);
+    names.insert(family.name.clone());
+    index.insert(family.name.clone(), entry);
+}
+
+/// Puts one group's family into its family's index entry.
+fn put_member(entry: &mut FamilyIndex, canonical: &Arc<[u8]>, family: &Arc<StoredFamily>) {
     entry.kind = family.kind;
     entry.text_bytes += family.text.len();
     entry.utf8_members += usize::from(!family.legacy_names);
@@ -231,13 +248,23 @@ pub(super) fn index_insert(
         legacy_names: family.legacy_names,
         family: family.clone(),
     };
-    let old = entry.groups.insert(canonical.clone(), member);
-    if let Some(old) = &old {
-        entry.text_bytes -= old.text.len();
-        entry.utf8_members -= usize::from(!old.legacy_names);
-        entry.help_members -= usize::from(old.family.help.is_some());
-    }
-    entry.runs.inserted(&entry.groups, canonical, old.is_none());
+    // A re-push (the common case) swaps the member in place: one walk down
+    // the map, and the key the map holds stays, so no key is cloned and
+    // dropped again.
+    let new = match entry.groups.get_mut(&**canonical) {
+        Some(slot) => {
+            let old = std::mem::replace(slot, member);
+            entry.text_bytes -= old.text.len();
+            entry.utf8_members -= usize::from(!old.legacy_names);
+            entry.help_members -= usize::from(old.family.help.is_some());
+            false
+        }
+        None => {
+            entry.groups.insert(canonical.clone(), member);
+            true
+        }
+    };
+    entry.runs.inserted(&entry.groups, canonical, new);
 }
 
 /// Takes one group's family out of the family index, and the name out of

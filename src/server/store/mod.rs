@@ -621,16 +621,26 @@ impl Inner {
         }
         // PUT drops every family it does not re-push; POST keeps them.
         let mut dropped = if mode.replaces() {
-            std::mem::take(&mut group.families)
+            // The new map starts at the push's size, where growing it one
+            // family at a time would rehash it again and again.
+            let sized = FxHashMap::with_capacity_and_hasher(families.len(), Default::default());
+            std::mem::replace(&mut group.families, sized)
         } else {
+            group.families.reserve(families.len());
             FxHashMap::default()
         };
         for family in families {
             let family = Arc::new(family);
             let previous = if mode.replaces() {
-                dropped.remove(&family.name)
+                dropped.remove_entry(&family.name)
             } else {
-                group.families.remove(&family.name)
+                group.families.remove_entry(&family.name)
+            };
+            // The map's key for the family stays the one it had: an equal
+            // name, and no reference count moved for it.
+            let (name, previous) = match previous {
+                Some((name, previous)) => (name, Some(previous)),
+                None => (family.name.clone(), None),
             };
             // The previous series go before the new ones come in: most of
             // them are the same series, with the same fingerprints.
@@ -650,7 +660,7 @@ impl Inner {
                 *series_total += family.fingerprints.len();
             }
             index_insert(index, names, &canonical, &family);
-            group.families.insert(family.name.clone(), family);
+            group.families.insert(name, family);
             retired.extend(previous);
         }
         for (name, previous) in dropped {

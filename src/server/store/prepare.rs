@@ -11,9 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::exposition::names::{escape_name, is_legacy_name, Escaping};
 use crate::exposition::proto::{decode_series, encode_series};
-use crate::exposition::render::{
-    has_legacy_names, has_quoted_names, write_series_escaped, write_series_with,
-};
+use crate::exposition::render::{has_quoted_names, write_series_escaped, write_series_with};
 use crate::exposition::text;
 use crate::exposition::validate::{check_families, ParseLimits};
 use crate::exposition::{Family, Label, Metric, MetricType, Value};
@@ -332,10 +330,12 @@ pub(super) fn render_family(
         text.clear();
         proto.clear();
         let mut fingerprints = Vec::with_capacity(family.metrics.len());
-        let mut legacy_names = is_legacy_name(&family.name);
+        // The family's name is tested once, not again for every series.
+        let legacy_name = is_legacy_name(&family.name);
+        let mut legacy_names = legacy_name;
         let exact = protobuf == Protobuf::WhenRead && text_is_exact(family);
         for metric in &family.metrics {
-            let legacy = has_legacy_names(&family.name, &metric.labels);
+            let legacy = legacy_name && metric.labels.iter().all(|l| is_legacy_name(&l.name));
             write_series_with(text, &family.name, metric, legacy);
             if !exact {
                 encode_series(proto, family.kind, metric);
