@@ -249,8 +249,9 @@ pub fn prepare_with(
     now: SystemTime,
     protobuf: Protobuf,
 ) -> Result<PreparedPush, Rejection> {
-    let families = families.into_iter().map(|f| (f, now)).collect();
-    prepare_families(key, families, protobuf)
+    let mut families = families;
+    families.retain(|f| !store_owned(f));
+    prepare_families(key, families, std::iter::repeat(now), protobuf)
 }
 
 /// As [`prepare`], each family with its own push time: a store imported
@@ -259,18 +260,29 @@ pub(crate) fn prepare_timed(
     key: GroupingKey,
     families: Vec<(Family<'_>, SystemTime)>,
 ) -> Result<PreparedPush, Rejection> {
-    prepare_families(key, families, Protobuf::WhenRead)
+    let (families, times): (Vec<Family<'_>>, Vec<SystemTime>) = families
+        .into_iter()
+        .filter(|(f, _)| !store_owned(f))
+        .unzip();
+    prepare_families(key, families, times.into_iter(), Protobuf::WhenRead)
 }
 
+/// A pushed family the store makes itself, which a push cannot set.
+fn store_owned(family: &Family<'_>) -> bool {
+    family.name == PUSH_TIME || family.name == PUSH_FAILURE_TIME
+}
+
+/// The work of [`prepare`] on `families` (store-owned ones taken out),
+/// each with the push time `times` gives it, in order.
 fn prepare_families(
     key: GroupingKey,
-    families: Vec<(Family<'_>, SystemTime)>,
+    families: Vec<Family<'_>>,
+    times: impl Iterator<Item = SystemTime>,
     protobuf: Protobuf,
 ) -> Result<PreparedPush, Rejection> {
-    let (mut families, times): (Vec<Family<'_>>, Vec<SystemTime>) = families
-        .into_iter()
-        .filter(|(f, _)| f.name != PUSH_TIME && f.name != PUSH_FAILURE_TIME)
-        .unzip();
+    // Rebound at a shorter lifetime: the grouping labels put onto each
+    // series borrow from `key`.
+    let mut families: Vec<Family<'_>> = families;
     for family in &mut families {
         for metric in &mut family.metrics {
             sanitize_labels(&key, &mut metric.labels);
