@@ -3,7 +3,7 @@
 //! `checkMetricConsistency` and friends), restricted to one body. Conflicts
 //! with what other groups hold are the store's business.
 
-use rustc_hash::FxHashSet as HashSet;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::{Family, Label, Metric, MetricType, Value};
 
@@ -165,10 +165,13 @@ pub fn check_families(families: &[Family<'_>]) -> Result<(), String> {
 /// be exposed as lines of `x`. client_golang's gather refuses this
 /// (`checkSuffixCollisions`), so the Pushgateway refuses such a push.
 pub fn check_suffix_collisions(families: &[Family<'_>]) -> Result<(), String> {
-    let compound: HashSet<&str> = families
+    // The summaries and histograms by name: each suffixed name is looked
+    // up, not compared with every family (a body of many `_count` families
+    // beside one summary would cost their square).
+    let compound: HashMap<&str, MetricType> = families
         .iter()
         .filter(|f| f.kind.is_compound())
-        .map(|f| &*f.name)
+        .map(|f| (&*f.name, f.kind))
         .collect();
     if compound.is_empty() {
         return Ok(());
@@ -178,19 +181,16 @@ pub fn check_suffix_collisions(families: &[Family<'_>]) -> Result<(), String> {
             let Some(base) = family.name.strip_suffix(suffix) else {
                 continue;
             };
-            let Some(owner) = families
-                .iter()
-                .find(|f| f.name == base && compound.contains(base))
-            else {
+            let Some(&owner) = compound.get(base) else {
                 continue;
             };
-            if suffix == "_bucket" && owner.kind == MetricType::Summary {
+            if suffix == "_bucket" && owner == MetricType::Summary {
                 continue;
             }
             return Err(format!(
                 "collected metric named {:?} collides with collected {} named {base:?}",
                 family.name,
-                owner.kind.as_text()
+                owner.as_text()
             ));
         }
     }
@@ -667,6 +667,16 @@ mod tests {
         // A summary has no buckets, and counters own no suffixes.
         check("x_bucket 1\n# TYPE x summary\nx_sum 1\nx{quantile=\"1\"} 1\n").unwrap();
         check("c_sum 1\n# TYPE c counter\nc 1\n").unwrap();
+        // Many suffixed families beside one summary: none collides but the
+        // one named after it.
+        let many: String = (0..2000).map(|i| format!("a{i}_count 1\n")).collect();
+        let summary = "# TYPE s summary\ns{quantile=\"1\"} 1\n";
+        check(&format!("{many}{summary}")).unwrap();
+        let e = check(&format!("{many}s_count_total 1\ns_count 2\n{summary}")).unwrap_err();
+        assert!(
+            e.contains("\"s_count\" collides with collected summary named \"s\""),
+            "{e}"
+        );
     }
 
     #[test]
