@@ -20,7 +20,7 @@
 //! ends, a missing final newline and trailing blanks at the end of a line are
 //! accepted.
 
-use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::borrow::Cow;
 
 use super::validate::{
@@ -539,6 +539,7 @@ fn parse_labels<'a>(
     // Messages name the metric, which in braces is known once read.
     let mut metric = Cow::Borrowed(metric);
     let b = line.as_bytes();
+    let mut seen = SeenLabels::default();
     loop {
         pos = skip_blanks(b, pos);
         match b.get(pos) {
@@ -596,7 +597,7 @@ fn parse_labels<'a>(
                 "label name \"__name__\" is reserved (metric {metric:?})"
             ));
         }
-        if labels.iter().any(|l| l.name == name) {
+        if seen.repeats(labels, &name) {
             return Err(format!(
                 "duplicate label name {name:?} for metric {metric:?}"
             ));
@@ -619,6 +620,33 @@ fn parse_labels<'a>(
             }
         }
         labels.push(Label { name, value });
+    }
+}
+
+/// The label names of one series read so far, for the duplicate check:
+/// the labels themselves are searched while there are few (nearly every
+/// series), a set once there are many, so that a hostile series of tens of
+/// thousands of labels costs their number, not its square.
+#[derive(Default)]
+struct SeenLabels<'a>(Option<HashSet<Cow<'a, str>>>);
+
+impl<'a> SeenLabels<'a> {
+    /// Labels from which on the set is used.
+    const MANY: usize = 16;
+
+    /// Whether `name` is among `labels` (the series' labels so far, to
+    /// which the caller adds `name` when it is not).
+    // `name` is a Cow because the set keeps a copy of it, borrowed from
+    // the input as the labels are.
+    #[allow(clippy::ptr_arg)]
+    fn repeats(&mut self, labels: &[Label<'a>], name: &Cow<'a, str>) -> bool {
+        if labels.len() < Self::MANY {
+            return labels.iter().any(|l| l.name == *name);
+        }
+        let set = self
+            .0
+            .get_or_insert_with(|| labels.iter().map(|l| l.name.clone()).collect());
+        !set.insert(name.clone())
     }
 }
 

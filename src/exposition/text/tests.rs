@@ -310,6 +310,26 @@ fn error_lines_and_messages() {
         1,
         "duplicate label name \"a\"",
     );
+    // Series of many labels: a repeat is found on either side of the point
+    // where the check moves from the labels to a set, and none is where
+    // every name differs.
+    for n in [15, 16, 17, 40] {
+        let names: Vec<String> = (0..n).map(|i| format!("l{i}")).collect();
+        let line = |names: &[String]| {
+            let labels: Vec<String> = names.iter().map(|l| format!("{l}=\"v\"")).collect();
+            format!("a{{{}}} 1\n", labels.join(","))
+        };
+        let distinct = line(&names);
+        let parsed = parse(&distinct).unwrap();
+        assert_eq!(parsed[0].metrics[0].labels.len(), n);
+        for repeated in [0, n / 2, n - 1] {
+            let mut twice = names.clone();
+            twice.push(names[repeated].clone());
+            twice.push("after".into());
+            let message = format!("duplicate label name \"{}\"", names[repeated]);
+            fails(&line(&twice), 1, &message);
+        }
+    }
     fails("a{1x=\"1\"} 1\n", 1, "invalid label name \"1x\"");
     fails("a{x.y=\"1\"} 1\n", 1, "invalid label name \"x.y\"");
     fails("a{x \"1\"} 1\n", 1, "expected '=' after label name \"x\"");
