@@ -196,7 +196,13 @@ pub(crate) fn write_header_escaped(
 /// Whether a series' names are all legacy-valid, so that its lines are
 /// written without quotes and read the same under every escaping scheme.
 pub(crate) fn has_legacy_names(name: &str, labels: &[Label<'_>]) -> bool {
-    is_legacy_name(name) && labels.iter().all(|l| is_legacy_name(&l.name))
+    is_legacy_name(name) && has_legacy_label_names(labels)
+}
+
+/// [`has_legacy_names`] of the labels alone, for a caller that tested the
+/// metric name once for all its series.
+pub(crate) fn has_legacy_label_names(labels: &[Label<'_>]) -> bool {
+    labels.iter().all(|l| is_legacy_name(&l.name))
 }
 
 /// Writes `name{labels,extra="v"}`, without braces when there is no label.

@@ -143,14 +143,16 @@ impl Store {
             // The common re-push: the group holds the family with this type
             // already, so it passed the check against the gateway's own
             // metrics (a fixed set) when it came in.
-            let own = (!held.is_some_and(|old| old.kind == family.kind))
-                .then(|| self.own_types.get(family.name.as_ref()))
-                .flatten();
-            if let Some(&own) = own.filter(|&&own| own != family.kind) {
-                return Err(Rejection(format!(
-                    "metric family {} has type {} but the gateway's own metric of that name is a {}",
-                    family.name, family.kind, own
-                )));
+            let held_as_is = held.is_some_and(|old| old.kind == family.kind);
+            if !held_as_is {
+                if let Some(&own) = self.own_types.get(family.name.as_ref()) {
+                    if own != family.kind {
+                        return Err(Rejection(format!(
+                            "metric family {} has type {} but the gateway's own metric of that name is a {}",
+                            family.name, family.kind, own
+                        )));
+                    }
+                }
             }
             if let Some(index) = inner.families.get(&family.name) {
                 let other = (index.kind != family.kind)

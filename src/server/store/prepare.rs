@@ -11,7 +11,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::exposition::names::{escape_name, is_legacy_name, Escaping};
 use crate::exposition::proto::{decode_series, encode_series};
-use crate::exposition::render::{has_quoted_names, write_series_escaped, write_series_with};
+use crate::exposition::render::{
+    has_legacy_label_names, has_quoted_names, write_series_escaped, write_series_with,
+};
 use crate::exposition::text;
 use crate::exposition::validate::{check_families, ParseLimits};
 use crate::exposition::{Family, Label, Metric, MetricType, Value};
@@ -245,11 +247,10 @@ pub fn prepare(
 /// As [`prepare`], with the protobuf series encoded when `protobuf` says.
 pub fn prepare_with(
     key: GroupingKey,
-    families: Vec<Family<'_>>,
+    mut families: Vec<Family<'_>>,
     now: SystemTime,
     protobuf: Protobuf,
 ) -> Result<PreparedPush, Rejection> {
-    let mut families = families;
     families.retain(|f| !store_owned(f));
     prepare_families(key, families, std::iter::repeat(now), protobuf)
 }
@@ -347,7 +348,7 @@ pub(super) fn render_family(
         let mut legacy_names = legacy_name;
         let exact = protobuf == Protobuf::WhenRead && text_is_exact(family);
         for metric in &family.metrics {
-            let legacy = legacy_name && metric.labels.iter().all(|l| is_legacy_name(&l.name));
+            let legacy = legacy_name && has_legacy_label_names(&metric.labels);
             write_series_with(text, &family.name, metric, legacy);
             if !exact {
                 encode_series(proto, family.kind, metric);
