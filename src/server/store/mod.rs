@@ -23,7 +23,6 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use parking_lot::RwLock;
 use rustc_hash::FxHashMap;
 
 use crate::client::selector::Selector;
@@ -33,6 +32,7 @@ use crate::server::limits::{Limit, LimitHit, Limits};
 
 mod aggregate;
 mod index;
+mod lock;
 mod log;
 mod pieces;
 mod prepare;
@@ -44,6 +44,7 @@ mod view;
 
 pub use aggregate::Gauges;
 use index::{index_insert, index_remove, FamilyIndex, FingerprintMap};
+use lock::RwLock;
 pub(crate) use log::{wait_synced, Change, ChangeLog, NotDurable, Refused, Synced};
 pub(crate) use pieces::Pieces;
 pub use prepare::{prepare, prepare_with, PreparedPush, Protobuf};
