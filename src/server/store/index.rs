@@ -86,6 +86,21 @@ impl FamilyIndex {
     /// Panics unless the runs cut `groups` as they should (see
     /// [`Runs::check`]) and `utf8_members` and `help_members` count the
     /// groups they should.
+    /// Counts `member` in the totals kept beside the groups.
+    fn count_in(&mut self, member: &Member) {
+        self.text_bytes += member.text.len();
+        self.utf8_members += usize::from(!member.legacy_names);
+        self.help_members += usize::from(member.family.help.is_some());
+    }
+
+    /// Takes `member`, which [`FamilyIndex::count_in`] counted, out of the
+    /// totals again.
+    fn count_out(&mut self, member: &Member) {
+        self.text_bytes -= member.text.len();
+        self.utf8_members -= usize::from(!member.legacy_names);
+        self.help_members -= usize::from(member.family.help.is_some());
+    }
+
     #[cfg(test)]
     pub(super) fn check_runs(&self) {
         let utf8 = self.groups.values().filter(|m| !m.legacy_names).count();
@@ -242,23 +257,19 @@ pub(super) fn index_insert(
 /// Puts one group's family into its family's index entry.
 fn put_member(entry: &mut FamilyIndex, canonical: &Arc<[u8]>, family: &Arc<StoredFamily>) {
     entry.kind = family.kind;
-    entry.text_bytes += family.text.len();
-    entry.utf8_members += usize::from(!family.legacy_names);
-    entry.help_members += usize::from(family.help.is_some());
     let member = Member {
         text: family.text.clone(),
         legacy_names: family.legacy_names,
         family: family.clone(),
     };
+    entry.count_in(&member);
     // A re-push (the common case) swaps the member in place: one walk down
     // the map, and the key the map holds stays, so no key is cloned and
     // dropped again.
     let new = match entry.groups.get_mut(&**canonical) {
         Some(slot) => {
             let old = std::mem::replace(slot, member);
-            entry.text_bytes -= old.text.len();
-            entry.utf8_members -= usize::from(!old.legacy_names);
-            entry.help_members -= usize::from(old.family.help.is_some());
+            entry.count_out(&old);
             false
         }
         None => {
@@ -279,9 +290,7 @@ pub(super) fn index_remove(
 ) {
     if let Some(entry) = index.get_mut(name) {
         if let Some(old) = entry.groups.remove(canonical) {
-            entry.text_bytes -= old.text.len();
-            entry.utf8_members -= usize::from(!old.legacy_names);
-            entry.help_members -= usize::from(old.family.help.is_some());
+            entry.count_out(&old);
             entry.runs.removed(canonical);
         }
         if entry.groups.is_empty() {
