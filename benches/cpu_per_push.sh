@@ -8,8 +8,12 @@
 # With PROTOBUF=1 the server is scraped once in protobuf first, so that it
 # encodes every push to protobuf as it prepares it (a server only scraped
 # in text leaves that to the first reader that asks).
+# With SYSCALLS=1 it also prints, per push, the context switches and the
+# system calls that say where a small push's time goes outside the code
+# (waking threads, waiting on locks). The rest of the environment
+# (TOKIO_WORKER_THREADS, say) reaches the server.
 # Needs: curl wrk perf (benches/install-bench-deps.sh).
-#   usage: [PROTOBUF=1] benches/cpu_per_push.sh BIN [PAYLOAD] [NGROUPS]
+#   usage: [PROTOBUF=1] [SYSCALLS=1] benches/cpu_per_push.sh BIN [PAYLOAD] [NGROUPS]
 #          (default ../shared/bench/node_exporter.prom, 200)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,7 +31,14 @@ if [ "${PROTOBUF:-0}" = 1 ]; then
   curl -sf -o /dev/null -H 'Accept: application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited' \
     "http://127.0.0.1:$port/metrics"
 fi
-perf stat -x, -e task-clock -p $pid -o "$stat" -- sleep 6 &
+events=(-e task-clock)
+if [ "${SYSCALLS:-0}" = 1 ]; then
+  events+=(-e context-switches)
+  for call in epoll_wait recvfrom writev futex sched_yield; do
+    events+=(-e "syscalls:sys_enter_$call")
+  done
+fi
+perf stat -x, "${events[@]}" -p $pid -o "$stat" -- sleep 6 &
 perf_pid=$!
 sleep 0.5
 out=$(cd "$bench" && PAYLOAD=$payload NGROUPS=$ngroups wrk -t2 -c16 -d5s -s push.lua "http://127.0.0.1:$port" 2>&1)
@@ -36,3 +47,10 @@ pushes=$(echo "$out" | awk '/requests in/{print $1}')
 ms=$(awk -F, '/task-clock/{print $1}' "$stat")
 printf '%s %s%s: %s pushes, %.1f µs of server CPU per push\n' "$bin" "$(basename "$payload")" \
   "$([ "${PROTOBUF:-0}" = 1 ] && echo " (protobuf)")" "$pushes" "$(echo "$ms * 1000 / $pushes" | bc -l)"
+if [ "${SYSCALLS:-0}" = 1 ]; then
+  awk -F, -v n="$pushes" '
+    BEGIN { printf "  per push:" }
+    /context-switches/ { printf " %.2f context switches", $1 / n }
+    /syscalls:/ { name = $3; sub("syscalls:sys_enter_", "", name); printf ", %.2f %s", $1 / n, name }
+    END { print "" }' "$stat"
+fi

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# How long one durable write takes on the disk under DIR (default: a
+# temporary directory under /tmp), the way the persistence log makes one:
+# 4 KiB written over zeros already written and synced, then `fdatasync`;
+# and the same as one O_DIRECT|O_DSYNC write, which a disk that honours
+# FUA could finish in one round trip instead of two. Also from 2 and 4
+# threads at once on one file, to show whether syncs overlap.
+# Needs: python3 (benches/install-bench-deps.sh).
+#   usage: benches/sync_latency.sh [DIR] [COUNT]   (COUNT default 400)
+set -euo pipefail
+dir=$(mktemp -d -p "${1:-/tmp}")
+trap 'rm -rf "$dir"' EXIT
+python3 - "$dir/file" "${2:-400}" <<'PY'
+import mmap, os, sys, threading, time
+path, n = sys.argv[1], int(sys.argv[2])
+size = 8 << 20
+fd = os.open(path, os.O_RDWR | os.O_CREAT)
+os.write(fd, b"\0" * size)
+os.fsync(fd)
+def synced(k, stride, out):
+    t = time.perf_counter()
+    for i in range(n):
+        os.pwrite(fd, b"x" * 4096, ((i * stride + k) * 4096) % size)
+        os.fdatasync(fd)
+    out.append((time.perf_counter() - t) / n * 1e6)
+for threads in (1, 2, 4):
+    out = []
+    ts = [threading.Thread(target=synced, args=(k, threads, out)) for k in range(threads)]
+    t = time.perf_counter()
+    for x in ts: x.start()
+    for x in ts: x.join()
+    rate = threads * n / (time.perf_counter() - t)
+    print(f"write+fdatasync, {threads} thread(s): {sum(out)/len(out):.0f} µs each, {rate:.0f} syncs/s")
+os.close(fd)
+fd = os.open(path, os.O_RDWR | os.O_DIRECT | os.O_DSYNC)
+buf = mmap.mmap(-1, 4096)
+buf.write(b"y" * 4096)
+t = time.perf_counter()
+for i in range(n):
+    os.pwritev(fd, [buf], (i * 4096) % size)
+print(f"O_DIRECT|O_DSYNC write: {(time.perf_counter() - t) / n * 1e6:.0f} µs each")
+os.close(fd)
+PY
+dev=$(df --output=source "$dir" | tail -1)
+base=$(basename "$(realpath "$dev")")
+for q in /sys/block/"$base"/queue /sys/class/block/"$base"/../queue; do
+  if [ -r "$q/fua" ]; then
+    echo "device $base: write cache '$(cat "$q/write_cache")', FUA $(cat "$q/fua")"
+    break
+  fi
+done
