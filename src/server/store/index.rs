@@ -83,9 +83,6 @@ impl FamilyIndex {
         }
     }
 
-    /// Panics unless the runs cut `groups` as they should (see
-    /// [`Runs::check`]) and `utf8_members` and `help_members` count the
-    /// groups they should.
     /// Counts `member` in the totals kept beside the groups.
     fn count_in(&mut self, member: &Member) {
         self.text_bytes += member.text.len();
@@ -101,6 +98,9 @@ impl FamilyIndex {
         self.help_members -= usize::from(member.family.help.is_some());
     }
 
+    /// Panics unless the runs cut `groups` as they should (see
+    /// [`Runs::check`]) and `utf8_members` and `help_members` count the
+    /// groups they should.
     #[cfg(test)]
     pub(super) fn check_runs(&self) {
         let utf8 = self.groups.values().filter(|m| !m.legacy_names).count();
