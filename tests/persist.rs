@@ -618,11 +618,14 @@ fn kill_9_leaves_a_zero_tail_that_a_restart_accepts() {
 }
 
 /// Waits until the server has written its files again after some were
-/// deleted: ready, with a snapshot and a segment on disk.
-fn wait_rewritten(g: &Pgw, file: &Path) {
+/// deleted, for the `times`-th time in its life: ready, with a snapshot and
+/// a segment on disk, and the log saying so. The server logs that just
+/// after it takes pushes again, so readiness alone can come first.
+fn wait_rewritten(g: &Pgw, file: &Path, times: usize) {
     let ready = poll(Duration::from_secs(20), || {
         let ready = get(&format!("{}/-/ready", g.url())).status == 200;
-        (ready && file.exists() && !segments(file).is_empty()).then_some(())
+        let said = g.proc.log().matches("hold the whole store again").count() >= times;
+        (ready && said && file.exists() && !segments(file).is_empty()).then_some(())
     });
     assert!(ready.is_some(), "not rewritten: {}", g.proc.log());
 }
@@ -650,7 +653,7 @@ fn files_deleted_while_running_are_written_again_from_memory() {
         }
     }
     push_ok(&g, "PUT", "/metrics/job/c", "x 3\n");
-    wait_rewritten(&g, &file);
+    wait_rewritten(&g, &file, 1);
     let log = g.proc.log();
     assert!(log.contains("was deleted while pgw serve ran"), "{log}");
     assert!(log.contains("hold the whole store again"), "{log}");
@@ -666,7 +669,7 @@ fn files_deleted_while_running_are_written_again_from_memory() {
     });
     assert!(removed.is_some(), "{store_dir:?} could not be removed");
     push_ok(&g, "PUT", "/metrics/job/d", "x 4\n");
-    wait_rewritten(&g, &file);
+    wait_rewritten(&g, &file, 1);
     // The lock was taken again, on the new lock file.
     let second = refused_start(&[&arg]);
     assert!(
