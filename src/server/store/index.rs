@@ -85,16 +85,16 @@ impl FamilyIndex {
 
     /// Counts `member` in the totals kept beside the groups.
     fn count_in(&mut self, member: &Member) {
-        self.text_bytes += member.text.len();
-        self.utf8_members += usize::from(!member.legacy_names);
+        self.text_bytes += member.family.text.len();
+        self.utf8_members += usize::from(!member.family.legacy_names);
         self.help_members += usize::from(member.family.help.is_some());
     }
 
     /// Takes `member`, which [`FamilyIndex::count_in`] counted, out of the
     /// totals again.
     fn count_out(&mut self, member: &Member) {
-        self.text_bytes -= member.text.len();
-        self.utf8_members -= usize::from(!member.legacy_names);
+        self.text_bytes -= member.family.text.len();
+        self.utf8_members -= usize::from(!member.family.legacy_names);
         self.help_members -= usize::from(member.family.help.is_some());
     }
 
@@ -103,7 +103,11 @@ impl FamilyIndex {
     /// groups they should.
     #[cfg(test)]
     pub(super) fn check_runs(&self) {
-        let utf8 = self.groups.values().filter(|m| !m.legacy_names).count();
+        let utf8 = self
+            .groups
+            .values()
+            .filter(|m| !m.family.legacy_names)
+            .count();
         assert_eq!(self.utf8_members, utf8, "the groups with UTF-8 names");
         let help = self
             .groups
@@ -115,15 +119,10 @@ impl FamilyIndex {
     }
 }
 
-/// One group's family in the index. The text is held here beside the
-/// family, so that a text scrape reads one allocation per group and family
-/// (the text, right after its reference counts) instead of two (the family,
-/// then its text): with tens of thousands of groups, a scrape is bound by
-/// those cache misses, not by the bytes it copies.
+/// One group's family in the index: the family the group holds, shared.
+/// A scrape reads its text through it (the family, then its text), and
+/// reads ahead so that those loads overlap (see `scrape::write_run`).
 pub(super) struct Member {
-    pub(super) text: Arc<[u8]>,
-    /// The family's `legacy_names`: its text serves every escaping scheme.
-    pub(super) legacy_names: bool,
     pub(super) family: Arc<StoredFamily>,
 }
 
@@ -131,8 +130,8 @@ impl Member {
     /// Appends the sample lines, names escaped by `escaping` (see
     /// [`StoredFamily::write_text`]).
     pub(super) fn write_text(&self, out: &mut Vec<u8>, escaping: Escaping) {
-        if written_as_is(self.legacy_names, escaping) {
-            out.extend_from_slice(&self.text);
+        if written_as_is(self.family.legacy_names, escaping) {
+            out.extend_from_slice(&self.family.text);
         } else {
             self.family.write_text(out, escaping);
         }
@@ -258,8 +257,6 @@ pub(super) fn index_insert(
 fn put_member(entry: &mut FamilyIndex, canonical: &Arc<[u8]>, family: &Arc<StoredFamily>) {
     entry.kind = family.kind;
     let member = Member {
-        text: family.text.clone(),
-        legacy_names: family.legacy_names,
         family: family.clone(),
     };
     entry.count_in(&member);

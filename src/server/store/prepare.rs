@@ -33,9 +33,11 @@ pub(crate) struct StoredFamily {
     pub(crate) kind: MetricType,
     pub(crate) help: Option<Box<str>>,
     pub(crate) pushed_at: SystemTime,
-    /// The sample lines of every series, without HELP and TYPE. Shared
-    /// with the family index, which scrapes read it from.
-    pub(crate) text: Arc<[u8]>,
+    /// The sample lines of every series, without HELP and TYPE. Owned
+    /// here alone, not shared: a family replaced by a push is then freed
+    /// without its text being touched, where a shared count would have to
+    /// be read and written in memory the push last saw a push ago.
+    pub(crate) text: Box<[u8]>,
     /// Every series as protobuf, each framed as field 4 of a `MetricFamily`
     /// (see `proto::encode_series`): read through [`StoredFamily::proto`].
     /// This is the lossless copy: the text format cannot carry native
@@ -369,7 +371,7 @@ pub(super) fn render_family(
                 .map(Box::from),
             pushed_at: now,
             legacy_names,
-            text: Arc::from(&text[..]),
+            text: Box::from(&text[..]),
             proto: if exact {
                 OnceLock::new()
             } else {

@@ -455,7 +455,7 @@ fn refused_push_marks_an_existing_group_failed() {
 fn assert_text_bytes_agree(store: &Store, after: &str) {
     let inner = store.inner.read();
     for (name, index) in &inner.families {
-        let sum: usize = index.groups.values().map(|m| m.text.len()).sum();
+        let sum: usize = index.groups.values().map(|m| m.family.text.len()).sum();
         assert_eq!(index.text_bytes, sum, "{name} after {after}");
     }
 }
