@@ -320,7 +320,7 @@ impl Store {
         let families = families
             .into_iter()
             .zip(outcomes)
-            .map(|(pushed, outcome)| outcome.unwrap_or(pushed))
+            .map(|(pushed, outcome)| outcome.map_or(pushed, Arc::new))
             .collect();
         Ok(PreparedPush { key, families, ttl })
     }
@@ -631,7 +631,6 @@ impl Inner {
             FxHashMap::default()
         };
         for family in families {
-            let family = Arc::new(family);
             let previous = if mode.replaces() {
                 dropped.remove_entry(&family.name)
             } else {

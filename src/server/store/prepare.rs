@@ -195,7 +195,11 @@ fn proto_from_text(name: &str, kind: MetricType, series: &[u8]) -> Vec<u8> {
 #[derive(Debug, Clone)]
 pub struct PreparedPush {
     pub(crate) key: GroupingKey,
-    pub(super) families: Vec<StoredFamily>,
+    /// Each family made shared as it is rendered, so that the store takes
+    /// it as it is: moved into a shared allocation under the lock instead,
+    /// each family would be copied twice more (into the push's vector,
+    /// then out of it), into memory not yet in cache.
+    pub(super) families: Vec<Arc<StoredFamily>>,
     /// The group's time to live from now on (`None`: it never expires).
     pub(crate) ttl: Option<Duration>,
 }
@@ -207,14 +211,15 @@ impl PreparedPush {
         families: Vec<StoredFamily>,
         ttl: Option<Duration>,
     ) -> PreparedPush {
+        let families = families.into_iter().map(Arc::new).collect();
         PreparedPush { key, families, ttl }
     }
 
     pub(crate) fn series_count(&self) -> usize {
-        self.families.iter().map(StoredFamily::series_count).sum()
+        self.families.iter().map(|f| f.series_count()).sum()
     }
 
-    pub(crate) fn families(&self) -> &[StoredFamily] {
+    pub(crate) fn families(&self) -> &[Arc<StoredFamily>] {
         &self.families
     }
 }
@@ -295,7 +300,7 @@ fn prepare_families(
     let prepared = families
         .iter()
         .zip(times)
-        .map(|(family, at)| render_family(family, at, protobuf))
+        .map(|(family, at)| Arc::new(render_family(family, at, protobuf)))
         .collect();
     Ok(PreparedPush {
         key,
