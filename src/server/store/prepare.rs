@@ -9,6 +9,8 @@ use std::cell::RefCell;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use rustc_hash::FxHashSet;
+
 use crate::exposition::names::{escape_name, is_legacy_name, Escaping};
 use crate::exposition::proto::{decode_series, encode_series};
 use crate::exposition::render::{
@@ -31,7 +33,8 @@ const PUSH_FAILURE_TIME_HELP: &str =
 pub(crate) struct StoredFamily {
     pub(crate) name: Arc<str>,
     pub(crate) kind: MetricType,
-    pub(crate) help: Option<Box<str>>,
+    /// Shared, as the name is (see [`shared_str`]).
+    pub(crate) help: Option<Arc<str>>,
     pub(crate) pushed_at: SystemTime,
     /// The sample lines of every series, without HELP and TYPE. Owned
     /// here alone, not shared: a family replaced by a push is then freed
@@ -136,9 +139,9 @@ impl StoredFamily {
         fingerprints: Vec<u64>,
     ) -> StoredFamily {
         StoredFamily {
-            name: Arc::from(name),
+            name: shared_str(name),
             kind,
-            help: help.filter(|h| !h.is_empty()).map(Box::from),
+            help: help.filter(|h| !h.is_empty()).map(shared_str),
             pushed_at,
             legacy_names: is_legacy_name(name) && !has_quoted_names(&text),
             text: text.into(),
@@ -367,13 +370,13 @@ pub(super) fn render_family(
         // comparing two slices, without touching the store-wide index.
         fingerprints.sort_unstable();
         let family = StoredFamily {
-            name: Arc::from(family.name.as_ref()),
+            name: shared_str(&family.name),
             kind: family.kind,
             help: family
                 .help
                 .as_deref()
                 .filter(|h| !h.is_empty())
-                .map(Box::from),
+                .map(shared_str),
             pushed_at: now,
             legacy_names,
             text: Box::from(&text[..]),
@@ -391,6 +394,39 @@ pub(super) fn render_family(
             }
         }
         family
+    })
+}
+
+/// The longest name or HELP text [`shared_str`] remembers.
+const SHARED_MAX: usize = 256;
+
+/// `s` as a shared string, the same allocation as the last family name or
+/// HELP text equal to it that this thread made, while it remembers that
+/// (a few thousand, none longer than [`SHARED_MAX`]). A gateway sees the same names and HELP texts
+/// push after push: a copy of each for each push would be two allocations
+/// per family more, each written into memory not yet in cache and freed,
+/// a push later, from memory no longer in cache.
+pub(super) fn shared_str(s: &str) -> Arc<str> {
+    // Bounded in count and size, so that pushes of ever new names cannot
+    // grow it: when it is full it is emptied, and fills again with the
+    // names pushed since; a long text is never kept.
+    const REMEMBERED: usize = 1 << 14;
+    if s.len() > SHARED_MAX {
+        return Arc::from(s);
+    }
+    thread_local! {
+        static SEEN: RefCell<FxHashSet<Arc<str>>> = RefCell::new(FxHashSet::default());
+    }
+    SEEN.with_borrow_mut(|seen| {
+        if let Some(shared) = seen.get(s) {
+            return shared.clone();
+        }
+        if seen.len() >= REMEMBERED {
+            seen.clear();
+        }
+        let shared: Arc<str> = Arc::from(s);
+        seen.insert(shared.clone());
+        shared
     })
 }
 

@@ -1243,3 +1243,36 @@ fn pushes_are_encoded_at_push_time_once_the_store_is_scraped_in_protobuf() {
     store.write_protobuf(&mut Vec::new(), &[], Escaping::AllowUtf8);
     assert_eq!(store.protobuf(), Protobuf::AtPush);
 }
+
+#[test]
+fn names_and_help_texts_are_shared_between_pushes_and_long_ones_are_not_kept() {
+    use crate::server::store::prepare::shared_str;
+    let push = |instance: &str| {
+        let body = "# HELP up Whether it is up.\n# TYPE up gauge\nup 1\n";
+        let p = prepare(
+            key(&[("job", "a"), ("instance", instance)]),
+            text::parse(body).unwrap(),
+            SystemTime::now(),
+        )
+        .unwrap();
+        p.families()[0].clone()
+    };
+    let (a, b) = (push("x"), push("y"));
+    assert!(Arc::ptr_eq(&a.name, &b.name), "one allocation for the name");
+    assert!(Arc::ptr_eq(
+        a.help.as_ref().unwrap(),
+        b.help.as_ref().unwrap()
+    ));
+    let long = "h".repeat(300);
+    assert!(
+        !Arc::ptr_eq(&shared_str(&long), &shared_str(&long)),
+        "a long text is not kept"
+    );
+    // Full, it is emptied and fills again: still right, and still shared.
+    for i in 0..20_000 {
+        shared_str(&format!("name_{i}"));
+    }
+    let (c, d) = (shared_str("after_many"), shared_str("after_many"));
+    assert_eq!(&*c, "after_many");
+    assert!(Arc::ptr_eq(&c, &d));
+}
