@@ -10,6 +10,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rustc_hash::FxHashSet;
+use smallvec::SmallVec;
 
 use crate::exposition::names::{escape_name, is_legacy_name, Escaping};
 use crate::exposition::proto::{decode_series, encode_series};
@@ -58,7 +59,10 @@ pub(crate) struct StoredFamily {
     pub(crate) legacy_names: bool,
     /// One fingerprint per series (name and full label set), sorted, for the
     /// cross-group duplicate check.
-    pub(super) fingerprints: Box<[u64]>,
+    /// Inline for a family of one or two series, most families: the
+    /// check of a re-push compares them with the new ones without loading
+    /// another allocation, and a push makes one allocation fewer.
+    pub(super) fingerprints: Fingerprints,
 }
 
 impl StoredFamily {
@@ -146,10 +150,13 @@ impl StoredFamily {
             legacy_names: is_legacy_name(name) && !has_quoted_names(&text),
             text: text.into(),
             proto: proto.map_or_else(OnceLock::new, |p| OnceLock::from(p.into_boxed_slice())),
-            fingerprints: fingerprints.into_boxed_slice(),
+            fingerprints: Fingerprints::from_vec(fingerprints),
         }
     }
 }
+
+/// A family's series fingerprints (see [`StoredFamily::fingerprints`]).
+pub(crate) type Fingerprints = SmallVec<[u64; 2]>;
 
 /// Whether a family's stored text and protobuf serve a scrape under
 /// `escaping` as they are: its names are all legacy-valid, or the scraper
@@ -352,7 +359,7 @@ pub(super) fn render_family(
     SCRATCH.with_borrow_mut(|(text, proto)| {
         text.clear();
         proto.clear();
-        let mut fingerprints = Vec::with_capacity(family.metrics.len());
+        let mut fingerprints = Fingerprints::with_capacity(family.metrics.len());
         // The family's name is tested once, not again for every series.
         let legacy_name = is_legacy_name(&family.name);
         let mut legacy_names = legacy_name;
@@ -385,7 +392,7 @@ pub(super) fn render_family(
             } else {
                 OnceLock::from(Box::from(&proto[..]))
             },
-            fingerprints: fingerprints.into_boxed_slice(),
+            fingerprints,
         };
         // A huge push leaves huge buffers; keep modest ones.
         for buf in [text, proto] {
