@@ -135,8 +135,10 @@ struct Parser<'a> {
     families: Vec<FamilyState<'a>>,
     /// Names borrow from the input, except quoted names with escapes.
     by_name: HashMap<Cow<'a, str>, usize>,
-    /// The family of the previous sample line: consecutive lines almost
-    /// always belong to the same family, so this skips the map lookups.
+    /// The family the previous line named: its HELP, TYPE and sample lines
+    /// almost always come one after the other, so this skips the map
+    /// lookups. Only an exact name is taken from it, which the map would
+    /// have given the same family for.
     last: Option<usize>,
     limits: ParseLimits,
     /// Series built so far, for `limits.max_series`.
@@ -196,6 +198,7 @@ impl<'a> Parser<'a> {
             }
         }
         if let Some(&i) = self.by_name.get(name.as_ref()) {
+            self.last = Some(i);
             return (i, Role::Plain);
         }
         let compound = [
@@ -226,6 +229,7 @@ impl<'a> Parser<'a> {
             series: HashMap::default(),
         });
         self.by_name.insert(name, i);
+        self.last = Some(i);
         (i, Role::Plain)
     }
 
@@ -406,7 +410,6 @@ impl<'a> Parser<'a> {
         )?;
 
         let (i, role) = self.resolve(name.clone());
-        self.last = Some(i);
         let state = &mut self.families[i];
         // Samples fix the type: a TYPE line for this family is now an error.
         state.type_fixed = true;
