@@ -407,12 +407,13 @@ pub(super) fn render_family(
 /// The longest name or HELP text [`shared_str`] remembers.
 const SHARED_MAX: usize = 256;
 
-/// `s` as a shared string, the same allocation as the last family name or
+/// `s` as a shared string: the same allocation as the last family name or
 /// HELP text equal to it that this thread made, while it remembers that
-/// (a few thousand, none longer than [`SHARED_MAX`]). A gateway sees the same names and HELP texts
-/// push after push: a copy of each for each push would be two allocations
-/// per family more, each written into memory not yet in cache and freed,
-/// a push later, from memory no longer in cache.
+/// one (it remembers a few thousand, none longer than [`SHARED_MAX`]). A
+/// gateway sees the same names and HELP texts push after push: a copy of
+/// each for each push would be two allocations per family more, each
+/// written into memory not yet in cache and freed, a push later, from
+/// memory no longer in cache.
 pub(super) fn shared_str(s: &str) -> Arc<str> {
     // Bounded in count and size, so that pushes of ever new names cannot
     // grow it: when it is full it is emptied, and fills again with the
