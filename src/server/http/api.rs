@@ -189,7 +189,7 @@ fn write_keyed_family(family: &StoredFamily, out: &mut Vec<u8>) {
 /// `{"time_stamp":…,"type":…,"help":…,"metrics":[…]}`, upstream's field order.
 fn write_family(family: &StoredFamily, out: &mut Vec<u8>) {
     out.extend_from_slice(b"{\"time_stamp\":");
-    write_str(out, &rfc3339_nanos(family.pushed_at));
+    write_str(out, &rfc3339_nanos(family.pushed_at()));
     out.extend_from_slice(b",\"type\":");
     write_str(out, family.kind.as_json());
     if let Some(help) = &family.help {

@@ -292,8 +292,8 @@ fn put_group(b: &mut Vec<u8>, g: &GroupView) {
     put_key(b, &g.key);
     put_u64(b, g.push_time.to_bits());
     put_u64(b, g.failure_time.to_bits());
-    put_u64(b, nanos(g.synthetic[1].pushed_at));
-    put_u64(b, nanos(g.synthetic[0].pushed_at));
+    put_u64(b, nanos(g.synthetic[1].pushed_at()));
+    put_u64(b, nanos(g.synthetic[0].pushed_at()));
     put_u64(b, ttl_millis(g.ttl));
     b.push(u8::from(g.aggregating));
     put_u32(b, g.families.len());
@@ -676,7 +676,7 @@ fn put_family(out: &mut Vec<u8>, f: &StoredFamily) {
     put_bytes(out, f.name.as_bytes());
     out.push(kind_code(f.kind) | if proto.is_some() { WITH_PROTO } else { 0 });
     put_bytes(out, f.help.as_deref().unwrap_or("").as_bytes());
-    put_u64(out, nanos(f.pushed_at));
+    put_u64(out, nanos(f.pushed_at()));
     put_bytes(out, &f.text);
     put_u32(out, f.fingerprints().len());
     for fp in f.fingerprints() {
@@ -1257,13 +1257,13 @@ mod tests {
         };
         assert_eq!(g.ttl, Some(Duration::from_millis(1500)));
         assert_eq!(g.times.push_time, groups[0].push_time);
-        assert_eq!(g.times.pushed_at, groups[0].synthetic[1].pushed_at);
-        assert_eq!(g.times.failed_at, groups[0].synthetic[0].pushed_at);
+        assert_eq!(g.times.pushed_at, groups[0].synthetic[1].pushed_at());
+        assert_eq!(g.times.failed_at, groups[0].synthetic[0].pushed_at());
         let again = prepare(g.key.clone(), g.families.clone(), g.ttl);
         assert_eq!(again.ttl, g.ttl);
         assert_eq!(
-            again.families()[0].pushed_at,
-            groups[0].families[0].pushed_at
+            again.families()[0].pushed_at(),
+            groups[0].families[0].pushed_at()
         );
     }
 }

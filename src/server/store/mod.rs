@@ -423,8 +423,8 @@ impl Store {
         let times = GroupTimes {
             push_time: view.push_time,
             failure_time: view.failure_time,
-            pushed_at: view.synthetic[1].pushed_at,
-            failed_at: view.synthetic[0].pushed_at,
+            pushed_at: view.synthetic[1].pushed_at(),
+            failed_at: view.synthetic[0].pushed_at(),
         };
         self.restore(push, times, view.aggregating)
     }
@@ -677,7 +677,7 @@ impl Inner {
             push_time: unix_seconds(now),
             failure_time: group.failure_time,
             pushed_at: now,
-            failed_at: group.failure_time_family.pushed_at,
+            failed_at: group.failure_time_family.pushed_at(),
         });
         retired.extend(set_times(index, names, &canonical, group, times));
         runs.inserted(groups, &canonical, new);
@@ -701,7 +701,7 @@ impl Inner {
         let times = GroupTimes {
             push_time: group.push_time,
             failure_time: unix_seconds(now),
-            pushed_at: group.push_time_family.pushed_at,
+            pushed_at: group.push_time_family.pushed_at(),
             failed_at: now,
         };
         drop(set_times(index, names, &canonical, group, times));
@@ -771,7 +771,7 @@ fn set_times(
     ];
     for (slot, name, was, value, at) in slots {
         // Compared bit for bit: a NaN or -0 time is still "the same".
-        if was.to_bits() == value.to_bits() && slot.pushed_at == at {
+        if was.to_bits() == value.to_bits() && slot.pushed_at() == at {
             continue;
         }
         let family = Arc::new(synthetic_family(&group.key, name, value, at));

@@ -508,7 +508,7 @@ fn push_and_failure_times_keep_their_own_time_stamps() {
     push_at(&store, &k, "x 1\n", Mode::Replace, None, t(100)).unwrap();
     let stamps = |store: &Store| {
         let g = &store.groups()[0];
-        (g.synthetic[1].pushed_at, g.synthetic[0].pushed_at)
+        (g.synthetic[1].pushed_at(), g.synthetic[0].pushed_at())
     };
     assert_eq!(stamps(&store), (t(100), t(100)));
     // A refusal stamps only the failure time.
@@ -786,7 +786,7 @@ fn a_family_persisted_without_protobuf_gets_it_from_its_text() {
             &f.name,
             f.kind,
             f.help.as_deref(),
-            f.pushed_at,
+            f.pushed_at(),
             f.text.to_vec(),
             None,
             f.fingerprints().to_vec(),
@@ -897,7 +897,7 @@ fn utf8_names_are_escaped_per_scrape_and_legacy_families_copied() {
             &f.name,
             f.kind,
             None,
-            f.pushed_at,
+            f.pushed_at(),
             f.text.to_vec(),
             None,
             f.fingerprints.to_vec(),
@@ -1275,4 +1275,16 @@ fn names_and_help_texts_are_shared_between_pushes_and_long_ones_are_not_kept() {
     let (c, d) = (shared_str("after_many"), shared_str("after_many"));
     assert_eq!(&*c, "after_many");
     assert!(Arc::ptr_eq(&c, &d));
+}
+
+/// A family and its two shared counts fill two cache lines, the size class
+/// a push writes once per family (see `StoredFamily::pushed_at`).
+#[cfg(target_pointer_width = "64")]
+#[test]
+fn a_shared_family_fills_two_cache_lines() {
+    assert!(
+        std::mem::size_of::<StoredFamily>() + 16 <= 128,
+        "StoredFamily is {} bytes",
+        std::mem::size_of::<StoredFamily>()
+    );
 }
