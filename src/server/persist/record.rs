@@ -36,7 +36,8 @@ use anyhow::{bail, Context as _};
 use crate::exposition::MetricType;
 use crate::grouping::GroupingKey;
 use crate::server::store::{
-    self, Gauges, GroupTimes, GroupView, Mode, PreparedPush, Rejection, Store, StoredFamily,
+    self, unix_nanos, Gauges, GroupTimes, GroupView, Mode, PreparedPush, Rejection, Store,
+    StoredFamily,
 };
 
 pub const SNAPSHOT_MAGIC: &[u8; 8] = b"PGWSNAP2";
@@ -197,7 +198,7 @@ pub(crate) fn push_payload(push: &PreparedPush, mode: Mode, at: SystemTime) -> V
     b.push(PUSH);
     put_key(&mut b, &push.key);
     b.push(mode_byte(mode));
-    put_u64(&mut b, nanos(at));
+    put_u64(&mut b, unix_nanos(at));
     put_u64(&mut b, ttl_millis(push.ttl));
     put_u32(&mut b, families.len());
     for f in families {
@@ -242,7 +243,7 @@ pub(crate) fn wipe_payload() -> Vec<u8> {
 pub(crate) fn failure_payload(key: &GroupingKey, at: SystemTime) -> Vec<u8> {
     let mut b = vec![FAILURE];
     put_key(&mut b, key);
-    put_u64(&mut b, nanos(at));
+    put_u64(&mut b, unix_nanos(at));
     compress(&b)
 }
 
@@ -292,8 +293,8 @@ fn put_group(b: &mut Vec<u8>, g: &GroupView) {
     put_key(b, &g.key);
     put_u64(b, g.push_time.to_bits());
     put_u64(b, g.failure_time.to_bits());
-    put_u64(b, nanos(g.synthetic[1].pushed_at()));
-    put_u64(b, nanos(g.synthetic[0].pushed_at()));
+    put_u64(b, unix_nanos(g.synthetic[1].pushed_at()));
+    put_u64(b, unix_nanos(g.synthetic[0].pushed_at()));
     put_u64(b, ttl_millis(g.ttl));
     b.push(u8::from(g.aggregating));
     put_u32(b, g.families.len());
@@ -676,7 +677,7 @@ fn put_family(out: &mut Vec<u8>, f: &StoredFamily) {
     put_bytes(out, f.name.as_bytes());
     out.push(kind_code(f.kind) | if proto.is_some() { WITH_PROTO } else { 0 });
     put_bytes(out, f.help.as_deref().unwrap_or("").as_bytes());
-    put_u64(out, nanos(f.pushed_at()));
+    put_u64(out, unix_nanos(f.pushed_at()));
     put_bytes(out, &f.text);
     put_u32(out, f.fingerprints().len());
     for fp in f.fingerprints() {
@@ -685,11 +686,6 @@ fn put_family(out: &mut Vec<u8>, f: &StoredFamily) {
     if let Some(proto) = proto {
         put_bytes(out, proto);
     }
-}
-
-fn nanos(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64)
 }
 
 /// 0 means no time-to-live.
@@ -996,8 +992,8 @@ mod tests {
         for v in [g.times.push_time.to_bits(), g.times.failure_time.to_bits()] {
             put_u64(&mut old, v);
         }
-        put_u64(&mut old, nanos(g.times.pushed_at));
-        put_u64(&mut old, nanos(g.times.failed_at));
+        put_u64(&mut old, unix_nanos(g.times.pushed_at));
+        put_u64(&mut old, unix_nanos(g.times.failed_at));
         put_u64(&mut old, ttl_millis(g.ttl));
         put_u32(&mut old, 0);
         let Ok(Change::Group(read)) = decode_body(&old) else {

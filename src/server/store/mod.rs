@@ -48,7 +48,7 @@ use lock::RwLock;
 pub(crate) use log::{wait_synced, Change, ChangeLog, NotDurable, Refused, Synced};
 pub(crate) use pieces::Pieces;
 pub use prepare::{prepare, prepare_with, PreparedPush, Protobuf};
-pub(crate) use prepare::{prepare_timed, StoredFamily, PUSH_FAILURE_TIME, PUSH_TIME};
+pub(crate) use prepare::{prepare_timed, unix_nanos, StoredFamily, PUSH_FAILURE_TIME, PUSH_TIME};
 use prepare::{render_family, synthetic_family, unix_seconds};
 use runs::Runs;
 pub use scrape::OwnFamily;

@@ -491,9 +491,9 @@ pub(super) fn fingerprint(name: &str, labels: &[Label<'_>]) -> u64 {
     })
 }
 
-/// `t` in nanoseconds since the Unix epoch (0 before it), as persistence
-/// also writes it.
-fn unix_nanos(t: SystemTime) -> u64 {
+/// `t` in nanoseconds since the Unix epoch (0 before it): how a family
+/// keeps its push time, and how persistence writes times.
+pub(crate) fn unix_nanos(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64)
 }
