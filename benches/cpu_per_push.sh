@@ -8,12 +8,15 @@
 # With PROTOBUF=1 the server is scraped once in protobuf first, so that it
 # encodes every push to protobuf as it prepares it (a server only scraped
 # in text leaves that to the first reader that asks).
+# With DURABLE=1 the server keeps its store in a fresh --persistence.file
+# (in TMPDIR), so the figure includes writing and syncing the log; the
+# kernel's own writeback threads are not counted.
 # With SYSCALLS=1 it also prints, per push, the context switches and the
 # system calls that say where a small push's time goes outside the code
 # (waking threads, waiting on locks). The rest of the environment
 # (TOKIO_WORKER_THREADS, say) reaches the server.
 # Needs: curl wrk perf (benches/install-bench-deps.sh).
-#   usage: [PROTOBUF=1] [SYSCALLS=1] benches/cpu_per_push.sh BIN [PAYLOAD] [NGROUPS]
+#   usage: [PROTOBUF=1] [SYSCALLS=1] [DURABLE=1] benches/cpu_per_push.sh BIN [PAYLOAD] [NGROUPS]
 #          (default ../shared/bench/node_exporter.prom, 200)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,10 +25,13 @@ bin=$(realpath "$1")
 payload=$(realpath "${2:-$bench/node_exporter.prom}")
 ngroups=${3:-200}
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$bin" serve --web.listen-address=127.0.0.1:$port >/dev/null 2>&1 &
+files=$(mktemp -d)
+args=()
+[ "${DURABLE:-0}" = 1 ] && args=(--persistence.file="$files/store")
+"$bin" serve --web.listen-address=127.0.0.1:$port "${args[@]}" >/dev/null 2>&1 &
 pid=$!
 stat=$(mktemp)
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -f "$stat"' EXIT
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$stat" "$files"' EXIT
 for _ in $(seq 50); do curl -sf -o /dev/null "http://127.0.0.1:$port/-/healthy" && break; sleep 0.1; done
 if [ "${PROTOBUF:-0}" = 1 ]; then
   curl -sf -o /dev/null -H 'Accept: application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited' \
@@ -45,8 +51,8 @@ out=$(cd "$bench" && PAYLOAD=$payload NGROUPS=$ngroups wrk -t2 -c16 -d5s -s push
 wait $perf_pid
 pushes=$(echo "$out" | awk '/requests in/{print $1}')
 ms=$(awk -F, '/task-clock/{print $1}' "$stat")
-printf '%s %s%s: %s pushes, %.1f µs of server CPU per push\n' "$bin" "$(basename "$payload")" \
-  "$([ "${PROTOBUF:-0}" = 1 ] && echo " (protobuf)")" "$pushes" "$(echo "$ms * 1000 / $pushes" | bc -l)"
+printf '%s %s%s%s: %s pushes, %.1f µs of server CPU per push\n' "$bin" "$(basename "$payload")" \
+  "$([ "${PROTOBUF:-0}" = 1 ] && echo " (protobuf)")" "$([ "${DURABLE:-0}" = 1 ] && echo " (durable)")" "$pushes" "$(echo "$ms * 1000 / $pushes" | bc -l)"
 if [ "${SYSCALLS:-0}" = 1 ]; then
   awk -F, -v n="$pushes" '
     BEGIN { printf "  per push:" }

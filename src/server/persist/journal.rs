@@ -14,7 +14,8 @@
 //! refused, so the store changes nothing. The spare thread makes the next
 //! segment only where it leaves room for a compaction's snapshot, and
 //! retries while it cannot; the log takes changes again on its own once it
-//! can ([`Space`]).
+//! can ([`Space`]). Where the file system allows it, segments are written
+//! past the page cache ([`direct`]): a sync then only waits for the disk.
 //!
 //! The log is a series of segment files beside the snapshot
 //! (`FILE.wal.0000000001`, ...); a running server never appends to a segment
@@ -42,7 +43,7 @@ use anyhow::Context as _;
 use parking_lot::Mutex;
 use tokio::sync::watch;
 
-use crate::server::persist::{presence, record};
+use crate::server::persist::{direct, presence, record};
 use crate::server::store::{self, Change, ChangeLog, Refused, Store, Synced};
 
 /// The log is compacted once it is larger than this and than twice the
@@ -197,6 +198,8 @@ struct Segment {
     len: u64,
     /// Where the file ends: the bytes from `len` to here are zeros.
     allocated: u64,
+    /// Set when the file is written past the page cache ([`direct`]).
+    direct: Option<direct::Tail>,
 }
 
 impl Segment {
@@ -204,15 +207,25 @@ impl Segment {
     /// The batch fits in the zeros: [`Journal::append`] reserved its room.
     fn append(&mut self, batch: &[u8]) -> std::io::Result<()> {
         let end = self.len + batch.len() as u64;
-        if end > self.allocated {
+        // A direct write reaches to the end of the batch's last block.
+        let reach = match self.direct {
+            Some(_) => end.div_ceil(direct::BLOCK) * direct::BLOCK,
+            None => end,
+        };
+        if reach > self.allocated {
             // Not reached while the reservations add up; growing is still
             // better than losing the batch.
             self.extend(EXTEND_BYTES.max(batch.len() as u64))?;
         }
-        // Positioned writes (`FileExt`) are Unix-only; the build targets
-        // Windows too.
-        self.file.seek(SeekFrom::Start(self.len))?;
-        self.file.write_all(batch)?;
+        match &mut self.direct {
+            Some(tail) => tail.write(&self.file, self.len, batch)?,
+            None => {
+                // Positioned writes (`FileExt`) are Unix-only; the build
+                // targets Windows too.
+                self.file.seek(SeekFrom::Start(self.len))?;
+                self.file.write_all(batch)?;
+            }
+        }
         self.file.sync_data()?;
         self.len = end;
         Ok(())
@@ -222,8 +235,13 @@ impl Segment {
     /// actually written, not `fallocate`: its unwritten extents would still
     /// need a metadata change on the first write into them.
     fn extend(&mut self, by: u64) -> std::io::Result<()> {
-        write_zeros(&mut self.file, self.allocated, by)?;
-        self.allocated += by;
+        self.allocated += match self.direct {
+            Some(_) => direct::extend(&self.file, self.allocated, by)?,
+            None => {
+                write_zeros(&mut self.file, self.allocated, by)?;
+                by
+            }
+        };
         Ok(())
     }
 
@@ -241,6 +259,14 @@ impl Segment {
         }
         Ok(())
     }
+}
+
+/// A spare segment: its file, holding the magic and `room` zeros, synced.
+struct Spare {
+    file: File,
+    room: u64,
+    /// Made to be written past the page cache.
+    direct: bool,
 }
 
 /// Writes `by` zeros at `at` and syncs the file with its new size.
@@ -281,11 +307,11 @@ struct Space {
     number: u64,
     /// This run has a segment to write to.
     open: bool,
-    /// A spare made and synced, not claimed yet, and the zeros it holds.
-    ready: Option<(File, u64)>,
+    /// A spare made and synced, not claimed yet.
+    ready: Option<Spare>,
     /// A spare claimed for the next segment that the writer has not renamed
     /// yet: no new spare is made under its name until then.
-    claimed: Option<(File, u64)>,
+    claimed: Option<Spare>,
     /// The least room the next spare must have (a record that fits no
     /// spare of the usual size asked for it).
     wanted: u64,
@@ -406,7 +432,7 @@ impl ChangeLog for Journal {
         {
             let space = self.shared.space.lock();
             let fits =
-                need <= space.left || space.ready.as_ref().is_some_and(|(_, room)| *room >= need);
+                need <= space.left || space.ready.as_ref().is_some_and(|spare| spare.room >= need);
             // On a full disk the spare thread is trying already; only a
             // record no usual spare holds is worth trying for here.
             if fits || space.broken.is_some() || (space.refusing.is_some() && need <= EXTEND_BYTES)
@@ -428,9 +454,9 @@ impl ChangeLog for Journal {
         }
         if need > space.left {
             match space.ready.take() {
-                Some((file, room)) if room >= need && space.claimed.is_none() => {
-                    space.claimed = Some((file, room));
-                    space.left = room;
+                Some(spare) if spare.room >= need && space.claimed.is_none() => {
+                    space.left = spare.room;
+                    space.claimed = Some(spare);
                     space.number += 1;
                     let number = space.number;
                     // Sent under the lock, so the writer sees the roll after
@@ -577,9 +603,9 @@ impl Journal {
         // leaves no empty segment.
         let first = make_spare(&shared, 0).and_then(|()| {
             let mut space = shared.space.lock();
-            let (file, room) = space.ready.take().context("no room for a log segment")?;
-            space.claimed = Some((file, room));
-            space.left = room;
+            let spare = space.ready.take().context("no room for a log segment")?;
+            space.left = spare.room;
+            space.claimed = Some(spare);
             space.number += 1;
             let number = space.number;
             drop(space);
@@ -915,13 +941,14 @@ fn roll(shared: &Shared, number: u64) -> anyhow::Result<Option<Segment>> {
     let claimed = shared.space.lock().claimed.take();
     let _ = shared.spare_wanted.send(());
     renamed?;
-    let (file, room) = claimed.context("no spare log segment was claimed")?;
+    let spare = claimed.context("no spare log segment was claimed")?;
     let len = record::LOG_MAGIC.len() as u64;
     let next = Segment {
-        file,
+        file: spare.file,
         path,
         len,
-        allocated: len + room,
+        allocated: len + spare.room,
+        direct: spare.direct.then(|| direct::Tail::new(record::LOG_MAGIC)),
     };
     shared.space.lock().open = true;
     let old = shared.segment.lock().replace(next);
@@ -979,8 +1006,9 @@ fn make_spare(shared: &Shared, at_least: u64) -> anyhow::Result<()> {
         // usual size again, for the records that fit one.
         let wanted = std::mem::take(&mut space.wanted).max(at_least);
         match &space.ready {
-            Some((file, room))
-                if *room >= wanted && presence::gone(file, &shared.files.spare()).is_none() =>
+            Some(spare)
+                if spare.room >= wanted
+                    && presence::gone(&spare.file, &shared.files.spare()).is_none() =>
             {
                 return Ok(())
             }
@@ -1001,13 +1029,18 @@ fn make_spare(shared: &Shared, at_least: u64) -> anyhow::Result<()> {
         _ => {}
     }
     let room = spare_room(shared, wanted)?;
-    let made = File::create(&path).and_then(|mut file| {
-        file.write_all(record::LOG_MAGIC)?;
-        write_zeros(&mut file, record::LOG_MAGIC.len() as u64, room)?;
-        Ok(file)
+    let made = direct::create(&path).and_then(|(mut file, direct)| {
+        let room = if direct {
+            direct::fill(&file, record::LOG_MAGIC, room)?
+        } else {
+            file.write_all(record::LOG_MAGIC)?;
+            write_zeros(&mut file, record::LOG_MAGIC.len() as u64, room)?;
+            room
+        };
+        Ok(Spare { file, room, direct })
     });
-    let file = match made {
-        Ok(file) => file,
+    let spare = match made {
+        Ok(spare) => spare,
         Err(e) => {
             let _ = fs::remove_file(&path);
             return Err(e).with_context(|| format!("cannot make {}", path.display()));
@@ -1015,11 +1048,11 @@ fn make_spare(shared: &Shared, at_least: u64) -> anyhow::Result<()> {
     };
     let mut space = shared.space.lock();
     if shared.closing.load(Ordering::SeqCst) {
-        drop(file);
+        drop(spare);
         let _ = fs::remove_file(&path);
         return Ok(());
     }
-    space.ready = Some((file, room));
+    space.ready = Some(spare);
     space.spare_error = None;
     if space.broken.is_none() {
         shared.set_refusing(&mut space, None);
@@ -1139,7 +1172,7 @@ fn compact_now(shared: &Shared, store: &Store) -> anyhow::Result<()> {
         let (tx, rx) = mpsc::channel();
         {
             let mut space = shared.space.lock();
-            let Some((file, room)) = space.ready.take() else {
+            let Some(spare) = space.ready.take() else {
                 let why = space.spare_error.clone();
                 return Err(anyhow::anyhow!(
                     "{}",
@@ -1147,8 +1180,8 @@ fn compact_now(shared: &Shared, store: &Store) -> anyhow::Result<()> {
                 )
                 .context(NoRoom));
             };
-            space.claimed = Some((file, room));
-            space.left = room;
+            space.left = spare.room;
+            space.claimed = Some(spare);
             space.number += 1;
             let number = space.number;
             // Under the lock: every record reserved in the old segment is

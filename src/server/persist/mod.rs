@@ -27,6 +27,7 @@ use anyhow::{anyhow, bail, Context as _};
 
 use crate::server::store::Store;
 
+mod direct;
 pub mod gob;
 pub(crate) mod journal;
 pub mod official;

@@ -16,8 +16,10 @@
 //! **Torn write or damage.** The journal writes a segment so: the magic,
 //! synced; zeros, synced with the file's new size, always at least as many
 //! as the next batch needs; then each batch of frames with one `write` into
-//! those zeros, synced before any of it is acknowledged; at rest, the file
-//! is cut back to its last record. So a crash can only leave the last batch
+//! those zeros (a direct write starts at the block the batch starts in and
+//! rewrites that block's earlier bytes as they are: `direct`), synced before
+//! any of it is acknowledged; at rest, the file is cut back to its last
+//! record. So a crash can only leave the last batch
 //! cut short: a prefix of it, ending where the kernel stopped copying or the
 //! disk stopped writing (a page or sector boundary, a multiple of
 //! [`SECTOR`] bytes from the start of the file), followed by the zeros it
