@@ -11,12 +11,14 @@
 # With DURABLE=1 the server keeps its store in a fresh --persistence.file
 # (in TMPDIR), so the figure includes writing and syncing the log; the
 # kernel's own writeback threads are not counted.
+# With PER_THREAD=1 it also prints the CPU per push of each kind of thread
+# (the runtime's workers, the log writer, its spare maker, compaction).
 # With SYSCALLS=1 it also prints, per push, the context switches and the
 # system calls that say where a small push's time goes outside the code
 # (waking threads, waiting on locks). The rest of the environment
 # (TOKIO_WORKER_THREADS, say) reaches the server.
 # Needs: curl wrk perf (benches/install-bench-deps.sh).
-#   usage: [PROTOBUF=1] [SYSCALLS=1] [DURABLE=1] benches/cpu_per_push.sh BIN [PAYLOAD] [NGROUPS]
+#   usage: [PROTOBUF=1] [SYSCALLS=1] [DURABLE=1] [PER_THREAD=1] benches/cpu_per_push.sh BIN [PAYLOAD] [NGROUPS]
 #          (default ../shared/bench/node_exporter.prom, 200)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,19 +40,30 @@ if [ "${PROTOBUF:-0}" = 1 ]; then
     "http://127.0.0.1:$port/metrics"
 fi
 events=(-e task-clock)
+per_thread=()
+if [ "${PER_THREAD:-0}" = 1 ] && [ "${SYSCALLS:-0}" = 1 ]; then
+  echo "PER_THREAD and SYSCALLS are measured in separate runs" >&2
+  exit 2
+fi
+[ "${PER_THREAD:-0}" = 1 ] && per_thread=(--per-thread)
 if [ "${SYSCALLS:-0}" = 1 ]; then
   events+=(-e context-switches)
   for call in epoll_wait recvfrom writev futex sched_yield; do
     events+=(-e "syscalls:sys_enter_$call")
   done
 fi
-perf stat -x, "${events[@]}" -p $pid -o "$stat" -- sleep 6 &
+perf stat -x, "${per_thread[@]}" "${events[@]}" -p $pid -o "$stat" -- sleep 6 &
 perf_pid=$!
 sleep 0.5
 out=$(cd "$bench" && PAYLOAD=$payload NGROUPS=$ngroups wrk -t2 -c16 -d5s -s push.lua "http://127.0.0.1:$port" 2>&1)
 wait $perf_pid
 pushes=$(echo "$out" | awk '/requests in/{print $1}')
-ms=$(awk -F, '/task-clock/{print $1}' "$stat")
+if [ "${PER_THREAD:-0}" = 1 ]; then
+  # Lines are "name-tid,msec,...": summed per name.
+  ms=$(awk -F, '/task-clock/{ s += $2 } END { print s }' "$stat")
+else
+  ms=$(awk -F, '/task-clock/{print $1}' "$stat")
+fi
 printf '%s %s%s%s: %s pushes, %.1f µs of server CPU per push\n' "$bin" "$(basename "$payload")" \
   "$([ "${PROTOBUF:-0}" = 1 ] && echo " (protobuf)")" "$([ "${DURABLE:-0}" = 1 ] && echo " (durable)")" "$pushes" "$(echo "$ms * 1000 / $pushes" | bc -l)"
 if [ "${SYSCALLS:-0}" = 1 ]; then
@@ -59,4 +72,9 @@ if [ "${SYSCALLS:-0}" = 1 ]; then
     /context-switches/ { printf " %.2f context switches", $1 / n }
     /syscalls:/ { name = $3; sub("syscalls:sys_enter_", "", name); printf ", %.2f %s", $1 / n, name }
     END { print "" }' "$stat"
+fi
+if [ "${PER_THREAD:-0}" = 1 ]; then
+  awk -F, -v n="$pushes" '/task-clock/ { name = $1; sub(/-[0-9]+$/, "", name); ms[name] += $2 }
+    END { for (k in ms) if (ms[k] * 1000 / n >= 0.5) printf "  %-16s %6.1f µs per push\n", k, ms[k] * 1000 / n }' "$stat" |
+    sort -k2 -nr
 fi

@@ -1,14 +1,14 @@
-//! Log segments written past the page cache (`O_DIRECT`), where the system
-//! and the file system take it (Linux; elsewhere, and on a file system that
-//! refuses it, segments are written through the page cache as before).
+//! Log segments and snapshots written past the page cache (`O_DIRECT`),
+//! where the system and the file system take it (Linux); elsewhere, and on a
+//! file system that refuses it, they are written through the page cache.
 //!
 //! A buffered batch is copied into the page cache, and its `fdatasync` then
 //! has the kernel find, write back and wait for those pages. A direct write
 //! hands the batch to the disk at once, so the sync that follows only has
-//! the disk flush its cache: on the bench machine a 190 KB batch costs the
-//! writer 43–50 µs of CPU and 183–211 µs in all, against 114–132 and
-//! 297–332 µs buffered (BENCHMARKS.md, "The log past the page cache"). The
-//! zeros of a spare segment skip the copy the same way.
+//! the disk flush its cache, and the log writer spends less CPU on each
+//! batch. The zeros of a spare segment skip the copy the same way, and a
+//! snapshot goes to the disk as it is written ([`Writer`]). BENCHMARKS.md,
+//! "The log and snapshots past the page cache", has the figures.
 //!
 //! A direct write starts and ends on a block boundary and is made from
 //! memory aligned the same way. So a batch is written from the start of the
@@ -25,8 +25,8 @@ use std::path::Path;
 
 /// The unit of a direct write: a page, a multiple of every disk's sector.
 pub(crate) const BLOCK: u64 = 4096;
-/// Zeros are written this many at a time.
-const ZEROS_AT_ONCE: usize = 1 << 20;
+/// Zeros and snapshots are written this many bytes at a time.
+const CHUNK: usize = 1 << 20;
 
 /// Creates the file at `path` for writing, past the page cache where the
 /// file system allows it. Says whether it does.
@@ -58,7 +58,7 @@ pub(crate) fn fill(file: &File, magic: &[u8], room: u64) -> io::Result<u64> {
     let mut buf = Aligned::default();
     let mut at = 0;
     while at < len {
-        let n = (len - at).min(ZEROS_AT_ONCE as u64) as usize;
+        let n = (len - at).min(CHUNK as u64) as usize;
         let chunk = buf.zeroed(n);
         if at == 0 {
             chunk[..magic.len()].copy_from_slice(magic);
@@ -79,7 +79,7 @@ pub(crate) fn extend(file: &File, at: u64, by: u64) -> io::Result<u64> {
     let mut buf = Aligned::default();
     let mut done = 0;
     while done < by {
-        let n = (by - done).min(ZEROS_AT_ONCE as u64) as usize;
+        let n = (by - done).min(CHUNK as u64) as usize;
         write_at(file, buf.zeroed(n), at + done)?;
         done += n as u64;
     }
@@ -124,6 +124,70 @@ impl Tail {
         self.bytes.extend_from_slice(&buf[last..len]);
         // A burst can leave a large buffer behind; keep a modest one.
         self.buf.trim(8 << 20);
+        Ok(())
+    }
+}
+
+/// A whole file written from the start, past the page cache where the file
+/// system allows it: a snapshot. Its blocks go to the disk as they are
+/// written, a megabyte at a time, rather than all at once when it is synced,
+/// so a compaction does not hold up the log's syncs behind the store's size
+/// of writeback.
+#[derive(Debug)]
+pub(crate) struct Writer {
+    file: File,
+    direct: bool,
+    buf: Aligned,
+    /// Bytes in `buf` not written yet.
+    filled: usize,
+    /// Where they go.
+    at: u64,
+}
+
+impl Writer {
+    pub(crate) fn create(path: &Path) -> io::Result<Writer> {
+        let (file, direct) = create(path)?;
+        Ok(Writer {
+            file,
+            direct,
+            buf: Aligned::default(),
+            filled: 0,
+            at: 0,
+        })
+    }
+
+    /// Writes what is left, cuts off the zeros that padded the last block,
+    /// and returns the file, not synced.
+    pub(crate) fn finish(mut self) -> io::Result<File> {
+        if self.direct && self.filled > 0 {
+            let padded = (self.filled as u64).div_ceil(BLOCK) as usize * BLOCK as usize;
+            let buf = self.buf.get(CHUNK);
+            buf[self.filled..padded].fill(0);
+            write_at(&self.file, &buf[..padded], self.at)?;
+            self.file.set_len(self.at + self.filled as u64)?;
+        }
+        Ok(self.file)
+    }
+}
+
+impl io::Write for Writer {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        if !self.direct {
+            return (&self.file).write(data);
+        }
+        let buf = self.buf.get(CHUNK);
+        let n = data.len().min(buf.len() - self.filled);
+        buf[self.filled..self.filled + n].copy_from_slice(&data[..n]);
+        self.filled += n;
+        if self.filled == buf.len() {
+            write_at(&self.file, buf, self.at)?;
+            self.at += buf.len() as u64;
+            self.filled = 0;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
 }
@@ -217,6 +281,25 @@ mod tests {
         assert_eq!(extend(&file, 4 * BLOCK, 10).unwrap(), BLOCK);
         let on_disk = std::fs::read(&path).unwrap();
         assert_eq!(on_disk, expected(magic, &written, (5 * BLOCK) as usize));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_file_written_whole_holds_exactly_what_was_written() {
+        use std::io::Write as _;
+        let dir = std::env::temp_dir().join(format!("pgw-unit-writer-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for len in [0, 1, 4096, 5000, CHUNK, 3 * CHUNK + 17] {
+            let path = dir.join(format!("file-{len}"));
+            let bytes: Vec<u8> = (0..len).map(|i| (i % 251) as u8 + 1).collect();
+            let mut w = Writer::create(&path).unwrap();
+            // In pieces that straddle the writer's megabyte.
+            for piece in bytes.chunks(300_001) {
+                w.write_all(piece).unwrap();
+            }
+            w.finish().unwrap().sync_all().unwrap();
+            assert_eq!(std::fs::read(&path).unwrap(), bytes, "{len} bytes");
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

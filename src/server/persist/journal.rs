@@ -1210,12 +1210,8 @@ fn compact_now(shared: &Shared, store: &Store) -> anyhow::Result<()> {
     *shared.last_compaction.lock() = Instant::now();
     let result = (|| {
         let (groups, seq) = store.cut();
-        let bytes = record::encode_snapshot(&groups, seq);
-        drop(groups);
-        write_atomically(&shared.files, &bytes)?;
-        shared
-            .snapshot_bytes
-            .store(bytes.len() as u64, Ordering::Relaxed);
+        let size = write_atomically(&shared.files, |f| record::write_snapshot(f, &groups, seq))?;
+        shared.snapshot_bytes.store(size, Ordering::Relaxed);
         Ok(())
     })();
     if result.is_err() {
@@ -1271,13 +1267,16 @@ fn restore_dir(shared: &Shared) -> anyhow::Result<()> {
 /// untouched, the snapshot is written beside it as `FILE.pgw-snapshot`, and
 /// an error names both: the caller keeps the log segments, so the store is
 /// whole in the aside snapshot and the log.
-pub(crate) fn write_atomically(files: &Files, bytes: &[u8]) -> anyhow::Result<()> {
+pub(crate) fn write_atomically(
+    files: &Files,
+    write: impl FnOnce(&mut direct::Writer) -> std::io::Result<u64>,
+) -> anyhow::Result<u64> {
     let path = &files.snapshot;
     let Some(why) = not_pgws(path) else {
-        return replace(files, path, bytes);
+        return replace(files, path, write);
     };
     let aside = files.aside();
-    replace(files, &aside, bytes)?;
+    replace(files, &aside, write)?;
     anyhow::bail!(
         "{} is no longer pgw's snapshot ({why}): another program put it there after pgw \
          started, so pgw left it untouched and wrote the snapshot to {} instead, and keeps its \
@@ -1315,8 +1314,13 @@ fn not_pgws(path: &Path) -> Option<String> {
     }
 }
 
-/// Writes `bytes` to `FILE.tmp`, syncs it and renames it to `target`.
-fn replace(files: &Files, target: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+/// Has `write` write `FILE.tmp`, syncs it and renames it to `target`.
+/// Returns the size `write` gives.
+fn replace(
+    files: &Files,
+    target: &Path,
+    write: impl FnOnce(&mut direct::Writer) -> std::io::Result<u64>,
+) -> anyhow::Result<u64> {
     let mut name = files
         .snapshot
         .file_name()
@@ -1324,18 +1328,18 @@ fn replace(files: &Files, target: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         .to_os_string();
     name.push(".tmp");
     let tmp = files.snapshot.with_file_name(name);
-    let result = (|| -> anyhow::Result<()> {
-        let mut f =
-            File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-        f.write_all(bytes)
-            .and_then(|()| f.sync_all())
+    let result = (|| -> anyhow::Result<u64> {
+        let mut w = direct::Writer::create(&tmp)
+            .with_context(|| format!("cannot create {}", tmp.display()))?;
+        let size = write(&mut w)
+            .and_then(|size| w.finish()?.sync_all().map(|()| size))
             .with_context(|| format!("cannot write {}", tmp.display()))?;
         fs::rename(&tmp, target)
             .with_context(|| format!("cannot rename {} to {}", tmp.display(), target.display()))?;
         files
             .sync_dir()
             .with_context(|| format!("cannot sync {}", files.dir().display()))?;
-        Ok(())
+        Ok(size)
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);

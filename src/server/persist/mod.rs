@@ -866,7 +866,7 @@ mod tests {
         };
         let s = Store::new(OWN_TYPES);
         push(&s, "a", "v 2\n");
-        journal::write_atomically(&files, &record::encode_snapshot(&s.groups(), 2)).unwrap();
+        journal::write_atomically(&files, |f| record::write_snapshot(f, &s.groups(), 2)).unwrap();
         log_file(&files, 7, 2, &[payload("a", 1), payload("a", 3)]);
         let again = Store::new(OWN_TYPES);
         let loaded = load(&files, &again).unwrap();

@@ -148,6 +148,22 @@ pub(crate) fn frame(out: &mut Vec<u8>, seq: u64, payload: &[u8]) {
     out.extend_from_slice(payload);
 }
 
+/// Appends one frame whose payload `fill` appends, in place: the header
+/// is filled in once the payload's length and checksum are known.
+fn frame_with(out: &mut Vec<u8>, seq: u64, fill: impl FnOnce(&mut Vec<u8>)) {
+    let start = out.len();
+    out.extend_from_slice(&[0; FRAME_HEADER]);
+    fill(out);
+    let len = out.len() - start - FRAME_HEADER;
+    let header = &mut out[start..start + FRAME_HEADER];
+    header[..4].copy_from_slice(MARKER);
+    header[4..8].copy_from_slice(&(len as u32).to_le_bytes());
+    header[8..16].copy_from_slice(&seq.to_le_bytes());
+    let (header, payload) = out[start..].split_at_mut(FRAME_HEADER);
+    let sum = checksum(&header[4..16], payload);
+    header[16..].copy_from_slice(&sum.to_le_bytes());
+}
+
 fn checksum(len_and_seq: &[u8], payload: &[u8]) -> u64 {
     let mut h = xxhash_rust::xxh3::Xxh3::new();
     h.update(len_and_seq);
@@ -161,7 +177,7 @@ const SNAPPY: u8 = 1;
 
 /// Whether push records in the log are compressed: snappy costs about as
 /// much CPU as the rest of a push, and the log is short-lived (compaction
-/// rewrites the store compressed), so they are not.
+/// rewrites the store), so they are not.
 const COMPRESS_PUSHES: bool = false;
 
 fn compress(body: &[u8]) -> Vec<u8> {
@@ -250,28 +266,50 @@ pub(crate) fn failure_payload(key: &GroupingKey, at: SystemTime) -> Vec<u8> {
 }
 
 /// A whole snapshot file: the groups as of log sequence number `covers`.
+#[cfg(test)]
 pub(crate) fn encode_snapshot(groups: &[GroupView], covers: u64) -> Vec<u8> {
-    let size: usize = groups
-        .iter()
-        .flat_map(|g| g.families.iter())
-        .map(|f| f.text.len() / 4 + 64)
-        .sum();
-    let mut out = Vec::with_capacity(size + 64);
-    out.extend_from_slice(SNAPSHOT_MAGIC);
-    let mut start = vec![SNAPSHOT_START];
-    put_u64(&mut start, covers);
-    put_u64(&mut start, groups.len() as u64);
-    frame(&mut out, 0, &compress(&start));
-    let mut b = Vec::new();
-    for (i, g) in groups.iter().enumerate() {
-        b.clear();
-        put_group(&mut b, g);
-        frame(&mut out, i as u64 + 1, &compress(&b));
-    }
-    let mut end = vec![SNAPSHOT_END];
-    put_u64(&mut end, groups.len() as u64);
-    frame(&mut out, groups.len() as u64 + 1, &compress(&end));
+    let mut out = Vec::new();
+    write_snapshot(&mut out, groups, covers).expect("writing to memory cannot fail");
     out
+}
+
+/// Writes a whole snapshot file to `w` a megabyte at a time (a snapshot is
+/// the size of the store, which need not be held twice), and returns its
+/// size. Its records are not compressed: snappy cost compaction two thirds
+/// of its CPU, and a compaction rewrites the whole store each time the log
+/// has grown past twice the snapshot (BENCHMARKS.md, "The log and snapshots
+/// past the page cache"). Snapshots written compressed are read all the same.
+pub(crate) fn write_snapshot(
+    w: &mut impl std::io::Write,
+    groups: &[GroupView],
+    covers: u64,
+) -> std::io::Result<u64> {
+    const CHUNK: usize = 1 << 20;
+    let mut out = Vec::with_capacity(2 * CHUNK);
+    let mut written = 0;
+    out.extend_from_slice(SNAPSHOT_MAGIC);
+    frame_with(&mut out, 0, |b| {
+        b.extend_from_slice(&[PLAIN, SNAPSHOT_START]);
+        put_u64(b, covers);
+        put_u64(b, groups.len() as u64);
+    });
+    for (i, g) in groups.iter().enumerate() {
+        frame_with(&mut out, i as u64 + 1, |b| {
+            b.push(PLAIN);
+            put_group(b, g);
+        });
+        if out.len() >= CHUNK {
+            w.write_all(&out)?;
+            written += out.len() as u64;
+            out.clear();
+        }
+    }
+    frame_with(&mut out, groups.len() as u64 + 1, |b| {
+        b.extend_from_slice(&[PLAIN, SNAPSHOT_END]);
+        put_u64(b, groups.len() as u64);
+    });
+    w.write_all(&out)?;
+    Ok(written + out.len() as u64)
 }
 
 /// One group as a record of its own (compressed, unframed): what a
@@ -1003,6 +1041,80 @@ mod tests {
         };
         assert!(!read.aggregating);
         assert_eq!(read.key, g.key);
+    }
+
+    #[test]
+    fn a_frame_filled_in_place_is_the_frame_around_its_payload() {
+        for payload in [&b""[..], b"x", &[7u8; 5000]] {
+            let (mut a, mut b) = (b"head".to_vec(), b"head".to_vec());
+            frame(&mut a, 9, payload);
+            frame_with(&mut b, 9, |out| out.extend_from_slice(payload));
+            assert_eq!(a, b);
+        }
+    }
+
+    /// Records every write it is handed.
+    #[derive(Default)]
+    struct Writes(Vec<Vec<u8>>);
+
+    impl std::io::Write for Writes {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.push(buf.to_vec());
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_large_snapshot_is_written_a_megabyte_at_a_time_and_reads_back_whole() {
+        let s = Store::new(OWN_TYPES);
+        // 40 groups of about 60 KB: more than two megabytes in all.
+        let body: String = (0..2000)
+            .map(|i| format!("m{{i=\"{i:07}\"}} 1\n"))
+            .collect();
+        for g in 0..40 {
+            s.push(
+                prepared(&format!("g{g}"), &body),
+                Mode::Replace,
+                SystemTime::now(),
+            )
+            .unwrap();
+        }
+        let groups = s.groups();
+        let mut writes = Writes::default();
+        let size = write_snapshot(&mut writes, &groups, 5).unwrap();
+        let whole = writes.0.concat();
+        assert_eq!(size, whole.len() as u64);
+        assert!(writes.0.len() >= 2, "{} writes", writes.0.len());
+        assert!(writes.0.iter().all(|w| w.len() < 2 << 20));
+        let scan = scan(&whole, SNAPSHOT_MAGIC).unwrap();
+        assert!(scan.damage.is_empty());
+        assert_eq!(scan.records.len(), 42);
+        // Snapshots of earlier versions compress each group: they load too.
+        let mut compressed = SNAPSHOT_MAGIC.to_vec();
+        for (seq, change) in &scan.records {
+            let mut b = Vec::new();
+            match change {
+                Change::Group(_) => put_group(&mut b, &groups[*seq as usize - 1]),
+                Change::SnapshotStart { covers, groups } => {
+                    b.push(SNAPSHOT_START);
+                    put_u64(&mut b, *covers);
+                    put_u64(&mut b, *groups);
+                }
+                Change::SnapshotEnd { groups } => {
+                    b.push(SNAPSHOT_END);
+                    put_u64(&mut b, *groups);
+                }
+                other => panic!("{other:?}"),
+            }
+            frame(&mut compressed, *seq, &compress(&b));
+        }
+        assert!(compressed.len() < whole.len() / 2);
+        let old = super::scan(&compressed, SNAPSHOT_MAGIC).unwrap();
+        assert!(old.damage.is_empty());
+        assert_eq!(old.records, scan.records);
     }
 
     /// A log of two small records and a last one of a few sectors, in a
