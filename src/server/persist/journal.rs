@@ -1156,6 +1156,9 @@ fn compact(shared: &Shared, store: &Store) -> anyhow::Result<()> {
 
 /// How long a compaction that found no room is put off.
 const COMPACTION_PUT_OFF: Duration = Duration::from_secs(30);
+/// How many times a compaction makes a spare that the log keeps rolling
+/// onto before it, before it gives up for now.
+const SPARE_TRIES: u32 = 100;
 
 fn compact_now(shared: &Shared, store: &Store) -> anyhow::Result<()> {
     let losses = {
@@ -1168,11 +1171,21 @@ fn compact_now(shared: &Shared, store: &Store) -> anyhow::Result<()> {
     // Changes from here on go to a new segment, which the snapshot does not
     // replace; everything in the older ones is in the cut taken after.
     let (covered, old) = {
-        make_spare(shared, 0).map_err(|e| e.context(NoRoom))?;
         let (tx, rx) = mpsc::channel();
-        {
+        let mut tries = 0;
+        loop {
+            make_spare(shared, 0).map_err(|e| e.context(NoRoom))?;
             let mut space = shared.space.lock();
             let Some(spare) = space.ready.take() else {
+                // A busy log can roll onto the spare just made (or still be
+                // renaming the one it claimed): that is no lack of room, and
+                // putting the compaction off for it would let the log grow.
+                tries += 1;
+                if space.spare_error.is_none() && tries < SPARE_TRIES {
+                    drop(space);
+                    std::thread::sleep(Duration::from_millis(1));
+                    continue;
+                }
                 let why = space.spare_error.clone();
                 return Err(anyhow::anyhow!(
                     "{}",
@@ -1190,6 +1203,7 @@ fn compact_now(shared: &Shared, store: &Store) -> anyhow::Result<()> {
                 number,
                 done: Some(tx),
             });
+            break;
         }
         let old = rx.recv().context("the log writer stopped")??;
         let covered = std::mem::take(&mut *shared.older.lock());
@@ -1350,6 +1364,53 @@ fn replace(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A compaction that meets the log rolling onto the spare (claimed by
+    /// a push whose record no longer fits, not renamed by the writer yet)
+    /// waits for the next spare: it is no lack of room, and putting the
+    /// compaction off for it let the log grow for half a minute.
+    #[test]
+    fn a_compaction_waits_for_a_spare_the_log_is_rolling_onto() {
+        let dir = std::env::temp_dir().join(format!("pgw-unit-roll-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let files = Files {
+            snapshot: dir.join("store"),
+        };
+        let lock = files.lock().unwrap();
+        let start = Start {
+            last_seq: 0,
+            segments: Vec::new(),
+            next_segment: 1,
+            log_bytes: 0,
+            snapshot_bytes: 0,
+            lock,
+        };
+        let journal = Journal::start(files, start, Duration::from_secs(300)).unwrap();
+        let shared = journal.shared.clone();
+        for _ in 0..500 {
+            if shared.space.lock().ready.is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        {
+            let mut space = shared.space.lock();
+            let spare = space.ready.take().expect("the spare thread made a spare");
+            space.claimed = Some(spare);
+        }
+        // The roll finishes, and a spare is ready again, a little later.
+        let later = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            let mut space = shared.space.lock();
+            space.ready = space.claimed.take();
+        });
+        let store = Store::new(crate::server::metrics::OWN_TYPES);
+        journal.compact(&store).unwrap();
+        later.join().unwrap();
+        journal.close().unwrap();
+        fs::remove_dir_all(&dir).unwrap();
+    }
 
     /// The reservation counts the frame the writer puts around a payload;
     /// if the frame grew, records would overrun the room reserved for them.
