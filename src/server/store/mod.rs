@@ -221,9 +221,12 @@ impl Store {
     /// Every group and the sequence number of the last change they include,
     /// read under one lock: a consistent cut for a snapshot.
     pub(crate) fn cut(&self) -> (Vec<GroupView>, u64) {
-        let inner = self.inner.read();
-        let seq = self.log.as_ref().map_or(0, |l| l.appended());
-        (inner.groups.values().map(Group::view).collect(), seq)
+        let (views, seq): (Vec<_>, _) = {
+            let inner = self.inner.read();
+            let seq = self.log.as_ref().map_or(0, |l| l.appended());
+            (inner.groups.values().map(Group::view).collect(), seq)
+        };
+        (views.into_iter().map(GroupView::sorted).collect(), seq)
     }
 
     /// Sets the store-wide limits (groups and series).
