@@ -55,18 +55,7 @@ pub(crate) fn create(path: &Path) -> io::Result<(File, bool)> {
 /// on a block boundary, and syncs it with its size. Returns the room it has.
 pub(crate) fn fill(file: &File, magic: &[u8], room: u64) -> io::Result<u64> {
     let len = (magic.len() as u64 + room).div_ceil(BLOCK) * BLOCK;
-    let mut buf = Aligned::default();
-    let mut at = 0;
-    while at < len {
-        let n = (len - at).min(CHUNK as u64) as usize;
-        let chunk = buf.zeroed(n);
-        if at == 0 {
-            chunk[..magic.len()].copy_from_slice(magic);
-        }
-        write_at(file, chunk, at)?;
-        at += n as u64;
-    }
-    file.sync_all()?;
+    write_zeros(file, 0, len, magic)?;
     Ok(len - magic.len() as u64)
 }
 
@@ -76,15 +65,25 @@ pub(crate) fn fill(file: &File, magic: &[u8], room: u64) -> io::Result<u64> {
 pub(crate) fn extend(file: &File, at: u64, by: u64) -> io::Result<u64> {
     debug_assert_eq!(at % BLOCK, 0, "a direct file ends on a block boundary");
     let by = by.div_ceil(BLOCK) * BLOCK;
+    write_zeros(file, at, by, &[])?;
+    Ok(by)
+}
+
+/// Writes `len` bytes at `at`, whole blocks: `first`, then zeros. Then
+/// syncs the file with its size.
+fn write_zeros(file: &File, at: u64, len: u64, first: &[u8]) -> io::Result<()> {
     let mut buf = Aligned::default();
     let mut done = 0;
-    while done < by {
-        let n = (by - done).min(CHUNK as u64) as usize;
-        write_at(file, buf.zeroed(n), at + done)?;
+    while done < len {
+        let n = (len - done).min(CHUNK as u64) as usize;
+        let chunk = buf.zeroed(n);
+        if done == 0 {
+            chunk[..first.len()].copy_from_slice(first);
+        }
+        write_at(file, chunk, at + done)?;
         done += n as u64;
     }
-    file.sync_all()?;
-    Ok(by)
+    file.sync_all()
 }
 
 /// The bytes of a direct segment's last, partly written block, and the

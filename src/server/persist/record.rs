@@ -139,13 +139,7 @@ const GROUP: u8 = 9;
 
 /// Appends one frame around an already compressed payload.
 pub(crate) fn frame(out: &mut Vec<u8>, seq: u64, payload: &[u8]) {
-    let start = out.len();
-    out.extend_from_slice(MARKER);
-    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-    out.extend_from_slice(&seq.to_le_bytes());
-    let sum = checksum(&out[start + 4..start + 16], payload);
-    out.extend_from_slice(&sum.to_le_bytes());
-    out.extend_from_slice(payload);
+    frame_with(out, seq, |out| out.extend_from_slice(payload));
 }
 
 /// Appends one frame whose payload `fill` appends, in place: the header
@@ -1044,12 +1038,19 @@ mod tests {
     }
 
     #[test]
-    fn a_frame_filled_in_place_is_the_frame_around_its_payload() {
+    fn a_frame_is_marker_length_sequence_checksum_and_payload() {
         for payload in [&b""[..], b"x", &[7u8; 5000]] {
-            let (mut a, mut b) = (b"head".to_vec(), b"head".to_vec());
-            frame(&mut a, 9, payload);
-            frame_with(&mut b, 9, |out| out.extend_from_slice(payload));
-            assert_eq!(a, b);
+            let mut out = b"head".to_vec();
+            frame(&mut out, 9, payload);
+            let f = &out[4..];
+            assert_eq!(&f[..4], MARKER);
+            assert_eq!(&f[4..8], (payload.len() as u32).to_le_bytes());
+            assert_eq!(&f[8..16], 9u64.to_le_bytes());
+            let mut h = xxhash_rust::xxh3::Xxh3::new();
+            h.update(&f[4..16]);
+            h.update(payload);
+            assert_eq!(&f[16..24], h.digest().to_le_bytes());
+            assert_eq!(&f[24..], payload);
         }
     }
 
