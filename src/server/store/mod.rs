@@ -104,10 +104,15 @@ pub(crate) struct GroupTimes {
     pub(crate) failed_at: SystemTime,
 }
 
+/// A group's families by name. Shared, so that a snapshot's cut takes one
+/// handle per group under the store's lock, not one per family; a push to a
+/// group while a cut still holds its map copies the map first.
+type Families = Arc<FxHashMap<Arc<str>, Arc<StoredFamily>>>;
+
 struct Group {
     id: u64,
     key: GroupingKey,
-    families: FxHashMap<Arc<str>, Arc<StoredFamily>>,
+    families: Families,
     push_time: f64,
     failure_time: f64,
     push_time_family: Arc<StoredFamily>,
@@ -226,7 +231,7 @@ impl Store {
             let seq = self.log.as_ref().map_or(0, |l| l.appended());
             (inner.groups.values().map(Group::view).collect(), seq)
         };
-        (views.into_iter().map(GroupView::sorted).collect(), seq)
+        (views.into_iter().map(view::Unsorted::sorted).collect(), seq)
     }
 
     /// Sets the store-wide limits (groups and series).
@@ -597,7 +602,7 @@ impl Inner {
                 push_time_family: Arc::new(synthetic_family(&key, PUSH_TIME, 0.0, now)),
                 failure_time_family: Arc::new(synthetic_family(&key, PUSH_FAILURE_TIME, 0.0, now)),
                 key,
-                families: FxHashMap::default(),
+                families: Families::default(),
                 push_time: 0.0,
                 failure_time: 0.0,
                 ttl,
@@ -628,16 +633,18 @@ impl Inner {
             // The new map starts at the push's size, where growing it one
             // family at a time would rehash it again and again.
             let sized = FxHashMap::with_capacity_and_hasher(families.len(), Default::default());
-            std::mem::replace(&mut group.families, sized)
+            let old = std::mem::replace(&mut group.families, Arc::new(sized));
+            Arc::try_unwrap(old).unwrap_or_else(|shared| (*shared).clone())
         } else {
-            group.families.reserve(families.len());
             FxHashMap::default()
         };
+        let map = Arc::make_mut(&mut group.families);
+        map.reserve(families.len());
         for family in families {
             let previous = if mode.replaces() {
                 dropped.remove_entry(&family.name)
             } else {
-                group.families.remove_entry(&family.name)
+                map.remove_entry(&family.name)
             };
             // The map's key for the family stays the one it had: an equal
             // name, and no reference count moved for it.
@@ -663,7 +670,7 @@ impl Inner {
                 *series_total += family.fingerprints.len();
             }
             index_insert(index, names, &canonical, &family);
-            group.families.insert(name, family);
+            map.insert(name, family);
             retired.extend(previous);
         }
         for (name, previous) in dropped {

@@ -31,11 +31,18 @@ pub(crate) struct GroupView {
     pub(crate) aggregating: bool,
 }
 
-impl GroupView {
-    /// The view with its families sorted by name, as it is handed out.
-    pub(crate) fn sorted(mut self) -> GroupView {
-        self.families.sort_unstable_by(|a, b| a.name.cmp(&b.name));
-        self
+/// A group's view as taken under the store's lock: its families still in
+/// the group's shared map.
+pub(super) struct Unsorted(super::Families, GroupView);
+
+impl Unsorted {
+    /// The view with its families listed, sorted by name, as it is handed
+    /// out.
+    pub(super) fn sorted(self) -> GroupView {
+        let Unsorted(map, mut view) = self;
+        view.families = map.values().cloned().collect();
+        view.families.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+        view
     }
 }
 
@@ -212,13 +219,13 @@ impl Store {
             .groups
             .get(key.canonical().as_slice())
             .map(Group::view);
-        view.map(GroupView::sorted)
+        view.map(Unsorted::sorted)
     }
 
     /// Every group, in grouping-key order.
     pub(crate) fn groups(&self) -> Vec<GroupView> {
         let views: Vec<_> = self.inner.read().groups.values().map(Group::view).collect();
-        views.into_iter().map(GroupView::sorted).collect()
+        views.into_iter().map(Unsorted::sorted).collect()
     }
 
     /// Writes every group in key order, a comma between two, each by
@@ -354,21 +361,25 @@ impl Group {
         }
     }
 
-    /// The group's view, its families not sorted yet: taken under the
-    /// store's lock, which the sort need not hold (at 1,000 node_exporter
-    /// groups it is most of a snapshot's cut). See [`GroupView::sorted`].
-    pub(super) fn view(&self) -> GroupView {
-        GroupView {
-            key: self.key.clone(),
-            push_time: self.push_time,
-            failure_time: self.failure_time,
-            families: self.families.values().cloned().collect(),
-            synthetic: [
-                self.failure_time_family.clone(),
-                self.push_time_family.clone(),
-            ],
-            ttl: self.ttl,
-            aggregating: self.aggregating,
-        }
+    /// The group's view without its families listed: taken under the
+    /// store's lock, which listing and sorting them need not hold (at 1,000
+    /// node_exporter groups they are most of a snapshot's cut). See
+    /// [`Unsorted::sorted`].
+    pub(super) fn view(&self) -> Unsorted {
+        Unsorted(
+            self.families.clone(),
+            GroupView {
+                key: self.key.clone(),
+                push_time: self.push_time,
+                failure_time: self.failure_time,
+                families: Vec::new(),
+                synthetic: [
+                    self.failure_time_family.clone(),
+                    self.push_time_family.clone(),
+                ],
+                ttl: self.ttl,
+                aggregating: self.aggregating,
+            },
+        )
     }
 }
