@@ -1288,3 +1288,27 @@ fn a_shared_family_fills_two_cache_lines() {
         std::mem::size_of::<StoredFamily>()
     );
 }
+
+/// A snapshot's cut shares each group's map of families: pushes made
+/// after the cut, PUT or POST, leave what it lists as it was.
+#[test]
+fn a_cut_lists_the_families_as_they_were_when_it_was_taken() {
+    let store = Store::new(OWN_TYPES);
+    let k = key(&[("job", "a")]);
+    push(&store, &k, "b 1\na 2\n", Mode::Replace).unwrap();
+    let taken = {
+        let inner = store.inner.read();
+        let group = inner.groups.values().next().expect("one group");
+        group.view()
+    };
+    push(&store, &k, "c 3\n", Mode::Merge).unwrap();
+    push(&store, &k, "d 4\n", Mode::Replace).unwrap();
+    let names = |v: &GroupView| {
+        v.families
+            .iter()
+            .map(|f| f.name.to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(&taken.sorted()), ["a", "b"]);
+    assert_eq!(names(&store.groups()[0]), ["d"]);
+}
