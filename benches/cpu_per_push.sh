@@ -21,6 +21,10 @@
 #   usage: [PROTOBUF=1] [SYSCALLS=1] [DURABLE=1] [PER_THREAD=1] benches/cpu_per_push.sh BIN [PAYLOAD] [NGROUPS]
 #          (default ../shared/bench/node_exporter.prom, 200)
 set -euo pipefail
+if [ "${PER_THREAD:-0}" = 1 ] && [ "${SYSCALLS:-0}" = 1 ]; then
+  echo "PER_THREAD and SYSCALLS are measured in separate runs" >&2
+  exit 2
+fi
 cd "$(dirname "$0")/.."
 bench=$(cd ../shared/bench && pwd)
 bin=$(realpath "$1")
@@ -41,10 +45,6 @@ if [ "${PROTOBUF:-0}" = 1 ]; then
 fi
 events=(-e task-clock)
 per_thread=()
-if [ "${PER_THREAD:-0}" = 1 ] && [ "${SYSCALLS:-0}" = 1 ]; then
-  echo "PER_THREAD and SYSCALLS are measured in separate runs" >&2
-  exit 2
-fi
 [ "${PER_THREAD:-0}" = 1 ] && per_thread=(--per-thread)
 if [ "${SYSCALLS:-0}" = 1 ]; then
   events+=(-e context-switches)
