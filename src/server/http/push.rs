@@ -71,6 +71,12 @@ where
         (false, None) => Mode::Merge,
         (false, Some(gauges)) => Mode::Aggregate(gauges),
     };
+    // A push that replaces its group keeps its texts in one block, which
+    // the next such push frees whole (see `store::Texts`).
+    let texts = match mode {
+        Mode::Replace | Mode::ReplaceAggregating => store::Texts::OneBlock,
+        Mode::Merge | Mode::Aggregate(_) => store::Texts::BlockPerFamily,
+    };
     let ttl = requested_ttl(&headers)
         .map_err(HttpError::bad_request)?
         .or(state.config.expire_after);
@@ -124,11 +130,15 @@ where
                 if is_proto {
                     proto::decode_delimited_with(&body, &parse_limits)
                         .map_err(|e| refused(&key, e))
-                        .and_then(|families| prepare(key.clone(), families, ttl, now, protobuf))
+                        .and_then(|families| {
+                            prepare(key.clone(), families, ttl, now, protobuf, texts)
+                        })
                 } else {
                     text::parse_bytes_with(&body, &parse_limits)
                         .map_err(|e| refused(&key, e))
-                        .and_then(|families| prepare(key.clone(), families, ttl, now, protobuf))
+                        .and_then(|families| {
+                            prepare(key.clone(), families, ttl, now, protobuf, texts)
+                        })
                 }
             }
         };
@@ -205,8 +215,9 @@ fn prepare(
     ttl: Option<Duration>,
     now: SystemTime,
     protobuf: store::Protobuf,
+    texts: store::Texts,
 ) -> Result<store::PreparedPush, Refusal> {
-    match store::prepare_with(key.clone(), families, now, protobuf) {
+    match store::prepare_with(key.clone(), families, now, protobuf, texts) {
         Ok(mut prepared) => {
             prepared.ttl = ttl;
             Ok(prepared)

@@ -47,7 +47,7 @@ use index::{index_insert, index_remove, FamilyIndex, FingerprintMap};
 use lock::RwLock;
 pub(crate) use log::{wait_synced, Change, ChangeLog, NotDurable, Refused, Synced};
 pub(crate) use pieces::Pieces;
-pub use prepare::{prepare, prepare_with, PreparedPush, Protobuf};
+pub use prepare::{prepare, prepare_with, PreparedPush, Protobuf, Texts};
 pub(crate) use prepare::{prepare_timed, unix_nanos, StoredFamily, PUSH_FAILURE_TIME, PUSH_TIME};
 use prepare::{render_family, synthetic_family, unix_seconds};
 use runs::Runs;

@@ -41,11 +41,10 @@ pub(crate) struct StoredFamily {
     /// so that a family with its shared counts fills two cache lines, not
     /// three.
     pushed_at: u64,
-    /// The sample lines of every series, without HELP and TYPE. Owned
-    /// here alone, not shared: a family replaced by a push is then freed
-    /// without its text being touched, where a shared count would have to
-    /// be read and written in memory the push last saw a push ago.
-    pub(crate) text: Box<[u8]>,
+    /// The sample lines of every series, without HELP and TYPE: a range
+    /// of the block that holds the text of every family of the push that
+    /// brought it, or a block of its own (see [`Lines`]).
+    pub(crate) text: Lines,
     /// Every series as protobuf, each framed as field 4 of a `MetricFamily`
     /// (see `proto::encode_series`): read through [`StoredFamily::proto`].
     /// This is the lossless copy: the text format cannot carry native
@@ -56,7 +55,7 @@ pub(crate) struct StoredFamily {
     /// for nearly every family pushed, it is made from the text the first
     /// time a protobuf scrape, the JSON API or an aggregating push asks, so
     /// a push that only text scrapes read costs no protobuf.
-    proto: OnceLock<Box<[u8]>>,
+    proto: OnceLock<Proto>,
     /// The family name and every label name are legacy-valid, so `text` is
     /// what a scrape writes under every escaping scheme. Not persisted:
     /// derived again from the name and the text on restore.
@@ -86,7 +85,7 @@ impl StoredFamily {
     /// The protobuf series (see the field), made from the text on first use.
     pub(crate) fn proto(&self) -> &[u8] {
         self.proto
-            .get_or_init(|| proto_from_text(&self.name, self.kind, &self.text).into_boxed_slice())
+            .get_or_init(|| Box::new(proto_from_text(&self.name, self.kind, &self.text).into()))
     }
 
     /// The protobuf series if they were written, for persistence: a family
@@ -157,12 +156,18 @@ impl StoredFamily {
             help: help.filter(|h| !h.is_empty()).map(shared_str),
             pushed_at: unix_nanos(pushed_at),
             legacy_names: is_legacy_name(name) && !has_quoted_names(&text),
-            text: text.into(),
-            proto: proto.map_or_else(OnceLock::new, |p| OnceLock::from(p.into_boxed_slice())),
+            text: Lines::from(&text[..]),
+            proto: proto.map_or_else(OnceLock::new, |p| OnceLock::from(Box::new(p.into()))),
             fingerprints: Fingerprints::from_vec(fingerprints),
         }
     }
 }
+
+/// A family's protobuf series, behind a thin pointer: a family holds them
+/// in 8 bytes, not 16, and so fits two cache lines with its sample lines'
+/// handle (see [`Lines`]). Read only by protobuf scrapes, the JSON API and
+/// aggregating pushes, which pay the extra load.
+type Proto = Box<Box<[u8]>>;
 
 /// A family's series fingerprints (see [`StoredFamily::fingerprints`]).
 pub(crate) type Fingerprints = SmallVec<[u64; 2]>;
@@ -267,18 +272,34 @@ pub fn prepare(
     families: Vec<Family<'_>>,
     now: SystemTime,
 ) -> Result<PreparedPush, Rejection> {
-    prepare_with(key, families, now, Protobuf::WhenRead)
+    prepare_with(key, families, now, Protobuf::WhenRead, Texts::OneBlock)
 }
 
-/// As [`prepare`], with the protobuf series encoded when `protobuf` says.
+/// Where the sample lines of a push's families are kept (see [`Lines`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Texts {
+    /// In one block for the whole push: for a push that replaces every
+    /// family of its group (`PUT`), so that the next such push frees the
+    /// whole block.
+    OneBlock,
+    /// In a block per family: for a push that adds to its group (`POST`).
+    /// The families it replaces come from older pushes, whose other
+    /// families may stay for long: a block shared with them would keep the
+    /// replaced text alive beside them, push after push.
+    BlockPerFamily,
+}
+
+/// As [`prepare`], with the protobuf series encoded when `protobuf` says
+/// and the texts kept as `texts` says.
 pub fn prepare_with(
     key: GroupingKey,
     mut families: Vec<Family<'_>>,
     now: SystemTime,
     protobuf: Protobuf,
+    texts: Texts,
 ) -> Result<PreparedPush, Rejection> {
     families.retain(|f| !store_owned(f));
-    prepare_families(key, families, std::iter::repeat(now), protobuf)
+    prepare_families(key, families, std::iter::repeat(now), protobuf, texts)
 }
 
 /// As [`prepare`], each family with its own push time: a store imported
@@ -291,7 +312,14 @@ pub(crate) fn prepare_timed(
         .into_iter()
         .filter(|(f, _)| !store_owned(f))
         .unzip();
-    prepare_families(key, families, times.into_iter(), Protobuf::WhenRead)
+    // An imported group is made whole, and replaced whole by a `PUT`.
+    prepare_families(
+        key,
+        families,
+        times.into_iter(),
+        Protobuf::WhenRead,
+        Texts::OneBlock,
+    )
 }
 
 /// A pushed family the store makes itself, which a push cannot set.
@@ -306,6 +334,7 @@ fn prepare_families(
     families: Vec<Family<'_>>,
     times: impl Iterator<Item = SystemTime>,
     protobuf: Protobuf,
+    texts: Texts,
 ) -> Result<PreparedPush, Rejection> {
     // Rebound at a shorter lifetime: the grouping labels put onto each
     // series borrow from `key`.
@@ -316,11 +345,14 @@ fn prepare_families(
         }
     }
     check_families(&families).map_err(Rejection)?;
-    let prepared = families
-        .iter()
-        .zip(times)
-        .map(|(family, at)| Arc::new(render_family(family, at, protobuf)))
-        .collect();
+    let prepared = match texts {
+        Texts::OneBlock => render_push(&families, times, protobuf),
+        Texts::BlockPerFamily => families
+            .iter()
+            .zip(times)
+            .map(|(family, at)| Arc::new(render_family(family, at, protobuf)))
+            .collect(),
+    };
     Ok(PreparedPush {
         key,
         families: prepared,
@@ -359,58 +391,211 @@ pub(super) fn render_family(
     now: SystemTime,
     protobuf: Protobuf,
 ) -> StoredFamily {
-    // Rendered into buffers kept by the thread, then copied out at their
-    // exact size: one allocation each, where growing a vector and shrinking
-    // it into a box would reallocate several times per family.
+    with_scratch(|text, proto| {
+        let rendered = render_into(family, now, protobuf, text, proto);
+        rendered.stored(Lines::from(&text[..]))
+    })
+}
+
+/// Renders every family of one push, the sample lines of all of them into
+/// one allocation that they share ([`Lines`]): a push of a few hundred
+/// families then writes its text into one block of memory, front to back,
+/// where one allocation per family would write into as many scattered ones,
+/// each last touched a push of that size ago, and free as many again when
+/// the next push replaces them.
+pub(super) fn render_push(
+    families: &[Family<'_>],
+    times: impl Iterator<Item = SystemTime>,
+    protobuf: Protobuf,
+) -> Vec<Arc<StoredFamily>> {
+    with_scratch(|text, proto| {
+        let rendered: Vec<(Rendered, usize, usize)> = families
+            .iter()
+            .zip(times)
+            .map(|(family, at)| {
+                let start = text.len();
+                let r = render_into(family, at, protobuf, text, proto);
+                (r, start, text.len())
+            })
+            .collect();
+        let block: Arc<[u8]> = Arc::from(&text[..]);
+        rendered
+            .into_iter()
+            .map(|(r, start, end)| {
+                // A push of more than 4 GiB of text: what does not fit the
+                // handle's offsets gets a block of its own.
+                let lines = Lines::part(&block, start, end)
+                    .unwrap_or_else(|| Lines::from(&block[start..end]));
+                Arc::new(r.stored(lines))
+            })
+            .collect()
+    })
+}
+
+/// Runs `f` with the text and protobuf buffers the thread keeps, emptied:
+/// families are rendered into them, then copied out at their exact size
+/// (one allocation each, where growing a vector and shrinking it into a
+/// box would reallocate several times).
+fn with_scratch<T>(f: impl FnOnce(&mut Vec<u8>, &mut Vec<u8>) -> T) -> T {
     thread_local! {
         static SCRATCH: RefCell<(Vec<u8>, Vec<u8>)> = const { RefCell::new((Vec::new(), Vec::new())) };
     }
     SCRATCH.with_borrow_mut(|(text, proto)| {
         text.clear();
         proto.clear();
-        let mut fingerprints = Fingerprints::with_capacity(family.metrics.len());
-        // The family's name is tested once, not again for every series.
-        let legacy_name = is_legacy_name(&family.name);
-        let mut legacy_names = legacy_name;
-        let exact = protobuf == Protobuf::WhenRead && text_is_exact(family);
-        for metric in &family.metrics {
-            let legacy = legacy_name && has_legacy_label_names(&metric.labels);
-            write_series_with(text, &family.name, metric, legacy);
-            if !exact {
-                encode_series(proto, family.kind, metric);
-            }
-            legacy_names &= legacy;
-            fingerprints.push(fingerprint(&family.name, &metric.labels));
-        }
-        // Sorted, so that a re-push of the same series is recognised by
-        // comparing two slices, without touching the store-wide index.
-        fingerprints.sort_unstable();
-        let family = StoredFamily {
-            name: shared_str(&family.name),
-            kind: family.kind,
-            help: family
-                .help
-                .as_deref()
-                .filter(|h| !h.is_empty())
-                .map(shared_str),
-            pushed_at: unix_nanos(now),
-            legacy_names,
-            text: Box::from(&text[..]),
-            proto: if exact {
-                OnceLock::new()
-            } else {
-                OnceLock::from(Box::from(&proto[..]))
-            },
-            fingerprints,
-        };
+        let out = f(text, proto);
         // A huge push leaves huge buffers; keep modest ones.
         for buf in [text, proto] {
-            if buf.capacity() > 1 << 20 {
+            if buf.capacity() > 4 << 20 {
                 *buf = Vec::new();
             }
         }
-        family
+        out
     })
+}
+
+/// A family rendered, waiting for the handle to its sample lines.
+struct Rendered {
+    name: Arc<str>,
+    kind: MetricType,
+    help: Option<Arc<str>>,
+    pushed_at: u64,
+    legacy_names: bool,
+    proto: OnceLock<Proto>,
+    fingerprints: Fingerprints,
+}
+
+impl Rendered {
+    fn stored(self, text: Lines) -> StoredFamily {
+        StoredFamily {
+            name: self.name,
+            kind: self.kind,
+            help: self.help,
+            pushed_at: self.pushed_at,
+            text,
+            proto: self.proto,
+            legacy_names: self.legacy_names,
+            fingerprints: self.fingerprints,
+        }
+    }
+}
+
+/// Appends the sample lines of `family` to `text` (and its protobuf series
+/// to `proto`, emptied first, when they are to be written now).
+fn render_into(
+    family: &Family<'_>,
+    now: SystemTime,
+    protobuf: Protobuf,
+    text: &mut Vec<u8>,
+    proto: &mut Vec<u8>,
+) -> Rendered {
+    proto.clear();
+    let mut fingerprints = Fingerprints::with_capacity(family.metrics.len());
+    // The family's name is tested once, not again for every series.
+    let legacy_name = is_legacy_name(&family.name);
+    let mut legacy_names = legacy_name;
+    let exact = protobuf == Protobuf::WhenRead && text_is_exact(family);
+    for metric in &family.metrics {
+        let legacy = legacy_name && has_legacy_label_names(&metric.labels);
+        write_series_with(text, &family.name, metric, legacy);
+        if !exact {
+            encode_series(proto, family.kind, metric);
+        }
+        legacy_names &= legacy;
+        fingerprints.push(fingerprint(&family.name, &metric.labels));
+    }
+    // Sorted, so that a re-push of the same series is recognised by
+    // comparing two slices, without touching the store-wide index.
+    fingerprints.sort_unstable();
+    Rendered {
+        name: shared_str(&family.name),
+        kind: family.kind,
+        help: family
+            .help
+            .as_deref()
+            .filter(|h| !h.is_empty())
+            .map(shared_str),
+        pushed_at: unix_nanos(now),
+        legacy_names,
+        proto: if exact {
+            OnceLock::new()
+        } else {
+            OnceLock::from(Box::new(Box::from(&proto[..])))
+        },
+        fingerprints,
+    }
+}
+
+/// A family's sample lines: a range of a block of memory shared with the
+/// other families of the push that brought it (see [`render_push`]), or a
+/// block of its own.
+///
+/// A shared block is freed with the last of its families. Its count is
+/// read and written by each of them as it goes, but the `PUT` that
+/// replaces them replaces them all together, so that is one cache line per
+/// push, where a block per
+/// family is one allocation and one free per family, each in memory last
+/// touched a push ago.
+#[derive(Clone)]
+pub(crate) struct Lines {
+    block: Arc<[u8]>,
+    start: u32,
+    /// [`Lines::WHOLE`] for a block of its own, whatever its size.
+    len: u32,
+}
+
+impl Lines {
+    const WHOLE: u32 = u32::MAX;
+
+    /// `block[start..end]`, or `None` when the range does not fit the
+    /// handle's 32-bit offsets.
+    pub(super) fn part(block: &Arc<[u8]>, start: usize, end: usize) -> Option<Lines> {
+        let start32 = u32::try_from(start).ok()?;
+        let len = u32::try_from(end - start)
+            .ok()
+            .filter(|&n| n != Self::WHOLE)?;
+        start32.checked_add(len)?;
+        Some(Lines {
+            block: block.clone(),
+            start: start32,
+            len,
+        })
+    }
+}
+
+#[cfg(test)]
+impl Lines {
+    /// Whether both are ranges of one block.
+    pub(super) fn same_block(&self, other: &Lines) -> bool {
+        Arc::ptr_eq(&self.block, &other.block)
+    }
+}
+
+impl From<&[u8]> for Lines {
+    fn from(bytes: &[u8]) -> Lines {
+        Lines {
+            block: Arc::from(bytes),
+            start: 0,
+            len: Self::WHOLE,
+        }
+    }
+}
+
+impl std::ops::Deref for Lines {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        if self.len == Self::WHOLE {
+            return &self.block;
+        }
+        let start = self.start as usize;
+        &self.block[start..start + self.len as usize]
+    }
+}
+
+impl std::fmt::Debug for Lines {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", String::from_utf8_lossy(self))
+    }
 }
 
 /// The longest name or HELP text [`shared_str`] remembers.

@@ -1209,6 +1209,60 @@ proptest::proptest! {
     }
 }
 
+proptest::proptest! {
+    /// The families of a push rendered into one block each read back the
+    /// very text they get rendered alone.
+    #[test]
+    fn a_push_in_one_block_reads_back_each_family_as_rendered_alone(
+        families in proptest::collection::vec(exact_family(), 0..8)
+    ) {
+        let times = std::iter::repeat(UNIX_EPOCH);
+        let shared = prepare::render_push(&families, times, Protobuf::WhenRead);
+        proptest::prop_assert_eq!(shared.len(), families.len());
+        for (family, stored) in families.iter().zip(&shared) {
+            let alone = render_family(family, UNIX_EPOCH, Protobuf::WhenRead);
+            proptest::prop_assert_eq!(&stored.text[..], &alone.text[..]);
+            proptest::prop_assert_eq!(stored.fingerprints(), alone.fingerprints());
+            proptest::prop_assert!(stored.text.same_block(&shared[0].text));
+        }
+    }
+}
+
+#[test]
+fn a_put_keeps_its_texts_in_one_block_and_a_post_in_one_per_family() {
+    let body = "# TYPE a counter\na 1\nb{x=\"y\"} 2\nc 3\n";
+    for (texts, shared) in [(Texts::OneBlock, true), (Texts::BlockPerFamily, false)] {
+        let families = text::parse(body).unwrap();
+        let p = prepare_with(
+            key(&[("job", "j")]),
+            families,
+            UNIX_EPOCH,
+            Protobuf::WhenRead,
+            texts,
+        )
+        .unwrap();
+        let [a, b, c] = p.families() else {
+            panic!("three families, got {:?}", p.families());
+        };
+        assert_eq!(&a.text[..], b"a{instance=\"\",job=\"j\"} 1\n");
+        assert_eq!(&b.text[..], b"b{instance=\"\",job=\"j\",x=\"y\"} 2\n");
+        assert_eq!(&c.text[..], b"c{instance=\"\",job=\"j\"} 3\n");
+        assert_eq!(a.text.same_block(&b.text), shared, "{texts:?}");
+        assert_eq!(b.text.same_block(&c.text), shared, "{texts:?}");
+    }
+}
+
+#[test]
+fn a_range_past_32_bits_gets_no_shared_handle() {
+    use crate::server::store::prepare::Lines;
+    let block: Arc<[u8]> = Arc::from(&b"abc"[..]);
+    assert_eq!(&*Lines::part(&block, 1, 3).unwrap(), b"bc");
+    let big = u32::MAX as usize;
+    assert!(Lines::part(&block, big + 1, big + 2).is_none(), "start");
+    assert!(Lines::part(&block, 0, big).is_none(), "length");
+    assert!(Lines::part(&block, big - 1, big + 1).is_none(), "end");
+}
+
 #[test]
 fn families_the_text_cannot_carry_keep_their_protobuf_from_the_push() {
     let histogram =
@@ -1227,7 +1281,13 @@ fn families_the_text_cannot_carry_keep_their_protobuf_from_the_push() {
         let p = prepare(key(&[("job", "j")]), families.clone(), UNIX_EPOCH).unwrap();
         let f = &p.families()[0];
         assert_eq!(f.proto_if_written().is_some(), written, "{body}");
-        let p = prepare_with(key(&[("job", "j")]), families, UNIX_EPOCH, Protobuf::AtPush);
+        let p = prepare_with(
+            key(&[("job", "j")]),
+            families,
+            UNIX_EPOCH,
+            Protobuf::AtPush,
+            Texts::OneBlock,
+        );
         let p = p.unwrap();
         let f = &p.families()[0];
         assert!(f.proto_if_written().is_some(), "{body} encoded at push");
