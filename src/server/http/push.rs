@@ -73,9 +73,10 @@ where
     };
     // A push that replaces its group keeps its texts in one block, which
     // the next such push frees whole (see `store::Texts`).
-    let texts = match mode {
-        Mode::Replace | Mode::ReplaceAggregating => store::Texts::OneBlock,
-        Mode::Merge | Mode::Aggregate(_) => store::Texts::BlockPerFamily,
+    let texts = if mode.replaces() {
+        store::Texts::OneBlock
+    } else {
+        store::Texts::BlockPerFamily
     };
     let ttl = requested_ttl(&headers)
         .map_err(HttpError::bad_request)?

@@ -87,7 +87,7 @@ pub enum Mode {
 
 impl Mode {
     /// Drops every family of the group that the push does not name.
-    fn replaces(self) -> bool {
+    pub(crate) fn replaces(self) -> bool {
         matches!(self, Mode::Replace | Mode::ReplaceAggregating)
     }
 }
