@@ -156,7 +156,7 @@ impl StoredFamily {
             help: help.filter(|h| !h.is_empty()).map(shared_str),
             pushed_at: unix_nanos(pushed_at),
             legacy_names: is_legacy_name(name) && !has_quoted_names(&text),
-            text: Lines::from(&text[..]),
+            text: Lines::from(text),
             proto: proto.map_or_else(OnceLock::new, |p| OnceLock::from(Box::new(p.into()))),
             fingerprints: Fingerprints::from_vec(fingerprints),
         }
@@ -527,35 +527,34 @@ fn render_into(
 }
 
 /// A family's sample lines: a range of a block of memory shared with the
-/// other families of the push that brought it (see [`render_push`]), or a
-/// block of its own.
+/// other families of the push that brought it (see [`render_push`]), or
+/// memory of its own.
 ///
 /// A shared block is freed with the last of its families. Its count is
 /// read and written by each of them as it goes, but the `PUT` that
 /// replaces them replaces them all together, so that is one cache line per
-/// push, where a block per
-/// family is one allocation and one free per family, each in memory last
-/// touched a push ago.
+/// push, where memory of its own per family is one allocation and one free
+/// per family, each in memory last touched a push ago. A family restored
+/// from disk, or pushed by a `POST`, keeps memory of its own, taken over
+/// from the buffer it was made in without a copy.
 #[derive(Clone)]
-pub(crate) struct Lines {
-    block: Arc<[u8]>,
-    start: u32,
-    /// [`Lines::WHOLE`] for a block of its own, whatever its size.
-    len: u32,
+pub(crate) enum Lines {
+    Shared {
+        block: Arc<[u8]>,
+        start: u32,
+        len: u32,
+    },
+    Own(Box<[u8]>),
 }
 
 impl Lines {
-    const WHOLE: u32 = u32::MAX;
-
     /// `block[start..end]`, or `None` when the range does not fit the
     /// handle's 32-bit offsets.
     pub(super) fn part(block: &Arc<[u8]>, start: usize, end: usize) -> Option<Lines> {
         let start32 = u32::try_from(start).ok()?;
-        let len = u32::try_from(end - start)
-            .ok()
-            .filter(|&n| n != Self::WHOLE)?;
+        let len = u32::try_from(end - start).ok()?;
         start32.checked_add(len)?;
-        Some(Lines {
+        Some(Lines::Shared {
             block: block.clone(),
             start: start32,
             len,
@@ -567,28 +566,35 @@ impl Lines {
 impl Lines {
     /// Whether both are ranges of one block.
     pub(super) fn same_block(&self, other: &Lines) -> bool {
-        Arc::ptr_eq(&self.block, &other.block)
+        match (self, other) {
+            (Lines::Shared { block: a, .. }, Lines::Shared { block: b, .. }) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+impl From<Vec<u8>> for Lines {
+    fn from(bytes: Vec<u8>) -> Lines {
+        Lines::Own(bytes.into_boxed_slice())
     }
 }
 
 impl From<&[u8]> for Lines {
     fn from(bytes: &[u8]) -> Lines {
-        Lines {
-            block: Arc::from(bytes),
-            start: 0,
-            len: Self::WHOLE,
-        }
+        Lines::Own(Box::from(bytes))
     }
 }
 
 impl std::ops::Deref for Lines {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
-        if self.len == Self::WHOLE {
-            return &self.block;
+        match self {
+            Lines::Shared { block, start, len } => {
+                let start = *start as usize;
+                &block[start..start + *len as usize]
+            }
+            Lines::Own(bytes) => bytes,
         }
-        let start = self.start as usize;
-        &self.block[start..start + self.len as usize]
     }
 }
 
