@@ -61,7 +61,15 @@ pub fn parse_with<'a>(
     limits: &ParseLimits,
 ) -> Result<Vec<Family<'a>>, ParseFailure<ParseError>> {
     let input = input.strip_prefix('\u{FEFF}').unwrap_or(input);
+    // Sized for the families a body of this length holds when it is an
+    // exporter's (a HELP, a TYPE and a sample or two each: 200 bytes or
+    // so), so that they go in without the table and its index growing
+    // again and again, moving what they hold. Bounded, so that a long body
+    // of one family reserves little for nothing.
+    let families = (input.len() / FAMILY_BYTES).min(MAX_RESERVED_FAMILIES);
     let mut parser = Parser {
+        families: Vec::with_capacity(families),
+        by_name: HashMap::with_capacity_and_hasher(families, Default::default()),
         limits: *limits,
         ..Parser::default()
     };
@@ -85,6 +93,11 @@ pub fn parse_with<'a>(
     }
     Ok(parser.finish())
 }
+
+/// The fewest bytes per family [`parse_with`] reserves room for.
+const FAMILY_BYTES: usize = 128;
+/// The most families [`parse_with`] reserves room for before it reads any.
+const MAX_RESERVED_FAMILIES: usize = 4096;
 
 /// Like [`parse_with`], for raw bytes, as [`parse_bytes`].
 pub fn parse_bytes_with<'a>(
