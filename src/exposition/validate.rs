@@ -61,6 +61,27 @@ fn legacy(name: &str, kind: u8) -> bool {
 /// non-empty, so a protobuf body may carry UTF-8 names without the flag, as
 /// upstream. The text parser is what keeps legacy names for text bodies.
 pub fn check_families(families: &[Family<'_>]) -> Result<(), String> {
+    check(families, Known::Nothing)
+}
+
+/// [`check_families`] for families whose series each have their labels
+/// sorted by name, by a caller that finds duplicate series itself: the
+/// store, whose preparation sorts every label set and fingerprints every
+/// series anyway, and finds duplicates among the fingerprints (with
+/// [`same_label_set`] and [`duplicate_series`]). Every other check is
+/// made.
+pub(crate) fn check_sorted_families_but_duplicates(families: &[Family<'_>]) -> Result<(), String> {
+    check(families, Known::SortedAndDuplicatesFoundLater)
+}
+
+/// What the caller of [`check`] has made sure of already.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Known {
+    Nothing,
+    SortedAndDuplicatesFoundLater,
+}
+
+fn check(families: &[Family<'_>], known: Known) -> Result<(), String> {
     // The timestamp check comes first, as in the Pushgateway, where it runs
     // before the gather that finds everything else.
     for family in families {
@@ -101,6 +122,17 @@ pub fn check_families(families: &[Family<'_>]) -> Result<(), String> {
                     )
                 })?;
             }
+            let reserved = match family.kind {
+                MetricType::Summary => Some("quantile"),
+                MetricType::Histogram | MetricType::GaugeHistogram => Some("le"),
+                _ => None,
+            };
+            if known == Known::SortedAndDuplicatesFoundLater {
+                debug_assert!(metric.labels.is_sorted_by(|a, b| a.name <= b.name));
+                let names = metric.labels.iter().map(|l| &*l.name);
+                check_label_names(names, reserved, family, metric)?;
+                continue;
+            }
             sorted.clear();
             sorted.extend(metric.labels.iter().map(|l| (&*l.name, &*l.value)));
             // The server hands labels over sorted; a sort would still
@@ -108,32 +140,7 @@ pub fn check_families(families: &[Family<'_>]) -> Result<(), String> {
             if !sorted.is_sorted_by(|a, b| a.0 <= b.0) {
                 sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
             }
-            let reserved = match family.kind {
-                MetricType::Summary => Some("quantile"),
-                MetricType::Histogram | MetricType::GaugeHistogram => Some("le"),
-                _ => None,
-            };
-            for (i, &(label, _)) in sorted.iter().enumerate() {
-                if label.is_empty() || label.starts_with("__") {
-                    return Err(format!(
-                        "{} has a label with an invalid name: {label}",
-                        series_name(name, &metric.labels)
-                    ));
-                }
-                if i > 0 && sorted[i - 1].0 == label {
-                    return Err(format!(
-                        "{} has two or more labels with the same name: {label}",
-                        series_name(name, &metric.labels)
-                    ));
-                }
-                if reserved == Some(label) {
-                    return Err(format!(
-                        "{} of type {} has a label named {label:?}, which is reserved",
-                        series_name(name, &metric.labels),
-                        family.kind
-                    ));
-                }
-            }
+            check_label_names(sorted.iter().map(|l| l.0), reserved, family, metric)?;
             // A family of one series (most of a node_exporter scrape)
             // cannot repeat one.
             if family.metrics.len() > 1 {
@@ -148,14 +155,45 @@ pub fn check_families(families: &[Family<'_>]) -> Result<(), String> {
                 let a = &family.metrics[pair[0].1];
                 let b = &family.metrics[pair[1].1];
                 if same_label_set(&a.labels, &b.labels) {
-                    return Err(format!(
-                        "duplicate series {} in the pushed body \
-                         (collected before with the same name and label values)",
-                        series_name(name, &b.labels)
-                    ));
+                    return Err(duplicate_series(name, &b.labels));
                 }
             }
         }
+    }
+    Ok(())
+}
+
+/// The label names of one series, given sorted: none empty or starting
+/// with `__`, none twice, none the one its family's type reserves.
+fn check_label_names<'b>(
+    sorted: impl Iterator<Item = &'b str>,
+    reserved: Option<&str>,
+    family: &Family<'_>,
+    metric: &Metric<'_>,
+) -> Result<(), String> {
+    let name = &*family.name;
+    let mut previous = None;
+    for label in sorted {
+        if label.is_empty() || label.starts_with("__") {
+            return Err(format!(
+                "{} has a label with an invalid name: {label}",
+                series_name(name, &metric.labels)
+            ));
+        }
+        if previous == Some(label) {
+            return Err(format!(
+                "{} has two or more labels with the same name: {label}",
+                series_name(name, &metric.labels)
+            ));
+        }
+        if reserved == Some(label) {
+            return Err(format!(
+                "{} of type {} has a label named {label:?}, which is reserved",
+                series_name(name, &metric.labels),
+                family.kind
+            ));
+        }
+        previous = Some(label);
     }
     Ok(())
 }
@@ -360,10 +398,20 @@ fn label_set_hash(sorted: &[(&str, &str)], buf: &mut Vec<u8>) -> u64 {
     xxhash_rust::xxh3::xxh3_64(buf)
 }
 
-fn same_label_set(a: &[Label<'_>], b: &[Label<'_>]) -> bool {
+/// Whether two series have the same labels, in any order.
+pub(crate) fn same_label_set(a: &[Label<'_>], b: &[Label<'_>]) -> bool {
     a.len() == b.len()
         && a.iter()
             .all(|l| b.iter().any(|m| m.name == l.name && m.value == l.value))
+}
+
+/// The error for a series that a body holds twice.
+pub(crate) fn duplicate_series(name: &str, labels: &[Label<'_>]) -> String {
+    format!(
+        "duplicate series {} in the pushed body \
+         (collected before with the same name and label values)",
+        series_name(name, labels)
+    )
 }
 
 /// `name{a="1",b="2"}` for error messages, with values escaped as in the

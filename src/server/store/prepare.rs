@@ -18,7 +18,9 @@ use crate::exposition::render::{
     has_legacy_label_names, has_quoted_names, write_series_escaped, write_series_with,
 };
 use crate::exposition::text;
-use crate::exposition::validate::{check_families, ParseLimits};
+use crate::exposition::validate::{
+    check_sorted_families_but_duplicates, duplicate_series, same_label_set, ParseLimits,
+};
 use crate::exposition::{Family, Label, Metric, MetricType, Value};
 use crate::grouping::GroupingKey;
 pub(crate) use crate::grouping::{PUSH_FAILURE_TIME, PUSH_TIME};
@@ -344,8 +346,10 @@ fn prepare_families(
             sanitize_labels(&key, &mut metric.labels);
         }
     }
-    check_families(&families).map_err(Rejection)?;
-    let prepared = match texts {
+    // Labels are sorted now; duplicate series are found below, from the
+    // fingerprints that rendering makes of every series anyway.
+    check_sorted_families_but_duplicates(&families).map_err(Rejection)?;
+    let prepared: Vec<Arc<StoredFamily>> = match texts {
         Texts::OneBlock => render_push(&families, times, protobuf),
         Texts::BlockPerFamily => families
             .iter()
@@ -353,11 +357,46 @@ fn prepare_families(
             .map(|(family, at)| Arc::new(render_family(family, at, protobuf)))
             .collect(),
     };
+    for (family, stored) in families.iter().zip(&prepared) {
+        if let Some(duplicate) = duplicate_in(family, &stored.fingerprints) {
+            return Err(Rejection(duplicate));
+        }
+    }
     Ok(PreparedPush {
         key,
         families: prepared,
         ttl: None,
     })
+}
+
+/// The error for the first series of `family` that repeats an earlier
+/// one, found among the sorted fingerprints of its series: only the series
+/// behind equal fingerprints are compared, and compared for real, so that
+/// two series whose fingerprints collide never reject a valid push.
+fn duplicate_in(family: &Family<'_>, sorted: &[u64]) -> Option<String> {
+    let twice: SmallVec<[u64; 4]> = sorted
+        .windows(2)
+        .filter(|p| p[0] == p[1])
+        .map(|p| p[0])
+        .collect();
+    if twice.is_empty() {
+        return None;
+    }
+    let mut seen: Vec<(u64, &Metric<'_>)> = Vec::new();
+    for metric in &family.metrics {
+        let fp = fingerprint(&family.name, &metric.labels);
+        if !twice.contains(&fp) {
+            continue;
+        }
+        let repeats = seen.iter().any(|(other, earlier)| {
+            *other == fp && same_label_set(&earlier.labels, &metric.labels)
+        });
+        if repeats {
+            return Some(duplicate_series(&family.name, &metric.labels));
+        }
+        seen.push((fp, metric));
+    }
+    None
 }
 
 pub(super) fn sanitize_labels<'a>(key: &'a GroupingKey, labels: &mut Vec<Label<'a>>) {

@@ -1372,3 +1372,53 @@ fn a_cut_lists_the_families_as_they_were_when_it_was_taken() {
     assert_eq!(names(&taken.sorted()), ["a", "b"]);
     assert_eq!(names(&store.groups()[0]), ["d"]);
 }
+
+proptest::proptest! {
+    /// A push is refused for a duplicate series exactly when the full check
+    /// of its sanitised families refuses it (the store finds duplicates
+    /// among its fingerprints instead), and the error names the first
+    /// series that repeats an earlier one.
+    #[test]
+    fn duplicates_are_found_as_the_full_check_finds_them(
+        series in proptest::collection::vec((0u8..2, 0u8..3, 0u8..3, proptest::bool::ANY), 1..7),
+        put in proptest::bool::ANY,
+    ) {
+        // Two families; `job` and `instance` are overridden or added by the
+        // grouping key, so series that differ only there are duplicates.
+        let mut body = String::new();
+        for (family, a, job, reversed) in &series {
+            let name = ["x", "y"][usize::from(*family)];
+            if *reversed {
+                body.push_str(&format!("{name}{{job=\"{job}\",a=\"{a}\"}} 1\n"));
+            } else {
+                body.push_str(&format!("{name}{{a=\"{a}\",job=\"{job}\"}} 1\n"));
+            }
+        }
+        let k = key(&[("job", "j")]);
+        let texts = if put { Texts::OneBlock } else { Texts::BlockPerFamily };
+        let got = prepare_with(
+            k.clone(),
+            text::parse(&body).unwrap(),
+            UNIX_EPOCH,
+            Protobuf::WhenRead,
+            texts,
+        );
+        let mut families = text::parse(&body).unwrap();
+        for family in &mut families {
+            for metric in &mut family.metrics {
+                prepare::sanitize_labels(&k, &mut metric.labels);
+            }
+        }
+        let full = crate::exposition::validate::check_families(&families);
+        let first = families.iter().find_map(|f| {
+            f.metrics.iter().enumerate().find_map(|(i, m)| {
+                f.metrics[..i]
+                    .iter()
+                    .any(|earlier| earlier.labels == m.labels)
+                    .then(|| crate::exposition::validate::duplicate_series(&f.name, &m.labels))
+            })
+        });
+        proptest::prop_assert_eq!(full.is_err(), first.is_some(), "{}", body);
+        proptest::prop_assert_eq!(got.err().map(|r| r.0), first, "{}", body);
+    }
+}
