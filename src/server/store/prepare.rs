@@ -9,7 +9,7 @@ use std::cell::RefCell;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rustc_hash::FxHashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 use smallvec::SmallVec;
 
 use crate::exposition::names::{escape_name, is_legacy_name, Escaping};
@@ -546,14 +546,12 @@ fn render_into(
     // Sorted, so that a re-push of the same series is recognised by
     // comparing two slices, without touching the store-wide index.
     fingerprints.sort_unstable();
+    let help = family.help.as_deref().filter(|h| !h.is_empty());
+    let (name, help) = shared_name_and_help(&family.name, help);
     Rendered {
-        name: shared_str(&family.name),
+        name,
         kind: family.kind,
-        help: family
-            .help
-            .as_deref()
-            .filter(|h| !h.is_empty())
-            .map(shared_str),
+        help,
         pushed_at: unix_nanos(now),
         legacy_names,
         proto: if exact {
@@ -646,6 +644,37 @@ impl std::fmt::Debug for Lines {
 /// The longest name or HELP text [`shared_str`] remembers.
 const SHARED_MAX: usize = 256;
 
+/// How many strings [`shared_str`] and [`shared_name_and_help`] remember
+/// each. Bounded in count and size, so that pushes of ever new names
+/// cannot grow them: when one is full it is emptied, and fills again with
+/// the names pushed since; a long text is never kept.
+const REMEMBERED: usize = 1 << 14;
+
+/// A family's name and HELP text as shared strings (see [`shared_str`]):
+/// one lookup of the name, where a family comes with the HELP it came
+/// with last time, as nearly every family does push after push.
+pub(super) fn shared_name_and_help(name: &str, help: Option<&str>) -> (Arc<str>, Option<Arc<str>>) {
+    thread_local! {
+        static LAST: RefCell<FxHashMap<Arc<str>, Option<Arc<str>>>> =
+            RefCell::new(FxHashMap::default());
+    }
+    LAST.with_borrow_mut(|last| {
+        if let Some((name, last_help)) = last.get_key_value(name) {
+            if last_help.as_deref() == help {
+                return (name.clone(), last_help.clone());
+            }
+        }
+        let shared = (shared_str(name), help.map(shared_str));
+        if name.len() <= SHARED_MAX && help.is_none_or(|h| h.len() <= SHARED_MAX) {
+            if last.len() >= REMEMBERED {
+                last.clear();
+            }
+            last.insert(shared.0.clone(), shared.1.clone());
+        }
+        shared
+    })
+}
+
 /// `s` as a shared string: the same allocation as the last family name or
 /// HELP text equal to it that this thread made, while it remembers that
 /// one (it remembers a few thousand, none longer than [`SHARED_MAX`]). A
@@ -654,10 +683,6 @@ const SHARED_MAX: usize = 256;
 /// written into memory not yet in cache and freed, a push later, from
 /// memory no longer in cache.
 pub(super) fn shared_str(s: &str) -> Arc<str> {
-    // Bounded in count and size, so that pushes of ever new names cannot
-    // grow it: when it is full it is emptied, and fills again with the
-    // names pushed since; a long text is never kept.
-    const REMEMBERED: usize = 1 << 14;
     if s.len() > SHARED_MAX {
         return Arc::from(s);
     }

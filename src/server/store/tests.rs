@@ -1337,6 +1337,28 @@ fn names_and_help_texts_are_shared_between_pushes_and_long_ones_are_not_kept() {
     assert!(Arc::ptr_eq(&c, &d));
 }
 
+#[test]
+fn a_name_pushed_with_another_help_gets_that_help() {
+    use crate::server::store::prepare::shared_name_and_help;
+    let (a, a_help) = shared_name_and_help("up", Some("Whether it is up."));
+    let (b, b_help) = shared_name_and_help("up", Some("Up or not."));
+    let (c, c_help) = shared_name_and_help("up", None);
+    let (d, d_help) = shared_name_and_help("up", Some("Up or not."));
+    assert!(Arc::ptr_eq(&a, &b) && Arc::ptr_eq(&b, &c) && Arc::ptr_eq(&c, &d));
+    assert_eq!(a_help.as_deref(), Some("Whether it is up."));
+    assert_eq!(b_help.as_deref(), Some("Up or not."));
+    assert_eq!(c_help, None);
+    assert!(Arc::ptr_eq(
+        b_help.as_ref().unwrap(),
+        d_help.as_ref().unwrap()
+    ));
+    let long = "h".repeat(300);
+    let (e, _) = shared_name_and_help(&long, None);
+    let (f, _) = shared_name_and_help(&long, None);
+    assert!(!Arc::ptr_eq(&e, &f), "a long name is not kept");
+    assert_eq!(*e, *long);
+}
+
 /// A family and its two shared counts fill two cache lines, the size class
 /// a push writes once per family (see `StoredFamily::pushed_at`).
 #[cfg(target_pointer_width = "64")]
