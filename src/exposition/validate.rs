@@ -67,9 +67,8 @@ pub fn check_families(families: &[Family<'_>]) -> Result<(), String> {
 /// [`check_families`] for families whose series each have their labels
 /// sorted by name, by a caller that finds duplicate series itself: the
 /// store, whose preparation sorts every label set and fingerprints every
-/// series anyway, and finds duplicates among the fingerprints (with
-/// [`same_label_set`] and [`duplicate_series`]). Every other check is
-/// made.
+/// series anyway, and finds duplicates among the fingerprints (naming
+/// them with [`duplicate_series`]). Every other check is made.
 pub(crate) fn check_sorted_families_but_duplicates(families: &[Family<'_>]) -> Result<(), String> {
     check(families, Known::SortedAndDuplicatesFoundLater)
 }
@@ -398,8 +397,7 @@ fn label_set_hash(sorted: &[(&str, &str)], buf: &mut Vec<u8>) -> u64 {
     xxhash_rust::xxh3::xxh3_64(buf)
 }
 
-/// Whether two series have the same labels, in any order.
-pub(crate) fn same_label_set(a: &[Label<'_>], b: &[Label<'_>]) -> bool {
+fn same_label_set(a: &[Label<'_>], b: &[Label<'_>]) -> bool {
     a.len() == b.len()
         && a.iter()
             .all(|l| b.iter().any(|m| m.name == l.name && m.value == l.value))

@@ -19,7 +19,7 @@ use crate::exposition::render::{
 };
 use crate::exposition::text;
 use crate::exposition::validate::{
-    check_sorted_families_but_duplicates, duplicate_series, same_label_set, ParseLimits,
+    check_sorted_families_but_duplicates, duplicate_series, ParseLimits,
 };
 use crate::exposition::{Family, Label, Metric, MetricType, Value};
 use crate::grouping::GroupingKey;
@@ -388,9 +388,10 @@ fn duplicate_in(family: &Family<'_>, sorted: &[u64]) -> Option<String> {
         if !twice.contains(&fp) {
             continue;
         }
-        let repeats = seen.iter().any(|(other, earlier)| {
-            *other == fp && same_label_set(&earlier.labels, &metric.labels)
-        });
+        // Both label sets are sorted: equal sets are equal lists.
+        let repeats = seen
+            .iter()
+            .any(|(other, earlier)| *other == fp && earlier.labels == metric.labels);
         if repeats {
             return Some(duplicate_series(&family.name, &metric.labels));
         }
