@@ -397,10 +397,17 @@ fn label_set_hash(sorted: &[(&str, &str)], buf: &mut Vec<u8>) -> u64 {
     xxhash_rust::xxh3::xxh3_64(buf)
 }
 
+/// Whether two series have the same labels, in any order. Both are sorted
+/// first, so that two series of many labels cost their number, not its
+/// square.
 fn same_label_set(a: &[Label<'_>], b: &[Label<'_>]) -> bool {
-    a.len() == b.len()
-        && a.iter()
-            .all(|l| b.iter().any(|m| m.name == l.name && m.value == l.value))
+    a.len() == b.len() && sorted_pairs(a) == sorted_pairs(b)
+}
+
+fn sorted_pairs<'b>(labels: &'b [Label<'_>]) -> Vec<(&'b str, &'b str)> {
+    let mut pairs: Vec<(&str, &str)> = labels.iter().map(|l| (&*l.name, &*l.value)).collect();
+    pairs.sort_unstable();
+    pairs
 }
 
 /// The error for a series that a body holds twice.
@@ -683,6 +690,18 @@ mod tests {
         assert!(e.contains("duplicate series a in the pushed body"), "{e}");
         // Different label names with equal serialisations are different.
         check("a{x=\"1\"} 1\na{x=\"1\",y=\"\"} 2\na{xy=\"1\"} 3\n").unwrap();
+    }
+
+    #[test]
+    fn duplicate_series_of_many_labels_in_another_order() {
+        let labels = |order: &mut dyn Iterator<Item = usize>, last: &str| {
+            let set: Vec<String> = order.map(|i| format!("l{i}=\"{i}\"")).collect();
+            format!("a{{{},z=\"{last}\"}} 1\n", set.join(","))
+        };
+        let forward = labels(&mut (0..3000), "1");
+        let e = check(&format!("{forward}{}", labels(&mut (0..3000).rev(), "1"))).unwrap_err();
+        assert!(e.contains("duplicate series a{l2999=\"2999\","), "{e}");
+        check(&format!("{forward}{}", labels(&mut (0..3000).rev(), "2"))).unwrap();
     }
 
     #[test]
